@@ -1,0 +1,115 @@
+/*
+ * piugw.c: the piugw command: a table of subcommands, one <verb>_main()
+ * each, as wireguard-tools' wg.c does it.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "piugw/error.h"
+
+#ifndef PIUGW_VERSION
+#define PIUGW_VERSION "0.1.0"
+#endif
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} subcommands[] = {
+	{"keygen", keygen_main, "generate this gateway's transport and signing keys"},
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "Usage: piugw <command> [options]\n"
+		   "       piugw <command> --help\n\n"
+		   "The administrator's and analyst's command of the PIU gateway.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(f, "\nExit status: 0 success, 1 a check failed or was refused, "
+		   "2 misuse or system error.\n");
+}
+
+/* See cli.h. */
+void
+cli_print_diag(const char *verb, const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		fprintf(stderr, "piugw %s: %s\n", verb, d->lines[i]);
+	if (d->truncated)
+		fprintf(stderr, "piugw %s: (further messages were dropped)\n", verb);
+}
+
+/* See cli.h. */
+int
+cli_usage(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "piugw %s: ", verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'piugw %s --help'.\n", verb);
+	return CLI_EXIT_USAGE;
+}
+
+/* See cli.h. */
+int
+cli_exit_for(int err)
+{
+	switch (err) {
+	case 0:
+		return CLI_EXIT_OK;
+	case PIUGW_EINTERNAL:
+	case PIUGW_ENOMEM:
+	case PIUGW_EINVAL:
+	case PIUGW_ESYSTEM:
+	case PIUGW_ECRYPTO:
+	case PIUGW_EBADID:
+		return CLI_EXIT_USAGE;
+	default:
+		return CLI_EXIT_FAILED;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rlimit no_core = {0, 0};
+
+	/* Secrets pass through this process: never leave them in a core file. */
+	setrlimit(RLIMIT_CORE, &no_core);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "piugw: libsodium failed to initialise\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("piugw %s\n", PIUGW_VERSION);
+		return CLI_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (strcmp(argv[1], subcommands[i].name) == 0)
+			return subcommands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "piugw: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,33 @@
+/*
+ * body.h: decoding a Body (proto/body.proto) received from a peer.
+ *
+ * The envelope delivers Sealed.body as opaque, authenticated bytes; this is
+ * where they become a message. The size is bounded before unpacking and the
+ * kind must be one this version knows.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef PIUGW_BODY_H
+#define PIUGW_BODY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "body.pb-c.h"
+
+#define BODY_MAX_SIZE (1024 * 1024)
+
+/*
+ * Unpack buf into *outp (free with body_free()). Returns 0,
+ * PIUGW_ETOOLARGE, or PIUGW_EMALFORMED if it does not parse or carries no
+ * known kind.
+ */
+int body_unpack(const uint8_t *buf, size_t len, Piugw__Body **outp);
+
+/* Free a body from body_unpack() and set *bp to NULL. NULL is fine. */
+void body_free(Piugw__Body **bp);
+
+/* Serialize b into a new buffer (caller frees). */
+int body_pack(const Piugw__Body *b, uint8_t **outp, size_t *lenp);
+
+#endif /* PIUGW_BODY_H */

@@ -1,0 +1,159 @@
+/*
+ * fileio.c: see fileio.h.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "fileio.h"
+#include "piugw/error.h"
+
+/* See fileio.h. */
+int
+fileio_read(const char *path, size_t max, int flags, uint8_t **bufp, size_t *lenp,
+	    struct diag *d)
+{
+	int ret = PIUGW_EINTERNAL;
+	int fd = -1;
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t len = 0, got = 0;
+
+	*bufp = NULL;
+	*lenp = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		ret = errno == ENOENT ? PIUGW_ENOENT : PIUGW_ESYSTEM;
+		diag_add(d, "%s: cannot open: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		ret = PIUGW_ESYSTEM;
+		diag_add(d, "%s: cannot stat: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = PIUGW_EFILETYPE;
+		diag_add(d, "%s: not a regular file", path);
+		goto out;
+	}
+	/* Like ssh, refuse a secret that others could have read or replaced. */
+	if ((flags & FILEIO_SECRET) && (st.st_mode & 077) != 0) {
+		ret = PIUGW_EKEYPERM;
+		diag_add(d,
+			 "%s: secret key file has mode %04o and is readable by group or others; "
+			 "run 'chmod 600 %s' (and consider the key compromised if others read it)",
+			 path, (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
+	if ((uintmax_t)st.st_size > max) {
+		ret = PIUGW_EFILESIZE;
+		diag_add(d, "%s: file is %jd bytes, more than the %zu allowed", path,
+			 (intmax_t)st.st_size, max);
+		goto out;
+	}
+	len = (size_t)st.st_size;
+	buf = (flags & FILEIO_SECRET) ? sodium_malloc(len + 1) : malloc(len + 1);
+	if (buf == NULL) {
+		ret = PIUGW_ENOMEM;
+		diag_add(d, "%s: out of memory", path);
+		goto out;
+	}
+	while (got < len) {
+		ssize_t r = read(fd, buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ret = PIUGW_ESYSTEM;
+			diag_add(d, "%s: read failed: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break; /* shrank while we read: take what is there */
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	*bufp = buf;
+	*lenp = got;
+	buf = NULL;
+	ret = 0;
+out:
+	fileio_free(buf, len, flags);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* See fileio.h. */
+void
+fileio_free(uint8_t *buf, size_t len, int flags)
+{
+	if (buf == NULL)
+		return;
+	if (flags & FILEIO_SECRET) {
+		sodium_free(buf); /* wipes */
+	} else {
+		(void)len;
+		free(buf);
+	}
+}
+
+/* See fileio.h. */
+int
+fileio_create_excl(const char *path, unsigned mode, const void *buf, size_t len,
+		   struct diag *d)
+{
+	int ret = PIUGW_EINTERNAL;
+	int fd = -1;
+	const uint8_t *p = buf;
+	size_t done = 0;
+	bool created = false;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+	if (fd < 0) {
+		ret = errno == EEXIST ? PIUGW_EEXIST : PIUGW_ESYSTEM;
+		if (errno == EEXIST)
+			diag_add(d, "%s: already exists; refusing to overwrite it", path);
+		else
+			diag_add(d, "%s: cannot create: %s", path, strerror(errno));
+		goto out;
+	}
+	created = true;
+	while (done < len) {
+		ssize_t w = write(fd, p + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			ret = PIUGW_ESYSTEM;
+			diag_add(d, "%s: write failed: %s", path, strerror(errno));
+			goto out;
+		}
+		done += (size_t)w;
+	}
+	if (fsync(fd) != 0) {
+		ret = PIUGW_ESYSTEM;
+		diag_add(d, "%s: fsync failed: %s", path, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		ret = PIUGW_ESYSTEM;
+		diag_add(d, "%s: close failed: %s", path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ret != 0 && created)
+		unlink(path);
+	return ret;
+}

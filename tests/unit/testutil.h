@@ -1,0 +1,45 @@
+/*
+ * testutil.h: helpers shared by the unit tests.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef PIUGW_TESTUTIL_H
+#define PIUGW_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+/* A fresh directory under $TMPDIR (or /tmp); removed by tu_rmtree(). */
+char *tu_tmpdir(void);
+
+/* Remove a directory tree made by tu_tmpdir() and free the path. */
+void tu_rmtree(char *dir);
+
+/* Decode hex into a new buffer (asserts on bad hex); *lenp its length. */
+uint8_t *tu_unhex(const char *hex, size_t *lenp);
+
+/* Decode hex of exactly n bytes into out (asserts). */
+void tu_unhex_into(uint8_t *out, size_t n, const char *hex);
+
+/* The string member of a JSON object (asserts that it exists). */
+const char *tu_json_str(const json_t *obj, const char *key);
+
+/* Load tests/vectors/NAME as JSON (asserts). */
+json_t *tu_load_vectors(const char *name);
+
+/* Write len bytes to path, creating it with mode. */
+void tu_write_file(const char *path, const void *buf, size_t len, unsigned mode);
+
+/* Concatenate two path parts into a new string. */
+char *tu_path(const char *dir, const char *name);
+
+/* Initialise libsodium once (asserts). */
+void tu_sodium_init(void);
+
+#endif /* PIUGW_TESTUTIL_H */
