@@ -56,7 +56,16 @@ extern "C" {
 	X(PIUGW_ENOENT, -54, NONE, "file not found")                                     \
 	X(PIUGW_EFILETYPE, -55, NONE, "not a regular file")                              \
 	X(PIUGW_EFILESIZE, -56, NONE, "file too large")                                  \
-	X(PIUGW_EKEYMISMATCH, -57, NONE, "public and secret keys do not belong together")
+	X(PIUGW_EKEYMISMATCH, -57, NONE, "public and secret keys do not belong together")   \
+	X(PIUGW_ECONFIG, -60, NONE, "invalid configuration")                             \
+	X(PIUGW_EROLLBACK, -61, NONE,                                                    \
+	  "directory serial is lower than one already accepted (rollback)")              \
+	X(PIUGW_ELEGACYSIG, -62, NONE,                                                   \
+	  "legacy (non-prehashed) minisign signature; sign with minisign 0.10 or later") \
+	X(PIUGW_ESIGFILE, -63, NONE, "invalid signature or key file")                   \
+	X(PIUGW_EKEYID, -64, NONE, "signed with a different key than the one trusted")  \
+	X(PIUGW_ENOTPARTY, -65, NONE, "gateway is not a party to the agreement")        \
+	X(PIUGW_EPASSWORD, -66, NONE, "wrong password for the secret key")
 
 enum piugw_error {
 #define PIUGW_ERROR_ENUM(name, value, wire, msg) name = value,

@@ -1,0 +1,119 @@
+/*
+ * agreement.h: bilateral agreement files (DESIGN.md section 3, PROTOCOL.md
+ * section 6): parse, validate, fingerprint, sign, verify.
+ *
+ * An agreement file is byte-identical at both parties; its fingerprint is
+ * the BLAKE2b-256 of those bytes, and each party signs
+ * "piugw v1 agreement" || 0x00 || bytes with its Ed25519 signing key. The
+ * signatures live beside it in FILE.sig, one line "<gateway id> <hex>" each.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef PIUGW_AGREEMENT_H
+#define PIUGW_AGREEMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "envelope.h"
+#include "keys.h"
+#include "vocab.h"
+
+#define AGREEMENT_HASH_BYTES 32
+#define AGREEMENT_MAX_RESULTS 1000
+#define AGREEMENT_RATE_PER_HOUR_MAX 100000
+#define AGREEMENT_RATE_PER_DAY_MAX 1000000
+#define AGREEMENT_MASK_AFTER_DAYS_DEFAULT 183
+#define AGREEMENT_MIN_SCORE_DEFAULT 0.90
+
+/* The terms for one direction: what requester may ask responder. */
+struct agreement_terms {
+	char requester[KEYS_ID_MAX + 1];
+	char responder[KEYS_ID_MAX + 1];
+	vocab_set purposes;       /* VOCAB_BIT(purpose value) */
+	uint32_t offences;        /* serious_crime narrowed to these SCnn (bit n); 0: any */
+	vocab_set query_types;
+	vocab_set categories;
+	int disclosure;           /* vocab_disclosures value */
+	uint32_t max_results;
+	uint32_t rate_per_hour;
+	uint32_t rate_per_day;
+	int approval;             /* VOCAB_APPROVAL_* */
+	bool justification_required;
+	uint32_t mask_after_days;
+	int handling_code;        /* vocab_handling_codes value */
+	int onward_transfer;      /* vocab_onward_transfers value */
+	double min_score;         /* name_fuzzy threshold */
+	unsigned line;            /* where the terms start in the file */
+};
+
+struct agreement {
+	char id[ENVELOPE_AGREEMENT_ID_MAX + 1];
+	char parties[2][KEYS_ID_MAX + 1];
+	int32_t from_day;  /* in force from this UTC day ... */
+	int32_t until_day; /* ... to this one, inclusive */
+	struct agreement_terms terms[2];
+	size_t nterms;
+	uint8_t hash[AGREEMENT_HASH_BYTES];
+	uint8_t *bytes; /* the exact file */
+	size_t len;
+};
+
+/*
+ * Parse and validate an agreement. label names it in diagnostics. Every
+ * problem is reported; returns 0 or PIUGW_ECONFIG.
+ */
+int agreement_parse(const char *text, size_t len, const char *label, struct agreement **outp,
+		    struct diag *d);
+int agreement_load(const char *path, struct agreement **outp, struct diag *d);
+void agreement_free(struct agreement **ap);
+
+/* The terms for requests from requester to responder, or NULL. */
+const struct agreement_terms *agreement_terms_for(const struct agreement *a,
+						  const char *requester, const char *responder);
+
+/* True if id is one of the two parties. */
+bool agreement_has_party(const struct agreement *a, const char *id);
+
+/* "piugw v1 agreement" || 0x00 || bytes, signed by k. */
+int agreement_sign(const struct agreement *a, const struct keys_secret *k,
+		   uint8_t sig[KEYS_SIGNATURE_BYTES]);
+bool agreement_verify(const struct agreement *a, const uint8_t sign_pk[KEYS_PUBLIC_BYTES],
+		      const uint8_t sig[KEYS_SIGNATURE_BYTES]);
+
+/* ---- the signature file ---- */
+
+struct agreement_sig {
+	char id[KEYS_ID_MAX + 1];
+	uint8_t sig[KEYS_SIGNATURE_BYTES];
+	unsigned line;
+};
+
+struct agreement_sigs {
+	struct agreement_sig e[2];
+	size_t n;
+};
+
+/*
+ * Parse "<gateway id> <128 hex digits>" lines (blank lines and # comments
+ * allowed). At most two, one per gateway. Returns 0 or PIUGW_ESIGFILE.
+ */
+int agreement_sigs_parse(const char *text, size_t len, const char *label,
+			 struct agreement_sigs *out, struct diag *d);
+
+/* Load path; a missing file is zero signatures, not an error. */
+int agreement_sigs_load(const char *path, struct agreement_sigs *out, struct diag *d);
+
+/* Add or replace id's signature. */
+void agreement_sigs_put(struct agreement_sigs *s, const char *id,
+			const uint8_t sig[KEYS_SIGNATURE_BYTES]);
+
+/* The signature of id, or NULL. */
+const struct agreement_sig *agreement_sigs_get(const struct agreement_sigs *s, const char *id);
+
+/* Format the file text (sorted by gateway id) into a new string. */
+char *agreement_sigs_format(const struct agreement_sigs *s);
+
+#endif /* PIUGW_AGREEMENT_H */

@@ -1,0 +1,267 @@
+/*
+ * config.c: see config.h.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "directory.h"
+#include "fileio.h"
+#include "piugw/error.h"
+#include "yamlconf.h"
+
+static const char *const top_keys[] = {"gateway", "directory", "agreements", "state",
+				       "local_api", "limits", "metrics", "audit", "store", NULL};
+static const char *const gateway_keys[] = {"id", "listen", "certificate", NULL};
+static const char *const directory_keys[] = {"file", "signature", "secretariat_key", NULL};
+static const char *const limits_keys[] = {"max_message_bytes", "freshness_seconds",
+					  "query_deadline_seconds", "retry_interval_ms",
+					  "directory_expiry_warning_days", NULL};
+static const char *const metrics_keys[] = {"listen", NULL};
+static const char *const audit_keys[] = {"checkpoint_records", "checkpoint_seconds",
+					 "retention_days", NULL};
+static const char *const store_keys[] = {"file", "retention_days", NULL};
+
+/* base/rel, or rel itself when absolute. */
+static char *
+join(const char *base, const char *rel)
+{
+	size_t n;
+	char *p;
+
+	if (rel[0] == '/' || base == NULL)
+		return strdup(rel);
+	n = strlen(base) + 1 + strlen(rel) + 1;
+	if ((p = malloc(n)) != NULL)
+		snprintf(p, n, "%s/%s", base, rel);
+	return p;
+}
+
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *d;
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	if ((d = malloc((size_t)(slash - path) + 1)) != NULL) {
+		memcpy(d, path, (size_t)(slash - path));
+		d[slash - path] = '\0';
+	}
+	return d;
+}
+
+/* A path value resolved against base; or def (also resolved) when absent. */
+static char *
+path_value(struct yconf *y, yaml_node_t *n, const char *what, const char *base, const char *def)
+{
+	char *raw, *p;
+
+	if (n == NULL)
+		return def != NULL ? join(base, def) : NULL;
+	if ((raw = yconf_strdup(y, n, what)) == NULL)
+		return NULL;
+	if (raw[0] == '\0') {
+		yconf_error(y, n, "%s is empty", what);
+		free(raw);
+		return NULL;
+	}
+	p = join(base, raw);
+	free(raw);
+	return p;
+}
+
+static void
+u32_value(struct yconf *y, yaml_node_t *m, const char *key, uint64_t min, uint64_t max,
+	  uint32_t def, uint32_t *out)
+{
+	yaml_node_t *v = yconf_get(y, m, key);
+	uint64_t u;
+
+	*out = def;
+	if (v != NULL && yconf_uint(y, v, key, min, max, &u))
+		*out = (uint32_t)u;
+}
+
+/* See config.h. */
+int
+config_parse(const char *text, size_t len, const char *path, struct config **outp,
+	     struct diag *d)
+{
+	int ret = PIUGW_EINTERNAL;
+	struct yconf y;
+	struct config *c = NULL;
+	yaml_node_t *root, *g, *v, *sec;
+	char *base = NULL, *def = NULL;
+	bool loaded = false;
+	uint64_t u;
+
+	*outp = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(path)) == NULL ||
+	    (base = dir_of(path)) == NULL) {
+		ret = PIUGW_ENOMEM;
+		goto out;
+	}
+	if ((ret = yconf_load(&y, text, len, path, d)) != 0)
+		goto out;
+	loaded = true;
+	root = yconf_root(&y);
+	yconf_map(&y, root, "piugwd.yaml", top_keys);
+
+	if ((g = yconf_need(&y, root, "gateway", "piugwd.yaml")) != NULL &&
+	    yconf_map(&y, g, "gateway", gateway_keys)) {
+		const char *s;
+		size_t l;
+		if ((v = yconf_need(&y, g, "id", "gateway")) != NULL &&
+		    yconf_str(&y, v, "gateway id", &s, &l)) {
+			if (!keys_id_valid(s, l))
+				yconf_error(&y, v, "gateway id '%.*s' is not 3 to 32 of A-Z 0-9 . _ -",
+					    (int)(l > 40 ? 40 : l), s);
+			else
+				memcpy(c->id, s, l);
+		}
+		if ((v = yconf_need(&y, g, "listen", "gateway")) != NULL &&
+		    (c->listen = yconf_strdup(&y, v, "listen")) != NULL &&
+		    !directory_endpoint_valid(c->listen))
+			yconf_error(&y, v, "listen '%.60s' is not tcp://HOST:PORT", c->listen);
+		if (c->id[0] != '\0') {
+			size_t n = strlen(c->id) + sizeof("certs/.cert_secret");
+			if ((def = malloc(n)) != NULL)
+				snprintf(def, n, "certs/%s.cert_secret", c->id);
+		}
+		c->certificate = path_value(&y, yconf_get(&y, g, "certificate"), "certificate",
+					    base, def);
+	}
+	sec = yconf_get(&y, root, "directory");
+	if (sec != NULL)
+		yconf_map(&y, sec, "directory", directory_keys);
+	c->directory = path_value(&y, yconf_get(&y, sec, "file"), "directory file", base,
+				  "directory.yaml");
+	if ((v = yconf_get(&y, sec, "signature")) != NULL) {
+		c->directory_sig = path_value(&y, v, "directory signature", base, NULL);
+	} else if (c->directory != NULL) {
+		size_t n = strlen(c->directory) + sizeof(".minisig");
+		if ((c->directory_sig = malloc(n)) != NULL)
+			snprintf(c->directory_sig, n, "%s.minisig", c->directory);
+	}
+	c->secretariat_key = path_value(&y, yconf_get(&y, sec, "secretariat_key"),
+					"secretariat_key", base, "secretariat.pub");
+	c->agreements_dir = path_value(&y, yconf_get(&y, root, "agreements"), "agreements", base,
+				       "agreements");
+	c->state_dir = path_value(&y, yconf_get(&y, root, "state"), "state", base,
+				  "/var/lib/piugw");
+	if ((v = yconf_get(&y, root, "local_api")) != NULL) {
+		if ((c->local_api = yconf_strdup(&y, v, "local_api")) != NULL &&
+		    strncmp(c->local_api, "ipc://", 6) != 0)
+			yconf_error(&y, v, "local_api must be ipc://PATH (access is by file "
+					   "permissions)");
+	} else if (c->state_dir != NULL) {
+		size_t n = strlen(c->state_dir) + sizeof("ipc:///api.sock");
+		if ((c->local_api = malloc(n)) != NULL)
+			snprintf(c->local_api, n, "ipc://%s/api.sock", c->state_dir);
+	}
+
+	sec = yconf_get(&y, root, "limits");
+	if (sec != NULL)
+		yconf_map(&y, sec, "limits", limits_keys);
+	c->max_message_bytes = 1024 * 1024;
+	if ((v = yconf_get(&y, sec, "max_message_bytes")) != NULL &&
+	    yconf_uint(&y, v, "max_message_bytes", 4096, 64 * 1024 * 1024, &u))
+		c->max_message_bytes = u;
+	u32_value(&y, sec, "freshness_seconds", 10, 3600, 300, &c->freshness_seconds);
+	u32_value(&y, sec, "query_deadline_seconds", 1, 3600, 30, &c->query_deadline_seconds);
+	u32_value(&y, sec, "retry_interval_ms", 50, 60000, 1000, &c->retry_interval_ms);
+	u32_value(&y, sec, "directory_expiry_warning_days", 0, 365, 14,
+		  &c->directory_expiry_warning_days);
+	if (c->query_deadline_seconds > c->freshness_seconds)
+		yconf_error(&y, yconf_get(&y, sec, "query_deadline_seconds"),
+			    "query_deadline_seconds (%u) is longer than freshness_seconds (%u): "
+			    "retries would arrive stale (PROTOCOL.md section 10)",
+			    c->query_deadline_seconds, c->freshness_seconds);
+
+	if ((sec = yconf_get(&y, root, "metrics")) != NULL &&
+	    yconf_map(&y, sec, "metrics", metrics_keys) &&
+	    (v = yconf_need(&y, sec, "listen", "metrics")) != NULL)
+		c->metrics_listen = yconf_strdup(&y, v, "metrics listen");
+
+	sec = yconf_get(&y, root, "audit");
+	if (sec != NULL)
+		yconf_map(&y, sec, "audit", audit_keys);
+	u32_value(&y, sec, "checkpoint_records", 1, 1000000, 1000, &c->audit_checkpoint_records);
+	u32_value(&y, sec, "checkpoint_seconds", 1, 86400, 60, &c->audit_checkpoint_seconds);
+	u32_value(&y, sec, "retention_days", 1, 36500, 1826, &c->audit_retention_days);
+
+	sec = yconf_get(&y, root, "store");
+	if (sec != NULL)
+		yconf_map(&y, sec, "store", store_keys);
+	c->store_file = path_value(&y, yconf_get(&y, sec, "file"), "store file", c->state_dir,
+				   "store.db");
+	u32_value(&y, sec, "retention_days", 1, 36500, 1826, &c->store_retention_days);
+
+	if (y.errors != 0) {
+		ret = PIUGW_ECONFIG;
+		goto out;
+	}
+	if (c->certificate == NULL || c->directory == NULL || c->directory_sig == NULL ||
+	    c->secretariat_key == NULL || c->agreements_dir == NULL || c->state_dir == NULL ||
+	    c->local_api == NULL || c->store_file == NULL) {
+		ret = PIUGW_ENOMEM;
+		goto out;
+	}
+	*outp = c;
+	c = NULL;
+	ret = 0;
+out:
+	if (loaded)
+		yconf_free(&y);
+	free(base);
+	free(def);
+	config_free(&c);
+	return ret;
+}
+
+/* See config.h. */
+int
+config_load(const char *path, struct config **outp, struct diag *d)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	*outp = NULL;
+	if ((ret = fileio_read(path, YCONF_FILE_MAX, 0, &buf, &len, d)) != 0)
+		return ret;
+	ret = config_parse((const char *)buf, len, path, outp, d);
+	fileio_free(buf, len, 0);
+	return ret;
+}
+
+/* See config.h. */
+void
+config_free(struct config **cp)
+{
+	struct config *c;
+
+	if (cp == NULL || *cp == NULL)
+		return;
+	c = *cp;
+	free(c->path);
+	free(c->listen);
+	free(c->certificate);
+	free(c->directory);
+	free(c->directory_sig);
+	free(c->secretariat_key);
+	free(c->agreements_dir);
+	free(c->state_dir);
+	free(c->local_api);
+	free(c->metrics_listen);
+	free(c->store_file);
+	free(c);
+	*cp = NULL;
+}

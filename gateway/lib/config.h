@@ -1,0 +1,78 @@
+/*
+ * config.h: piugwd.yaml, this gateway's own configuration.
+ *
+ *   gateway:
+ *     id: XA-PIU                          # required
+ *     listen: tcp://127.0.0.1:7401        # required: the public ROUTER endpoint
+ *     certificate: certs/XA-PIU.cert_secret   # default certs/<id>.cert_secret
+ *   directory:
+ *     file: directory.yaml                # default
+ *     signature: directory.yaml.minisig   # default: file + .minisig
+ *     secretariat_key: secretariat.pub    # default
+ *   agreements: agreements                # default: a folder of *.yaml (+ .sig)
+ *   state: /var/lib/piugw                 # default
+ *   local_api: ipc:///var/lib/piugw/api.sock   # default: ipc://<state>/api.sock
+ *   limits:
+ *     max_message_bytes: 1048576          # ZMQ_MAXMSGSIZE
+ *     freshness_seconds: 300
+ *     query_deadline_seconds: 30
+ *     retry_interval_ms: 1000
+ *     directory_expiry_warning_days: 14
+ *   metrics:
+ *     listen: 127.0.0.1:9741              # default: off
+ *   audit:
+ *     checkpoint_records: 1000
+ *     checkpoint_seconds: 60
+ *     retention_days: 1826
+ *   store:
+ *     file: store.db                      # relative to state
+ *     retention_days: 1826
+ *
+ * Relative paths are taken from the directory that holds piugwd.yaml (state
+ * relative ones from state).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef PIUGW_CONFIG_H
+#define PIUGW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "keys.h"
+
+struct config {
+	char *path; /* of piugwd.yaml */
+	char id[KEYS_ID_MAX + 1];
+	char *listen;
+	char *certificate;
+	char *directory;
+	char *directory_sig;
+	char *secretariat_key;
+	char *agreements_dir;
+	char *state_dir;
+	char *local_api;
+	char *metrics_listen; /* NULL: off */
+	char *store_file;
+	uint64_t max_message_bytes;
+	uint32_t freshness_seconds;
+	uint32_t query_deadline_seconds;
+	uint32_t retry_interval_ms;
+	uint32_t directory_expiry_warning_days;
+	uint32_t audit_checkpoint_records;
+	uint32_t audit_checkpoint_seconds;
+	uint32_t audit_retention_days;
+	uint32_t store_retention_days;
+};
+
+/*
+ * Parse piugwd.yaml text; path locates relative paths and labels
+ * diagnostics. Returns 0 or PIUGW_ECONFIG with every problem in d.
+ */
+int config_parse(const char *text, size_t len, const char *path, struct config **outp,
+		 struct diag *d);
+int config_load(const char *path, struct config **outp, struct diag *d);
+void config_free(struct config **cp);
+
+#endif /* PIUGW_CONFIG_H */

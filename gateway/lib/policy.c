@@ -1,0 +1,705 @@
+/*
+ * policy.c: see policy.h.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "body.pb-c.h"
+#include "fileio.h"
+#include "num.h"
+#include "piugw/error.h"
+#include "policy.h"
+
+#define SUSPENDED_DIR "suspended"
+
+/* ---- loading ---- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.yaml files of dir, sorted, as full paths. */
+static int
+list_agreements(const char *dir, char ***outp, size_t *np, struct diag *d)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+
+	*outp = NULL;
+	*np = 0;
+	if (dh == NULL) {
+		diag_add(d, "%s: cannot read the agreements folder: %s", dir, strerror(errno));
+		return errno == ENOENT ? PIUGW_ENOENT : PIUGW_ESYSTEM;
+	}
+	while ((de = readdir(dh)) != NULL) {
+		size_t l = strlen(de->d_name);
+		char *path;
+		if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".yaml") != 0)
+			continue;
+		if (n == cap) {
+			char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+			if (nv == NULL)
+				break;
+			v = nv;
+		}
+		if ((path = malloc(strlen(dir) + l + 2)) == NULL)
+			break;
+		snprintf(path, strlen(dir) + l + 2, "%s/%s", dir, de->d_name);
+		v[n++] = path;
+	}
+	closedir(dh);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_str);
+	*outp = v;
+	*np = n;
+	return 0;
+}
+
+static void
+read_suspension(const char *state_dir, struct policy_agreement *pa)
+{
+	size_t n = strlen(state_dir) + sizeof("/" SUSPENDED_DIR "/") + strlen(pa->a->id);
+	char *path = malloc(n);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	if (path == NULL)
+		return;
+	snprintf(path, n, "%s/%s/%s", state_dir, SUSPENDED_DIR, pa->a->id);
+	/* Any trouble reading it other than absence counts as suspended: fail closed. */
+	int rc = fileio_read(path, 4096, 0, &buf, &len, NULL);
+	if (rc != PIUGW_ENOENT) {
+		pa->suspended = true;
+		if (rc == 0) {
+			size_t l = strcspn((const char *)buf, "\n");
+			if (l >= sizeof(pa->suspend_reason))
+				l = sizeof(pa->suspend_reason) - 1;
+			memcpy(pa->suspend_reason, buf, l);
+			pa->suspend_reason[l] = '\0';
+		} else {
+			snprintf(pa->suspend_reason, sizeof(pa->suspend_reason),
+				 "(suspension file unreadable: %s)", piugw_strerror(rc));
+		}
+	}
+	fileio_free(buf, len, 0);
+	free(path);
+}
+
+static void
+policy_agreement_clear(struct policy_agreement *pa)
+{
+	agreement_free(&pa->a);
+	free(pa->path);
+}
+
+/* Load one agreement file into pa; problems to d. Returns 0 or an error. */
+static int
+load_agreement(struct policy *p, const char *path, struct policy_agreement *pa, struct diag *d)
+{
+	size_t n = strlen(path) + sizeof(".sig");
+	char *sig_path = malloc(n);
+	int ret;
+
+	memset(pa, 0, sizeof(*pa));
+	if (sig_path == NULL || (pa->path = strdup(path)) == NULL) {
+		free(sig_path);
+		return PIUGW_ENOMEM;
+	}
+	snprintf(sig_path, n, "%s.sig", path);
+	if ((ret = agreement_load(path, &pa->a, d)) != 0)
+		goto out;
+	if (!agreement_has_party(pa->a, p->cfg->id)) {
+		diag_add(d, "%s: agreement %s is between %s and %s, not this gateway (%s); move it "
+			    "out of %s", path, pa->a->id, pa->a->parties[0], pa->a->parties[1],
+			 p->cfg->id, p->cfg->agreements_dir);
+		ret = PIUGW_ECONFIG;
+		goto out;
+	}
+	snprintf(pa->peer, sizeof(pa->peer), "%s",
+		 strcmp(pa->a->parties[0], p->cfg->id) == 0 ? pa->a->parties[1] : pa->a->parties[0]);
+	for (int i = 0; i < 2; i++) {
+		if (directory_member(p->dir, pa->a->parties[i]) == NULL) {
+			diag_add(d, "%s: party %s is not a member of the directory (%s)", path,
+				 pa->a->parties[i], p->cfg->directory);
+			ret = PIUGW_ECONFIG;
+		}
+	}
+	if (ret != 0)
+		goto out;
+	if ((ret = agreement_sigs_load(sig_path, &pa->sigs, d)) != 0)
+		goto out;
+	for (size_t i = 0; i < pa->sigs.n; i++) {
+		if (!agreement_has_party(pa->a, pa->sigs.e[i].id)) {
+			diag_add(d, "%s:%u: signature by %s, who is not a party to %s", sig_path,
+				 pa->sigs.e[i].line, pa->sigs.e[i].id, pa->a->id);
+			ret = PIUGW_ECONFIG;
+		}
+	}
+	if (ret != 0)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		const struct agreement_sig *s = agreement_sigs_get(&pa->sigs, pa->a->parties[i]);
+		const struct directory_member *m = directory_member(p->dir, pa->a->parties[i]);
+		pa->signed_by[i] = s != NULL;
+		pa->valid_by[i] = s != NULL && agreement_verify(pa->a, m->keys.sign_pk, s->sig);
+	}
+	read_suspension(p->cfg->state_dir, pa);
+	ret = 0;
+out:
+	free(sig_path);
+	return ret;
+}
+
+/* Our certificate must hold the keys the directory lists for us. */
+static int
+check_self(struct policy *p, struct diag *d)
+{
+	const struct directory_member *m;
+	int ret;
+
+	if ((ret = keys_public_load(p->cfg->certificate, &p->self, d)) != 0)
+		return ret;
+	if (strcmp(p->self.id, p->cfg->id) != 0) {
+		diag_add(d, "%s: certificate of %s, but piugwd.yaml says this gateway is %s",
+			 p->cfg->certificate, p->self.id, p->cfg->id);
+		return PIUGW_ECONFIG;
+	}
+	if ((m = directory_member(p->dir, p->cfg->id)) == NULL) {
+		diag_add(d, "%s: this gateway (%s) is not a member of the directory", p->cfg->directory,
+			 p->cfg->id);
+		return PIUGW_ECONFIG;
+	}
+	if (sodium_memcmp(m->keys.transport_pk, p->self.transport_pk, 32) != 0 ||
+	    sodium_memcmp(m->keys.sign_pk, p->self.sign_pk, 32) != 0) {
+		diag_add(d, "%s:%u: the directory lists other keys for %s than %s holds; send the "
+			    "secretariat your current .cert, or restore the matching keys",
+			 p->cfg->directory, m->line, p->cfg->id, p->cfg->certificate);
+		return PIUGW_ECONFIG;
+	}
+	return 0;
+}
+
+/* See policy.h. */
+int
+policy_load(const char *config_path, int64_t now_ms, struct policy **outp, struct diag *d)
+{
+	int ret = PIUGW_EINTERNAL, rc;
+	struct policy *p = NULL;
+	struct minisign_pubkey anchor;
+	char **files = NULL;
+	size_t nfiles = 0;
+	uint64_t highest = 0;
+	int32_t today = num_day_of_ms(now_ms);
+
+	*outp = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return PIUGW_ENOMEM;
+	if ((ret = config_load(config_path, &p->cfg, d)) != 0)
+		goto out;
+	if ((ret = minisign_pubkey_load(p->cfg->secretariat_key, &anchor, d)) != 0)
+		goto out;
+	if ((ret = directory_load(p->cfg->directory, p->cfg->directory_sig, &anchor, &p->dir, d)) != 0)
+		goto out;
+	if ((ret = directory_serial_check(p->cfg->state_dir, p->dir->serial, &highest, d)) != 0)
+		goto out;
+	if (directory_expired(p->dir, today)) {
+		char day[11];
+		num_format_date(p->dir->expires_day, day);
+		diag_add(d, "warning: %s: the directory expired on %s; ask the secretariat for the "
+			    "current one (service continues)", p->cfg->directory, day);
+	}
+	if ((ret = check_self(p, d)) != 0)
+		goto out;
+	if ((ret = list_agreements(p->cfg->agreements_dir, &files, &nfiles, d)) != 0)
+		goto out;
+	if (nfiles > 0 && (p->agreements = calloc(nfiles, sizeof(*p->agreements))) == NULL) {
+		ret = PIUGW_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nfiles; i++) {
+		struct policy_agreement *pa = &p->agreements[p->n];
+		if ((rc = load_agreement(p, files[i], pa, d)) != 0) {
+			policy_agreement_clear(pa);
+			ret = rc == PIUGW_ENOMEM ? rc : PIUGW_ECONFIG;
+			continue;
+		}
+		for (size_t j = 0; j < p->n; j++) {
+			if (strcmp(p->agreements[j].a->id, pa->a->id) == 0) {
+				diag_add(d, "%s: agreement id %s is also used by %s", files[i],
+					 pa->a->id, p->agreements[j].path);
+				ret = PIUGW_ECONFIG;
+			}
+		}
+		p->n++;
+	}
+	if (ret != 0)
+		goto out;
+	for (size_t i = 0; i < p->n; i++) {
+		char why[256];
+		if (policy_agreement_state(&p->agreements[i], now_ms, why, sizeof(why)) !=
+		    POLICY_IN_FORCE)
+			diag_add(d, "warning: %s: agreement %s with %s is not in force: %s",
+				 p->agreements[i].path, p->agreements[i].a->id,
+				 p->agreements[i].peer, why);
+	}
+	*outp = p;
+	p = NULL;
+	ret = 0;
+out:
+	for (size_t i = 0; i < nfiles; i++)
+		free(files[i]);
+	free(files);
+	policy_free(&p);
+	return ret;
+}
+
+/* See policy.h. */
+void
+policy_free(struct policy **pp)
+{
+	struct policy *p;
+
+	if (pp == NULL || *pp == NULL)
+		return;
+	p = *pp;
+	for (size_t i = 0; i < p->n; i++)
+		policy_agreement_clear(&p->agreements[i]);
+	free(p->agreements);
+	directory_free(&p->dir);
+	config_free(&p->cfg);
+	free(p);
+	*pp = NULL;
+}
+
+/* See policy.h. */
+int
+policy_activate(const struct policy *p, struct diag *d)
+{
+	return directory_serial_store(p->cfg->state_dir, p->dir->serial, d);
+}
+
+/* See policy.h. */
+int
+policy_reload(struct policy **current, const char *config_path, int64_t now_ms, struct diag *d)
+{
+	struct policy *np = NULL;
+	int ret;
+
+	if ((ret = policy_load(config_path, now_ms, &np, d)) != 0) {
+		diag_add(d, "%s: not loaded; the running configuration stays in force",
+			 config_path);
+		return ret;
+	}
+	if ((ret = policy_activate(np, d)) != 0) {
+		diag_add(d, "%s: not activated; the running configuration stays in force",
+			 config_path);
+		policy_free(&np);
+		return ret;
+	}
+	/* The one step: until here nothing the running gateway uses has changed. */
+	policy_free(current);
+	*current = np;
+	return 0;
+}
+
+/* See policy.h. */
+enum policy_state
+policy_agreement_state(const struct policy_agreement *pa, int64_t now_ms, char *why,
+		       size_t why_len)
+{
+	int32_t today = num_day_of_ms(now_ms);
+	char day[11];
+	char dummy[1];
+
+	if (why == NULL) {
+		why = dummy;
+		why_len = sizeof(dummy);
+	}
+	why[0] = '\0';
+	if (pa->suspended) {
+		snprintf(why, why_len, "suspended here: %s",
+			 pa->suspend_reason[0] ? pa->suspend_reason : "(no reason given)");
+		return POLICY_SUSPENDED;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!pa->signed_by[i]) {
+			snprintf(why, why_len, "not signed by %s", pa->a->parties[i]);
+			return POLICY_NOT_SIGNED;
+		}
+		if (!pa->valid_by[i]) {
+			snprintf(why, why_len, "the signature of %s does not verify (the files differ, "
+					       "or it was signed with another key)",
+				 pa->a->parties[i]);
+			return POLICY_BAD_SIGNATURE;
+		}
+	}
+	if (today < pa->a->from_day) {
+		num_format_date(pa->a->from_day, day);
+		snprintf(why, why_len, "in force only from %s", day);
+		return POLICY_NOT_YET;
+	}
+	if (today > pa->a->until_day) {
+		num_format_date(pa->a->until_day, day);
+		snprintf(why, why_len, "ended on %s", day);
+		return POLICY_ENDED;
+	}
+	return POLICY_IN_FORCE;
+}
+
+/* See policy.h. */
+const char *
+policy_state_name(enum policy_state s)
+{
+	switch (s) {
+	case POLICY_IN_FORCE: return "in force";
+	case POLICY_NOT_SIGNED: return "not signed";
+	case POLICY_BAD_SIGNATURE: return "bad signature";
+	case POLICY_NOT_YET: return "not yet in force";
+	case POLICY_ENDED: return "ended";
+	case POLICY_SUSPENDED: return "suspended";
+	}
+	return "?";
+}
+
+/* See policy.h. */
+const struct policy_agreement *
+policy_agreement(const struct policy *p, const char *id)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->agreements[i].a->id, id) == 0)
+			return &p->agreements[i];
+	return NULL;
+}
+
+/* ---- rates ---- */
+
+/*
+ * Sliding windows: the last hour in minute buckets, the last day in hour
+ * buckets. Keyed by agreement id and direction, so a reload (a new policy)
+ * does not reset them.
+ */
+struct rate_entry {
+	char key[ENVELOPE_AGREEMENT_ID_MAX + 2 * KEYS_ID_MAX + 3];
+	int64_t minute_at[60];
+	uint32_t minute_n[60];
+	int64_t hour_at[24];
+	uint32_t hour_n[24];
+};
+
+struct policy_rates {
+	struct rate_entry *e;
+	size_t n, cap;
+};
+
+/* See policy.h. */
+int
+policy_rates_new(struct policy_rates **outp)
+{
+	*outp = calloc(1, sizeof(**outp));
+	return *outp != NULL ? 0 : PIUGW_ENOMEM;
+}
+
+/* See policy.h. */
+void
+policy_rates_free(struct policy_rates **rp)
+{
+	if (rp == NULL || *rp == NULL)
+		return;
+	free((*rp)->e);
+	free(*rp);
+	*rp = NULL;
+}
+
+static struct rate_entry *
+rate_entry(struct policy_rates *r, const char *agreement, const struct agreement_terms *t)
+{
+	char key[sizeof(((struct rate_entry *)0)->key)];
+
+	snprintf(key, sizeof(key), "%s|%s|%s", agreement, t->requester, t->responder);
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->e[i].key, key) == 0)
+			return &r->e[i];
+	if (r->n == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 8;
+		struct rate_entry *ne = realloc(r->e, ncap * sizeof(*ne));
+		if (ne == NULL)
+			return NULL;
+		r->e = ne;
+		r->cap = ncap;
+	}
+	memset(&r->e[r->n], 0, sizeof(r->e[r->n]));
+	memcpy(r->e[r->n].key, key, sizeof(key));
+	return &r->e[r->n++];
+}
+
+static void
+rate_counts(const struct rate_entry *e, int64_t now_ms, uint32_t *hour, uint32_t *day)
+{
+	int64_t m = now_ms / 60000, h = now_ms / 3600000;
+
+	*hour = 0;
+	*day = 0;
+	for (int i = 0; i < 60; i++)
+		if (e->minute_at[i] > m - 60 && e->minute_at[i] <= m)
+			*hour += e->minute_n[i];
+	for (int i = 0; i < 24; i++)
+		if (e->hour_at[i] > h - 24 && e->hour_at[i] <= h)
+			*day += e->hour_n[i];
+}
+
+static void
+rate_count(struct rate_entry *e, int64_t now_ms)
+{
+	int64_t m = now_ms / 60000, h = now_ms / 3600000;
+	int mi = (int)(m % 60), hi = (int)(h % 24);
+
+	if (e->minute_at[mi] != m) {
+		e->minute_at[mi] = m;
+		e->minute_n[mi] = 0;
+	}
+	e->minute_n[mi]++;
+	if (e->hour_at[hi] != h) {
+		e->hour_at[hi] = h;
+		e->hour_n[hi] = 0;
+	}
+	e->hour_n[hi]++;
+}
+
+/* ---- decisions ---- */
+
+static int
+refuse(struct policy_decision *out, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+refuse(struct policy_decision *out, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->code = code;
+	va_start(ap, fmt);
+	vsnprintf(out->detail, sizeof(out->detail), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* Does terms t allow purpose/offence and query type? (for choosing) */
+static bool
+terms_fit(const struct agreement_terms *t, const struct policy_request *req)
+{
+	return (t->purposes & VOCAB_BIT(req->purpose)) && (t->query_types & VOCAB_BIT(req->query_type));
+}
+
+static void
+offence_list(uint32_t set, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = VOCAB_OFFENCE_MIN; i <= VOCAB_OFFENCE_MAX && o + 6 < len; i++)
+		if (set & (1u << i))
+			o += (size_t)snprintf(buf + o, len - o, "%sSC%02d", o ? ", " : "", i);
+}
+
+/* See policy.h. */
+int
+policy_decide(const struct policy *p, struct policy_rates *rates, const struct policy_request *req,
+	      struct policy_decision *out)
+{
+	const char *me = p->cfg->id;
+	const char *requester = req->direction == POLICY_OUTBOUND ? me : req->peer;
+	const char *responder = req->direction == POLICY_OUTBOUND ? req->peer : me;
+	const struct policy_agreement *pa = NULL;
+	const struct agreement_terms *t;
+	char why[256], hex[2 * AGREEMENT_HASH_BYTES + 1];
+	struct rate_entry *re = NULL;
+
+	memset(out, 0, sizeof(*out));
+	/* Only members may ask; the envelope layer stops others first, this stays as a guard. */
+	if (directory_member(p->dir, req->peer) == NULL)
+		return refuse(out, req->direction == POLICY_INBOUND ? PIUGW_EUNKNOWNSENDER
+								    : PIUGW_ENOAGREEMENT,
+			      "%s is not a member of the directory", req->peer);
+
+	if (req->agreement_id != NULL) {
+		pa = policy_agreement(p, req->agreement_id);
+		if (pa == NULL || strcmp(pa->peer, req->peer) != 0)
+			return refuse(out, PIUGW_ENOAGREEMENT, "no agreement %s between %s and %s",
+				      req->agreement_id, me, req->peer);
+	} else {
+		/* Outbound without an id: the agreement in force whose terms fit best. */
+		const struct policy_agreement *any = NULL, *in_force = NULL;
+		for (size_t i = 0; i < p->n; i++) {
+			const struct policy_agreement *c = &p->agreements[i];
+			const struct agreement_terms *ct;
+			if (strcmp(c->peer, req->peer) != 0)
+				continue;
+			if (any == NULL)
+				any = c;
+			if ((ct = agreement_terms_for(c->a, requester, responder)) == NULL ||
+			    policy_agreement_state(c, req->now_ms, NULL, 0) != POLICY_IN_FORCE)
+				continue;
+			if (in_force == NULL)
+				in_force = c;
+			if (terms_fit(ct, req)) {
+				in_force = c;
+				break;
+			}
+		}
+		pa = in_force != NULL ? in_force : any;
+		if (pa == NULL)
+			return refuse(out, PIUGW_ENOAGREEMENT, "no agreement between %s and %s", me,
+				      req->peer);
+	}
+	out->agreement = pa;
+	if (req->agreement_hash != NULL &&
+	    sodium_memcmp(req->agreement_hash, pa->a->hash, AGREEMENT_HASH_BYTES) != 0) {
+		sodium_bin2hex(hex, sizeof(hex), pa->a->hash, AGREEMENT_HASH_BYTES);
+		return refuse(out, PIUGW_EAGREEMENTMISMATCH, "%s", hex);
+	}
+	if (policy_agreement_state(pa, req->now_ms, why, sizeof(why)) != POLICY_IN_FORCE)
+		return refuse(out, PIUGW_ENOTINFORCE, "agreement %s is not in force: %s", pa->a->id,
+			      why);
+	if ((t = agreement_terms_for(pa->a, requester, responder)) == NULL)
+		return refuse(out, PIUGW_ENOAGREEMENT,
+			      "agreement %s has no terms for requests from %s to %s", pa->a->id,
+			      requester, responder);
+	out->terms = t;
+
+	if (!(t->purposes & VOCAB_BIT(req->purpose)))
+		return refuse(out, PIUGW_EPURPOSE, "agreement %s does not allow the purpose %s",
+			      pa->a->id, vocab_name(vocab_purposes, req->purpose));
+	if (req->purpose == PIUGW__PURPOSE__PURPOSE_SERIOUS_CRIME && t->offences != 0 &&
+	    (req->offence < VOCAB_OFFENCE_MIN || req->offence > VOCAB_OFFENCE_MAX ||
+	     !(t->offences & (1u << req->offence)))) {
+		offence_list(t->offences, why, sizeof(why));
+		if (req->offence == 0)
+			return refuse(out, PIUGW_EPURPOSE,
+				      "agreement %s allows serious_crime only for offences %s; name "
+				      "one", pa->a->id, why);
+		return refuse(out, PIUGW_EPURPOSE,
+			      "agreement %s allows serious_crime only for offences %s, not SC%02d",
+			      pa->a->id, why, req->offence);
+	}
+	if (req->offence != 0 && req->purpose != PIUGW__PURPOSE__PURPOSE_SERIOUS_CRIME)
+		return refuse(out, PIUGW_EPURPOSE,
+			      "an offence code goes only with the purpose serious_crime");
+	if (!(t->query_types & VOCAB_BIT(req->query_type)))
+		return refuse(out, PIUGW_EQUERYTYPE, "agreement %s does not allow %s queries",
+			      pa->a->id, vocab_name(vocab_query_types, req->query_type));
+	if (t->justification_required && !req->has_justification)
+		return refuse(out, PIUGW_EJUSTIFICATION,
+			      "agreement %s requires a reasoned justification for every request",
+			      pa->a->id);
+	if (rates != NULL) {
+		uint32_t hour, day;
+		if ((re = rate_entry(rates, pa->a->id, t)) == NULL)
+			return refuse(out, PIUGW_ENOMEM, "out of memory");
+		rate_counts(re, req->now_ms, &hour, &day);
+		if (hour >= t->rate_per_hour)
+			return refuse(out, PIUGW_ERATELIMITED,
+				      "agreement %s allows %u requests per hour from %s to %s; %u "
+				      "in the last hour", pa->a->id, t->rate_per_hour, requester,
+				      responder, hour);
+		if (day >= t->rate_per_day)
+			return refuse(out, PIUGW_ERATELIMITED,
+				      "agreement %s allows %u requests per day from %s to %s; %u in "
+				      "the last 24 hours", pa->a->id, t->rate_per_day, requester,
+				      responder, day);
+		rate_count(re, req->now_ms);
+	}
+	out->code = 0;
+	out->categories = t->categories & (req->categories != 0 ? req->categories : ~(vocab_set)0);
+	out->max_results = req->max_results != 0 && req->max_results < t->max_results
+				   ? req->max_results : t->max_results;
+	out->mask_after_days = t->mask_after_days;
+	out->disclosure = t->disclosure;
+	out->handling_code = t->handling_code;
+	out->onward_transfer = t->onward_transfer;
+	out->approval = t->approval;
+	out->min_score = t->min_score;
+	return 0;
+}
+
+/* ---- suspension ---- */
+
+static char *
+suspension_path(const char *state_dir, const char *id, bool mkdirs, struct diag *d)
+{
+	size_t n = strlen(state_dir) + sizeof("/" SUSPENDED_DIR "/") + strlen(id);
+	char *path = malloc(n);
+
+	if (path == NULL)
+		return NULL;
+	for (const char *c = id; *c; c++) {
+		if (*c == '/' || (c == id && *c == '.')) {
+			diag_add(d, "'%s' is not an agreement id", id);
+			free(path);
+			return NULL;
+		}
+	}
+	snprintf(path, n, "%s/%s", state_dir, SUSPENDED_DIR);
+	if (mkdirs && mkdir(path, 0755) != 0 && errno != EEXIST) {
+		diag_add(d, "%s: cannot create: %s", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	snprintf(path, n, "%s/%s/%s", state_dir, SUSPENDED_DIR, id);
+	return path;
+}
+
+/* See policy.h. */
+int
+policy_suspend(const char *state_dir, const char *id, const char *reason, struct diag *d)
+{
+	char *path = suspension_path(state_dir, id, true, d);
+	char text[300];
+	int ret;
+
+	if (path == NULL)
+		return PIUGW_EINVAL;
+	snprintf(text, sizeof(text), "%.250s\n", reason != NULL ? reason : "");
+	for (char *c = text; *c && c[1]; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	unlink(path); /* a new reason replaces the old one */
+	ret = fileio_create_excl(path, 0644, text, strlen(text), d);
+	free(path);
+	return ret;
+}
+
+/* See policy.h. */
+int
+policy_resume(const char *state_dir, const char *id, struct diag *d)
+{
+	char *path = suspension_path(state_dir, id, false, d);
+	int ret = 0;
+
+	if (path == NULL)
+		return PIUGW_EINVAL;
+	if (unlink(path) != 0) {
+		if (errno == ENOENT) {
+			diag_add(d, "agreement %s is not suspended", id);
+			ret = PIUGW_ENOENT;
+		} else {
+			diag_add(d, "%s: cannot remove: %s", path, strerror(errno));
+			ret = PIUGW_ESYSTEM;
+		}
+	}
+	free(path);
+	return ret;
+}

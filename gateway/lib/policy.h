@@ -1,0 +1,140 @@
+/*
+ * policy.h: who may ask what of whom. A policy is one immutable snapshot of
+ * the configuration tree (piugwd.yaml, the verified member directory, the
+ * agreements and their signatures, local suspensions), built completely
+ * aside and swapped in one step by policy_reload(). One decision function
+ * serves both the asking gateway (outbound: stop locally what the partner
+ * would refuse, with the same code) and the answering one (inbound).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef PIUGW_POLICY_H
+#define PIUGW_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agreement.h"
+#include "config.h"
+#include "diag.h"
+#include "directory.h"
+#include "vocab.h"
+
+enum policy_direction {
+	POLICY_OUTBOUND, /* this gateway asks peer */
+	POLICY_INBOUND,  /* peer asks this gateway */
+};
+
+enum policy_state {
+	POLICY_IN_FORCE,
+	POLICY_NOT_SIGNED,    /* a party's signature is missing */
+	POLICY_BAD_SIGNATURE, /* a signature does not verify */
+	POLICY_NOT_YET,       /* before in_force.from */
+	POLICY_ENDED,         /* after in_force.until */
+	POLICY_SUSPENDED,     /* suspended here with piugw agreement suspend */
+};
+
+struct policy_agreement {
+	struct agreement *a;
+	char *path;
+	char peer[KEYS_ID_MAX + 1];       /* the other party */
+	struct agreement_sigs sigs;
+	bool signed_by[2];                /* per a->parties[i]: present */
+	bool valid_by[2];                 /* per a->parties[i]: verifies with the directory key */
+	bool suspended;
+	char suspend_reason[256];
+};
+
+struct policy {
+	struct config *cfg;
+	struct directory *dir;
+	struct keys_public self;
+	struct policy_agreement *agreements;
+	size_t n;
+};
+
+/*
+ * Load the tree that config_path names. Problems that make the tree unusable
+ * (syntax, unknown keys, bad signatures on the directory, rollback, a party
+ * missing from the directory, our keys differing from the directory's...)
+ * fail the load with PIUGW_ECONFIG (or the specific code) and are all in d.
+ * Conditions an operator must see but that do not stop service (expired
+ * directory, agreements not in force) are added to d as "warning:" lines.
+ * Nothing is written: see policy_activate().
+ */
+int policy_load(const char *config_path, int64_t now_ms, struct policy **outp, struct diag *d);
+void policy_free(struct policy **pp);
+
+/* Record what a gateway that starts using p must remember (the directory serial). */
+int policy_activate(const struct policy *p, struct diag *d);
+
+/*
+ * Build a new policy aside; only if it loads and activates, replace *current
+ * with it and free the old one. On failure *current is untouched and d says
+ * why. Returns 0 or the load's error.
+ */
+int policy_reload(struct policy **current, const char *config_path, int64_t now_ms,
+		  struct diag *d);
+
+/* The state of an agreement on the UTC day of now_ms; why (may be NULL) says why not. */
+enum policy_state policy_agreement_state(const struct policy_agreement *pa, int64_t now_ms,
+					 char *why, size_t why_len);
+const char *policy_state_name(enum policy_state s);
+
+/* The agreement with this id, or NULL. */
+const struct policy_agreement *policy_agreement(const struct policy *p, const char *id);
+
+/* ---- rates ---- */
+
+struct policy_rates; /* counters per agreement and direction; outlive reloads */
+
+int policy_rates_new(struct policy_rates **outp);
+void policy_rates_free(struct policy_rates **rp);
+
+/* ---- decisions ---- */
+
+struct policy_request {
+	enum policy_direction direction;
+	const char *peer;
+	const char *agreement_id;      /* NULL: choose (outbound) */
+	const uint8_t *agreement_hash; /* NULL: not compared */
+	int purpose;                   /* vocab_purposes value */
+	int offence;                   /* 1..26 for SCnn, 0 none */
+	int query_type;                /* vocab_query_types value */
+	bool has_justification;
+	vocab_set categories;          /* requested; 0: all the agreement allows */
+	uint32_t max_results;          /* requested; 0: the agreement's */
+	int64_t now_ms;
+};
+
+struct policy_decision {
+	int code;                       /* 0: allowed; else the one refusal (PIUGW_E*) */
+	char detail[320];               /* why, for people and the Error detail */
+	const struct policy_agreement *agreement; /* when one was found */
+	const struct agreement_terms *terms;
+	vocab_set categories;           /* what may be disclosed */
+	uint32_t max_results;
+	uint32_t mask_after_days;
+	int disclosure;
+	int handling_code;
+	int onward_transfer;
+	int approval;
+	double min_score;
+};
+
+/*
+ * Decide on a request. Allowed requests are counted against the
+ * agreement's rate for that direction (rates may be NULL: not counted, not
+ * limited). Returns the decision's code.
+ */
+int policy_decide(const struct policy *p, struct policy_rates *rates,
+		  const struct policy_request *req, struct policy_decision *out);
+
+/* ---- local suspension ---- */
+
+/* Suspend or resume agreement id under state_dir, at once and without signatures. */
+int policy_suspend(const char *state_dir, const char *id, const char *reason, struct diag *d);
+int policy_resume(const char *state_dir, const char *id, struct diag *d);
+
+#endif /* PIUGW_POLICY_H */
