@@ -11,6 +11,10 @@
 #define PIUGW_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
 
 #include "diag.h"
 
@@ -27,6 +31,31 @@ int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(prin
 /* The exit code for a library error code. */
 int cli_exit_for(int err);
 
+/* Print o (consumed) as indented JSON on stdout. */
+int cli_json_print(json_t *o);
+
+/* The diagnostics of d as a JSON array of strings. */
+json_t *cli_diag_json(const struct diag *d);
+
+/* Replace path atomically (write aside, fsync, rename) with buf. */
+int cli_replace_file(const char *path, const void *buf, size_t len, unsigned mode, struct diag *d);
+
+/*
+ * A password from the first line of file, or from the terminal without echo
+ * when file is NULL. Guarded memory: free with cli_free_password().
+ */
+char *cli_read_password(const char *file, const char *prompt, struct diag *d);
+void cli_free_password(char *pw);
+
+/* Unix time in milliseconds. */
+int64_t cli_now_ms(void);
+
+/* The default configuration file. */
+#define CLI_DEFAULT_CONFIG "/etc/piugw/piugwd.yaml"
+
 int keygen_main(int argc, char **argv);
+int agreement_main(int argc, char **argv);
+int directory_main(int argc, char **argv);
+int policy_main(int argc, char **argv);
 
 #endif /* PIUGW_CLI_H */

@@ -4,7 +4,6 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -24,6 +23,9 @@ static const struct {
 	const char *summary;
 } subcommands[] = {
 	{"keygen", keygen_main, "generate this gateway's transport and signing keys"},
+	{"agreement", agreement_main, "sign, check, compare, suspend and resume agreements"},
+	{"directory", directory_main, "sign and verify the member directory (minisign)"},
+	{"policy", policy_main, "check a whole configuration tree offline"},
 };
 
 static void
@@ -37,49 +39,6 @@ usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
 	fprintf(f, "\nExit status: 0 success, 1 a check failed or was refused, "
 		   "2 misuse or system error.\n");
-}
-
-/* See cli.h. */
-void
-cli_print_diag(const char *verb, const struct diag *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		fprintf(stderr, "piugw %s: %s\n", verb, d->lines[i]);
-	if (d->truncated)
-		fprintf(stderr, "piugw %s: (further messages were dropped)\n", verb);
-}
-
-/* See cli.h. */
-int
-cli_usage(const char *verb, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "piugw %s: ", verb);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'piugw %s --help'.\n", verb);
-	return CLI_EXIT_USAGE;
-}
-
-/* See cli.h. */
-int
-cli_exit_for(int err)
-{
-	switch (err) {
-	case 0:
-		return CLI_EXIT_OK;
-	case PIUGW_EINTERNAL:
-	case PIUGW_ENOMEM:
-	case PIUGW_EINVAL:
-	case PIUGW_ESYSTEM:
-	case PIUGW_ECRYPTO:
-	case PIUGW_EBADID:
-		return CLI_EXIT_USAGE;
-	default:
-		return CLI_EXIT_FAILED;
-	}
 }
 
 int

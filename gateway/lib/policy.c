@@ -99,16 +99,18 @@ read_suspension(const char *state_dir, struct policy_agreement *pa)
 	free(path);
 }
 
-static void
+/* See policy.h. */
+void
 policy_agreement_clear(struct policy_agreement *pa)
 {
 	agreement_free(&pa->a);
 	free(pa->path);
 }
 
-/* Load one agreement file into pa; problems to d. Returns 0 or an error. */
-static int
-load_agreement(struct policy *p, const char *path, struct policy_agreement *pa, struct diag *d)
+/* See policy.h. */
+int
+policy_agreement_load(const struct config *cfg, const struct directory *dir, const char *path,
+		      struct policy_agreement *pa, struct diag *d)
 {
 	size_t n = strlen(path) + sizeof(".sig");
 	char *sig_path = malloc(n);
@@ -122,19 +124,19 @@ load_agreement(struct policy *p, const char *path, struct policy_agreement *pa, 
 	snprintf(sig_path, n, "%s.sig", path);
 	if ((ret = agreement_load(path, &pa->a, d)) != 0)
 		goto out;
-	if (!agreement_has_party(pa->a, p->cfg->id)) {
+	if (!agreement_has_party(pa->a, cfg->id)) {
 		diag_add(d, "%s: agreement %s is between %s and %s, not this gateway (%s); move it "
 			    "out of %s", path, pa->a->id, pa->a->parties[0], pa->a->parties[1],
-			 p->cfg->id, p->cfg->agreements_dir);
+			 cfg->id, cfg->agreements_dir);
 		ret = PIUGW_ECONFIG;
 		goto out;
 	}
 	snprintf(pa->peer, sizeof(pa->peer), "%s",
-		 strcmp(pa->a->parties[0], p->cfg->id) == 0 ? pa->a->parties[1] : pa->a->parties[0]);
+		 strcmp(pa->a->parties[0], cfg->id) == 0 ? pa->a->parties[1] : pa->a->parties[0]);
 	for (int i = 0; i < 2; i++) {
-		if (directory_member(p->dir, pa->a->parties[i]) == NULL) {
+		if (directory_member(dir, pa->a->parties[i]) == NULL) {
 			diag_add(d, "%s: party %s is not a member of the directory (%s)", path,
-				 pa->a->parties[i], p->cfg->directory);
+				 pa->a->parties[i], cfg->directory);
 			ret = PIUGW_ECONFIG;
 		}
 	}
@@ -153,15 +155,28 @@ load_agreement(struct policy *p, const char *path, struct policy_agreement *pa, 
 		goto out;
 	for (int i = 0; i < 2; i++) {
 		const struct agreement_sig *s = agreement_sigs_get(&pa->sigs, pa->a->parties[i]);
-		const struct directory_member *m = directory_member(p->dir, pa->a->parties[i]);
+		const struct directory_member *m = directory_member(dir, pa->a->parties[i]);
 		pa->signed_by[i] = s != NULL;
 		pa->valid_by[i] = s != NULL && agreement_verify(pa->a, m->keys.sign_pk, s->sig);
 	}
-	read_suspension(p->cfg->state_dir, pa);
+	read_suspension(cfg->state_dir, pa);
 	ret = 0;
 out:
 	free(sig_path);
 	return ret;
+}
+
+/* See policy.h. */
+int
+policy_directory_load(const struct config *cfg, struct directory **outp, struct diag *d)
+{
+	struct minisign_pubkey anchor;
+	int ret;
+
+	*outp = NULL;
+	if ((ret = minisign_pubkey_load(cfg->secretariat_key, &anchor, d)) != 0)
+		return ret;
+	return directory_load(cfg->directory, cfg->directory_sig, &anchor, outp, d);
 }
 
 /* Our certificate must hold the keys the directory lists for us. */
@@ -199,7 +214,6 @@ policy_load(const char *config_path, int64_t now_ms, struct policy **outp, struc
 {
 	int ret = PIUGW_EINTERNAL, rc;
 	struct policy *p = NULL;
-	struct minisign_pubkey anchor;
 	char **files = NULL;
 	size_t nfiles = 0;
 	uint64_t highest = 0;
@@ -210,9 +224,7 @@ policy_load(const char *config_path, int64_t now_ms, struct policy **outp, struc
 		return PIUGW_ENOMEM;
 	if ((ret = config_load(config_path, &p->cfg, d)) != 0)
 		goto out;
-	if ((ret = minisign_pubkey_load(p->cfg->secretariat_key, &anchor, d)) != 0)
-		goto out;
-	if ((ret = directory_load(p->cfg->directory, p->cfg->directory_sig, &anchor, &p->dir, d)) != 0)
+	if ((ret = policy_directory_load(p->cfg, &p->dir, d)) != 0)
 		goto out;
 	if ((ret = directory_serial_check(p->cfg->state_dir, p->dir->serial, &highest, d)) != 0)
 		goto out;
@@ -232,7 +244,7 @@ policy_load(const char *config_path, int64_t now_ms, struct policy **outp, struc
 	}
 	for (size_t i = 0; i < nfiles; i++) {
 		struct policy_agreement *pa = &p->agreements[p->n];
-		if ((rc = load_agreement(p, files[i], pa, d)) != 0) {
+		if ((rc = policy_agreement_load(p->cfg, p->dir, files[i], pa, d)) != 0) {
 			policy_agreement_clear(pa);
 			ret = rc == PIUGW_ENOMEM ? rc : PIUGW_ECONFIG;
 			continue;
@@ -645,6 +657,11 @@ suspension_path(const char *state_dir, const char *id, bool mkdirs, struct diag 
 
 	if (path == NULL)
 		return NULL;
+	if (state_dir[0] == '\0' || id[0] == '\0') {
+		diag_add(d, "no state directory or agreement id given");
+		free(path);
+		return NULL;
+	}
 	for (const char *c = id; *c; c++) {
 		if (*c == '/' || (c == id && *c == '.')) {
 			diag_add(d, "'%s' is not an agreement id", id);

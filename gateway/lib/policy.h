@@ -82,6 +82,18 @@ enum policy_state policy_agreement_state(const struct policy_agreement *pa, int6
 					 char *why, size_t why_len);
 const char *policy_state_name(enum policy_state s);
 
+/* The directory that cfg names, verified with the secretariat's key. */
+int policy_directory_load(const struct config *cfg, struct directory **outp, struct diag *d);
+
+/*
+ * Load one agreement file of gateway cfg->id with its signatures, checked
+ * against dir, and its local suspension. Clear pa with
+ * policy_agreement_clear() whatever the result.
+ */
+int policy_agreement_load(const struct config *cfg, const struct directory *dir, const char *path,
+			  struct policy_agreement *pa, struct diag *d);
+void policy_agreement_clear(struct policy_agreement *pa);
+
 /* The agreement with this id, or NULL. */
 const struct policy_agreement *policy_agreement(const struct policy *p, const char *id);
 

@@ -12,6 +12,9 @@
 #include "piugw/error.h"
 #include "yamlconf.h"
 
+static void yconf_vreport(struct yconf *y, const yaml_node_t *n, const char *kind,
+			  const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
 static void
 yconf_vreport(struct yconf *y, const yaml_node_t *n, const char *kind, const char *fmt,
 	      va_list ap)

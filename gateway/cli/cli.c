@@ -1,0 +1,185 @@
+/*
+ * cli.c: helpers shared by the piugw subcommands; see cli.h.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "fileio.h"
+#include "piugw/error.h"
+
+/* See cli.h. */
+void
+cli_print_diag(const char *verb, const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		fprintf(stderr, "piugw %s: %s\n", verb, d->lines[i]);
+	if (d->truncated)
+		fprintf(stderr, "piugw %s: (further messages were dropped)\n", verb);
+}
+
+/* See cli.h. */
+json_t *
+cli_diag_json(const struct diag *d)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < d->n; i++)
+		json_array_append_new(a, json_string(d->lines[i]));
+	return a;
+}
+
+/* See cli.h. */
+int
+cli_usage(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "piugw %s: ", verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'piugw %s --help'.\n", verb);
+	return CLI_EXIT_USAGE;
+}
+
+/* See cli.h. */
+int
+cli_exit_for(int err)
+{
+	switch (err) {
+	case 0:
+		return CLI_EXIT_OK;
+	case PIUGW_EINTERNAL:
+	case PIUGW_ENOMEM:
+	case PIUGW_EINVAL:
+	case PIUGW_ESYSTEM:
+	case PIUGW_ECRYPTO:
+	case PIUGW_EBADID:
+		return CLI_EXIT_USAGE;
+	default:
+		return CLI_EXIT_FAILED;
+	}
+}
+
+/* See cli.h. */
+int
+cli_json_print(json_t *o)
+{
+	int rc;
+
+	if (o == NULL) {
+		fprintf(stderr, "piugw: cannot format JSON (out of memory)\n");
+		return CLI_EXIT_USAGE;
+	}
+	rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	json_decref(o);
+	return rc == 0 ? 0 : CLI_EXIT_USAGE;
+}
+
+/* See cli.h. */
+int
+cli_replace_file(const char *path, const void *buf, size_t len, unsigned mode, struct diag *d)
+{
+	size_t n = strlen(path) + 16;
+	char *tmp = malloc(n);
+	int ret;
+
+	if (tmp == NULL)
+		return PIUGW_ENOMEM;
+	snprintf(tmp, n, "%s.tmp%ld", path, (long)getpid());
+	if ((ret = fileio_create_excl(tmp, mode, buf, len, d)) != 0)
+		goto out;
+	if (rename(tmp, path) != 0) {
+		diag_add(d, "%s: cannot replace: %s", path, strerror(errno));
+		unlink(tmp);
+		ret = PIUGW_ESYSTEM;
+		goto out;
+	}
+	ret = 0;
+out:
+	free(tmp);
+	return ret;
+}
+
+/* See cli.h. */
+char *
+cli_read_password(const char *file, const char *prompt, struct diag *d)
+{
+	char *pw = sodium_malloc(1024);
+	size_t len = 0;
+
+	if (pw == NULL)
+		return NULL;
+	if (file != NULL) {
+		uint8_t *buf = NULL;
+		size_t blen = 0;
+		if (fileio_read(file, 1023, FILEIO_SECRET, &buf, &blen, d) != 0) {
+			sodium_free(pw);
+			return NULL;
+		}
+		len = strcspn((const char *)buf, "\r\n");
+		memcpy(pw, buf, len);
+		fileio_free(buf, blen, FILEIO_SECRET);
+	} else {
+		/* From the terminal, without echo, as minisign asks. */
+		int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		struct termios old, quiet;
+		ssize_t r;
+		if (fd < 0) {
+			diag_add(d, "no terminal to ask for the password; use --password-file");
+			sodium_free(pw);
+			return NULL;
+		}
+		if (write(fd, prompt, strlen(prompt)) < 0) {
+			/* the prompt is a courtesy */
+		}
+		tcgetattr(fd, &old);
+		quiet = old;
+		quiet.c_lflag &= (tcflag_t)~ECHO;
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+		r = read(fd, pw, 1023);
+		tcsetattr(fd, TCSAFLUSH, &old);
+		if (write(fd, "\n", 1) < 0) {
+			/* nothing to do */
+		}
+		close(fd);
+		if (r < 0)
+			r = 0;
+		len = strcspn(pw, "\r\n");
+		if ((size_t)r < len)
+			len = (size_t)r;
+	}
+	pw[len] = '\0';
+	return pw;
+}
+
+/* See cli.h. */
+void
+cli_free_password(char *pw)
+{
+	if (pw != NULL)
+		sodium_free(pw);
+}
+
+/* See cli.h. */
+int64_t
+cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

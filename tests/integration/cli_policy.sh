@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The administrator's policy commands on a real example mesh made by
+# deploy/examples/mkmesh: check, sign, diff, suspend/resume, directory
+# sign/verify, policy check, and the refusals and exit codes of each.
+# Usage: cli_policy.sh PATH-TO-piugw
+set -u
+piugw=$1
+top=$(cd "$(dirname "$0")/../.." && pwd)
+dir=$(mktemp -d "${TMPDIR:-/tmp}/piugw-policy-XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+fails=0 passes=0
+check() { local name=$1; shift; if "$@"; then passes=$((passes + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi; }
+run() { "$piugw" "$@" >"$dir/out" 2>"$dir/err"; echo $?; }
+has() { grep -q -- "$1" "$dir/out" "$dir/err"; }
+
+m="$dir/mesh"
+PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port 27401 "$m" >"$dir/mk" 2>&1; rc=$?
+check "mkmesh builds the mesh" test "$rc" -eq 0
+PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port 27401 "$m" >/dev/null 2>&1; rc=$?
+check "mkmesh refuses an existing folder" test "$rc" -eq 2
+check "no secret key is readable by others" test -z "$(find "$m" -name '*.cert_secret' -perm /077)"
+
+A=$m/XA-PIU/etc B=$m/XB-PIU/etc
+for g in XC-PIU XB-PIU XA-PIU; do
+	check "policy check $g" test "$(run policy check "$m/$g/etc")" -eq 0
+done
+check "policy check lists agreements in force" grep -q "XA-XB-2026-001 *with XB-PIU *in force" "$dir/out"
+check "policy check --json ok" test "$(run policy check --json -c "$A/piugwd.yaml")" -eq 0
+check "--json says ok" grep -q '"ok": true' "$dir/out"
+
+# agreement check / sign
+check "agreement check in force" test "$(run agreement check -c "$A/piugwd.yaml" "$A/agreements/XA-XB.yaml")" -eq 0
+cp "$A/agreements/XA-XB.yaml.sig" "$dir/sig.bak"
+grep -v '^XB-PIU ' "$dir/sig.bak" >"$A/agreements/XA-XB.yaml.sig"
+check "missing signature: exit 1" test "$(run agreement check -c "$A/piugwd.yaml" "$A/agreements/XA-XB.yaml")" -eq 1
+check "missing signature named" has "XB-PIU       missing"
+check "XB signs (exit 0)" test "$(run agreement sign --cert-secret "$B/certs/XB-PIU.cert_secret" "$A/agreements/XA-XB.yaml")" -eq 0
+check "in force again" test "$(run agreement check -c "$A/piugwd.yaml" "$A/agreements/XA-XB.yaml")" -eq 0
+check "sign by a non-party refused" test "$(run agreement sign --cert-secret "$m/XC-PIU/etc/certs/XC-PIU.cert_secret" "$A/agreements/XA-XB.yaml")" -eq 1
+check "non-party message" has "XC-PIU is not a party"
+check "sign without --cert-secret is misuse" test "$(run agreement sign "$A/agreements/XA-XB.yaml")" -eq 2
+
+# diff
+check "diff of the two parties' copies: identical" test "$(run agreement diff "$A/agreements/XA-XB.yaml" "$B/agreements/XA-XB.yaml")" -eq 0
+sed 's/max_results: 5/max_results: 50/' "$A/agreements/XA-XB.yaml" >"$dir/copy.yaml"
+check "diff finds a changed term (exit 1)" test "$(run agreement diff "$A/agreements/XA-XB.yaml" "$dir/copy.yaml")" -eq 1
+check "diff names direction and term" has "XB-PIU -> XA-PIU *max_results *5  |  50"
+sed 's/^# XA and XB.*/# edited comment/' "$A/agreements/XA-XB.yaml" >"$dir/copy.yaml"
+check "diff of same terms, other bytes (exit 1)" test "$(run agreement diff "$A/agreements/XA-XB.yaml" "$dir/copy.yaml")" -eq 1
+check "diff says the bytes differ" has "bytes"
+
+# suspend / resume
+check "suspend" test "$(run agreement suspend -c "$A/piugwd.yaml" --reason "DPO review" XA-XC-2026-002)" -eq 0
+run policy check -c "$A/piugwd.yaml" >/dev/null
+check "suspended agreement shown" has "XA-XC-2026-002 *with XC-PIU *NOT in force: suspended here: DPO review"
+check "check of a suspended agreement: exit 1" test "$(run agreement check -c "$A/piugwd.yaml" "$A/agreements/XA-XC.yaml")" -eq 1
+check "resume" test "$(run agreement resume -c "$A/piugwd.yaml" XA-XC-2026-002)" -eq 0
+check "resume twice: exit 1" test "$(run agreement resume -c "$A/piugwd.yaml" XA-XC-2026-002)" -eq 1
+
+# directory sign / verify
+check "directory verify" test "$(run directory verify -c "$A/piugwd.yaml" "$A/directory.yaml")" -eq 0
+check "directory verify shows serial" has "serial   1"
+cp "$A/directory.yaml" "$dir/dir.bak"
+sed -i 's/PIU of XB/PIU 0f XB/; s/Passenger Information Unit of XB/Passenger Information Unit 0f XB/' "$A/directory.yaml"
+check "tampered directory: exit 1" test "$(run directory verify -c "$A/piugwd.yaml" "$A/directory.yaml")" -eq 1
+check "tampering named" has "signature verification failed"
+check "policy check refuses a tampered directory" test "$(run policy check -c "$A/piugwd.yaml")" -eq 1
+cp "$dir/dir.bak" "$A/directory.yaml"
+minisign -S -l -s "$m/secretariat/secretariat.key" -m "$A/directory.yaml" -x "$dir/legacy.minisig" >/dev/null 2>&1
+check "legacy minisign signature refused" test "$(run directory verify -c "$A/piugwd.yaml" --sig "$dir/legacy.minisig" "$A/directory.yaml")" -eq 1
+check "legacy explained" has "legacy (non-prehashed)"
+cp "$A/directory.yaml" "$dir/d2.yaml"
+sed -i 's/^serial: 1/serial: 2/' "$dir/d2.yaml"
+check "directory sign" test "$(run directory sign --key "$m/secretariat/secretariat.key" "$dir/d2.yaml")" -eq 0
+check "stock minisign verifies our signature" minisign -Vq -p "$m/secretariat/secretariat.pub" -m "$dir/d2.yaml"
+printf 'serial: 0\n' >"$dir/bad.yaml"
+check "signing a broken directory refused" test "$(run directory sign --key "$m/secretariat/secretariat.key" "$dir/bad.yaml")" -eq 1
+check "no signature written for it" test ! -e "$dir/bad.yaml.minisig"
+
+# a typo in piugwd.yaml
+cp "$A/piugwd.yaml" "$dir/conf.bak"
+sed -i 's/^  listen:/  lisen:/' "$A/piugwd.yaml"
+check "typo: policy check exit 1" test "$(run policy check -c "$A/piugwd.yaml")" -eq 1
+check "typo located and corrected" has "piugwd.yaml:4:3: unknown key 'lisen' in gateway; did you mean 'listen'?"
+cp "$dir/conf.bak" "$A/piugwd.yaml"
+
+# --help everywhere, misuse is exit 2
+for v in agreement directory policy keygen; do
+	check "piugw $v --help" test "$(run $v --help)" -eq 0
+	check "piugw $v --help on stdout" grep -q "Usage: piugw $v" "$dir/out"
+done
+check "unknown agreement subcommand" test "$(run agreement frobnicate)" -eq 2
+check "mkmesh --help" "$top/deploy/examples/mkmesh" --help
+
+echo "$passes passed, $fails failed"
+test "$fails" -eq 0
