@@ -576,6 +576,20 @@ broken_trees_fail_with_every_reason(void **state)
 	remove(alien);
 	diag_clear(&d);
 
+	/* A party that the directory does not list. */
+	write_text(bad, "agreement: XA-XZ-1\nparties: [XA-PIU, XZ-PIU]\n"
+			"in_force: {from: 2027-01-01, until: 2027-12-31}\nterms:\n"
+			"  - requester: XA-PIU\n    responder: XZ-PIU\n    purposes: [terrorism]\n"
+			"    query_types: [document]\n    categories: [api.identity]\n"
+			"    disclosure: full\n    max_results: 1\n"
+			"    rate: {per_hour: 1, per_day: 1}\n    approval: manual\n"
+			"    justification: required\n    handling_code: H0\n"
+			"    onward_transfer: forbidden\n");
+	assert_int_equal(policy_load(t->conf[0], NOW, &p, &d), PIUGW_ECONFIG);
+	assert_true(diag_has(&d, "zz.yaml: party XZ-PIU is not a member of the directory"));
+	remove(bad);
+	diag_clear(&d);
+
 	/* A typo in piugwd.yaml. */
 	char *conf = pathf("%s/XB-PIU/piugwd.yaml", t->base);
 	uint8_t *orig = NULL;
