@@ -57,5 +57,6 @@ int keygen_main(int argc, char **argv);
 int agreement_main(int argc, char **argv);
 int directory_main(int argc, char **argv);
 int policy_main(int argc, char **argv);
+int audit_main(int argc, char **argv);
 
 #endif /* PIUGW_CLI_H */

@@ -26,6 +26,7 @@ static const struct {
 	{"agreement", agreement_main, "sign, check, compare, suspend and resume agreements"},
 	{"directory", directory_main, "sign and verify the member directory (minisign)"},
 	{"policy", policy_main, "check a whole configuration tree offline"},
+	{"audit", audit_main, "verify, search and export the audit log"},
 };
 
 static void

@@ -65,7 +65,11 @@ extern "C" {
 	X(PIUGW_ESIGFILE, -63, NONE, "invalid signature or key file")                   \
 	X(PIUGW_EKEYID, -64, NONE, "signed with a different key than the one trusted")  \
 	X(PIUGW_ENOTPARTY, -65, NONE, "gateway is not a party to the agreement")        \
-	X(PIUGW_EPASSWORD, -66, NONE, "wrong password for the secret key")
+	X(PIUGW_EPASSWORD, -66, NONE, "wrong password for the secret key")                \
+	X(PIUGW_EAUDIT, -70, INTERNAL,                                                   \
+	  "the audit log cannot be written (disk full?); refusing unaudited work")       \
+	X(PIUGW_EAUDITBUSY, -71, NONE, "the audit log is in use by another process")    \
+	X(PIUGW_EAUDITBROKEN, -72, NONE, "the audit log is damaged or its chain is broken")
 
 enum piugw_error {
 #define PIUGW_ERROR_ENUM(name, value, wire, msg) name = value,

@@ -1,0 +1,641 @@
+/*
+ * cmd_audit.c: piugw audit verify|show|subject|export|purge
+ *
+ * The oversight body's view of the audit log: verification with only the
+ * gateway's public certificate, filtered listings, every event about one
+ * person (recomputing the keyed digests), self-contained exports, and
+ * retention.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "body.pb-c.h"
+#include "cli.h"
+#include "config.h"
+#include "fileio.h"
+#include "num.h"
+#include "piugw/error.h"
+#include "vocab.h"
+
+static void
+audit_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: piugw audit verify  [-c CONFIG | --dir DIR --cert FILE.cert] [--json]\n"
+		"       piugw audit show    [-c CONFIG | --dir DIR] [filters] [--json]\n"
+		"       piugw audit subject [-c CONFIG] (--document N --issuer XX |\n"
+		"                            --name SURNAME [--given NAMES] --dob YYYY-MM-DD) [--json]\n"
+		"       piugw audit export  [-c CONFIG] --out DIR [--since DATE] [--until DATE]\n"
+		"       piugw audit purge   [-c CONFIG] [--older-than-days N]\n\n"
+		"  verify   check every record, the chain and every checkpoint signature, offline,\n"
+		"           with only the gateway's public certificate; names the first record\n"
+		"           where the log was changed (exit 1)\n"
+		"  show     list events; filters: --since DATE --until DATE (YYYY-MM-DD, inclusive)\n"
+		"           --peer ID --agreement ID --event NAME --refusal CODE --case REF\n"
+		"  subject  every event about one person: who asked, who received what, when\n"
+		"           (needs the gateway's audit key, state/audit.key)\n"
+		"  export   a verifiable bundle of the segments covering a time range, with the\n"
+		"           public certificate, for an oversight body\n"
+		"  purge    remove segments older than the retention (default from piugwd.yaml),\n"
+		"           leaving a record of the erasure; piugwd must not be running\n\n"
+		"  -c, --config FILE  piugwd.yaml (default %s)\n"
+		"  --json             machine-readable output\n",
+		CLI_DEFAULT_CONFIG);
+}
+
+struct aopts {
+	const char *config, *dir, *cert, *out;
+	const char *peer, *agreement, *event, *refusal, *case_ref;
+	const char *document, *issuer, *name, *given, *dob;
+	int64_t since_ms, until_ms;
+	uint64_t older_days;
+	bool json, have_older;
+};
+
+/* Event names as users type them: "query_received". */
+static int
+event_by_name(const char *s)
+{
+	char buf[64];
+
+	for (int e = 1; e <= 30; e++) {
+		const char *n = audit_event_name(e);
+		size_t i;
+		if (strcmp(n, "?") == 0)
+			continue;
+		for (i = 0; n[i] && i + 1 < sizeof(buf); i++)
+			buf[i] = n[i] == ' ' ? '_' : n[i];
+		buf[i] = '\0';
+		if (strcmp(buf, s) == 0 || strcmp(n, s) == 0)
+			return e;
+	}
+	return -1;
+}
+
+static int
+refusal_by_name(const char *s)
+{
+	for (int w = PIUGW_WIRE_MALFORMED; w <= PIUGW_WIRE_INTERNAL; w++)
+		if (strcmp(piugw_wire_error_name(w), s) == 0)
+			return w;
+	return -1;
+}
+
+static bool
+parse_day(const char *s, int64_t *ms)
+{
+	int32_t day;
+
+	if (!num_parse_date(s, strlen(s), &day))
+		return false;
+	*ms = (int64_t)day * 86400000;
+	return true;
+}
+
+/* Where the log and the public certificate are, from the options or piugwd.yaml. */
+static int
+locate(struct aopts *o, struct config **cfgp, char **dirp, char **certp, struct diag *d)
+{
+	int rc;
+
+	*dirp = NULL;
+	*certp = NULL;
+	if (o->dir != NULL) {
+		*dirp = strdup(o->dir);
+		*certp = o->cert != NULL ? strdup(o->cert) : NULL;
+		return 0;
+	}
+	if ((rc = config_load(o->config, cfgp, d)) != 0)
+		return rc;
+	if ((*dirp = malloc(strlen((*cfgp)->state_dir) + sizeof("/audit"))) != NULL)
+		sprintf(*dirp, "%s/audit", (*cfgp)->state_dir);
+	if (o->cert != NULL) {
+		*certp = strdup(o->cert);
+	} else if ((*certp = strdup((*cfgp)->certificate)) != NULL) {
+		/* The public half sits beside the secret: ID.cert next to ID.cert_secret. */
+		size_t l = strlen(*certp);
+		if (l > 7 && strcmp(*certp + l - 7, "_secret") == 0)
+			(*certp)[l - 7] = '\0';
+	}
+	return 0;
+}
+
+static int
+cmd_verify(struct aopts *o)
+{
+	struct config *cfg = NULL;
+	char *dir = NULL, *cert = NULL;
+	struct keys_public pub;
+	struct audit_verify_report rep;
+	struct diag d;
+	int rc, ret = CLI_EXIT_USAGE;
+
+	diag_init(&d);
+	if ((rc = locate(o, &cfg, &dir, &cert, &d)) != 0 || cert == NULL) {
+		if (cert == NULL && rc == 0)
+			diag_add(&d, "give the gateway's public certificate with --cert");
+		cli_print_diag("audit verify", &d);
+		goto out;
+	}
+	if ((rc = keys_public_load(cert, &pub, &d)) != 0) {
+		cli_print_diag("audit verify", &d);
+		goto out;
+	}
+	rc = audit_verify(dir, &pub, &rep, &d);
+	if (rc != 0 && rc != PIUGW_EAUDITBROKEN) {
+		cli_print_diag("audit verify", &d);
+		ret = cli_exit_for(rc);
+		goto out;
+	}
+	ret = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+	if (o->json) {
+		json_t *j = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "dir", dir,
+				      "gateway", pub.id, "intact", rc == 0, "records",
+				      (json_int_t)rep.records, "first_seq", (json_int_t)rep.first_seq,
+				      "last_seq", (json_int_t)rep.last_seq, "checkpoints",
+				      (json_int_t)rep.checkpoints, "last_checkpoint_seq",
+				      (json_int_t)rep.last_checkpoint_seq, "unsigned_tail",
+				      (json_int_t)rep.unsigned_tail);
+		if (rc != 0) {
+			json_object_set_new(j, "bad_seq", json_integer((json_int_t)rep.bad_seq));
+			json_object_set_new(j, "problem", json_string(rep.problem));
+		}
+		if (cli_json_print(j) != 0)
+			ret = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (rc != 0) {
+		printf("%s: BROKEN at record %ju: %s\n", dir, (uintmax_t)rep.bad_seq, rep.problem);
+		printf("  %ju records verified before it\n", (uintmax_t)rep.records);
+		goto out;
+	}
+	printf("%s: intact\n  gateway      %s\n  records      %ju (%ju to %ju)%s\n"
+	       "  checkpoints  %ju signed, the last at record %ju\n",
+	       dir, pub.id, (uintmax_t)rep.records, (uintmax_t)rep.first_seq,
+	       (uintmax_t)rep.last_seq,
+	       rep.first_seq > 1 ? " (earlier records erased for retention)" : "",
+	       (uintmax_t)rep.checkpoints, (uintmax_t)rep.last_checkpoint_seq);
+	if (rep.unsigned_tail > 0)
+		printf("  note         %ju records after the last checkpoint are chained but not yet "
+		       "signed\n", (uintmax_t)rep.unsigned_tail);
+out:
+	free(dir);
+	free(cert);
+	config_free(&cfg);
+	diag_clear(&d);
+	return ret;
+}
+
+/* ---- show and subject ---- */
+
+struct show_ctx {
+	struct aopts *o;
+	int event, refusal;
+	bool subject;
+	uint8_t digest[AUDIT_DIGEST_BYTES];
+	json_t *list;
+	unsigned n;
+};
+
+/*
+ * s made safe for a terminal: peers choose case references and details, so
+ * control characters (escape sequences) are shown as '?'. Static buffer per
+ * slot.
+ */
+static const char *
+safe(const char *s, int slot)
+{
+	static char buf[6][512];
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < sizeof(buf[0]); i++)
+		buf[slot][i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	buf[slot][i] = '\0';
+	return buf[slot];
+}
+
+static void
+print_record(struct show_ctx *c, const Piugw__AuditRecord *r)
+{
+	char when[32], cats[256] = "";
+	time_t t = (time_t)(r->time_ms / 1000);
+	struct tm tm;
+	size_t o = 0;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (size_t i = 0; i < r->n_categories && o + 1 < sizeof(cats); i++)
+		o += (size_t)snprintf(cats + o, sizeof(cats) - o, "%s%s", i ? "," : "",
+				      vocab_name(vocab_categories, (int)r->categories[i]));
+	if (c->list != NULL) {
+		json_t *j = json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)r->seq, "time", when,
+				      "event", audit_event_name(r->event));
+		if (r->peer[0])
+			json_object_set_new(j, "peer", json_string(r->peer));
+		if (r->agreement_id[0])
+			json_object_set_new(j, "agreement", json_string(r->agreement_id));
+		if (r->case_reference[0])
+			json_object_set_new(j, "case", json_string(r->case_reference));
+		if (r->operator_[0])
+			json_object_set_new(j, "operator", json_string(r->operator_));
+		if (r->purpose)
+			json_object_set_new(j, "purpose",
+					    json_string(vocab_name(vocab_purposes, (int)r->purpose)));
+		if (r->refusal)
+			json_object_set_new(j, "refusal", json_string(piugw_wire_error_name(
+									(enum piugw_wire_error)r->refusal)));
+		if (r->n_categories)
+			json_object_set_new(j, "categories", json_string(cats));
+		if (r->record_count)
+			json_object_set_new(j, "records", json_integer(r->record_count));
+		if (r->detail[0])
+			json_object_set_new(j, "detail", json_string(r->detail));
+		json_array_append_new(c->list, j);
+		return;
+	}
+	printf("%8ju  %s  %-18s %-7s %-16s %-12s", (uintmax_t)r->seq, when,
+	       audit_event_name(r->event), r->peer[0] ? safe(r->peer, 0) : "-",
+	       r->agreement_id[0] ? safe(r->agreement_id, 1) : "-",
+	       r->case_reference[0] ? safe(r->case_reference, 2) : "-");
+	if (r->refusal)
+		printf(" %s", piugw_wire_error_name((enum piugw_wire_error)r->refusal));
+	if (r->n_categories)
+		printf(" disclosed %s (%u records)", cats, r->record_count);
+	if (r->operator_[0])
+		printf(" by %s", safe(r->operator_, 3));
+	if (r->detail[0])
+		printf(" %s", safe(r->detail, 4));
+	putchar('\n');
+}
+
+static int
+show_cb(const Piugw__AuditRecord *r, const char *seg, void *ctx)
+{
+	struct show_ctx *c = ctx;
+	struct aopts *o = c->o;
+
+	(void)seg;
+	if (o->since_ms && r->time_ms < o->since_ms)
+		return 0;
+	if (o->until_ms && r->time_ms >= o->until_ms + 86400000)
+		return 0;
+	if (o->peer && strcmp(r->peer, o->peer) != 0)
+		return 0;
+	if (o->agreement && strcmp(r->agreement_id, o->agreement) != 0)
+		return 0;
+	if (c->event > 0 && (int)r->event != c->event)
+		return 0;
+	if (c->refusal > 0 && (int)r->refusal != c->refusal)
+		return 0;
+	if (o->case_ref && strcmp(r->case_reference, o->case_ref) != 0)
+		return 0;
+	if (c->subject) {
+		bool hit = false;
+		for (size_t i = 0; i < r->n_subject_digests && !hit; i++)
+			hit = r->subject_digests[i].len == AUDIT_DIGEST_BYTES &&
+			      sodium_memcmp(r->subject_digests[i].data, c->digest,
+					    AUDIT_DIGEST_BYTES) == 0;
+		if (!hit)
+			return 0;
+	}
+	c->n++;
+	print_record(c, r);
+	return 0;
+}
+
+static int
+cmd_show(struct aopts *o, bool subject)
+{
+	const char *verb = subject ? "audit subject" : "audit show";
+	struct config *cfg = NULL;
+	char *dir = NULL, *cert = NULL;
+	struct show_ctx c = {.o = o, .event = -1, .refusal = -1, .subject = subject};
+	struct diag d;
+	int rc, ret = CLI_EXIT_USAGE;
+
+	diag_init(&d);
+	if (o->event != NULL && (c.event = event_by_name(o->event)) < 0)
+		return cli_usage(verb, "unknown event '%s' (e.g. query_received, refused, answered)",
+				 o->event);
+	if (o->refusal != NULL && (c.refusal = refusal_by_name(o->refusal)) < 0)
+		return cli_usage(verb, "unknown refusal code '%s' (e.g. PURPOSE_NOT_ALLOWED)",
+				 o->refusal);
+	if (subject) {
+		bool doc = o->document != NULL, name = o->name != NULL;
+		if (doc == name || (doc && o->issuer == NULL) || (name && o->dob == NULL))
+			return cli_usage(verb, "give --document N --issuer XX, or --name SURNAME "
+					       "--dob YYYY-MM-DD (and --given NAMES)");
+	}
+	if ((rc = locate(o, &cfg, &dir, &cert, &d)) != 0) {
+		cli_print_diag(verb, &d);
+		goto out;
+	}
+	if (subject) {
+		uint8_t key[AUDIT_KEY_BYTES];
+		char *kp = NULL;
+		if (cfg == NULL) {
+			ret = cli_usage(verb, "the audit key is found through piugwd.yaml: use -c");
+			goto out;
+		}
+		if ((kp = malloc(strlen(cfg->state_dir) + sizeof("/audit.key"))) == NULL)
+			goto out;
+		sprintf(kp, "%s/audit.key", cfg->state_dir);
+		rc = audit_key_load(kp, false, key, &d);
+		free(kp);
+		if (rc != 0) {
+			cli_print_diag(verb, &d);
+			ret = cli_exit_for(rc);
+			goto out;
+		}
+		if (o->document != NULL)
+			audit_digest_document(key, o->issuer, o->document, c.digest);
+		else
+			audit_digest_name(key, o->name, o->given, o->dob, c.digest);
+		sodium_memzero(key, sizeof(key));
+	}
+	if (o->json)
+		c.list = json_array();
+	else
+		printf("%8s  %-20s  %-18s %-7s %-16s %-12s\n", "seq", "time (UTC)", "event", "peer",
+		       "agreement", "case");
+	rc = audit_scan(dir, show_cb, &c, &d);
+	if (rc != 0) {
+		cli_print_diag(verb, &d);
+		json_decref(c.list);
+		ret = cli_exit_for(rc);
+		goto out;
+	}
+	if (o->json) {
+		ret = cli_json_print(json_pack("{s:s, s:I, s:o}", "dir", dir, "count",
+					       (json_int_t)c.n, "events", c.list));
+	} else {
+		printf("%u event%s\n", c.n, c.n == 1 ? "" : "s");
+		ret = CLI_EXIT_OK;
+	}
+out:
+	free(dir);
+	free(cert);
+	config_free(&cfg);
+	diag_clear(&d);
+	return ret;
+}
+
+/* ---- export ---- */
+
+struct range_ctx {
+	int64_t since, until;
+	char *first_seg, *last_seg; /* segments holding records in range */
+	char *cur;
+	uint64_t records;
+};
+
+static int
+range_cb(const Piugw__AuditRecord *r, const char *seg, void *ctx)
+{
+	struct range_ctx *c = ctx;
+
+	if (r->time_ms < c->since || (c->until && r->time_ms >= c->until))
+		return 0;
+	if (c->first_seg == NULL)
+		c->first_seg = strdup(seg);
+	if (c->last_seg == NULL || strcmp(c->last_seg, seg) != 0) {
+		free(c->last_seg);
+		c->last_seg = strdup(seg);
+	}
+	c->records++;
+	return 0;
+}
+
+static int
+copy_file(const char *from, const char *to, uint8_t hash[32], struct diag *d)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	if ((ret = fileio_read(from, (size_t)1 << 34, 0, &buf, &len, d)) != 0)
+		return ret;
+	crypto_generichash(hash, 32, buf, len, NULL, 0);
+	ret = fileio_create_excl(to, 0644, buf, len, d);
+	fileio_free(buf, len, 0);
+	return ret;
+}
+
+static int
+cmd_export(struct aopts *o)
+{
+	struct config *cfg = NULL;
+	char *dir = NULL, *cert = NULL, **segs = NULL;
+	size_t n = 0;
+	struct range_ctx rc_ = {.since = o->since_ms,
+				.until = o->until_ms ? o->until_ms + 86400000 : 0};
+	struct diag d;
+	FILE *man = NULL;
+	int rc, ret = CLI_EXIT_USAGE;
+	bool copying = false;
+
+	diag_init(&d);
+	if (o->out == NULL)
+		return cli_usage("audit export", "--out DIR is required");
+	if ((rc = locate(o, &cfg, &dir, &cert, &d)) != 0 || cert == NULL) {
+		cli_print_diag("audit export", &d);
+		goto out;
+	}
+	if ((rc = audit_scan(dir, range_cb, &rc_, &d)) != 0 ||
+	    (rc = audit_segments(dir, &segs, &n, &d)) != 0) {
+		cli_print_diag("audit export", &d);
+		goto out;
+	}
+	if (rc_.records == 0) {
+		fprintf(stderr, "piugw audit export: no records in that range\n");
+		ret = CLI_EXIT_FAILED;
+		goto out;
+	}
+	if (mkdir(o->out, 0700) != 0) {
+		fprintf(stderr, "piugw audit export: cannot create %s: %s (it must not exist yet)\n",
+			o->out, strerror(errno));
+		goto out;
+	}
+	char path[4096];
+	uint8_t h[32];
+	char hex[65];
+	const char *cb = strrchr(cert, '/') != NULL ? strrchr(cert, '/') + 1 : cert;
+	snprintf(path, sizeof(path), "%s/MANIFEST", o->out);
+	if ((man = fopen(path, "wx")) == NULL)
+		goto out;
+	fprintf(man, "PIU gateway audit export\nrecords in range: %ju\n", (uintmax_t)rc_.records);
+	snprintf(path, sizeof(path), "%s/%s", o->out, cb);
+	if (copy_file(cert, path, h, &d) != 0)
+		goto fail;
+	sodium_bin2hex(hex, sizeof(hex), h, 32);
+	fprintf(man, "certificate %s blake2b-256 %s\n", cb, hex);
+	/* Whole segments from the first to the last that hold records in range. */
+	for (size_t k = 0; k < n; k++) {
+		const char *base = strrchr(segs[k], '/') + 1;
+		if (strcmp(segs[k], rc_.first_seg) == 0)
+			copying = true;
+		if (!copying)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", o->out, base);
+		if (copy_file(segs[k], path, h, &d) != 0)
+			goto fail;
+		sodium_bin2hex(hex, sizeof(hex), h, 32);
+		fprintf(man, "segment %s blake2b-256 %s\n", base, hex);
+		if (strcmp(segs[k], rc_.last_seg) == 0)
+			break;
+	}
+	fprintf(man, "verify: piugw audit verify --dir . --cert %s\n", cb);
+	if (fclose(man) != 0) {
+		man = NULL;
+		goto fail;
+	}
+	man = NULL;
+	printf("%s: %ju records in range, with the segments around them and %s\n"
+	       "verify it with: piugw audit verify --dir %s --cert %s/%s\n",
+	       o->out, (uintmax_t)rc_.records, cb, o->out, o->out, cb);
+	ret = CLI_EXIT_OK;
+	goto out;
+fail:
+	cli_print_diag("audit export", &d);
+	ret = CLI_EXIT_USAGE;
+out:
+	if (man != NULL)
+		fclose(man);
+	free(rc_.first_seg);
+	free(rc_.last_seg);
+	audit_segments_free(segs, n);
+	free(dir);
+	free(cert);
+	config_free(&cfg);
+	diag_clear(&d);
+	return ret;
+}
+
+static int
+cmd_purge(struct aopts *o)
+{
+	struct config *cfg = NULL;
+	struct keys_secret *k = NULL;
+	struct audit_log *log = NULL;
+	struct diag d;
+	char *dir = NULL;
+	unsigned removed = 0;
+	uint64_t days;
+	int rc, ret = CLI_EXIT_USAGE;
+
+	diag_init(&d);
+	if ((rc = config_load(o->config, &cfg, &d)) != 0 ||
+	    (rc = keys_secret_load(cfg->certificate, &k, &d)) != 0) {
+		cli_print_diag("audit purge", &d);
+		goto out;
+	}
+	days = o->have_older ? o->older_days : cfg->audit_retention_days;
+	if ((dir = malloc(strlen(cfg->state_dir) + sizeof("/audit"))) == NULL)
+		goto out;
+	sprintf(dir, "%s/audit", cfg->state_dir);
+	struct audit_opts ao = {.dir = dir, .signer = k};
+	if ((rc = audit_open(&ao, &log, &d)) != 0 ||
+	    (rc = audit_purge(log, cli_now_ms() - (int64_t)days * 86400000, &removed, &d)) != 0) {
+		cli_print_diag("audit purge", &d);
+		ret = cli_exit_for(rc);
+		goto out;
+	}
+	printf("%s: removed %u segment%s older than %ju days%s\n", dir, removed,
+	       removed == 1 ? "" : "s", (uintmax_t)days,
+	       removed ? "; the erasure is recorded in the log" : "");
+	ret = CLI_EXIT_OK;
+out:
+	if (log != NULL && audit_close(&log) != 0 && ret == CLI_EXIT_OK)
+		ret = CLI_EXIT_USAGE;
+	keys_secret_free(&k);
+	free(dir);
+	config_free(&cfg);
+	diag_clear(&d);
+	return ret;
+}
+
+int
+audit_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'}, {"dir", required_argument, NULL, 'D'},
+		{"cert", required_argument, NULL, 'C'},   {"out", required_argument, NULL, 'o'},
+		{"since", required_argument, NULL, 's'},  {"until", required_argument, NULL, 'u'},
+		{"peer", required_argument, NULL, 'p'},   {"agreement", required_argument, NULL, 'a'},
+		{"event", required_argument, NULL, 'e'},  {"refusal", required_argument, NULL, 'r'},
+		{"case", required_argument, NULL, 'k'},   {"document", required_argument, NULL, 'n'},
+		{"issuer", required_argument, NULL, 'i'}, {"name", required_argument, NULL, 'N'},
+		{"given", required_argument, NULL, 'g'},  {"dob", required_argument, NULL, 'b'},
+		{"older-than-days", required_argument, NULL, 'O'},
+		{"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct aopts o = {.config = CLI_DEFAULT_CONFIG};
+	const char *sub;
+	int c;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		audit_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	}
+	sub = argv[1];
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.config = optarg; break;
+		case 'D': o.dir = optarg; break;
+		case 'C': o.cert = optarg; break;
+		case 'o': o.out = optarg; break;
+		case 's':
+			if (!parse_day(optarg, &o.since_ms))
+				return cli_usage("audit", "--since '%s' is not YYYY-MM-DD", optarg);
+			break;
+		case 'u':
+			if (!parse_day(optarg, &o.until_ms))
+				return cli_usage("audit", "--until '%s' is not YYYY-MM-DD", optarg);
+			break;
+		case 'p': o.peer = optarg; break;
+		case 'a': o.agreement = optarg; break;
+		case 'e': o.event = optarg; break;
+		case 'r': o.refusal = optarg; break;
+		case 'k': o.case_ref = optarg; break;
+		case 'n': o.document = optarg; break;
+		case 'i': o.issuer = optarg; break;
+		case 'N': o.name = optarg; break;
+		case 'g': o.given = optarg; break;
+		case 'b': o.dob = optarg; break;
+		case 'O':
+			if (!num_parse_u64(optarg, strlen(optarg), 1, 36500, &o.older_days))
+				return cli_usage("audit", "--older-than-days takes 1 to 36500");
+			o.have_older = true;
+			break;
+		case 'j': o.json = true; break;
+		case 'h': audit_usage(stdout); return CLI_EXIT_OK;
+		default: return cli_usage("audit", "unknown or incomplete option");
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage("audit", "unexpected argument '%s'", argv[optind + 1]);
+	if (strcmp(sub, "verify") == 0)
+		return cmd_verify(&o);
+	if (strcmp(sub, "show") == 0)
+		return cmd_show(&o, false);
+	if (strcmp(sub, "subject") == 0)
+		return cmd_show(&o, true);
+	if (strcmp(sub, "export") == 0)
+		return cmd_export(&o);
+	if (strcmp(sub, "purge") == 0)
+		return cmd_purge(&o);
+	return cli_usage("audit", "unknown subcommand '%s' (verify, show, subject, export, purge)",
+			 sub);
+}

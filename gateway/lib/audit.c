@@ -1,0 +1,1167 @@
+/*
+ * audit.c: see audit.h.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "fileio.h"
+#include "piugw/error.h"
+
+#define MAGIC "PIUGWAUD1\n"
+#define MAGIC_LEN 10
+#define CHECK_BYTES 16
+#define HASH_LABEL "piugw v1 audit"
+#define CP_LABEL "piugw v1 audit checkpoint"
+#define SEG_PREFIX "audit-"
+#define SEG_SUFFIX ".seg"
+
+struct frame {
+	uint8_t *buf;
+	size_t len;
+	uint64_t seq;
+	bool new_segment; /* the frame starts a new segment named after seq */
+};
+
+struct audit_log {
+	char *dir;
+	int lock_fd;
+	int dir_fd;
+	const struct keys_secret *signer;
+	uint32_t cp_records;
+	uint32_t cp_ms;
+	uint64_t seg_bytes;
+	int64_t (*clock_ms)(void);
+
+	pthread_mutex_t mu;
+	pthread_cond_t work;    /* writer: something to do */
+	pthread_cond_t durable; /* waiters: durable_seq moved or error */
+	pthread_t thread;
+	bool thread_started;
+
+	/* chain, under mu */
+	uint64_t next_seq;
+	uint8_t prev_hash[32];
+	uint64_t since_cp;
+	uint64_t cp_first;
+	int64_t last_cp_ms;
+	uint64_t planned_size; /* bytes of the current segment including queued frames */
+
+	/* queue, under mu */
+	struct frame *q;
+	size_t qn, qcap;
+
+	/* writer */
+	int seg_fd;
+	char *seg_path;
+	uint64_t durable_seq;
+	int error;
+	bool stop;
+	uint64_t syncs;
+};
+
+static int64_t
+real_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint32_t
+rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The chain hash of a record's bytes. */
+static void
+record_hash(const uint8_t *rec, size_t len, uint8_t out[32])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const uint8_t *)HASH_LABEL, sizeof(HASH_LABEL)); /* + 0x00 */
+	crypto_generichash_update(&st, rec, len);
+	crypto_generichash_final(&st, out, 32);
+}
+
+/* The signing input of a checkpoint (see audit.h). */
+static size_t
+checkpoint_input(const Piugw__AuditRecord *r, uint8_t *out, size_t cap)
+{
+	size_t n = sizeof(CP_LABEL) + 8 + 8 + 32 + 8 + strlen(r->gateway_id), o = 0;
+
+	if (n > cap || r->prev_hash.len != 32)
+		return 0;
+	memcpy(out, CP_LABEL, sizeof(CP_LABEL)); /* with its 0x00 */
+	o += sizeof(CP_LABEL);
+	be64(out + o, r->seq);
+	o += 8;
+	be64(out + o, (uint64_t)r->time_ms);
+	o += 8;
+	memcpy(out + o, r->prev_hash.data, 32);
+	o += 32;
+	be64(out + o, r->checkpoint_first_seq);
+	o += 8;
+	memcpy(out + o, r->gateway_id, strlen(r->gateway_id));
+	return n;
+}
+
+/* ---- appending ---- */
+
+static int append_locked(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp);
+
+static int
+checkpoint_locked(struct audit_log *log, uint64_t *seqp)
+{
+	Piugw__AuditRecord cp = PIUGW__AUDIT_RECORD__INIT;
+
+	cp.event = PIUGW__AUDIT_EVENT__AUDIT_CHECKPOINT;
+	cp.checkpoint_first_seq = log->cp_first;
+	return append_locked(log, &cp, seqp);
+}
+
+static int
+append_locked(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp)
+{
+	struct frame f = {0};
+	uint8_t sin[256], sig[64], check[CHECK_BYTES];
+	size_t len, n;
+	bool is_cp = r->event == PIUGW__AUDIT_EVENT__AUDIT_CHECKPOINT;
+	int ret;
+
+	if (log->error != 0)
+		return log->error;
+	if (log->stop)
+		return PIUGW_EINVAL;
+	r->seq = log->next_seq;
+	r->time_ms = log->clock_ms();
+	r->prev_hash.data = log->prev_hash;
+	r->prev_hash.len = 32;
+	r->gateway_id = (char *)(is_cp ? keys_secret_public(log->signer)->id : "");
+	r->signature.data = NULL;
+	r->signature.len = 0;
+	if (is_cp) {
+		if ((n = checkpoint_input(r, sin, sizeof(sin))) == 0 ||
+		    (ret = keys_sign(log->signer, sig, sin, n)) != 0)
+			return PIUGW_ECRYPTO;
+		r->signature.data = sig;
+		r->signature.len = sizeof(sig);
+	}
+	len = piugw__audit_record__get_packed_size(r);
+	if (len > AUDIT_RECORD_MAX)
+		return PIUGW_ETOOLARGE;
+	if (log->qn == log->qcap) {
+		size_t ncap = log->qcap ? log->qcap * 2 : 64;
+		struct frame *nq = realloc(log->q, ncap * sizeof(*nq));
+		if (nq == NULL)
+			return PIUGW_ENOMEM;
+		log->q = nq;
+		log->qcap = ncap;
+	}
+	if ((f.buf = malloc(4 + len + CHECK_BYTES)) == NULL)
+		return PIUGW_ENOMEM;
+	f.len = 4 + len + CHECK_BYTES;
+	f.buf[0] = (uint8_t)(len >> 24);
+	f.buf[1] = (uint8_t)(len >> 16);
+	f.buf[2] = (uint8_t)(len >> 8);
+	f.buf[3] = (uint8_t)len;
+	piugw__audit_record__pack(r, f.buf + 4);
+	crypto_generichash(check, CHECK_BYTES, f.buf + 4, len, NULL, 0);
+	memcpy(f.buf + 4 + len, check, CHECK_BYTES);
+	f.seq = r->seq;
+	/* Rotate at a record boundary once the segment is full. */
+	if (log->planned_size == 0 ||
+	    (log->planned_size > MAGIC_LEN && log->planned_size + f.len > log->seg_bytes)) {
+		f.new_segment = true;
+		log->planned_size = MAGIC_LEN;
+	}
+	log->planned_size += f.len;
+	/* The chain moves on only once the record is certainly queued. */
+	record_hash(f.buf + 4, len, log->prev_hash);
+	log->q[log->qn++] = f;
+	log->next_seq++;
+	if (seqp != NULL)
+		*seqp = f.seq;
+	pthread_cond_signal(&log->work);
+	if (is_cp) {
+		log->since_cp = 0;
+		log->cp_first = log->next_seq;
+		log->last_cp_ms = log->clock_ms();
+	} else if (++log->since_cp >= log->cp_records) {
+		return checkpoint_locked(log, NULL);
+	}
+	return 0;
+}
+
+/* See audit.h. */
+int
+audit_append(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp)
+{
+	int ret;
+
+	pthread_mutex_lock(&log->mu);
+	ret = append_locked(log, r, seqp);
+	pthread_mutex_unlock(&log->mu);
+	return ret;
+}
+
+/* See audit.h. */
+int
+audit_checkpoint(struct audit_log *log, uint64_t *seqp)
+{
+	int ret;
+
+	pthread_mutex_lock(&log->mu);
+	ret = checkpoint_locked(log, seqp);
+	pthread_mutex_unlock(&log->mu);
+	return ret;
+}
+
+/* See audit.h. */
+int
+audit_wait_durable(struct audit_log *log, uint64_t seq)
+{
+	int ret;
+
+	pthread_mutex_lock(&log->mu);
+	while (log->durable_seq < seq && log->error == 0)
+		pthread_cond_wait(&log->durable, &log->mu);
+	ret = log->durable_seq >= seq ? 0 : log->error;
+	pthread_mutex_unlock(&log->mu);
+	return ret;
+}
+
+/* See audit.h. */
+uint64_t
+audit_head(struct audit_log *log)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&log->mu);
+	v = log->next_seq - 1;
+	pthread_mutex_unlock(&log->mu);
+	return v;
+}
+
+/* See audit.h. */
+uint64_t
+audit_durable(struct audit_log *log)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&log->mu);
+	v = log->durable_seq;
+	pthread_mutex_unlock(&log->mu);
+	return v;
+}
+
+/* See audit.h. */
+int
+audit_status(struct audit_log *log)
+{
+	int v;
+
+	pthread_mutex_lock(&log->mu);
+	v = log->error;
+	pthread_mutex_unlock(&log->mu);
+	return v;
+}
+
+/* See audit.h. */
+uint64_t
+audit_syncs(struct audit_log *log)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&log->mu);
+	v = log->syncs;
+	pthread_mutex_unlock(&log->mu);
+	return v;
+}
+
+/* ---- the writer ---- */
+
+static char *
+segment_path(const char *dir, uint64_t first_seq)
+{
+	size_t n = strlen(dir) + sizeof("/" SEG_PREFIX SEG_SUFFIX) + 21;
+	char *p = malloc(n);
+
+	if (p != NULL)
+		snprintf(p, n, "%s/" SEG_PREFIX "%020ju" SEG_SUFFIX, dir, (uintmax_t)first_seq);
+	return p;
+}
+
+static int
+write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Write one batch of frames and make it durable. Writer thread only. */
+static int
+write_batch(struct audit_log *log, struct frame *q, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (q[i].new_segment) {
+			char *path = segment_path(log->dir, q[i].seq);
+			int fd;
+			if (path == NULL)
+				return PIUGW_ENOMEM;
+			/* Finish the old segment before the new one exists. */
+			if (log->seg_fd >= 0 && (fdatasync(log->seg_fd) != 0 || close(log->seg_fd) != 0)) {
+				log->seg_fd = -1;
+				free(path);
+				return PIUGW_EAUDIT;
+			}
+			log->seg_fd = -1;
+			fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+			if (fd < 0 || write_all(fd, (const uint8_t *)MAGIC, MAGIC_LEN) != 0) {
+				if (fd >= 0)
+					close(fd);
+				free(path);
+				return PIUGW_EAUDIT;
+			}
+			free(log->seg_path);
+			log->seg_path = path;
+			log->seg_fd = fd;
+			if (fsync(log->dir_fd) != 0) /* the new file's name must survive a crash */
+				return PIUGW_EAUDIT;
+		}
+		if (write_all(log->seg_fd, q[i].buf, q[i].len) != 0)
+			return PIUGW_EAUDIT;
+	}
+	if (fdatasync(log->seg_fd) != 0)
+		return PIUGW_EAUDIT;
+	return 0;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct audit_log *log = arg;
+	struct frame *batch = NULL;
+	size_t bn = 0, bcap = 0;
+
+	pthread_mutex_lock(&log->mu);
+	for (;;) {
+		while (log->qn == 0 && !log->stop) {
+			if (log->since_cp > 0 && log->error == 0) {
+				int64_t left = log->last_cp_ms + log->cp_ms - log->clock_ms();
+				int64_t due;
+				struct timespec ts;
+				if (left <= 0) {
+					checkpoint_locked(log, NULL);
+					break;
+				}
+				/* The record clock may be a test's; the wait is in real time. */
+				due = real_clock_ms() + left;
+				ts.tv_sec = due / 1000;
+				ts.tv_nsec = (long)(due % 1000) * 1000000;
+				pthread_cond_timedwait(&log->work, &log->mu, &ts);
+			} else {
+				pthread_cond_wait(&log->work, &log->mu);
+			}
+		}
+		if (log->qn == 0 && log->stop)
+			break;
+		/* Take the whole queue: one write and one fdatasync for all of it. */
+		struct frame *tmp = batch;
+		size_t tcap = bcap;
+		batch = log->q;
+		bn = log->qn;
+		bcap = log->qcap;
+		log->q = tmp;
+		log->qcap = tcap;
+		log->qn = 0;
+		pthread_mutex_unlock(&log->mu);
+
+		int rc = log->error != 0 ? log->error : write_batch(log, batch, bn);
+
+		pthread_mutex_lock(&log->mu);
+		if (rc != 0) {
+			/* Fail closed: nothing more is accepted, waiters are told. */
+			log->error = rc;
+		} else {
+			log->durable_seq = batch[bn - 1].seq;
+			log->syncs++;
+		}
+		pthread_cond_broadcast(&log->durable);
+		for (size_t i = 0; i < bn; i++)
+			free(batch[i].buf);
+		bn = 0;
+	}
+	pthread_mutex_unlock(&log->mu);
+	free(batch);
+	return NULL;
+}
+
+/* ---- reading segments ---- */
+
+/* See audit.h. */
+void
+audit_segments_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* See audit.h. */
+int
+audit_segments(const char *dir, char ***outp, size_t *np, struct diag *d)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+
+	*outp = NULL;
+	*np = 0;
+	if (dh == NULL) {
+		diag_add(d, "%s: cannot read the audit folder: %s", dir, strerror(errno));
+		return errno == ENOENT ? PIUGW_ENOENT : PIUGW_ESYSTEM;
+	}
+	while ((de = readdir(dh)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (l != strlen(SEG_PREFIX) + 20 + strlen(SEG_SUFFIX) ||
+		    strncmp(de->d_name, SEG_PREFIX, strlen(SEG_PREFIX)) != 0 ||
+		    strcmp(de->d_name + l - strlen(SEG_SUFFIX), SEG_SUFFIX) != 0)
+			continue;
+		if (n == cap) {
+			char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+			if (nv == NULL) {
+				closedir(dh);
+				audit_segments_free(v, n);
+				return PIUGW_ENOMEM;
+			}
+			v = nv;
+		}
+		size_t pl = strlen(dir) + l + 2;
+		if ((v[n] = malloc(pl)) == NULL) {
+			closedir(dh);
+			audit_segments_free(v, n);
+			return PIUGW_ENOMEM;
+		}
+		snprintf(v[n++], pl, "%s/%s", dir, de->d_name);
+	}
+	closedir(dh);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_str);
+	*outp = v;
+	*np = n;
+	return 0;
+}
+
+/* A segment read whole; frames walked with next_frame(). */
+struct seg {
+	uint8_t *buf;
+	size_t len;
+	size_t off;
+};
+
+static int
+seg_read(const char *path, struct seg *s, struct diag *d)
+{
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	if ((ret = fileio_read(path, (size_t)1 << 34, 0, &s->buf, &s->len, d)) != 0)
+		return ret;
+	s->off = MAGIC_LEN;
+	return 0;
+}
+
+enum frame_result { FRAME_OK, FRAME_END, FRAME_TORN, FRAME_BAD };
+
+/* The next frame of s: the record bytes in *rec, their length in *len. */
+static enum frame_result
+next_frame(struct seg *s, const uint8_t **rec, size_t *len)
+{
+	uint8_t check[CHECK_BYTES];
+	uint32_t l;
+
+	if (s->off == s->len)
+		return FRAME_END;
+	if (s->len - s->off < 4)
+		return FRAME_TORN;
+	l = rd32(s->buf + s->off);
+	if (l == 0 || l > AUDIT_RECORD_MAX)
+		return FRAME_BAD;
+	if (s->len - s->off < 4 + (size_t)l + CHECK_BYTES)
+		return FRAME_TORN;
+	crypto_generichash(check, CHECK_BYTES, s->buf + s->off + 4, l, NULL, 0);
+	if (sodium_memcmp(check, s->buf + s->off + 4 + l, CHECK_BYTES) != 0)
+		return FRAME_BAD;
+	*rec = s->buf + s->off + 4;
+	*len = l;
+	s->off += 4 + (size_t)l + CHECK_BYTES;
+	return FRAME_OK;
+}
+
+/* ---- opening and recovery ---- */
+
+/* Cut a torn tail off the last segment; learn the chain's head. */
+static int
+recover(struct audit_log *log, char **segs, size_t nsegs, size_t *cutp, char **cut_segp,
+	struct diag *d)
+{
+	int ret = 0;
+
+	*cutp = 0;
+	*cut_segp = NULL;
+	for (size_t k = nsegs; k-- > 0;) {
+		struct seg s;
+		const uint8_t *rec = NULL, *last = NULL;
+		size_t len = 0, last_len = 0, good;
+		enum frame_result fr;
+		bool is_last = k == nsegs - 1;
+
+		if ((ret = seg_read(segs[k], &s, d)) != 0)
+			return ret;
+		if (s.len < MAGIC_LEN || memcmp(s.buf, MAGIC, MAGIC_LEN) != 0) {
+			if (is_last && s.len < MAGIC_LEN && memcmp(s.buf, MAGIC, s.len) == 0) {
+				/* Torn at creation: start the segment again. */
+				int fd = open(segs[k], O_WRONLY | O_TRUNC | O_CLOEXEC);
+				int ok = fd >= 0 && write_all(fd, (const uint8_t *)MAGIC, MAGIC_LEN) == 0 &&
+					 fsync(fd) == 0;
+				if (fd >= 0)
+					close(fd);
+				fileio_free(s.buf, s.len, 0);
+				if (!ok) {
+					diag_add(d, "%s: cannot repair: %s", segs[k], strerror(errno));
+					return PIUGW_EAUDIT;
+				}
+				*cutp = s.len;
+				*cut_segp = strdup(segs[k]);
+				continue;
+			}
+			diag_add(d, "%s: not an audit segment (bad header); run 'piugw audit verify'",
+				 segs[k]);
+			fileio_free(s.buf, s.len, 0);
+			return PIUGW_EAUDITBROKEN;
+		}
+		good = s.off;
+		while ((fr = next_frame(&s, &rec, &len)) == FRAME_OK) {
+			last = rec;
+			last_len = len;
+			good = s.off;
+		}
+		if (fr != FRAME_END) {
+			if (!is_last) {
+				diag_add(d, "%s: damaged at offset %zu (not the segment being written); "
+					    "run 'piugw audit verify'", segs[k], good);
+				fileio_free(s.buf, s.len, 0);
+				return PIUGW_EAUDITBROKEN;
+			}
+			/* A crash mid-write: cut back to the last complete record. */
+			if (truncate(segs[k], (off_t)good) != 0) {
+				diag_add(d, "%s: cannot cut the torn tail: %s", segs[k], strerror(errno));
+				fileio_free(s.buf, s.len, 0);
+				return PIUGW_EAUDIT;
+			}
+			*cutp = s.len - good;
+			*cut_segp = strdup(segs[k]);
+		}
+		if (is_last)
+			log->planned_size = good;
+		if (last != NULL) {
+			Piugw__AuditRecord *r = piugw__audit_record__unpack(NULL, last_len, last);
+			if (r == NULL) {
+				diag_add(d, "%s: the last record does not parse", segs[k]);
+				fileio_free(s.buf, s.len, 0);
+				return PIUGW_EAUDITBROKEN;
+			}
+			log->next_seq = r->seq + 1;
+			record_hash(last, last_len, log->prev_hash);
+			piugw__audit_record__free_unpacked(r, NULL);
+			fileio_free(s.buf, s.len, 0);
+			return 0;
+		}
+		fileio_free(s.buf, s.len, 0);
+		/* An empty segment: the head is in the one before. */
+	}
+	return 0;
+}
+
+static int
+lock_dir(struct audit_log *log, struct diag *d)
+{
+	size_t n = strlen(log->dir) + sizeof("/.lock");
+	char *p = malloc(n);
+
+	if (p == NULL)
+		return PIUGW_ENOMEM;
+	snprintf(p, n, "%s/.lock", log->dir);
+	log->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(p);
+	if (log->lock_fd < 0) {
+		diag_add(d, "%s: cannot create the lock: %s", log->dir, strerror(errno));
+		return PIUGW_EAUDIT;
+	}
+	/* One writer only: two would fork the chain. */
+	if (flock(log->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		diag_add(d, "%s: the audit log is in use by another process (a running piugwd?)",
+			 log->dir);
+		return PIUGW_EAUDITBUSY;
+	}
+	return 0;
+}
+
+static void
+log_free(struct audit_log *log)
+{
+	if (log == NULL)
+		return;
+	for (size_t i = 0; i < log->qn; i++)
+		free(log->q[i].buf);
+	free(log->q);
+	if (log->seg_fd >= 0)
+		close(log->seg_fd);
+	if (log->dir_fd >= 0)
+		close(log->dir_fd);
+	if (log->lock_fd >= 0)
+		close(log->lock_fd); /* releases the flock */
+	pthread_mutex_destroy(&log->mu);
+	pthread_cond_destroy(&log->work);
+	pthread_cond_destroy(&log->durable);
+	free(log->seg_path);
+	free(log->dir);
+	free(log);
+}
+
+/* See audit.h. */
+int
+audit_open(const struct audit_opts *o, struct audit_log **outp, struct diag *d)
+{
+	int ret = PIUGW_EINTERNAL;
+	struct audit_log *log = NULL;
+	char **segs = NULL, *cut_seg = NULL;
+	size_t nsegs = 0, cut = 0;
+	pthread_condattr_t ca;
+
+	*outp = NULL;
+	if (o->signer == NULL || o->dir == NULL)
+		return PIUGW_EINVAL;
+	if ((log = calloc(1, sizeof(*log))) == NULL)
+		return PIUGW_ENOMEM;
+	log->lock_fd = log->dir_fd = log->seg_fd = -1;
+	pthread_mutex_init(&log->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_cond_init(&log->work, &ca); /* CLOCK_REALTIME: timed waits use wall time */
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&log->durable, NULL);
+	log->signer = o->signer;
+	log->cp_records = o->checkpoint_records ? o->checkpoint_records : 1000;
+	log->cp_ms = o->checkpoint_ms ? o->checkpoint_ms : 60000;
+	log->seg_bytes = o->segment_bytes ? o->segment_bytes : 64ull * 1024 * 1024;
+	log->clock_ms = o->clock_ms ? o->clock_ms : real_clock_ms;
+	log->next_seq = 1;
+	if ((log->dir = strdup(o->dir)) == NULL) {
+		ret = PIUGW_ENOMEM;
+		goto out;
+	}
+	if (mkdir(log->dir, 0700) != 0 && errno != EEXIST) {
+		diag_add(d, "%s: cannot create the audit folder: %s", log->dir, strerror(errno));
+		ret = PIUGW_EAUDIT;
+		goto out;
+	}
+	if ((log->dir_fd = open(log->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		diag_add(d, "%s: cannot open: %s", log->dir, strerror(errno));
+		ret = PIUGW_EAUDIT;
+		goto out;
+	}
+	if ((ret = lock_dir(log, d)) != 0)
+		goto out;
+	if ((ret = audit_segments(log->dir, &segs, &nsegs, d)) != 0)
+		goto out;
+	if ((ret = recover(log, segs, nsegs, &cut, &cut_seg, d)) != 0)
+		goto out;
+	if (nsegs > 0) {
+		log->seg_path = strdup(segs[nsegs - 1]);
+		log->seg_fd = open(segs[nsegs - 1], O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (log->seg_path == NULL || log->seg_fd < 0) {
+			diag_add(d, "%s: cannot open for appending: %s", segs[nsegs - 1],
+				 strerror(errno));
+			ret = PIUGW_EAUDIT;
+			goto out;
+		}
+	}
+	log->cp_first = log->next_seq;
+	log->last_cp_ms = log->clock_ms();
+	if (pthread_create(&log->thread, NULL, writer_main, log) != 0) {
+		ret = PIUGW_ESYSTEM;
+		goto out;
+	}
+	log->thread_started = true;
+	if (cut > 0) {
+		Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+		char detail[256];
+		const char *base = strrchr(cut_seg, '/');
+		snprintf(detail, sizeof(detail), "cut %zu bytes of an incomplete record from %s", cut,
+			 base != NULL ? base + 1 : cut_seg);
+		r.event = PIUGW__AUDIT_EVENT__AUDIT_TORN_TAIL_CUT;
+		r.detail = detail;
+		if ((ret = audit_append(log, &r, NULL)) != 0)
+			goto out;
+		diag_add(d, "warning: %s: %s (a crash interrupted a write)", log->dir, detail);
+	}
+	{
+		Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+		r.event = PIUGW__AUDIT_EVENT__AUDIT_LOG_OPENED;
+		if ((ret = audit_append(log, &r, NULL)) != 0)
+			goto out;
+	}
+	*outp = log;
+	log = NULL;
+	ret = 0;
+out:
+	if (log != NULL) {
+		if (log->thread_started) {
+			pthread_mutex_lock(&log->mu);
+			log->stop = true;
+			pthread_cond_signal(&log->work);
+			pthread_mutex_unlock(&log->mu);
+			pthread_join(log->thread, NULL);
+		}
+		log_free(log);
+	}
+	audit_segments_free(segs, nsegs);
+	free(cut_seg);
+	return ret;
+}
+
+/* See audit.h. */
+int
+audit_close(struct audit_log **logp)
+{
+	struct audit_log *log;
+	int ret;
+
+	if (logp == NULL || *logp == NULL)
+		return 0;
+	log = *logp;
+	pthread_mutex_lock(&log->mu);
+	if (log->error == 0 && log->since_cp > 0)
+		checkpoint_locked(log, NULL);
+	log->stop = true;
+	pthread_cond_signal(&log->work);
+	pthread_mutex_unlock(&log->mu);
+	pthread_join(log->thread, NULL);
+	ret = log->error;
+	log_free(log);
+	*logp = NULL;
+	return ret;
+}
+
+/* ---- verification and scanning ---- */
+
+/* See audit.h. */
+int
+audit_scan(const char *dir, audit_scan_cb cb, void *ctx, struct diag *d)
+{
+	char **segs = NULL;
+	size_t n = 0;
+	int ret;
+
+	if ((ret = audit_segments(dir, &segs, &n, d)) != 0)
+		return ret;
+	for (size_t k = 0; k < n && ret == 0; k++) {
+		struct seg s;
+		const uint8_t *rec;
+		size_t len;
+		enum frame_result fr;
+
+		if ((ret = seg_read(segs[k], &s, d)) != 0)
+			break;
+		if (s.len < MAGIC_LEN || memcmp(s.buf, MAGIC, MAGIC_LEN) != 0) {
+			diag_add(d, "%s: not an audit segment", segs[k]);
+			ret = PIUGW_EAUDITBROKEN;
+		}
+		while (ret == 0 && (fr = next_frame(&s, &rec, &len)) == FRAME_OK) {
+			Piugw__AuditRecord *r = piugw__audit_record__unpack(NULL, len, rec);
+			if (r == NULL) {
+				diag_add(d, "%s: a record at offset %zu does not parse", segs[k],
+					 s.off - len - 4 - CHECK_BYTES);
+				ret = PIUGW_EAUDITBROKEN;
+				break;
+			}
+			ret = cb(r, segs[k], ctx);
+			piugw__audit_record__free_unpacked(r, NULL);
+		}
+		/* A torn last frame of the last segment is a write in progress, not damage. */
+		if (ret == 0 && fr == FRAME_BAD) {
+			diag_add(d, "%s: damaged record at offset %zu", segs[k], s.off);
+			ret = PIUGW_EAUDITBROKEN;
+		} else if (ret == 0 && fr == FRAME_TORN && k + 1 < n) {
+			diag_add(d, "%s: truncated at offset %zu", segs[k], s.off);
+			ret = PIUGW_EAUDITBROKEN;
+		}
+		fileio_free(s.buf, s.len, 0);
+	}
+	audit_segments_free(segs, n);
+	return ret;
+}
+
+static int
+broken(struct audit_verify_report *rep, uint64_t seq, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+broken(struct audit_verify_report *rep, uint64_t seq, const char *fmt, ...)
+{
+	va_list ap;
+
+	rep->bad_seq = seq;
+	va_start(ap, fmt);
+	vsnprintf(rep->problem, sizeof(rep->problem), fmt, ap);
+	va_end(ap);
+	return PIUGW_EAUDITBROKEN;
+}
+
+/* See audit.h. */
+int
+audit_verify(const char *dir, const struct keys_public *pub, struct audit_verify_report *rep,
+	     struct diag *d)
+{
+	char **segs = NULL;
+	size_t n = 0;
+	uint8_t prev[32];
+	bool have_prev = false;
+	uint64_t expect = 0;
+	int ret;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((ret = audit_segments(dir, &segs, &n, d)) != 0)
+		return ret;
+	if (n == 0) {
+		diag_add(d, "%s: no audit segments", dir);
+		audit_segments_free(segs, n);
+		return PIUGW_ENOENT;
+	}
+	for (size_t k = 0; k < n && ret == 0; k++) {
+		struct seg s;
+		const uint8_t *rec;
+		size_t len;
+		enum frame_result fr;
+		const char *base = strrchr(segs[k], '/') + 1;
+
+		if ((ret = seg_read(segs[k], &s, d)) != 0)
+			break;
+		if (s.len < MAGIC_LEN || memcmp(s.buf, MAGIC, MAGIC_LEN) != 0) {
+			ret = broken(rep, expect, "%s: not an audit segment (bad header)", base);
+			fileio_free(s.buf, s.len, 0);
+			break;
+		}
+		while ((fr = next_frame(&s, &rec, &len)) == FRAME_OK) {
+			Piugw__AuditRecord *r = piugw__audit_record__unpack(NULL, len, rec);
+			size_t at = s.off - len - 4 - CHECK_BYTES;
+			if (r == NULL) {
+				ret = broken(rep, expect, "%s offset %zu: the record after %ju does not "
+						     "parse", base, at, (uintmax_t)(expect - 1));
+				break;
+			}
+			if (rep->records == 0) {
+				rep->first_seq = r->seq;
+				expect = r->seq;
+			}
+			/* Removal, insertion and reordering all break the numbering... */
+			if (r->seq != expect) {
+				ret = broken(rep, expect, "%s offset %zu: record %ju where %ju was "
+						     "expected: records were removed, inserted or "
+						     "reordered", base, at, (uintmax_t)r->seq,
+					     (uintmax_t)expect);
+				piugw__audit_record__free_unpacked(r, NULL);
+				break;
+			}
+			/* ...and a modification breaks the chain at the next record. */
+			if (r->prev_hash.len != 32 ||
+			    (have_prev && sodium_memcmp(r->prev_hash.data, prev, 32) != 0)) {
+				ret = broken(rep, r->seq, "record %ju does not chain to record %ju: "
+						     "record %ju was modified, or records around it were "
+						     "replaced", (uintmax_t)r->seq,
+					     (uintmax_t)(r->seq - 1), (uintmax_t)(r->seq - 1));
+				piugw__audit_record__free_unpacked(r, NULL);
+				break;
+			}
+			if (r->event == PIUGW__AUDIT_EVENT__AUDIT_CHECKPOINT) {
+				uint8_t sin[256];
+				size_t sn = checkpoint_input(r, sin, sizeof(sin));
+				if (strcmp(r->gateway_id, pub->id) != 0 || r->signature.len != 64 ||
+				    sn == 0 ||
+				    crypto_sign_verify_detached(r->signature.data, sin, sn,
+								pub->sign_pk) != 0) {
+					ret = broken(rep, r->seq, "checkpoint %ju: the signature does "
+							     "not verify with %s's key: records up to "
+							     "it were altered", (uintmax_t)r->seq,
+						     pub->id);
+					piugw__audit_record__free_unpacked(r, NULL);
+					break;
+				}
+				rep->checkpoints++;
+				rep->last_checkpoint_seq = r->seq;
+			}
+			record_hash(rec, len, prev);
+			have_prev = true;
+			rep->records++;
+			rep->last_seq = r->seq;
+			expect = r->seq + 1;
+			piugw__audit_record__free_unpacked(r, NULL);
+		}
+		if (ret == 0 && fr == FRAME_BAD)
+			ret = broken(rep, expect, "%s offset %zu: damaged record (bad length or "
+						  "checksum) after record %ju", base, s.off,
+				     (uintmax_t)(expect - 1));
+		else if (ret == 0 && fr == FRAME_TORN && k + 1 < n)
+			ret = broken(rep, expect, "%s: cut short at offset %zu, after record %ju",
+				     base, s.off, (uintmax_t)(expect - 1));
+		fileio_free(s.buf, s.len, 0);
+	}
+	rep->unsigned_tail = rep->last_seq - rep->last_checkpoint_seq;
+	if (rep->last_checkpoint_seq == 0)
+		rep->unsigned_tail = rep->records;
+	audit_segments_free(segs, n);
+	return ret;
+}
+
+/* ---- retention ---- */
+
+struct last_time {
+	int64_t t;
+	uint64_t seq;
+	uint64_t n;
+};
+
+static int
+last_time_cb(const Piugw__AuditRecord *r, const char *seg, void *ctx)
+{
+	struct last_time *lt = ctx;
+	(void)seg;
+	lt->t = r->time_ms;
+	lt->seq = r->seq;
+	lt->n++;
+	return 0;
+}
+
+/* See audit.h. */
+int
+audit_purge(struct audit_log *log, int64_t before_ms, unsigned *removedp, struct diag *d)
+{
+	char **segs = NULL, *current = NULL;
+	size_t n = 0;
+	unsigned removed = 0;
+	uint64_t first = 0, last = 0, records = 0;
+	int ret;
+
+	*removedp = 0;
+	/* Everything queued must be on disk before old segments are judged. */
+	if ((ret = audit_wait_durable(log, audit_head(log))) != 0)
+		return ret;
+	pthread_mutex_lock(&log->mu);
+	current = log->seg_path != NULL ? strdup(log->seg_path) : NULL;
+	pthread_mutex_unlock(&log->mu);
+	if ((ret = audit_segments(log->dir, &segs, &n, d)) != 0)
+		goto out;
+	for (size_t k = 0; k < n; k++) {
+		struct diag quiet;
+		struct last_time lt = {0};
+		struct seg s;
+		const uint8_t *rec;
+		size_t len;
+		if (current == NULL || strcmp(segs[k], current) == 0)
+			break; /* never the segment being written */
+		if (seg_read(segs[k], &s, d) != 0)
+			break;
+		diag_init(&quiet);
+		while (next_frame(&s, &rec, &len) == FRAME_OK) {
+			Piugw__AuditRecord *r = piugw__audit_record__unpack(NULL, len, rec);
+			if (r == NULL)
+				break;
+			if (lt.n == 0)
+				first = first == 0 ? r->seq : first;
+			last_time_cb(r, segs[k], &lt);
+			piugw__audit_record__free_unpacked(r, NULL);
+		}
+		fileio_free(s.buf, s.len, 0);
+		diag_clear(&quiet);
+		if (lt.n == 0 || lt.t >= before_ms)
+			break; /* segments are in time order: the rest are newer */
+		if (unlink(segs[k]) != 0) {
+			diag_add(d, "%s: cannot remove: %s", segs[k], strerror(errno));
+			ret = PIUGW_ESYSTEM;
+			break;
+		}
+		removed++;
+		last = lt.seq;
+		records += lt.n;
+	}
+	fsync(log->dir_fd);
+	if (removed > 0) {
+		Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+		char detail[160];
+		snprintf(detail, sizeof(detail), "retention: removed %u segment%s, records %ju to %ju",
+			 removed, removed == 1 ? "" : "s", (uintmax_t)first, (uintmax_t)last);
+		r.event = PIUGW__AUDIT_EVENT__AUDIT_LOG_ERASED;
+		r.detail = detail;
+		r.record_count = (uint32_t)records;
+		uint64_t seq = 0;
+		int rc = audit_append(log, &r, &seq);
+		if (rc == 0)
+			rc = audit_wait_durable(log, seq);
+		if (ret == 0)
+			ret = rc;
+	}
+	*removedp = removed;
+out:
+	free(current);
+	audit_segments_free(segs, n);
+	return ret;
+}
+
+/* ---- digests ---- */
+
+/* See audit.h. */
+int
+audit_key_load(const char *path, bool create, uint8_t key[AUDIT_KEY_BYTES], struct diag *d)
+{
+	uint8_t *buf = NULL, fresh[AUDIT_KEY_BYTES];
+	size_t len = 0;
+	int ret;
+
+	ret = fileio_read(path, 64, FILEIO_SECRET, &buf, &len, NULL);
+	if (ret == PIUGW_ENOENT && create) {
+		randombytes_buf(fresh, sizeof(fresh));
+		ret = fileio_create_excl(path, 0600, fresh, sizeof(fresh), d);
+		if (ret == 0)
+			memcpy(key, fresh, AUDIT_KEY_BYTES);
+		sodium_memzero(fresh, sizeof(fresh));
+		return ret;
+	}
+	if (ret != 0)
+		return fileio_read(path, 64, FILEIO_SECRET, &buf, &len, d); /* again, to say why */
+	if (len != AUDIT_KEY_BYTES) {
+		diag_add(d, "%s: an audit key is %d bytes, this file has %zu", path, AUDIT_KEY_BYTES,
+			 len);
+		fileio_free(buf, len, FILEIO_SECRET);
+		return PIUGW_EKEYFILE;
+	}
+	memcpy(key, buf, AUDIT_KEY_BYTES);
+	fileio_free(buf, len, FILEIO_SECRET);
+	return 0;
+}
+
+/* Upper-case ASCII letters and digits of s; everything else dropped. */
+static void
+digest_field(crypto_generichash_state *st, const char *s)
+{
+	uint8_t sep = 0;
+
+	for (; s != NULL && *s; s++) {
+		uint8_t c = (uint8_t)*s;
+		if (c >= 'a' && c <= 'z')
+			c = (uint8_t)(c - 'a' + 'A');
+		if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80)
+			crypto_generichash_update(st, &c, 1);
+	}
+	crypto_generichash_update(st, &sep, 1);
+}
+
+/* See audit.h. */
+void
+audit_digest_document(const uint8_t key[AUDIT_KEY_BYTES], const char *issuer, const char *number,
+		      uint8_t out[AUDIT_DIGEST_BYTES])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, key, AUDIT_KEY_BYTES, AUDIT_DIGEST_BYTES);
+	crypto_generichash_update(&st, (const uint8_t *)"document", 9);
+	digest_field(&st, issuer);
+	digest_field(&st, number);
+	crypto_generichash_final(&st, out, AUDIT_DIGEST_BYTES);
+}
+
+/* See audit.h. */
+void
+audit_digest_name(const uint8_t key[AUDIT_KEY_BYTES], const char *surname,
+		  const char *given_names, const char *date_of_birth,
+		  uint8_t out[AUDIT_DIGEST_BYTES])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, key, AUDIT_KEY_BYTES, AUDIT_DIGEST_BYTES);
+	crypto_generichash_update(&st, (const uint8_t *)"name", 5);
+	digest_field(&st, surname);
+	digest_field(&st, given_names);
+	digest_field(&st, date_of_birth);
+	crypto_generichash_final(&st, out, AUDIT_DIGEST_BYTES);
+}
+
+/* See audit.h. */
+const char *
+audit_event_name(int event)
+{
+	switch (event) {
+	case PIUGW__AUDIT_EVENT__AUDIT_QUERY_SENT: return "query sent";
+	case PIUGW__AUDIT_EVENT__AUDIT_QUERY_RECEIVED: return "query received";
+	case PIUGW__AUDIT_EVENT__AUDIT_REFUSED: return "refused";
+	case PIUGW__AUDIT_EVENT__AUDIT_ANSWERED: return "answered";
+	case PIUGW__AUDIT_EVENT__AUDIT_PENDING: return "pending";
+	case PIUGW__AUDIT_EVENT__AUDIT_APPROVED: return "approved";
+	case PIUGW__AUDIT_EVENT__AUDIT_DENIED: return "denied";
+	case PIUGW__AUDIT_EVENT__AUDIT_POLLED: return "polled";
+	case PIUGW__AUDIT_EVENT__AUDIT_IMPORTED: return "imported";
+	case PIUGW__AUDIT_EVENT__AUDIT_MASKED: return "masked";
+	case PIUGW__AUDIT_EVENT__AUDIT_PURGED: return "purged";
+	case PIUGW__AUDIT_EVENT__AUDIT_CONFIG_LOADED: return "configuration loaded";
+	case PIUGW__AUDIT_EVENT__AUDIT_KEY_CHANGED: return "key changed";
+	case PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_CHANGED: return "agreement changed";
+	case PIUGW__AUDIT_EVENT__AUDIT_DROPPED: return "dropped";
+	case PIUGW__AUDIT_EVENT__AUDIT_RESULT_RECEIVED: return "result received";
+	case PIUGW__AUDIT_EVENT__AUDIT_CHECKPOINT: return "checkpoint";
+	case PIUGW__AUDIT_EVENT__AUDIT_LOG_OPENED: return "log opened";
+	case PIUGW__AUDIT_EVENT__AUDIT_TORN_TAIL_CUT: return "torn tail cut";
+	case PIUGW__AUDIT_EVENT__AUDIT_LOG_ERASED: return "log erased";
+	default: return "?";
+	}
+}

@@ -1,0 +1,148 @@
+/*
+ * audit.h: the append-only, hash-chained, signed audit log.
+ *
+ * On disk: a folder of segment files "audit-<first seq, 20 digits>.seg",
+ * each starting with the 10-byte magic "PIUGWAUD1\n" followed by frames
+ *
+ *     u32be length || AuditRecord (proto/audit.proto) || 16-byte BLAKE2b(record)
+ *
+ * The checksum only detects torn writes; integrity comes from the chain:
+ * record n carries prev_hash = BLAKE2b-256("piugw v1 audit" || 0x00 ||
+ * bytes of record n-1). Every N records or T seconds, and on close, a
+ * checkpoint record is appended and signed with the gateway's Ed25519 key
+ * over
+ *
+ *     "piugw v1 audit checkpoint" || 0x00 || u64be(seq) || u64be(time_ms) ||
+ *     prev_hash || u64be(checkpoint_first_seq) || gateway id
+ *
+ * so that anyone with the gateway's public certificate can verify the log
+ * offline. Records after the last checkpoint are chained but not yet signed.
+ *
+ * Appends are queued (the chain is computed under a lock, so order is seq
+ * order) and written by one writer thread that makes each batch durable
+ * with a single fdatasync (group commit); audit_append() never waits for
+ * the disk, audit_wait_durable() does.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef PIUGW_AUDIT_H
+#define PIUGW_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit.pb-c.h"
+#include "diag.h"
+#include "keys.h"
+
+#define AUDIT_RECORD_MAX (64 * 1024)
+#define AUDIT_KEY_BYTES 32
+#define AUDIT_DIGEST_BYTES 32
+
+struct audit_opts {
+	const char *dir;                /* created if missing (mode 0700) */
+	const struct keys_secret *signer; /* signs checkpoints; must outlive the log */
+	uint32_t checkpoint_records;    /* 0: 1000 */
+	uint32_t checkpoint_ms;         /* 0: 60000 */
+	uint64_t segment_bytes;         /* 0: 64 MiB; a new segment starts after */
+	int64_t (*clock_ms)(void);      /* NULL: the real clock (tests may pass their own) */
+};
+
+struct audit_log;
+
+/*
+ * Open (or create) the log in o->dir for writing. Only one writer at a time:
+ * a second one is refused (PIUGW_EAUDITBUSY). A torn tail left by a crash is
+ * cut and an AUDIT_TORN_TAIL_CUT record says how much; then AUDIT_LOG_OPENED
+ * is appended. Returns 0 or an error with the reason in d.
+ */
+int audit_open(const struct audit_opts *o, struct audit_log **outp, struct diag *d);
+
+/*
+ * Append r: its seq, time_ms, prev_hash and gateway_id are filled in here
+ * (the caller sets the rest). Never waits for the disk. *seqp gets the
+ * record's seq. Fails with PIUGW_EAUDIT once the writer has hit an I/O error
+ * (e.g. disk full): nothing may then be answered unaudited.
+ */
+int audit_append(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp);
+
+/* Block until seq is on disk (fdatasync'd). Returns 0 or PIUGW_EAUDIT. */
+int audit_wait_durable(struct audit_log *log, uint64_t seq);
+
+/* Append a signed checkpoint now. */
+int audit_checkpoint(struct audit_log *log, uint64_t *seqp);
+
+/* The last seq appended, and the last one durable. */
+uint64_t audit_head(struct audit_log *log);
+uint64_t audit_durable(struct audit_log *log);
+
+/* 0 while healthy; else the error that stopped the writer. */
+int audit_status(struct audit_log *log);
+
+/* How many fdatasync calls the writer has made (for the benchmark). */
+uint64_t audit_syncs(struct audit_log *log);
+
+/* Write a final checkpoint, make everything durable, stop, free; *logp = NULL. */
+int audit_close(struct audit_log **logp);
+
+/* ---- reading ---- */
+
+struct audit_verify_report {
+	uint64_t records;
+	uint64_t checkpoints;
+	uint64_t first_seq;
+	uint64_t last_seq;
+	uint64_t last_checkpoint_seq;
+	uint64_t unsigned_tail; /* records after the last checkpoint */
+	uint64_t bad_seq;       /* the first record where the chain breaks; 0 if none */
+	char problem[320];
+};
+
+/*
+ * Verify the whole log in dir with only the gateway's public keys: frames,
+ * sequence, chain, checkpoint signatures. Returns 0 if intact, PIUGW_EAUDITBROKEN
+ * with rep->bad_seq and rep->problem naming the first break, or an I/O error.
+ */
+int audit_verify(const char *dir, const struct keys_public *pub, struct audit_verify_report *rep,
+		 struct diag *d);
+
+/*
+ * Call cb for every record in order (stopping if it returns non-zero, which
+ * audit_scan returns). Frames are checked; the chain is not (see verify).
+ * seg is the segment file the record is in.
+ */
+typedef int (*audit_scan_cb)(const Piugw__AuditRecord *r, const char *seg, void *ctx);
+int audit_scan(const char *dir, audit_scan_cb cb, void *ctx, struct diag *d);
+
+/* The sorted segment file names (full paths) of dir; free with audit_segments_free. */
+int audit_segments(const char *dir, char ***outp, size_t *np, struct diag *d);
+void audit_segments_free(char **v, size_t n);
+
+/*
+ * Retention: remove whole segments whose every record is older than
+ * before_ms (never the segment being written), then append an
+ * AUDIT_LOG_ERASED record naming what went. *removedp: segments removed.
+ */
+int audit_purge(struct audit_log *log, int64_t before_ms, unsigned *removedp, struct diag *d);
+
+/* ---- subject digests ---- */
+
+/* Load the gateway's audit key from path, creating it (0600) if absent. */
+int audit_key_load(const char *path, bool create, uint8_t key[AUDIT_KEY_BYTES], struct diag *d);
+
+/*
+ * Keyed digests of the identifiers of a person. Inputs are normalised here
+ * (upper case; spaces and '<' removed from document numbers), so the query
+ * path and `piugw audit subject` compute the same digest.
+ */
+void audit_digest_document(const uint8_t key[AUDIT_KEY_BYTES], const char *issuer,
+			   const char *number, uint8_t out[AUDIT_DIGEST_BYTES]);
+void audit_digest_name(const uint8_t key[AUDIT_KEY_BYTES], const char *surname,
+		       const char *given_names, const char *date_of_birth,
+		       uint8_t out[AUDIT_DIGEST_BYTES]);
+
+/* The name of an event ("query received"). */
+const char *audit_event_name(int event);
+
+#endif /* PIUGW_AUDIT_H */

@@ -1,0 +1,531 @@
+/*
+ * test_audit.c: the audit log. Group commit and durability, checkpoints by
+ * count and by time, offline verification with only the public keys,
+ * tampering by modification, deletion, insertion and reordering, crash
+ * recovery after kill -9 at random points, retention, subject digests.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "fileio.h"
+#include "piugw/error.h"
+#include "testutil.h"
+
+struct fx {
+	char *dir;     /* temp */
+	char *audit;   /* dir/audit */
+	struct keys_secret *k;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->dir = tu_tmpdir();
+	f->audit = tu_path(f->dir, "audit");
+	assert_int_equal(keys_generate("XA-PIU", &f->k), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	keys_secret_free(&f->k);
+	free(f->audit);
+	tu_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct audit_log *
+open_log(struct fx *f, uint32_t cp_records, uint32_t cp_ms, uint64_t seg)
+{
+	struct audit_opts o = {.dir = f->audit, .signer = f->k, .checkpoint_records = cp_records,
+			       .checkpoint_ms = cp_ms, .segment_bytes = seg};
+	struct audit_log *log = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	if (audit_open(&o, &log, &d) != 0) {
+		for (size_t i = 0; i < d.n; i++)
+			print_message("  diag: %s\n", d.lines[i]);
+		fail_msg("audit_open failed");
+	}
+	diag_clear(&d);
+	return log;
+}
+
+static uint64_t
+append_n(struct audit_log *log, unsigned n)
+{
+	uint64_t seq = 0;
+	uint8_t dig[32];
+
+	memset(dig, 7, sizeof(dig));
+	for (unsigned i = 0; i < n; i++) {
+		Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+		ProtobufCBinaryData digs[1] = {{32, dig}};
+		r.event = PIUGW__AUDIT_EVENT__AUDIT_ANSWERED;
+		r.peer = "XB-PIU";
+		r.agreement_id = "XA-XB-2026-001";
+		r.case_reference = "CASE-42";
+		r.record_count = i;
+		r.n_subject_digests = 1;
+		r.subject_digests = digs;
+		assert_int_equal(audit_append(log, &r, &seq), 0);
+	}
+	return seq;
+}
+
+static int
+verify(struct fx *f, struct audit_verify_report *rep)
+{
+	struct diag d;
+	int rc;
+
+	diag_init(&d);
+	rc = audit_verify(f->audit, keys_secret_public(f->k), rep, &d);
+	diag_clear(&d);
+	return rc;
+}
+
+static void
+append_wait_close_verify(void **state)
+{
+	struct fx *f = *state;
+	struct audit_verify_report rep;
+	struct audit_log *log = open_log(f, 10, 600000, 0);
+	uint64_t last = append_n(log, 95);
+
+	/* 1 open record + 95 + one checkpoint per 10 records. */
+	assert_int_equal(audit_wait_durable(log, last), 0);
+	assert_true(audit_durable(log) >= last);
+	assert_int_equal(audit_status(log), 0);
+	/* Group commit: far fewer fdatasyncs than records. */
+	assert_true(audit_syncs(log) < 95);
+	assert_int_equal(audit_close(&log), 0);
+	assert_null(log);
+
+	assert_int_equal(verify(f, &rep), 0);
+	assert_int_equal(rep.first_seq, 1);
+	assert_int_equal(rep.records, rep.last_seq);
+	assert_true(rep.checkpoints >= 9);
+	assert_int_equal(rep.unsigned_tail, 0); /* close signs the tail */
+
+	/* Reopened, the chain carries on. */
+	log = open_log(f, 10, 600000, 0);
+	assert_int_equal(audit_head(log), rep.last_seq + 1); /* + "log opened" */
+	append_n(log, 3);
+	assert_int_equal(audit_close(&log), 0);
+	assert_int_equal(verify(f, &rep), 0);
+	/* The wrong gateway's key does not verify it. */
+	struct keys_secret *other = NULL;
+	struct diag d;
+	assert_int_equal(keys_generate("XA-PIU", &other), 0);
+	diag_init(&d);
+	assert_int_equal(audit_verify(f->audit, keys_secret_public(other), &rep, &d),
+			 PIUGW_EAUDITBROKEN);
+	assert_true(strstr(rep.problem, "signature does not verify") != NULL);
+	keys_secret_free(&other);
+	diag_clear(&d);
+}
+
+static void
+one_writer_only(void **state)
+{
+	struct fx *f = *state;
+	struct audit_log *log = open_log(f, 0, 0, 0), *second = NULL;
+	struct audit_opts o = {.dir = f->audit, .signer = f->k};
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(audit_open(&o, &second, &d), PIUGW_EAUDITBUSY);
+	assert_null(second);
+	assert_true(strstr(d.lines[0], "in use by another process") != NULL);
+	assert_int_equal(audit_close(&log), 0);
+	diag_clear(&d);
+}
+
+/* A time-based checkpoint: the writer appends it by itself after checkpoint_ms. */
+static void
+checkpoint_by_time(void **state)
+{
+	struct fx *f = *state;
+	struct audit_log *log = open_log(f, 1000000, 50, 0);
+	struct audit_verify_report rep;
+	uint64_t seq = append_n(log, 3);
+
+	/* Synchronise on the event: the checkpoint is the record after ours. */
+	assert_int_equal(audit_wait_durable(log, seq + 1), 0);
+	assert_true(audit_head(log) >= seq + 1);
+	assert_int_equal(verify(f, &rep), 0);
+	assert_int_equal(rep.last_checkpoint_seq, seq + 1);
+	assert_int_equal(audit_close(&log), 0);
+}
+
+/* Read one segment file fully. */
+static uint8_t *
+slurp(const char *path, size_t *lenp)
+{
+	uint8_t *buf = NULL;
+
+	assert_int_equal(fileio_read(path, 1 << 26, 0, &buf, lenp, NULL), 0);
+	return buf;
+}
+
+/* Offsets of the frames in a segment buffer. */
+static size_t
+frames(const uint8_t *buf, size_t len, size_t *off, size_t max)
+{
+	size_t n = 0, o = 10;
+
+	while (o + 4 <= len && n < max) {
+		uint32_t l = (uint32_t)buf[o] << 24 | (uint32_t)buf[o + 1] << 16 |
+			     (uint32_t)buf[o + 2] << 8 | buf[o + 3];
+		off[n++] = o;
+		o += 4 + l + 16;
+	}
+	return n;
+}
+
+/* Recompute a frame's checksum after a record was edited (as an attacker would). */
+static void
+fix_check(uint8_t *buf, size_t o)
+{
+	uint32_t l = (uint32_t)buf[o] << 24 | (uint32_t)buf[o + 1] << 16 |
+		     (uint32_t)buf[o + 2] << 8 | buf[o + 3];
+	crypto_generichash(buf + o + 4 + l, 16, buf + o + 4, l, NULL, 0);
+}
+
+static char *
+only_segment(struct fx *f)
+{
+	char **segs = NULL, *p;
+	size_t n = 0;
+
+	assert_int_equal(audit_segments(f->audit, &segs, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	p = strdup(segs[0]);
+	audit_segments_free(segs, n);
+	return p;
+}
+
+static void
+tampering_is_named(void **state)
+{
+	struct fx *f = *state;
+	struct audit_log *log = open_log(f, 20, 600000, 0);
+	struct audit_verify_report rep;
+	char *seg;
+	uint8_t *orig, *buf;
+	size_t len, off[64], n;
+
+	append_n(log, 30);
+	assert_int_equal(audit_close(&log), 0);
+	seg = only_segment(f);
+	orig = slurp(seg, &len);
+	n = frames(orig, len, off, 64);
+	assert_true(n >= 30);
+	buf = malloc(len);
+
+	/* Modification of record 6 (its peer), checksum recomputed: the chain breaks at 7. */
+	memcpy(buf, orig, len);
+	uint8_t *peer = memmem(buf + off[5], off[6] - off[5], "XB-PIU", 6);
+	assert_non_null(peer);
+	peer[1] = 'C';
+	fix_check(buf, off[5]);
+	tu_write_file(seg, buf, len, 0600);
+	assert_int_equal(verify(f, &rep), PIUGW_EAUDITBROKEN);
+	assert_int_equal(rep.bad_seq, 7);
+	assert_true(strstr(rep.problem, "record 6 was modified") != NULL);
+
+	/* Modification without fixing the checksum: a damaged frame after record 5. */
+	memcpy(buf, orig, len);
+	buf[off[5] + 8] ^= 1;
+	tu_write_file(seg, buf, len, 0600);
+	assert_int_equal(verify(f, &rep), PIUGW_EAUDITBROKEN);
+	assert_int_equal(rep.bad_seq, 6);
+
+	/* Deletion of record 10. */
+	size_t l10 = off[10] - off[9];
+	memcpy(buf, orig, off[9]);
+	memcpy(buf + off[9], orig + off[10], len - off[10]);
+	tu_write_file(seg, buf, len - l10, 0600);
+	assert_int_equal(verify(f, &rep), PIUGW_EAUDITBROKEN);
+	assert_int_equal(rep.bad_seq, 10);
+	assert_true(strstr(rep.problem, "record 11 where 10 was expected") != NULL);
+
+	/* Insertion: record 3 repeated after record 3. */
+	size_t l3 = off[3] - off[2];
+	uint8_t *big = malloc(len + l3);
+	memcpy(big, orig, off[3]);
+	memcpy(big + off[3], orig + off[2], l3);
+	memcpy(big + off[3] + l3, orig + off[3], len - off[3]);
+	tu_write_file(seg, big, len + l3, 0600);
+	assert_int_equal(verify(f, &rep), PIUGW_EAUDITBROKEN);
+	assert_int_equal(rep.bad_seq, 4);
+	free(big);
+
+	/* Reordering: records 15 and 16 swapped. */
+	size_t l15 = off[15] - off[14], l16 = off[16] - off[15];
+	memcpy(buf, orig, len);
+	memcpy(buf + off[14], orig + off[15], l16);
+	memcpy(buf + off[14] + l16, orig + off[14], l15);
+	tu_write_file(seg, buf, len, 0600);
+	assert_int_equal(verify(f, &rep), PIUGW_EAUDITBROKEN);
+	assert_int_equal(rep.bad_seq, 15);
+
+	/* A rewritten record whose successor's link was forged too: the checkpoint catches it. */
+	/* (records 1..21 are covered by checkpoint 22 when checkpoint_records is 20) */
+	memcpy(buf, orig, len);
+	tu_write_file(seg, orig, len, 0600);
+	assert_int_equal(verify(f, &rep), 0);
+	free(buf);
+	free(orig);
+	free(seg);
+}
+
+/*
+ * kill -9 the writer at random points, many times: each time the log must
+ * reopen (cutting a torn tail if any), verify, and still hold every record
+ * that was reported durable.
+ */
+static void
+survives_kill_9_at_random_points(void **state)
+{
+	struct fx *f = *state;
+	char *cert = tu_path(f->dir, "XA-PIU.cert_secret");
+	struct diag d;
+	unsigned rounds = 25, cuts = 0;
+
+	diag_init(&d);
+	assert_int_equal(keys_save(f->k, f->dir, &d), 0);
+	for (unsigned round = 0; round < rounds; round++) {
+		int pipefd[2];
+		pid_t pid;
+		FILE *out;
+		char line[128];
+		uint64_t durable = 0, opened = 0;
+		unsigned want = 1 + randombytes_uniform(12), seen = 0;
+		struct audit_verify_report rep;
+
+		assert_int_equal(pipe(pipefd), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			dup2(pipefd[1], 1);
+			close(pipefd[0]);
+			execl(PIUGW_AUDIT_WRITER, "audit_writer", f->audit, cert, (char *)NULL);
+			_exit(127);
+		}
+		close(pipefd[1]);
+		out = fdopen(pipefd[0], "r");
+		/* Wait for `want` durability reports, then kill at once, mid-flight. */
+		while (seen < want && fgets(line, sizeof(line), out) != NULL) {
+			unsigned long long v;
+			if (sscanf(line, "durable %llu", &v) == 1) {
+				durable = v;
+				seen++;
+			} else if (sscanf(line, "opened %llu", &v) == 1) {
+				opened = v;
+			}
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fclose(out);
+		assert_true(seen == want);
+		assert_true(durable > opened);
+
+		/* Reopen: recovery. Then everything reported durable is there and verifies. */
+		struct audit_log *log = NULL;
+		struct audit_opts o = {.dir = f->audit, .signer = f->k, .checkpoint_records = 7,
+				       .segment_bytes = 4096};
+		assert_int_equal(audit_open(&o, &log, &d), 0);
+		for (size_t i = 0; i < d.n; i++)
+			if (strstr(d.lines[i], "cut ") != NULL)
+				cuts++;
+		diag_clear(&d);
+		assert_true(audit_head(log) > durable);
+		assert_int_equal(audit_close(&log), 0);
+		assert_int_equal(audit_verify(f->audit, keys_secret_public(f->k), &rep, &d), 0);
+		assert_true(rep.last_seq > durable);
+		diag_clear(&d);
+	}
+	print_message("kill -9: %u rounds, %u torn tails cut\n", rounds, cuts);
+	free(cert);
+}
+
+static int
+count_torn_cb(const Piugw__AuditRecord *r, const char *s, void *ctx)
+{
+	(void)s;
+	if (r->event == PIUGW__AUDIT_EVENT__AUDIT_TORN_TAIL_CUT &&
+	    strstr(r->detail, "cut 30 bytes") != NULL)
+		(*(int *)ctx)++;
+	return 0;
+}
+
+/* A torn write made by hand: half a frame at the end. */
+static void
+torn_tail_is_cut_and_recorded(void **state)
+{
+	struct fx *f = *state;
+	struct audit_log *log = open_log(f, 1000, 600000, 0);
+	struct audit_verify_report rep;
+	struct diag d;
+	char *seg;
+	uint8_t *buf;
+	size_t len;
+	int found = 0;
+
+	append_n(log, 5);
+	assert_int_equal(audit_close(&log), 0);
+	seg = only_segment(f);
+	buf = slurp(seg, &len);
+	uint8_t junk[30];
+	memcpy(junk, buf + 10, sizeof(junk)); /* the start of a plausible frame */
+	uint8_t *torn = malloc(len + sizeof(junk));
+	memcpy(torn, buf, len);
+	memcpy(torn + len, junk, sizeof(junk));
+	tu_write_file(seg, torn, len + sizeof(junk), 0600);
+
+	diag_init(&d);
+	struct audit_opts o = {.dir = f->audit, .signer = f->k};
+	assert_int_equal(audit_open(&o, &log, &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_true(strstr(d.lines[0], "cut 30 bytes") != NULL);
+	assert_int_equal(audit_close(&log), 0);
+	assert_int_equal(verify(f, &rep), 0);
+
+	/* And the log says so itself. */
+	assert_int_equal(audit_scan(f->audit, count_torn_cb, &found, &d), 0);
+	assert_int_equal(found, 1);
+	free(torn);
+	free(buf);
+	free(seg);
+	diag_clear(&d);
+}
+
+
+static int64_t fake_now;
+static int64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+static void
+retention_removes_old_segments_and_says_so(void **state)
+{
+	struct fx *f = *state;
+	struct audit_opts o = {.dir = f->audit, .signer = f->k, .checkpoint_records = 1000,
+			       .checkpoint_ms = 600000000, .segment_bytes = 2048,
+			       .clock_ms = fake_clock};
+	struct audit_log *log = NULL;
+	struct audit_verify_report rep;
+	struct diag d;
+	unsigned removed = 0;
+	char **segs = NULL;
+	size_t n0 = 0, n1 = 0;
+
+	diag_init(&d);
+	fake_now = 1700000000000LL; /* "six years ago" */
+	assert_int_equal(audit_open(&o, &log, &d), 0);
+	assert_int_equal(audit_wait_durable(log, append_n(log, 40)), 0);
+	fake_now += 6LL * 365 * 86400000; /* now */
+	assert_int_equal(audit_wait_durable(log, append_n(log, 40)), 0);
+	assert_int_equal(audit_segments(f->audit, &segs, &n0, &d), 0);
+	audit_segments_free(segs, n0);
+	assert_true(n0 > 3);
+
+	assert_int_equal(audit_purge(log, fake_now - 5LL * 365 * 86400000, &removed, &d), 0);
+	assert_true(removed >= 1);
+	assert_int_equal(audit_close(&log), 0);
+	assert_int_equal(audit_segments(f->audit, &segs, &n1, &d), 0);
+	audit_segments_free(segs, n1);
+	assert_int_equal(n1, n0 - removed);
+	/* Still verifiable from the oldest kept record on. */
+	assert_int_equal(audit_verify(f->audit, keys_secret_public(f->k), &rep, &d), 0);
+	assert_true(rep.first_seq > 1);
+	diag_clear(&d);
+}
+
+static void
+subject_digests(void **state)
+{
+	(void)state;
+	uint8_t k1[32], k2[32], a[32], b[32];
+
+	memset(k1, 1, 32);
+	memset(k2, 2, 32);
+	audit_digest_document(k1, "xba", "P 123<456", a);
+	audit_digest_document(k1, "XBA", "p123456", b);
+	assert_memory_equal(a, b, 32); /* normalised */
+	audit_digest_document(k2, "XBA", "P123456", b);
+	assert_memory_not_equal(a, b, 32); /* keyed */
+	audit_digest_document(k1, "XBA", "P123457", b);
+	assert_memory_not_equal(a, b, 32);
+	/* Field boundaries count: ("AB", "C") is not ("A", "BC"). */
+	audit_digest_name(k1, "AB", "C", "1980-01-01", a);
+	audit_digest_name(k1, "A", "BC", "1980-01-01", b);
+	assert_memory_not_equal(a, b, 32);
+	audit_digest_name(k1, "müller", "Hans-Peter", "1980-01-01", a);
+	audit_digest_name(k1, "MüLLER", "hans peter", "19800101", b);
+	assert_memory_equal(a, b, 32);
+}
+
+static void
+audit_key_file(void **state)
+{
+	struct fx *f = *state;
+	char *p = tu_path(f->dir, "audit.key");
+	uint8_t k[32], again[32];
+	struct diag d;
+	struct stat st;
+
+	diag_init(&d);
+	assert_int_equal(audit_key_load(p, false, k, &d), PIUGW_ENOENT);
+	assert_int_equal(audit_key_load(p, true, k, &d), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(audit_key_load(p, true, again, &d), 0);
+	assert_memory_equal(k, again, 32);
+	chmod(p, 0644);
+	assert_int_equal(audit_key_load(p, false, again, &d), PIUGW_EKEYPERM);
+	free(p);
+	diag_clear(&d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(append_wait_close_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(one_writer_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(checkpoint_by_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(tampering_is_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(survives_kill_9_at_random_points, setup, teardown),
+		cmocka_unit_test_setup_teardown(torn_tail_is_cut_and_recorded, setup, teardown),
+		cmocka_unit_test_setup_teardown(retention_removes_old_segments_and_says_so, setup,
+						teardown),
+		cmocka_unit_test(subject_digests),
+		cmocka_unit_test_setup_teardown(audit_key_file, setup, teardown),
+	};
+	tu_sodium_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
