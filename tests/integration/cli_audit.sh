@@ -6,12 +6,7 @@
 set -u
 piugw=$1 fill=$2
 top=$(cd "$(dirname "$0")/../.." && pwd)
-dir=$(mktemp -d "${TMPDIR:-/tmp}/piugw-audit-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fails=0 passes=0
-check() { local name=$1; shift; if "$@"; then passes=$((passes + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi; }
-run() { "$piugw" "$@" >"$dir/out" 2>"$dir/err"; echo $?; }
-has() { grep -q -- "$1" "$dir/out" "$dir/err"; }
+. "$(dirname "$0")/lib.sh"
 
 m="$dir/mesh"
 PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port 28401 "$m" >/dev/null 2>&1 || { echo "mkmesh failed"; exit 1; }
@@ -63,5 +58,4 @@ check "tampered: exit 1" test "$(run audit verify -c "$C")" -eq 1
 check "tampered: named" has "BROKEN at record"
 check "audit --help" test "$(run audit --help)" -eq 0
 
-echo "$passes passed, $fails failed"
-test "$fails" -eq 0
+finish

@@ -3,13 +3,7 @@
 # Usage: cli_keygen.sh PATH-TO-piugw
 set -u
 piugw=$1
-dir=$(mktemp -d "${TMPDIR:-/tmp}/piugw-keygen-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fails=0 passes=0
-check() { # check NAME CONDITION...
-	local name=$1; shift
-	if "$@"; then passes=$((passes + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/lib.sh"
 umask 022
 
 "$piugw" keygen --id XA-PIU --out "$dir/certs" >"$dir/out" 2>"$dir/err"; rc=$?
@@ -48,5 +42,4 @@ check "--json succeeds" test "$rc" -eq 0
 check "--json names the gateway" grep -q '"gateway_id": "XB-PIU"' "$dir/json"
 check "--json names the secret file" grep -q '"cert_secret": ".*/XB-PIU.cert_secret"' "$dir/json"
 
-echo "$passes passed, $fails failed"
-test "$fails" -eq 0
+finish

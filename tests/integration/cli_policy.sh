@@ -6,12 +6,7 @@
 set -u
 piugw=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)
-dir=$(mktemp -d "${TMPDIR:-/tmp}/piugw-policy-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fails=0 passes=0
-check() { local name=$1; shift; if "$@"; then passes=$((passes + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi; }
-run() { "$piugw" "$@" >"$dir/out" 2>"$dir/err"; echo $?; }
-has() { grep -q -- "$1" "$dir/out" "$dir/err"; }
+. "$(dirname "$0")/lib.sh"
 
 m="$dir/mesh"
 PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port 27401 "$m" >"$dir/mk" 2>&1; rc=$?
@@ -92,5 +87,4 @@ done
 check "unknown agreement subcommand" test "$(run agreement frobnicate)" -eq 2
 check "mkmesh --help" "$top/deploy/examples/mkmesh" --help
 
-echo "$passes passed, $fails failed"
-test "$fails" -eq 0
+finish

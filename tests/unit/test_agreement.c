@@ -15,22 +15,6 @@
 #include "piugw/error.h"
 #include "testutil.h"
 
-static bool
-diag_has(const struct diag *d, const char *needle)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (strstr(d->lines[i], needle) != NULL)
-			return true;
-	return false;
-}
-
-static void
-diag_dump(const struct diag *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		print_message("  diag: %s\n", d->lines[i]);
-}
-
 static struct keys_secret *
 vector_party(const json_t *v, size_t i)
 {
@@ -59,7 +43,7 @@ vector_agreement(void **state)
 
 	diag_init(&d);
 	if (agreement_load(path, &a, &d) != 0) {
-		diag_dump(&d);
+		tu_diag_dump(&d);
 		fail_msg("the vector agreement did not load");
 	}
 	tu_unhex_into(hash, 32, tu_json_str(va, "blake2b_256_hex"));
@@ -170,8 +154,8 @@ signature_file_errors(void **state)
 #pragma GCC diagnostic pop
 		assert_int_equal(agreement_sigs_parse(text, strlen(text), "t.sig", &s, &d),
 				 PIUGW_ESIGFILE);
-		if (!diag_has(&d, cases[i].expect)) {
-			diag_dump(&d);
+		if (!tu_diag_has(&d, cases[i].expect)) {
+			tu_diag_dump(&d);
 			fail_msg("case %zu: no \"%s\"", i, cases[i].expect);
 		}
 		free(text);
@@ -241,7 +225,7 @@ accepts_the_base_and_its_variants(void **state)
 
 		diag_init(&d);
 		if (agreement_parse(text, strlen(text), "t.yaml", &a, &d) != 0) {
-			diag_dump(&d);
+			tu_diag_dump(&d);
 			fail_msg("variant %zu refused", i);
 		}
 		if (i == 1)
@@ -322,8 +306,8 @@ refuses_every_mistake_precisely(void **state)
 		diag_init(&d);
 		assert_int_equal(agreement_parse(text, strlen(text), "t.yaml", &a, &d), PIUGW_ECONFIG);
 		assert_null(a);
-		if (!diag_has(&d, cases[i].expect)) {
-			diag_dump(&d);
+		if (!tu_diag_has(&d, cases[i].expect)) {
+			tu_diag_dump(&d);
 			fail_msg("case %zu: no diagnostic containing \"%s\"", i, cases[i].expect);
 		}
 		diag_clear(&d);
@@ -346,10 +330,10 @@ reports_all_errors_at_once_from_a_file(void **state)
 	tu_write_file(path, text, strlen(text), 0644);
 	assert_int_equal(agreement_load(path, &a, &d), PIUGW_ECONFIG);
 	assert_true(d.n >= 4);
-	assert_true(diag_has(&d, "bad.yaml:10:17: unknown disclosure 'partial'"));
-	assert_true(diag_has(&d, "bad.yaml:11:18: max_results '0'"));
-	assert_true(diag_has(&d, "bad.yaml:12:5: unknown key 'colour' in terms"));
-	assert_true(diag_has(&d, "bad.yaml:13:5: duplicate key 'max_results'"));
+	assert_true(tu_diag_has(&d, "bad.yaml:10:17: unknown disclosure 'partial'"));
+	assert_true(tu_diag_has(&d, "bad.yaml:11:18: max_results '0'"));
+	assert_true(tu_diag_has(&d, "bad.yaml:12:5: unknown key 'colour' in terms"));
+	assert_true(tu_diag_has(&d, "bad.yaml:13:5: duplicate key 'max_results'"));
 	diag_clear(&d);
 	assert_int_equal(agreement_load("/nonexistent/x.yaml", &a, &d), PIUGW_ENOENT);
 	diag_clear(&d);

@@ -62,8 +62,7 @@ open_log(struct fx *f, uint32_t cp_records, uint32_t cp_ms, uint64_t seg)
 
 	diag_init(&d);
 	if (audit_open(&o, &log, &d) != 0) {
-		for (size_t i = 0; i < d.n; i++)
-			print_message("  diag: %s\n", d.lines[i]);
+		tu_diag_dump(&d);
 		fail_msg("audit_open failed");
 	}
 	diag_clear(&d);

@@ -10,15 +10,6 @@
 #include "piugw/error.h"
 #include "testutil.h"
 
-static bool
-diag_has(const struct diag *d, const char *needle)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (strstr(d->lines[i], needle) != NULL)
-			return true;
-	return false;
-}
-
 static void
 defaults_and_relative_paths(void **state)
 {
@@ -94,9 +85,8 @@ mistakes(void **state)
 		assert_int_equal(config_parse(cases[i].text, strlen(cases[i].text), "p.yaml", &c, &d),
 				 PIUGW_ECONFIG);
 		assert_null(c);
-		if (!diag_has(&d, cases[i].expect)) {
-			for (size_t k = 0; k < d.n; k++)
-				print_message("  diag: %s\n", d.lines[k]);
+		if (!tu_diag_has(&d, cases[i].expect)) {
+			tu_diag_dump(&d);
 			fail_msg("case %zu: no \"%s\"", i, cases[i].expect);
 		}
 		diag_clear(&d);

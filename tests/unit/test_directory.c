@@ -26,22 +26,6 @@ struct fx {
 	char *text; /* the directory text */
 };
 
-static bool
-diag_has(const struct diag *d, const char *needle)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (strstr(d->lines[i], needle) != NULL)
-			return true;
-	return false;
-}
-
-static void
-diag_dump(const struct diag *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		print_message("  diag: %s\n", d->lines[i]);
-}
-
 /* Run a shell command; returns its exit status. Paths are ours (mkdtemp). */
 static int
 sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -140,7 +124,7 @@ signed_by_minisign_verifies_here(void **state)
 	diag_init(&d);
 	assert_int_equal(sh("minisign -S -s '%s' -m '%s' >/dev/null 2>&1", f->key, f->yaml), 0);
 	if (load(f, &dir, &d) != 0) {
-		diag_dump(&d);
+		tu_diag_dump(&d);
 		fail_msg("a directory signed by minisign did not verify");
 	}
 	assert_int_equal(dir->serial, 7);
@@ -156,7 +140,7 @@ signed_by_minisign_verifies_here(void **state)
 	f->text[20] ^= 0x01;
 	tu_write_file(f->yaml, f->text, strlen(f->text), 0644);
 	assert_int_equal(load(f, &dir, &d), PIUGW_EBADSIG);
-	assert_true(diag_has(&d, "signature verification failed"));
+	assert_true(tu_diag_has(&d, "signature verification failed"));
 	assert_null(dir);
 	f->text[20] ^= 0x01;
 	tu_write_file(f->yaml, f->text, strlen(f->text), 0644);
@@ -173,7 +157,7 @@ legacy_signature_refused_clearly(void **state)
 	diag_init(&d);
 	assert_int_equal(sh("minisign -S -l -s '%s' -m '%s' >/dev/null 2>&1", f->key, f->yaml), 0);
 	assert_int_equal(load(f, &dir, &d), PIUGW_ELEGACYSIG);
-	assert_true(diag_has(&d, "legacy (non-prehashed) minisign signature"));
+	assert_true(tu_diag_has(&d, "legacy (non-prehashed) minisign signature"));
 	diag_clear(&d);
 }
 
@@ -192,7 +176,7 @@ other_key_and_altered_comment_refused(void **state)
 	assert_int_equal(sh("minisign -G -W -p '%s' -s '%s' >/dev/null 2>&1", pub2, key2), 0);
 	assert_int_equal(sh("minisign -S -s '%s' -m '%s' >/dev/null 2>&1", key2, f->yaml), 0);
 	assert_int_equal(load(f, &dir, &d), PIUGW_EKEYID);
-	assert_true(diag_has(&d, "but the trusted key is"));
+	assert_true(tu_diag_has(&d, "but the trusted key is"));
 	diag_clear(&d);
 
 	/* Signed by the right key, then the trusted comment edited. */
@@ -203,13 +187,13 @@ other_key_and_altered_comment_refused(void **state)
 	p[7] = '8';
 	tu_write_file(f->sig, sig, len, 0644);
 	assert_int_equal(load(f, &dir, &d), PIUGW_EBADSIG);
-	assert_true(diag_has(&d, "trusted comment was changed"));
+	assert_true(tu_diag_has(&d, "trusted comment was changed"));
 	fileio_free(sig, len, 0);
 
 	/* No signature file at all. */
 	remove(f->sig);
 	assert_int_equal(load(f, &dir, &d), PIUGW_ENOENT);
-	assert_true(diag_has(&d, "must be signed by the secretariat"));
+	assert_true(tu_diag_has(&d, "must be signed by the secretariat"));
 	diag_clear(&d);
 	free(pub2);
 	free(key2);
@@ -268,7 +252,7 @@ encrypted_secret_key(void **state)
 			 PIUGW_EPASSWORD);
 	assert_int_equal(minisign_seckey_parse((char *)text, len, "enc.key", "wrong", &k, &d),
 			 PIUGW_EPASSWORD);
-	assert_true(diag_has(&d, "wrong password"));
+	assert_true(tu_diag_has(&d, "wrong password"));
 	assert_null(k);
 	assert_int_equal(minisign_seckey_parse((char *)text, len, "enc.key", "correct horse", &k,
 					       &d), 0);
@@ -319,8 +303,8 @@ malformed_directories(void **state)
 		strcat(text, at + strlen(cases[i].from));
 		assert_int_equal(directory_parse(text, strlen(text), "dir.yaml", &dir, &d),
 				 PIUGW_ECONFIG);
-		if (!diag_has(&d, cases[i].expect)) {
-			diag_dump(&d);
+		if (!tu_diag_has(&d, cases[i].expect)) {
+			tu_diag_dump(&d);
 			fail_msg("case %zu: no \"%s\"", i, cases[i].expect);
 		}
 		free(text);
@@ -338,7 +322,7 @@ malformed_directories(void **state)
 		memcpy(k2, k1, 40);
 		assert_int_equal(directory_parse(text, strlen(text), "dir.yaml", &dir, &d),
 				 PIUGW_ECONFIG);
-		assert_true(diag_has(&d, "has the transport key of XA-PIU"));
+		assert_true(tu_diag_has(&d, "has the transport key of XA-PIU"));
 		free(text);
 		diag_clear(&d);
 	}
@@ -359,7 +343,7 @@ serial_rollback(void **state)
 	assert_int_equal(directory_serial_check(f->dir, 5, &highest, &d), 0);
 	assert_int_equal(highest, 5);
 	assert_int_equal(directory_serial_check(f->dir, 4, &highest, &d), PIUGW_EROLLBACK);
-	assert_true(diag_has(&d, "directory serial 4 is lower than 5"));
+	assert_true(tu_diag_has(&d, "directory serial 4 is lower than 5"));
 	assert_int_equal(directory_serial_store(f->dir, 4, &d), PIUGW_EROLLBACK);
 	assert_int_equal(directory_serial_store(f->dir, 9, &d), 0);
 	assert_int_equal(directory_serial_check(f->dir, 8, &highest, &d), PIUGW_EROLLBACK);
@@ -368,7 +352,7 @@ serial_rollback(void **state)
 	char *p = tu_path(f->dir, "directory.serial");
 	tu_write_file(p, "nine\n", 5, 0644);
 	assert_int_equal(directory_serial_check(f->dir, 100, &highest, &d), PIUGW_ECONFIG);
-	assert_true(diag_has(&d, "damaged"));
+	assert_true(tu_diag_has(&d, "damaged"));
 	remove(p);
 	free(p);
 	diag_clear(&d);
@@ -392,7 +376,7 @@ public_key_and_signature_formats(void **state)
 				 PIUGW_ESIGFILE);
 	assert_int_equal(minisign_verify(&pk, (const uint8_t *)"x", 1, "one line", 8, "s", NULL, &d),
 			 PIUGW_ESIGFILE);
-	assert_true(diag_has(&d, "not a minisign signature"));
+	assert_true(tu_diag_has(&d, "not a minisign signature"));
 	diag_clear(&d);
 }
 

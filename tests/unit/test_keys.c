@@ -17,22 +17,6 @@
 #include "piugw/error.h"
 #include "testutil.h"
 
-static bool
-diag_has(const struct diag *d, const char *needle)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (strstr(d->lines[i], needle) != NULL)
-			return true;
-	return false;
-}
-
-static void
-diag_dump(const struct diag *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		print_message("  diag: %s\n", d->lines[i]);
-}
-
 static mode_t
 file_mode(const char *path)
 {
@@ -97,7 +81,7 @@ generate_save_and_load_back(void **state)
 	assert_int_equal(keys_secret_load(pub_path, &k2, &d), PIUGW_EKEYPERM);
 	assert_int_equal(chmod(pub_path, 0600), 0);
 	assert_int_equal(keys_secret_load(pub_path, &k2, &d), PIUGW_EKEYFILE);
-	assert_true(diag_has(&d, "not a secret certificate"));
+	assert_true(tu_diag_has(&d, "not a secret certificate"));
 	assert_null(k2);
 
 	keys_secret_free(&k);
@@ -144,7 +128,7 @@ refuses_to_overwrite(void **state)
 	assert_int_equal(keys_generate("XA-PIU", &k2), 0);
 	assert_int_equal(keys_save(k1, dir, &d), 0);
 	assert_int_equal(keys_save(k2, dir, &d), PIUGW_EEXIST);
-	assert_true(diag_has(&d, "refusing to overwrite"));
+	assert_true(tu_diag_has(&d, "refusing to overwrite"));
 	/* The first keys are still there, untouched. */
 	assert_int_equal(keys_secret_load(sec_path, &back, &d), 0);
 	assert_memory_equal(keys_secret_public(back), keys_secret_public(k1),
@@ -182,7 +166,7 @@ refuses_secret_readable_by_others(void **state)
 		assert_int_equal(chmod(sec_path, bad[i]), 0);
 		assert_int_equal(keys_secret_load(sec_path, &k, &d), PIUGW_EKEYPERM);
 		assert_null(k);
-		assert_true(diag_has(&d, "chmod 600"));
+		assert_true(tu_diag_has(&d, "chmod 600"));
 		diag_clear(&d);
 	}
 	assert_int_equal(chmod(sec_path, 0400), 0);
@@ -210,7 +194,7 @@ file_limits(void **state)
 	memset(junk, '#', n);
 	tu_write_file(big, junk, n, 0644);
 	assert_int_equal(keys_public_load(big, &pub, &d), PIUGW_EFILESIZE);
-	assert_true(diag_has(&d, "more than the"));
+	assert_true(tu_diag_has(&d, "more than the"));
 	free(junk);
 	diag_clear(&d);
 	free(missing);
@@ -254,7 +238,7 @@ parses_variants_of_zpl(void **state)
 
 		diag_init(&d);
 		if (keys_public_parse(ok[i], strlen(ok[i]), "t.cert", &pub, &d) != 0) {
-			diag_dump(&d);
+			tu_diag_dump(&d);
 			fail_msg("variant %zu refused", i);
 		}
 		assert_string_equal(pub.id, "XA-PIU");
@@ -307,8 +291,8 @@ refuses_malformed_certificates_precisely(void **state)
 		diag_init(&d);
 		assert_int_equal(keys_public_parse(cases[i].text, len, "t.cert", &pub, &d),
 				 PIUGW_EKEYFILE);
-		if (!diag_has(&d, cases[i].expect)) {
-			diag_dump(&d);
+		if (!tu_diag_has(&d, cases[i].expect)) {
+			tu_diag_dump(&d);
 			fail_msg("case %zu: no diagnostic containing \"%s\"", i, cases[i].expect);
 		}
 		diag_clear(&d);
@@ -330,9 +314,9 @@ reports_every_problem_at_once(void **state)
 	diag_init(&d);
 	assert_int_equal(keys_public_parse(text, strlen(text), "t.cert", &pub, &d), PIUGW_EKEYFILE);
 	assert_int_equal(d.n, 3);
-	assert_true(diag_has(&d, "t.cert:2:18: gateway-id"));
-	assert_true(diag_has(&d, "t.cert:3:23: sign-public-key"));
-	assert_true(diag_has(&d, "t.cert:5:18: public-key"));
+	assert_true(tu_diag_has(&d, "t.cert:2:18: gateway-id"));
+	assert_true(tu_diag_has(&d, "t.cert:3:23: sign-public-key"));
+	assert_true(tu_diag_has(&d, "t.cert:5:18: public-key"));
 	diag_clear(&d);
 }
 
@@ -358,7 +342,7 @@ refuses_secrets_that_do_not_match(void **state)
 			     tu_json_str(xa, "transport_public_z85"),
 			     tu_json_str(xb, "transport_secret_z85")) > 0);
 	assert_int_equal(keys_secret_parse(text, strlen(text), "t", &k, &d), PIUGW_EKEYMISMATCH);
-	assert_true(diag_has(&d, "do not belong"));
+	assert_true(tu_diag_has(&d, "do not belong"));
 	assert_null(k);
 	free(text);
 	diag_clear(&d);
@@ -442,14 +426,14 @@ czmq_saved_certificate_loads_in_ours(void **state)
 	chmod(sec_path, 0600); /* whatever czmq chose, we insist on 0600 */
 
 	if (keys_public_load(pub_path, &pub, &d) != 0) {
-		diag_dump(&d);
+		tu_diag_dump(&d);
 		fail_msg("czmq's public certificate did not load");
 	}
 	assert_string_equal(pub.id, "XC-PIU");
 	assert_memory_equal(pub.transport_pk, tpk, 32);
 	assert_memory_equal(pub.sign_pk, spk, 32);
 	if (keys_secret_load(sec_path, &k, &d) != 0) {
-		diag_dump(&d);
+		tu_diag_dump(&d);
 		fail_msg("czmq's secret certificate did not load");
 	}
 	assert_memory_equal(keys_secret_public(k)->transport_pk, tpk, 32);

@@ -260,20 +260,10 @@ must_load(const char *conf, struct diag *d)
 	struct policy *p = NULL;
 
 	if (policy_load(conf, NOW, &p, d) != 0) {
-		for (size_t i = 0; i < d->n; i++)
-			print_message("  diag: %s\n", d->lines[i]);
+		tu_diag_dump(d);
 		fail_msg("%s did not load", conf);
 	}
 	return p;
-}
-
-static bool
-diag_has(const struct diag *d, const char *needle)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (strstr(d->lines[i], needle) != NULL)
-			return true;
-	return false;
 }
 
 static void
@@ -294,8 +284,8 @@ loads_and_reports_states(void **state)
 						sizeof(why)), POLICY_NOT_SIGNED);
 	assert_string_equal(why, "not signed by XC-PIU");
 	/* The load says so as a warning, not an error. */
-	assert_true(diag_has(&d, "warning:"));
-	assert_true(diag_has(&d, "XA-XC-2027-001 with XC-PIU is not in force: not signed by XC-PIU"));
+	assert_true(tu_diag_has(&d, "warning:"));
+	assert_true(tu_diag_has(&d, "XA-XC-2027-001 with XC-PIU is not in force: not signed by XC-PIU"));
 	/* Period: before and after. */
 	assert_int_equal(policy_agreement_state(policy_agreement(p, "XA-XC-2027-001"),
 						NOW - 400LL * 86400000, why, sizeof(why)),
@@ -568,9 +558,9 @@ broken_trees_fail_with_every_reason(void **state)
 			  "    onward_transfer: forbidden\n");
 	assert_int_equal(policy_load(t->conf[0], NOW, &p, &d), PIUGW_ECONFIG);
 	assert_null(p);
-	assert_true(diag_has(&d, "zz.yaml:4:8: terms must hold one or two blocks"));
-	assert_true(diag_has(&d, "zz.yaml:5:1: unknown key 'requestor'"));
-	assert_true(diag_has(&d, "yy.yaml: agreement XB-XC-1 is between XB-PIU and XC-PIU, not "
+	assert_true(tu_diag_has(&d, "zz.yaml:4:8: terms must hold one or two blocks"));
+	assert_true(tu_diag_has(&d, "zz.yaml:5:1: unknown key 'requestor'"));
+	assert_true(tu_diag_has(&d, "yy.yaml: agreement XB-XC-1 is between XB-PIU and XC-PIU, not "
 				 "this gateway (XA-PIU)"));
 	remove(bad);
 	remove(alien);
@@ -586,7 +576,7 @@ broken_trees_fail_with_every_reason(void **state)
 			"    justification: required\n    handling_code: H0\n"
 			"    onward_transfer: forbidden\n");
 	assert_int_equal(policy_load(t->conf[0], NOW, &p, &d), PIUGW_ECONFIG);
-	assert_true(diag_has(&d, "zz.yaml: party XZ-PIU is not a member of the directory"));
+	assert_true(tu_diag_has(&d, "zz.yaml: party XZ-PIU is not a member of the directory"));
 	remove(bad);
 	diag_clear(&d);
 
@@ -598,8 +588,8 @@ broken_trees_fail_with_every_reason(void **state)
 	write_text(conf, "gateway:\n  id: XB-PIU\n  listen: tcp://127.0.0.1:17402\n"
 			 "  certifcate: ../certs/XB-PIU.cert_secret\nlimits:\n  freshness_seconds: 5\n");
 	assert_int_equal(policy_load(conf, NOW, &p, &d), PIUGW_ECONFIG);
-	assert_true(diag_has(&d, "unknown key 'certifcate' in gateway; did you mean 'certificate'?"));
-	assert_true(diag_has(&d, "freshness_seconds '5' is not a whole number from 10 to 3600"));
+	assert_true(tu_diag_has(&d, "unknown key 'certifcate' in gateway; did you mean 'certificate'?"));
+	assert_true(tu_diag_has(&d, "freshness_seconds '5' is not a whole number from 10 to 3600"));
 	tu_write_file(conf, orig, olen, 0644);
 	fileio_free(orig, olen, 0);
 	free(conf);
@@ -610,7 +600,7 @@ broken_trees_fail_with_every_reason(void **state)
 	assert_int_equal(keys_generate("XB-PIU", &t->k[1]), 0);
 	write_directory(t, 2, "2099-12-31");
 	assert_int_equal(policy_load(t->conf[1], NOW, &p, &d), PIUGW_ECONFIG);
-	assert_true(diag_has(&d, "the directory lists other keys for XB-PIU"));
+	assert_true(tu_diag_has(&d, "the directory lists other keys for XB-PIU"));
 	keys_secret_free(&t->k[1]);
 	t->k[1] = saved;
 	write_directory(t, 2, "2099-12-31");
@@ -642,7 +632,7 @@ reload_is_atomic_and_rollback_refused(void **state)
 	write_text(ab, "agreement: XA-XB-2026-001\nparties: [XA-PIU, XB-PIU]\nterms: nonsense\n");
 	assert_int_equal(policy_reload(&cur, t->conf[0], NOW, &d), PIUGW_ECONFIG);
 	assert_ptr_equal(cur, before);
-	assert_true(diag_has(&d, "the running configuration stays in force"));
+	assert_true(tu_diag_has(&d, "the running configuration stays in force"));
 	assert_int_equal(policy_decide(cur, NULL, &req, &dec), 0);
 	diag_clear(&d);
 
@@ -660,14 +650,14 @@ reload_is_atomic_and_rollback_refused(void **state)
 	before = cur;
 	assert_int_equal(policy_reload(&cur, t->conf[0], NOW, &d), PIUGW_EROLLBACK);
 	assert_ptr_equal(cur, before);
-	assert_true(diag_has(&d, "directory serial 4 is lower than 5"));
+	assert_true(tu_diag_has(&d, "directory serial 4 is lower than 5"));
 	diag_clear(&d);
 
 	/* An expired directory loads, loudly. */
 	write_directory(t, 6, "2027-05-01");
 	assert_int_equal(policy_reload(&cur, t->conf[0], NOW, &d), 0);
-	assert_true(diag_has(&d, "warning: "));
-	assert_true(diag_has(&d, "the directory expired on 2027-05-01"));
+	assert_true(tu_diag_has(&d, "warning: "));
+	assert_true(tu_diag_has(&d, "the directory expired on 2027-05-01"));
 	put_agreement(t, 0, "ab.yaml", ab_text, 1 | 2);
 	write_directory(t, 7, "2099-12-31");
 	policy_free(&cur);

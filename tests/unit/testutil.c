@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "diag.h"
 #include "testutil.h"
 
 char *
@@ -118,4 +119,20 @@ void
 tu_sodium_init(void)
 {
 	assert_true(sodium_init() >= 0);
+}
+
+bool
+tu_diag_has(const struct diag *d, const char *needle)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strstr(d->lines[i], needle) != NULL)
+			return true;
+	return false;
+}
+
+void
+tu_diag_dump(const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		print_message("  diag: %s\n", d->lines[i]);
 }

@@ -39,6 +39,14 @@ void tu_write_file(const char *path, const void *buf, size_t len, unsigned mode)
 /* Concatenate two path parts into a new string. */
 char *tu_path(const char *dir, const char *name);
 
+struct diag;
+
+/* True if a diagnostic of d contains needle. */
+bool tu_diag_has(const struct diag *d, const char *needle);
+
+/* Print every diagnostic of d (to explain a failure). */
+void tu_diag_dump(const struct diag *d);
+
 /* Initialise libsodium once (asserts). */
 void tu_sodium_init(void);
 
