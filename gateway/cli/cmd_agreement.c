@@ -408,8 +408,8 @@ cmd_suspend(struct opts *o, bool suspend)
 		ret = cli_json_print(json_pack("{s:s, s:b}", "agreement", o->argv[0], "suspended",
 					       suspend));
 	else {
-		printf("agreement %s %s here.\n", o->argv[0], suspend ? "suspended" : "resumed");
-		printf("A running piugwd applies it when it reloads (systemctl reload piugwd).\n");
+		printf("agreement %s %s here, with effect from the next request.\n", o->argv[0],
+		       suspend ? "suspended" : "resumed");
 		ret = CLI_EXIT_OK;
 	}
 out:

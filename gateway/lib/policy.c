@@ -69,34 +69,30 @@ list_agreements(const char *dir, char ***outp, size_t *np, struct diag *d)
 	return 0;
 }
 
-static void
-read_suspension(const char *state_dir, struct policy_agreement *pa)
+/*
+ * Read the agreement's suspension file into reason; false if there is none.
+ * Any trouble reading it other than absence counts as suspended: fail closed.
+ */
+static bool
+read_suspension(const char *path, char *reason, size_t reason_len)
 {
-	size_t n = strlen(state_dir) + sizeof("/" SUSPENDED_DIR "/") + strlen(pa->a->id);
-	char *path = malloc(n);
 	uint8_t *buf = NULL;
 	size_t len = 0;
-
-	if (path == NULL)
-		return;
-	snprintf(path, n, "%s/%s/%s", state_dir, SUSPENDED_DIR, pa->a->id);
-	/* Any trouble reading it other than absence counts as suspended: fail closed. */
 	int rc = fileio_read(path, 4096, 0, &buf, &len, NULL);
-	if (rc != PIUGW_ENOENT) {
-		pa->suspended = true;
-		if (rc == 0) {
-			size_t l = strcspn((const char *)buf, "\n");
-			if (l >= sizeof(pa->suspend_reason))
-				l = sizeof(pa->suspend_reason) - 1;
-			memcpy(pa->suspend_reason, buf, l);
-			pa->suspend_reason[l] = '\0';
-		} else {
-			snprintf(pa->suspend_reason, sizeof(pa->suspend_reason),
-				 "(suspension file unreadable: %s)", piugw_strerror(rc));
-		}
+
+	if (rc == PIUGW_ENOENT)
+		return false;
+	if (rc == 0) {
+		size_t l = strcspn((const char *)buf, "\n");
+		if (l >= reason_len)
+			l = reason_len - 1;
+		memcpy(reason, buf, l);
+		reason[l] = '\0';
+	} else {
+		snprintf(reason, reason_len, "(suspension file unreadable: %s)", piugw_strerror(rc));
 	}
 	fileio_free(buf, len, 0);
-	free(path);
+	return true;
 }
 
 /* See policy.h. */
@@ -105,6 +101,7 @@ policy_agreement_clear(struct policy_agreement *pa)
 {
 	agreement_free(&pa->a);
 	free(pa->path);
+	free(pa->suspend_path);
 }
 
 /* See policy.h. */
@@ -159,7 +156,14 @@ policy_agreement_load(const struct config *cfg, const struct directory *dir, con
 		pa->signed_by[i] = s != NULL;
 		pa->valid_by[i] = s != NULL && agreement_verify(pa->a, m->keys.sign_pk, s->sig);
 	}
-	read_suspension(cfg->state_dir, pa);
+	n = strlen(cfg->state_dir) + sizeof("/" SUSPENDED_DIR "/") + strlen(pa->a->id);
+	if ((pa->suspend_path = malloc(n)) == NULL) {
+		ret = PIUGW_ENOMEM;
+		goto out;
+	}
+	snprintf(pa->suspend_path, n, "%s/%s/%s", cfg->state_dir, SUSPENDED_DIR, pa->a->id);
+	pa->suspended = read_suspension(pa->suspend_path, pa->suspend_reason,
+					sizeof(pa->suspend_reason));
 	ret = 0;
 out:
 	free(sig_path);
@@ -342,9 +346,11 @@ policy_agreement_state(const struct policy_agreement *pa, int64_t now_ms, char *
 		why_len = sizeof(dummy);
 	}
 	why[0] = '\0';
-	if (pa->suspended) {
-		snprintf(why, why_len, "suspended here: %s",
-			 pa->suspend_reason[0] ? pa->suspend_reason : "(no reason given)");
+	/* Live, not as loaded: a suspension must not wait for a reload. */
+	if (pa->suspend_path != NULL && access(pa->suspend_path, F_OK) == 0) {
+		char reason[256] = "";
+		read_suspension(pa->suspend_path, reason, sizeof(reason));
+		snprintf(why, why_len, "suspended here: %s", reason[0] ? reason : "(no reason given)");
 		return POLICY_SUSPENDED;
 	}
 	for (int i = 0; i < 2; i++) {

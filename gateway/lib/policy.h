@@ -42,7 +42,8 @@ struct policy_agreement {
 	struct agreement_sigs sigs;
 	bool signed_by[2];                /* per a->parties[i]: present */
 	bool valid_by[2];                 /* per a->parties[i]: verifies with the directory key */
-	bool suspended;
+	char *suspend_path;               /* state/suspended/<id>: checked at every decision */
+	bool suspended;                   /* as loaded (for reports) */
 	char suspend_reason[256];
 };
 
@@ -77,7 +78,11 @@ int policy_activate(const struct policy *p, struct diag *d);
 int policy_reload(struct policy **current, const char *config_path, int64_t now_ms,
 		  struct diag *d);
 
-/* The state of an agreement on the UTC day of now_ms; why (may be NULL) says why not. */
+/*
+ * The state of an agreement on the UTC day of now_ms; why (may be NULL) says
+ * why not. Suspension is read from the state directory at each call, so
+ * `piugw agreement suspend` takes effect at once, without a reload.
+ */
 enum policy_state policy_agreement_state(const struct policy_agreement *pa, int64_t now_ms,
 					 char *why, size_t why_len);
 const char *policy_state_name(enum policy_state s);

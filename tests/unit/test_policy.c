@@ -505,16 +505,16 @@ signed_by_both_then_suspended(void **state)
 
 	/* Suspended locally: at once, no signature needed; resumed likewise. */
 	char *st = pathf("%s/XA-PIU/state", t->base);
-	assert_int_equal(policy_suspend(st, "XA-XC-2027-001", "partner breach, DPO case 12", &d), 0);
-	p = must_load(t->conf[0], &d);
-	assert_int_equal(policy_decide(p, NULL, &req, &dec), PIUGW_ENOTINFORCE);
-	assert_true(strstr(dec.detail, "suspended here: partner breach, DPO case 12") != NULL);
-	policy_free(&p);
-	assert_int_equal(policy_resume(st, "XA-XC-2027-001", &d), 0);
-	assert_int_equal(policy_resume(st, "XA-XC-2027-001", &d), PIUGW_ENOENT);
-	assert_int_equal(policy_suspend(st, "../escape", "x", &d), PIUGW_EINVAL);
+	/* The running policy sees it at once: no reload between suspend and decide. */
 	p = must_load(t->conf[0], &d);
 	assert_int_equal(policy_decide(p, NULL, &req, &dec), 0);
+	assert_int_equal(policy_suspend(st, "XA-XC-2027-001", "partner breach, DPO case 12", &d), 0);
+	assert_int_equal(policy_decide(p, NULL, &req, &dec), PIUGW_ENOTINFORCE);
+	assert_true(strstr(dec.detail, "suspended here: partner breach, DPO case 12") != NULL);
+	assert_int_equal(policy_resume(st, "XA-XC-2027-001", &d), 0);
+	assert_int_equal(policy_decide(p, NULL, &req, &dec), 0);
+	assert_int_equal(policy_resume(st, "XA-XC-2027-001", &d), PIUGW_ENOENT);
+	assert_int_equal(policy_suspend(st, "../escape", "x", &d), PIUGW_EINVAL);
 	policy_free(&p);
 
 	/* A signature that does not verify: the partner signed other bytes. */
