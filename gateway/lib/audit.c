@@ -20,6 +20,7 @@
 
 #include "audit.h"
 #include "fileio.h"
+#include "match.h"
 #include "piugw/error.h"
 
 #define MAGIC "PIUGWAUD1\n"
@@ -1091,19 +1092,13 @@ audit_key_load(const char *path, bool create, uint8_t key[AUDIT_KEY_BYTES], stru
 	return 0;
 }
 
-/* Upper-case ASCII letters and digits of s; everything else dropped. */
+/* One field of a digest input, then a 0x00 separator. */
 static void
-digest_field(crypto_generichash_state *st, const char *s)
+digest_field(crypto_generichash_state *st, const char *s, size_t len)
 {
 	uint8_t sep = 0;
 
-	for (; s != NULL && *s; s++) {
-		uint8_t c = (uint8_t)*s;
-		if (c >= 'a' && c <= 'z')
-			c = (uint8_t)(c - 'a' + 'A');
-		if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80)
-			crypto_generichash_update(st, &c, 1);
-	}
+	crypto_generichash_update(st, (const uint8_t *)s, len);
 	crypto_generichash_update(st, &sep, 1);
 }
 
@@ -1113,27 +1108,29 @@ audit_digest_document(const uint8_t key[AUDIT_KEY_BYTES], const char *issuer, co
 		      uint8_t out[AUDIT_DIGEST_BYTES])
 {
 	crypto_generichash_state st;
+	char iss[16], num[64];
 
 	crypto_generichash_init(&st, key, AUDIT_KEY_BYTES, AUDIT_DIGEST_BYTES);
 	crypto_generichash_update(&st, (const uint8_t *)"document", 9);
-	digest_field(&st, issuer);
-	digest_field(&st, number);
+	digest_field(&st, iss, match_document(issuer, iss, sizeof(iss)));
+	digest_field(&st, num, match_document(number, num, sizeof(num)));
 	crypto_generichash_final(&st, out, AUDIT_DIGEST_BYTES);
 }
 
-/* See audit.h. */
+/* See audit.h. The names go through the store's own normalisation (match.h). */
 void
 audit_digest_name(const uint8_t key[AUDIT_KEY_BYTES], const char *surname,
 		  const char *given_names, const char *date_of_birth,
 		  uint8_t out[AUDIT_DIGEST_BYTES])
 {
 	crypto_generichash_state st;
+	char sn[MATCH_NAME_MAX], gn[MATCH_NAME_MAX], dob[16];
 
 	crypto_generichash_init(&st, key, AUDIT_KEY_BYTES, AUDIT_DIGEST_BYTES);
 	crypto_generichash_update(&st, (const uint8_t *)"name", 5);
-	digest_field(&st, surname);
-	digest_field(&st, given_names);
-	digest_field(&st, date_of_birth);
+	digest_field(&st, sn, match_normalise(surname, sn, 0));
+	digest_field(&st, gn, match_normalise(given_names, gn, 0));
+	digest_field(&st, dob, match_document(date_of_birth, dob, sizeof(dob)));
 	crypto_generichash_final(&st, out, AUDIT_DIGEST_BYTES);
 }
 

@@ -133,8 +133,9 @@ int audit_key_load(const char *path, bool create, uint8_t key[AUDIT_KEY_BYTES], 
 
 /*
  * Keyed digests of the identifiers of a person. Inputs are normalised here
- * (upper case; spaces and '<' removed from document numbers), so the query
- * path and `piugw audit subject` compute the same digest.
+ * as the store normalises them (match.h: ICAO 9303 transliteration for
+ * names; A-Z 0-9 only for document numbers and dates), so the query path
+ * and `piugw audit subject` compute the same digest however it was typed.
  */
 void audit_digest_document(const uint8_t key[AUDIT_KEY_BYTES], const char *issuer,
 			   const char *number, uint8_t out[AUDIT_DIGEST_BYTES]);
