@@ -1,0 +1,770 @@
+/*
+ * store.c: see store.h.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "body.pb-c.h"
+#include "match.h"
+#include "num.h"
+#include "piugw/error.h"
+#include "store.h"
+
+#define CAT(x) PIUGW__CATEGORY__CATEGORY_##x
+#define FIELD_MAX 1024
+
+const struct store_col_info store_cols[COL__COUNT] = {
+	[COL_SURNAME] = {"surname", CAT(API_IDENTITY), true},
+	[COL_GIVEN_NAMES] = {"given_names", CAT(API_IDENTITY), true},
+	[COL_DATE_OF_BIRTH] = {"date_of_birth", CAT(API_IDENTITY), true},
+	[COL_SEX] = {"sex", CAT(API_IDENTITY), true},
+	[COL_NATIONALITY] = {"nationality", CAT(API_IDENTITY), true},
+	[COL_DOC_TYPE] = {"doc_type", CAT(API_DOCUMENT), true},
+	[COL_DOC_NUMBER] = {"doc_number", CAT(API_DOCUMENT), true},
+	[COL_DOC_ISSUER] = {"doc_issuer", CAT(API_DOCUMENT), true},
+	[COL_DOC_EXPIRY] = {"doc_expiry", CAT(API_DOCUMENT), true},
+	[COL_CARRIER] = {"carrier", CAT(API_FLIGHT), true},
+	[COL_FLIGHT_NUMBER] = {"flight_number", CAT(API_FLIGHT), true},
+	[COL_FLIGHT_DATE] = {"flight_date", CAT(API_FLIGHT), true},
+	[COL_DEP_AIRPORT] = {"dep_airport", CAT(API_FLIGHT), true},
+	[COL_DEP_TIME] = {"dep_time", CAT(API_FLIGHT), true},
+	[COL_ARR_AIRPORT] = {"arr_airport", CAT(API_FLIGHT), true},
+	[COL_ARR_TIME] = {"arr_time", CAT(API_FLIGHT), true},
+	[COL_EMBARKATION] = {"embarkation", CAT(API_TRAVEL), true},
+	[COL_DEBARKATION] = {"debarkation", CAT(API_TRAVEL), true},
+	[COL_FINAL_DESTINATION] = {"final_destination", CAT(API_TRAVEL), true},
+	[COL_SEAT] = {"seat", CAT(API_TRAVEL), true},
+	[COL_BAGS] = {"bags", CAT(API_TRAVEL), true},
+	[COL_RESIDENCE] = {"residence", CAT(API_TRAVEL), true},
+	[COL_BIRTHPLACE] = {"birthplace", CAT(API_TRAVEL), true},
+	[COL_RECORD_LOCATOR] = {"record_locator", CAT(PNR_BOOKING), false},
+	[COL_RESERVATION_DATE] = {"reservation_date", CAT(PNR_BOOKING), false},
+	[COL_TICKET_DATE] = {"ticket_date", CAT(PNR_BOOKING), false},
+	[COL_TRAVEL_DATES] = {"travel_dates", CAT(PNR_BOOKING), false},
+	[COL_TICKETING] = {"ticketing", CAT(PNR_BOOKING), false},
+	[COL_TRAVEL_STATUS] = {"travel_status", CAT(PNR_BOOKING), false},
+	[COL_ADDRESS] = {"address", CAT(PNR_CONTACT), true},
+	[COL_PHONES] = {"phones", CAT(PNR_CONTACT), true},
+	[COL_EMAILS] = {"emails", CAT(PNR_CONTACT), true},
+	[COL_PAYMENT] = {"payment", CAT(PNR_PAYMENT), true},
+	[COL_BILLING_ADDRESS] = {"billing_address", CAT(PNR_PAYMENT), true},
+	[COL_ITINERARY] = {"itinerary", CAT(PNR_ITINERARY), false},
+	[COL_AGENCY] = {"agency", CAT(PNR_AGENCY), false},
+	[COL_AGENT] = {"agent", CAT(PNR_AGENCY), false},
+	[COL_FREQUENT_FLYER] = {"frequent_flyer", CAT(PNR_FREQUENT_FLYER), true},
+	[COL_BAG_TAGS] = {"bag_tags", CAT(PNR_SEAT_BAGGAGE), false},
+	[COL_REMARKS] = {"remarks", CAT(PNR_REMARKS), true},
+	[COL_SSR] = {"ssr", 0, true},
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *insert, *insert_sel, *by_doc, *by_name, *by_dob, *by_locator, *by_flight,
+		*by_sel, *begin, *commit, *rollback;
+	char cols_sql[2048]; /* "id, source, transferred_at, surname, ..." */
+};
+
+/* See store.h. */
+int
+store_col_by_name(const char *name, size_t len)
+{
+	for (int i = 0; i < COL__COUNT; i++)
+		if (strlen(store_cols[i].name) == len && memcmp(store_cols[i].name, name, len) == 0)
+			return i;
+	return -1;
+}
+
+/* See store.h. */
+void
+traveller_clear(struct traveller *t)
+{
+	for (int i = 0; i < COL__COUNT; i++) {
+		free(t->v[i]);
+		t->v[i] = NULL;
+	}
+}
+
+/* See store.h. */
+void
+store_result_clear(struct store_result *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		traveller_clear(&r->m[i].t);
+	free(r->m);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+exec(struct store *s, const char *sql, struct diag *d)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		diag_add(d, "%s: %s", s->path, err != NULL ? err : "SQLite error");
+		sqlite3_free(err);
+		return PIUGW_ESYSTEM;
+	}
+	return 0;
+}
+
+static int
+prepare(struct store *s, sqlite3_stmt **st, const char *sql, struct diag *d)
+{
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+		diag_add(d, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		return PIUGW_ESYSTEM;
+	}
+	return 0;
+}
+
+static int
+create_schema(struct store *s, struct diag *d)
+{
+	char sql[4096];
+	size_t o = 0;
+
+	o += (size_t)snprintf(sql + o, sizeof(sql) - o,
+			      "BEGIN;CREATE TABLE traveller(id INTEGER PRIMARY KEY, "
+			      "source INTEGER NOT NULL, transferred_at INTEGER NOT NULL, "
+			      "doc_key TEXT, name_key TEXT, dob_key TEXT, name_norm TEXT, "
+			      "locator_key TEXT, flight_key TEXT");
+	for (int i = 0; i < COL__COUNT; i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s TEXT", store_cols[i].name);
+	snprintf(sql + o, sizeof(sql) - o,
+		 ");"
+		 "CREATE INDEX t_doc ON traveller(doc_key);"
+		 "CREATE INDEX t_name ON traveller(name_key);"
+		 "CREATE INDEX t_dob ON traveller(dob_key);"
+		 "CREATE INDEX t_locator ON traveller(locator_key);"
+		 "CREATE INDEX t_flight ON traveller(flight_key);"
+		 "CREATE INDEX t_transferred ON traveller(transferred_at);"
+		 "CREATE TABLE selector(traveller_id INTEGER NOT NULL, kind INTEGER NOT NULL, "
+		 "value TEXT NOT NULL);"
+		 "CREATE INDEX s_value ON selector(kind, value);"
+		 "CREATE INDEX s_traveller ON selector(traveller_id);"
+		 "PRAGMA user_version = %d;COMMIT;",
+		 STORE_SCHEMA_VERSION);
+	return exec(s, sql, d);
+}
+
+/* See store.h. */
+void
+store_close(struct store **sp)
+{
+	struct store *s;
+
+	if (sp == NULL || *sp == NULL)
+		return;
+	s = *sp;
+	sqlite3_stmt *all[] = {s->insert, s->insert_sel, s->by_doc, s->by_name, s->by_dob,
+			       s->by_locator, s->by_flight, s->by_sel, s->begin, s->commit,
+			       s->rollback};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		sqlite3_finalize(all[i]);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+	*sp = NULL;
+}
+
+/* See store.h. */
+int
+store_open(const char *path, struct store **outp, struct diag *d)
+{
+	int ret = PIUGW_EINTERNAL, version = 0;
+	struct store *s = NULL;
+	sqlite3_stmt *st = NULL;
+	char sql[4096];
+	size_t o = 0;
+
+	*outp = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL) {
+		free(s);
+		return PIUGW_ENOMEM;
+	}
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+						  SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		diag_add(d, "%s: cannot open the store: %s", path, sqlite3_errmsg(s->db));
+		ret = PIUGW_ESYSTEM;
+		goto out;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if ((ret = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+			   "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;", d)) != 0)
+		goto out;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version == 0) {
+		if ((ret = create_schema(s, d)) != 0)
+			goto out;
+	} else if (version > STORE_SCHEMA_VERSION) {
+		diag_add(d, "%s: store schema %d is newer than this piugw knows (%d); upgrade piugw",
+			 path, version, STORE_SCHEMA_VERSION);
+		ret = PIUGW_ECONFIG;
+		goto out;
+	}
+	/* (Migrations from older schema versions go here, one step each.) */
+
+	o += (size_t)snprintf(s->cols_sql + o, sizeof(s->cols_sql) - o,
+			      "id, source, transferred_at");
+	for (int i = 0; i < COL__COUNT; i++)
+		o += (size_t)snprintf(s->cols_sql + o, sizeof(s->cols_sql) - o, ", %s",
+				      store_cols[i].name);
+
+	o = (size_t)snprintf(sql, sizeof(sql),
+			     "INSERT INTO traveller(source, transferred_at, doc_key, name_key, "
+			     "dob_key, name_norm, locator_key, flight_key");
+	for (int i = 0; i < COL__COUNT; i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", store_cols[i].name);
+	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES (?,?,?,?,?,?,?,?");
+	for (int i = 0; i < COL__COUNT; i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ",?");
+	snprintf(sql + o, sizeof(sql) - o, ")");
+	if ((ret = prepare(s, &s->insert, sql, d)) != 0 ||
+	    (ret = prepare(s, &s->insert_sel,
+			   "INSERT INTO selector(traveller_id, kind, value) VALUES (?,?,?)", d)) != 0 ||
+	    (ret = prepare(s, &s->begin, "BEGIN", d)) != 0 ||
+	    (ret = prepare(s, &s->commit, "COMMIT", d)) != 0 ||
+	    (ret = prepare(s, &s->rollback, "ROLLBACK", d)) != 0)
+		goto out;
+#define SEL(stmt, where)                                                                           \
+	snprintf(sql, sizeof(sql), "SELECT %s, name_norm FROM traveller WHERE %s", s->cols_sql,    \
+		 where);                                                                           \
+	if ((ret = prepare(s, &s->stmt, sql, d)) != 0)                                             \
+		goto out;
+	SEL(by_doc, "doc_key = ?1 ORDER BY transferred_at DESC")
+	SEL(by_name, "name_key = ?1 ORDER BY transferred_at DESC")
+	SEL(by_dob, "dob_key = ?1")
+	SEL(by_locator, "locator_key = ?1 ORDER BY surname")
+	SEL(by_flight, "flight_key = ?1 ORDER BY surname")
+	SEL(by_sel, "id IN (SELECT traveller_id FROM selector WHERE kind = ?1 AND value = ?2) "
+		    "ORDER BY transferred_at DESC")
+#undef SEL
+	*outp = s;
+	s = NULL;
+	ret = 0;
+out:
+	store_close(&s);
+	return ret;
+}
+
+static int
+step_done(struct store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	(void)s;
+	return rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
+}
+
+/* See store.h. */
+int
+store_begin(struct store *s)
+{
+	return step_done(s, s->begin);
+}
+
+/* See store.h. */
+int
+store_commit(struct store *s)
+{
+	return step_done(s, s->commit);
+}
+
+/* See store.h. */
+int
+store_rollback(struct store *s)
+{
+	return step_done(s, s->rollback);
+}
+
+/* ---- keys ---- */
+
+static void
+doc_key(const char *issuer, const char *number, char *out, size_t size)
+{
+	char iss[16], num[64];
+
+	match_document(issuer, iss, sizeof(iss));
+	match_document(number, num, sizeof(num));
+	snprintf(out, size, "%s:%s", iss, num);
+}
+
+static void
+dob_key(const char *dob, char *out, size_t size)
+{
+	match_document(dob, out, size); /* digits only: 1985-04-12 -> 19850412 */
+}
+
+static void
+name_key(const char *surname, const char *given, const char *dob, char *out, size_t size)
+{
+	char sn[MATCH_NAME_MAX], gn[MATCH_NAME_MAX], db[16];
+
+	match_normalise(surname, sn, 0);
+	match_normalise(given, gn, 0);
+	dob_key(dob, db, sizeof(db));
+	snprintf(out, size, "%s|%s|%s", sn, gn, db);
+}
+
+static void
+full_name(const char *surname, const char *given, char *out)
+{
+	char both[2 * MATCH_NAME_MAX + 2];
+
+	snprintf(both, sizeof(both), "%s %s", given != NULL ? given : "",
+		 surname != NULL ? surname : "");
+	match_normalise(both, out, 0);
+}
+
+static void
+flight_key(const char *carrier, const char *number, const char *date, char *out, size_t size)
+{
+	char c[8], n[16], dt[16];
+	const char *p;
+
+	match_document(carrier, c, sizeof(c));
+	match_document(number, n, sizeof(n));
+	for (p = n; *p == '0' && p[1] != '\0'; p++)
+		; /* BA0123 and BA123 are one flight */
+	match_document(date, dt, sizeof(dt));
+	snprintf(out, size, "%s%s|%s", c, p, dt);
+}
+
+/* See store.h. */
+size_t
+store_selector_norm(enum store_selector kind, const char *in, char *out, size_t out_size)
+{
+	size_t o = 0;
+
+	for (; in != NULL && *in && o + 1 < out_size; in++) {
+		char c = *in;
+		if (kind == STORE_SEL_EMAIL) {
+			if (c == ' ')
+				continue;
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c - 'A' + 'a');
+			out[o++] = c;
+		} else if (kind == STORE_SEL_PHONE) {
+			if (c >= '0' && c <= '9')
+				out[o++] = c;
+		} else {
+			if (c >= 'a' && c <= 'z')
+				c = (char)(c - 'a' + 'A');
+			if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+				out[o++] = c;
+		}
+	}
+	if (out_size > 0)
+		out[o] = '\0';
+	return o;
+}
+
+static bool
+empty(const char *s)
+{
+	return s == NULL || *s == '\0';
+}
+
+/* Add one selector row per ';'-separated value of a list column. */
+static int
+insert_selectors(struct store *s, int64_t id, enum store_selector kind, const char *list)
+{
+	char item[FIELD_MAX], norm[FIELD_MAX];
+
+	while (!empty(list)) {
+		size_t l = strcspn(list, ";");
+		if (l >= sizeof(item))
+			l = sizeof(item) - 1;
+		memcpy(item, list, l);
+		item[l] = '\0';
+		if (store_selector_norm(kind, item, norm, sizeof(norm)) > 0) {
+			sqlite3_bind_int64(s->insert_sel, 1, id);
+			sqlite3_bind_int(s->insert_sel, 2, (int)kind);
+			sqlite3_bind_text(s->insert_sel, 3, norm, -1, SQLITE_TRANSIENT);
+			if (step_done(s, s->insert_sel) != 0)
+				return PIUGW_ESYSTEM;
+		}
+		list += l;
+		if (*list == ';')
+			list++;
+	}
+	return 0;
+}
+
+/* See store.h. */
+int
+store_insert(struct store *s, const struct traveller *t, struct diag *d)
+{
+	char dk[96], nk[2 * MATCH_NAME_MAX + 24], bk[16], nn[MATCH_NAME_MAX], lk[32], fk[48];
+	int32_t day;
+	int64_t id;
+
+	if (t->source != STORE_SOURCE_API && t->source != STORE_SOURCE_PNR) {
+		diag_add(d, "source must be API or PNR");
+		return PIUGW_EINVAL;
+	}
+	if (t->transferred_at_ms <= 0) {
+		diag_add(d, "transferred_at is missing");
+		return PIUGW_EINVAL;
+	}
+	if (empty(t->v[COL_SURNAME])) {
+		diag_add(d, "the surname is missing");
+		return PIUGW_EINVAL;
+	}
+	if (!empty(t->v[COL_DATE_OF_BIRTH]) &&
+	    !num_parse_date(t->v[COL_DATE_OF_BIRTH], strlen(t->v[COL_DATE_OF_BIRTH]), &day)) {
+		/* Never the value itself: it is personal data. */
+		diag_add(d, "date_of_birth is not a YYYY-MM-DD date");
+		return PIUGW_EINVAL;
+	}
+	if (empty(t->v[COL_CARRIER]) || empty(t->v[COL_FLIGHT_NUMBER]) ||
+	    empty(t->v[COL_FLIGHT_DATE]) ||
+	    !num_parse_date(t->v[COL_FLIGHT_DATE], strlen(t->v[COL_FLIGHT_DATE]), &day)) {
+		diag_add(d, "a row is one flight leg: carrier, flight_number and flight_date "
+			    "(YYYY-MM-DD) are required");
+		return PIUGW_EINVAL;
+	}
+	for (int i = 0; i < COL__COUNT; i++) {
+		if (t->v[i] != NULL && strlen(t->v[i]) >= FIELD_MAX) {
+			diag_add(d, "%s is longer than %d bytes", store_cols[i].name, FIELD_MAX - 1);
+			return PIUGW_EINVAL;
+		}
+	}
+	doc_key(t->v[COL_DOC_ISSUER], t->v[COL_DOC_NUMBER], dk, sizeof(dk));
+	name_key(t->v[COL_SURNAME], t->v[COL_GIVEN_NAMES], t->v[COL_DATE_OF_BIRTH], nk, sizeof(nk));
+	dob_key(t->v[COL_DATE_OF_BIRTH], bk, sizeof(bk));
+	full_name(t->v[COL_SURNAME], t->v[COL_GIVEN_NAMES], nn);
+	match_document(t->v[COL_RECORD_LOCATOR], lk, sizeof(lk));
+	flight_key(t->v[COL_CARRIER], t->v[COL_FLIGHT_NUMBER], t->v[COL_FLIGHT_DATE], fk,
+		   sizeof(fk));
+
+	sqlite3_stmt *st = s->insert;
+	sqlite3_bind_int(st, 1, t->source);
+	sqlite3_bind_int64(st, 2, t->transferred_at_ms);
+	if (empty(t->v[COL_DOC_NUMBER]))
+		sqlite3_bind_null(st, 3);
+	else
+		sqlite3_bind_text(st, 3, dk, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, nk, -1, SQLITE_TRANSIENT);
+	if (bk[0] == '\0')
+		sqlite3_bind_null(st, 5);
+	else
+		sqlite3_bind_text(st, 5, bk, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, nn, -1, SQLITE_TRANSIENT);
+	if (lk[0] == '\0')
+		sqlite3_bind_null(st, 7);
+	else
+		sqlite3_bind_text(st, 7, lk, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, fk, -1, SQLITE_TRANSIENT);
+	for (int i = 0; i < COL__COUNT; i++) {
+		if (t->v[i] == NULL)
+			sqlite3_bind_null(st, 9 + i);
+		else
+			sqlite3_bind_text(st, 9 + i, t->v[i], -1, SQLITE_STATIC);
+	}
+	if (step_done(s, st) != 0) {
+		diag_add(d, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		return PIUGW_ESYSTEM;
+	}
+	id = sqlite3_last_insert_rowid(s->db);
+	if (insert_selectors(s, id, STORE_SEL_PHONE, t->v[COL_PHONES]) != 0 ||
+	    insert_selectors(s, id, STORE_SEL_EMAIL, t->v[COL_EMAILS]) != 0 ||
+	    insert_selectors(s, id, STORE_SEL_FREQUENT_FLYER, t->v[COL_FREQUENT_FLYER]) != 0) {
+		diag_add(d, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		return PIUGW_ESYSTEM;
+	}
+	return 0;
+}
+
+/* ---- search ---- */
+
+/* Read the current row of st into m. */
+static int
+row(sqlite3_stmt *st, struct store_match *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->t.id = sqlite3_column_int64(st, 0);
+	m->t.source = sqlite3_column_int(st, 1);
+	m->t.transferred_at_ms = sqlite3_column_int64(st, 2);
+	for (int i = 0; i < COL__COUNT; i++) {
+		const unsigned char *v = sqlite3_column_text(st, 3 + i);
+		if (v != NULL && (m->t.v[i] = strdup((const char *)v)) == NULL) {
+			traveller_clear(&m->t);
+			return PIUGW_ENOMEM;
+		}
+	}
+	m->score = 1.0;
+	return 0;
+}
+
+static int
+result_push(struct store_result *r, size_t *cap)
+{
+	if (r->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 8;
+		struct store_match *nm = realloc(r->m, nc * sizeof(*nm));
+		if (nm == NULL)
+			return PIUGW_ENOMEM;
+		r->m = nm;
+		*cap = nc;
+	}
+	return 0;
+}
+
+/* Run a bound statement: every row counted, the first `limit` kept. */
+static int
+collect(sqlite3_stmt *st, size_t limit, const char *matched_on, struct store_result *out)
+{
+	size_t cap = 0;
+	int rc, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out->total++;
+		if (out->n >= limit)
+			continue;
+		if ((ret = result_push(out, &cap)) != 0 || (ret = row(st, &out->m[out->n])) != 0)
+			break;
+		out->m[out->n++].matched_on = matched_on;
+	}
+	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = PIUGW_ESYSTEM;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (ret != 0)
+		store_result_clear(out);
+	return ret;
+}
+
+/* See store.h. */
+int
+store_search_document(struct store *s, const char *issuer, const char *number, size_t limit,
+		      struct store_result *out)
+{
+	char dk[96];
+
+	doc_key(issuer, number, dk, sizeof(dk));
+	sqlite3_bind_text(s->by_doc, 1, dk, -1, SQLITE_TRANSIENT);
+	return collect(s->by_doc, limit, "document", out);
+}
+
+/* See store.h. */
+int
+store_search_name(struct store *s, const char *surname, const char *given,
+		  const char *date_of_birth, size_t limit, struct store_result *out)
+{
+	char nk[2 * MATCH_NAME_MAX + 24];
+
+	name_key(surname, given, date_of_birth, nk, sizeof(nk));
+	sqlite3_bind_text(s->by_name, 1, nk, -1, SQLITE_TRANSIENT);
+	return collect(s->by_name, limit, "name+date_of_birth", out);
+}
+
+static int
+cmp_score(const void *a, const void *b)
+{
+	double x = ((const struct store_match *)a)->score, y = ((const struct store_match *)b)->score;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* See store.h. Blocked by date of birth, which also survives swapped name order. */
+int
+store_search_name_fuzzy(struct store *s, const char *surname, const char *given,
+			const char *date_of_birth, double min_score, size_t limit,
+			struct store_result *out)
+{
+	char bk[16], want[MATCH_NAME_MAX];
+	size_t cap = 0;
+	int rc, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	dob_key(date_of_birth, bk, sizeof(bk));
+	full_name(surname, given, want);
+	if (bk[0] == '\0' || want[0] == '\0')
+		return 0;
+	sqlite3_bind_text(s->by_dob, 1, bk, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(s->by_dob)) == SQLITE_ROW) {
+		const char *nn = (const char *)sqlite3_column_text(s->by_dob, 3 + COL__COUNT);
+		double score = nn != NULL ? match_name_score(want, nn) : 0.0;
+		if (score < min_score)
+			continue;
+		if ((ret = result_push(out, &cap)) != 0 || (ret = row(s->by_dob, &out->m[out->n])) != 0)
+			break;
+		out->m[out->n].score = score;
+		out->m[out->n].needs_review = true; /* a person reviews every automated fuzzy hit */
+		out->m[out->n++].matched_on = "name_fuzzy+date_of_birth";
+	}
+	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = PIUGW_ESYSTEM;
+	sqlite3_reset(s->by_dob);
+	if (ret != 0) {
+		store_result_clear(out);
+		return ret;
+	}
+	if (out->n > 1)
+		qsort(out->m, out->n, sizeof(*out->m), cmp_score);
+	out->total = out->n;
+	while (out->n > limit)
+		traveller_clear(&out->m[--out->n].t);
+	return 0;
+}
+
+/* See store.h. */
+int
+store_search_locator(struct store *s, const char *locator, size_t limit, struct store_result *out)
+{
+	char lk[32];
+
+	match_document(locator, lk, sizeof(lk));
+	sqlite3_bind_text(s->by_locator, 1, lk, -1, SQLITE_TRANSIENT);
+	return collect(s->by_locator, limit, "record_locator", out);
+}
+
+/* See store.h. */
+int
+store_search_flight(struct store *s, const char *carrier, const char *flight_number,
+		    const char *date, size_t limit, struct store_result *out)
+{
+	char fk[48];
+
+	flight_key(carrier, flight_number, date, fk, sizeof(fk));
+	sqlite3_bind_text(s->by_flight, 1, fk, -1, SQLITE_TRANSIENT);
+	return collect(s->by_flight, limit, "flight", out);
+}
+
+/* See store.h. */
+int
+store_search_selector(struct store *s, enum store_selector kind, const char *value, size_t limit,
+		      struct store_result *out)
+{
+	char norm[FIELD_MAX];
+	static const char *const on[] = {"", "phone", "email", "frequent_flyer"};
+
+	if (kind < STORE_SEL_PHONE || kind > STORE_SEL_FREQUENT_FLYER)
+		return PIUGW_EINVAL;
+	if (store_selector_norm(kind, value, norm, sizeof(norm)) == 0) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	sqlite3_bind_int(s->by_sel, 1, (int)kind);
+	sqlite3_bind_text(s->by_sel, 2, norm, -1, SQLITE_TRANSIENT);
+	return collect(s->by_sel, limit, on[kind], out);
+}
+
+/* See store.h. */
+int
+store_co_travellers(struct store *s, const struct traveller *t, struct store_result *out)
+{
+	struct store_result all;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (empty(t->v[COL_RECORD_LOCATOR]))
+		return 0;
+	if ((ret = store_search_locator(s, t->v[COL_RECORD_LOCATOR], 100, &all)) != 0)
+		return ret;
+	/* The same booking, the same leg (normalised as the flight search does), not them. */
+	char mine[48], theirs[48];
+	flight_key(t->v[COL_CARRIER], t->v[COL_FLIGHT_NUMBER], t->v[COL_FLIGHT_DATE], mine,
+		   sizeof(mine));
+	for (size_t i = 0; i < all.n; i++) {
+		struct store_match *m = &all.m[i];
+		flight_key(m->t.v[COL_CARRIER], m->t.v[COL_FLIGHT_NUMBER], m->t.v[COL_FLIGHT_DATE],
+			   theirs, sizeof(theirs));
+		if (m->t.id == t->id || strcmp(mine, theirs) != 0) {
+			traveller_clear(&m->t);
+			continue;
+		}
+		all.m[out->n++] = *m;
+	}
+	out->m = all.m;
+	out->total = out->n;
+	return 0;
+}
+
+/* ---- retention and statistics ---- */
+
+/* See store.h. */
+int
+store_purge(struct store *s, int64_t before_ms, uint64_t *deletedp)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = PIUGW_ESYSTEM;
+
+	*deletedp = 0;
+	if (exec(s, "BEGIN", NULL) != 0)
+		return PIUGW_ESYSTEM;
+	if (sqlite3_prepare_v2(s->db,
+			       "DELETE FROM selector WHERE traveller_id IN "
+			       "(SELECT id FROM traveller WHERE transferred_at < ?1)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, before_ms);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM traveller WHERE transferred_at < ?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, before_ms);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	*deletedp = (uint64_t)sqlite3_changes64(s->db);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	if (exec(s, ret == 0 ? "COMMIT" : "ROLLBACK", NULL) != 0)
+		ret = PIUGW_ESYSTEM;
+	if (ret != 0)
+		*deletedp = 0;
+	return ret;
+}
+
+/* See store.h. */
+int
+store_stats(struct store *s, int64_t now_ms, struct store_stats *out)
+{
+	sqlite3_stmt *st = NULL;
+	const int64_t day = 86400000;
+	int ret = PIUGW_ESYSTEM;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT count(*), sum(source = 1), sum(source = 2), "
+			       "sum(transferred_at >= ?1), "
+			       "sum(transferred_at < ?1 AND transferred_at >= ?2), "
+			       "sum(transferred_at < ?2 AND transferred_at >= ?3), "
+			       "sum(transferred_at < ?3), min(flight_date), max(flight_date) "
+			       "FROM traveller",
+			       -1, &st, NULL) != SQLITE_OK)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_int64(st, 1, now_ms - 30 * day);
+	sqlite3_bind_int64(st, 2, now_ms - 183 * day);
+	sqlite3_bind_int64(st, 3, now_ms - 1826 * day);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		out->rows = (uint64_t)sqlite3_column_int64(st, 0);
+		out->api = (uint64_t)sqlite3_column_int64(st, 1);
+		out->pnr = (uint64_t)sqlite3_column_int64(st, 2);
+		for (int i = 0; i < 4; i++)
+			out->age_bands[i] = (uint64_t)sqlite3_column_int64(st, 3 + i);
+		if (sqlite3_column_text(st, 7) != NULL)
+			snprintf(out->first_flight, sizeof(out->first_flight), "%s",
+				 (const char *)sqlite3_column_text(st, 7));
+		if (sqlite3_column_text(st, 8) != NULL)
+			snprintf(out->last_flight, sizeof(out->last_flight), "%s",
+				 (const char *)sqlite3_column_text(st, 8));
+		ret = 0;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}

@@ -1,0 +1,149 @@
+/*
+ * store.h: the traveller store (DESIGN.md section 5) in one SQLite file.
+ *
+ * One row is one person on one flight leg, from API or PNR, with the time
+ * the carrier transferred it. Every element is a column of the table below,
+ * which also says which category it belongs to and whether Art 12(2) of
+ * Directive 2016/681 masks it after mask_after_days; imports, searches, the
+ * disclosure filter and masking all work from that one table.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef PIUGW_STORE_H
+#define PIUGW_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+enum store_col {
+	/* api.identity */
+	COL_SURNAME, COL_GIVEN_NAMES, COL_DATE_OF_BIRTH, COL_SEX, COL_NATIONALITY,
+	/* api.document */
+	COL_DOC_TYPE, COL_DOC_NUMBER, COL_DOC_ISSUER, COL_DOC_EXPIRY,
+	/* api.flight */
+	COL_CARRIER, COL_FLIGHT_NUMBER, COL_FLIGHT_DATE, COL_DEP_AIRPORT, COL_DEP_TIME,
+	COL_ARR_AIRPORT, COL_ARR_TIME,
+	/* api.travel */
+	COL_EMBARKATION, COL_DEBARKATION, COL_FINAL_DESTINATION, COL_SEAT, COL_BAGS,
+	COL_RESIDENCE, COL_BIRTHPLACE,
+	/* pnr.booking */
+	COL_RECORD_LOCATOR, COL_RESERVATION_DATE, COL_TICKET_DATE, COL_TRAVEL_DATES,
+	COL_TICKETING, COL_TRAVEL_STATUS,
+	/* pnr.contact */
+	COL_ADDRESS, COL_PHONES, COL_EMAILS,
+	/* pnr.payment */
+	COL_PAYMENT, COL_BILLING_ADDRESS,
+	/* pnr.itinerary */
+	COL_ITINERARY,
+	/* pnr.agency */
+	COL_AGENCY, COL_AGENT,
+	/* pnr.frequent_flyer */
+	COL_FREQUENT_FLYER,
+	/* pnr.seat_baggage */
+	COL_BAG_TAGS,
+	/* pnr.remarks */
+	COL_REMARKS,
+	/* special service requests: stored for the carrier's record, never disclosed */
+	COL_SSR,
+	COL__COUNT
+};
+
+struct store_col_info {
+	const char *name;  /* column and import field name */
+	int category;      /* vocab_categories value; 0: never disclosed */
+	bool masked;       /* Art 12(2): masked after mask_after_days */
+};
+
+extern const struct store_col_info store_cols[COL__COUNT];
+
+/* The column called name, or -1. */
+int store_col_by_name(const char *name, size_t len);
+
+enum store_source { STORE_SOURCE_API = 1, STORE_SOURCE_PNR = 2 };
+
+struct traveller {
+	int64_t id;
+	int source;
+	int64_t transferred_at_ms;
+	char *v[COL__COUNT]; /* NULL or a value; owned by the traveller */
+};
+
+/* Free the values of t (not t itself). */
+void traveller_clear(struct traveller *t);
+
+struct store;
+
+/* Open (creating and migrating) the store at path; WAL mode. */
+int store_open(const char *path, struct store **outp, struct diag *d);
+void store_close(struct store **sp);
+
+/* Transactions: an import puts each message in one, so nothing half-written stays. */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+int store_rollback(struct store *s);
+
+/*
+ * Check t and add it. Refuses (PIUGW_EINVAL, reason in d) a row without a
+ * surname, a bad date of birth, or no flight. Personal data never goes to d.
+ */
+int store_insert(struct store *s, const struct traveller *t, struct diag *d);
+
+/* ---- search ---- */
+
+struct store_match {
+	struct traveller t;
+	double score;        /* 1.0 exact */
+	bool needs_review;   /* every fuzzy hit */
+	const char *matched_on;
+};
+
+struct store_result {
+	struct store_match *m;
+	size_t n;          /* returned (at most limit) */
+	size_t total;      /* found */
+};
+
+void store_result_clear(struct store_result *r);
+
+/* Each searches by one query type; limit caps what is returned, total counts all. */
+int store_search_document(struct store *s, const char *issuer, const char *number, size_t limit,
+			  struct store_result *out);
+int store_search_name(struct store *s, const char *surname, const char *given,
+		      const char *date_of_birth, size_t limit, struct store_result *out);
+int store_search_name_fuzzy(struct store *s, const char *surname, const char *given,
+			    const char *date_of_birth, double min_score, size_t limit,
+			    struct store_result *out);
+int store_search_locator(struct store *s, const char *locator, size_t limit,
+			 struct store_result *out);
+int store_search_flight(struct store *s, const char *carrier, const char *flight_number,
+			const char *date, size_t limit, struct store_result *out);
+enum store_selector { STORE_SEL_PHONE = 1, STORE_SEL_EMAIL = 2, STORE_SEL_FREQUENT_FLYER = 3 };
+int store_search_selector(struct store *s, enum store_selector kind, const char *value,
+			  size_t limit, struct store_result *out);
+
+/* The names of the others on the same booking (for pnr.co_travellers). */
+int store_co_travellers(struct store *s, const struct traveller *t, struct store_result *out);
+
+/* ---- retention and statistics ---- */
+
+/* Delete rows transferred before before_ms; *deletedp how many. */
+int store_purge(struct store *s, int64_t before_ms, uint64_t *deletedp);
+
+struct store_stats {
+	uint64_t rows, api, pnr;
+	uint64_t age_bands[4]; /* < 30 days, < 183 days (masking), < 5 years, older */
+	char first_flight[11], last_flight[11];
+};
+int store_stats(struct store *s, int64_t now_ms, struct store_stats *out);
+
+/* ---- selectors, normalised as stored and as searched ---- */
+
+/* "+44 (20) 7946-0958" -> "442079460958"; emails lower-cased; FF "BA 12345678" -> "BA12345678". */
+size_t store_selector_norm(enum store_selector kind, const char *in, char *out, size_t out_size);
+
+#endif /* PIUGW_STORE_H */
