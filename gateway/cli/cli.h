@@ -58,5 +58,7 @@ int agreement_main(int argc, char **argv);
 int directory_main(int argc, char **argv);
 int policy_main(int argc, char **argv);
 int audit_main(int argc, char **argv);
+int import_main(int argc, char **argv);
+int store_main(int argc, char **argv);
 
 #endif /* PIUGW_CLI_H */

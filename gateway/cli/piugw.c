@@ -27,6 +27,8 @@ static const struct {
 	{"directory", directory_main, "sign and verify the member directory (minisign)"},
 	{"policy", policy_main, "check a whole configuration tree offline"},
 	{"audit", audit_main, "verify, search and export the audit log"},
+	{"import", import_main, "read PAXLST, CSV or JSON Lines into the traveller store"},
+	{"store", store_main, "traveller store statistics and retention"},
 };
 
 static void

@@ -1,0 +1,275 @@
+/*
+ * cmd_import.c: piugw import --format paxlst|csv|jsonl [-c CONFIG | --store FILE] FILE...
+ *               piugw store stats|purge [-c CONFIG | --store FILE]
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "fileio.h"
+#include "import.h"
+#include "num.h"
+#include "piugw/error.h"
+#include "store.h"
+
+#define IMPORT_FILE_MAX ((size_t)2 << 30)
+
+static void
+import_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: piugw import --format paxlst|csv|jsonl [-c CONFIG | --store FILE] FILE...\n\n"
+		"Read API/PNR data into this gateway's traveller store. A PAXLST message that is\n"
+		"malformed is rejected whole (file:segment: reason) and the rest still imports;\n"
+		"CSV and JSON Lines rows likewise. Prints a summary: read, stored, rejected.\n\n"
+		"  --format F         paxlst (UN/EDIFACT PAXLST D02B/D05B), csv or jsonl\n"
+		"  -c, --config FILE  piugwd.yaml, for the store's path (default %s)\n"
+		"  --store FILE       the store file itself\n"
+		"  --json             the summary as JSON\n\n"
+		"CSV has a header row; JSON Lines one object per line. Their fields are:\n"
+		"  source (API|PNR), transferred_at (YYYY-MM-DD[THH:MM:SSZ]),\n",
+		CLI_DEFAULT_CONFIG);
+	for (int i = 0; i < COL__COUNT; i++)
+		fprintf(f, "%s%s%s", i % 6 == 0 ? "  " : "", store_cols[i].name,
+			i + 1 == COL__COUNT ? "\n" : i % 6 == 5 ? ",\n" : ", ");
+	fprintf(f, "  (lists such as phones are separated by ';').\n");
+}
+
+struct progress {
+	bool tty;
+	const char *file;
+};
+
+static void
+show_progress(const struct import_stats *st, void *ctx)
+{
+	struct progress *p = ctx;
+
+	if (p->tty)
+		fprintf(stderr, "\r%s: %ju read, %ju stored, %ju rejected ", p->file,
+			(uintmax_t)st->read, (uintmax_t)st->stored, (uintmax_t)st->rejected);
+}
+
+static int
+open_store(const char *config, const char *store_path, struct store **sp, const char *verb)
+{
+	struct config *cfg = NULL;
+	struct diag d;
+	int rc;
+
+	diag_init(&d);
+	if (store_path == NULL) {
+		if ((rc = config_load(config, &cfg, &d)) != 0) {
+			diag_add(&d, "name the store with --store FILE, or a piugwd.yaml with -c");
+			cli_print_diag(verb, &d);
+			diag_clear(&d);
+			return CLI_EXIT_USAGE;
+		}
+		store_path = cfg->store_file;
+	}
+	rc = store_open(store_path, sp, &d);
+	if (rc != 0)
+		cli_print_diag(verb, &d);
+	config_free(&cfg);
+	diag_clear(&d);
+	return rc == 0 ? 0 : CLI_EXIT_USAGE;
+}
+
+int
+import_main(int argc, char **argv)
+{
+	static const struct option lo[] = {{"format", required_argument, NULL, 'f'},
+					   {"config", required_argument, NULL, 'c'},
+					   {"store", required_argument, NULL, 's'},
+					   {"json", no_argument, NULL, 'j'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
+	const char *config = CLI_DEFAULT_CONFIG, *store_path = NULL;
+	int fmt = -1, c, ret = CLI_EXIT_OK;
+	bool json = false;
+	struct store *s = NULL;
+	struct import_stats total = {0};
+	json_t *files = NULL;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if ((fmt = import_format_by_name(optarg)) < 0)
+				return cli_usage("import", "unknown format '%s' (paxlst, csv, jsonl)",
+						 optarg);
+			break;
+		case 'c': config = optarg; break;
+		case 's': store_path = optarg; break;
+		case 'j': json = true; break;
+		case 'h': import_usage(stdout); return CLI_EXIT_OK;
+		default: return cli_usage("import", "unknown or incomplete option");
+		}
+	}
+	if (fmt < 0)
+		return cli_usage("import", "--format is required (paxlst, csv or jsonl)");
+	if (optind >= argc)
+		return cli_usage("import", "name at least one file");
+	if ((ret = open_store(config, store_path, &s, "import")) != 0)
+		return ret;
+	files = json_array();
+	for (int i = optind; i < argc; i++) {
+		struct progress p = {isatty(2) == 1, argv[i]};
+		struct import_stats st;
+		struct diag d;
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		int rc;
+
+		diag_init(&d);
+		if ((rc = fileio_read(argv[i], IMPORT_FILE_MAX, 0, &buf, &len, &d)) != 0) {
+			cli_print_diag("import", &d);
+			diag_clear(&d);
+			ret = CLI_EXIT_FAILED;
+			continue;
+		}
+		rc = import_text(s, (enum import_format)fmt, (const char *)buf, len, argv[i],
+				 cli_now_ms(), &st, &d, show_progress, &p);
+		fileio_free(buf, len, 0);
+		if (p.tty)
+			fprintf(stderr, "\r\033[K");
+		cli_print_diag("import", &d);
+		if (rc != 0) {
+			fprintf(stderr, "piugw import: %s: %s; the records of the failing batch were "
+					"not kept\n", argv[i], piugw_strerror(rc));
+			ret = CLI_EXIT_USAGE;
+		}
+		if (st.rejected > 0 && ret == CLI_EXIT_OK)
+			ret = CLI_EXIT_FAILED;
+		if (st.messages_rejected > 0 && ret == CLI_EXIT_OK)
+			ret = CLI_EXIT_FAILED;
+		if (!json && fmt == IMPORT_PAXLST)
+			printf("%s: %ju messages (%ju rejected); %ju travellers x legs read, %ju stored, "
+			       "%ju rejected\n", argv[i], (uintmax_t)st.messages,
+			       (uintmax_t)st.messages_rejected, (uintmax_t)st.read,
+			       (uintmax_t)st.stored, (uintmax_t)st.rejected);
+		else if (!json)
+			printf("%s: %ju rows read, %ju stored, %ju rejected\n", argv[i],
+			       (uintmax_t)st.read, (uintmax_t)st.stored, (uintmax_t)st.rejected);
+		json_array_append_new(files, json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "file",
+						       argv[i], "messages_rejected",
+						       (json_int_t)st.messages_rejected,
+						       "read", (json_int_t)st.read, "stored",
+						       (json_int_t)st.stored, "rejected",
+						       (json_int_t)st.rejected, "reasons",
+						       cli_diag_json(&d)));
+		total.read += st.read;
+		total.stored += st.stored;
+		total.rejected += st.rejected;
+		diag_clear(&d);
+	}
+	if (json)
+		cli_json_print(json_pack("{s:o, s:I, s:I, s:I}", "files", files, "read",
+					 (json_int_t)total.read, "stored", (json_int_t)total.stored,
+					 "rejected", (json_int_t)total.rejected));
+	else
+		json_decref(files);
+	store_close(&s);
+	return ret;
+}
+
+static void
+store_usage(FILE *f)
+{
+	fprintf(f, "Usage: piugw store stats [-c CONFIG | --store FILE] [--json]\n"
+		   "       piugw store purge [-c CONFIG | --store FILE] [--older-than-days N]\n\n"
+		   "  stats  rows by source, by age band and the range of flight dates\n"
+		   "  purge  delete rows transferred longer ago than the retention (default from\n"
+		   "         piugwd.yaml, else 1826 days: five years) and say how many\n");
+}
+
+int
+store_main(int argc, char **argv)
+{
+	static const struct option lo[] = {{"config", required_argument, NULL, 'c'},
+					   {"store", required_argument, NULL, 's'},
+					   {"older-than-days", required_argument, NULL, 'o'},
+					   {"json", no_argument, NULL, 'j'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
+	const char *config = CLI_DEFAULT_CONFIG, *store_path = NULL, *sub;
+	uint64_t days = 0;
+	bool json = false;
+	struct store *s = NULL;
+	int c, ret;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		store_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	}
+	sub = argv[1];
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, "c:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 's': store_path = optarg; break;
+		case 'o':
+			if (!num_parse_u64(optarg, strlen(optarg), 1, 36500, &days))
+				return cli_usage("store", "--older-than-days takes 1 to 36500");
+			break;
+		case 'j': json = true; break;
+		case 'h': store_usage(stdout); return CLI_EXIT_OK;
+		default: return cli_usage("store", "unknown or incomplete option");
+		}
+	}
+	if (strcmp(sub, "stats") != 0 && strcmp(sub, "purge") != 0)
+		return cli_usage("store", "unknown subcommand '%s' (stats, purge)", sub);
+	if (days == 0 && strcmp(sub, "purge") == 0) {
+		struct config *cfg = NULL;
+		days = 1826;
+		if (store_path == NULL && config_load(config, &cfg, NULL) == 0)
+			days = cfg->store_retention_days;
+		config_free(&cfg);
+	}
+	if ((ret = open_store(config, store_path, &s, "store")) != 0)
+		return ret;
+	if (strcmp(sub, "purge") == 0) {
+		uint64_t deleted = 0;
+		if (store_purge(s, cli_now_ms() - (int64_t)days * 86400000, &deleted) != 0) {
+			fprintf(stderr, "piugw store purge: the store could not be changed\n");
+			ret = CLI_EXIT_USAGE;
+		} else if (json) {
+			ret = cli_json_print(json_pack("{s:I, s:I}", "deleted", (json_int_t)deleted,
+						       "older_than_days", (json_int_t)days));
+		} else {
+			printf("deleted %ju rows transferred more than %ju days ago\n",
+			       (uintmax_t)deleted, (uintmax_t)days);
+		}
+	} else {
+		struct store_stats st;
+		if (store_stats(s, cli_now_ms(), &st) != 0) {
+			fprintf(stderr, "piugw store stats: the store could not be read\n");
+			ret = CLI_EXIT_USAGE;
+		} else if (json) {
+			ret = cli_json_print(json_pack(
+				"{s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:s, s:s}", "rows",
+				(json_int_t)st.rows, "api", (json_int_t)st.api, "pnr", (json_int_t)st.pnr,
+				"age", "under_30_days", (json_int_t)st.age_bands[0], "under_183_days",
+				(json_int_t)st.age_bands[1], "under_5_years", (json_int_t)st.age_bands[2],
+				"older", (json_int_t)st.age_bands[3], "first_flight", st.first_flight,
+				"last_flight", st.last_flight));
+		} else {
+			printf("rows          %ju (API %ju, PNR %ju)\n"
+			       "transferred   < 30 days %ju, < 183 days %ju, < 5 years %ju, older %ju\n"
+			       "flight dates  %s to %s\n",
+			       (uintmax_t)st.rows, (uintmax_t)st.api, (uintmax_t)st.pnr,
+			       (uintmax_t)st.age_bands[0], (uintmax_t)st.age_bands[1],
+			       (uintmax_t)st.age_bands[2], (uintmax_t)st.age_bands[3],
+			       st.first_flight[0] ? st.first_flight : "-",
+			       st.last_flight[0] ? st.last_flight : "-");
+		}
+	}
+	store_close(&s);
+	return ret;
+}

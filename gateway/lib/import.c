@@ -1,0 +1,924 @@
+/*
+ * import.c: see import.h.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "import.h"
+#include "num.h"
+#include "piugw/error.h"
+
+#define BATCH 50000
+#define PROGRESS_EVERY 20000
+
+/* ---- shared ---- */
+
+/* Two digits as a number, or -1. */
+static int
+d2(const char *p)
+{
+	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+		return -1;
+	return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/* Parse "YYYY-MM-DD", "YYYY-MM-DDTHH:MM" or "YYYY-MM-DDTHH:MM:SS[Z]" as UTC ms. */
+static bool
+parse_instant(const char *s, int64_t *ms)
+{
+	int32_t day;
+	size_t len = strlen(s);
+	int h = 0, m = 0, sec = 0;
+
+	if (len < 10 || !num_parse_date(s, 10, &day))
+		return false;
+	if (len > 10) {
+		/* Clock fields have leading zeros ("08"), so they are read as two digits. */
+		if (s[10] != 'T' || len < 16 || s[13] != ':' || (h = d2(s + 11)) < 0 || h > 23 ||
+		    (m = d2(s + 14)) < 0 || m > 59)
+			return false;
+		if (len > 16) {
+			if (s[16] != ':' || len < 19 || (sec = d2(s + 17)) < 0 || sec > 60)
+				return false;
+			if (len > 19 && !(len == 20 && s[19] == 'Z'))
+				return false;
+		}
+	}
+	*ms = (int64_t)day * 86400000 + ((int64_t)h * 3600 + m * 60 + sec) * 1000;
+	return true;
+}
+
+static void
+progress_maybe(struct import_stats *st, import_progress cb, void *ctx, uint64_t *next)
+{
+	if (cb != NULL && st->read >= *next) {
+		cb(st, ctx);
+		*next = st->read + PROGRESS_EVERY;
+	}
+}
+
+/* ---- PAXLST ---- */
+
+#define EDI_EL 24
+#define EDI_COMP 10
+#define EDI_SEG_MAX 4096
+
+struct edi_seg {
+	char tag[4];
+	unsigned nel;
+	unsigned ncomp[EDI_EL];
+	const char *v[EDI_EL][EDI_COMP];
+	char buf[EDI_SEG_MAX];
+};
+
+struct edi {
+	char comp, elem, dec, rel, term;
+	const char *p, *end;
+	unsigned segno; /* in the file, 1-based */
+};
+
+/* The value of element e, component c, or "". */
+static const char *
+ev(const struct edi_seg *s, unsigned e, unsigned c)
+{
+	if (e >= s->nel || c >= s->ncomp[e] || s->v[e][c] == NULL)
+		return "";
+	return s->v[e][c];
+}
+
+/*
+ * The next segment. Returns 1 with *s filled, 0 at the end, -1 if the
+ * segment is too large or has no terminator (a truncated interchange).
+ */
+static int
+edi_next(struct edi *x, struct edi_seg *s)
+{
+	size_t b = 0;
+	unsigned e = 0, c = 0;
+
+	while (x->p < x->end && (*x->p == '\r' || *x->p == '\n'))
+		x->p++;
+	if (x->p >= x->end)
+		return 0;
+	memset(s->ncomp, 0, sizeof(s->ncomp));
+	s->nel = 1;
+	s->ncomp[0] = 1;
+	s->v[0][0] = s->buf;
+	x->segno++;
+	for (;;) {
+		char ch;
+		if (x->p >= x->end)
+			return -1; /* no terminator: cut short */
+		ch = *x->p++;
+		if (b + 2 >= sizeof(s->buf))
+			return -1;
+		if (ch == x->rel) {
+			if (x->p >= x->end)
+				return -1;
+			s->buf[b++] = *x->p++;
+			continue;
+		}
+		if (ch == x->term) {
+			s->buf[b++] = '\0';
+			break;
+		}
+		if (ch == x->elem || ch == x->comp) {
+			s->buf[b++] = '\0';
+			if (ch == x->elem) {
+				if (++e >= EDI_EL)
+					return -1;
+				c = 0;
+				s->nel = e + 1;
+			} else if (++c >= EDI_COMP) {
+				return -1;
+			}
+			s->v[e][c] = s->buf + b;
+			s->ncomp[e] = c + 1;
+			continue;
+		}
+		if (ch == '\r' || ch == '\n')
+			continue;
+		s->buf[b++] = ch;
+	}
+	snprintf(s->tag, sizeof(s->tag), "%.3s", ev(s, 0, 0));
+	return 1;
+}
+
+struct leg {
+	char dep[8], arr[8], dep_time[20], arr_time[20], date[11];
+};
+
+#define MAX_LEGS 16
+#define MAX_PEOPLE 2000
+
+struct msg {
+	char carrier[8], flight[16];
+	struct leg legs[MAX_LEGS];
+	unsigned nlegs;
+	struct traveller *people; /* grows as NAD segments come; kept between messages */
+	unsigned npeople, cap, passengers, crew;
+	unsigned start_seg;
+	unsigned segs;       /* UNH .. current */
+	char err[200];
+	unsigned err_seg;
+	bool in_person;
+};
+
+/* Forget the message, keeping the people array for the next one. */
+static void
+msg_clear(struct msg *m)
+{
+	struct traveller *people = m->people;
+	unsigned cap = m->cap;
+
+	for (unsigned i = 0; i < m->npeople; i++)
+		traveller_clear(&people[i]);
+	memset(m, 0, sizeof(*m));
+	m->people = people;
+	m->cap = cap;
+}
+
+static void msg_fail(struct msg *m, unsigned seg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+msg_fail(struct msg *m, unsigned seg, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (m->err[0] != '\0')
+		return; /* the first problem is the one reported */
+	va_start(ap, fmt);
+	vsnprintf(m->err, sizeof(m->err), fmt, ap);
+	va_end(ap);
+	m->err_seg = seg;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL && *s != '\0' ? strdup(s) : NULL;
+}
+
+/* YYMMDD into YYYY-MM-DD; past dates (births) pivot on this year, others are 20YY. */
+static bool
+edi_date(const char *s, bool past, int this_yy, char out[11])
+{
+	int yy = d2(s), mm, dd;
+	int32_t day;
+
+	if (strlen(s) < 6 || yy < 0 || (mm = d2(s + 2)) < 0 || (dd = d2(s + 4)) < 0)
+		return false;
+	snprintf(out, 11, "%d%02d-%02d-%02d", past && yy > this_yy ? 19 : 20, yy, mm, dd);
+	return num_parse_date(out, 10, &day);
+}
+
+static void
+set(struct traveller *t, enum store_col c, const char *v)
+{
+	free(t->v[c]);
+	t->v[c] = dup_or_null(v);
+}
+
+/* Store a finished message whole, or reject it whole. */
+static int
+msg_store(struct store *s, struct msg *m, const char *label, int64_t transferred,
+	  struct import_stats *st, struct diag *d)
+{
+	unsigned rows = 0, all = m->npeople * (m->nlegs > 0 ? m->nlegs : 1);
+	struct diag why;
+	int ret = 0;
+
+	st->messages++;
+	st->read += all;
+	if (m->err[0] == '\0' && m->nlegs == 0)
+		msg_fail(m, m->start_seg, "%s", "no flight leg (TDT with LOC+125/LOC+87)");
+	if (m->err[0] == '\0' && m->npeople == 0)
+		msg_fail(m, m->start_seg, "%s", "no passenger or crew member (NAD+FL/NAD+FM)");
+	if (m->err[0] != '\0')
+		goto reject;
+	diag_init(&why);
+	if (store_begin(s) != 0) {
+		diag_clear(&why);
+		return PIUGW_ESYSTEM;
+	}
+	for (unsigned i = 0; i < m->npeople && m->err[0] == '\0'; i++) {
+		for (unsigned k = 0; k < m->nlegs; k++) {
+			struct traveller *t = &m->people[i];
+			struct leg *l = &m->legs[k];
+			t->source = STORE_SOURCE_API;
+			t->transferred_at_ms = transferred;
+			set(t, COL_CARRIER, m->carrier);
+			set(t, COL_FLIGHT_NUMBER, m->flight);
+			set(t, COL_FLIGHT_DATE, l->date);
+			set(t, COL_DEP_AIRPORT, l->dep);
+			set(t, COL_ARR_AIRPORT, l->arr);
+			set(t, COL_DEP_TIME, l->dep_time);
+			set(t, COL_ARR_TIME, l->arr_time);
+			int rc = store_insert(s, t, &why);
+			if (rc == PIUGW_EINVAL) {
+				msg_fail(m, m->start_seg, "a traveller is incomplete: %s",
+					 why.n > 0 ? why.lines[why.n - 1] : "?");
+				break;
+			}
+			if (rc != 0) {
+				store_rollback(s);
+				diag_clear(&why);
+				return rc;
+			}
+			rows++;
+		}
+	}
+	diag_clear(&why);
+	if (m->err[0] != '\0') {
+		store_rollback(s);
+		goto reject;
+	}
+	if (store_commit(s) != 0)
+		return PIUGW_ESYSTEM;
+	st->stored += rows;
+	return ret;
+reject:
+	diag_add(d, "%s:%u: message rejected: %s", label, m->err_seg, m->err);
+	st->messages_rejected++;
+	st->rejected += all;
+	return 0;
+}
+
+/* One segment inside a message. */
+static void
+msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int this_yy)
+{
+	const char *tag = sg->tag;
+	struct traveller *t = m->in_person ? &m->people[m->npeople - 1] : NULL;
+	char date[11];
+
+	if (strcmp(tag, "TDT") == 0) {
+		const char *id = ev(sg, 2, 0), *car = ev(sg, 5, 0);
+		size_t cl = strlen(car);
+		if (strcmp(ev(sg, 1, 0), "20") != 0 || *id == '\0') {
+			msg_fail(m, segno, "%s", "TDT must be TDT+20+<carrier and flight number>");
+			return;
+		}
+		if (cl == 0 || cl > 3 || strncmp(id, car, cl) != 0)
+			cl = 2; /* the IATA designator leads the flight id: XB101 */
+		snprintf(m->carrier, sizeof(m->carrier), "%.*s", (int)cl, id);
+		snprintf(m->flight, sizeof(m->flight), "%s", id + (strlen(id) > cl ? cl : 0));
+		m->in_person = false;
+		return;
+	}
+	if (strcmp(tag, "LOC") == 0) {
+		const char *q = ev(sg, 1, 0), *place = ev(sg, 2, 0);
+		if (t == NULL) {
+			if (strcmp(q, "125") == 0) {
+				if (m->nlegs == MAX_LEGS) {
+					msg_fail(m, segno, "%s", "more than 16 legs");
+					return;
+				}
+				snprintf(m->legs[m->nlegs++].dep, 8, "%s", place);
+			} else if (strcmp(q, "87") == 0 && m->nlegs > 0) {
+				snprintf(m->legs[m->nlegs - 1].arr, 8, "%s", place);
+			}
+			return;
+		}
+		if (strcmp(q, "178") == 0)
+			set(t, COL_EMBARKATION, place);
+		else if (strcmp(q, "179") == 0)
+			set(t, COL_DEBARKATION, place);
+		else if (strcmp(q, "22") == 0)
+			set(t, COL_FINAL_DESTINATION, place);
+		else if (strcmp(q, "174") == 0)
+			set(t, COL_RESIDENCE, place);
+		else if (strcmp(q, "180") == 0)
+			set(t, COL_BIRTHPLACE, place);
+		else if (strcmp(q, "91") == 0)
+			set(t, COL_DOC_ISSUER, place);
+		return;
+	}
+	if (strcmp(tag, "DTM") == 0) {
+		const char *q = ev(sg, 1, 0), *v = ev(sg, 1, 1);
+		if (t == NULL && m->nlegs > 0 && (strcmp(q, "189") == 0 || strcmp(q, "232") == 0)) {
+			struct leg *l = &m->legs[m->nlegs - 1];
+			char when[20];
+			int hh, mi;
+			if (!edi_date(v, false, this_yy, date) || strlen(v) < 10 ||
+			    (hh = d2(v + 6)) < 0 || hh > 23 || (mi = d2(v + 8)) < 0 || mi > 59) {
+				msg_fail(m, segno, "%s", "DTM time must be YYMMDDHHMM");
+				return;
+			}
+			snprintf(when, sizeof(when), "%sT%02d:%02d", date, hh, mi);
+			if (strcmp(q, "189") == 0) {
+				snprintf(l->dep_time, sizeof(l->dep_time), "%s", when);
+				snprintf(l->date, sizeof(l->date), "%s", date);
+			} else {
+				snprintf(l->arr_time, sizeof(l->arr_time), "%s", when);
+				if (l->date[0] == '\0')
+					snprintf(l->date, sizeof(l->date), "%s", date);
+			}
+			return;
+		}
+		if (t != NULL && (strcmp(q, "329") == 0 || strcmp(q, "36") == 0)) {
+			if (!edi_date(v, strcmp(q, "329") == 0, this_yy, date)) {
+				msg_fail(m, segno, "%s", "DTM date must be YYMMDD");
+				return;
+			}
+			set(t, strcmp(q, "329") == 0 ? COL_DATE_OF_BIRTH : COL_DOC_EXPIRY, date);
+		}
+		return;
+	}
+	if (strcmp(tag, "NAD") == 0) {
+		const char *q = ev(sg, 1, 0);
+		char given[512] = "";
+		size_t o = 0;
+		if (strcmp(q, "FL") != 0 && strcmp(q, "FM") != 0) {
+			m->in_person = false; /* NAD+MS etc.: not a traveller */
+			return;
+		}
+		if (m->npeople == MAX_PEOPLE) {
+			msg_fail(m, segno, "%s", "more than 2000 people in one message");
+			return;
+		}
+		if (m->npeople == m->cap) {
+			unsigned nc = m->cap ? m->cap * 2 : 64;
+			struct traveller *np = realloc(m->people, nc * sizeof(*np));
+			if (np == NULL) {
+				msg_fail(m, segno, "%s", "out of memory");
+				return;
+			}
+			m->people = np;
+			m->cap = nc;
+		}
+		if (*ev(sg, 4, 0) == '\0') {
+			msg_fail(m, segno, "%s", "NAD without a surname (element 4)");
+			return;
+		}
+		t = &m->people[m->npeople++];
+		memset(t, 0, sizeof(*t));
+		m->in_person = true;
+		if (strcmp(q, "FL") == 0)
+			m->passengers++;
+		else
+			m->crew++;
+		set(t, COL_SURNAME, ev(sg, 4, 0));
+		for (unsigned c = 1; c < sg->ncomp[4] && c < EDI_COMP; c++)
+			if (*ev(sg, 4, c) != '\0')
+				o += (size_t)snprintf(given + o, o < sizeof(given) ? sizeof(given) - o : 0,
+						      "%s%s", o ? " " : "", ev(sg, 4, c));
+		set(t, COL_GIVEN_NAMES, given);
+		return;
+	}
+	if (t == NULL)
+		return;
+	if (strcmp(tag, "ATT") == 0 && strcmp(ev(sg, 1, 0), "2") == 0)
+		set(t, COL_SEX, ev(sg, 3, 0));
+	else if (strcmp(tag, "NAT") == 0)
+		set(t, COL_NATIONALITY, ev(sg, 2, 0));
+	else if (strcmp(tag, "RFF") == 0 && strcmp(ev(sg, 1, 0), "AVF") == 0)
+		set(t, COL_RECORD_LOCATOR, ev(sg, 1, 1));
+	else if (strcmp(tag, "RFF") == 0 && strcmp(ev(sg, 1, 0), "SEA") == 0)
+		set(t, COL_SEAT, ev(sg, 1, 1));
+	else if (strcmp(tag, "DOC") == 0) {
+		set(t, COL_DOC_TYPE, ev(sg, 1, 0));
+		set(t, COL_DOC_NUMBER, ev(sg, 2, 0));
+	}
+}
+
+static int
+import_paxlst(struct store *s, const char *text, size_t len, const char *label, int64_t now_ms,
+	      struct import_stats *st, struct diag *d, import_progress cb, void *ctx)
+{
+	struct edi x = {':', '+', '.', '?', '\'', text, text + len, 0};
+	struct edi_seg *sg = malloc(sizeof(*sg));
+	struct msg *m = calloc(1, sizeof(*m));
+	bool in_interchange = false, in_msg = false;
+	unsigned msgs_in_ic = 0;
+	int64_t transferred = now_ms;
+	time_t nowt = (time_t)(now_ms / 1000);
+	struct tm tm;
+	uint64_t next = PROGRESS_EVERY;
+	int rc, ret = 0;
+
+	if (sg == NULL || m == NULL) {
+		free(sg);
+		free(m);
+		return PIUGW_ENOMEM;
+	}
+	gmtime_r(&nowt, &tm);
+	/* UNA: the service string advice declares the separators. */
+	if (len >= 9 && memcmp(text, "UNA", 3) == 0) {
+		x.comp = text[3];
+		x.elem = text[4];
+		x.dec = text[5];
+		x.rel = text[6];
+		x.term = text[8];
+		x.p = text + 9;
+		x.segno = 1;
+	}
+	while ((rc = edi_next(&x, sg)) == 1) {
+		if (strcmp(sg->tag, "UNB") == 0) {
+			const char *dt = ev(sg, 4, 0), *tm_ = ev(sg, 4, 1);
+			char date[11];
+			int hh, mi;
+			in_interchange = true;
+			msgs_in_ic = 0;
+			transferred = now_ms;
+			if (edi_date(dt, false, tm.tm_year % 100, date) && strlen(tm_) == 4 &&
+			    (hh = d2(tm_)) >= 0 && (mi = d2(tm_ + 2)) >= 0) {
+				int32_t day;
+				num_parse_date(date, 10, &day);
+				transferred = (int64_t)day * 86400000 + ((int64_t)hh * 60 + mi) * 60000;
+			}
+			continue;
+		}
+		if (strcmp(sg->tag, "UNH") == 0) {
+			if (in_msg) {
+				msg_fail(m, x.segno, "%s", "a new UNH before this message's UNT");
+				if ((ret = msg_store(s, m, label, transferred, st, d)) != 0)
+					break;
+			}
+			msg_clear(m);
+			in_msg = true;
+			m->start_seg = x.segno;
+			m->segs = 1;
+			if (strcmp(ev(sg, 2, 0), "PAXLST") != 0)
+				msg_fail(m, x.segno, "%s", "not a PAXLST message (UNH element 2)");
+			continue;
+		}
+		if (strcmp(sg->tag, "UNZ") == 0) {
+			uint64_t want = 0;
+			const char *c = ev(sg, 1, 0);
+			if (!in_interchange)
+				diag_add(d, "%s:%u: UNZ without UNB", label, x.segno);
+			else if (!num_parse_u64(c, strlen(c), 0, 1000000, &want) || want != msgs_in_ic)
+				diag_add(d, "%s:%u: warning: UNZ counts %s messages, the interchange has %u",
+					 label, x.segno, c, msgs_in_ic);
+			in_interchange = false;
+			continue;
+		}
+		if (!in_msg)
+			continue; /* UNG/UNE groups and anything between messages */
+		m->segs++;
+		if (strcmp(sg->tag, "UNT") == 0) {
+			uint64_t n = 0;
+			const char *c = ev(sg, 1, 0);
+			if (!num_parse_u64(c, strlen(c), 1, 10000000, &n) || n != m->segs)
+				msg_fail(m, x.segno, "UNT counts %.12s segments, the message has %u: "
+						     "segments were lost or added", c, m->segs);
+			in_msg = false;
+			msgs_in_ic++;
+			if ((ret = msg_store(s, m, label, transferred, st, d)) != 0)
+				break;
+			msg_clear(m);
+			progress_maybe(st, cb, ctx, &next);
+			continue;
+		}
+		if (strcmp(sg->tag, "CNT") == 0) {
+			const char *q = ev(sg, 1, 0), *c = ev(sg, 1, 1);
+			uint64_t n = 0;
+			unsigned have = strcmp(q, "42") == 0 ? m->passengers : m->crew;
+			if ((strcmp(q, "42") == 0 || strcmp(q, "41") == 0) &&
+			    (!num_parse_u64(c, strlen(c), 0, 1000000, &n) || n != have))
+				msg_fail(m, x.segno, "CNT+%s counts %.12s, the message lists %u", q, c,
+					 have);
+			continue;
+		}
+		msg_segment(m, sg, x.segno, tm.tm_year % 100);
+	}
+	if (ret == 0 && rc < 0) {
+		diag_add(d, "%s:%u: cut short: the last segment has no terminator (truncated "
+			    "interchange)", label, x.segno);
+		if (in_msg) {
+			msg_fail(m, m->start_seg, "%s", "the message is incomplete (no UNT)");
+			ret = msg_store(s, m, label, transferred, st, d);
+			in_msg = false;
+		}
+	}
+	if (ret == 0 && in_msg) {
+		msg_fail(m, m->start_seg, "%s", "the message is incomplete (no UNT)");
+		ret = msg_store(s, m, label, transferred, st, d);
+	}
+	if (ret == 0 && in_interchange)
+		diag_add(d, "%s: warning: the interchange has no UNZ (truncated?)", label);
+	msg_clear(m);
+	free(m->people);
+	free(m);
+	free(sg);
+	return ret;
+}
+
+/* ---- CSV and JSON Lines ---- */
+
+struct rows {
+	struct store *s;
+	const char *label;
+	int64_t now_ms;
+	struct import_stats *st;
+	struct diag *d;
+	unsigned in_batch;
+};
+
+/* Store one row (already a traveller) in the current batch. */
+static int
+row_store(struct rows *r, struct traveller *t, unsigned line)
+{
+	struct diag why;
+	int rc;
+
+	r->st->read++;
+	r->st->messages++;
+	if (r->in_batch == 0 && store_begin(r->s) != 0)
+		return PIUGW_ESYSTEM;
+	diag_init(&why);
+	rc = store_insert(r->s, t, &why);
+	if (rc == PIUGW_EINVAL) {
+		diag_add(r->d, "%s:%u: row rejected: %s", r->label, line,
+			 why.n > 0 ? why.lines[0] : "?");
+		r->st->rejected++;
+		r->st->messages_rejected++;
+		rc = 0;
+	} else if (rc == 0) {
+		r->st->stored++;
+	} else {
+		store_rollback(r->s);
+		r->in_batch = 0;
+		diag_clear(&why);
+		return rc;
+	}
+	diag_clear(&why);
+	if (++r->in_batch >= BATCH) {
+		r->in_batch = 0;
+		if (store_commit(r->s) != 0)
+			return PIUGW_ESYSTEM;
+	}
+	return 0;
+}
+
+static int
+rows_finish(struct rows *r)
+{
+	if (r->in_batch > 0) {
+		r->in_batch = 0;
+		return store_commit(r->s) == 0 ? 0 : PIUGW_ESYSTEM;
+	}
+	return 0;
+}
+
+/* Set a named field of t; "source" and "transferred_at" are special. */
+static bool
+field(struct traveller *t, const char *name, size_t nlen, const char *val, char *why, size_t wl)
+{
+	int col;
+
+	if (nlen == 6 && memcmp(name, "source", 6) == 0) {
+		t->source = strcmp(val, "API") == 0 ? STORE_SOURCE_API
+			    : strcmp(val, "PNR") == 0 ? STORE_SOURCE_PNR
+						       : 0;
+		if (t->source == 0)
+			snprintf(why, wl, "source must be API or PNR");
+		return t->source != 0;
+	}
+	if (nlen == 14 && memcmp(name, "transferred_at", 14) == 0) {
+		if (!parse_instant(val, &t->transferred_at_ms)) {
+			snprintf(why, wl, "transferred_at must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
+			return false;
+		}
+		return true;
+	}
+	if ((col = store_col_by_name(name, nlen)) < 0) {
+		snprintf(why, wl, "unknown field '%.*s'", (int)(nlen > 40 ? 40 : nlen), name);
+		return false;
+	}
+	free(t->v[col]);
+	t->v[col] = dup_or_null(val);
+	return true;
+}
+
+/* One RFC 4180 record starting at *pp: fields into f (malloc'd), count into *nf. */
+static int
+csv_record(const char **pp, const char *end, char ***fp, size_t *nf, unsigned *line)
+{
+	const char *p = *pp;
+	char **f = NULL, *cur = NULL;
+	size_t n = 0, cap = 0, cl = 0, ccap = 0;
+	bool quoted = false, done = false;
+
+	while (!done) {
+		char ch;
+		bool end_field = false;
+		if (p >= end) {
+			if (quoted) {
+				for (size_t i = 0; i < n; i++)
+					free(f[i]);
+				free(f);
+				free(cur);
+				return -1; /* unterminated quote */
+			}
+			end_field = done = true;
+		} else {
+			ch = *p++;
+			if (quoted) {
+				if (ch == '"' && p < end && *p == '"') {
+					p++;
+				} else if (ch == '"') {
+					quoted = false;
+					continue;
+				} else if (ch == '\n') {
+					(*line)++;
+				}
+				if (ch != '"' || true) {
+					if (cl + 2 > ccap) {
+						ccap = ccap ? ccap * 2 : 64;
+						cur = realloc(cur, ccap);
+					}
+					if (cur == NULL)
+						return -2;
+					cur[cl++] = ch;
+				}
+				continue;
+			}
+			if (ch == '"' && cl == 0) {
+				quoted = true;
+				continue;
+			}
+			if (ch == ',') {
+				end_field = true;
+			} else if (ch == '\n' || ch == '\r') {
+				if (ch == '\r' && p < end && *p == '\n')
+					p++;
+				end_field = done = true;
+			} else {
+				if (cl + 2 > ccap) {
+					ccap = ccap ? ccap * 2 : 64;
+					cur = realloc(cur, ccap);
+				}
+				if (cur == NULL)
+					return -2;
+				cur[cl++] = ch;
+				continue;
+			}
+		}
+		if (end_field) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				char **nf2 = realloc(f, cap * sizeof(*f));
+				if (nf2 == NULL)
+					return -2;
+				f = nf2;
+			}
+			if (cur == NULL && (cur = malloc(1)) == NULL)
+				return -2;
+			cur[cl] = '\0';
+			f[n++] = cur;
+			cur = NULL;
+			cl = ccap = 0;
+		}
+	}
+	*pp = p;
+	*fp = f;
+	*nf = n;
+	return 0;
+}
+
+static void
+fields_free(char **f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(f[i]);
+	free(f);
+}
+
+static int
+import_csv(struct store *s, const char *text, size_t len, const char *label, int64_t now_ms,
+	   struct import_stats *st, struct diag *d, import_progress cb, void *ctx)
+{
+	struct rows r = {s, label, now_ms, st, d, 0};
+	const char *p = text, *end = text + len;
+	char **hdr = NULL, **f = NULL;
+	size_t nh = 0, nf = 0;
+	unsigned line = 1;
+	uint64_t next = PROGRESS_EVERY;
+	int ret = 0;
+
+	if (csv_record(&p, end, &hdr, &nh, &line) != 0 || nh == 0) {
+		diag_add(d, "%s:1: expected a header row naming the columns", label);
+		return 0;
+	}
+	for (size_t i = 0; i < nh; i++) {
+		char why[120];
+		struct traveller probe;
+		memset(&probe, 0, sizeof(probe));
+		if (!field(&probe, hdr[i], strlen(hdr[i]), "", why, sizeof(why)) &&
+		    strstr(why, "unknown field") != NULL) {
+			diag_add(d, "%s:1: unknown column '%.40s' (columns: the names of store.h, "
+				    "source, transferred_at)", label, hdr[i]);
+			ret = PIUGW_ECONFIG;
+		}
+		traveller_clear(&probe);
+	}
+	if (ret != 0) {
+		fields_free(hdr, nh);
+		return 0; /* nothing imported: the file's columns are wrong */
+	}
+	while (p < end) {
+		struct traveller t;
+		char why[160] = "";
+		bool ok = true;
+		unsigned at = ++line;
+		int rc = csv_record(&p, end, &f, &nf, &line);
+		if (rc == -2) {
+			ret = PIUGW_ENOMEM;
+			break;
+		}
+		if (rc == -1) {
+			diag_add(d, "%s:%u: row rejected: a quoted field is not closed", label, at);
+			st->read++;
+			st->rejected++;
+			break;
+		}
+		if (nf == 1 && f[0][0] == '\0') {
+			fields_free(f, nf);
+			continue; /* blank line */
+		}
+		memset(&t, 0, sizeof(t));
+		t.transferred_at_ms = now_ms;
+		if (nf != nh) {
+			snprintf(why, sizeof(why), "%zu fields, the header has %zu", nf, nh);
+			ok = false;
+		}
+		for (size_t i = 0; ok && i < nf; i++)
+			if (f[i][0] != '\0' && !field(&t, hdr[i], strlen(hdr[i]), f[i], why, sizeof(why)))
+				ok = false;
+		if (!ok) {
+			diag_add(d, "%s:%u: row rejected: %s", label, at, why);
+			st->read++;
+			st->messages++;
+			st->rejected++;
+			st->messages_rejected++;
+		} else if ((ret = row_store(&r, &t, at)) != 0) {
+			traveller_clear(&t);
+			fields_free(f, nf);
+			break;
+		}
+		traveller_clear(&t);
+		fields_free(f, nf);
+		progress_maybe(st, cb, ctx, &next);
+	}
+	fields_free(hdr, nh);
+	if (ret == 0)
+		ret = rows_finish(&r);
+	return ret;
+}
+
+static int
+import_jsonl(struct store *s, const char *text, size_t len, const char *label, int64_t now_ms,
+	     struct import_stats *st, struct diag *d, import_progress cb, void *ctx)
+{
+	struct rows r = {s, label, now_ms, st, d, 0};
+	const char *p = text, *end = text + len;
+	unsigned line = 0;
+	uint64_t next = PROGRESS_EVERY;
+	int ret = 0;
+
+	while (p < end && ret == 0) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		json_error_t jerr;
+		json_t *o;
+		struct traveller t;
+		char why[160] = "";
+		bool ok = true;
+		const char *key;
+		json_t *val;
+
+		line++;
+		const char *ln = p;
+		p += l + (nl != NULL ? 1 : 0);
+		while (l > 0 && (ln[l - 1] == '\r' || ln[l - 1] == ' '))
+			l--;
+		if (l == 0)
+			continue;
+		o = json_loadb(ln, l, JSON_REJECT_DUPLICATES, &jerr);
+		if (o == NULL || !json_is_object(o)) {
+			diag_add(d, "%s:%u: row rejected: not a JSON object (%s)", label, line,
+				 o == NULL ? jerr.text : "another JSON value");
+			json_decref(o);
+			st->read++;
+			st->messages++;
+			st->rejected++;
+			st->messages_rejected++;
+			continue;
+		}
+		memset(&t, 0, sizeof(t));
+		t.transferred_at_ms = now_ms;
+		json_object_foreach(o, key, val)
+		{
+			char num[32];
+			const char *v;
+			if (!ok)
+				break;
+			if (json_is_string(val))
+				v = json_string_value(val);
+			else if (json_is_integer(val)) {
+				snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(val));
+				v = num;
+			} else if (json_is_null(val))
+				continue;
+			else {
+				snprintf(why, sizeof(why), "field '%.40s' must be a string or number", key);
+				ok = false;
+				break;
+			}
+			ok = field(&t, key, strlen(key), v, why, sizeof(why));
+		}
+		json_decref(o);
+		if (!ok) {
+			diag_add(d, "%s:%u: row rejected: %s", label, line, why);
+			st->read++;
+			st->messages++;
+			st->rejected++;
+			st->messages_rejected++;
+		} else {
+			ret = row_store(&r, &t, line);
+		}
+		traveller_clear(&t);
+		progress_maybe(st, cb, ctx, &next);
+	}
+	if (ret == 0)
+		ret = rows_finish(&r);
+	return ret;
+}
+
+/* See import.h. */
+int
+import_text(struct store *s, enum import_format fmt, const char *text, size_t len,
+	    const char *label, int64_t now_ms, struct import_stats *st, struct diag *d,
+	    import_progress progress, void *ctx)
+{
+	memset(st, 0, sizeof(*st));
+	switch (fmt) {
+	case IMPORT_PAXLST: return import_paxlst(s, text, len, label, now_ms, st, d, progress, ctx);
+	case IMPORT_CSV: return import_csv(s, text, len, label, now_ms, st, d, progress, ctx);
+	case IMPORT_JSONL: return import_jsonl(s, text, len, label, now_ms, st, d, progress, ctx);
+	}
+	return PIUGW_EINVAL;
+}
+
+/* See import.h. */
+int
+import_format_by_name(const char *name)
+{
+	if (strcmp(name, "paxlst") == 0)
+		return IMPORT_PAXLST;
+	if (strcmp(name, "csv") == 0)
+		return IMPORT_CSV;
+	if (strcmp(name, "jsonl") == 0)
+		return IMPORT_JSONL;
+	return -1;
+}

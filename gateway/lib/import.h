@@ -1,0 +1,54 @@
+/*
+ * import.h: reading API/PNR data into the store.
+ *
+ *   PAXLST  UN/EDIFACT PAXLST D02B/D05B as airlines send it (IATA/WCO API
+ *           guidelines): UNA, any separators it declares, the release
+ *           character, UNB..UNZ interchanges with several UNH..UNT messages,
+ *           TDT/LOC/DTM legs, NAD+FL (passengers) and NAD+FM (crew), ATT,
+ *           DTM+329, NAT, DOC, DTM+36, LOC+91, RFF+AVF, CNT+42 checked.
+ *           A message that is malformed is rejected whole with
+ *           "file:segment-number: reason"; the rest of the file still imports.
+ *   CSV     RFC 4180, a header row naming the columns (store.h, plus
+ *           "source" API|PNR and "transferred_at" YYYY-MM-DD[THH:MM[:SS]Z]).
+ *   JSONL   one JSON object per line with the same keys.
+ *
+ * Each PAXLST message, and each CSV/JSONL row, is stored whole or not at all.
+ * Rejections name the place and the reason, never the personal data.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef PIUGW_IMPORT_H
+#define PIUGW_IMPORT_H
+
+#include <stdint.h>
+
+#include "diag.h"
+#include "store.h"
+
+enum import_format { IMPORT_PAXLST = 1, IMPORT_CSV = 2, IMPORT_JSONL = 3 };
+
+struct import_stats {
+	uint64_t read;     /* records (passengers x legs, or rows) read */
+	uint64_t stored;
+	uint64_t rejected;
+	uint64_t messages; /* PAXLST messages, or rows */
+	uint64_t messages_rejected;
+};
+
+/* Called now and then with the running totals (for a progress line). */
+typedef void (*import_progress)(const struct import_stats *st, void *ctx);
+
+/*
+ * Import text (label names it in diagnostics) into s. now_ms is the default
+ * transfer time where the data carries none. Returns 0 if the file could be
+ * read (rejections are counted in st and explained in d), or an error if
+ * the store failed (nothing of the failing batch stays).
+ */
+int import_text(struct store *s, enum import_format fmt, const char *text, size_t len,
+		const char *label, int64_t now_ms, struct import_stats *st, struct diag *d,
+		import_progress progress, void *ctx);
+
+/* The format named "paxlst", "csv" or "jsonl", or -1. */
+int import_format_by_name(const char *name);
+
+#endif /* PIUGW_IMPORT_H */

@@ -1,0 +1,173 @@
+/*
+ * store_bench.c: the traveller store at scale. Generates N travellers with
+ * gen_travellers, imports them through the CSV reader into a fresh store,
+ * then times document lookups and fuzzy name searches (names given in the
+ * other order, as a partner might send them) of travellers that exist.
+ *
+ *   store_bench [--travellers N] [--gen PATH] [--dir DIR]
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "import.h"
+#include "num.h"
+#include "store.h"
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int
+cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double
+pct(double *v, size_t n, double p)
+{
+	size_t i = (size_t)(p * (double)(n - 1));
+	return v[i];
+}
+
+struct q {
+	char iss[8], doc[16], sn[64], gn[96], dob[11];
+};
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {{"travellers", required_argument, NULL, 't'},
+					   {"gen", required_argument, NULL, 'g'},
+					   {"dir", required_argument, NULL, 'd'},
+					   {NULL, 0, NULL, 0}};
+	uint64_t n = 1000000;
+	const char *gen = "build/release/tests/bench/gen_travellers";
+	char tmpl[] = "/var/tmp/piugw-store-bench-XXXXXX", *dir = NULL, path[4200], cmd[9000];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c == 't' && num_parse_u64(optarg, strlen(optarg), 100, 100000000, &n))
+			continue;
+		if (c == 'g') {
+			gen = optarg;
+			continue;
+		}
+		if (c == 'd') {
+			dir = optarg;
+			continue;
+		}
+		fprintf(stderr, "usage: store_bench [--travellers N] [--gen PATH] [--dir DIR]\n");
+		return 2;
+	}
+	if (dir == NULL && (dir = mkdtemp(tmpl)) == NULL)
+		return 2;
+	snprintf(cmd, sizeof(cmd), "'%s' %ju --queries '%s/queries.tsv' > '%s/travellers.csv'", gen,
+		 (uintmax_t)n, dir, dir);
+	double g0 = now_us();
+	if (system(cmd) != 0) {
+		fprintf(stderr, "store_bench: the generator failed\n");
+		return 1;
+	}
+	double g1 = now_us();
+
+	struct store *s = NULL;
+	struct diag d;
+	diag_init(&d);
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	unlink(path);
+	if (store_open(path, &s, &d) != 0)
+		return 1;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	snprintf(path, sizeof(path), "%s/travellers.csv", dir);
+	if (fileio_read(path, (size_t)4 << 30, 0, &buf, &len, &d) != 0)
+		return 1;
+	struct import_stats st;
+	double i0 = now_us();
+	if (import_text(s, IMPORT_CSV, (char *)buf, len, "travellers.csv", 1811851200000LL, &st, &d,
+			NULL, NULL) != 0 || st.rejected != 0) {
+		for (size_t k = 0; k < d.n && k < 5; k++)
+			fprintf(stderr, "%s\n", d.lines[k]);
+		return 1;
+	}
+	double i1 = now_us();
+	fileio_free(buf, len, 0);
+
+	/* The sample of travellers that exist. */
+	snprintf(path, sizeof(path), "%s/queries.tsv", dir);
+	FILE *qf = fopen(path, "r");
+	struct q *qs = calloc(100000, sizeof(*qs));
+	size_t nq = 0;
+	char line[512];
+	while (qf != NULL && nq < 100000 && fgets(line, sizeof(line), qf) != NULL) {
+		if (sscanf(line, "%7[^\t]\t%15[^\t]\t%63[^\t]\t%95[^\t]\t%10s", qs[nq].iss, qs[nq].doc,
+			   qs[nq].sn, qs[nq].gn, qs[nq].dob) == 5)
+			nq++;
+	}
+	if (qf != NULL)
+		fclose(qf);
+	if (nq == 0)
+		return 1;
+
+	size_t nd = nq < 2000 ? 20000 : nq * 5, nz = nq < 1000 ? 2000 : nq;
+	double *lat = malloc(sizeof(double) * (nd > nz ? nd : nz));
+	unsigned misses = 0;
+	for (size_t k = 0; k < nd; k++) {
+		struct store_result r;
+		const struct q *x = &qs[k % nq];
+		double t0 = now_us();
+		store_search_document(s, x->iss, x->doc, 10, &r);
+		lat[k] = now_us() - t0;
+		misses += r.total == 0;
+		store_result_clear(&r);
+	}
+	qsort(lat, nd, sizeof(double), cmp_d);
+	double d50 = pct(lat, nd, 0.5), d99 = pct(lat, nd, 0.99);
+
+	unsigned fz_miss = 0;
+	for (size_t k = 0; k < nz; k++) {
+		struct store_result r;
+		const struct q *x = &qs[k % nq];
+		double t0 = now_us();
+		/* Given names where the surname was: the order a partner may use. */
+		store_search_name_fuzzy(s, x->gn, x->sn, x->dob, 0.88, 10, &r);
+		lat[k] = now_us() - t0;
+		fz_miss += r.total == 0;
+		store_result_clear(&r);
+	}
+	qsort(lat, nz, sizeof(double), cmp_d);
+	double f50 = pct(lat, nz, 0.5), f99 = pct(lat, nz, 0.99);
+
+	printf("store: %ju travellers (generated in %.1f s)\n", (uintmax_t)st.stored,
+	       (g1 - g0) / 1e6);
+	printf("  import (CSV)       %8.1f s   %10.0f rows/s\n", (i1 - i0) / 1e6,
+	       (double)st.stored / ((i1 - i0) / 1e6));
+	printf("  document lookup    p50 %7.1f us   p99 %7.1f us   (%zu lookups, %u misses)\n", d50,
+	       d99, nd, misses);
+	printf("  fuzzy name search  p50 %7.1f us   p99 %7.1f us   (%zu searches, %u misses)\n",
+	       f50, f99, nz, fz_miss);
+	store_close(&s);
+	free(lat);
+	free(qs);
+	diag_clear(&d);
+	if (dir == tmpl) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			return 1;
+	}
+	return misses == 0 && fz_miss == 0 ? 0 : 1;
+}

@@ -1,0 +1,286 @@
+/*
+ * test_import.c: PAXLST fixtures written from the public segment layout
+ * (several messages, passengers and crew, several legs, unusual separators
+ * and the release character, a count mismatch, a bad UNT, a truncated
+ * interchange), and CSV and JSON Lines with their mistakes.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "fileio.h"
+#include "import.h"
+#include "num.h"
+#include "piugw/error.h"
+#include "testutil.h"
+
+static const int64_t NOW = 1811851200000LL; /* 2027-06-01 */
+
+struct fx {
+	char *dir;
+	struct store *s;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char *p;
+	struct diag d;
+
+	diag_init(&d);
+	f->dir = tu_tmpdir();
+	p = tu_path(f->dir, "store.db");
+	assert_int_equal(store_open(p, &f->s, &d), 0);
+	free(p);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	store_close(&f->s);
+	tu_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct import_stats
+run_fixture(struct fx *f, const char *name, struct diag *d)
+{
+	char *path = tu_path(PIUGW_FIXTURES_DIR "/paxlst", name);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct import_stats st;
+
+	assert_int_equal(fileio_read(path, 1 << 20, 0, &buf, &len, NULL), 0);
+	assert_int_equal(import_text(f->s, IMPORT_PAXLST, (char *)buf, len, name, NOW, &st, d, NULL,
+				     NULL), 0);
+	fileio_free(buf, len, 0);
+	free(path);
+	return st;
+}
+
+static size_t
+count_doc(struct fx *f, const char *issuer, const char *number)
+{
+	struct store_result r;
+	size_t n;
+
+	assert_int_equal(store_search_document(f->s, issuer, number, 100, &r), 0);
+	n = r.total;
+	store_result_clear(&r);
+	return n;
+}
+
+static void
+paxlst_basic(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	struct store_result r;
+
+	diag_init(&d);
+	struct import_stats st = run_fixture(f, "basic.edi", &d);
+	tu_diag_dump(&d);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(st.messages, 2);
+	assert_int_equal(st.stored, 3); /* two passengers, one crew member */
+	assert_int_equal(st.rejected, 0);
+	assert_int_equal(store_search_document(f->s, "XBA", "P1234567", 10, &r), 0);
+	assert_int_equal(r.total, 1);
+	struct traveller *t = &r.m[0].t;
+	assert_string_equal(t->v[COL_SURNAME], "MUELLER");
+	assert_string_equal(t->v[COL_GIVEN_NAMES], "ANNA");
+	assert_string_equal(t->v[COL_DATE_OF_BIRTH], "1985-04-12");
+	assert_string_equal(t->v[COL_SEX], "F");
+	assert_string_equal(t->v[COL_NATIONALITY], "XBA");
+	assert_string_equal(t->v[COL_DOC_EXPIRY], "2030-01-01");
+	assert_string_equal(t->v[COL_CARRIER], "XB");
+	assert_string_equal(t->v[COL_FLIGHT_NUMBER], "101");
+	assert_string_equal(t->v[COL_FLIGHT_DATE], "2027-05-30");
+	assert_string_equal(t->v[COL_DEP_AIRPORT], "XBB");
+	assert_string_equal(t->v[COL_ARR_AIRPORT], "XAA");
+	assert_string_equal(t->v[COL_DEP_TIME], "2027-05-30T10:00");
+	assert_string_equal(t->v[COL_RECORD_LOCATOR], "ABC123");
+	assert_int_equal(t->source, STORE_SOURCE_API);
+	/* transferred: the UNB date and time, 2027-05-30 12:00 UTC */
+	assert_int_equal(t->transferred_at_ms,
+			 (int64_t)num_days_from_civil(2027, 5, 30) * 86400000 + 12 * 3600000LL);
+	store_result_clear(&r);
+	/* A child born 2015 stays in this century; the crew member is stored too. */
+	assert_int_equal(store_search_name(f->s, "MUELLER", "JONAS", "2015-01-01", 10, &r), 0);
+	assert_int_equal(r.total, 1);
+	store_result_clear(&r);
+	assert_int_equal(count_doc(f, "XCA", "C0001111"), 1);
+	diag_clear(&d);
+}
+
+static void
+paxlst_multileg_and_separators(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	struct store_result r;
+
+	diag_init(&d);
+	struct import_stats st = run_fixture(f, "multileg.edi", &d);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(st.stored, 2); /* one passenger on two legs */
+	assert_int_equal(count_doc(f, "XCA", "X7654321"), 2);
+	assert_int_equal(store_search_flight(f->s, "XB", "202", "2027-05-30", 10, &r), 0);
+	assert_int_equal(r.total, 2);
+	store_result_clear(&r);
+
+	st = run_fixture(f, "separators.edi", &d);
+	tu_diag_dump(&d);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(st.stored, 1);
+	assert_int_equal(store_search_document(f->s, "XBA", "P5555555", 10, &r), 0);
+	assert_int_equal(r.total, 1);
+	/* The release character kept the terminator inside the name. */
+	assert_string_equal(r.m[0].t.v[COL_SURNAME], "O~BRIEN");
+	assert_string_equal(r.m[0].t.v[COL_RECORD_LOCATOR], "QQQ111");
+	store_result_clear(&r);
+	diag_clear(&d);
+}
+
+static void
+paxlst_bad_messages_rejected_whole(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+
+	diag_init(&d);
+	/* CNT says 3, the message lists 2: the whole message goes, the next one stays. */
+	struct import_stats st = run_fixture(f, "count-mismatch.edi", &d);
+	assert_int_equal(st.messages, 2);
+	assert_int_equal(st.messages_rejected, 1);
+	assert_int_equal(st.stored, 1);
+	assert_true(tu_diag_has(&d, "count-mismatch.edi:31: message rejected: CNT+42 counts 3, "
+				    "the message lists 2"));
+	assert_int_equal(count_doc(f, "XBA", "P1234567"), 0); /* nothing half-written */
+	assert_int_equal(count_doc(f, "XCA", "X7654321"), 1);
+	assert_false(tu_diag_has(&d, "MUELLER"));
+	diag_clear(&d);
+
+	st = run_fixture(f, "bad-unt.edi", &d);
+	assert_int_equal(st.messages_rejected, 1);
+	assert_true(tu_diag_has(&d, "message rejected: UNT counts"));
+	diag_clear(&d);
+
+	/* Cut short: the complete message is stored, the cut one is not. */
+	st = run_fixture(f, "truncated.edi", &d);
+	assert_int_equal(st.stored, 1);
+	assert_int_equal(st.messages_rejected, 1);
+	assert_true(tu_diag_has(&d, "cut short"));
+	assert_true(tu_diag_has(&d, "the message is incomplete (no UNT)"));
+	diag_clear(&d);
+
+	/* Not EDIFACT at all. */
+	const char junk[] = "hello world";
+	assert_int_equal(import_text(f->s, IMPORT_PAXLST, junk, sizeof(junk) - 1, "junk", NOW, &st, &d,
+				     NULL, NULL), 0);
+	assert_int_equal(st.stored, 0);
+	diag_clear(&d);
+}
+
+static void
+csv_rows(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	struct import_stats st;
+	struct store_result r;
+	const char *csv =
+		"source,transferred_at,surname,given_names,date_of_birth,doc_number,doc_issuer,"
+		"carrier,flight_number,flight_date,address,phones\n"
+		"PNR,2027-05-29T08:30:00Z,Lefèvre,François,1977-03-03,F111,XDA,XD,9,2027-05-29,"
+		"\"12 Rue de la Paix, Paris\",+00 555 0199;+00 555 0198\n"
+		"API,2027-05-29,Smith,\"John \"\"Jack\"\"\",1980-01-01,S222,XEA,XE,10,2027-05-29,,\n"
+		"API,2027-05-29,NoFlight,X,1980-01-01,S333,XEA,,,,,\n"
+		"API,2027-05-29,Short,row\n"
+		"XYZ,2027-05-29,Bad,Source,1980-01-01,S444,XEA,XE,10,2027-05-29,,\n"
+		"\n";
+
+	diag_init(&d);
+	assert_int_equal(import_text(f->s, IMPORT_CSV, csv, strlen(csv), "t.csv", NOW, &st, &d, NULL,
+				     NULL), 0);
+	assert_int_equal(st.stored, 2);
+	assert_int_equal(st.rejected, 3);
+	assert_true(tu_diag_has(&d, "t.csv:4: row rejected: a row is one flight leg"));
+	assert_true(tu_diag_has(&d, "t.csv:5: row rejected: 4 fields, the header has 12"));
+	assert_true(tu_diag_has(&d, "t.csv:6: row rejected: source must be API or PNR"));
+	assert_false(tu_diag_has(&d, "NoFlight"));
+	assert_int_equal(store_search_document(f->s, "XDA", "F111", 10, &r), 0);
+	assert_int_equal(r.total, 1);
+	assert_string_equal(r.m[0].t.v[COL_ADDRESS], "12 Rue de la Paix, Paris");
+	assert_int_equal(r.m[0].t.source, STORE_SOURCE_PNR);
+	assert_int_equal(r.m[0].t.transferred_at_ms, (int64_t)num_days_from_civil(2027, 5, 29) *
+							     86400000 + 8 * 3600000LL + 1800000);
+	store_result_clear(&r);
+	assert_int_equal(store_search_selector(f->s, STORE_SEL_PHONE, "005550198", 10, &r), 0);
+	assert_int_equal(r.total, 1);
+	store_result_clear(&r);
+	assert_int_equal(store_search_document(f->s, "XEA", "S222", 10, &r), 0);
+	assert_string_equal(r.m[0].t.v[COL_GIVEN_NAMES], "John \"Jack\"");
+	store_result_clear(&r);
+	diag_clear(&d);
+
+	/* An unknown column refuses the whole file: a typo must not drop data silently. */
+	const char *bad = "surname,flght_number\nX,1\n";
+	assert_int_equal(import_text(f->s, IMPORT_CSV, bad, strlen(bad), "b.csv", NOW, &st, &d, NULL,
+				     NULL), 0);
+	assert_int_equal(st.stored, 0);
+	assert_true(tu_diag_has(&d, "b.csv:1: unknown column 'flght_number'"));
+	diag_clear(&d);
+}
+
+static void
+jsonl_rows(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	struct import_stats st;
+	const char *jl =
+		"{\"source\":\"API\",\"surname\":\"Иванов\",\"given_names\":\"Сергей\","
+		"\"date_of_birth\":\"1970-07-07\",\"doc_number\":\"R1\",\"doc_issuer\":\"XRA\","
+		"\"carrier\":\"XR\",\"flight_number\":\"1\",\"flight_date\":\"2027-05-01\",\"bags\":2}\n"
+		"not json\n"
+		"[1,2]\n"
+		"{\"source\":\"API\",\"surnme\":\"X\"}\n"
+		"{\"source\":\"API\",\"surname\":\"X\",\"surname\":\"Y\"}\n"
+		"{\"source\":\"API\",\"surname\":{\"a\":1}}\n";
+
+	diag_init(&d);
+	assert_int_equal(import_text(f->s, IMPORT_JSONL, jl, strlen(jl), "t.jsonl", NOW, &st, &d,
+				     NULL, NULL), 0);
+	assert_int_equal(st.stored, 1);
+	assert_int_equal(st.rejected, 5);
+	assert_true(tu_diag_has(&d, "t.jsonl:2: row rejected: not a JSON object"));
+	assert_true(tu_diag_has(&d, "t.jsonl:3: row rejected: not a JSON object"));
+	assert_true(tu_diag_has(&d, "t.jsonl:4: row rejected: unknown field 'surnme'"));
+	assert_true(tu_diag_has(&d, "t.jsonl:5: row rejected: not a JSON object (duplicate"));
+	assert_true(tu_diag_has(&d, "t.jsonl:6: row rejected: field 'surname' must be a string"));
+	assert_int_equal(count_doc(f, "XRA", "R1"), 1);
+	diag_clear(&d);
+	assert_int_equal(import_format_by_name("paxlst"), IMPORT_PAXLST);
+	assert_int_equal(import_format_by_name("xml"), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(paxlst_basic, setup, teardown),
+		cmocka_unit_test_setup_teardown(paxlst_multileg_and_separators, setup, teardown),
+		cmocka_unit_test_setup_teardown(paxlst_bad_messages_rejected_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(csv_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(jsonl_rows, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
