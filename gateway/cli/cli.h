@@ -17,6 +17,8 @@
 #include <jansson.h>
 
 #include "diag.h"
+#include "local.pb-c.h"
+#include "piugw/client.h"
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILED 1
@@ -53,6 +55,20 @@ int64_t cli_now_ms(void);
 /* The default configuration file. */
 #define CLI_DEFAULT_CONFIG "/etc/piugw/piugwd.yaml"
 
+/*
+ * One call to the running gateway's local API: --api (or PIUGW_API), else
+ * the local_api of config. Prints why on failure; a LocalError reply is a
+ * refusal (exit 1). Returns the exit code; *replyp only on success.
+ */
+int cli_call(const char *verb, const char *config, const char *api, const Piugw__LocalRequest *req,
+	     int timeout_ms, Piugw__LocalReply **replyp);
+
+/* Any protobuf message as JSON (enum names, hex bytes, defaults left out). */
+json_t *cli_pb_json(const ProtobufCMessage *m);
+
+/* One partner's answer, readable; returns 0 if answered or waiting, else 1. */
+int cli_print_answer(const Piugw__PeerAnswer *a);
+
 int keygen_main(int argc, char **argv);
 int agreement_main(int argc, char **argv);
 int directory_main(int argc, char **argv);
@@ -60,5 +76,12 @@ int policy_main(int argc, char **argv);
 int audit_main(int argc, char **argv);
 int import_main(int argc, char **argv);
 int store_main(int argc, char **argv);
+int query_main(int argc, char **argv);
+int results_main(int argc, char **argv);
+int peers_main(int argc, char **argv);
+int status_main(int argc, char **argv);
+int pending_main(int argc, char **argv);
+int approve_main(int argc, char **argv);
+int deny_main(int argc, char **argv);
 
 #endif /* PIUGW_CLI_H */

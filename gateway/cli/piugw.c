@@ -29,6 +29,13 @@ static const struct {
 	{"audit", audit_main, "verify, search and export the audit log"},
 	{"import", import_main, "read PAXLST, CSV or JSON Lines into the traveller store"},
 	{"store", store_main, "traveller store statistics and retention"},
+	{"query", query_main, "ask a partner (or all) about a passenger"},
+	{"results", results_main, "the answer to an earlier query (--wait for approval)"},
+	{"peers", peers_main, "reachability, clocks and agreement hashes of partners"},
+	{"status", status_main, "the running gateway at a glance"},
+	{"pending", pending_main, "partners' requests waiting for approval"},
+	{"approve", approve_main, "approve a pending request"},
+	{"deny", deny_main, "deny a pending request, with a reason"},
 };
 
 static void

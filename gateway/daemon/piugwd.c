@@ -1,44 +1,486 @@
 /*
- * piugwd.c: the gateway daemon.
+ * piugwd.c: the gateway daemon (DESIGN.md section 2).
  *
- * This build has the foundation only (keys, envelope): the peer links,
- * policy and answering arrive with the daemon issue. Until then piugwd says
- * so plainly instead of pretending to run.
+ *   piugwd [-c FILE] [-n] [-v] [--ready-fd N]
+ *
+ * Loads the configuration tree (refusing to start on any problem), opens
+ * the audit log, the traveller store and the state database, binds the
+ * public endpoint and the local API, and serves until SIGTERM, which drains
+ * in-flight work first. SIGHUP reloads the configuration atomically: a
+ * failed reload leaves the running one in force; a member who lost its
+ * admission is cut off at once, open connections included.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "gw.h"
+#include "num.h"
+#include "piugw/error.h"
 
 #ifndef PIUGW_VERSION
 #define PIUGW_VERSION "0.1.0"
 #endif
 
+#define EXIT_CONFIG 1
+#define EXIT_USAGE 2
+
+/* See gw.h. */
+int64_t
+gw_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* See gw.h. */
+int64_t
+gw_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* See gw.h. */
+void
+gw_user_name(uint32_t uid, char *out, size_t size)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+		snprintf(out, size, "%s", pw.pw_name);
+	else
+		snprintf(out, size, "uid:%u", uid);
+}
+
+/* See gw.h. */
+bool
+gw_admitted(const struct gw *g, const char *id, int64_t now_ms)
+{
+	const struct policy *p = g->policy;
+
+	if (strcmp(id, p->cfg->id) == 0 || directory_member(p->dir, id) == NULL)
+		return false;
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->agreements[i].peer, id) == 0 &&
+		    policy_agreement_state(&p->agreements[i], now_ms, NULL, 0) == POLICY_IN_FORCE)
+			return true;
+	return false;
+}
+
+/* See gw.h. */
+int
+gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp)
+{
+	uint64_t seq = 0;
+	int rc = audit_append(g->audit, r, &seq);
+
+	if (rc != 0)
+		gw_log(GW_ERROR, "audit_append_failed", "error=%s", gw_esc(piugw_strerror(rc)));
+	if (seqp != NULL)
+		*seqp = seq;
+	return rc;
+}
+
 static void
 usage(FILE *f)
 {
-	fprintf(f, "Usage: piugwd -c FILE [-n]\n\n"
-		   "Run a PIU gateway.\n\n"
-		   "  -c FILE     configuration (default /etc/piugw/piugwd.yaml)\n"
-		   "  -n          check the configuration and exit\n"
-		   "  --version   print the version\n"
-		   "  -h, --help  show this help\n");
+	fprintf(f, "Usage: piugwd [-c FILE] [-n] [-v] [--ready-fd N]\n\n"
+		   "Run a PIU gateway: answer partners' queries under the bilateral agreements,\n"
+		   "send this unit's queries, keep the audit trail.\n\n"
+		   "  -c, --config FILE  configuration (default /etc/piugw/piugwd.yaml)\n"
+		   "  -n, --check        check the configuration tree and exit (0 ok, 1 problems)\n"
+		   "  -v, --verbose      log debug lines too\n"
+		   "  --ready-fd N       write \"READY=1\\n\" to file descriptor N once serving\n"
+		   "  --version          print the version\n"
+		   "  -h, --help         show this help\n\n"
+		   "Signals: SIGHUP reloads the configuration (the running one stays if the new\n"
+		   "one fails), SIGTERM finishes in-flight work and exits 0.\n");
+}
+
+static void
+print_diag(const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		fprintf(stderr, "piugwd: %s\n", d->lines[i]);
+}
+
+static char *
+join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+
+	if (p != NULL)
+		snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+/* Every member of the directory but us, with its pair keys. */
+static int
+envelope_build(struct gw *g, struct envelope_ctx **outp)
+{
+	struct envelope_ctx *ctx = NULL;
+	int rc;
+
+	if ((rc = envelope_ctx_new(g->keys, g->policy->cfg->max_message_bytes, &ctx)) != 0)
+		return rc;
+	for (size_t i = 0; i < g->policy->dir->n; i++) {
+		const struct directory_member *m = &g->policy->dir->members[i];
+		if (strcmp(m->keys.id, g->policy->cfg->id) == 0)
+			continue;
+		if ((rc = envelope_ctx_add_peer(ctx, &m->keys)) != 0)
+			gw_log(GW_WARN, "member_key_refused", "member=%s error=%s", m->keys.id,
+			       gw_esc(piugw_strerror(rc)));
+	}
+	*outp = ctx;
+	return 0;
+}
+
+static void
+audit_config(struct gw *g, const char *detail)
+{
+	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "%s: directory serial %ju, %zu agreement(s)", detail,
+		 (uintmax_t)g->policy->dir->serial, g->policy->n);
+	r.event = PIUGW__AUDIT_EVENT__AUDIT_CONFIG_LOADED;
+	r.detail = buf;
+	gw_audit(g, &r, NULL);
+}
+
+static void
+reload(struct gw *g)
+{
+	struct diag d;
+	struct envelope_ctx *ctx = NULL;
+	char *admitted = NULL;
+	size_t n = g->policy->dir->n;
+	int64_t now = gw_now_ms();
+	bool cut = false;
+	char old_listen[256];
+
+	diag_init(&d);
+	snprintf(old_listen, sizeof(old_listen), "%s", g->policy->cfg->listen);
+	if ((admitted = calloc(n + 1, KEYS_ID_MAX + 1)) != NULL)
+		for (size_t i = 0; i < n; i++)
+			if (gw_admitted(g, g->policy->dir->members[i].keys.id, now))
+				snprintf(admitted + i * (KEYS_ID_MAX + 1), KEYS_ID_MAX + 1, "%s",
+					 g->policy->dir->members[i].keys.id);
+	if (policy_reload(&g->policy, g->config_path, now, &d) != 0) {
+		for (size_t i = 0; i < d.n; i++)
+			gw_log(GW_ERROR, "reload_problem", "what=%s", gw_esc(d.lines[i]));
+		gw_log(GW_ERROR, "reload_failed", "config=%s kept=%s", gw_esc(g->config_path),
+		       "the running configuration");
+		goto out;
+	}
+	for (size_t i = 0; i < d.n; i++)
+		gw_log(GW_WARN, "config_warning", "what=%s", gw_esc(d.lines[i]));
+	if (strcmp(old_listen, g->policy->cfg->listen) != 0)
+		gw_log(GW_WARN, "restart_needed", "why=%s",
+		       gw_esc("gateway.listen changed; it takes effect at the next start"));
+	if (envelope_build(g, &ctx) == 0) {
+		envelope_ctx_free(&g->env);
+		g->env = ctx;
+	}
+	links_peers_sync(g);
+	for (size_t i = 0; admitted != NULL && i < n; i++) {
+		const char *id = admitted + i * (KEYS_ID_MAX + 1);
+		if (id[0] != '\0' && !gw_admitted(g, id, now)) {
+			gw_log(GW_WARN, "member_cut_off", "member=%s", id);
+			cut = true;
+		}
+	}
+	/* Their open connections go now: every partner reconnects and passes ZAP again. */
+	if (cut)
+		links_router_rebind(g);
+	audit_config(g, "configuration reloaded");
+	gw_log(GW_INFO, "reloaded", "serial=%ju agreements=%zu", (uintmax_t)g->policy->dir->serial,
+	       g->policy->n);
+out:
+	free(admitted);
+	diag_clear(&d);
+}
+
+static bool
+readable(void *s)
+{
+	int ev = 0;
+	size_t len = sizeof(ev);
+
+	return s != NULL && zmq_getsockopt(s, ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLIN);
+}
+
+static void
+on_signal(struct gw *g)
+{
+	struct signalfd_siginfo si;
+
+	while (read(g->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			gw_log(GW_INFO, "reload_requested", NULL);
+			reload(g);
+		} else if (g->draining) {
+			gw_log(GW_WARN, "stopping_now", "why=%s", "second stop signal");
+			g->stop = true;
+		} else {
+			gw_log(GW_INFO, "draining", "in_flight=%s",
+			       g->out != NULL || g->deferred != NULL ? "yes" : "no");
+			g->draining = true;
+		}
+	}
+}
+
+static int
+serve(struct gw *g)
+{
+	zmq_pollitem_t items[8 + 2 * 64];
+	int audit_fd = audit_notify_fd(g->audit);
+
+	while (!g->stop) {
+		size_t n = 0, peer0;
+		int64_t now = gw_now_ms(), next = ask_next_timer(g);
+		long timeout = next <= now ? 0 : (long)(next - now);
+
+		if (timeout > 1000)
+			timeout = 1000;
+		items[n++] = (zmq_pollitem_t){.socket = g->zap, .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.socket = g->api, .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.fd = g->sigfd, .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.fd = audit_fd, .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.socket = g->router_mon, .events = ZMQ_POLLIN};
+		/* Draining: no new work from partners; our own answers still come in. */
+		items[n++] = (zmq_pollitem_t){.socket = g->draining ? NULL : g->router,
+					      .fd = -1, .events = g->draining ? 0 : ZMQ_POLLIN};
+		peer0 = n;
+		for (size_t i = 0; i < g->npeers && i < 64; i++) {
+			items[n++] = (zmq_pollitem_t){.socket = g->peers[i].dealer, .events = ZMQ_POLLIN};
+			items[n++] = (zmq_pollitem_t){.socket = g->peers[i].mon, .events = ZMQ_POLLIN};
+		}
+		if (zmq_poll(items, (int)n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			gw_log(GW_ERROR, "poll_failed", "error=%s", gw_esc(zmq_strerror(errno)));
+			return PIUGW_ESYSTEM;
+		}
+		if (items[2].revents & ZMQ_POLLIN)
+			on_signal(g);
+		if (items[3].revents & ZMQ_POLLIN) {
+			uint64_t v;
+			if (read(audit_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				gw_log(GW_ERROR, "audit_notify", "error=%s", gw_esc(strerror(errno)));
+			if (audit_status(g->audit) != 0)
+				gw_log(GW_ERROR, "audit_failed", "error=%s",
+				       gw_esc(piugw_strerror(audit_status(g->audit))));
+			serve_deferred(g);
+		}
+		for (int k = 0; k < 64 && readable(g->zap); k++)
+			links_zap_handle(g);
+		for (int k = 0; k < 64 && readable(g->router_mon); k++)
+			links_monitor_handle(g, NULL, g->router_mon);
+		for (size_t i = peer0; i < n; i += 2) {
+			struct peer *p = &g->peers[(i - peer0) / 2];
+			for (int k = 0; k < 64 && readable(p->mon); k++)
+				links_monitor_handle(g, p, p->mon);
+			for (int k = 0; k < 64 && readable(p->dealer); k++)
+				ask_dealer(g, p);
+		}
+		for (int k = 0; !g->draining && k < 64 && readable(g->router); k++)
+			serve_router(g);
+		for (int k = 0; k < 64 && readable(g->api); k++)
+			ask_api(g);
+		now = gw_now_ms();
+		ask_timers(g, now);
+		if (now >= g->next_housekeeping_ms) {
+			uint64_t gone = 0;
+			int64_t keep = 2 * (int64_t)g->policy->cfg->freshness_seconds * 1000;
+			state_replay_expire(g->state, now - keep, &gone);
+			g->next_housekeeping_ms = now + 60000;
+		}
+		if (g->draining && g->out == NULL && g->deferred == NULL)
+			g->stop = true;
+	}
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			usage(stdout);
-			return 0;
-		}
-		if (strcmp(argv[i], "--version") == 0) {
-			printf("piugwd %s\n", PIUGW_VERSION);
-			return 0;
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'n'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"ready-fd", required_argument, NULL, 'r'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct rlimit no_core = {0, 0};
+	struct gw g;
+	struct diag d;
+	struct audit_opts ao;
+	sigset_t mask;
+	const char *config = "/etc/piugw/piugwd.yaml";
+	char *p = NULL;
+	bool check = false;
+	int c, ready_fd = -1, ret = EXIT_CONFIG;
+	uint64_t v;
+
+	while ((c = getopt_long(argc, argv, "c:nvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'n': check = true; break;
+		case 'v': gw_log_level = GW_DEBUG; break;
+		case 'r':
+			if (!num_parse_u64(optarg, strlen(optarg), 3, 1024, &v)) {
+				fprintf(stderr, "piugwd: --ready-fd takes a descriptor number 3..1024\n");
+				return EXIT_USAGE;
+			}
+			ready_fd = (int)v;
+			break;
+		case 'V': printf("piugwd %s\n", PIUGW_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	fprintf(stderr, "piugwd: this build cannot serve yet: the configuration loader and "
-			"peer links are not implemented (the daemon issue)\n");
-	return 2;
+	if (optind != argc) {
+		fprintf(stderr, "piugwd: unexpected argument '%s' (try --help)\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	/* Secret keys and personal data pass through this process: no core files. */
+	setrlimit(RLIMIT_CORE, &no_core);
+	umask(027);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "piugwd: libsodium failed to initialise\n");
+		return EXIT_USAGE;
+	}
+	/*
+	 * Block the signals we serve through a signalfd before any thread starts
+	 * (the audit writer, ZeroMQ's I/O threads): they inherit the mask, so
+	 * SIGTERM reaches the loop and drains instead of killing the process.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&g, 0, sizeof(g));
+	g.sigfd = -1;
+	g.deferred_tail = &g.deferred;
+	g.started_ms = gw_now_ms();
+	diag_init(&d);
+	if ((g.config_path = strdup(config)) == NULL)
+		goto out;
+	if (policy_load(config, g.started_ms, &g.policy, &d) != 0) {
+		print_diag(&d);
+		fprintf(stderr, "piugwd: %s: refusing to start (check it with: piugw policy check -c %s)\n",
+			config, config);
+		goto out;
+	}
+	print_diag(&d);
+	if (check) {
+		printf("%s: ok\n", config);
+		ret = 0;
+		goto out;
+	}
+	diag_clear(&d);
+	ret = EXIT_USAGE;
+	if (policy_activate(g.policy, &d) != 0 ||
+	    keys_secret_load(g.policy->cfg->certificate, &g.keys, &d) != 0) {
+		print_diag(&d);
+		goto out;
+	}
+	if (mkdir(g.policy->cfg->state_dir, 0750) != 0 && errno != EEXIST) {
+		fprintf(stderr, "piugwd: %s: cannot create the state directory: %s\n",
+			g.policy->cfg->state_dir, strerror(errno));
+		goto out;
+	}
+	if ((p = join(g.policy->cfg->state_dir, "audit.key")) == NULL ||
+	    audit_key_load(p, true, g.audit_key, &d) != 0) {
+		print_diag(&d);
+		goto out;
+	}
+	free(p);
+	if ((p = join(g.policy->cfg->state_dir, "audit")) == NULL)
+		goto out;
+	memset(&ao, 0, sizeof(ao));
+	ao.dir = p;
+	ao.signer = g.keys;
+	ao.checkpoint_records = g.policy->cfg->audit_checkpoint_records;
+	ao.checkpoint_ms = g.policy->cfg->audit_checkpoint_seconds * 1000;
+	if (audit_open(&ao, &g.audit, &d) != 0) {
+		print_diag(&d);
+		goto out;
+	}
+	free(p);
+	if ((p = join(g.policy->cfg->state_dir, "state.db")) == NULL ||
+	    state_open(p, &g.state, &d) != 0 || store_open(g.policy->cfg->store_file, &g.store, &d) != 0 ||
+	    policy_rates_new(&g.rates) != 0 || envelope_build(&g, &g.env) != 0) {
+		print_diag(&d);
+		goto out;
+	}
+	if ((g.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		goto out;
+	if (links_open(&g) != 0) {
+		fprintf(stderr, "piugwd: could not open the gateway's sockets (see above)\n");
+		goto out;
+	}
+	audit_config(&g, "gateway started");
+	gw_log(GW_INFO, "ready", "gateway=%s listen=%s local_api=%s partners=%zu version=%s",
+	       g.policy->cfg->id, gw_esc(g.policy->cfg->listen), gw_esc(g.policy->cfg->local_api),
+	       g.npeers, PIUGW_VERSION);
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "READY=1\n", 8) != 8)
+			gw_log(GW_WARN, "ready_fd", "error=%s", gw_esc(strerror(errno)));
+		close(ready_fd);
+	}
+	ret = serve(&g) == 0 ? 0 : EXIT_USAGE;
+	gw_log(GW_INFO, "stopped", "gateway=%s", g.policy->cfg->id);
+out:
+	free(p);
+	ask_abort_all(&g, "the gateway is stopping");
+	while (g.deferred != NULL) {
+		struct deferred *x = g.deferred;
+		g.deferred = x->next;
+		free(x->env);
+		free(x);
+	}
+	links_close(&g);
+	if (g.audit != NULL && audit_close(&g.audit) != 0 && ret == 0)
+		ret = EXIT_USAGE;
+	envelope_ctx_free(&g.env);
+	store_close(&g.store);
+	state_close(&g.state);
+	policy_rates_free(&g.rates);
+	keys_secret_free(&g.keys);
+	policy_free(&g.policy);
+	sodium_memzero(g.audit_key, sizeof(g.audit_key));
+	if (g.sigfd >= 0)
+		close(g.sigfd);
+	free(g.config_path);
+	diag_clear(&d);
+	return ret;
 }

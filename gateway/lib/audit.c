@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -42,6 +43,7 @@ struct audit_log {
 	char *dir;
 	int lock_fd;
 	int dir_fd;
+	int notify_fd; /* eventfd: written each time durable_seq moves or the writer fails */
 	const struct keys_secret *signer;
 	uint32_t cp_records;
 	uint32_t cp_ms;
@@ -271,6 +273,13 @@ audit_head(struct audit_log *log)
 }
 
 /* See audit.h. */
+int
+audit_notify_fd(struct audit_log *log)
+{
+	return log->notify_fd;
+}
+
+/* See audit.h. */
 uint64_t
 audit_durable(struct audit_log *log)
 {
@@ -423,6 +432,12 @@ writer_main(void *arg)
 			log->syncs++;
 		}
 		pthread_cond_broadcast(&log->durable);
+		if (log->notify_fd >= 0) {
+			uint64_t one = 1;
+			/* Only a counter overflow could fail, and then the fd is readable anyway. */
+			if (write(log->notify_fd, &one, sizeof(one)) < 0) {
+			}
+		}
 		for (size_t i = 0; i < bn; i++)
 			free(batch[i].buf);
 		bn = 0;
@@ -664,6 +679,8 @@ log_free(struct audit_log *log)
 		close(log->dir_fd);
 	if (log->lock_fd >= 0)
 		close(log->lock_fd); /* releases the flock */
+	if (log->notify_fd >= 0)
+		close(log->notify_fd);
 	pthread_mutex_destroy(&log->mu);
 	pthread_cond_destroy(&log->work);
 	pthread_cond_destroy(&log->durable);
@@ -688,6 +705,11 @@ audit_open(const struct audit_opts *o, struct audit_log **outp, struct diag *d)
 	if ((log = calloc(1, sizeof(*log))) == NULL)
 		return PIUGW_ENOMEM;
 	log->lock_fd = log->dir_fd = log->seg_fd = -1;
+	log->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (log->notify_fd < 0) {
+		free(log);
+		return PIUGW_ESYSTEM;
+	}
 	pthread_mutex_init(&log->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_cond_init(&log->work, &ca); /* CLOCK_REALTIME: timed waits use wall time */

@@ -77,6 +77,15 @@ int audit_checkpoint(struct audit_log *log, uint64_t *seqp);
 uint64_t audit_head(struct audit_log *log);
 uint64_t audit_durable(struct audit_log *log);
 
+/*
+ * A file descriptor that becomes readable each time more records are
+ * durable or the writer fails, for an event loop that answers once its
+ * records are on disk instead of blocking in audit_wait_durable(). Read (and
+ * discard) 8 bytes to reset it, then ask audit_durable()/audit_status().
+ * Owned by the log.
+ */
+int audit_notify_fd(struct audit_log *log);
+
 /* 0 while healthy; else the error that stopped the writer. */
 int audit_status(struct audit_log *log);
 

@@ -208,6 +208,23 @@ out:
 
 /* See keys.h. */
 int
+keys_with_transport_secret(const struct keys_secret *k,
+			   int (*fn)(const uint8_t sk[KEYS_TRANSPORT_SECRET_BYTES], void *ctx),
+			   void *ctx)
+{
+	struct keys_secret *mk = (struct keys_secret *)k; /* the lock and page rights only */
+	int rc;
+
+	pthread_mutex_lock(&mk->dh_lock);
+	sodium_mprotect_readonly(mk->transport_sk);
+	rc = fn(mk->transport_sk, ctx);
+	sodium_mprotect_noaccess(mk->transport_sk);
+	pthread_mutex_unlock(&mk->dh_lock);
+	return rc;
+}
+
+/* See keys.h. */
+int
 keys_sign(const struct keys_secret *k, uint8_t sig[KEYS_SIGNATURE_BYTES], const uint8_t *m,
 	  size_t mlen)
 {

@@ -98,6 +98,15 @@ int keys_secret_parse(const char *text, size_t len, const char *name, struct key
 int keys_dh(const struct keys_secret *k, const uint8_t peer_pk[KEYS_PUBLIC_BYTES],
 	    uint8_t shared[32]);
 
+/*
+ * Call fn with the transport secret made readable for the duration of the
+ * call (e.g. to hand it to ZMQ_CURVE_SECRETKEY, which copies it); fn must
+ * not keep the pointer. Returns what fn returns.
+ */
+int keys_with_transport_secret(const struct keys_secret *k,
+			       int (*fn)(const uint8_t sk[KEYS_TRANSPORT_SECRET_BYTES], void *ctx),
+			       void *ctx);
+
 /* Ed25519 detached signature of m with our signing key. */
 int keys_sign(const struct keys_secret *k, uint8_t sig[KEYS_SIGNATURE_BYTES], const uint8_t *m,
 	      size_t mlen);

@@ -1,0 +1,172 @@
+/*
+ * cmd_peers.c: piugw peers and piugw status
+ *
+ * peers asks every partner (Hello) and shows reachability, round trip,
+ * clock offset and both sides' agreement hashes; status is the operator's
+ * one-screen view of the running gateway.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "piugw/error.h"
+
+/* Shared options of the read-only verbs: -c, --api, --json. */
+static int
+simple_opts(const char *verb, int argc, char **argv, const char **config, const char **api,
+	    bool *json, void (*usage)(FILE *))
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"config", required_argument, NULL, 'c'},
+		{"api", required_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': *json = true; break;
+		case 'c': *config = optarg; break;
+		case 'a': *api = optarg; break;
+		case 'h': usage(stdout); return -1;
+		default: return cli_usage(verb, "unknown or incomplete option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage(verb, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+static void
+peers_usage(FILE *f)
+{
+	fprintf(f, "Usage: piugw peers [--json] [-c CONFIG | --api EP]\n\n"
+		   "Ask every partner now (Hello) and show whether it answers, the round trip, the\n"
+		   "offset of its clock from ours, and both sides' agreement fingerprints.\n"
+		   "Exit 1 if a partner is unreachable or holds an agreement under another hash.\n");
+}
+
+static void
+hash8(const ProtobufCBinaryData *h, char out[17])
+{
+	sodium_bin2hex(out, 17, h->data, h->len < 8 ? h->len : 8);
+}
+
+int
+peers_main(int argc, char **argv)
+{
+	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
+	Piugw__LocalPeers lp = PIUGW__LOCAL_PEERS__INIT;
+	Piugw__LocalReply *reply = NULL;
+	const char *config = CLI_DEFAULT_CONFIG, *api = NULL;
+	bool json = false;
+	int ret;
+
+	if ((ret = simple_opts("peers", argc, argv, &config, &api, &json, peers_usage)) != 0)
+		return ret < 0 ? CLI_EXIT_OK : ret;
+	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_PEERS;
+	req.peers = &lp;
+	if ((ret = cli_call("peers", config, api, &req, 15000, &reply)) != 0)
+		return ret;
+	for (size_t i = 0; i < reply->peers->n_peers; i++) {
+		const Piugw__PeerInfo *p = reply->peers->peers[i];
+		if (!p->reachable || (p->problem != NULL && p->problem[0] != '\0'))
+			ret = CLI_EXIT_FAILED;
+	}
+	if (json) {
+		int rc = cli_json_print(cli_pb_json(&reply->peers->base));
+		piugw_client_reply_free(&reply);
+		return rc != 0 ? rc : ret;
+	}
+	printf("%-12s %-24s %-11s %9s %10s  agreements (ours / theirs)\n", "PARTNER", "ENDPOINT",
+	       "STATE", "RTT", "CLOCK");
+	for (size_t i = 0; i < reply->peers->n_peers; i++) {
+		const Piugw__PeerInfo *p = reply->peers->peers[i];
+		char rtt[16] = "-", off[16] = "-";
+		if (p->reachable) {
+			snprintf(rtt, sizeof(rtt), "%.2f ms", (double)p->rtt_us / 1000.0);
+			snprintf(off, sizeof(off), "%+lld ms", (long long)p->clock_offset_ms);
+		}
+		printf("%-12s %-24s %-11s %9s %10s ", p->id, p->endpoint,
+		       p->reachable ? "reachable" : "UNREACHABLE", rtt, off);
+		for (size_t k = 0; k < p->n_ours; k++) {
+			char a[17], b[17] = "-";
+			hash8(&p->ours[k]->hash, a);
+			for (size_t t = 0; t < p->n_theirs; t++)
+				if (strcmp(p->theirs[t]->id, p->ours[k]->id) == 0)
+					hash8(&p->theirs[t]->hash, b);
+			printf(" %s %s/%s%s", p->ours[k]->id, a, b,
+			       strcmp(b, "-") != 0 && strcmp(a, b) != 0 ? " DIFFER" : "");
+		}
+		printf("\n");
+		if (p->problem != NULL && p->problem[0] != '\0')
+			printf("  %s\n", p->problem);
+	}
+	piugw_client_reply_free(&reply);
+	return ret;
+}
+
+static void
+status_usage(FILE *f)
+{
+	fprintf(f, "Usage: piugw status [--json] [-c CONFIG | --api EP]\n\n"
+		   "The running gateway at a glance: directory, agreements and days left, partners'\n"
+		   "connections, pending approvals, queries in flight, the audit log, the store.\n"
+		   "Exit 1 if the audit log cannot be written.\n");
+}
+
+int
+status_main(int argc, char **argv)
+{
+	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
+	Piugw__LocalStatus ls = PIUGW__LOCAL_STATUS__INIT;
+	Piugw__LocalReply *reply = NULL;
+	const Piugw__StatusReply *s;
+	const char *config = CLI_DEFAULT_CONFIG, *api = NULL;
+	bool json = false;
+	int ret;
+
+	if ((ret = simple_opts("status", argc, argv, &config, &api, &json, status_usage)) != 0)
+		return ret < 0 ? CLI_EXIT_OK : ret;
+	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_STATUS;
+	req.status = &ls;
+	if ((ret = cli_call("status", config, api, &req, 10000, &reply)) != 0)
+		return ret;
+	s = reply->status;
+	ret = s->audit_problem != NULL && s->audit_problem[0] != '\0' ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+	if (json) {
+		int rc = cli_json_print(cli_pb_json(&s->base));
+		piugw_client_reply_free(&reply);
+		return rc != 0 ? rc : ret;
+	}
+	printf("gateway     %s (%s)\n", s->gateway_id, s->software);
+	printf("directory   serial %ju, expires %s, %ju members\n", (uintmax_t)s->directory_serial,
+	       s->directory_expires, (uintmax_t)s->directory_members);
+	printf("agreements\n");
+	for (size_t i = 0; i < s->n_agreements; i++)
+		printf("  %-24s with %-10s %s, %d days left\n", s->agreements[i]->id,
+		       s->agreements[i]->peer, s->agreements[i]->state, s->agreements[i]->days_left);
+	printf("partners\n");
+	for (size_t i = 0; i < s->n_peers; i++)
+		printf("  %-10s %-24s %s%s%s\n", s->peers[i]->id, s->peers[i]->endpoint,
+		       s->peers[i]->connected ? "connected" : "not connected",
+		       s->peers[i]->problem && s->peers[i]->problem[0] ? ": " : "",
+		       s->peers[i]->problem ? s->peers[i]->problem : "");
+	printf("pending     %u approval(s) waiting (piugw pending)\n", s->pending_approvals);
+	printf("in flight   %u query(ies)\n", s->queries_in_flight);
+	printf("audit       head %ju, durable %ju%s%s\n", (uintmax_t)s->audit_head,
+	       (uintmax_t)s->audit_durable, ret ? ", PROBLEM: " : "",
+	       ret ? s->audit_problem : "");
+	printf("store       %ju traveller rows\n", (uintmax_t)s->store_rows);
+	piugw_client_reply_free(&reply);
+	return ret;
+}

@@ -1,0 +1,156 @@
+/*
+ * cmd_pending.c: piugw pending, piugw approve REF, piugw deny REF --reason TEXT
+ *
+ * The approver's verbs, for agreements whose terms say approval: manual.
+ * The approver recorded in the audit log is the OS user the kernel reports
+ * for this process.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "piugw/error.h"
+#include "vocab.h"
+
+static void
+pending_usage(FILE *f)
+{
+	fprintf(f, "Usage: piugw pending [--json] [-c CONFIG | --api EP]\n"
+		   "       piugw approve REF [-c CONFIG | --api EP]\n"
+		   "       piugw deny REF --reason TEXT [-c CONFIG | --api EP]\n\n"
+		   "Requests from partners held for a person to decide (approval: manual): list\n"
+		   "them, approve one (the gateway then searches and the partner collects the\n"
+		   "answer), or deny it with a reason the partner is told.\n");
+}
+
+static int
+opts(const char *verb, int argc, char **argv, const char **config, const char **api,
+     bool *json, const char **reason)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"reason", required_argument, NULL, 'r'},
+		{"config", required_argument, NULL, 'c'},
+		{"api", required_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': *json = true; break;
+		case 'r': *reason = optarg; break;
+		case 'c': *config = optarg; break;
+		case 'a': *api = optarg; break;
+		case 'h': pending_usage(stdout); return -1;
+		default: return cli_usage(verb, "unknown or incomplete option");
+		}
+	}
+	return 0;
+}
+
+int
+pending_main(int argc, char **argv)
+{
+	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
+	Piugw__LocalPending lp = PIUGW__LOCAL_PENDING__INIT;
+	Piugw__LocalReply *reply = NULL;
+	const char *config = CLI_DEFAULT_CONFIG, *api = NULL, *reason = NULL;
+	bool json = false;
+	int ret;
+
+	if ((ret = opts("pending", argc, argv, &config, &api, &json, &reason)) != 0)
+		return ret < 0 ? CLI_EXIT_OK : ret;
+	if (optind != argc)
+		return cli_usage("pending", "unexpected argument '%s'", argv[optind]);
+	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_PENDING;
+	req.pending = &lp;
+	if ((ret = cli_call("pending", config, api, &req, 10000, &reply)) != 0)
+		return ret;
+	if (json) {
+		ret = cli_json_print(cli_pb_json(&reply->pending->base));
+		piugw_client_reply_free(&reply);
+		return ret;
+	}
+	if (reply->pending->n_items == 0)
+		printf("no request is waiting for approval\n");
+	for (size_t i = 0; i < reply->pending->n_items; i++) {
+		const Piugw__PendingItem *it = reply->pending->items[i];
+		char when[32];
+		time_t t = (time_t)(it->received_at_ms / 1000);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+		printf("%s  from %s  %s  agreement %s\n  purpose %s%s%s, %s query, case %s\n"
+		       "  justification: %s\n",
+		       it->approval_ref, it->peer, when, it->agreement_id,
+		       vocab_name(vocab_purposes, it->purpose), it->offence[0] ? " " : "", it->offence,
+		       vocab_name(vocab_query_types, it->query_type), it->case_reference,
+		       it->justification);
+	}
+	piugw_client_reply_free(&reply);
+	return CLI_EXIT_OK;
+}
+
+static int
+decide(const char *verb, bool approve, int argc, char **argv)
+{
+	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
+	Piugw__LocalDecision d = PIUGW__LOCAL_DECISION__INIT;
+	Piugw__LocalReply *reply = NULL;
+	const char *config = CLI_DEFAULT_CONFIG, *api = NULL, *reason = NULL;
+	bool json = false;
+	int ret;
+
+	if ((ret = opts(verb, argc, argv, &config, &api, &json, &reason)) != 0)
+		return ret < 0 ? CLI_EXIT_OK : ret;
+	if (optind + 1 != argc)
+		return cli_usage(verb, "name one approval reference (see piugw pending)");
+	if (!approve && (reason == NULL || reason[0] == '\0'))
+		return cli_usage(verb, "a denial needs --reason TEXT (the partner is told it)");
+	d.approval_ref = argv[optind];
+	if (reason != NULL)
+		d.reason = (char *)reason;
+	req.kind_case = approve ? PIUGW__LOCAL_REQUEST__KIND_APPROVE : PIUGW__LOCAL_REQUEST__KIND_DENY;
+	if (approve)
+		req.approve = &d;
+	else
+		req.deny = &d;
+	if ((ret = cli_call(verb, config, api, &req, 30000, &reply)) != 0)
+		return ret;
+	if (json) {
+		ret = cli_json_print(cli_pb_json(&reply->decision->base));
+	} else {
+		const Piugw__DecisionReply *r = reply->decision;
+		if (r->status == PIUGW__RESULT_STATUS__RESULT_DENIED)
+			printf("%s: denied; the partner is told when it polls\n", r->approval_ref);
+		else
+			printf("%s: approved: %s, %u match%s; the partner collects it when it polls\n",
+			       r->approval_ref,
+			       r->status == PIUGW__RESULT_STATUS__RESULT_HIT ? "hit" : "no hit",
+			       r->match_count, r->match_count == 1 ? "" : "es");
+		ret = approve && r->status == PIUGW__RESULT_STATUS__RESULT_DENIED ? CLI_EXIT_FAILED
+										 : CLI_EXIT_OK;
+	}
+	piugw_client_reply_free(&reply);
+	return ret;
+}
+
+int
+approve_main(int argc, char **argv)
+{
+	return decide("approve", true, argc, argv);
+}
+
+int
+deny_main(int argc, char **argv)
+{
+	return decide("deny", false, argc, argv);
+}

@@ -1,0 +1,337 @@
+/*
+ * local.c: what the piugw verbs that talk to the running piugwd share:
+ * finding its local API, one call, and turning replies into JSON (for
+ * --json) and readable text, both from the messages' own descriptors so
+ * that every field of local.proto and body.proto is shown the same way.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "config.h"
+#include "piugw/client.h"
+#include "piugw/error.h"
+#include "vocab.h"
+
+/* See cli.h. */
+int
+cli_call(const char *verb, const char *config, const char *api, const Piugw__LocalRequest *req,
+	 int timeout_ms, Piugw__LocalReply **replyp)
+{
+	struct piugw_client *c = NULL;
+	struct config *cfg = NULL;
+	struct diag d;
+	char *endpoint = NULL;
+	int rc, ret = CLI_EXIT_USAGE;
+
+	*replyp = NULL;
+	diag_init(&d);
+	if (api == NULL)
+		api = getenv("PIUGW_API");
+	if (api != NULL) {
+		endpoint = strdup(api);
+	} else {
+		if (config_load(config, &cfg, &d) != 0) {
+			cli_print_diag(verb, &d);
+			fprintf(stderr, "piugw %s: name the gateway's configuration with -c, or its "
+					"local API with --api ipc://PATH\n", verb);
+			goto out;
+		}
+		endpoint = strdup(cfg->local_api);
+	}
+	if (endpoint == NULL)
+		goto out;
+	if ((rc = piugw_client_open(endpoint, &c)) != 0) {
+		fprintf(stderr, "piugw %s: no gateway is listening at %s%s\n", verb, endpoint,
+			rc == PIUGW_ENOENT ? " (is piugwd running with this configuration? does "
+					     "your user have access to the socket?)"
+					   : "");
+		goto out;
+	}
+	if ((rc = piugw_client_call(c, req, timeout_ms, replyp)) != 0) {
+		fprintf(stderr, "piugw %s: %s\n", verb,
+			rc == PIUGW_ESYSTEM && errno == ETIMEDOUT
+				? "the gateway did not answer in time"
+				: piugw_strerror(rc));
+		goto out;
+	}
+	if ((*replyp)->kind_case == PIUGW__LOCAL_REPLY__KIND_ERROR) {
+		fprintf(stderr, "piugw %s: refused: %s: %s\n", verb,
+			piugw_wire_error_name((enum piugw_wire_error)(*replyp)->error->code),
+			(*replyp)->error->detail);
+		ret = CLI_EXIT_FAILED;
+		goto out;
+	}
+	ret = CLI_EXIT_OK;
+out:
+	if (ret != CLI_EXIT_OK)
+		piugw_client_reply_free(replyp);
+	piugw_client_close(&c);
+	config_free(&cfg);
+	free(endpoint);
+	diag_clear(&d);
+	return ret;
+}
+
+/* The JSON name of an enum value: "RESULT_HIT" -> "hit", CATEGORY_* as in agreements. */
+static json_t *
+enum_json(const ProtobufCEnumDescriptor *ed, int v)
+{
+	static const char *prefixes[] = {"RESULT_STATUS_", "RESULT_", "OUTCOME_", "ERROR_",
+					 "PURPOSE_", "QUERY_TYPE_", "DISCLOSURE_", "HANDLING_",
+					 "ONWARD_TRANSFER_", "SELECTOR_", NULL};
+	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(ed, v);
+	char buf[64];
+	const char *n;
+	size_t i = 0;
+
+	if (ev == NULL)
+		return json_integer(v);
+	if (strcmp(ed->short_name, "Category") == 0)
+		return json_string(vocab_name(vocab_categories, v));
+	if (strcmp(ed->short_name, "ErrorCode") == 0)
+		return json_string(piugw_wire_error_name((enum piugw_wire_error)v));
+	n = ev->name;
+	for (const char **p = prefixes; *p != NULL; p++)
+		if (strncmp(n, *p, strlen(*p)) == 0) {
+			n += strlen(*p);
+			break;
+		}
+	for (; n[i] != '\0' && i + 1 < sizeof(buf); i++)
+		buf[i] = (char)tolower((unsigned char)n[i]);
+	buf[i] = '\0';
+	if (strcmp(ed->short_name, "HandlingCode") == 0 && i > 0)
+		buf[0] = 'H';
+	return json_string(buf);
+}
+
+static json_t *
+value_json(const ProtobufCFieldDescriptor *f, const void *p)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32: return json_integer(*(const int32_t *)p);
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32: return json_integer(*(const uint32_t *)p);
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64: return json_integer(*(const int64_t *)p);
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64: return json_integer((json_int_t) * (const uint64_t *)p);
+	case PROTOBUF_C_TYPE_FLOAT: return json_real(*(const float *)p);
+	case PROTOBUF_C_TYPE_DOUBLE: return json_real(*(const double *)p);
+	case PROTOBUF_C_TYPE_BOOL: return json_boolean(*(const protobuf_c_boolean *)p);
+	case PROTOBUF_C_TYPE_ENUM: return enum_json(f->descriptor, *(const int *)p);
+	case PROTOBUF_C_TYPE_STRING: {
+		const char *s = *(char *const *)p;
+		return json_string(s != NULL ? s : "");
+	}
+	case PROTOBUF_C_TYPE_BYTES: {
+		const ProtobufCBinaryData *b = p;
+		char *hex = malloc(2 * b->len + 1);
+		json_t *j;
+		if (hex == NULL)
+			return json_null();
+		sodium_bin2hex(hex, 2 * b->len + 1, b->data, b->len);
+		j = json_string(hex);
+		free(hex);
+		return j;
+	}
+	case PROTOBUF_C_TYPE_MESSAGE: {
+		const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
+		return m != NULL ? cli_pb_json(m) : json_null();
+	}
+	}
+	return json_null();
+}
+
+static size_t
+type_size(const ProtobufCFieldDescriptor *f)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE: return 8;
+	case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_MESSAGE: return sizeof(void *);
+	case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
+	default: return 4;
+	}
+}
+
+static bool
+is_default(const ProtobufCFieldDescriptor *f, const void *p)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_STRING: {
+		const char *s = *(char *const *)p;
+		return s == NULL || *s == '\0';
+	}
+	case PROTOBUF_C_TYPE_BYTES: return ((const ProtobufCBinaryData *)p)->len == 0;
+	case PROTOBUF_C_TYPE_MESSAGE: return *(void *const *)p == NULL;
+	case PROTOBUF_C_TYPE_FLOAT: return *(const float *)p == 0;
+	case PROTOBUF_C_TYPE_DOUBLE: return *(const double *)p == 0;
+	case PROTOBUF_C_TYPE_BOOL: return !*(const protobuf_c_boolean *)p;
+	default: {
+		static const uint8_t zero[8];
+		return memcmp(p, zero, type_size(f)) == 0;
+	}
+	}
+}
+
+/* See cli.h. */
+json_t *
+cli_pb_json(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	json_t *o = json_object();
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const uint8_t *base = (const uint8_t *)m;
+		const void *p = base + f->offset;
+
+		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+			uint32_t which = *(const uint32_t *)(base + f->quantifier_offset);
+			if (which != f->id)
+				continue;
+		}
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			const uint8_t *arr = *(const uint8_t *const *)p;
+			json_t *a;
+			if (n == 0)
+				continue;
+			a = json_array();
+			for (size_t k = 0; k < n; k++)
+				json_array_append_new(a, value_json(f, arr + k * type_size(f)));
+			json_object_set_new(o, f->name, a);
+			continue;
+		}
+		if (is_default(f, p) && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+			continue;
+		json_object_set_new(o, f->name, value_json(f, p));
+	}
+	return o;
+}
+
+/* "k=v k=v" of a flat object's scalars, arrays joined with commas. */
+static void
+print_flat(const char *indent, const char *label, json_t *o)
+{
+	const char *k;
+	json_t *v;
+
+	printf("%s%-20s", indent, label);
+	json_object_foreach(o, k, v) {
+		if (json_is_object(v))
+			continue;
+		printf(" %s=", k);
+		if (json_is_array(v)) {
+			size_t i;
+			json_t *e;
+			json_array_foreach(v, i, e) {
+				if (json_is_object(e)) {
+					const char *k2;
+					json_t *v2;
+					printf("%s[", i ? "," : "");
+					json_object_foreach(e, k2, v2) {
+						char *s = json_dumps(v2, JSON_ENCODE_ANY);
+						printf(" %s=%s", k2, s ? s : "");
+						free(s);
+					}
+					printf(" ]");
+				} else {
+					char *s = json_dumps(e, JSON_ENCODE_ANY);
+					printf("%s%s", i ? "," : "", s ? s : "");
+					free(s);
+				}
+			}
+		} else if (json_is_string(v)) {
+			printf("%s", json_string_value(v));
+		} else {
+			char *s = json_dumps(v, JSON_ENCODE_ANY);
+			printf("%s", s ? s : "");
+			free(s);
+		}
+	}
+	printf("\n");
+}
+
+/* See cli.h. */
+int
+cli_print_answer(const Piugw__PeerAnswer *a)
+{
+	static const char *outcomes[] = {"?", "answered", "refused", "stopped locally",
+					 "PEER_UNREACHABLE", "TIMEOUT", "waiting for approval"};
+	const char *o = a->outcome <= 6 ? outcomes[a->outcome] : "?";
+	json_t *j;
+
+	if (a->outcome == PIUGW__OUTCOME__OUTCOME_UNSPECIFIED)
+		o = "in flight";
+	printf("%s  %s", a->peer, o);
+	if (a->request_id[0] != '\0')
+		printf("  request %s", a->request_id);
+	if (a->agreement_id[0] != '\0')
+		printf("  agreement %s", a->agreement_id);
+	printf("\n");
+	if (a->error != NULL)
+		printf("  %s: %s\n", piugw_wire_error_name((enum piugw_wire_error)a->error->code),
+		       a->error->detail);
+	if (a->result != NULL) {
+		const Piugw__QueryResult *r = a->result;
+		json_t *rj = cli_pb_json(&r->base);
+		json_t *st = json_object_get(rj, "status");
+		printf("  %s", st ? json_string_value(st) : "?");
+		if (r->status == PIUGW__RESULT_STATUS__RESULT_PENDING)
+			printf(" (approval reference %s: collect with piugw results %s --wait 60)",
+			       r->approval_ref, a->request_id);
+		else if (r->status == PIUGW__RESULT_STATUS__RESULT_DENIED)
+			printf(": %s", r->denial_reason);
+		else
+			printf(": %u match%s%s", r->match_count, r->match_count == 1 ? "" : "es",
+			       r->truncated ? " (more than the agreement lets be shown)" : "");
+		if (json_object_get(rj, "disclosure"))
+			printf(", disclosure %s", json_string_value(json_object_get(rj, "disclosure")));
+		if (json_object_get(rj, "handling_code"))
+			printf(", handling %s", json_string_value(json_object_get(rj, "handling_code")));
+		if (json_object_get(rj, "onward_transfer"))
+			printf(", onward transfer %s",
+			       json_string_value(json_object_get(rj, "onward_transfer")));
+		printf("\n");
+		for (size_t i = 0; i < r->n_matches; i++) {
+			const Piugw__Match *m = r->matches[i];
+			const char *k;
+			json_t *v;
+			printf("  match %zu  score %.2f%s%s  matched on", i + 1, m->score,
+			       m->needs_review ? "  NEEDS REVIEW" : "", m->masked ? "  MASKED" : "");
+			for (size_t t = 0; t < m->n_matched_on; t++)
+				printf(" %s", m->matched_on[t]);
+			printf("\n");
+			j = cli_pb_json(&m->base);
+			json_object_foreach(j, k, v) {
+				if (json_is_object(v))
+					print_flat("    ", k, v);
+			}
+			json_decref(j);
+		}
+		json_decref(rj);
+	}
+	return a->outcome == PIUGW__OUTCOME__OUTCOME_ANSWERED ||
+			       a->outcome == PIUGW__OUTCOME__OUTCOME_WAITING ||
+			       a->outcome == PIUGW__OUTCOME__OUTCOME_UNSPECIFIED
+		       ? CLI_EXIT_OK
+		       : CLI_EXIT_FAILED;
+}

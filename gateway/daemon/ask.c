@@ -1,0 +1,1110 @@
+/*
+ * ask.c: the asking side of piugwd and its local API.
+ *
+ * A local query is checked against our outbound terms first (so a request
+ * the partner would refuse is stopped here, with the same code), sealed
+ * once, and its exact bytes re-sent every retry interval until an answer
+ * or the deadline (PROTOCOL.md section 10). Answers are audited, kept in
+ * state.db for `piugw results`, and PENDING answers are polled in the
+ * background until they are final.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "body.h"
+#include "gw.h"
+#include "num.h"
+#include "piugw/error.h"
+#include "vocab.h"
+
+/* ---- local replies ---- */
+
+/* See gw.h. */
+void
+ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len, const Piugw__LocalReply *reply)
+{
+	size_t len = piugw__local_reply__get_packed_size(reply);
+	uint8_t *buf = malloc(len ? len : 1);
+
+	if (buf == NULL)
+		return;
+	piugw__local_reply__pack(reply, buf);
+	if (zmq_send(g->api, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(g->api, buf, len, ZMQ_DONTWAIT) < 0)
+		gw_log(GW_WARN, "local_reply_lost", "error=%s", gw_esc(zmq_strerror(errno)));
+	sodium_memzero(buf, len);
+	free(buf);
+}
+
+/* See gw.h. */
+void
+ask_local_error(struct gw *g, const uint8_t *rid, size_t rid_len, int wire_code, const char *fmt,
+		...)
+{
+	Piugw__LocalReply r = PIUGW__LOCAL_REPLY__INIT;
+	Piugw__LocalError e = PIUGW__LOCAL_ERROR__INIT;
+	char detail[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	e.code = (Piugw__ErrorCode)wire_code;
+	e.detail = detail;
+	r.kind_case = PIUGW__LOCAL_REPLY__KIND_ERROR;
+	r.error = &e;
+	ask_local_reply(g, rid, rid_len, &r);
+}
+
+/* Replace a heap-built message's string field (never freeing protobuf-c's static ""). */
+static void
+set_str(char **field, const char *v)
+{
+	if (*field != NULL && *field != protobuf_c_empty_string)
+		free(*field);
+	*field = v != NULL ? strdup(v) : NULL;
+}
+
+/* ---- jobs ---- */
+
+static struct job *
+job_new(struct gw *g, enum job_kind kind, const uint8_t *rid, size_t rid_len, uint32_t uid,
+	size_t n)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL || rid_len > sizeof(j->rid))
+		goto fail;
+	j->kind = kind;
+	memcpy(j->rid, rid, rid_len);
+	j->rid_len = rid_len;
+	j->uid = uid;
+	j->n = n;
+	if (n > 0 && kind != JOB_PEERS && (j->answers = calloc(n, sizeof(*j->answers))) == NULL)
+		goto fail;
+	if (n > 0 && kind == JOB_PEERS && (j->infos = calloc(n, sizeof(*j->infos))) == NULL)
+		goto fail;
+	j->next = g->jobs;
+	g->jobs = j;
+	return j;
+fail:
+	if (j != NULL) {
+		free(j->answers);
+		free(j->infos);
+	}
+	free(j);
+	return NULL;
+}
+
+static void
+job_free(struct gw *g, struct job *j)
+{
+	for (struct job **pp = &g->jobs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	/* Outstanding requests outlive their caller (answers are kept in state.db). */
+	for (struct outreq *o = g->out; o != NULL; o = o->next)
+		if (o->job == j)
+			o->job = NULL;
+	for (size_t i = 0; i < j->n; i++) {
+		if (j->answers != NULL && j->answers[i] != NULL)
+			piugw__peer_answer__free_unpacked(j->answers[i], NULL);
+		if (j->infos != NULL && j->infos[i] != NULL)
+			piugw__peer_info__free_unpacked(j->infos[i], NULL);
+	}
+	free(j->answers);
+	free(j->infos);
+	free(j);
+}
+
+/* Answer the local caller of j with what it has, and forget j. */
+static void
+job_finish(struct gw *g, struct job *j)
+{
+	Piugw__LocalReply r = PIUGW__LOCAL_REPLY__INIT;
+	Piugw__QueryReply qr = PIUGW__QUERY_REPLY__INIT;
+	Piugw__PeersReply pr = PIUGW__PEERS_REPLY__INIT;
+	size_t k = 0;
+
+	if (j->kind == JOB_PEERS) {
+		for (size_t i = 0; i < j->n; i++)
+			if (j->infos[i] != NULL)
+				j->infos[k++] = j->infos[i];
+		pr.peers = j->infos;
+		pr.n_peers = k;
+		r.kind_case = PIUGW__LOCAL_REPLY__KIND_PEERS;
+		r.peers = &pr;
+	} else {
+		Piugw__PeerAnswer **v = j->answers;
+		for (size_t i = 0; i < j->n; i++)
+			if (v[i] != NULL)
+				v[k++] = v[i];
+		for (size_t i = k; i < j->n; i++)
+			v[i] = NULL;
+		qr.answers = v;
+		qr.n_answers = k;
+		r.kind_case = PIUGW__LOCAL_REPLY__KIND_QUERY;
+		r.query = &qr;
+	}
+	ask_local_reply(g, j->rid, j->rid_len, &r);
+	job_free(g, j);
+}
+
+/* A heap copy of a (possibly stack-built) PeerAnswer, through its bytes; *bufp keeps them. */
+static Piugw__PeerAnswer *
+answer_clone(const Piugw__PeerAnswer *a, uint8_t **bufp, size_t *lenp)
+{
+	size_t len = piugw__peer_answer__get_packed_size(a);
+	uint8_t *buf = malloc(len ? len : 1);
+	Piugw__PeerAnswer *c;
+
+	*bufp = NULL;
+	if (buf == NULL)
+		return NULL;
+	piugw__peer_answer__pack(a, buf);
+	c = piugw__peer_answer__unpack(NULL, len, buf);
+	*bufp = buf;
+	*lenp = len;
+	return c;
+}
+
+/* Keep a's bytes in state.db and wake callers waiting on its request id. */
+static void
+answer_store(struct gw *g, const Piugw__PeerAnswer *a, uint32_t uid, const char *approval_ref,
+	     const uint8_t *buf, size_t len)
+{
+	struct state_result r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.request_id, sizeof(r.request_id), "%s", a->request_id);
+	snprintf(r.peer, sizeof(r.peer), "%s", a->peer);
+	snprintf(r.agreement_id, sizeof(r.agreement_id), "%s", a->agreement_id);
+	snprintf(r.approval_ref, sizeof(r.approval_ref), "%s", approval_ref ? approval_ref : "");
+	r.operator_uid = uid;
+	r.outcome = (int)a->outcome;
+	r.sent_ms = a->sent_at_ms;
+	r.updated_ms = gw_now_ms();
+	r.answer = (uint8_t *)buf;
+	r.answer_len = len;
+	if (state_result_put(g->state, &r) != 0)
+		gw_log(GW_ERROR, "state", "problem=%s request=%s",
+		       gw_esc("an answer could not be kept for collection"), a->request_id);
+	for (struct job *j = g->jobs, *next; j != NULL; j = next) {
+		next = j->next;
+		if (j->kind == JOB_RESULTS && strcmp(j->request_id, a->request_id) == 0 &&
+		    a->outcome != PIUGW__OUTCOME__OUTCOME_WAITING &&
+		    a->outcome != PIUGW__OUTCOME__OUTCOME_UNSPECIFIED) {
+			uint8_t *b2 = NULL;
+			size_t l2 = 0;
+			j->answers[0] = answer_clone(a, &b2, &l2);
+			free(b2);
+			job_finish(g, j);
+		}
+	}
+}
+
+/* Settle slot of job j (may be NULL) with answer a: stored, and handed to the caller. */
+static void
+settle(struct gw *g, struct job *j, size_t slot, uint32_t uid, const Piugw__PeerAnswer *a,
+       const char *approval_ref)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	Piugw__PeerAnswer *c = answer_clone(a, &buf, &len);
+
+	if (buf != NULL)
+		answer_store(g, a, uid, approval_ref, buf, len);
+	if (buf != NULL)
+		sodium_memzero(buf, len);
+	free(buf);
+	if (j == NULL || slot >= j->n || j->answers[slot] != NULL) {
+		if (c != NULL)
+			piugw__peer_answer__free_unpacked(c, NULL);
+		return;
+	}
+	j->answers[slot] = c;
+	if (--j->open == 0)
+		job_finish(g, j);
+}
+
+/* ---- outstanding requests ---- */
+
+static void
+outreq_free(struct gw *g, struct outreq *o)
+{
+	for (struct outreq **pp = &g->out; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == o) {
+			*pp = o->next;
+			break;
+		}
+	free(o->env);
+	free(o);
+}
+
+static void
+outreq_try_send(struct gw *g, struct outreq *o, int64_t now)
+{
+	struct peer *p = links_peer(g, o->peer);
+
+	if (p != NULL && links_peer_send(g, p, o->env, o->env_len)) {
+		o->sent_ms = now;
+		if (o->kind == OUT_HELLO)
+			o->hello_us = gw_mono_us();
+		o->next_ms = now + g->policy->cfg->retry_interval_ms;
+	} else {
+		/* No connection yet: the monitor's connect event sends it, or the next retry. */
+		o->next_ms = now + g->policy->cfg->retry_interval_ms;
+	}
+}
+
+/* See gw.h: a partner connected; send what waited for it. */
+void
+ask_peer_connected(struct gw *g, const char *peer)
+{
+	int64_t now = gw_now_ms();
+
+	for (struct outreq *o = g->out; o != NULL; o = o->next)
+		if (o->sent_ms == 0 && strcmp(o->peer, peer) == 0)
+			outreq_try_send(g, o, now);
+}
+
+static struct outreq *
+outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *agreement_id,
+	   const uint8_t *hash, const Piugw__Body *body, int64_t deadline_ms)
+{
+	struct outreq *o = calloc(1, sizeof(*o));
+	int64_t now = gw_now_ms();
+
+	if (o == NULL)
+		return NULL;
+	o->kind = kind;
+	snprintf(o->peer, sizeof(o->peer), "%s", peer);
+	snprintf(o->agreement_id, sizeof(o->agreement_id), "%s", agreement_id ? agreement_id : "");
+	if (links_seal(g, peer, NULL, agreement_id, hash, body, o->mid, &o->env, &o->env_len) != 0) {
+		free(o);
+		return NULL;
+	}
+	sodium_bin2hex(o->request_id, sizeof(o->request_id), o->mid, sizeof(o->mid));
+	o->first_ms = now;
+	o->deadline_ms = deadline_ms;
+	o->next = g->out;
+	g->out = o;
+	outreq_try_send(g, o, now);
+	return o;
+}
+
+/* ---- queries ---- */
+
+static void
+audit_sent(struct gw *g, const char *peer, const Piugw__Query *q, const struct policy_request *req,
+	   const struct policy_decision *dec, const uint8_t mid[16], uint32_t uid, int refusal,
+	   const char *detail)
+{
+	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+	uint8_t d[2][AUDIT_DIGEST_BYTES];
+	ProtobufCBinaryData dv[2];
+	char who[64];
+	size_t n = serve_query_digests(g, q, d);
+
+	gw_user_name(uid, who, sizeof(who));
+	for (size_t i = 0; i < n; i++) {
+		dv[i].data = d[i];
+		dv[i].len = AUDIT_DIGEST_BYTES;
+	}
+	r.event = refusal ? PIUGW__AUDIT_EVENT__AUDIT_REFUSED : PIUGW__AUDIT_EVENT__AUDIT_QUERY_SENT;
+	r.outbound = true;
+	r.peer = (char *)peer;
+	if (dec->agreement != NULL) {
+		r.agreement_id = dec->agreement->a->id;
+		r.agreement_hash.data = dec->agreement->a->hash;
+		r.agreement_hash.len = AGREEMENT_HASH_BYTES;
+	}
+	if (mid != NULL) {
+		r.message_id.data = (uint8_t *)mid;
+		r.message_id.len = 16;
+	}
+	r.purpose = (uint32_t)q->purpose;
+	r.offence = req->offence > 0 ? (uint32_t)req->offence : 0;
+	r.case_reference = q->case_reference;
+	r.operator_ = who;
+	r.query_type = (uint32_t)req->query_type;
+	r.subject_digests = dv;
+	r.n_subject_digests = n;
+	if (refusal) {
+		r.refusal = (uint32_t)piugw_error_wire_code(refusal);
+		r.detail = (char *)"stopped locally by our outbound terms";
+	}
+	(void)detail;
+	gw_audit(g, &r, NULL);
+}
+
+static void
+ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const Piugw__LocalQuery *lq)
+{
+	struct policy_request req;
+	struct policy_decision dec;
+	const char *targets[64];
+	size_t nt = 0;
+	struct job *j;
+	char why[200];
+	int64_t now = gw_now_ms(), deadline;
+	uint32_t dl_ms = g->policy->cfg->query_deadline_seconds * 1000;
+	bool all;
+
+	if (lq->query == NULL) {
+		ask_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED, "the request holds no query");
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	if (!serve_query_request(lq->query, &req, why, sizeof(why))) {
+		ask_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED, "%s", why);
+		return;
+	}
+	if (lq->deadline_ms > 0 && lq->deadline_ms < dl_ms)
+		dl_ms = lq->deadline_ms;
+	/* Never past the freshness window: the partner would refuse the retries as STALE. */
+	if (dl_ms > g->policy->cfg->freshness_seconds * 1000)
+		dl_ms = g->policy->cfg->freshness_seconds * 1000;
+	deadline = now + dl_ms;
+	all = strcmp(lq->to, "all") == 0;
+	req.direction = POLICY_OUTBOUND;
+	req.agreement_id = lq->agreement_id[0] != '\0' ? lq->agreement_id : NULL;
+	req.now_ms = now;
+	if (all) {
+		/* Every partner whose terms allow this query. */
+		for (size_t i = 0; i < g->npeers && nt < 64; i++) {
+			req.peer = g->peers[i].id;
+			if (policy_decide(g->policy, NULL, &req, &dec) == 0)
+				targets[nt++] = g->peers[i].id;
+		}
+		if (nt == 0) {
+			ask_local_error(g, rid, rid_len, PIUGW_WIRE_QUERY_TYPE_NOT_ALLOWED,
+					"no partner's agreement allows this query (purpose %s, %s); "
+					"see piugw policy check",
+					vocab_name(vocab_purposes, req.purpose),
+					vocab_name(vocab_query_types, req.query_type));
+			return;
+		}
+	} else {
+		if (links_peer(g, lq->to) == NULL) {
+			ask_local_error(g, rid, rid_len, PIUGW_WIRE_NO_AGREEMENT,
+					"%s is not a partner of this gateway (no agreement with it "
+					"in %s)", lq->to, g->policy->cfg->agreements_dir);
+			return;
+		}
+		targets[nt++] = lq->to;
+	}
+	if ((j = job_new(g, JOB_QUERY, rid, rid_len, uid, nt)) == NULL) {
+		ask_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "out of memory");
+		return;
+	}
+	j->open = nt;
+	j->deadline_ms = deadline + 1000;
+	for (size_t i = 0; i < nt; i++) {
+		Piugw__Body b = PIUGW__BODY__INIT;
+		Piugw__PeerAnswer a = PIUGW__PEER_ANSWER__INIT;
+		Piugw__Error e = PIUGW__ERROR__INIT;
+		struct outreq *o;
+		int rc;
+
+		req.peer = targets[i];
+		rc = policy_decide(g->policy, g->rates, &req, &dec);
+		a.peer = (char *)targets[i];
+		a.sent_at_ms = now;
+		if (rc != 0) {
+			audit_sent(g, targets[i], lq->query, &req, &dec, NULL, uid, rc, dec.detail);
+			e.code = (Piugw__ErrorCode)piugw_error_wire_code(rc);
+			e.detail = dec.detail;
+			a.outcome = PIUGW__OUTCOME__OUTCOME_REFUSED_LOCALLY;
+			a.error = &e;
+			a.agreement_id = dec.agreement ? dec.agreement->a->id : (char *)"";
+			gw_log(GW_INFO, "query_stopped_locally", "peer=%s code=%s", targets[i],
+			       piugw_wire_error_name(piugw_error_wire_code(rc)));
+			a.request_id = (char *)"";
+			settle(g, j, i, uid, &a, NULL);
+			/* settle() may have finished (and freed) the job */
+			if (i + 1 == nt)
+				return;
+			continue;
+		}
+		b.kind_case = PIUGW__BODY__KIND_QUERY;
+		b.query = lq->query;
+		o = outreq_new(g, OUT_QUERY, targets[i], dec.agreement->a->id, dec.agreement->a->hash,
+			       &b, deadline);
+		if (o == NULL) {
+			e.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
+			e.detail = (char *)"the query could not be sealed";
+			a.outcome = PIUGW__OUTCOME__OUTCOME_REFUSED_LOCALLY;
+			a.error = &e;
+			a.request_id = (char *)"";
+			a.agreement_id = dec.agreement->a->id;
+			settle(g, j, i, uid, &a, NULL);
+			if (i + 1 == nt)
+				return;
+			continue;
+		}
+		o->job = j;
+		o->slot = i;
+		audit_sent(g, targets[i], lq->query, &req, &dec, o->mid, uid, 0, NULL);
+		gw_log(GW_INFO, "query_sent", "peer=%s request=%s agreement=%s type=%s", targets[i],
+		       o->request_id, dec.agreement->a->id,
+		       vocab_name(vocab_query_types, req.query_type));
+		/* Known to `piugw results` from now on, as in flight. */
+		a.request_id = o->request_id;
+		a.agreement_id = dec.agreement->a->id;
+		a.outcome = PIUGW__OUTCOME__OUTCOME_UNSPECIFIED;
+		{
+			uint8_t *buf = NULL;
+			size_t len = 0;
+			Piugw__PeerAnswer *c = answer_clone(&a, &buf, &len);
+			if (buf != NULL)
+				answer_store(g, &a, uid, NULL, buf, len);
+			free(buf);
+			if (c != NULL)
+				piugw__peer_answer__free_unpacked(c, NULL);
+		}
+	}
+}
+
+/* An answer to one of our queries or polls. */
+static void
+on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const Piugw__Body *b)
+{
+	Piugw__PeerAnswer a = PIUGW__PEER_ANSWER__INIT;
+	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+	uint8_t d[64][AUDIT_DIGEST_BYTES];
+	ProtobufCBinaryData dv[64];
+	struct state_result prev;
+	uint32_t uid = 0;
+	const char *approval_ref = NULL;
+	size_t nd = 0;
+	uint8_t qmid[16];
+
+	memset(&prev, 0, sizeof(prev));
+	if (state_result_get(g->state, o->request_id, &prev) == 0)
+		uid = prev.operator_uid;
+	a.peer = o->peer;
+	a.request_id = o->request_id;
+	a.agreement_id = o->agreement_id;
+	a.sent_at_ms = o->first_ms;
+	a.answered_at_ms = gw_now_ms();
+	r.event = PIUGW__AUDIT_EVENT__AUDIT_RESULT_RECEIVED;
+	r.outbound = true;
+	r.peer = o->peer;
+	r.agreement_id = o->agreement_id;
+	sodium_hex2bin(qmid, sizeof(qmid), o->request_id, strlen(o->request_id), NULL, NULL, NULL);
+	r.message_id.data = qmid;
+	r.message_id.len = sizeof(qmid);
+	if (b->kind_case == PIUGW__BODY__KIND_QUERY_RESULT) {
+		Piugw__QueryResult *qr = b->query_result;
+		a.result = qr;
+		if (qr->status == PIUGW__RESULT_STATUS__RESULT_PENDING) {
+			a.outcome = PIUGW__OUTCOME__OUTCOME_WAITING;
+			approval_ref = qr->approval_ref[0] != '\0' ? qr->approval_ref : prev.approval_ref;
+			r.detail = (char *)"pending at the partner";
+		} else {
+			a.outcome = PIUGW__OUTCOME__OUTCOME_ANSWERED;
+			r.detail = (char *)(qr->status == PIUGW__RESULT_STATUS__RESULT_HIT	   ? "hit"
+					    : qr->status == PIUGW__RESULT_STATUS__RESULT_NO_HIT ? "no hit"
+												 : "denied");
+		}
+		r.record_count = (uint32_t)qr->n_matches;
+		r.categories = (uint32_t *)qr->categories;
+		r.n_categories = qr->n_matches > 0 ? qr->n_categories : 0;
+		nd = serve_result_digests(g, qr, d, 64);
+	} else if (b->kind_case == PIUGW__BODY__KIND_ERROR) {
+		a.outcome = PIUGW__OUTCOME__OUTCOME_REFUSED;
+		a.error = b->error;
+		r.refusal = (uint32_t)b->error->code;
+		r.detail = (char *)"refused by the partner";
+	} else {
+		gw_log(GW_WARN, "bad_answer", "peer=%s problem=%s", o->peer,
+		       gw_esc("an answer that is neither QueryResult nor Error"));
+		return;
+	}
+	for (size_t i = 0; i < nd; i++) {
+		dv[i].data = d[i];
+		dv[i].len = AUDIT_DIGEST_BYTES;
+	}
+	r.subject_digests = dv;
+	r.n_subject_digests = nd;
+	(void)h;
+	gw_audit(g, &r, NULL);
+	/* A poll that is still PENDING changes nothing. */
+	if (o->kind == OUT_POLL && a.outcome == PIUGW__OUTCOME__OUTCOME_WAITING) {
+		state_result_clear(&prev);
+		return;
+	}
+	gw_log(GW_INFO, "answer_received", "peer=%s request=%s outcome=%s", o->peer, o->request_id,
+	       a.outcome == PIUGW__OUTCOME__OUTCOME_WAITING	? "waiting"
+	       : a.outcome == PIUGW__OUTCOME__OUTCOME_REFUSED ? "refused"
+							       : "answered");
+	settle(g, o->job, o->slot, uid, &a, approval_ref);
+	state_result_clear(&prev);
+}
+
+static void
+on_hello_reply(struct gw *g, struct outreq *o, const struct envelope_header *h,
+	       const Piugw__Body *b)
+{
+	struct job *j = o->job;
+	struct peer *p = links_peer(g, o->peer);
+	Piugw__PeerInfo *pi = j != NULL && o->slot < j->n ? j->infos[o->slot] : NULL;
+	int64_t rtt_us = gw_mono_us() - o->hello_us;
+	int64_t now = gw_now_ms();
+
+	if (b->kind_case != PIUGW__BODY__KIND_HELLO_REPLY) {
+		if (pi != NULL && b->kind_case == PIUGW__BODY__KIND_ERROR) {
+			set_str(&pi->problem, b->error->detail);
+		}
+	} else {
+		const Piugw__HelloReply *hr = b->hello_reply;
+		int64_t offset = h->sent_at_ms - (now - rtt_us / 2000);
+		if (p != NULL) {
+			p->reachable = true;
+			p->rtt_us = rtt_us;
+			p->clock_offset_ms = offset;
+			p->last_hello_ms = now;
+		}
+		if (pi != NULL) {
+			pi->reachable = true;
+			pi->rtt_us = rtt_us;
+			pi->clock_offset_ms = offset;
+			pi->theirs = calloc(hr->n_agreements ? hr->n_agreements : 1, sizeof(*pi->theirs));
+			for (size_t i = 0; pi->theirs != NULL && i < hr->n_agreements && i < 16; i++) {
+				Piugw__AgreementRef *ar = calloc(1, sizeof(*ar));
+				const Piugw__AgreementRef *src = hr->agreements[i];
+				if (ar == NULL)
+					break;
+				piugw__agreement_ref__init(ar);
+				ar->id = strdup(src->id);
+				ar->in_force = src->in_force;
+				if ((ar->hash.data = malloc(src->hash.len ? src->hash.len : 1)) != NULL) {
+					memcpy(ar->hash.data, src->hash.data, src->hash.len);
+					ar->hash.len = src->hash.len;
+				}
+				pi->theirs[pi->n_theirs++] = ar;
+			}
+			/* Name the agreements whose copies differ. */
+			for (size_t i = 0; i < pi->n_ours; i++) {
+				for (size_t k = 0; k < pi->n_theirs; k++) {
+					if (strcmp(pi->ours[i]->id, pi->theirs[k]->id) != 0)
+						continue;
+					if (pi->ours[i]->hash.len != pi->theirs[k]->hash.len ||
+					    sodium_memcmp(pi->ours[i]->hash.data, pi->theirs[k]->hash.data,
+							  pi->ours[i]->hash.len) != 0) {
+						char msg[200];
+						snprintf(msg, sizeof(msg),
+							 "agreement %s differs between the two copies "
+							 "(piugw agreement diff)", pi->ours[i]->id);
+						set_str(&pi->problem, msg);
+					}
+				}
+			}
+		}
+	}
+	if (j != NULL && pi != NULL && --j->open == 0)
+		job_finish(g, j);
+}
+
+/* See gw.h. */
+void
+ask_dealer(struct gw *g, struct peer *p)
+{
+	zmq_msg_t msg;
+	struct envelope_opened o;
+	struct envelope_open_opts opts;
+	Piugw__Body *b = NULL;
+	struct outreq *req = NULL;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	zmq_msg_init(&msg);
+	if (zmq_msg_recv(&msg, p->dealer, ZMQ_DONTWAIT) < 0)
+		goto out;
+	memset(&opts, 0, sizeof(opts));
+	opts.conn_user_id = p->id; /* the CURVE server key we connected to is this member's */
+	opts.now_ms = gw_now_ms();
+	opts.freshness_ms = (int64_t)g->policy->cfg->freshness_seconds * 1000;
+	rc = envelope_open(g->env, zmq_msg_data(&msg), zmq_msg_size(&msg), &opts, &o);
+	if (rc == 0 && (rc = body_unpack(o.body, o.body_len, &b)) == 0) {
+		for (req = g->out; req != NULL; req = req->next)
+			if (o.header.has_in_reply_to && strcmp(req->peer, p->id) == 0 &&
+			    memcmp(req->mid, o.header.in_reply_to, 16) == 0)
+				break;
+	}
+	if (rc != 0 || req == NULL) {
+		Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+		r.event = PIUGW__AUDIT_EVENT__AUDIT_DROPPED;
+		r.outbound = true;
+		r.peer = p->id;
+		r.detail = (char *)(rc != 0 ? piugw_strerror(rc)
+					    : "an answer to no request in flight (late or repeated)");
+		gw_audit(g, &r, NULL);
+		gw_log(rc != 0 ? GW_WARN : GW_DEBUG, "answer_dropped", "peer=%s why=%s", p->id,
+		       gw_esc(r.detail));
+		goto out;
+	}
+	if (req->kind == OUT_HELLO)
+		on_hello_reply(g, req, &o.header, b);
+	else
+		on_answer(g, req, &o.header, b);
+	outreq_free(g, req);
+out:
+	body_free(&b);
+	envelope_opened_clear(&o);
+	zmq_msg_close(&msg);
+}
+
+/* ---- results, peers, status ---- */
+
+static void
+ask_results(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+	    const Piugw__LocalResults *lr)
+{
+	struct state_result r;
+	struct job *j;
+	int rc = state_result_get(g->state, lr->request_id, &r);
+
+	if (rc != 0) {
+		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
+				"no query with request id '%s' was sent from this gateway",
+				lr->request_id);
+		return;
+	}
+	/* Answers are the asker's: another operator (but root) may not collect them. */
+	if (r.operator_uid != uid && uid != 0 && uid != (uint32_t)geteuid()) {
+		state_result_clear(&r);
+		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
+				"request %s was sent by another operator", lr->request_id);
+		return;
+	}
+	if ((j = job_new(g, JOB_RESULTS, rid, rid_len, uid, 1)) == NULL) {
+		state_result_clear(&r);
+		return;
+	}
+	snprintf(j->request_id, sizeof(j->request_id), "%s", r.request_id);
+	j->answers[0] = piugw__peer_answer__unpack(NULL, r.answer_len, r.answer);
+	j->open = 1;
+	if (lr->wait_ms == 0 || (r.outcome != PIUGW__OUTCOME__OUTCOME_WAITING &&
+				 r.outcome != PIUGW__OUTCOME__OUTCOME_UNSPECIFIED)) {
+		job_finish(g, j);
+	} else {
+		/* Wait for the final answer: answer_store() finishes the job. */
+		if (j->answers[0] != NULL)
+			piugw__peer_answer__free_unpacked(j->answers[0], NULL);
+		j->answers[0] = NULL;
+		j->deadline_ms = gw_now_ms() + (lr->wait_ms > 600000 ? 600000 : lr->wait_ms);
+	}
+	state_result_clear(&r);
+}
+
+static Piugw__AgreementRef **
+agreement_refs(struct gw *g, const char *peer, size_t *np)
+{
+	Piugw__AgreementRef **v = calloc(g->policy->n + 1, sizeof(*v));
+	int64_t now = gw_now_ms();
+
+	*np = 0;
+	for (size_t i = 0; v != NULL && i < g->policy->n; i++) {
+		const struct policy_agreement *pa = &g->policy->agreements[i];
+		Piugw__AgreementRef *r;
+		if (strcmp(pa->peer, peer) != 0 || (r = calloc(1, sizeof(*r))) == NULL)
+			continue;
+		piugw__agreement_ref__init(r);
+		r->id = strdup(pa->a->id);
+		if ((r->hash.data = malloc(AGREEMENT_HASH_BYTES)) != NULL) {
+			memcpy(r->hash.data, pa->a->hash, AGREEMENT_HASH_BYTES);
+			r->hash.len = AGREEMENT_HASH_BYTES;
+		}
+		r->in_force = policy_agreement_state(pa, now, NULL, 0) == POLICY_IN_FORCE;
+		v[(*np)++] = r;
+	}
+	return v;
+}
+
+static Piugw__PeerInfo *
+peer_info(struct gw *g, const struct peer *p)
+{
+	Piugw__PeerInfo *pi = calloc(1, sizeof(*pi));
+
+	if (pi == NULL)
+		return NULL;
+	piugw__peer_info__init(pi);
+	pi->id = strdup(p->id);
+	pi->endpoint = strdup(p->endpoint);
+	pi->connected = p->connected;
+	pi->reachable = p->reachable;
+	pi->rtt_us = p->rtt_us;
+	pi->clock_offset_ms = p->clock_offset_ms;
+	pi->ours = agreement_refs(g, p->id, &pi->n_ours);
+	if (p->problem[0] != '\0')
+		pi->problem = strdup(p->problem);
+	return pi;
+}
+
+static void
+ask_peers(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid)
+{
+	struct job *j = job_new(g, JOB_PEERS, rid, rid_len, uid, g->npeers);
+	int64_t now = gw_now_ms();
+	char sw[64];
+
+	if (j == NULL)
+		return;
+	j->deadline_ms = now + GW_HELLO_DEADLINE_MS + 500;
+	snprintf(sw, sizeof(sw), "piugw %s", PIUGW_VERSION);
+	for (size_t i = 0; i < g->npeers; i++) {
+		Piugw__Hello hello = PIUGW__HELLO__INIT;
+		Piugw__Body b = PIUGW__BODY__INIT;
+		struct outreq *o;
+		const struct policy_agreement *pa = NULL;
+
+		if ((j->infos[i] = peer_info(g, &g->peers[i])) == NULL)
+			continue;
+		/* Answers to this Hello are what we learn now, not what we knew. */
+		j->infos[i]->reachable = false;
+		set_str(&j->infos[i]->problem, NULL);
+		hello.software = sw;
+		hello.agreements = j->infos[i]->ours;
+		hello.n_agreements = j->infos[i]->n_ours;
+		b.kind_case = PIUGW__BODY__KIND_HELLO;
+		b.hello = &hello;
+		for (size_t k = 0; k < g->policy->n && pa == NULL; k++)
+			if (strcmp(g->policy->agreements[k].peer, g->peers[i].id) == 0)
+				pa = &g->policy->agreements[k];
+		o = outreq_new(g, OUT_HELLO, g->peers[i].id, pa ? pa->a->id : NULL,
+			       pa ? pa->a->hash : NULL, &b, now + GW_HELLO_DEADLINE_MS);
+		if (o == NULL)
+			continue;
+		o->job = j;
+		o->slot = i;
+		j->open++;
+	}
+	if (j->open == 0)
+		job_finish(g, j);
+}
+
+static void
+ask_status(struct gw *g, const uint8_t *rid, size_t rid_len)
+{
+	Piugw__LocalReply r = PIUGW__LOCAL_REPLY__INIT;
+	Piugw__StatusReply *s = calloc(1, sizeof(*s));
+	const struct policy *pol = g->policy;
+	int64_t now = gw_now_ms();
+	char buf[64], exp[11];
+	struct store_stats st;
+	uint32_t pend = 0;
+
+	if (s == NULL)
+		return;
+	piugw__status_reply__init(s);
+	s->gateway_id = strdup(pol->cfg->id);
+	snprintf(buf, sizeof(buf), "piugw %s", PIUGW_VERSION);
+	s->software = strdup(buf);
+	s->directory_serial = pol->dir->serial;
+	num_format_date(pol->dir->expires_day, exp);
+	s->directory_expires = strdup(exp);
+	s->directory_members = pol->dir->n;
+	s->agreements = calloc(pol->n + 1, sizeof(*s->agreements));
+	for (size_t i = 0; s->agreements != NULL && i < pol->n; i++) {
+		const struct policy_agreement *pa = &pol->agreements[i];
+		Piugw__AgreementStatus *a = calloc(1, sizeof(*a));
+		char why[256];
+		if (a == NULL)
+			break;
+		piugw__agreement_status__init(a);
+		a->id = strdup(pa->a->id);
+		a->peer = strdup(pa->peer);
+		a->state = strdup(policy_agreement_state(pa, now, why, sizeof(why)) == POLICY_IN_FORCE
+					  ? "in force"
+					  : why);
+		a->days_left = pa->a->until_day - num_day_of_ms(now);
+		if ((a->hash.data = malloc(AGREEMENT_HASH_BYTES)) != NULL) {
+			memcpy(a->hash.data, pa->a->hash, AGREEMENT_HASH_BYTES);
+			a->hash.len = AGREEMENT_HASH_BYTES;
+		}
+		s->agreements[s->n_agreements++] = a;
+	}
+	s->peers = calloc(g->npeers + 1, sizeof(*s->peers));
+	for (size_t i = 0; s->peers != NULL && i < g->npeers; i++)
+		if ((s->peers[s->n_peers] = peer_info(g, &g->peers[i])) != NULL)
+			s->n_peers++;
+	state_pending_count(g->state, &pend);
+	s->pending_approvals = pend;
+	for (struct outreq *o = g->out; o != NULL; o = o->next)
+		s->queries_in_flight += o->kind == OUT_QUERY;
+	s->audit_head = audit_head(g->audit);
+	s->audit_durable = audit_durable(g->audit);
+	if (audit_status(g->audit) != 0)
+		s->audit_problem = strdup(piugw_strerror(audit_status(g->audit)));
+	if (store_stats(g->store, now, &st) == 0)
+		s->store_rows = st.rows;
+	s->started_at_ms = g->started_ms;
+	r.kind_case = PIUGW__LOCAL_REPLY__KIND_STATUS;
+	r.status = s;
+	ask_local_reply(g, rid, rid_len, &r);
+	piugw__status_reply__free_unpacked(s, NULL);
+}
+
+/* See gw.h. */
+void
+ask_api(struct gw *g)
+{
+	zmq_msg_t rid, msg;
+	Piugw__LocalRequest *req = NULL;
+	Piugw__LocalReply reply = PIUGW__LOCAL_REPLY__INIT;
+	const char *user;
+	uint64_t uid;
+	bool extra = false;
+
+	zmq_msg_init(&rid);
+	zmq_msg_init(&msg);
+	if (zmq_msg_recv(&rid, g->api, ZMQ_DONTWAIT) < 0 || !zmq_msg_more(&rid) ||
+	    zmq_msg_recv(&msg, g->api, ZMQ_DONTWAIT) < 0)
+		goto out;
+	while (zmq_msg_more(&msg)) {
+		extra = true;
+		zmq_msg_close(&msg);
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, g->api, ZMQ_DONTWAIT) < 0)
+			goto out;
+	}
+	user = zmq_msg_gets(&msg, "User-Id");
+	if (user == NULL || !num_parse_u64(user, strlen(user), 0, UINT32_MAX, &uid)) {
+		ask_local_error(g, zmq_msg_data(&rid), zmq_msg_size(&rid), PIUGW_WIRE_UNKNOWN_SENDER,
+				"the caller's user could not be established");
+		goto out;
+	}
+	if (extra || (req = piugw__local_request__unpack(NULL, zmq_msg_size(&msg),
+							 zmq_msg_data(&msg))) == NULL) {
+		ask_local_error(g, zmq_msg_data(&rid), zmq_msg_size(&rid), PIUGW_WIRE_MALFORMED,
+				"not a LocalRequest (is piugw the same version as piugwd?)");
+		goto out;
+	}
+	if (g->draining) {
+		ask_local_error(g, zmq_msg_data(&rid), zmq_msg_size(&rid), PIUGW_WIRE_INTERNAL,
+				"the gateway is shutting down");
+		goto out;
+	}
+	switch (req->kind_case) {
+	case PIUGW__LOCAL_REQUEST__KIND_QUERY:
+		ask_query(g, zmq_msg_data(&rid), zmq_msg_size(&rid), (uint32_t)uid, req->query);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_RESULTS:
+		ask_results(g, zmq_msg_data(&rid), zmq_msg_size(&rid), (uint32_t)uid, req->results);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_PEERS:
+		ask_peers(g, zmq_msg_data(&rid), zmq_msg_size(&rid), (uint32_t)uid);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_STATUS:
+		ask_status(g, zmq_msg_data(&rid), zmq_msg_size(&rid));
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_PENDING:
+		serve_pending_list(g, &reply);
+		ask_local_reply(g, zmq_msg_data(&rid), zmq_msg_size(&rid), &reply);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_APPROVE:
+	case PIUGW__LOCAL_REQUEST__KIND_DENY: {
+		bool approve = req->kind_case == PIUGW__LOCAL_REQUEST__KIND_APPROVE;
+		const Piugw__LocalDecision *d = approve ? req->approve : req->deny;
+		if (!approve && d->reason[0] == '\0') {
+			ask_local_error(g, zmq_msg_data(&rid), zmq_msg_size(&rid),
+					PIUGW_WIRE_JUSTIFICATION_REQUIRED,
+					"a denial needs a reason (--reason)");
+			break;
+		}
+		serve_decide(g, approve, d, (uint32_t)uid, &reply);
+		ask_local_reply(g, zmq_msg_data(&rid), zmq_msg_size(&rid), &reply);
+		break;
+	}
+	default:
+		ask_local_error(g, zmq_msg_data(&rid), zmq_msg_size(&rid), PIUGW_WIRE_MALFORMED,
+				"unknown request kind");
+		break;
+	}
+out:
+	/* reply's parts were heap-built by serve_*: free them the protobuf-c way */
+	switch (reply.kind_case) {
+	case PIUGW__LOCAL_REPLY__KIND_PENDING:
+		if (reply.pending)
+			piugw__pending_reply__free_unpacked(reply.pending, NULL);
+		break;
+	case PIUGW__LOCAL_REPLY__KIND_DECISION:
+		if (reply.decision)
+			piugw__decision_reply__free_unpacked(reply.decision, NULL);
+		break;
+	case PIUGW__LOCAL_REPLY__KIND_ERROR:
+		if (reply.error)
+			piugw__local_error__free_unpacked(reply.error, NULL);
+		break;
+	default:
+		break;
+	}
+	if (req != NULL)
+		piugw__local_request__free_unpacked(req, NULL);
+	zmq_msg_close(&msg);
+	zmq_msg_close(&rid);
+}
+
+/* ---- timers ---- */
+
+static void
+expire(struct gw *g, struct outreq *o)
+{
+	struct peer *p = links_peer(g, o->peer);
+
+	if (o->kind == OUT_QUERY) {
+		Piugw__PeerAnswer a = PIUGW__PEER_ANSWER__INIT;
+		struct state_result prev;
+		uint32_t uid = 0;
+		bool unreachable = o->sent_ms == 0 || p == NULL || !p->connected;
+
+		if (state_result_get(g->state, o->request_id, &prev) == 0)
+			uid = prev.operator_uid;
+		state_result_clear(&prev);
+		a.peer = o->peer;
+		a.request_id = o->request_id;
+		a.agreement_id = o->agreement_id;
+		a.sent_at_ms = o->first_ms;
+		a.answered_at_ms = gw_now_ms();
+		a.outcome = unreachable ? PIUGW__OUTCOME__OUTCOME_PEER_UNREACHABLE
+					: PIUGW__OUTCOME__OUTCOME_TIMEOUT;
+		gw_log(GW_WARN, "query_expired", "peer=%s request=%s outcome=%s", o->peer,
+		       o->request_id, unreachable ? "peer_unreachable" : "timeout");
+		settle(g, o->job, o->slot, uid, &a, NULL);
+	} else if (o->kind == OUT_HELLO && o->job != NULL) {
+		struct job *j = o->job;
+		Piugw__PeerInfo *pi = o->slot < j->n ? j->infos[o->slot] : NULL;
+		if (pi != NULL) {
+			set_str(&pi->problem, p != NULL && p->problem[0] != '\0'
+						      ? p->problem
+						      : "no answer to Hello before the deadline");
+		}
+		if (p != NULL)
+			p->reachable = false;
+		if (--j->open == 0)
+			job_finish(g, j);
+	}
+	outreq_free(g, o);
+}
+
+/* Ask again about every answer still PENDING at a partner. */
+static void
+poll_waiting(struct gw *g, int64_t now)
+{
+	struct state_result *v = NULL;
+	size_t n = 0;
+
+	if (state_result_list(g->state, PIUGW__OUTCOME__OUTCOME_WAITING, &v, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		Piugw__Poll poll = PIUGW__POLL__INIT;
+		Piugw__Body b = PIUGW__BODY__INIT;
+		const struct policy_agreement *pa = policy_agreement(g->policy, v[i].agreement_id);
+		uint8_t qmid[16];
+		struct outreq *o;
+		bool busy = false;
+
+		for (struct outreq *x = g->out; x != NULL; x = x->next)
+			busy |= x->kind == OUT_POLL && strcmp(x->request_id, v[i].request_id) == 0;
+		if (busy || links_peer(g, v[i].peer) == NULL || pa == NULL)
+			continue;
+		if (sodium_hex2bin(qmid, sizeof(qmid), v[i].request_id, strlen(v[i].request_id), NULL,
+				   NULL, NULL) != 0)
+			continue;
+		poll.query_message_id.data = qmid;
+		poll.query_message_id.len = sizeof(qmid);
+		poll.approval_ref = v[i].approval_ref;
+		b.kind_case = PIUGW__BODY__KIND_POLL;
+		b.poll = &poll;
+		o = outreq_new(g, OUT_POLL, v[i].peer, pa->a->id, pa->a->hash, &b,
+			       now + g->policy->cfg->query_deadline_seconds * 1000);
+		if (o != NULL)
+			snprintf(o->request_id, sizeof(o->request_id), "%s", v[i].request_id);
+	}
+	for (size_t i = 0; i < n; i++)
+		state_result_clear(&v[i]);
+	free(v);
+}
+
+/* See gw.h. */
+void
+ask_timers(struct gw *g, int64_t now)
+{
+	struct outreq *o, *next;
+	struct job *j, *jn;
+
+	for (o = g->out; o != NULL; o = next) {
+		next = o->next;
+		if (now >= o->deadline_ms) {
+			expire(g, o);
+			next = g->out; /* the list may have changed under settle() */
+			continue;
+		}
+		if (now >= o->next_ms)
+			outreq_try_send(g, o, now);
+	}
+	for (j = g->jobs; j != NULL; j = jn) {
+		jn = j->next;
+		if (j->deadline_ms != 0 && now >= j->deadline_ms) {
+			if (j->kind == JOB_RESULTS) {
+				/* Still not final: say where it stands. */
+				struct state_result r;
+				if (state_result_get(g->state, j->request_id, &r) == 0)
+					j->answers[0] = piugw__peer_answer__unpack(NULL, r.answer_len,
+										   r.answer);
+				state_result_clear(&r);
+			}
+			job_finish(g, j);
+			jn = g->jobs;
+		}
+	}
+	if (now >= g->next_poll_ms && !g->draining) {
+		poll_waiting(g, now);
+		g->next_poll_ms = now + g->policy->cfg->retry_interval_ms;
+	}
+}
+
+/* See gw.h. */
+int64_t
+ask_next_timer(const struct gw *g)
+{
+	int64_t t = g->next_poll_ms;
+
+	for (const struct outreq *o = g->out; o != NULL; o = o->next) {
+		if (o->next_ms < t)
+			t = o->next_ms;
+		if (o->deadline_ms < t)
+			t = o->deadline_ms;
+	}
+	for (const struct job *j = g->jobs; j != NULL; j = j->next)
+		if (j->deadline_ms != 0 && j->deadline_ms < t)
+			t = j->deadline_ms;
+	if (g->next_housekeeping_ms < t)
+		t = g->next_housekeeping_ms;
+	return t;
+}
+
+/* See gw.h. */
+void
+ask_abort_all(struct gw *g, const char *why)
+{
+	while (g->jobs != NULL) {
+		ask_local_error(g, g->jobs->rid, g->jobs->rid_len, PIUGW_WIRE_INTERNAL, "%s", why);
+		job_free(g, g->jobs);
+	}
+	while (g->out != NULL)
+		outreq_free(g, g->out);
+}

@@ -1,0 +1,217 @@
+/*
+ * gw.h: the parts of piugwd and what they share.
+ *
+ * One thread runs one zmq_poll loop over every socket (no locks): the
+ * public ROUTER that partners' DEALERs connect to, the ZAP handler that
+ * admits them, one DEALER per partner, the local API ROUTER, the socket
+ * monitors, a signalfd and the audit log's durability eventfd. Timers
+ * (retries, deadlines, polls of pending answers) are kept in the lists
+ * below and set the poll timeout.
+ *
+ *   piugwd.c  start, configuration, reload, the loop, shutdown
+ *   links.c   sockets: ZAP, the public ROUTER, partner DEALERs, monitors, logs
+ *   serve.c   the answering side: receiving rules, answers, approvals
+ *   ask.c     the asking side and the local API: queries, fan-out, polls, peers
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef PIUGW_GW_H
+#define PIUGW_GW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "body.pb-c.h"
+#include "envelope.h"
+#include "local.pb-c.h"
+#include "policy.h"
+#include "state.h"
+#include "store.h"
+
+#define GW_ZAP_DOMAIN "piugw"
+#define GW_ZAP_DOMAIN_LOCAL "piugw-local"
+#define GW_HELLO_DEADLINE_MS 3000
+#define GW_LOCAL_MAX_BYTES (256 * 1024)
+
+/* ---- logging (links.c) ---- */
+
+enum gw_level { GW_DEBUG, GW_INFO, GW_WARN, GW_ERROR };
+extern int gw_log_level;
+/*
+ * One line "time level event k=v ..." on stderr. Values that came from a
+ * peer or a file go through gw_esc() first; personal data never.
+ */
+void gw_log(enum gw_level lvl, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* s made safe for a log value: printable ASCII, quoted if it has spaces. Static buffer ring. */
+const char *gw_esc(const char *s);
+
+/* ---- partners: the outbound links ---- */
+
+struct peer {
+	char id[KEYS_ID_MAX + 1];
+	char endpoint[128];
+	uint8_t transport_pk[KEYS_PUBLIC_BYTES];
+	void *dealer;
+	void *mon;            /* PAIR end of the DEALER's monitor */
+	bool connected;       /* handshake done, connection up */
+	bool ever_connected;
+	char problem[200];    /* last transport problem, for peers/status */
+	int64_t last_hello_ms;
+	int64_t rtt_us;
+	int64_t clock_offset_ms;
+	bool reachable;
+	bool keep;            /* reload bookkeeping */
+};
+
+/* One message this gateway sent and waits an answer to. */
+enum outreq_kind { OUT_QUERY, OUT_POLL, OUT_HELLO };
+
+struct job;
+
+struct outreq {
+	struct outreq *next;
+	enum outreq_kind kind;
+	char peer[KEYS_ID_MAX + 1];
+	uint8_t mid[ENVELOPE_MESSAGE_ID_BYTES];
+	char request_id[2 * ENVELOPE_MESSAGE_ID_BYTES + 1]; /* the query's, also for polls */
+	char agreement_id[ENVELOPE_AGREEMENT_ID_MAX + 1];
+	uint8_t *env;          /* the exact envelope: retries re-send these bytes */
+	size_t env_len;
+	int64_t first_ms;      /* when it was made */
+	int64_t sent_ms;       /* last actual send; 0: never got out */
+	int64_t next_ms;       /* next retry */
+	int64_t deadline_ms;
+	int64_t hello_us;      /* monotonic send time, for the round trip */
+	struct job *job;       /* the local caller waiting, or NULL (background poll) */
+	size_t slot;           /* which answer of the job */
+};
+
+/* A local caller waiting for answers (a query, a fan-out, peers, results --wait). */
+enum job_kind { JOB_QUERY, JOB_PEERS, JOB_RESULTS };
+
+struct job {
+	struct job *next;
+	enum job_kind kind;
+	uint8_t rid[256];      /* the caller's routing id on the local API */
+	size_t rid_len;
+	uint32_t uid;
+	size_t n, open;        /* answers expected, still open */
+	Piugw__PeerAnswer **answers;  /* JOB_QUERY, JOB_RESULTS */
+	Piugw__PeerInfo **infos;      /* JOB_PEERS */
+	char request_id[2 * ENVELOPE_MESSAGE_ID_BYTES + 1]; /* JOB_RESULTS */
+	int64_t deadline_ms;
+};
+
+/* A reply to a partner held until the audit record about it is durable. */
+struct deferred {
+	struct deferred *next;
+	uint64_t seq;
+	uint8_t rid[256];
+	size_t rid_len;
+	char peer[KEYS_ID_MAX + 1];
+	uint8_t req_mid[ENVELOPE_MESSAGE_ID_BYTES];
+	bool remember;         /* store in the replay cache when sent */
+	uint8_t *env;
+	size_t env_len;
+};
+
+struct gw {
+	char *config_path;
+	struct policy *policy;
+	struct policy_rates *rates;
+	struct keys_secret *keys;
+	struct envelope_ctx *env;
+	struct audit_log *audit;
+	uint8_t audit_key[AUDIT_KEY_BYTES];
+	struct store *store;
+	struct state *state;
+
+	void *zctx;
+	void *router;          /* public endpoint, partners' DEALERs */
+	void *router_mon;
+	void *zap;             /* REP on inproc://zeromq.zap.01 */
+	void *api;             /* local API */
+	char *api_path;        /* the ipc socket file */
+	int sigfd;
+
+	struct peer *peers;
+	size_t npeers;
+	struct outreq *out;
+	struct job *jobs;
+	struct deferred *deferred, **deferred_tail;
+
+	int64_t started_ms;
+	int64_t next_poll_ms;       /* background polls of WAITING results */
+	int64_t next_housekeeping_ms;
+	bool draining;
+	bool stop;
+	uint64_t refused_at_zap;
+};
+
+/* ---- piugwd.c ---- */
+int64_t gw_now_ms(void);
+int64_t gw_mono_us(void);
+/* Does member id hold at least one agreement in force with us now? (ZAP and every message) */
+bool gw_admitted(const struct gw *g, const char *id, int64_t now_ms);
+/* Append r to the audit log (filling the peer's OS-independent fields); *seqp its seq. */
+int gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp);
+
+/* ---- links.c ---- */
+int links_open(struct gw *g);              /* ZAP, ROUTER, API, monitors */
+int links_router_rebind(struct gw *g);     /* cut every partner connection */
+int links_peers_sync(struct gw *g);        /* one DEALER per partner of the policy */
+void links_close(struct gw *g);
+void links_zap_handle(struct gw *g);
+void links_monitor_handle(struct gw *g, struct peer *p, void *mon);
+struct peer *links_peer(struct gw *g, const char *id);
+/* Send env to partner p now; false if no connection takes it (retry later). */
+bool links_peer_send(struct gw *g, struct peer *p, const uint8_t *env, size_t len);
+/* Send [rid, env] on the public ROUTER. */
+int links_router_send(struct gw *g, const uint8_t *rid, size_t rid_len, const uint8_t *env,
+		      size_t len);
+/* Seal body for peer (header filled here: fresh id, now); *envp malloc'd. */
+int links_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *agreement_id,
+	       const uint8_t *agreement_hash, const Piugw__Body *body, uint8_t mid[16],
+	       uint8_t **envp, size_t *lenp);
+
+/* ---- serve.c ---- */
+void serve_router(struct gw *g);           /* one message from a partner */
+void serve_deferred(struct gw *g);         /* send replies whose audit is durable */
+/* Local API: approvals. Fill reply. */
+void serve_pending_list(struct gw *g, Piugw__LocalReply *reply);
+void serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec, uint32_t uid,
+		  Piugw__LocalReply *reply);
+
+/* The query type of q's criteria (QueryType), 0 if none. */
+int serve_query_type(const Piugw__Query *q);
+/* Fill the policy fields of req from q; false with why for a malformed query. */
+bool serve_query_request(const Piugw__Query *q, struct policy_request *req, char *why,
+			 size_t why_len);
+/* Keyed digests of what q searches for (at most 2) / what r discloses (at most max). */
+size_t serve_query_digests(const struct gw *g, const Piugw__Query *q,
+			   uint8_t out[][AUDIT_DIGEST_BYTES]);
+size_t serve_result_digests(const struct gw *g, const Piugw__QueryResult *r,
+			    uint8_t out[][AUDIT_DIGEST_BYTES], size_t max);
+
+/* ---- ask.c ---- */
+void ask_api(struct gw *g);                /* one local API request */
+void ask_dealer(struct gw *g, struct peer *p); /* one answer from a partner */
+void ask_timers(struct gw *g, int64_t now_ms);
+int64_t ask_next_timer(const struct gw *g);  /* earliest time something is due; 0: none */
+void ask_abort_all(struct gw *g, const char *why);
+/* A partner connected: send what waited for a connection. */
+void ask_peer_connected(struct gw *g, const char *peer);
+
+/* ---- replies to the local API (ask.c) ---- */
+void ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len,
+		     const Piugw__LocalReply *reply);
+void ask_local_error(struct gw *g, const uint8_t *rid, size_t rid_len, int wire_code,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The OS user name of uid ("alice"), or its number. */
+void gw_user_name(uint32_t uid, char *out, size_t size);
+
+#endif /* PIUGW_GW_H */

@@ -1,0 +1,656 @@
+/*
+ * links.c: the sockets of piugwd (PROTOCOL.md section 2) and its log lines.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "body.h"
+#include "encoding.h"
+#include "gw.h"
+#include "num.h"
+#include "piugw/error.h"
+
+/*
+ * ZMQ_ZAP_ENFORCE_DOMAIN is still a "draft" option in libzmq 4.3's header,
+ * but Debian's library implements it. Setting it is checked, so a library
+ * without it refuses to start instead of admitting everyone.
+ */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
+int gw_log_level = GW_INFO;
+
+/* See gw.h. */
+const char *
+gw_esc(const char *s)
+{
+	static char ring[4][300];
+	static unsigned next;
+	char *b = ring[next++ % 4];
+	size_t o = 0;
+	bool quote = false;
+
+	if (s == NULL)
+		return "-";
+	for (const char *p = s; *p != '\0'; p++)
+		if (*p == ' ' || *p == '=' || *p == '"')
+			quote = true;
+	if (quote)
+		b[o++] = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && o < 290; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			b[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(b + o, 300 - o, "\\x%02x", *p);
+	}
+	if (quote)
+		b[o++] = '"';
+	b[o] = '\0';
+	return o == 0 ? "\"\"" : b;
+}
+
+/* See gw.h. */
+void
+gw_log(enum gw_level lvl, const char *event, const char *fmt, ...)
+{
+	static const char *names[] = {"debug", "info", "warn", "error"};
+	char ts[32];
+	struct timespec now;
+	struct tm tm;
+	va_list ap;
+
+	if ((int)lvl < gw_log_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	flockfile(stderr);
+	fprintf(stderr, "%s.%03ldZ level=%s event=%s", ts, now.tv_nsec / 1000000, names[lvl], event);
+	if (fmt != NULL && fmt[0] != '\0') {
+		fputc(' ', stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+	}
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+static int
+set_int(void *s, int opt, int v)
+{
+	return zmq_setsockopt(s, opt, &v, sizeof(v));
+}
+
+static int
+set_curve_secret(const uint8_t sk[KEYS_TRANSPORT_SECRET_BYTES], void *sock)
+{
+	return zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sk, KEYS_TRANSPORT_SECRET_BYTES);
+}
+
+/* The CURVE keys and limits every socket to or from a partner carries. */
+static int
+curve_socket(struct gw *g, void *s, bool server)
+{
+	const struct keys_public *me = keys_secret_public(g->keys);
+	int64_t maxsize = (int64_t)g->policy->cfg->max_message_bytes;
+
+	if (zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, me->transport_pk, KEYS_PUBLIC_BYTES) != 0 ||
+	    keys_with_transport_secret(g->keys, set_curve_secret, s) != 0 ||
+	    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize)) != 0 ||
+	    set_int(s, ZMQ_LINGER, 0) != 0 ||
+	    /* Heartbeats: a dead peer is noticed and reported, not waited on forever. */
+	    set_int(s, ZMQ_HEARTBEAT_IVL, 2000) != 0 || set_int(s, ZMQ_HEARTBEAT_TIMEOUT, 6000) != 0 ||
+	    set_int(s, ZMQ_HEARTBEAT_TTL, 6000) != 0)
+		return PIUGW_ESYSTEM;
+	if (server && set_int(s, ZMQ_CURVE_SERVER, 1) != 0)
+		return PIUGW_ESYSTEM;
+	return 0;
+}
+
+static void *
+monitor(struct gw *g, void *s, const char *name)
+{
+	char ep[128];
+	void *m;
+
+	snprintf(ep, sizeof(ep), "inproc://monitor-%s", name);
+	if (zmq_socket_monitor(s, ep, ZMQ_EVENT_ALL) != 0)
+		return NULL;
+	if ((m = zmq_socket(g->zctx, ZMQ_PAIR)) == NULL)
+		return NULL;
+	if (zmq_connect(m, ep) != 0) {
+		zmq_close(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Bind the public ROUTER (fail closed: ZAP domain enforced). */
+static int
+router_open(struct gw *g)
+{
+	const char *ep = g->policy->cfg->listen;
+	static unsigned generation;
+	char name[32];
+
+	if ((g->router = zmq_socket(g->zctx, ZMQ_ROUTER)) == NULL ||
+	    curve_socket(g, g->router, true) != 0 ||
+	    zmq_setsockopt(g->router, ZMQ_ZAP_DOMAIN, GW_ZAP_DOMAIN, strlen(GW_ZAP_DOMAIN)) != 0 ||
+	    set_int(g->router, ZMQ_ZAP_ENFORCE_DOMAIN, 1) != 0 ||
+	    set_int(g->router, ZMQ_ROUTER_MANDATORY, 1) != 0) {
+		gw_log(GW_ERROR, "socket", "what=router error=%s", gw_esc(zmq_strerror(errno)));
+		return PIUGW_ESYSTEM;
+	}
+	if (zmq_bind(g->router, ep) != 0) {
+		gw_log(GW_ERROR, "bind", "endpoint=%s error=%s hint=%s", gw_esc(ep),
+		       gw_esc(zmq_strerror(errno)),
+		       gw_esc("is another piugwd running, or the address wrong in gateway.listen?"));
+		return PIUGW_ESYSTEM;
+	}
+	snprintf(name, sizeof(name), "router-%u", generation++);
+	if ((g->router_mon = monitor(g, g->router, name)) == NULL)
+		return PIUGW_ESYSTEM;
+	return 0;
+}
+
+static void
+router_close(struct gw *g)
+{
+	if (g->router != NULL) {
+		zmq_socket_monitor(g->router, NULL, 0);
+		zmq_close(g->router);
+		g->router = NULL;
+	}
+	if (g->router_mon != NULL) {
+		zmq_close(g->router_mon);
+		g->router_mon = NULL;
+	}
+}
+
+/* See gw.h. */
+int
+links_open(struct gw *g)
+{
+	const char *api = g->policy->cfg->local_api;
+
+	if ((g->zctx = zmq_ctx_new()) == NULL)
+		return PIUGW_ESYSTEM;
+	/* The ZAP handler must exist before any socket that needs it. */
+	if ((g->zap = zmq_socket(g->zctx, ZMQ_REP)) == NULL ||
+	    zmq_bind(g->zap, "inproc://zeromq.zap.01") != 0)
+		return PIUGW_ESYSTEM;
+	if (router_open(g) != 0)
+		return PIUGW_ESYSTEM;
+
+	/* The local API: ipc only, guarded by the socket file's permissions. */
+	if (strncmp(api, "ipc://", 6) != 0) {
+		gw_log(GW_ERROR, "config", "local_api=%s problem=%s", gw_esc(api),
+		       gw_esc("the local API must be an ipc:// endpoint"));
+		return PIUGW_ECONFIG;
+	}
+	free(g->api_path);
+	if ((g->api_path = strdup(api + 6)) == NULL)
+		return PIUGW_ENOMEM;
+	if (unlink(g->api_path) != 0 && errno != ENOENT)
+		gw_log(GW_WARN, "local_api", "path=%s problem=%s", gw_esc(g->api_path),
+		       gw_esc(strerror(errno)));
+	if ((g->api = zmq_socket(g->zctx, ZMQ_ROUTER)) == NULL ||
+	    /* A ZAP domain on a NULL-mechanism socket makes libzmq ask who connects. */
+	    zmq_setsockopt(g->api, ZMQ_ZAP_DOMAIN, GW_ZAP_DOMAIN_LOCAL,
+			   strlen(GW_ZAP_DOMAIN_LOCAL)) != 0 ||
+	    set_int(g->api, ZMQ_ZAP_ENFORCE_DOMAIN, 1) != 0 || set_int(g->api, ZMQ_LINGER, 0) != 0) {
+		gw_log(GW_ERROR, "socket", "what=local_api error=%s", gw_esc(zmq_strerror(errno)));
+		return PIUGW_ESYSTEM;
+	}
+	{
+		int64_t maxsize = GW_LOCAL_MAX_BYTES;
+		zmq_setsockopt(g->api, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize));
+	}
+	if (zmq_bind(g->api, api) != 0) {
+		gw_log(GW_ERROR, "bind", "endpoint=%s error=%s", gw_esc(api),
+		       gw_esc(zmq_strerror(errno)));
+		return PIUGW_ESYSTEM;
+	}
+	/* Owner and group: the operators' group is given access by the administrator. */
+	if (chmod(g->api_path, 0660) != 0)
+		gw_log(GW_WARN, "local_api", "path=%s problem=%s", gw_esc(g->api_path),
+		       gw_esc(strerror(errno)));
+	return links_peers_sync(g);
+}
+
+/* See gw.h. */
+int
+links_router_rebind(struct gw *g)
+{
+	router_close(g);
+	gw_log(GW_INFO, "connections_cut", "why=%s",
+	       gw_esc("a member lost its admission; partners reconnect and are checked again"));
+	return router_open(g);
+}
+
+static void
+peer_close(struct peer *p)
+{
+	if (p->dealer != NULL) {
+		zmq_socket_monitor(p->dealer, NULL, 0);
+		zmq_close(p->dealer);
+	}
+	if (p->mon != NULL)
+		zmq_close(p->mon);
+	p->dealer = p->mon = NULL;
+}
+
+static int
+peer_open(struct gw *g, struct peer *p)
+{
+	char name[64];
+
+	if ((p->dealer = zmq_socket(g->zctx, ZMQ_DEALER)) == NULL ||
+	    curve_socket(g, p->dealer, false) != 0 ||
+	    zmq_setsockopt(p->dealer, ZMQ_CURVE_SERVERKEY, p->transport_pk, KEYS_PUBLIC_BYTES) != 0 ||
+	    /* Queue only to a live connection: retries are ours, with identical bytes. */
+	    set_int(p->dealer, ZMQ_IMMEDIATE, 1) != 0 ||
+	    set_int(p->dealer, ZMQ_RECONNECT_IVL, 200) != 0 ||
+	    set_int(p->dealer, ZMQ_RECONNECT_IVL_MAX, 5000) != 0)
+		return PIUGW_ESYSTEM;
+	snprintf(name, sizeof(name), "peer-%s-%p", p->id, (void *)p);
+	if ((p->mon = monitor(g, p->dealer, name)) == NULL)
+		return PIUGW_ESYSTEM;
+	if (zmq_connect(p->dealer, p->endpoint) != 0) {
+		gw_log(GW_ERROR, "connect", "peer=%s endpoint=%s error=%s", p->id, gw_esc(p->endpoint),
+		       gw_esc(zmq_strerror(errno)));
+		return PIUGW_ESYSTEM;
+	}
+	return 0;
+}
+
+/* See gw.h. */
+struct peer *
+links_peer(struct gw *g, const char *id)
+{
+	for (size_t i = 0; i < g->npeers; i++)
+		if (strcmp(g->peers[i].id, id) == 0)
+			return &g->peers[i];
+	return NULL;
+}
+
+/* See gw.h. */
+int
+links_peers_sync(struct gw *g)
+{
+	const struct policy *pol = g->policy;
+	struct peer *np = NULL;
+	size_t n = 0;
+
+	/* A partner is a member we hold an agreement with (in force or not: status shows it). */
+	if ((np = calloc(pol->n + 1, sizeof(*np))) == NULL)
+		return PIUGW_ENOMEM;
+	for (size_t i = 0; i < pol->n; i++) {
+		const struct directory_member *m = directory_member(pol->dir, pol->agreements[i].peer);
+		struct peer *old;
+		bool dup = false;
+
+		if (m == NULL)
+			continue;
+		for (size_t j = 0; j < n; j++)
+			dup |= strcmp(np[j].id, m->keys.id) == 0;
+		if (dup)
+			continue;
+		old = links_peer(g, m->keys.id);
+		if (old != NULL && strcmp(old->endpoint, m->endpoint) == 0 &&
+		    sodium_memcmp(old->transport_pk, m->keys.transport_pk, KEYS_PUBLIC_BYTES) == 0) {
+			np[n] = *old; /* unchanged: keep the live connection */
+			old->keep = true;
+			n++;
+			continue;
+		}
+		snprintf(np[n].id, sizeof(np[n].id), "%s", m->keys.id);
+		snprintf(np[n].endpoint, sizeof(np[n].endpoint), "%s", m->endpoint);
+		memcpy(np[n].transport_pk, m->keys.transport_pk, KEYS_PUBLIC_BYTES);
+		if (peer_open(g, &np[n]) != 0) {
+			peer_close(&np[n]);
+			for (size_t j = 0; j < n; j++)
+				if (links_peer(g, np[j].id) == NULL ||
+				    !links_peer(g, np[j].id)->keep)
+					peer_close(&np[j]);
+			for (size_t j = 0; j < g->npeers; j++)
+				g->peers[j].keep = false;
+			free(np);
+			return PIUGW_ESYSTEM;
+		}
+		n++;
+	}
+	for (size_t j = 0; j < g->npeers; j++) {
+		if (!g->peers[j].keep) {
+			gw_log(GW_INFO, "peer_removed", "peer=%s", g->peers[j].id);
+			peer_close(&g->peers[j]);
+		}
+	}
+	for (size_t j = 0; j < n; j++)
+		np[j].keep = false;
+	free(g->peers);
+	g->peers = np;
+	g->npeers = n;
+	return 0;
+}
+
+/* See gw.h. */
+void
+links_close(struct gw *g)
+{
+	for (size_t i = 0; i < g->npeers; i++)
+		peer_close(&g->peers[i]);
+	free(g->peers);
+	g->peers = NULL;
+	g->npeers = 0;
+	router_close(g);
+	if (g->api != NULL)
+		zmq_close(g->api);
+	if (g->zap != NULL)
+		zmq_close(g->zap);
+	g->api = g->zap = NULL;
+	if (g->api_path != NULL)
+		unlink(g->api_path);
+	free(g->api_path);
+	g->api_path = NULL;
+	if (g->zctx != NULL)
+		zmq_ctx_term(g->zctx);
+	g->zctx = NULL;
+}
+
+/* ---- ZAP (ZeroMQ RFC 27) ---- */
+
+#define ZAP_FRAMES_MAX 8
+
+static void
+zap_reply(struct gw *g, const zmq_msg_t *reqid, const char *code, const char *text,
+	  const char *user)
+{
+	zmq_send(g->zap, "1.0", 3, ZMQ_SNDMORE);
+	zmq_send(g->zap, zmq_msg_data((zmq_msg_t *)reqid), zmq_msg_size((zmq_msg_t *)reqid),
+		 ZMQ_SNDMORE);
+	zmq_send(g->zap, code, strlen(code), ZMQ_SNDMORE);
+	zmq_send(g->zap, text, strlen(text), ZMQ_SNDMORE);
+	zmq_send(g->zap, user, strlen(user), ZMQ_SNDMORE);
+	zmq_send(g->zap, "", 0, 0);
+}
+
+static bool
+frame_is(zmq_msg_t *m, const char *s)
+{
+	return zmq_msg_size(m) == strlen(s) && memcmp(zmq_msg_data(m), s, strlen(s)) == 0;
+}
+
+/*
+ * The local API's callers: libzmq puts ":uid:gid:pid" from SO_PEERCRED at
+ * the end of an ipc connection's address. The kernel says who it is; the
+ * caller cannot choose.
+ */
+static bool
+peercred_uid(zmq_msg_t *addr, uint32_t *uid)
+{
+	char buf[128], *p, *q;
+	size_t n = zmq_msg_size(addr);
+	uint64_t v;
+
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, zmq_msg_data(addr), n);
+	buf[n] = '\0';
+	/* ...:uid:gid:pid: the third colon from the end starts uid */
+	if ((p = strrchr(buf, ':')) == NULL)
+		return false;
+	*p = '\0';
+	if ((p = strrchr(buf, ':')) == NULL)
+		return false;
+	*p = '\0';
+	if ((q = strrchr(buf, ':')) == NULL)
+		return false;
+	q++;
+	if (!num_parse_u64(q, strlen(q), 0, UINT32_MAX, &v))
+		return false;
+	*uid = (uint32_t)v;
+	return true;
+}
+
+/* See gw.h. */
+void
+links_zap_handle(struct gw *g)
+{
+	zmq_msg_t f[ZAP_FRAMES_MAX];
+	size_t n = 0;
+	int more = 1;
+	char user[KEYS_ID_MAX + 16] = "";
+
+	/* Read every frame whatever the shape (never assert on it, unlike zauth). */
+	while (more) {
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, g->zap, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			break;
+		}
+		more = zmq_msg_more(&m);
+		if (n < ZAP_FRAMES_MAX)
+			f[n++] = m;
+		else
+			zmq_msg_close(&m);
+	}
+	/* version, request id, domain, address, identity, mechanism, credentials... */
+	if (n < 6 || !frame_is(&f[0], "1.0")) {
+		gw_log(GW_ERROR, "zap", "problem=%s", gw_esc("malformed ZAP request"));
+		if (n >= 2)
+			zap_reply(g, &f[1], "500", "malformed request", "");
+		else
+			/* A REP socket must answer something before it can read again. */
+			zmq_send(g->zap, "", 0, 0);
+		goto out;
+	}
+	if (frame_is(&f[2], GW_ZAP_DOMAIN_LOCAL)) {
+		uint32_t uid;
+		if (!frame_is(&f[5], "NULL") || !peercred_uid(&f[3], &uid)) {
+			gw_log(GW_WARN, "local_refused", "problem=%s",
+			       gw_esc("the caller's credentials could not be read"));
+			zap_reply(g, &f[1], "400", "no credentials", "");
+			goto out;
+		}
+		snprintf(user, sizeof(user), "%u", uid);
+		zap_reply(g, &f[1], "200", "OK", user);
+		goto out;
+	}
+	if (!frame_is(&f[2], GW_ZAP_DOMAIN) || !frame_is(&f[5], "CURVE") || n != 7 ||
+	    zmq_msg_size(&f[6]) != KEYS_PUBLIC_BYTES) {
+		gw_log(GW_WARN, "zap_refused", "problem=%s", gw_esc("not a CURVE client of our domain"));
+		zap_reply(g, &f[1], "400", "refused", "");
+		g->refused_at_zap++;
+		goto out;
+	}
+	{
+		const uint8_t *key = zmq_msg_data(&f[6]);
+		const struct directory *dir = g->policy->dir;
+		const char *id = NULL;
+		char z85[41];
+
+		for (size_t i = 0; i < dir->n && id == NULL; i++)
+			if (sodium_memcmp(dir->members[i].keys.transport_pk, key, KEYS_PUBLIC_BYTES) ==
+			    0)
+				id = dir->members[i].keys.id;
+		if (id == NULL || strcmp(id, g->policy->cfg->id) == 0 ||
+		    !gw_admitted(g, id, gw_now_ms())) {
+			zmq_z85_encode(z85, key, KEYS_PUBLIC_BYTES);
+			gw_log(GW_WARN, "zap_refused", "key=%s member=%s problem=%s", gw_esc(z85),
+			       id != NULL ? id : "-",
+			       gw_esc(id == NULL ? "transport key of no directory member"
+						 : "member holds no agreement in force with us"));
+			g->refused_at_zap++;
+			zap_reply(g, &f[1], "400", "not admitted", "");
+			goto out;
+		}
+		snprintf(user, sizeof(user), "%s", id);
+		zap_reply(g, &f[1], "200", "OK", user);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		zmq_msg_close(&f[i]);
+}
+
+/* ---- monitors ---- */
+
+/* See gw.h. */
+void
+links_monitor_handle(struct gw *g, struct peer *p, void *mon)
+{
+	zmq_msg_t m;
+	uint16_t ev = 0;
+	uint32_t val = 0;
+	char ep[128] = "";
+	int more;
+
+	zmq_msg_init(&m);
+	if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&m);
+		return;
+	}
+	if (zmq_msg_size(&m) >= 6) {
+		memcpy(&ev, zmq_msg_data(&m), 2);
+		memcpy(&val, (uint8_t *)zmq_msg_data(&m) + 2, 4);
+	}
+	more = zmq_msg_more(&m);
+	zmq_msg_close(&m);
+	while (more) {
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			break;
+		}
+		more = zmq_msg_more(&m);
+		if (zmq_msg_size(&m) < sizeof(ep)) {
+			memcpy(ep, zmq_msg_data(&m), zmq_msg_size(&m));
+			ep[zmq_msg_size(&m)] = '\0';
+		}
+		zmq_msg_close(&m);
+	}
+	if (p == NULL) {
+		/* The public ROUTER: refused handshakes are worth a line. */
+		if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+			gw_log(GW_WARN, "handshake_refused", "status=%u", val);
+		else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+			 ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+			gw_log(GW_WARN, "handshake_failed", "code=%u", val);
+		return;
+	}
+	switch (ev) {
+	case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+		p->connected = p->ever_connected = true;
+		p->problem[0] = '\0';
+		gw_log(GW_INFO, "peer_connected", "peer=%s endpoint=%s", p->id, gw_esc(p->endpoint));
+		ask_peer_connected(g, p->id);
+		break;
+	case ZMQ_EVENT_DISCONNECTED:
+		if (p->connected)
+			gw_log(GW_WARN, "peer_disconnected", "peer=%s", p->id);
+		p->connected = false;
+		p->reachable = false;
+		snprintf(p->problem, sizeof(p->problem), "disconnected");
+		break;
+	case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+		p->connected = false;
+		snprintf(p->problem, sizeof(p->problem),
+			 "the partner refused our key (ZAP status %u): does it hold an agreement "
+			 "in force with us and our current key?", val);
+		gw_log(GW_WARN, "peer_refused_us", "peer=%s status=%u", p->id, val);
+		break;
+	case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+	case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+		p->connected = false;
+		snprintf(p->problem, sizeof(p->problem),
+			 "CURVE handshake failed: is the partner's transport key in the directory "
+			 "current?");
+		gw_log(GW_WARN, "peer_handshake_failed", "peer=%s code=%u", p->id, val);
+		break;
+	case ZMQ_EVENT_CONNECT_RETRIED:
+		if (!p->connected && p->problem[0] == '\0')
+			snprintf(p->problem, sizeof(p->problem), "no answer at %s", p->endpoint);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- sending ---- */
+
+/* See gw.h. */
+bool
+links_peer_send(struct gw *g, struct peer *p, const uint8_t *env, size_t len)
+{
+	(void)g;
+	if (p->dealer == NULL)
+		return false;
+	return zmq_send(p->dealer, env, len, ZMQ_DONTWAIT) == (int)len;
+}
+
+/* See gw.h. */
+int
+links_router_send(struct gw *g, const uint8_t *rid, size_t rid_len, const uint8_t *env,
+		  size_t len)
+{
+	if (g->router == NULL)
+		return PIUGW_ESYSTEM;
+	if (zmq_send(g->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(g->router, env, len, ZMQ_DONTWAIT) < 0) {
+		/* ROUTER_MANDATORY: the connection went away; the requester will retry. */
+		gw_log(GW_WARN, "reply_not_sent", "error=%s", gw_esc(zmq_strerror(errno)));
+		return PIUGW_ESYSTEM;
+	}
+	return 0;
+}
+
+/* See gw.h. */
+int
+links_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *agreement_id,
+	   const uint8_t *agreement_hash, const Piugw__Body *body, uint8_t mid[16], uint8_t **envp,
+	   size_t *lenp)
+{
+	struct envelope_header h;
+	uint8_t *b = NULL;
+	size_t blen = 0;
+	int ret;
+
+	memset(&h, 0, sizeof(h));
+	h.version = ENVELOPE_VERSION;
+	snprintf(h.sender, sizeof(h.sender), "%s", g->policy->cfg->id);
+	snprintf(h.recipient, sizeof(h.recipient), "%s", peer);
+	randombytes_buf(h.message_id, sizeof(h.message_id));
+	if (in_reply_to != NULL) {
+		h.has_in_reply_to = true;
+		memcpy(h.in_reply_to, in_reply_to, ENVELOPE_MESSAGE_ID_BYTES);
+	}
+	h.sent_at_ms = gw_now_ms();
+	if (agreement_id != NULL)
+		snprintf(h.agreement_id, sizeof(h.agreement_id), "%s", agreement_id);
+	if (agreement_hash != NULL) {
+		h.has_agreement_hash = true;
+		memcpy(h.agreement_hash, agreement_hash, ENVELOPE_AGREEMENT_HASH_BYTES);
+	}
+	if ((ret = body_pack(body, &b, &blen)) != 0)
+		return ret;
+	ret = envelope_seal(g->env, &h, b, blen, NULL, envp, lenp);
+	sodium_memzero(b, blen);
+	free(b);
+	if (ret == 0 && mid != NULL)
+		memcpy(mid, h.message_id, ENVELOPE_MESSAGE_ID_BYTES);
+	return ret;
+}

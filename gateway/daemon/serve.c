@@ -1,0 +1,882 @@
+/*
+ * serve.c: the answering side of piugwd. A message from a partner goes
+ * through the receiving rules of PROTOCOL.md section 8 in order; every
+ * message, accepted or refused, leaves one audit record, and no reply
+ * leaves before that record is durable (deferred until the audit writer's
+ * group commit says so).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "body.h"
+#include "disclose.h"
+#include "gw.h"
+#include "piugw/error.h"
+#include "vocab.h"
+
+/* Subject digests collected for one audit record. */
+struct digests {
+	ProtobufCBinaryData v[64];
+	uint8_t d[64][AUDIT_DIGEST_BYTES];
+	size_t n;
+};
+
+static void
+digests_add(struct digests *ds, const uint8_t d[AUDIT_DIGEST_BYTES])
+{
+	for (size_t i = 0; i < ds->n; i++)
+		if (memcmp(ds->d[i], d, AUDIT_DIGEST_BYTES) == 0)
+			return;
+	if (ds->n == 64)
+		return;
+	memcpy(ds->d[ds->n], d, AUDIT_DIGEST_BYTES);
+	ds->v[ds->n].data = ds->d[ds->n];
+	ds->v[ds->n].len = AUDIT_DIGEST_BYTES;
+	ds->n++;
+}
+
+/* See gw.h. */
+size_t
+serve_query_digests(const struct gw *g, const Piugw__Query *q, uint8_t out[][AUDIT_DIGEST_BYTES])
+{
+	size_t n = 0;
+
+	if (q->criteria_case == PIUGW__QUERY__CRITERIA_DOCUMENT) {
+		audit_digest_document(g->audit_key, q->document->issuing_state, q->document->number,
+				      out[n++]);
+	} else if (q->criteria_case == PIUGW__QUERY__CRITERIA_NAME ||
+		   q->criteria_case == PIUGW__QUERY__CRITERIA_NAME_FUZZY) {
+		const Piugw__NameCriteria *nc =
+			q->criteria_case == PIUGW__QUERY__CRITERIA_NAME ? q->name : q->name_fuzzy;
+		audit_digest_name(g->audit_key, nc->surname, nc->given_names, nc->date_of_birth,
+				  out[n++]);
+	}
+	return n;
+}
+
+/* The identifiers a query searches for, as keyed digests. */
+static void
+digests_of_query(const struct gw *g, const Piugw__Query *q, struct digests *ds)
+{
+	uint8_t d[2][AUDIT_DIGEST_BYTES];
+	size_t n = serve_query_digests(g, q, d);
+
+	for (size_t i = 0; i < n; i++)
+		digests_add(ds, d[i]);
+}
+
+/* See gw.h. */
+size_t
+serve_result_digests(const struct gw *g, const Piugw__QueryResult *r,
+		     uint8_t out[][AUDIT_DIGEST_BYTES], size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_matches && n + 2 <= max; i++) {
+		const Piugw__Match *m = r->matches[i];
+		if (m->api_document != NULL && m->api_document->number[0] != '\0' &&
+		    strcmp(m->api_document->number, DISCLOSE_MASK) != 0)
+			audit_digest_document(g->audit_key, m->api_document->issuing_state,
+					      m->api_document->number, out[n++]);
+		if (m->api_identity != NULL && !m->masked && m->api_identity->surname[0] != '\0')
+			audit_digest_name(g->audit_key, m->api_identity->surname,
+					  m->api_identity->given_names, m->api_identity->date_of_birth,
+					  out[n++]);
+	}
+	return n;
+}
+
+/* The persons an answer discloses, as keyed digests (document and name + date of birth). */
+static void
+digests_of_result(const struct gw *g, const Piugw__QueryResult *r, struct digests *ds)
+{
+	uint8_t d[64][AUDIT_DIGEST_BYTES];
+	size_t n = serve_result_digests(g, r, d, 64);
+
+	for (size_t i = 0; i < n; i++)
+		digests_add(ds, d[i]);
+}
+
+/* ---- replies ---- */
+
+/* Queue env for rid until audit record seq is durable, then send (serve_deferred). */
+static void
+defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char *peer,
+      const uint8_t *req_mid, bool remember, uint8_t *env, size_t env_len)
+{
+	struct deferred *d = calloc(1, sizeof(*d));
+
+	if (d == NULL || rid_len > sizeof(d->rid)) {
+		free(d);
+		free(env);
+		return;
+	}
+	d->seq = seq;
+	memcpy(d->rid, rid, rid_len);
+	d->rid_len = rid_len;
+	snprintf(d->peer, sizeof(d->peer), "%s", peer);
+	if (req_mid != NULL)
+		memcpy(d->req_mid, req_mid, sizeof(d->req_mid));
+	d->remember = remember && req_mid != NULL;
+	d->env = env;
+	d->env_len = env_len;
+	*g->deferred_tail = d;
+	g->deferred_tail = &d->next;
+	serve_deferred(g);
+}
+
+/* See gw.h. */
+void
+serve_deferred(struct gw *g)
+{
+	uint64_t durable = audit_durable(g->audit);
+	struct deferred *d;
+
+	while ((d = g->deferred) != NULL && d->seq <= durable) {
+		g->deferred = d->next;
+		if (g->deferred == NULL)
+			g->deferred_tail = &g->deferred;
+		if (d->remember &&
+		    state_replay_set_reply(g->state, d->peer, d->req_mid, d->env, d->env_len) != 0)
+			gw_log(GW_ERROR, "state", "problem=%s", gw_esc("replay cache not updated"));
+		links_router_send(g, d->rid, d->rid_len, d->env, d->env_len);
+		free(d->env);
+		free(d);
+	}
+}
+
+/* What one inbound exchange knows about itself, for the reply and its audit record. */
+struct ex {
+	const uint8_t *rid;
+	size_t rid_len;
+	char peer[KEYS_ID_MAX + 1];   /* who gets the reply ("" : nobody we can seal for) */
+	bool have_mid;
+	uint8_t mid[ENVELOPE_MESSAGE_ID_BYTES];
+	bool remember;                /* in the replay cache: keep the reply */
+	const struct envelope_header *h;
+	Piugw__AuditRecord rec;
+	struct digests ds;
+};
+
+/* Audit ex->rec, seal body for ex->peer, and send it once the record is durable. */
+static void
+reply(struct gw *g, struct ex *x, const Piugw__Body *body)
+{
+	const struct policy_agreement *pa = NULL;
+	uint8_t *env = NULL;
+	size_t len = 0;
+	uint64_t seq = 0;
+	int rc;
+
+	x->rec.peer = x->peer[0] != '\0' ? x->peer : (char *)"";
+	if (x->have_mid) {
+		x->rec.message_id.data = x->mid;
+		x->rec.message_id.len = sizeof(x->mid);
+	}
+	x->rec.subject_digests = x->ds.v;
+	x->rec.n_subject_digests = x->ds.n;
+	rc = gw_audit(g, &x->rec, &seq);
+	if (x->peer[0] == '\0' || envelope_ctx_peer(g->env, x->peer) == NULL)
+		return; /* recorded; nobody we can answer */
+	if (x->h != NULL && x->h->agreement_id[0] != '\0')
+		pa = policy_agreement(g->policy, x->h->agreement_id);
+	if (rc != 0) {
+		/* Unaudited work is refused: answer INTERNAL, disclose nothing. */
+		Piugw__Error e = PIUGW__ERROR__INIT;
+		Piugw__Body b = PIUGW__BODY__INIT;
+		e.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
+		e.detail = (char *)"the audit log cannot be written; the gateway refuses work until "
+				   "an operator fixes it";
+		b.kind_case = PIUGW__BODY__KIND_ERROR;
+		b.error = &e;
+		if (links_seal(g, x->peer, x->have_mid ? x->mid : NULL, pa ? pa->a->id : NULL,
+			       pa ? pa->a->hash : NULL, &b, NULL, &env, &len) == 0)
+			links_router_send(g, x->rid, x->rid_len, env, len);
+		free(env);
+		gw_log(GW_ERROR, "audit_failed", "peer=%s problem=%s", x->peer,
+		       gw_esc(piugw_strerror(rc)));
+		return;
+	}
+	if (links_seal(g, x->peer, x->have_mid ? x->mid : NULL, pa ? pa->a->id : NULL,
+		       pa ? pa->a->hash : NULL, body, NULL, &env, &len) != 0) {
+		gw_log(GW_ERROR, "seal_failed", "peer=%s", x->peer);
+		return;
+	}
+	defer(g, seq, x->rid, x->rid_len, x->peer, x->have_mid ? x->mid : NULL, x->remember, env,
+	      len);
+}
+
+/* Refuse with an Error of the wire code of err (PIUGW_E*). */
+static void
+refuse(struct gw *g, struct ex *x, int err, const char *detail)
+{
+	Piugw__Error e = PIUGW__ERROR__INIT;
+	Piugw__Body b = PIUGW__BODY__INIT;
+	enum piugw_wire_error w = piugw_error_wire_code(err);
+
+	if (w == PIUGW_WIRE_NONE)
+		w = PIUGW_WIRE_INTERNAL;
+	e.code = (Piugw__ErrorCode)w;
+	e.detail = (char *)(detail != NULL ? detail : piugw_strerror(err));
+	b.kind_case = PIUGW__BODY__KIND_ERROR;
+	b.error = &e;
+	x->rec.event = PIUGW__AUDIT_EVENT__AUDIT_REFUSED;
+	x->rec.refusal = (uint32_t)w;
+	x->rec.detail = (char *)piugw_wire_error_name(w);
+	gw_log(GW_INFO, "refused", "peer=%s code=%s detail=%s", x->peer[0] ? x->peer : "-",
+	       piugw_wire_error_name(w), gw_esc(e.detail));
+	reply(g, x, &b);
+}
+
+/* ---- queries ---- */
+
+int
+serve_query_type(const Piugw__Query *q)
+{
+	switch (q->criteria_case) {
+	case PIUGW__QUERY__CRITERIA_DOCUMENT: return PIUGW__QUERY_TYPE__QUERY_TYPE_DOCUMENT;
+	case PIUGW__QUERY__CRITERIA_NAME: return PIUGW__QUERY_TYPE__QUERY_TYPE_NAME;
+	case PIUGW__QUERY__CRITERIA_NAME_FUZZY: return PIUGW__QUERY_TYPE__QUERY_TYPE_NAME_FUZZY;
+	case PIUGW__QUERY__CRITERIA_LOCATOR: return PIUGW__QUERY_TYPE__QUERY_TYPE_LOCATOR;
+	case PIUGW__QUERY__CRITERIA_FLIGHT: return PIUGW__QUERY_TYPE__QUERY_TYPE_FLIGHT;
+	case PIUGW__QUERY__CRITERIA_SELECTOR: return PIUGW__QUERY_TYPE__QUERY_TYPE_SELECTOR;
+	default: return 0;
+	}
+}
+
+static bool
+blank(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			return false;
+	return true;
+}
+
+/* See gw.h. */
+bool
+serve_query_request(const Piugw__Query *q, struct policy_request *req, char *why, size_t why_len)
+{
+	req->purpose = (int)q->purpose;
+	if (vocab_name(vocab_purposes, req->purpose)[0] == '?' || q->purpose == 0) {
+		snprintf(why, why_len, "purpose %d is not one of %s", (int)q->purpose,
+			 vocab_names(vocab_purposes));
+		return false;
+	}
+	req->offence = 0;
+	if (q->offence[0] != '\0' &&
+	    (req->offence = vocab_offence(q->offence, strlen(q->offence))) < 0) {
+		snprintf(why, why_len, "offence must be an Annex II code SC01..SC26");
+		return false;
+	}
+	if ((req->query_type = serve_query_type(q)) == 0) {
+		snprintf(why, why_len, "the query names no criteria");
+		return false;
+	}
+	req->has_justification = !blank(q->justification);
+	req->categories = 0;
+	for (size_t i = 0; i < q->n_categories; i++) {
+		if (vocab_name(vocab_categories, (int)q->categories[i])[0] == '?' ||
+		    q->categories[i] == 0) {
+			snprintf(why, why_len, "category %d is not one of %s", (int)q->categories[i],
+				 vocab_names(vocab_categories));
+			return false;
+		}
+		req->categories |= VOCAB_BIT(q->categories[i]);
+	}
+	req->max_results = q->max_results;
+	switch (q->criteria_case) {
+	case PIUGW__QUERY__CRITERIA_DOCUMENT:
+		if (blank(q->document->number) || blank(q->document->issuing_state)) {
+			snprintf(why, why_len, "a document query needs the number and issuing state");
+			return false;
+		}
+		break;
+	case PIUGW__QUERY__CRITERIA_NAME:
+	case PIUGW__QUERY__CRITERIA_NAME_FUZZY: {
+		const Piugw__NameCriteria *n = q->name != NULL ? q->name : q->name_fuzzy;
+		if (blank(n->surname) || blank(n->date_of_birth)) {
+			snprintf(why, why_len, "a name query needs the surname and date of birth");
+			return false;
+		}
+		break;
+	}
+	case PIUGW__QUERY__CRITERIA_LOCATOR:
+		if (blank(q->locator->record_locator)) {
+			snprintf(why, why_len, "a locator query needs the record locator");
+			return false;
+		}
+		break;
+	case PIUGW__QUERY__CRITERIA_FLIGHT:
+		if (blank(q->flight->carrier) || blank(q->flight->flight_number) ||
+		    blank(q->flight->departure_date)) {
+			snprintf(why, why_len, "a flight query needs carrier, number and date");
+			return false;
+		}
+		break;
+	case PIUGW__QUERY__CRITERIA_SELECTOR:
+		if (q->selector->kind == 0 || q->selector->kind > 3 || blank(q->selector->value)) {
+			snprintf(why, why_len, "a selector query needs a kind and a value");
+			return false;
+		}
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
+/* Search the store for q within the decision; fill *qrp (disclose_free) and the record. */
+static int
+answer(struct gw *g, const Piugw__Query *q, const struct policy_decision *dec,
+       Piugw__QueryResult **qrp, struct ex *x)
+{
+	struct store_result r;
+	size_t limit = dec->max_results;
+	uint32_t masked = 0;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	switch (q->criteria_case) {
+	case PIUGW__QUERY__CRITERIA_DOCUMENT:
+		ret = store_search_document(g->store, q->document->issuing_state, q->document->number,
+					    limit, &r);
+		break;
+	case PIUGW__QUERY__CRITERIA_NAME:
+		ret = store_search_name(g->store, q->name->surname, q->name->given_names,
+					q->name->date_of_birth, limit, &r);
+		break;
+	case PIUGW__QUERY__CRITERIA_NAME_FUZZY:
+		ret = store_search_name_fuzzy(g->store, q->name_fuzzy->surname,
+					      q->name_fuzzy->given_names,
+					      q->name_fuzzy->date_of_birth, dec->min_score, limit, &r);
+		break;
+	case PIUGW__QUERY__CRITERIA_LOCATOR:
+		ret = store_search_locator(g->store, q->locator->record_locator, limit, &r);
+		break;
+	case PIUGW__QUERY__CRITERIA_FLIGHT:
+		ret = store_search_flight(g->store, q->flight->carrier, q->flight->flight_number,
+					  q->flight->departure_date, limit, &r);
+		break;
+	case PIUGW__QUERY__CRITERIA_SELECTOR:
+		ret = store_search_selector(g->store, (enum store_selector)q->selector->kind,
+					    q->selector->value, limit, &r);
+		break;
+	default:
+		ret = PIUGW_EMALFORMED;
+		break;
+	}
+	if (ret == 0)
+		ret = disclose_build(g->store, &r, dec, gw_now_ms(), qrp, &masked);
+	store_result_clear(&r);
+	if (ret != 0)
+		return ret;
+	digests_of_result(g, *qrp, &x->ds);
+	x->rec.record_count = (uint32_t)(*qrp)->n_matches;
+	x->rec.categories = (uint32_t *)(*qrp)->categories;
+	x->rec.n_categories = (*qrp)->n_matches > 0 ? (*qrp)->n_categories : 0;
+	if (masked > 0) {
+		/* Masking is a step of its own in the log (Art 12(2)). */
+		Piugw__AuditRecord m = PIUGW__AUDIT_RECORD__INIT;
+		char detail[64];
+		snprintf(detail, sizeof(detail), "%u record(s) masked", masked);
+		m.event = PIUGW__AUDIT_EVENT__AUDIT_MASKED;
+		m.peer = x->peer;
+		m.agreement_id = x->rec.agreement_id;
+		m.message_id = x->rec.message_id;
+		m.record_count = masked;
+		m.detail = detail;
+		gw_audit(g, &m, NULL);
+	}
+	return 0;
+}
+
+static void
+fill_policy_fields(struct ex *x, const Piugw__Query *q, const struct policy_request *req,
+		   const struct policy_decision *dec)
+{
+	x->rec.purpose = (uint32_t)q->purpose;
+	x->rec.offence = req->offence > 0 ? (uint32_t)req->offence : 0;
+	x->rec.case_reference = q->case_reference;
+	x->rec.query_type = (uint32_t)req->query_type;
+	if (dec->agreement != NULL) {
+		x->rec.agreement_id = dec->agreement->a->id;
+		x->rec.agreement_hash.data = dec->agreement->a->hash;
+		x->rec.agreement_hash.len = AGREEMENT_HASH_BYTES;
+	}
+}
+
+static void
+on_query(struct gw *g, struct ex *x, const Piugw__Query *q)
+{
+	struct policy_request req;
+	struct policy_decision dec;
+	Piugw__QueryResult *qr = NULL;
+	Piugw__Body b = PIUGW__BODY__INIT;
+	char why[200];
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	memset(&dec, 0, sizeof(dec));
+	digests_of_query(g, q, &x->ds);
+	x->rec.case_reference = q->case_reference;
+	x->rec.purpose = (uint32_t)q->purpose;
+	if (!serve_query_request(q, &req, why, sizeof(why))) {
+		refuse(g, x, PIUGW_EMALFORMED, why);
+		return;
+	}
+	req.direction = POLICY_INBOUND;
+	req.peer = x->peer;
+	req.agreement_id = x->h->agreement_id[0] != '\0' ? x->h->agreement_id : "";
+	req.agreement_hash = x->h->has_agreement_hash ? x->h->agreement_hash : NULL;
+	req.now_ms = gw_now_ms();
+	rc = policy_decide(g->policy, g->rates, &req, &dec);
+	fill_policy_fields(x, q, &req, &dec);
+	if (rc != 0) {
+		refuse(g, x, rc, dec.detail);
+		return;
+	}
+	if (dec.approval == VOCAB_APPROVAL_MANUAL) {
+		struct state_pending p;
+		Piugw__QueryResult pr = PIUGW__QUERY_RESULT__INIT;
+		uint8_t rnd[6];
+		size_t qlen = piugw__query__get_packed_size(q);
+
+		memset(&p, 0, sizeof(p));
+		randombytes_buf(rnd, sizeof(rnd));
+		snprintf(p.ref, sizeof(p.ref), "AP-%02X%02X%02X%02X%02X%02X", rnd[0], rnd[1], rnd[2],
+			 rnd[3], rnd[4], rnd[5]);
+		snprintf(p.peer, sizeof(p.peer), "%s", x->peer);
+		snprintf(p.agreement_id, sizeof(p.agreement_id), "%s", dec.agreement->a->id);
+		memcpy(p.message_id, x->mid, sizeof(p.message_id));
+		p.received_ms = req.now_ms;
+		if ((p.query = malloc(qlen ? qlen : 1)) == NULL) {
+			refuse(g, x, PIUGW_ENOMEM, NULL);
+			return;
+		}
+		p.query_len = piugw__query__pack(q, p.query);
+		rc = state_pending_add(g->state, &p);
+		snprintf(why, sizeof(why), "%s", p.ref);
+		state_pending_clear(&p);
+		if (rc != 0) {
+			refuse(g, x, PIUGW_EINTERNAL, "the request could not be queued for approval");
+			return;
+		}
+		pr.status = PIUGW__RESULT_STATUS__RESULT_PENDING;
+		pr.handling_code = (Piugw__HandlingCode)dec.handling_code;
+		pr.disclosure = (Piugw__Disclosure)dec.disclosure;
+		pr.onward_transfer = (Piugw__OnwardTransfer)dec.onward_transfer;
+		pr.approval_ref = why;
+		b.kind_case = PIUGW__BODY__KIND_QUERY_RESULT;
+		b.query_result = &pr;
+		x->rec.event = PIUGW__AUDIT_EVENT__AUDIT_PENDING;
+		x->rec.detail = why;
+		gw_log(GW_INFO, "query_pending", "peer=%s agreement=%s approval_ref=%s", x->peer,
+		       dec.agreement->a->id, why);
+		reply(g, x, &b);
+		return;
+	}
+	if ((rc = answer(g, q, &dec, &qr, x)) != 0) {
+		refuse(g, x, PIUGW_EINTERNAL, "the store could not be searched");
+		return;
+	}
+	b.kind_case = PIUGW__BODY__KIND_QUERY_RESULT;
+	b.query_result = qr;
+	x->rec.event = PIUGW__AUDIT_EVENT__AUDIT_ANSWERED;
+	gw_log(GW_INFO, "query_answered", "peer=%s agreement=%s type=%s status=%s disclosed=%u",
+	       x->peer, dec.agreement->a->id, vocab_name(vocab_query_types, req.query_type),
+	       qr->status == PIUGW__RESULT_STATUS__RESULT_HIT ? "hit" : "no_hit",
+	       (unsigned)qr->n_matches);
+	reply(g, x, &b);
+	disclose_free(&qr);
+}
+
+static void
+on_poll(struct gw *g, struct ex *x, const Piugw__Poll *poll)
+{
+	struct state_pending p;
+	Piugw__QueryResult pr = PIUGW__QUERY_RESULT__INIT, *stored = NULL;
+	Piugw__Body b = PIUGW__BODY__INIT;
+	int rc;
+
+	x->rec.detail = (char *)"poll";
+	rc = state_pending_get(g->state, poll->approval_ref, &p);
+	/* Only the partner who asked may collect, and only with the id it asked under. */
+	if (rc != 0 || strcmp(p.peer, x->peer) != 0 || poll->query_message_id.len != 16 ||
+	    memcmp(poll->query_message_id.data, p.message_id, 16) != 0) {
+		state_pending_clear(&p);
+		refuse(g, x, PIUGW_EUNKNOWNQUERY, "no request held under that approval reference");
+		return;
+	}
+	x->rec.event = PIUGW__AUDIT_EVENT__AUDIT_POLLED;
+	x->rec.agreement_id = p.agreement_id;
+	b.kind_case = PIUGW__BODY__KIND_QUERY_RESULT;
+	if (p.status == STATE_PENDING) {
+		pr.status = PIUGW__RESULT_STATUS__RESULT_PENDING;
+		pr.approval_ref = p.ref;
+		b.query_result = &pr;
+	} else if ((stored = piugw__query_result__unpack(NULL, p.result_len, p.result)) != NULL) {
+		b.query_result = stored;
+		x->rec.record_count = (uint32_t)stored->n_matches;
+		x->rec.categories = (uint32_t *)stored->categories;
+		x->rec.n_categories = stored->n_matches > 0 ? stored->n_categories : 0;
+		digests_of_result(g, stored, &x->ds);
+	} else {
+		state_pending_clear(&p);
+		refuse(g, x, PIUGW_EINTERNAL, "the stored decision could not be read");
+		return;
+	}
+	reply(g, x, &b);
+	if (stored != NULL)
+		piugw__query_result__free_unpacked(stored, NULL);
+	state_pending_clear(&p);
+}
+
+static void
+on_hello(struct gw *g, struct ex *x, const Piugw__Hello *hello)
+{
+	Piugw__HelloReply hr = PIUGW__HELLO_REPLY__INIT;
+	Piugw__Body b = PIUGW__BODY__INIT;
+	Piugw__AgreementRef refs[16], *rp[16];
+	char sw[64];
+	int64_t now = gw_now_ms();
+
+	(void)hello;
+	snprintf(sw, sizeof(sw), "piugw %s", PIUGW_VERSION);
+	hr.software = sw;
+	hr.received_at_ms = now;
+	for (size_t i = 0; i < g->policy->n && hr.n_agreements < 16; i++) {
+		const struct policy_agreement *pa = &g->policy->agreements[i];
+		if (strcmp(pa->peer, x->peer) != 0)
+			continue;
+		piugw__agreement_ref__init(&refs[hr.n_agreements]);
+		refs[hr.n_agreements].id = pa->a->id;
+		refs[hr.n_agreements].hash.data = pa->a->hash;
+		refs[hr.n_agreements].hash.len = AGREEMENT_HASH_BYTES;
+		refs[hr.n_agreements].in_force =
+			policy_agreement_state(pa, now, NULL, 0) == POLICY_IN_FORCE;
+		rp[hr.n_agreements] = &refs[hr.n_agreements];
+		hr.n_agreements++;
+	}
+	hr.agreements = rp;
+	b.kind_case = PIUGW__BODY__KIND_HELLO_REPLY;
+	b.hello_reply = &hr;
+	x->rec.event = PIUGW__AUDIT_EVENT__AUDIT_QUERY_RECEIVED;
+	x->rec.detail = (char *)"hello";
+	reply(g, x, &b);
+}
+
+/* See gw.h. */
+void
+serve_router(struct gw *g)
+{
+	zmq_msg_t rid, msg;
+	struct ex x;
+	struct envelope_opened o;
+	struct envelope_open_opts opts;
+	const char *user = NULL;
+	uint8_t hash[STATE_HASH_BYTES];
+	Piugw__Body *body = NULL;
+	int rc, seen, more, frames = 2;
+	uint8_t *prev = NULL;
+	size_t prev_len = 0;
+
+	memset(&x, 0, sizeof(x));
+	memset(&o, 0, sizeof(o));
+	piugw__audit_record__init(&x.rec);
+	zmq_msg_init(&rid);
+	zmq_msg_init(&msg);
+	if (zmq_msg_recv(&rid, g->router, ZMQ_DONTWAIT) < 0)
+		goto out;
+	if (!zmq_msg_more(&rid) || zmq_msg_recv(&msg, g->router, ZMQ_DONTWAIT) < 0)
+		goto out;
+	/* Exactly one frame per message (section 2): drain and refuse anything else. */
+	for (more = zmq_msg_more(&msg); more; frames++) {
+		zmq_msg_t extra;
+		zmq_msg_init(&extra);
+		if (zmq_msg_recv(&extra, g->router, ZMQ_DONTWAIT) < 0)
+			more = 0;
+		else
+			more = zmq_msg_more(&extra);
+		zmq_msg_close(&extra);
+	}
+	x.rid = zmq_msg_data(&rid);
+	x.rid_len = zmq_msg_size(&rid);
+	x.rec.event = PIUGW__AUDIT_EVENT__AUDIT_REFUSED;
+	x.rec.outbound = false;
+	user = zmq_msg_gets(&msg, "User-Id");
+	if (user == NULL || !keys_id_valid(user, strlen(user))) {
+		/* ZAP admitted it, so this cannot happen; fail closed if it does. */
+		x.rec.event = PIUGW__AUDIT_EVENT__AUDIT_DROPPED;
+		x.rec.detail = (char *)"no authenticated identity on the connection";
+		reply(g, &x, NULL);
+		goto out;
+	}
+	snprintf(x.peer, sizeof(x.peer), "%s", user);
+	/*
+	 * Revocation takes effect on open connections at once: every message is
+	 * checked against the current directory and agreements, not only the
+	 * handshake.
+	 */
+	if (!gw_admitted(g, user, gw_now_ms())) {
+		x.rec.event = PIUGW__AUDIT_EVENT__AUDIT_DROPPED;
+		x.rec.detail = (char *)"member no longer admitted (directory or agreements changed)";
+		gw_log(GW_WARN, "dropped", "peer=%s why=%s", user, gw_esc(x.rec.detail));
+		x.peer[0] = '\0';
+		reply(g, &x, NULL);
+		goto out;
+	}
+	if (frames != 2) {
+		refuse(g, &x, PIUGW_EMALFORMED, "a message is exactly one frame");
+		goto out;
+	}
+	memset(&opts, 0, sizeof(opts));
+	opts.conn_user_id = user;
+	opts.now_ms = gw_now_ms();
+	opts.freshness_ms = (int64_t)g->policy->cfg->freshness_seconds * 1000;
+	rc = envelope_open(g->env, zmq_msg_data(&msg), zmq_msg_size(&msg), &opts, &o);
+	if (o.header_ok) {
+		x.h = &o.header;
+		x.have_mid = true;
+		memcpy(x.mid, o.header.message_id, sizeof(x.mid));
+		x.rec.agreement_id = o.header.agreement_id;
+	}
+	if (rc != 0) {
+		char detail[160];
+		/*
+		 * Answer only where a key can be derived for the claimed sender; a
+		 * sender that differs from the connection's identity is answered
+		 * sealed for the connection's member, who is who we know is there.
+		 */
+		if (rc == PIUGW_ESENDERMISMATCH || !o.header_ok ||
+		    envelope_ctx_peer(g->env, o.header.sender) == NULL)
+			snprintf(x.peer, sizeof(x.peer), "%s", user);
+		else
+			snprintf(x.peer, sizeof(x.peer), "%s", o.header.sender);
+		if (rc == PIUGW_ESTALE)
+			snprintf(detail, sizeof(detail), "sent_at_ms %lld is more than %u s from our clock %lld",
+				 (long long)o.header.sent_at_ms, g->policy->cfg->freshness_seconds,
+				 (long long)opts.now_ms);
+		else if (rc == PIUGW_ENOTFORME)
+			snprintf(detail, sizeof(detail), "this is %s, not %s", g->policy->cfg->id,
+				 o.header.recipient);
+		else
+			snprintf(detail, sizeof(detail), "%s", piugw_strerror(rc));
+		refuse(g, &x, rc, detail);
+		goto out;
+	}
+	/* Rule 5: a repeat gets the same bytes; other bytes under a seen id are REPLAYED. */
+	crypto_generichash(hash, sizeof(hash), zmq_msg_data(&msg), zmq_msg_size(&msg), NULL, 0);
+	rc = state_replay_check(g->state, x.peer, x.mid, hash, opts.now_ms, &seen, &prev, &prev_len);
+	if (rc != 0) {
+		refuse(g, &x, PIUGW_EINTERNAL, "the replay cache could not be read");
+		goto out;
+	}
+	if (seen == STATE_SEEN_REPEAT) {
+		links_router_send(g, x.rid, x.rid_len, prev, prev_len);
+		gw_log(GW_DEBUG, "repeat_answered", "peer=%s", x.peer);
+		goto out;
+	}
+	if (seen == STATE_SEEN_IN_PROGRESS)
+		goto out; /* its answer is on its way (waiting for the audit) */
+	if (seen == STATE_SEEN_REPLAYED) {
+		refuse(g, &x, PIUGW_EREPLAYED, "this message id was already used with other bytes");
+		goto out;
+	}
+	x.remember = true;
+	if ((rc = body_unpack(o.body, o.body_len, &body)) != 0) {
+		refuse(g, &x, rc, "the body does not parse as a known message kind");
+		goto out;
+	}
+	switch (body->kind_case) {
+	case PIUGW__BODY__KIND_HELLO: on_hello(g, &x, body->hello); break;
+	case PIUGW__BODY__KIND_QUERY: on_query(g, &x, body->query); break;
+	case PIUGW__BODY__KIND_POLL: on_poll(g, &x, body->poll); break;
+	default:
+		refuse(g, &x, PIUGW_EMALFORMED, "only Hello, Query and Poll are requests");
+		break;
+	}
+out:
+	body_free(&body);
+	free(prev);
+	envelope_opened_clear(&o);
+	zmq_msg_close(&msg);
+	zmq_msg_close(&rid);
+}
+
+/* ---- approvals (local API) ---- */
+
+/* See gw.h. */
+void
+serve_pending_list(struct gw *g, Piugw__LocalReply *reply_out)
+{
+	struct state_pending *v = NULL;
+	size_t n = 0;
+	Piugw__PendingReply *pr = calloc(1, sizeof(*pr));
+
+	if (pr == NULL)
+		return;
+	piugw__pending_reply__init(pr);
+	reply_out->kind_case = PIUGW__LOCAL_REPLY__KIND_PENDING;
+	reply_out->pending = pr;
+	if (state_pending_list(g->state, &v, &n) != 0 || n == 0)
+		return;
+	pr->items = calloc(n, sizeof(*pr->items));
+	for (size_t i = 0; pr->items != NULL && i < n; i++) {
+		Piugw__PendingItem *it = calloc(1, sizeof(*it));
+		Piugw__Query *q = piugw__query__unpack(NULL, v[i].query_len, v[i].query);
+		if (it == NULL) {
+			if (q != NULL)
+				piugw__query__free_unpacked(q, NULL);
+			break;
+		}
+		piugw__pending_item__init(it);
+		it->approval_ref = strdup(v[i].ref);
+		it->peer = strdup(v[i].peer);
+		it->agreement_id = strdup(v[i].agreement_id);
+		it->received_at_ms = v[i].received_ms;
+		if (q != NULL) {
+			it->purpose = q->purpose;
+			it->offence = strdup(q->offence);
+			it->case_reference = strdup(q->case_reference);
+			it->justification = strdup(q->justification);
+			it->query_type = (Piugw__QueryType)serve_query_type(q);
+			piugw__query__free_unpacked(q, NULL);
+		}
+		pr->items[pr->n_items++] = it;
+	}
+	for (size_t i = 0; i < n; i++)
+		state_pending_clear(&v[i]);
+	free(v);
+}
+
+/* See gw.h. */
+void
+serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uint32_t uid,
+	     Piugw__LocalReply *out)
+{
+	struct state_pending p;
+	struct policy_request req;
+	struct policy_decision dec;
+	Piugw__Query *q = NULL;
+	Piugw__QueryResult *qr = NULL, denied = PIUGW__QUERY_RESULT__INIT;
+	Piugw__DecisionReply *dr = NULL;
+	struct ex x;
+	char who[64], why[200], reason[400];
+	uint8_t *buf = NULL;
+	size_t len;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	memset(&req, 0, sizeof(req));
+	memset(&dec, 0, sizeof(dec));
+	piugw__audit_record__init(&x.rec);
+	gw_user_name(uid, who, sizeof(who));
+	if ((rc = state_pending_get(g->state, dec_in->approval_ref, &p)) != 0 ||
+	    p.status != STATE_PENDING) {
+		out->kind_case = PIUGW__LOCAL_REPLY__KIND_ERROR;
+		out->error = calloc(1, sizeof(*out->error));
+		if (out->error != NULL) {
+			piugw__local_error__init(out->error);
+			out->error->code = PIUGW__ERROR_CODE__ERROR_UNKNOWN_QUERY;
+			snprintf(why, sizeof(why), "%s: %s", dec_in->approval_ref,
+				 rc != 0 ? "no such request held for approval (see piugw pending)"
+					 : "already decided");
+			out->error->detail = strdup(why);
+		}
+		state_pending_clear(&p);
+		return;
+	}
+	snprintf(x.peer, sizeof(x.peer), "%s", p.peer);
+	x.rec.operator_ = who;
+	x.rec.agreement_id = p.agreement_id;
+	x.rec.message_id.data = p.message_id;
+	x.rec.message_id.len = sizeof(p.message_id);
+	q = piugw__query__unpack(NULL, p.query_len, p.query);
+	snprintf(reason, sizeof(reason), "%s", dec_in->reason);
+	if (approve && q != NULL) {
+		/* The agreement may have changed since: decide again (not counted twice). */
+		serve_query_request(q, &req, why, sizeof(why));
+		req.direction = POLICY_INBOUND;
+		req.peer = p.peer;
+		req.agreement_id = p.agreement_id;
+		req.now_ms = gw_now_ms();
+		if ((rc = policy_decide(g->policy, NULL, &req, &dec)) != 0) {
+			approve = false;
+			snprintf(reason, sizeof(reason), "no longer allowed: %s", dec.detail);
+		}
+	}
+	if (q != NULL) {
+		digests_of_query(g, q, &x.ds);
+		x.rec.purpose = (uint32_t)q->purpose;
+		x.rec.case_reference = q->case_reference;
+		x.rec.query_type = (uint32_t)serve_query_type(q);
+	}
+	if (approve && q != NULL) {
+		if ((rc = answer(g, q, &dec, &qr, &x)) != 0) {
+			approve = false;
+			snprintf(reason, sizeof(reason), "the store could not be searched");
+		}
+	}
+	if (approve && qr != NULL) {
+		len = piugw__query_result__get_packed_size(qr);
+		buf = malloc(len ? len : 1);
+		if (buf != NULL)
+			piugw__query_result__pack(qr, buf);
+		x.rec.event = PIUGW__AUDIT_EVENT__AUDIT_APPROVED;
+	} else {
+		denied.status = PIUGW__RESULT_STATUS__RESULT_DENIED;
+		denied.denial_reason = reason;
+		denied.approval_ref = p.ref;
+		len = piugw__query_result__get_packed_size(&denied);
+		buf = malloc(len ? len : 1);
+		if (buf != NULL)
+			piugw__query_result__pack(&denied, buf);
+		x.rec.event = PIUGW__AUDIT_EVENT__AUDIT_DENIED;
+		x.rec.detail = (char *)"denied by an approver";
+	}
+	dr = calloc(1, sizeof(*dr));
+	if (buf == NULL || dr == NULL) {
+		free(dr);
+		goto out;
+	}
+	x.rec.subject_digests = x.ds.v;
+	x.rec.n_subject_digests = x.ds.n;
+	x.rec.peer = x.peer;
+	/* The decision is on record before it can be collected. */
+	if ((rc = gw_audit(g, &x.rec, NULL)) != 0 ||
+	    (rc = state_pending_decide(g->state, p.ref, approve ? STATE_APPROVED : STATE_DENIED, buf,
+				       len, who, gw_now_ms())) != 0) {
+		free(dr);
+		out->kind_case = PIUGW__LOCAL_REPLY__KIND_ERROR;
+		if ((out->error = calloc(1, sizeof(*out->error))) != NULL) {
+			piugw__local_error__init(out->error);
+			out->error->code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
+			out->error->detail = strdup(piugw_strerror(rc));
+		}
+		goto out;
+	}
+	piugw__decision_reply__init(dr);
+	dr->approval_ref = strdup(p.ref);
+	dr->status = approve && qr != NULL ? qr->status : PIUGW__RESULT_STATUS__RESULT_DENIED;
+	dr->match_count = approve && qr != NULL ? qr->match_count : 0;
+	out->kind_case = PIUGW__LOCAL_REPLY__KIND_DECISION;
+	out->decision = dr;
+	gw_log(GW_INFO, approve ? "approved" : "denied", "approval_ref=%s peer=%s operator=%s",
+	       p.ref, p.peer, gw_esc(who));
+out:
+	if (buf != NULL)
+		sodium_memzero(buf, len);
+	free(buf);
+	disclose_free(&qr);
+	if (q != NULL)
+		piugw__query__free_unpacked(q, NULL);
+	state_pending_clear(&p);
+}

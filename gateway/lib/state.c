@@ -1,0 +1,531 @@
+/*
+ * state.c: see state.h.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "piugw/error.h"
+#include "state.h"
+
+struct state {
+	sqlite3 *db;
+	sqlite3_stmt *replay_get, *replay_put, *replay_reply;
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS replay ("
+	"  sender TEXT NOT NULL, message_id BLOB NOT NULL, req_hash BLOB NOT NULL,"
+	"  reply BLOB, received_ms INTEGER NOT NULL, PRIMARY KEY (sender, message_id))"
+	"  WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS replay_age ON replay(received_ms);"
+	"CREATE TABLE IF NOT EXISTS pending ("
+	"  ref TEXT PRIMARY KEY, peer TEXT NOT NULL, agreement_id TEXT NOT NULL,"
+	"  message_id BLOB NOT NULL, received_ms INTEGER NOT NULL, status INTEGER NOT NULL,"
+	"  query BLOB NOT NULL, result BLOB, decided_by TEXT, decided_ms INTEGER);"
+	"CREATE INDEX IF NOT EXISTS pending_status ON pending(status, received_ms);"
+	"CREATE TABLE IF NOT EXISTS result ("
+	"  request_id TEXT PRIMARY KEY, peer TEXT NOT NULL, agreement_id TEXT NOT NULL,"
+	"  approval_ref TEXT NOT NULL, operator_uid INTEGER NOT NULL, outcome INTEGER NOT NULL,"
+	"  sent_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, answer BLOB);"
+	"CREATE INDEX IF NOT EXISTS result_outcome ON result(outcome, sent_ms);";
+
+static int
+exec(struct state *s, const char *sql, struct diag *d)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		diag_add(d, "state database: %s", err != NULL ? err : "failed");
+		sqlite3_free(err);
+		return PIUGW_ESYSTEM;
+	}
+	return 0;
+}
+
+/* See state.h. */
+int
+state_open(const char *path, struct state **outp, struct diag *d)
+{
+	int ret = PIUGW_EINTERNAL, version = 0;
+	struct state *s = NULL;
+	sqlite3_stmt *st = NULL;
+
+	*outp = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return PIUGW_ENOMEM;
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		diag_add(d, "%s: cannot open the state database: %s", path, sqlite3_errmsg(s->db));
+		ret = PIUGW_ESYSTEM;
+		goto out;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	/*
+	 * WAL + synchronous=NORMAL: a committed row survives a crash of the
+	 * process (kill -9), which is what the replay rule needs.
+	 */
+	if ((ret = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+			   "PRAGMA secure_delete=ON;", d)) != 0)
+		goto out;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > STATE_SCHEMA_VERSION) {
+		diag_add(d, "%s: state schema %d is newer than this piugwd knows (%d); upgrade piugw",
+			 path, version, STATE_SCHEMA_VERSION);
+		ret = PIUGW_ECONFIG;
+		goto out;
+	}
+	if ((ret = exec(s, schema, d)) != 0 ||
+	    (ret = exec(s, "PRAGMA user_version=1", d)) != 0)
+		goto out;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT req_hash, reply FROM replay WHERE sender=? AND message_id=?",
+			       -1, &s->replay_get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "INSERT INTO replay(sender, message_id, req_hash, received_ms) "
+			       "VALUES (?,?,?,?)",
+			       -1, &s->replay_put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "UPDATE replay SET reply=? WHERE sender=? AND message_id=?", -1,
+			       &s->replay_reply, NULL) != SQLITE_OK) {
+		diag_add(d, "%s: %s", path, sqlite3_errmsg(s->db));
+		ret = PIUGW_ESYSTEM;
+		goto out;
+	}
+	*outp = s;
+	s = NULL;
+	ret = 0;
+out:
+	state_close(&s);
+	return ret;
+}
+
+/* See state.h. */
+void
+state_close(struct state **sp)
+{
+	struct state *s;
+
+	if (sp == NULL || (s = *sp) == NULL)
+		return;
+	sqlite3_finalize(s->replay_get);
+	sqlite3_finalize(s->replay_put);
+	sqlite3_finalize(s->replay_reply);
+	sqlite3_close(s->db);
+	free(s);
+	*sp = NULL;
+}
+
+/* Copy a blob column into fresh memory (NULL, 0 for NULL). */
+static int
+column_blob(sqlite3_stmt *st, int col, uint8_t **outp, size_t *lenp)
+{
+	const void *b = sqlite3_column_blob(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	*outp = NULL;
+	*lenp = 0;
+	if (b == NULL || n <= 0)
+		return 0;
+	if ((*outp = malloc((size_t)n)) == NULL)
+		return PIUGW_ENOMEM;
+	memcpy(*outp, b, (size_t)n);
+	*lenp = (size_t)n;
+	return 0;
+}
+
+static void
+column_text(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(out, size, "%s", t != NULL ? (const char *)t : "");
+}
+
+/* See state.h. */
+int
+state_replay_check(struct state *s, const char *sender, const uint8_t id[STATE_ID_BYTES],
+		   const uint8_t req_hash[STATE_HASH_BYTES], int64_t now_ms, int *seenp,
+		   uint8_t **replyp, size_t *reply_lenp)
+{
+	int ret = PIUGW_EINTERNAL, rc;
+	sqlite3_stmt *st = s->replay_get;
+
+	*replyp = NULL;
+	*reply_lenp = 0;
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, id, STATE_ID_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *h = sqlite3_column_blob(st, 0);
+		if (h == NULL || sqlite3_column_bytes(st, 0) != STATE_HASH_BYTES ||
+		    sodium_memcmp(h, req_hash, STATE_HASH_BYTES) != 0) {
+			*seenp = STATE_SEEN_REPLAYED;
+		} else if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
+			*seenp = STATE_SEEN_IN_PROGRESS;
+		} else {
+			if ((ret = column_blob(st, 1, replyp, reply_lenp)) != 0)
+				goto out;
+			*seenp = STATE_SEEN_REPEAT;
+		}
+		ret = 0;
+		goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = PIUGW_ESYSTEM;
+		goto out;
+	}
+	sqlite3_reset(st);
+	st = s->replay_put;
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, id, STATE_ID_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, req_hash, STATE_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now_ms);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		ret = PIUGW_ESYSTEM;
+		goto out;
+	}
+	*seenp = STATE_SEEN_NEW;
+	ret = 0;
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+/* See state.h. */
+int
+state_replay_set_reply(struct state *s, const char *sender, const uint8_t id[STATE_ID_BYTES],
+		       const uint8_t *reply, size_t len)
+{
+	sqlite3_stmt *st = s->replay_reply;
+	int rc;
+
+	sqlite3_bind_blob(st, 1, reply, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, id, STATE_ID_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
+}
+
+/* Prepare sql, or return NULL. */
+static sqlite3_stmt *
+prep(struct state *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Run a prepared statement that returns no rows, and finalize it. */
+static int
+run(sqlite3_stmt *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return PIUGW_ESYSTEM;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
+}
+
+/* See state.h. */
+int
+state_replay_expire(struct state *s, int64_t before_ms, uint64_t *np)
+{
+	sqlite3_stmt *st = prep(s, "DELETE FROM replay WHERE received_ms < ?");
+	int ret;
+
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, before_ms);
+	ret = run(st);
+	if (np != NULL)
+		*np = ret == 0 ? (uint64_t)sqlite3_changes(s->db) : 0;
+	return ret;
+}
+
+/* ---- pending ---- */
+
+/* See state.h. */
+void
+state_pending_clear(struct state_pending *p)
+{
+	if (p == NULL)
+		return;
+	if (p->query != NULL)
+		sodium_memzero(p->query, p->query_len);
+	if (p->result != NULL)
+		sodium_memzero(p->result, p->result_len);
+	free(p->query);
+	free(p->result);
+	memset(p, 0, sizeof(*p));
+}
+
+/* See state.h. */
+int
+state_pending_add(struct state *s, const struct state_pending *p)
+{
+	sqlite3_stmt *st = prep(s, "INSERT INTO pending(ref, peer, agreement_id, message_id, "
+				   "received_ms, status, query) VALUES (?,?,?,?,?,0,?)");
+
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, p->ref, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, p->peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, p->agreement_id, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 4, p->message_id, STATE_ID_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, p->received_ms);
+		sqlite3_bind_blob(st, 6, p->query, (int)p->query_len, SQLITE_STATIC);
+	}
+	return run(st);
+}
+
+#define PENDING_COLS "ref, peer, agreement_id, message_id, received_ms, status, query, " \
+		     "result, decided_by, decided_ms"
+
+static int
+pending_row(sqlite3_stmt *st, struct state_pending *p)
+{
+	const void *mid = sqlite3_column_blob(st, 3);
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	column_text(st, 0, p->ref, sizeof(p->ref));
+	column_text(st, 1, p->peer, sizeof(p->peer));
+	column_text(st, 2, p->agreement_id, sizeof(p->agreement_id));
+	if (mid != NULL && sqlite3_column_bytes(st, 3) == STATE_ID_BYTES)
+		memcpy(p->message_id, mid, STATE_ID_BYTES);
+	p->received_ms = sqlite3_column_int64(st, 4);
+	p->status = sqlite3_column_int(st, 5);
+	if ((ret = column_blob(st, 6, &p->query, &p->query_len)) != 0 ||
+	    (ret = column_blob(st, 7, &p->result, &p->result_len)) != 0) {
+		state_pending_clear(p);
+		return ret;
+	}
+	column_text(st, 8, p->decided_by, sizeof(p->decided_by));
+	p->decided_ms = sqlite3_column_int64(st, 9);
+	return 0;
+}
+
+/* See state.h. */
+int
+state_pending_get(struct state *s, const char *ref, struct state_pending *out)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " PENDING_COLS " FROM pending WHERE ref=?");
+	int ret, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = pending_row(st, out);
+	else
+		ret = rc == SQLITE_DONE ? PIUGW_EUNKNOWNQUERY : PIUGW_ESYSTEM;
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* See state.h. */
+int
+state_pending_list(struct state *s, struct state_pending **vp, size_t *np)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " PENDING_COLS " FROM pending WHERE status=0 "
+				   "ORDER BY received_ms");
+	struct state_pending *v = NULL, *nv;
+	size_t n = 0;
+	int ret = 0, rc;
+
+	*vp = NULL;
+	*np = 0;
+	if (st == NULL)
+		return PIUGW_ESYSTEM;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
+			ret = PIUGW_ENOMEM;
+			break;
+		}
+		v = nv;
+		if ((ret = pending_row(st, &v[n])) != 0)
+			break;
+		n++;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = PIUGW_ESYSTEM;
+	sqlite3_finalize(st);
+	if (ret != 0) {
+		for (size_t i = 0; i < n; i++)
+			state_pending_clear(&v[i]);
+		free(v);
+		return ret;
+	}
+	*vp = v;
+	*np = n;
+	return 0;
+}
+
+/* See state.h. */
+int
+state_pending_count(struct state *s, uint32_t *np)
+{
+	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM pending WHERE status=0");
+	int ret = PIUGW_ESYSTEM;
+
+	*np = 0;
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		*np = (uint32_t)sqlite3_column_int64(st, 0);
+		ret = 0;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* See state.h. */
+int
+state_pending_decide(struct state *s, const char *ref, int status, const uint8_t *result,
+		     size_t result_len, const char *by, int64_t now_ms)
+{
+	sqlite3_stmt *st = prep(s, "UPDATE pending SET status=?, result=?, decided_by=?, "
+				   "decided_ms=? WHERE ref=? AND status=0");
+	int ret;
+
+	if (st != NULL) {
+		sqlite3_bind_int(st, 1, status);
+		sqlite3_bind_blob(st, 2, result, (int)result_len, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, now_ms);
+		sqlite3_bind_text(st, 5, ref, -1, SQLITE_STATIC);
+	}
+	if ((ret = run(st)) != 0)
+		return ret;
+	return sqlite3_changes(s->db) == 1 ? 0 : PIUGW_EUNKNOWNQUERY;
+}
+
+/* ---- results ---- */
+
+/* See state.h. */
+void
+state_result_clear(struct state_result *r)
+{
+	if (r == NULL)
+		return;
+	if (r->answer != NULL)
+		sodium_memzero(r->answer, r->answer_len);
+	free(r->answer);
+	memset(r, 0, sizeof(*r));
+}
+
+/* See state.h. */
+int
+state_result_put(struct state *s, const struct state_result *r)
+{
+	sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO result(request_id, peer, agreement_id, "
+				   "approval_ref, operator_uid, outcome, sent_ms, updated_ms, answer) "
+				   "VALUES (?,?,?,?,?,?,?,?,?)");
+
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, r->request_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, r->peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, r->agreement_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, r->approval_ref, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, r->operator_uid);
+		sqlite3_bind_int(st, 6, r->outcome);
+		sqlite3_bind_int64(st, 7, r->sent_ms);
+		sqlite3_bind_int64(st, 8, r->updated_ms);
+		sqlite3_bind_blob(st, 9, r->answer, (int)r->answer_len, SQLITE_STATIC);
+	}
+	return run(st);
+}
+
+#define RESULT_COLS "request_id, peer, agreement_id, approval_ref, operator_uid, outcome, " \
+		    "sent_ms, updated_ms, answer"
+
+static int
+result_row(sqlite3_stmt *st, struct state_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	column_text(st, 0, r->request_id, sizeof(r->request_id));
+	column_text(st, 1, r->peer, sizeof(r->peer));
+	column_text(st, 2, r->agreement_id, sizeof(r->agreement_id));
+	column_text(st, 3, r->approval_ref, sizeof(r->approval_ref));
+	r->operator_uid = (uint32_t)sqlite3_column_int64(st, 4);
+	r->outcome = sqlite3_column_int(st, 5);
+	r->sent_ms = sqlite3_column_int64(st, 6);
+	r->updated_ms = sqlite3_column_int64(st, 7);
+	return column_blob(st, 8, &r->answer, &r->answer_len);
+}
+
+/* See state.h. */
+int
+state_result_get(struct state *s, const char *request_id, struct state_result *out)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " RESULT_COLS " FROM result WHERE request_id=?");
+	int ret, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = result_row(st, out);
+	else
+		ret = rc == SQLITE_DONE ? PIUGW_EUNKNOWNQUERY : PIUGW_ESYSTEM;
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* See state.h. */
+int
+state_result_list(struct state *s, int outcome, struct state_result **vp, size_t *np)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " RESULT_COLS " FROM result WHERE outcome=? "
+				   "ORDER BY sent_ms");
+	struct state_result *v = NULL, *nv;
+	size_t n = 0;
+	int ret = 0, rc = SQLITE_DONE;
+
+	*vp = NULL;
+	*np = 0;
+	if (st == NULL)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_int(st, 1, outcome);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
+			ret = PIUGW_ENOMEM;
+			break;
+		}
+		v = nv;
+		if ((ret = result_row(st, &v[n])) != 0)
+			break;
+		n++;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = PIUGW_ESYSTEM;
+	sqlite3_finalize(st);
+	if (ret != 0) {
+		for (size_t i = 0; i < n; i++)
+			state_result_clear(&v[i]);
+		free(v);
+		return ret;
+	}
+	*vp = v;
+	*np = n;
+	return 0;
+}

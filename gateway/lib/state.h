@@ -1,0 +1,119 @@
+/*
+ * state.h: what a running gateway must remember across a restart, in one
+ * SQLite file (state.db, WAL):
+ *
+ *   replay    (sender, message_id) of every request accepted within twice
+ *             the freshness window, with a digest of its envelope and the
+ *             exact reply bytes sent (PROTOCOL.md section 8 rule 5: a repeat
+ *             gets the same reply again, other bytes are REPLAYED);
+ *   pending   requests held for manual approval at this (answering) gateway;
+ *   results   answers this (asking) gateway received for its callers, and
+ *             the partners' PENDING answers it is still polling for.
+ *
+ * A row is committed before the reply it concerns is sent, so a crash
+ * never lets a request be processed twice.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef PIUGW_STATE_H
+#define PIUGW_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "keys.h"
+
+#define STATE_SCHEMA_VERSION 1
+#define STATE_ID_BYTES 16
+#define STATE_HASH_BYTES 32
+#define STATE_REF_MAX 64
+
+struct state;
+
+/* Open (creating) the state database at path. */
+int state_open(const char *path, struct state **outp, struct diag *d);
+void state_close(struct state **sp);
+
+/* ---- replay cache ---- */
+
+enum state_seen {
+	STATE_SEEN_NEW,         /* first time: recorded now, process it */
+	STATE_SEEN_REPEAT,      /* same bytes again: *replyp holds the reply sent */
+	STATE_SEEN_IN_PROGRESS, /* same bytes, reply not sent yet: drop this copy */
+	STATE_SEEN_REPLAYED,    /* same (sender, id), other bytes: REPLAYED */
+};
+
+/*
+ * Look up (sender, message_id); record it if new. req_hash digests the whole
+ * envelope. On STATE_SEEN_REPEAT *replyp (malloc, caller frees) holds the
+ * reply. Returns 0 with *seenp set, or an error.
+ */
+int state_replay_check(struct state *s, const char *sender, const uint8_t id[STATE_ID_BYTES],
+		       const uint8_t req_hash[STATE_HASH_BYTES], int64_t now_ms, int *seenp,
+		       uint8_t **replyp, size_t *reply_lenp);
+
+/* Remember the reply sent to (sender, id), for repeats. */
+int state_replay_set_reply(struct state *s, const char *sender, const uint8_t id[STATE_ID_BYTES],
+			   const uint8_t *reply, size_t len);
+
+/* Forget requests received before before_ms; *np how many (may be NULL). */
+int state_replay_expire(struct state *s, int64_t before_ms, uint64_t *np);
+
+/* ---- requests held for approval (answering side) ---- */
+
+enum state_pending_status {
+	STATE_PENDING = 0,
+	STATE_APPROVED = 1,
+	STATE_DENIED = 2,
+};
+
+struct state_pending {
+	char ref[STATE_REF_MAX + 1];
+	char peer[KEYS_ID_MAX + 1];
+	char agreement_id[STATE_REF_MAX + 1];
+	uint8_t message_id[STATE_ID_BYTES];
+	int64_t received_ms;
+	int status;              /* enum state_pending_status */
+	uint8_t *query;          /* the serialized Query */
+	size_t query_len;
+	uint8_t *result;         /* approved or denied: the serialized QueryResult */
+	size_t result_len;
+	char decided_by[64];
+	int64_t decided_ms;
+};
+
+void state_pending_clear(struct state_pending *p);
+int state_pending_add(struct state *s, const struct state_pending *p);
+/* PIUGW_EUNKNOWNQUERY if there is no such ref. */
+int state_pending_get(struct state *s, const char *ref, struct state_pending *out);
+/* Every request still waiting for a decision, oldest first; free each and *vp. */
+int state_pending_list(struct state *s, struct state_pending **vp, size_t *np);
+int state_pending_count(struct state *s, uint32_t *np);
+/* Record the decision (only on a request still pending: PIUGW_EUNKNOWNQUERY else). */
+int state_pending_decide(struct state *s, const char *ref, int status, const uint8_t *result,
+			 size_t result_len, const char *by, int64_t now_ms);
+
+/* ---- answers received (asking side) ---- */
+
+struct state_result {
+	char request_id[2 * STATE_ID_BYTES + 1]; /* hex of the Query's message_id */
+	char peer[KEYS_ID_MAX + 1];
+	char agreement_id[STATE_REF_MAX + 1];
+	char approval_ref[STATE_REF_MAX + 1];   /* the partner's, while it is PENDING there */
+	uint32_t operator_uid;
+	int outcome;                              /* Outcome of local.proto */
+	int64_t sent_ms, updated_ms;
+	uint8_t *answer;                          /* the serialized PeerAnswer */
+	size_t answer_len;
+};
+
+void state_result_clear(struct state_result *r);
+/* Insert or replace by request_id. */
+int state_result_put(struct state *s, const struct state_result *r);
+int state_result_get(struct state *s, const char *request_id, struct state_result *out);
+/* Every result with this outcome (e.g. still waiting), oldest first. */
+int state_result_list(struct state *s, int outcome, struct state_result **vp, size_t *np);
+
+#endif /* PIUGW_STATE_H */
