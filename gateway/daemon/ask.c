@@ -490,6 +490,8 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 	const char *approval_ref = NULL;
 	size_t nd = 0;
 	uint8_t qmid[16];
+	Piugw__Error mis = PIUGW__ERROR__INIT;
+	char mismatch[400];
 
 	memset(&prev, 0, sizeof(prev));
 	if (state_result_get(g->state, o->request_id, &prev) == 0)
@@ -526,6 +528,20 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 	} else if (b->kind_case == PIUGW__BODY__KIND_ERROR) {
 		a.outcome = PIUGW__OUTCOME__OUTCOME_REFUSED;
 		a.error = b->error;
+		if (b->error->code == PIUGW__ERROR_CODE__ERROR_AGREEMENT_MISMATCH) {
+			/* Both fingerprints, so the operators can see which copies differ. */
+			const struct policy_agreement *pa = policy_agreement(g->policy, o->agreement_id);
+			char ours[2 * AGREEMENT_HASH_BYTES + 1] = "?";
+			if (pa != NULL)
+				sodium_bin2hex(ours, sizeof(ours), pa->a->hash, AGREEMENT_HASH_BYTES);
+			snprintf(mismatch, sizeof(mismatch),
+				 "%s holds agreement %s as %.64s, we hold it as %s: compare the "
+				 "two files (piugw agreement diff) and have both parties sign the "
+				 "same bytes", o->peer, o->agreement_id, b->error->detail, ours);
+			mis.code = b->error->code;
+			mis.detail = mismatch;
+			a.error = &mis;
+		}
 		r.refusal = (uint32_t)b->error->code;
 		r.detail = (char *)"refused by the partner";
 	} else {

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Three real gateways (XA, XB, XC of the example mesh) on 127.0.0.1, real
+# CURVE sockets, real SQLite stores, real keys, in a temporary folder:
+# queries, fan-out, approvals, masking, every wire error code that a peer can
+# provoke (with a misbehaving peer, rogue), ZAP refusal, replay across a
+# restart, revocation of a connected member, agreement mismatch, a partner
+# down, audit verification, and no personal data in logs or audit.
+# Synchronised on events (the daemons' ready descriptor, log lines), never
+# on sleeps.
+# Usage: mesh.sh PIUGW PIUGWD ROGUE
+set -u
+piugw=$1 piugwd=$2 rogue=$3
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+base=${PIUGW_TEST_PORT:-29401}
+m="$dir/mesh"
+declare -A pid
+
+PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port "$base" "$m" >/dev/null 2>&1 ||
+	{ echo "mkmesh failed"; exit 1; }
+"$top/deploy/examples/mktravellers" >"$dir/travellers.csv"
+for id in XA-PIU XB-PIU XC-PIU; do
+	"$piugw" import --format csv -c "$m/$id/etc/piugwd.yaml" "$dir/travellers.csv" >/dev/null ||
+		{ echo "import failed"; exit 1; }
+done
+cfg() { echo "$m/$1/etc/piugwd.yaml"; }
+
+# start ID: run piugwd and wait until it says it serves (its ready descriptor).
+start() {
+	local id=$1 line=
+	rm -f "$dir/$id.ready"
+	mkfifo "$dir/$id.ready"
+	"$piugwd" -c "$(cfg "$id")" --ready-fd 3 3>"$dir/$id.ready" 2>>"$dir/$id.log" &
+	pid[$id]=$!
+	read -r -t 30 line <"$dir/$id.ready" || true
+	test "$line" = "READY=1"
+}
+# stop ID: SIGTERM, and the daemon's exit status.
+stop() { kill -TERM "${pid[$1]}" && wait "${pid[$1]}"; }
+# wait_log ID TEXT [N]: until the daemon's log has TEXT N times (default 1; bounded: 20 s).
+wait_log() {
+	test "$(timeout 20 tail -n +1 -F "$dir/$1.log" 2>/dev/null | grep -m "${3:-1}" -- "$2" | wc -l)" -eq "${3:-1}"
+}
+# ask ID ARGS...: piugw ARGS against gateway ID.
+ask() { local id=$1; shift; run "$@" -c "$(cfg "$id")"; }
+# rogue FROM TO CASE...: a misbehaving FROM speaking to TO; output in $dir/out.
+rg() { local from=$1 to=$2; shift 2; "$rogue" -c "$(cfg "$from")" --to "$to" "$@" >"$dir/out" 2>"$dir/err"; }
+Q=(--purpose terrorism --case IT-1 --reason "linked to an ongoing investigation")
+
+check "piugwd -n accepts the tree" "$piugwd" -n -c "$(cfg XA-PIU)" >/dev/null
+check "piugwd --help" "$piugwd" --help >/dev/null
+echo "frobnicate: 1" >"$dir/bad.yaml"
+check "piugwd -n refuses a bad file" test "$("$piugwd" -n -c "$dir/bad.yaml" 2>/dev/null; echo $?)" -eq 1
+for id in XA-PIU XB-PIU XC-PIU; do check "$id starts" start "$id"; done
+
+# --- asking and answering -----------------------------------------------------
+check "document query" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+check "document hit" has "hit: 1 match"
+check "document disclosed" has "number=P1234567"
+check "allowed categories only" test -z "$(grep -E 'api_travel|pnr_contact' "$dir/out")"
+check "same query as JSON" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document 'P 123 4567' --issuer xaa --json)" -eq 0
+check "JSON status" has '"status": "hit"'
+check "fuzzy name" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --name Ivanova --given Svetlana --dob 1985-03-04 --fuzzy)" -eq 0
+check "fuzzy hit needs review" has "NEEDS REVIEW"
+check "SSR codes never leave" test -z "$(grep MOML "$dir/out")"
+check "old record" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --name Mueller --given Anna --dob 1970-07-07)" -eq 0
+check "old record masked" has "MASKED"
+check "old name not disclosed" test -z "$(grep -iE 'ller|anna' "$dir/out")"
+check "no hit" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document X0000000 --issuer XAA)" -eq 0
+check "no hit said" has "no_hit: 0 matches"
+check "purpose refused locally" test "$(ask XA-PIU query --to XB-PIU --purpose border_control --case IT-2 --reason r --document P1234567 --issuer XAA)" -eq 1
+check "with the partner's code" has "PURPOSE_NOT_ALLOWED"
+check "fan-out" test "$(ask XA-PIU query --to all "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+check "XB answered the fan-out" has "XB-PIU  answered"
+check "XC answered the fan-out" has "XC-PIU  answered"
+check "XC discloses its own categories" has "pnr_contact"
+check "query misuse" test "$(ask XA-PIU query --to XB-PIU --purpose terrorism)" -eq 2
+check "not a partner" test "$(ask XA-PIU query --to XZ-PIU "${Q[@]}" --document P1 --issuer XAA)" -eq 1
+
+# --- manual approval and hit/no-hit (XB asks XA) ------------------------------------
+check "query held for approval" test "$(ask XB-PIU query --to XA-PIU "${Q[@]}" --document P1234567 --issuer XAA --json)" -eq 0
+check "waiting" has '"outcome": "waiting"'
+req=$(sed -n 's/.*"request_id": "\([0-9a-f]*\)".*/\1/p' "$dir/out" | head -1)
+check "pending at XA" test "$(ask XA-PIU pending --json)" -eq 0
+ref=$(sed -n 's/.*"approval_ref": "\(AP-[0-9A-F]*\)".*/\1/p' "$dir/out" | head -1)
+check "pending shows the case" has '"case_reference": "IT-1"'
+check "approve" test "$(ask XA-PIU approve "$ref")" -eq 0
+check "approved: hit" has "approved: hit"
+check "approve twice refused" test "$(ask XA-PIU approve "$ref")" -eq 1
+check "results --wait" test "$(ask XB-PIU results "$req" --wait 30 --json)" -eq 0
+check "hit/no-hit answer" has '"disclosure": "hit_no_hit"'
+check "hit counted" has '"match_count": 1'
+check "no record under hit/no-hit" test -z "$(grep -E 'api_identity|P1234567' "$dir/out")"
+check "second request" test "$(ask XB-PIU query --to XA-PIU "${Q[@]}" --document P1234567 --issuer XAA --json)" -eq 0
+req2=$(sed -n 's/.*"request_id": "\([0-9a-f]*\)".*/\1/p' "$dir/out" | head -1)
+ask XA-PIU pending --json >/dev/null
+ref2=$(sed -n 's/.*"approval_ref": "\(AP-[0-9A-F]*\)".*/\1/p' "$dir/out" | head -1)
+check "deny needs a reason" test "$(ask XA-PIU deny "$ref2")" -eq 2
+check "deny" test "$(ask XA-PIU deny "$ref2" --reason "not proportionate")" -eq 0
+check "results of a denial" test "$(ask XB-PIU results "$req2" --wait 30)" -eq 0
+check "denied with the reason" has "denied: not proportionate"
+check "unknown request id" test "$(ask XB-PIU results 00112233445566778899aabbccddeeff)" -eq 1
+
+# --- operating --------------------------------------------------------------------
+check "peers" test "$(ask XA-PIU peers)" -eq 0
+check "XB reachable" has "XB-PIU .* reachable"
+check "status" test "$(ask XA-PIU status --json)" -eq 0
+check "status names the gateway" has '"gateway_id": "XA-PIU"'
+
+# --- every wire error a peer can provoke (XB misbehaving towards XA) ---------------
+t() { # t CASE EXPECTED...: rogue XB -> XA
+	local c=$1
+	shift
+	rg XB-PIU XA-PIU "$c" "${@:2}"
+	grep -q -- "$1" "$dir/out" || { echo "  rogue $c said: $(head -c 300 "$dir/out")"; return 1; }
+}
+check "hello" t hello "^HELLO 1"
+check "MALFORMED envelope" t malformed "^ERROR MALFORMED"
+check "MALFORMED body" t malformed-body "^ERROR MALFORMED"
+check "UNSUPPORTED_VERSION" t version "^ERROR UNSUPPORTED_VERSION"
+check "TOO_LARGE" t too-large "^ERROR TOO_LARGE"
+check "NOT_FOR_ME" t not-for-me "^ERROR NOT_FOR_ME"
+check "UNKNOWN_SENDER (sender is not the connection's member)" t sender-mismatch "^ERROR UNKNOWN_SENDER"
+check "BAD_SIGNATURE" t bad-signature "^ERROR BAD_SIGNATURE"
+check "STALE" t stale "^ERROR STALE"
+check "NO_AGREEMENT" t no-agreement "^ERROR NO_AGREEMENT"
+xa_hash=$("$piugw" status -c "$(cfg XA-PIU)" --json | python3 -c 'import json,sys; print([a["hash"] for a in json.load(sys.stdin)["agreements"] if a["id"]=="XA-XB-2026-001"][0])')
+check "AGREEMENT_MISMATCH with the responder's hash" t mismatch "^ERROR AGREEMENT_MISMATCH $xa_hash"
+check "PURPOSE_NOT_ALLOWED" t purpose "^ERROR PURPOSE_NOT_ALLOWED"
+check "QUERY_TYPE_NOT_ALLOWED" t query-type "^ERROR QUERY_TYPE_NOT_ALLOWED"
+check "JUSTIFICATION_REQUIRED" t no-justification "^ERROR JUSTIFICATION_REQUIRED"
+check "UNKNOWN_QUERY" t unknown-poll "^ERROR UNKNOWN_QUERY"
+check "RATE_LIMITED (60 per hour from XB to XA)" t rate "^ERROR RATE_LIMITED" --count 61
+check "a stranger's key is refused at ZAP" t unknown-key "^REFUSED_AT_HANDSHAKE"
+check "ZAP refusal logged" wait_log XA-PIU "event=zap_refused"
+
+# AGREEMENT_NOT_IN_FORCE: a second, co-signed agreement that starts next year.
+next=$(( $(date -u +%Y) + 1 ))
+sed -e "s/^agreement: XA-XB-2026-001/agreement: XA-XB-FUTURE/" \
+    -e "s/from: 2026-01-01/from: $next-01-01/" "$m/XA-PIU/etc/agreements/XA-XB.yaml" >"$dir/future.yaml"
+"$piugw" agreement sign --cert-secret "$m/XA-PIU/etc/certs/XA-PIU.cert_secret" "$dir/future.yaml" >/dev/null
+"$piugw" agreement sign --cert-secret "$m/XB-PIU/etc/certs/XB-PIU.cert_secret" "$dir/future.yaml" >/dev/null
+for id in XA-PIU XB-PIU; do cp "$dir/future.yaml" "$dir/future.yaml.sig" "$m/$id/etc/agreements/"; done
+kill -HUP "${pid[XA-PIU]}"
+check "XA reloads" wait_log XA-PIU "event=reloaded serial=1 agreements=3"
+check "AGREEMENT_NOT_IN_FORCE" t agreement "^ERROR AGREEMENT_NOT_IN_FORCE" --load XA-XB-FUTURE
+
+# A reload that fails keeps the running configuration.
+cp "$m/XA-PIU/etc/piugwd.yaml" "$dir/good.yaml"
+echo "frobnicate: 1" >>"$m/XA-PIU/etc/piugwd.yaml"
+kill -HUP "${pid[XA-PIU]}"
+check "a bad reload is refused" wait_log XA-PIU "event=reload_failed"
+cp "$dir/good.yaml" "$m/XA-PIU/etc/piugwd.yaml"
+check "and XA still serves" t hello "^HELLO 2"
+
+# Replay: the same bytes after a restart get the same reply; other bytes under the id are refused.
+check "a hello to replay" t hello "^HELLO" --save "$dir/hello.env"
+check "repeat" t resend "^HELLO" --load "$dir/hello.env" --save "$dir/reply1"
+check "XA stops on SIGTERM with 0" stop XA-PIU
+check "XA starts again" start XA-PIU
+check "repeat after the restart" t resend "^HELLO" --load "$dir/hello.env" --save "$dir/reply2"
+check "the very same reply bytes" cmp -s "$dir/reply1" "$dir/reply2"
+check "REPLAYED" t reuse-id "^ERROR REPLAYED" --load "$dir/hello.env"
+
+# Agreement copies that differ: XB re-signs an edited copy; XA's query says both hashes.
+cp "$m/XB-PIU/etc/agreements/XA-XB.yaml" "$dir/xaxb.yaml"
+cp "$m/XB-PIU/etc/agreements/XA-XB.yaml.sig" "$dir/xaxb.yaml.sig"
+echo "# edited at XB" >>"$m/XB-PIU/etc/agreements/XA-XB.yaml"
+"$piugw" agreement sign --cert-secret "$m/XA-PIU/etc/certs/XA-PIU.cert_secret" "$m/XB-PIU/etc/agreements/XA-XB.yaml" >/dev/null
+"$piugw" agreement sign --cert-secret "$m/XB-PIU/etc/certs/XB-PIU.cert_secret" "$m/XB-PIU/etc/agreements/XA-XB.yaml" >/dev/null
+kill -HUP "${pid[XB-PIU]}"
+check "XB reloads" wait_log XB-PIU "event=reloaded"
+check "mismatched copies refused" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 1
+check "AGREEMENT_MISMATCH named" has "AGREEMENT_MISMATCH"
+check "with our hash too" has "we hold it as"
+check "peers shows the difference" test "$(ask XA-PIU peers)" -eq 1
+check "DIFFER" has "DIFFER"
+cp "$dir/xaxb.yaml" "$dir/xaxb.yaml.sig" "$m/XB-PIU/etc/agreements/"
+mv "$m/XB-PIU/etc/agreements/xaxb.yaml" "$m/XB-PIU/etc/agreements/XA-XB.yaml"
+mv "$m/XB-PIU/etc/agreements/xaxb.yaml.sig" "$m/XB-PIU/etc/agreements/XA-XB.yaml.sig"
+kill -HUP "${pid[XB-PIU]}"
+check "XB reloads its original copy" wait_log XB-PIU "event=reloaded" 2
+check "copies agree again" test "$(ask XA-PIU peers)" -eq 0
+
+# Revocation while connected: XC holds a connection to XA; XA suspends their
+# agreement; XC's next message on the same connection is not served.
+coproc RG { "$rogue" -c "$(cfg XC-PIU)" --to XA-PIU hello-twice; }
+read -r -t 20 first <&"${RG[0]}" || first=
+check "XC connected and served" test "$first" = "HELLO 1"
+"$piugw" agreement suspend -c "$(cfg XA-PIU)" --reason "test" XA-XC-2026-002 >/dev/null
+echo go >&"${RG[1]}"
+read -r -t 20 second <&"${RG[0]}" || second=
+check "cut off on the open connection at once" test "$second" = "NO_REPLY"
+wait "$RG_PID" 2>/dev/null
+"$piugw" agreement resume -c "$(cfg XA-PIU)" XA-XC-2026-002 >/dev/null
+
+# A partner down: the others still answer, it is PEER_UNREACHABLE.
+check "XC stops" stop XC-PIU
+check "fan-out with XC down" test "$(ask XA-PIU query --to all "${Q[@]}" --document P1234567 --issuer XAA --deadline 3)" -eq 1
+check "XB still answers" has "XB-PIU  answered"
+check "XC unreachable" has "XC-PIU  PEER_UNREACHABLE"
+
+# --- audit and personal data ---------------------------------------------------
+check "XA stops" stop XA-PIU
+check "XB stops" stop XB-PIU
+for id in XA-PIU XB-PIU XC-PIU; do
+	check "$id audit verifies" test "$(run audit verify -c "$(cfg "$id")")" -eq 0
+done
+check "XB's audit has the refusals" test "$(run audit show -c "$(cfg XA-PIU)" --refusal RATE_LIMITED --json)" -eq 0
+check "XA's audit: who asked about the document" test "$(run audit subject -c "$(cfg XA-PIU)" --document P1234567 --issuer XAA --json)" -eq 0
+check "approvals in the subject's history" has "approved"
+for pii in P1234567 C7654321 M1111111 DOE Ivanova Svetlana Müller 1980-01-02 1985-03-04 "7946"; do
+	check "no '$pii' in logs or audit" test -z "$(grep -rl -- "$pii" "$dir"/*.log "$m"/*/state/audit 2>/dev/null)"
+done
+finish

@@ -1,0 +1,485 @@
+/*
+ * rogue.c: a partner gateway that misbehaves on purpose, for the
+ * integration tests. It speaks as the gateway whose piugwd.yaml it is
+ * given (its keys, its directory) over a real CURVE connection, crafts one
+ * envelope per case, and prints what the target answered:
+ *
+ *   ERROR <CODE> <detail>     a sealed, signed Error
+ *   RESULT <status> <n>       a QueryResult
+ *   HELLO <n agreements>      a HelloReply
+ *   NO_REPLY                  nothing before the deadline
+ *   REFUSED_AT_HANDSHAKE      ZAP refused our key
+ *
+ *   rogue -c PIUGWD.YAML --to ID CASE [--save F | --load F] [--count N]
+ *
+ * Test-only; never installed.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "body.h"
+#include "body.pb-c.h"
+#include "envelope.h"
+#include "envelope.pb-c.h"
+#include "piugw/error.h"
+#include "policy.h"
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct rogue {
+	struct policy *pol;
+	struct keys_secret *keys;
+	struct envelope_ctx *env;
+	const struct directory_member *target;
+	const struct policy_agreement *pa;
+	void *ctx, *sock, *mon;
+};
+
+static int
+copy_sk(const uint8_t sk[32], void *out)
+{
+	memcpy(out, sk, 32);
+	return 0;
+}
+
+static int
+connect_to(struct rogue *r, const struct keys_secret *k)
+{
+	const struct keys_public *me = keys_secret_public(k);
+	uint8_t sk[32];
+	int linger = 0;
+
+	r->sock = zmq_socket(r->ctx, ZMQ_DEALER);
+	keys_with_transport_secret(k, copy_sk, sk);
+	zmq_setsockopt(r->sock, ZMQ_CURVE_SERVERKEY, r->target->keys.transport_pk, 32);
+	zmq_setsockopt(r->sock, ZMQ_CURVE_PUBLICKEY, me->transport_pk, 32);
+	zmq_setsockopt(r->sock, ZMQ_CURVE_SECRETKEY, sk, 32);
+	zmq_setsockopt(r->sock, ZMQ_LINGER, &linger, sizeof(linger));
+	sodium_memzero(sk, sizeof(sk));
+	zmq_socket_monitor(r->sock, "inproc://rogue-mon",
+			   ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+				   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+	r->mon = zmq_socket(r->ctx, ZMQ_PAIR);
+	zmq_connect(r->mon, "inproc://rogue-mon");
+	if (zmq_connect(r->sock, r->target->endpoint) != 0)
+		return -1;
+	/* Wait for the handshake's outcome: an event, not a sleep. */
+	for (;;) {
+		zmq_msg_t m;
+		uint16_t ev = 0;
+		zmq_pollitem_t it = {.socket = r->mon, .events = ZMQ_POLLIN};
+		if (zmq_poll(&it, 1, 10000) <= 0)
+			return -1;
+		zmq_msg_init(&m);
+		zmq_msg_recv(&m, r->mon, 0);
+		if (zmq_msg_size(&m) >= 2)
+			memcpy(&ev, zmq_msg_data(&m), 2);
+		zmq_msg_close(&m);
+		zmq_msg_init(&m);
+		zmq_msg_recv(&m, r->mon, 0); /* endpoint frame */
+		zmq_msg_close(&m);
+		if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+			return 0;
+		if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+			return 1;
+	}
+}
+
+/* Send env; print what came back (and save the reply bytes to save_reply). */
+static int
+exchange(struct rogue *r, const uint8_t *env, size_t len, const char *save_reply)
+{
+	zmq_pollitem_t it = {.socket = r->sock, .events = ZMQ_POLLIN};
+	zmq_msg_t m;
+	struct envelope_opened o;
+	struct envelope_open_opts opts = {0};
+	Piugw__Body *b = NULL;
+	int rc;
+
+	if (zmq_send(r->sock, env, len, 0) != (int)len) {
+		printf("SEND_FAILED\n");
+		return 1;
+	}
+	if (zmq_poll(&it, 1, 5000) <= 0) {
+		printf("NO_REPLY\n");
+		return 0;
+	}
+	zmq_msg_init(&m);
+	zmq_msg_recv(&m, r->sock, 0);
+	if (save_reply != NULL) {
+		FILE *f = fopen(save_reply, "wb");
+		if (f != NULL) {
+			fwrite(zmq_msg_data(&m), 1, zmq_msg_size(&m), f);
+			fclose(f);
+		}
+	}
+	memset(&o, 0, sizeof(o));
+	opts.conn_user_id = r->target->keys.id;
+	rc = envelope_open(r->env, zmq_msg_data(&m), zmq_msg_size(&m), &opts, &o);
+	if (rc != 0 || body_unpack(o.body, o.body_len, &b) != 0) {
+		printf("UNREADABLE_REPLY %s\n", piugw_error_name(rc));
+	} else if (b->kind_case == PIUGW__BODY__KIND_ERROR) {
+		printf("ERROR %s %s\n", piugw_wire_error_name((enum piugw_wire_error)b->error->code),
+		       b->error->detail);
+	} else if (b->kind_case == PIUGW__BODY__KIND_QUERY_RESULT) {
+		printf("RESULT %d %u %s\n", (int)b->query_result->status,
+		       b->query_result->match_count, b->query_result->approval_ref);
+	} else if (b->kind_case == PIUGW__BODY__KIND_HELLO_REPLY) {
+		printf("HELLO %zu\n", b->hello_reply->n_agreements);
+	} else {
+		printf("OTHER %d\n", (int)b->kind_case);
+	}
+	fflush(stdout);
+	body_free(&b);
+	envelope_opened_clear(&o);
+	zmq_msg_close(&m);
+	return 0;
+}
+
+static void
+header(struct rogue *r, struct envelope_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = 1;
+	snprintf(h->sender, sizeof(h->sender), "%s", r->pol->cfg->id);
+	snprintf(h->recipient, sizeof(h->recipient), "%s", r->target->keys.id);
+	randombytes_buf(h->message_id, sizeof(h->message_id));
+	h->sent_at_ms = now_ms();
+	snprintf(h->agreement_id, sizeof(h->agreement_id), "%s", r->pa->a->id);
+	h->has_agreement_hash = true;
+	memcpy(h->agreement_hash, r->pa->a->hash, 32);
+}
+
+/* A valid document query (purpose terrorism, with a justification). */
+static void
+query_body(Piugw__Body *b, Piugw__Query *q, Piugw__DocumentCriteria *d)
+{
+	piugw__body__init(b);
+	piugw__query__init(q);
+	piugw__document_criteria__init(d);
+	d->number = (char *)"P1234567";
+	d->issuing_state = (char *)"XAA";
+	q->purpose = PIUGW__PURPOSE__PURPOSE_TERRORISM;
+	q->case_reference = (char *)"ROGUE-1";
+	q->justification = (char *)"integration test";
+	q->criteria_case = PIUGW__QUERY__CRITERIA_DOCUMENT;
+	q->document = d;
+	b->kind_case = PIUGW__BODY__KIND_QUERY;
+	b->query = q;
+}
+
+static int
+seal(struct envelope_ctx *env, const struct envelope_header *h, const Piugw__Body *b,
+     uint8_t **out, size_t *len)
+{
+	uint8_t *bb = NULL;
+	size_t bl = 0;
+	int rc = body_pack(b, &bb, &bl);
+
+	if (rc == 0)
+		rc = envelope_seal(env, h, bb, bl, NULL, out, len);
+	free(bb);
+	return rc;
+}
+
+/*
+ * Rewrite the (authenticated, not encrypted) header of a sealed envelope:
+ * what an implementation with other ideas would send. The receiver must
+ * judge the header before it tries to decrypt.
+ */
+static void
+rewrite_header(uint8_t **env, size_t *len, uint32_t version, const char *sender)
+{
+	Piugw__Envelope *e = piugw__envelope__unpack(NULL, *len, *env);
+	Piugw__Header *h = e ? piugw__header__unpack(NULL, e->header.len, e->header.data) : NULL;
+	uint8_t *hb, *nb;
+	size_t hl, nl;
+
+	if (h == NULL) {
+		if (e != NULL)
+			piugw__envelope__free_unpacked(e, NULL);
+		return;
+	}
+	if (version != 0)
+		h->version = version;
+	if (sender != NULL) {
+		free(h->sender);
+		h->sender = strdup(sender);
+	}
+	hl = piugw__header__get_packed_size(h);
+	hb = malloc(hl);
+	piugw__header__pack(h, hb);
+	free(e->header.data);
+	e->header.data = hb;
+	e->header.len = hl;
+	nl = piugw__envelope__get_packed_size(e);
+	nb = malloc(nl);
+	piugw__envelope__pack(e, nb);
+	free(*env);
+	*env = nb;
+	*len = nl;
+	piugw__header__free_unpacked(h, NULL);
+	piugw__envelope__free_unpacked(e, NULL);
+}
+
+static uint8_t *
+load_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	if (n > 0 && (buf = malloc((size_t)n)) != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rogue r = {0};
+	struct diag d;
+	const char *cfg = NULL, *to = NULL, *kase = NULL, *save = NULL, *load = NULL;
+	char *big = NULL;
+	unsigned count = 1;
+	struct envelope_header h;
+	Piugw__Body b;
+	Piugw__Query q;
+	Piugw__DocumentCriteria dc;
+	uint8_t *env = NULL;
+	size_t len = 0;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			cfg = argv[++i];
+		else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+			to = argv[++i];
+		else if (strcmp(argv[i], "--save") == 0 && i + 1 < argc)
+			save = argv[++i];
+		else if (strcmp(argv[i], "--load") == 0 && i + 1 < argc)
+			load = argv[++i];
+		else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
+			count = (unsigned)strtoul(argv[++i], NULL, 10);
+		else
+			kase = argv[i];
+	}
+	if (cfg == NULL || to == NULL || kase == NULL || sodium_init() < 0) {
+		fprintf(stderr, "usage: rogue -c PIUGWD.YAML --to ID CASE\n");
+		return 2;
+	}
+	diag_init(&d);
+	if (policy_load(cfg, now_ms(), &r.pol, &d) != 0 ||
+	    keys_secret_load(r.pol->cfg->certificate, &r.keys, &d) != 0) {
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "rogue: %s\n", d.lines[i]);
+		return 2;
+	}
+	r.target = directory_member(r.pol->dir, to);
+	for (size_t i = 0; i < r.pol->n && r.pa == NULL; i++)
+		if (strcmp(r.pol->agreements[i].peer, to) == 0)
+			r.pa = &r.pol->agreements[i];
+	if (r.target == NULL || r.pa == NULL) {
+		fprintf(stderr, "rogue: %s is no partner of %s\n", to, r.pol->cfg->id);
+		return 2;
+	}
+	/* 2 MiB: the rogue may seal what a gateway would refuse to. */
+	envelope_ctx_new(r.keys, 2 * 1024 * 1024, &r.env);
+	for (size_t i = 0; i < r.pol->dir->n; i++)
+		if (strcmp(r.pol->dir->members[i].keys.id, r.pol->cfg->id) != 0)
+			envelope_ctx_add_peer(r.env, &r.pol->dir->members[i].keys);
+	r.ctx = zmq_ctx_new();
+
+	if (strcmp(kase, "unknown-key") == 0) {
+		/* A stranger: fresh keys that no directory lists. */
+		struct keys_secret *k = NULL;
+		keys_generate("XZ-PIU", &k);
+		rc = connect_to(&r, k);
+		printf("%s\n", rc == 1 ? "REFUSED_AT_HANDSHAKE" : rc == 0 ? "ADMITTED" : "NO_HANDSHAKE");
+		keys_secret_free(&k);
+		goto out;
+	}
+	rc = connect_to(&r, r.keys);
+	if (rc != 0) {
+		printf("%s\n", rc == 1 ? "REFUSED_AT_HANDSHAKE" : "NO_HANDSHAKE");
+		goto out;
+	}
+	header(&r, &h);
+	query_body(&b, &q, &dc);
+	if (strcmp(kase, "query") == 0 || strcmp(kase, "rate") == 0) {
+		for (unsigned i = 0; i < count; i++) {
+			header(&r, &h);
+			seal(r.env, &h, &b, &env, &len);
+			exchange(&r, env, len, NULL);
+			free(env);
+			env = NULL;
+		}
+		goto out;
+	} else if (strcmp(kase, "hello") == 0 || strcmp(kase, "hello-twice") == 0) {
+		Piugw__Hello hello = PIUGW__HELLO__INIT;
+		b.kind_case = PIUGW__BODY__KIND_HELLO;
+		b.hello = &hello;
+		seal(r.env, &h, &b, &env, &len);
+		if (save != NULL) {
+			FILE *f = fopen(save, "wb");
+			if (f != NULL) {
+				fwrite(env, 1, len, f);
+				fclose(f);
+			}
+		}
+		exchange(&r, env, len, NULL);
+		if (strcmp(kase, "hello-twice") == 0) {
+			char line[16];
+			/* The test changes the target's configuration, then says go. */
+			if (fgets(line, sizeof(line), stdin) != NULL) {
+				free(env);
+				header(&r, &h);
+				seal(r.env, &h, &b, &env, &len);
+				exchange(&r, env, len, NULL);
+			}
+		}
+		goto out;
+	} else if (strcmp(kase, "resend") == 0) {
+		/* The exact bytes of an earlier message (--load), and the reply to --save. */
+		if ((env = load_file(load, &len)) == NULL)
+			goto out;
+		exchange(&r, env, len, save);
+		goto out;
+	} else if (strcmp(kase, "reuse-id") == 0) {
+		/* Other bytes under the message id of an earlier message (--load). */
+		uint8_t *old = load_file(load, &len);
+		Piugw__Envelope *e = old ? piugw__envelope__unpack(NULL, len, old) : NULL;
+		struct envelope_header oh;
+		if (e == NULL || envelope_header_parse(e->header.data, e->header.len, &oh) != 0)
+			goto out;
+		memcpy(h.message_id, oh.message_id, 16);
+		piugw__envelope__free_unpacked(e, NULL);
+		free(old);
+	} else if (strcmp(kase, "malformed") == 0) {
+		env = (uint8_t *)strdup("this is not an envelope");
+		len = strlen((char *)env);
+		exchange(&r, env, len, NULL);
+		goto out;
+	} else if (strcmp(kase, "malformed-body") == 0) {
+		uint8_t junk[7] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+		envelope_seal(r.env, &h, junk, sizeof(junk), NULL, &env, &len);
+		exchange(&r, env, len, NULL);
+		goto out;
+	} else if (strcmp(kase, "version") == 0 || strcmp(kase, "sender-mismatch") == 0) {
+		bool v = strcmp(kase, "version") == 0;
+		seal(r.env, &h, &b, &env, &len);
+		rewrite_header(&env, &len, v ? 2 : 0, v ? NULL : "XZ-PIU");
+		exchange(&r, env, len, NULL);
+		goto out;
+	} else if (strcmp(kase, "too-large") == 0) {
+		/* A justification that makes the envelope just over 1 MiB. */
+		if ((big = malloc(1024 * 1024 + 512)) == NULL)
+			goto out;
+		memset(big, 'x', 1024 * 1024 + 511);
+		big[1024 * 1024 + 511] = '\0';
+		q.justification = big;
+	} else if (strcmp(kase, "not-for-me") == 0) {
+		for (size_t i = 0; i < r.pol->dir->n; i++) {
+			const char *id = r.pol->dir->members[i].keys.id;
+			if (strcmp(id, to) != 0 && strcmp(id, r.pol->cfg->id) != 0)
+				snprintf(h.recipient, sizeof(h.recipient), "%s", id);
+		}
+	} else if (strcmp(kase, "bad-signature") == 0) {
+		/* Our transport key (so it decrypts), a signing key nobody knows. */
+		struct keys_secret *k = NULL;
+		struct envelope_ctx *e2 = NULL;
+		uint8_t tsk[32], ssk[64], spk[32];
+		keys_with_transport_secret(r.keys, copy_sk, tsk);
+		crypto_sign_keypair(spk, ssk);
+		keys_from_raw(r.pol->cfg->id, tsk, ssk, &k);
+		envelope_ctx_new(k, 0, &e2);
+		envelope_ctx_add_peer(e2, &r.target->keys);
+		seal(e2, &h, &b, &env, &len);
+		exchange(&r, env, len, NULL);
+		envelope_ctx_free(&e2);
+		keys_secret_free(&k);
+		sodium_memzero(tsk, sizeof(tsk));
+		sodium_memzero(ssk, sizeof(ssk));
+		goto out;
+	} else if (strcmp(kase, "stale") == 0) {
+		h.sent_at_ms -= 10 * 60 * 1000;
+	} else if (strcmp(kase, "no-agreement") == 0) {
+		snprintf(h.agreement_id, sizeof(h.agreement_id), "NO-SUCH-AGREEMENT");
+	} else if (strcmp(kase, "mismatch") == 0) {
+		randombytes_buf(h.agreement_hash, 32);
+	} else if (strcmp(kase, "purpose") == 0) {
+		q.purpose = PIUGW__PURPOSE__PURPOSE_BORDER_CONTROL;
+	} else if (strcmp(kase, "query-type") == 0) {
+		static Piugw__LocatorCriteria lc = PIUGW__LOCATOR_CRITERIA__INIT;
+		lc.record_locator = (char *)"ABC123";
+		q.criteria_case = PIUGW__QUERY__CRITERIA_LOCATOR;
+		q.locator = &lc;
+	} else if (strcmp(kase, "no-justification") == 0) {
+		q.justification = (char *)"";
+	} else if (strcmp(kase, "unknown-poll") == 0) {
+		static Piugw__Poll poll = PIUGW__POLL__INIT;
+		static uint8_t mid[16];
+		poll.query_message_id.data = mid;
+		poll.query_message_id.len = 16;
+		poll.approval_ref = (char *)"AP-000000000000";
+		b.kind_case = PIUGW__BODY__KIND_POLL;
+		b.poll = &poll;
+	} else if (strcmp(kase, "agreement") == 0) {
+		/* The query under another agreement with the target, named by --load ID. */
+		const struct policy_agreement *pa = policy_agreement(r.pol, load);
+		if (pa == NULL) {
+			fprintf(stderr, "rogue: no agreement %s\n", load);
+			goto out;
+		}
+		snprintf(h.agreement_id, sizeof(h.agreement_id), "%s", pa->a->id);
+		memcpy(h.agreement_hash, pa->a->hash, 32);
+	} else {
+		fprintf(stderr, "rogue: unknown case %s\n", kase);
+		goto out;
+	}
+	if ((rc = seal(r.env, &h, &b, &env, &len)) != 0) {
+		fprintf(stderr, "rogue: cannot seal: %s\n", piugw_strerror(rc));
+		goto out;
+	}
+	exchange(&r, env, len, NULL);
+out:
+	free(env);
+	free(big);
+	if (r.mon)
+		zmq_close(r.mon);
+	if (r.sock) {
+		zmq_socket_monitor(r.sock, NULL, 0);
+		zmq_close(r.sock);
+	}
+	if (r.ctx)
+		zmq_ctx_term(r.ctx);
+	envelope_ctx_free(&r.env);
+	keys_secret_free(&r.keys);
+	policy_free(&r.pol);
+	diag_clear(&d);
+	return 0;
+}
