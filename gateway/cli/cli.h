@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -62,6 +63,19 @@ int64_t cli_now_ms(void);
  */
 int cli_call(const char *verb, const char *config, const char *api, const Piugw__LocalRequest *req,
 	     int timeout_ms, Piugw__LocalReply **replyp);
+
+/* The options of the verbs that only talk to the gateway (peers, status, pending...). */
+struct cli_local_opts {
+	const char *config, *api, *reason;
+	bool json;
+	bool takes_reason; /* set by the caller: --reason is allowed */
+	char **args;       /* what is left */
+	int nargs;
+};
+
+/* Parse them; returns 0, -1 after --help (exit 0), or the exit code of misuse. */
+int cli_local_opts(const char *verb, int argc, char **argv, struct cli_local_opts *o,
+		   void (*usage)(FILE *));
 
 /* Any protobuf message as JSON (enum names, hex bytes, defaults left out). */
 json_t *cli_pb_json(const ProtobufCMessage *m);

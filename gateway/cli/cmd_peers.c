@@ -7,7 +7,6 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,35 +15,6 @@
 
 #include "cli.h"
 #include "piugw/error.h"
-
-/* Shared options of the read-only verbs: -c, --api, --json. */
-static int
-simple_opts(const char *verb, int argc, char **argv, const char **config, const char **api,
-	    bool *json, void (*usage)(FILE *))
-{
-	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"config", required_argument, NULL, 'c'},
-		{"api", required_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j': *json = true; break;
-		case 'c': *config = optarg; break;
-		case 'a': *api = optarg; break;
-		case 'h': usage(stdout); return -1;
-		default: return cli_usage(verb, "unknown or incomplete option");
-		}
-	}
-	if (optind != argc)
-		return cli_usage(verb, "unexpected argument '%s'", argv[optind]);
-	return 0;
-}
 
 static void
 peers_usage(FILE *f)
@@ -67,22 +37,23 @@ peers_main(int argc, char **argv)
 	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalPeers lp = PIUGW__LOCAL_PEERS__INIT;
 	Piugw__LocalReply *reply = NULL;
-	const char *config = CLI_DEFAULT_CONFIG, *api = NULL;
-	bool json = false;
+	struct cli_local_opts o = {0};
 	int ret;
 
-	if ((ret = simple_opts("peers", argc, argv, &config, &api, &json, peers_usage)) != 0)
+	if ((ret = cli_local_opts("peers", argc, argv, &o, peers_usage)) != 0)
 		return ret < 0 ? CLI_EXIT_OK : ret;
+	if (o.nargs != 0)
+		return cli_usage("peers", "unexpected argument '%s'", o.args[0]);
 	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_PEERS;
 	req.peers = &lp;
-	if ((ret = cli_call("peers", config, api, &req, 15000, &reply)) != 0)
+	if ((ret = cli_call("peers", o.config, o.api, &req, 15000, &reply)) != 0)
 		return ret;
 	for (size_t i = 0; i < reply->peers->n_peers; i++) {
 		const Piugw__PeerInfo *p = reply->peers->peers[i];
 		if (!p->reachable || (p->problem != NULL && p->problem[0] != '\0'))
 			ret = CLI_EXIT_FAILED;
 	}
-	if (json) {
+	if (o.json) {
 		int rc = cli_json_print(cli_pb_json(&reply->peers->base));
 		piugw_client_reply_free(&reply);
 		return rc != 0 ? rc : ret;
@@ -131,19 +102,20 @@ status_main(int argc, char **argv)
 	Piugw__LocalStatus ls = PIUGW__LOCAL_STATUS__INIT;
 	Piugw__LocalReply *reply = NULL;
 	const Piugw__StatusReply *s;
-	const char *config = CLI_DEFAULT_CONFIG, *api = NULL;
-	bool json = false;
+	struct cli_local_opts o = {0};
 	int ret;
 
-	if ((ret = simple_opts("status", argc, argv, &config, &api, &json, status_usage)) != 0)
+	if ((ret = cli_local_opts("status", argc, argv, &o, status_usage)) != 0)
 		return ret < 0 ? CLI_EXIT_OK : ret;
+	if (o.nargs != 0)
+		return cli_usage("status", "unexpected argument '%s'", o.args[0]);
 	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_STATUS;
 	req.status = &ls;
-	if ((ret = cli_call("status", config, api, &req, 10000, &reply)) != 0)
+	if ((ret = cli_call("status", o.config, o.api, &req, 10000, &reply)) != 0)
 		return ret;
 	s = reply->status;
 	ret = s->audit_problem != NULL && s->audit_problem[0] != '\0' ? CLI_EXIT_FAILED : CLI_EXIT_OK;
-	if (json) {
+	if (o.json) {
 		int rc = cli_json_print(cli_pb_json(&s->base));
 		piugw_client_reply_free(&reply);
 		return rc != 0 ? rc : ret;

@@ -7,7 +7,6 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,53 +27,24 @@ pending_usage(FILE *f)
 		   "answer), or deny it with a reason the partner is told.\n");
 }
 
-static int
-opts(const char *verb, int argc, char **argv, const char **config, const char **api,
-     bool *json, const char **reason)
-{
-	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"reason", required_argument, NULL, 'r'},
-		{"config", required_argument, NULL, 'c'},
-		{"api", required_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j': *json = true; break;
-		case 'r': *reason = optarg; break;
-		case 'c': *config = optarg; break;
-		case 'a': *api = optarg; break;
-		case 'h': pending_usage(stdout); return -1;
-		default: return cli_usage(verb, "unknown or incomplete option");
-		}
-	}
-	return 0;
-}
-
 int
 pending_main(int argc, char **argv)
 {
 	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalPending lp = PIUGW__LOCAL_PENDING__INIT;
 	Piugw__LocalReply *reply = NULL;
-	const char *config = CLI_DEFAULT_CONFIG, *api = NULL, *reason = NULL;
-	bool json = false;
+	struct cli_local_opts o = {0};
 	int ret;
 
-	if ((ret = opts("pending", argc, argv, &config, &api, &json, &reason)) != 0)
+	if ((ret = cli_local_opts("pending", argc, argv, &o, pending_usage)) != 0)
 		return ret < 0 ? CLI_EXIT_OK : ret;
-	if (optind != argc)
-		return cli_usage("pending", "unexpected argument '%s'", argv[optind]);
+	if (o.nargs != 0)
+		return cli_usage("pending", "unexpected argument '%s'", o.args[0]);
 	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_PENDING;
 	req.pending = &lp;
-	if ((ret = cli_call("pending", config, api, &req, 10000, &reply)) != 0)
+	if ((ret = cli_call("pending", o.config, o.api, &req, 10000, &reply)) != 0)
 		return ret;
-	if (json) {
+	if (o.json) {
 		ret = cli_json_print(cli_pb_json(&reply->pending->base));
 		piugw_client_reply_free(&reply);
 		return ret;
@@ -105,27 +75,26 @@ decide(const char *verb, bool approve, int argc, char **argv)
 	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalDecision d = PIUGW__LOCAL_DECISION__INIT;
 	Piugw__LocalReply *reply = NULL;
-	const char *config = CLI_DEFAULT_CONFIG, *api = NULL, *reason = NULL;
-	bool json = false;
+	struct cli_local_opts o = {.takes_reason = !approve};
 	int ret;
 
-	if ((ret = opts(verb, argc, argv, &config, &api, &json, &reason)) != 0)
+	if ((ret = cli_local_opts(verb, argc, argv, &o, pending_usage)) != 0)
 		return ret < 0 ? CLI_EXIT_OK : ret;
-	if (optind + 1 != argc)
+	if (o.nargs != 1)
 		return cli_usage(verb, "name one approval reference (see piugw pending)");
-	if (!approve && (reason == NULL || reason[0] == '\0'))
+	if (!approve && (o.reason == NULL || o.reason[0] == '\0'))
 		return cli_usage(verb, "a denial needs --reason TEXT (the partner is told it)");
-	d.approval_ref = argv[optind];
-	if (reason != NULL)
-		d.reason = (char *)reason;
+	d.approval_ref = o.args[0];
+	if (o.reason != NULL)
+		d.reason = (char *)o.reason;
 	req.kind_case = approve ? PIUGW__LOCAL_REQUEST__KIND_APPROVE : PIUGW__LOCAL_REQUEST__KIND_DENY;
 	if (approve)
 		req.approve = &d;
 	else
 		req.deny = &d;
-	if ((ret = cli_call(verb, config, api, &req, 30000, &reply)) != 0)
+	if ((ret = cli_call(verb, o.config, o.api, &req, 30000, &reply)) != 0)
 		return ret;
-	if (json) {
+	if (o.json) {
 		ret = cli_json_print(cli_pb_json(&reply->decision->base));
 	} else {
 		const Piugw__DecisionReply *r = reply->decision;

@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,42 @@ out:
 	free(endpoint);
 	diag_clear(&d);
 	return ret;
+}
+
+/* See cli.h. */
+int
+cli_local_opts(const char *verb, int argc, char **argv, struct cli_local_opts *o,
+	       void (*usage)(FILE *))
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"reason", required_argument, NULL, 'r'},
+		{"config", required_argument, NULL, 'c'},
+		{"api", required_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	o->config = CLI_DEFAULT_CONFIG;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': o->json = true; break;
+		case 'r':
+			if (!o->takes_reason)
+				return cli_usage(verb, "--reason goes with deny only");
+			o->reason = optarg;
+			break;
+		case 'c': o->config = optarg; break;
+		case 'a': o->api = optarg; break;
+		case 'h': usage(stdout); return -1;
+		default: return cli_usage(verb, "unknown or incomplete option");
+		}
+	}
+	o->args = argv + optind;
+	o->nargs = argc - optind;
+	return 0;
 }
 
 /* The JSON name of an enum value: "RESULT_HIT" -> "hit", CATEGORY_* as in agreements. */

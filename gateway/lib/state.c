@@ -260,6 +260,47 @@ state_replay_expire(struct state *s, int64_t before_ms, uint64_t *np)
 	return ret;
 }
 
+/*
+ * Step st to the end, turning each row into one element of size elsize with
+ * fill; on success *vp (malloc) and *np hold them. clear undoes one element.
+ * Finalizes st.
+ */
+static int
+collect_rows(sqlite3_stmt *st, size_t elsize, int (*fill)(sqlite3_stmt *, void *),
+	     void (*clear)(void *), void **vp, size_t *np)
+{
+	uint8_t *v = NULL, *nv;
+	size_t n = 0;
+	int ret = 0, rc;
+
+	*vp = NULL;
+	*np = 0;
+	if (st == NULL)
+		return PIUGW_ESYSTEM;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = realloc(v, (n + 1) * elsize)) == NULL) {
+			ret = PIUGW_ENOMEM;
+			break;
+		}
+		v = nv;
+		if ((ret = fill(st, v + n * elsize)) != 0)
+			break;
+		n++;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = PIUGW_ESYSTEM;
+	sqlite3_finalize(st);
+	if (ret != 0) {
+		for (size_t i = 0; i < n; i++)
+			clear(v + i * elsize);
+		free(v);
+		return ret;
+	}
+	*vp = v;
+	*np = n;
+	return 0;
+}
+
 /* ---- pending ---- */
 
 /* See state.h. */
@@ -342,42 +383,25 @@ state_pending_get(struct state *s, const char *ref, struct state_pending *out)
 	return ret;
 }
 
+static int
+pending_fill(sqlite3_stmt *st, void *p)
+{
+	return pending_row(st, p);
+}
+
+static void
+pending_clear(void *p)
+{
+	state_pending_clear(p);
+}
+
 /* See state.h. */
 int
 state_pending_list(struct state *s, struct state_pending **vp, size_t *np)
 {
-	sqlite3_stmt *st = prep(s, "SELECT " PENDING_COLS " FROM pending WHERE status=0 "
-				   "ORDER BY received_ms");
-	struct state_pending *v = NULL, *nv;
-	size_t n = 0;
-	int ret = 0, rc;
-
-	*vp = NULL;
-	*np = 0;
-	if (st == NULL)
-		return PIUGW_ESYSTEM;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
-			ret = PIUGW_ENOMEM;
-			break;
-		}
-		v = nv;
-		if ((ret = pending_row(st, &v[n])) != 0)
-			break;
-		n++;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = PIUGW_ESYSTEM;
-	sqlite3_finalize(st);
-	if (ret != 0) {
-		for (size_t i = 0; i < n; i++)
-			state_pending_clear(&v[i]);
-		free(v);
-		return ret;
-	}
-	*vp = v;
-	*np = n;
-	return 0;
+	return collect_rows(prep(s, "SELECT " PENDING_COLS " FROM pending WHERE status=0 "
+				    "ORDER BY received_ms"),
+			    sizeof(**vp), pending_fill, pending_clear, (void **)vp, np);
 }
 
 /* See state.h. */
@@ -491,41 +515,26 @@ state_result_get(struct state *s, const char *request_id, struct state_result *o
 	return ret;
 }
 
+static int
+result_fill(sqlite3_stmt *st, void *r)
+{
+	return result_row(st, r);
+}
+
+static void
+result_clear(void *r)
+{
+	state_result_clear(r);
+}
+
 /* See state.h. */
 int
 state_result_list(struct state *s, int outcome, struct state_result **vp, size_t *np)
 {
 	sqlite3_stmt *st = prep(s, "SELECT " RESULT_COLS " FROM result WHERE outcome=? "
 				   "ORDER BY sent_ms");
-	struct state_result *v = NULL, *nv;
-	size_t n = 0;
-	int ret = 0, rc = SQLITE_DONE;
 
-	*vp = NULL;
-	*np = 0;
-	if (st == NULL)
-		return PIUGW_ESYSTEM;
-	sqlite3_bind_int(st, 1, outcome);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
-			ret = PIUGW_ENOMEM;
-			break;
-		}
-		v = nv;
-		if ((ret = result_row(st, &v[n])) != 0)
-			break;
-		n++;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = PIUGW_ESYSTEM;
-	sqlite3_finalize(st);
-	if (ret != 0) {
-		for (size_t i = 0; i < n; i++)
-			state_result_clear(&v[i]);
-		free(v);
-		return ret;
-	}
-	*vp = v;
-	*np = n;
-	return 0;
+	if (st != NULL)
+		sqlite3_bind_int(st, 1, outcome);
+	return collect_rows(st, sizeof(**vp), result_fill, result_clear, (void **)vp, np);
 }

@@ -194,6 +194,31 @@ check "cut off on the open connection at once" test "$second" = "NO_REPLY"
 wait "$RG_PID" 2>/dev/null
 "$piugw" agreement resume -c "$(cfg XA-PIU)" XA-XC-2026-002 >/dev/null
 
+# The last agreement with XC leaves XA's tree: on reload XC's connections go
+# (the public socket is rebound) and its key is refused at the handshake.
+mkdir -p "$dir/held"
+mv "$m/XA-PIU/etc/agreements/XA-XC.yaml" "$m/XA-PIU/etc/agreements/XA-XC.yaml.sig" "$dir/held/"
+kill -HUP "${pid[XA-PIU]}"
+check "XC cut off on reload" wait_log XA-PIU "event=member_cut_off member=XC-PIU"
+check "open connections cut" wait_log XA-PIU "event=connections_cut"
+rg XC-PIU XA-PIU hello
+check "XC's key now refused" grep -q "^REFUSED_AT_HANDSHAKE" "$dir/out"
+check "XB still served after the rebind" t hello "^HELLO"
+mv "$dir/held/XA-XC.yaml" "$dir/held/XA-XC.yaml.sig" "$m/XA-PIU/etc/agreements/"
+kill -HUP "${pid[XA-PIU]}"
+check "XA reloads with XC again" wait_log XA-PIU "event=reloaded serial=1 agreements=3" 2
+
+# Retries: XB is down when XA asks; the identical envelope goes out again
+# until XB is back within the deadline, and the answer arrives.
+check "XB stops" stop XB-PIU
+sent=$(grep -c "event=query_sent peer=XB-PIU" "$dir/XA-PIU.log")
+ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA --deadline 30 &
+asker=$!
+check "XA sent while XB was down" wait_log XA-PIU "event=query_sent peer=XB-PIU" $((sent + 1))
+check "XB starts again" start XB-PIU
+wait "$asker"
+check "the retried query is answered" has "XB-PIU  answered"
+
 # A partner down: the others still answer, it is PEER_UNREACHABLE.
 check "XC stops" stop XC-PIU
 check "fan-out with XC down" test "$(ask XA-PIU query --to all "${Q[@]}" --document P1234567 --issuer XAA --deadline 3)" -eq 1
