@@ -130,7 +130,8 @@ struct gw {
 	struct state *state;
 
 	void *zctx;
-	void *router;          /* public endpoint, partners' DEALERs */
+	void *router;          /* public endpoint, partners' DEALERs; NULL while rebinding */
+	int64_t rebind_since_ms;
 	void *router_mon;
 	void *zap;             /* REP on inproc://zeromq.zap.01 */
 	void *api;             /* local API */
@@ -162,6 +163,7 @@ int gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp);
 /* ---- links.c ---- */
 int links_open(struct gw *g);              /* ZAP, ROUTER, API, monitors */
 int links_router_rebind(struct gw *g);     /* cut every partner connection */
+int links_router_retry(struct gw *g);      /* bind again after a rebind; 0 once listening */
 int links_peers_sync(struct gw *g);        /* one DEALER per partner of the policy */
 void links_close(struct gw *g);
 void links_zap_handle(struct gw *g);

@@ -143,9 +143,9 @@ monitor(struct gw *g, void *s, const char *name)
 	return m;
 }
 
-/* Bind the public ROUTER (fail closed: ZAP domain enforced). */
+/* Bind the public ROUTER (fail closed: ZAP domain enforced). quiet: a retry, log less. */
 static int
-router_open(struct gw *g)
+router_open(struct gw *g, bool quiet)
 {
 	const char *ep = g->policy->cfg->listen;
 	static unsigned generation;
@@ -157,18 +157,25 @@ router_open(struct gw *g)
 	    set_int(g->router, ZMQ_ZAP_ENFORCE_DOMAIN, 1) != 0 ||
 	    set_int(g->router, ZMQ_ROUTER_MANDATORY, 1) != 0) {
 		gw_log(GW_ERROR, "socket", "what=router error=%s", gw_esc(zmq_strerror(errno)));
-		return PIUGW_ESYSTEM;
+		goto fail;
 	}
 	if (zmq_bind(g->router, ep) != 0) {
-		gw_log(GW_ERROR, "bind", "endpoint=%s error=%s hint=%s", gw_esc(ep),
-		       gw_esc(zmq_strerror(errno)),
-		       gw_esc("is another piugwd running, or the address wrong in gateway.listen?"));
-		return PIUGW_ESYSTEM;
+		if (!quiet)
+			gw_log(GW_ERROR, "bind", "endpoint=%s error=%s hint=%s", gw_esc(ep),
+			       gw_esc(zmq_strerror(errno)),
+			       gw_esc("is another piugwd running, or the address wrong in "
+				      "gateway.listen?"));
+		goto fail;
 	}
 	snprintf(name, sizeof(name), "router-%u", generation++);
 	if ((g->router_mon = monitor(g, g->router, name)) == NULL)
-		return PIUGW_ESYSTEM;
+		goto fail;
 	return 0;
+fail:
+	if (g->router != NULL)
+		zmq_close(g->router);
+	g->router = NULL;
+	return PIUGW_ESYSTEM;
 }
 
 static void
@@ -197,7 +204,7 @@ links_open(struct gw *g)
 	if ((g->zap = zmq_socket(g->zctx, ZMQ_REP)) == NULL ||
 	    zmq_bind(g->zap, "inproc://zeromq.zap.01") != 0)
 		return PIUGW_ESYSTEM;
-	if (router_open(g) != 0)
+	if (router_open(g, false) != 0)
 		return PIUGW_ESYSTEM;
 
 	/* The local API: ipc only, guarded by the socket file's permissions. */
@@ -243,7 +250,26 @@ links_router_rebind(struct gw *g)
 	router_close(g);
 	gw_log(GW_INFO, "connections_cut", "why=%s",
 	       gw_esc("a member lost its admission; partners reconnect and are checked again"));
-	return router_open(g);
+	g->rebind_since_ms = gw_now_ms();
+	return links_router_retry(g);
+}
+
+/* See gw.h. */
+int
+links_router_retry(struct gw *g)
+{
+	int64_t waited = gw_now_ms() - g->rebind_since_ms;
+
+	/*
+	 * ZeroMQ closes the old listener in its I/O thread, so the port may
+	 * still be taken for a moment: the loop tries again every few
+	 * milliseconds, and says so loudly if it lasts.
+	 */
+	if (router_open(g, waited < 5000) == 0) {
+		gw_log(GW_INFO, "listening", "endpoint=%s", gw_esc(g->policy->cfg->listen));
+		return 0;
+	}
+	return PIUGW_ESYSTEM;
 }
 
 static void

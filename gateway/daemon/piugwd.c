@@ -266,14 +266,20 @@ serve(struct gw *g)
 
 		if (timeout > 1000)
 			timeout = 1000;
+		if (g->router == NULL) {
+			/* Rebinding after a cut-off: try again soon. */
+			if (links_router_retry(g) != 0 && timeout > 10)
+				timeout = 10;
+		}
 		items[n++] = (zmq_pollitem_t){.socket = g->zap, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.socket = g->api, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.fd = g->sigfd, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.fd = audit_fd, .events = ZMQ_POLLIN};
-		items[n++] = (zmq_pollitem_t){.socket = g->router_mon, .events = ZMQ_POLLIN};
+		/* fd -1: a socket that is not there (rebinding) is not polled. */
+		items[n++] = (zmq_pollitem_t){.socket = g->router_mon, .fd = -1, .events = ZMQ_POLLIN};
 		/* Draining: no new work from partners; our own answers still come in. */
-		items[n++] = (zmq_pollitem_t){.socket = g->draining ? NULL : g->router,
-					      .fd = -1, .events = g->draining ? 0 : ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.socket = g->draining ? NULL : g->router, .fd = -1,
+					      .events = ZMQ_POLLIN};
 		peer0 = n;
 		for (size_t i = 0; i < g->npeers && i < 64; i++) {
 			items[n++] = (zmq_pollitem_t){.socket = g->peers[i].dealer, .events = ZMQ_POLLIN};
@@ -298,7 +304,7 @@ serve(struct gw *g)
 		}
 		for (int k = 0; k < 64 && readable(g->zap); k++)
 			links_zap_handle(g);
-		for (int k = 0; k < 64 && readable(g->router_mon); k++)
+		for (int k = 0; g->router_mon != NULL && k < 64 && readable(g->router_mon); k++)
 			links_monitor_handle(g, NULL, g->router_mon);
 		for (size_t i = peer0; i < n; i += 2) {
 			struct peer *p = &g->peers[(i - peer0) / 2];

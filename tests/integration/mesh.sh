@@ -237,4 +237,11 @@ check "approvals in the subject's history" has "approved"
 for pii in P1234567 C7654321 M1111111 DOE Иванова IVANOVA Svetlana Müller 1980-01-02 1985-03-04 "7946"; do
 	check "no '$pii' in logs or audit" test -z "$(grep -rl -- "$pii" "$dir"/*.log "$m"/*/state/audit 2>/dev/null)"
 done
+# On failure, what the daemons had to say (no personal data is in these logs).
+if [ "$fails" -ne 0 ]; then
+	for id in XA-PIU XB-PIU XC-PIU; do
+		echo "--- $id: warnings and errors"
+		grep -E "level=(warn|error)" "$dir/$id.log" | tail -20
+	done
+fi
 finish
