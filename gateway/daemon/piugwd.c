@@ -393,6 +393,8 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Past a file-size limit a write fails (EFBIG) and the audit fails closed; no kill. */
+	signal(SIGXFSZ, SIG_IGN);
 	memset(&g, 0, sizeof(g));
 	g.sigfd = -1;
 	g.deferred_tail = &g.deferred;

@@ -84,8 +84,9 @@ state_open(const char *path, struct state **outp, struct diag *d)
 		ret = PIUGW_ECONFIG;
 		goto out;
 	}
-	if ((ret = exec(s, schema, d)) != 0 ||
-	    (ret = exec(s, "PRAGMA user_version=1", d)) != 0)
+	/* Only a new file is written to here: opening an existing one writes nothing. */
+	if (version == 0 && ((ret = exec(s, schema, d)) != 0 ||
+			     (ret = exec(s, "PRAGMA user_version=1", d)) != 0))
 		goto out;
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT req_hash, reply FROM replay WHERE sender=? AND message_id=?",

@@ -114,6 +114,11 @@ t() { # t CASE EXPECTED...: rogue XB -> XA
 	rg XB-PIU XA-PIU "$c" "${@:2}"
 	grep -q -- "$1" "$dir/out" || { echo "  rogue $c said: $(head -c 300 "$dir/out")"; return 1; }
 }
+# t2 FROM TO CASE EXPECTED [ARGS...]: the same between any two members
+t2() {
+	rg "$1" "$2" "$3" "${@:5}"
+	grep -q -- "$4" "$dir/out" || { echo "  rogue $3 said: $(head -c 300 "$dir/out")"; return 1; }
+}
 check "hello" t hello "^HELLO 1"
 check "MALFORMED envelope" t malformed "^ERROR MALFORMED"
 check "MALFORMED body" t malformed-body "^ERROR MALFORMED"
@@ -224,6 +229,28 @@ check "XC stops" stop XC-PIU
 check "fan-out with XC down" test "$(ask XA-PIU query --to all "${Q[@]}" --document P1234567 --issuer XAA --deadline 3)" -eq 1
 check "XB still answers" has "XB-PIU  answered"
 check "XC unreachable" has "XC-PIU  PEER_UNREACHABLE"
+
+# INTERNAL: XC cannot write its audit log (a file-size limit below the size
+# its audit segment has reached stands in for a full disk; SQLite's 32 KiB
+# shared-memory file still fits). It must refuse work, not answer
+# unaudited, and not die.
+check "XC back" start XC-PIU
+rg XA-PIU XC-PIU hello --count 800
+check "XC's audit grows past 48 KiB" test "$(stat -c %s "$m"/XC-PIU/state/audit/*.seg | sort -n | tail -1)" -gt 49152
+check "XC stops" stop XC-PIU
+rm -f "$dir/XC-PIU.ready"
+mkfifo "$dir/XC-PIU.ready"
+(ulimit -f 48; exec "$piugwd" -c "$(cfg XC-PIU)" --ready-fd 3 3>"$dir/XC-PIU.ready") 2> >(cat >>"$dir/XC-PIU.log") &
+pid[XC-PIU]=$!
+read -r -t 30 line <"$dir/XC-PIU.ready" || line=
+check "XC starts with its disk 'full'" test "$line" = "READY=1"
+check "INTERNAL, nothing disclosed" t2 XA-PIU XC-PIU query "^ERROR INTERNAL"
+check "status says the audit cannot be written" test "$(ask XC-PIU status)" -eq 1
+check "with the reason" has "PROBLEM"
+kill -TERM "${pid[XC-PIU]}"; wait "${pid[XC-PIU]}"
+check "XC starts again with room" start XC-PIU
+check "and serves" t2 XA-PIU XC-PIU hello "^HELLO"
+check "XC stops" stop XC-PIU
 
 # --- audit and personal data ---------------------------------------------------
 check "XA stops" stop XA-PIU

@@ -343,6 +343,15 @@ main(int argc, char **argv)
 		Piugw__Hello hello = PIUGW__HELLO__INIT;
 		b.kind_case = PIUGW__BODY__KIND_HELLO;
 		b.hello = &hello;
+		/* --count N: N-1 more first (fills the target's audit log) */
+		for (unsigned i = 1; i < count; i++) {
+			header(&r, &h);
+			seal(r.env, &h, &b, &env, &len);
+			exchange(&r, env, len, NULL);
+			free(env);
+			env = NULL;
+		}
+		header(&r, &h);
 		seal(r.env, &h, &b, &env, &len);
 		if (save != NULL) {
 			FILE *f = fopen(save, "wb");
