@@ -50,6 +50,9 @@ int cli_replace_file(const char *path, const void *buf, size_t len, unsigned mod
 char *cli_read_password(const char *file, const char *prompt, struct diag *d);
 void cli_free_password(char *pw);
 
+/* a followed by b, in new memory (free it); NULL when out of memory. */
+char *cli_concat(const char *a, const char *b);
+
 /* Unix time in milliseconds. */
 int64_t cli_now_ms(void);
 

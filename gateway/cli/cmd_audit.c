@@ -117,8 +117,7 @@ locate(struct aopts *o, struct config **cfgp, char **dirp, char **certp, struct 
 	}
 	if ((rc = config_load(o->config, cfgp, d)) != 0)
 		return rc;
-	if ((*dirp = malloc(strlen((*cfgp)->state_dir) + sizeof("/audit"))) != NULL)
-		sprintf(*dirp, "%s/audit", (*cfgp)->state_dir);
+	*dirp = cli_concat((*cfgp)->state_dir, "/audit");
 	if (o->cert != NULL) {
 		*certp = strdup(o->cert);
 	} else if ((*certp = strdup((*cfgp)->certificate)) != NULL) {
@@ -347,9 +346,8 @@ cmd_show(struct aopts *o, bool subject)
 			ret = cli_usage(verb, "the audit key is found through piugwd.yaml: use -c");
 			goto out;
 		}
-		if ((kp = malloc(strlen(cfg->state_dir) + sizeof("/audit.key"))) == NULL)
+		if ((kp = cli_concat(cfg->state_dir, "/audit.key")) == NULL)
 			goto out;
-		sprintf(kp, "%s/audit.key", cfg->state_dir);
 		rc = audit_key_load(kp, false, key, &d);
 		free(kp);
 		if (rc != 0) {
@@ -540,9 +538,8 @@ cmd_purge(struct aopts *o)
 		goto out;
 	}
 	days = o->have_older ? o->older_days : cfg->audit_retention_days;
-	if ((dir = malloc(strlen(cfg->state_dir) + sizeof("/audit"))) == NULL)
+	if ((dir = cli_concat(cfg->state_dir, "/audit")) == NULL)
 		goto out;
-	sprintf(dir, "%s/audit", cfg->state_dir);
 	struct audit_opts ao = {.dir = dir, .signer = k};
 	if ((rc = audit_open(&ao, &log, &d)) != 0 ||
 	    (rc = audit_purge(log, cli_now_ms() - (int64_t)days * 86400000, &removed, &d)) != 0) {

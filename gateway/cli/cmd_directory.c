@@ -97,9 +97,8 @@ directory_main(int argc, char **argv)
 	diag_init(&d);
 	if (sig_arg != NULL) {
 		sig_path = strdup(sig_arg);
-	} else if ((sig_path = malloc(strlen(file) + sizeof(".minisig"))) != NULL) {
-		strcpy(sig_path, file);
-		strcat(sig_path, ".minisig");
+	} else {
+		sig_path = cli_concat(file, ".minisig");
 	}
 	if (sig_path == NULL)
 		goto out;

@@ -68,10 +68,8 @@ policy_main(int argc, char **argv)
 	}
 	if (optind + 1 == argc - 1) {
 		const char *dir = argv[optind + 1];
-		if ((joined = malloc(strlen(dir) + sizeof("/piugwd.yaml"))) == NULL)
+		if ((joined = cli_concat(dir, "/piugwd.yaml")) == NULL)
 			return CLI_EXIT_USAGE;
-		strcpy(joined, dir);
-		strcat(joined, "/piugwd.yaml");
 		config = joined;
 	} else if (optind != argc - 1) {
 		return cli_usage("policy check", "name at most one configuration folder");
