@@ -50,10 +50,13 @@ cli_call(const char *verb, const char *config, const char *api, const Piugw__Loc
 	if (endpoint == NULL)
 		goto out;
 	if ((rc = piugw_client_open(endpoint, &c)) != 0) {
-		fprintf(stderr, "piugw %s: no gateway is listening at %s%s\n", verb, endpoint,
-			rc == PIUGW_ENOENT ? " (is piugwd running with this configuration? does "
-					     "your user have access to the socket?)"
-					   : "");
+		if (rc == PIUGW_EACCESS)
+			fprintf(stderr, "piugw %s: %s: permission denied: the gateway's operators "
+					"are the owner and group of that socket; ask its administrator "
+					"to add you to the group\n", verb, endpoint);
+		else
+			fprintf(stderr, "piugw %s: no gateway is listening at %s%s\n", verb, endpoint,
+				rc == PIUGW_ENOENT ? " (is piugwd running with this configuration?)" : "");
 		goto out;
 	}
 	if ((rc = piugw_client_call(c, req, timeout_ms, replyp)) != 0) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -33,8 +34,13 @@ piugw_client_open(const char *endpoint, struct piugw_client **outp)
 	if (endpoint == NULL || strncmp(endpoint, "ipc://", 6) != 0)
 		return PIUGW_EINVAL;
 	/* ZeroMQ would wait for a socket that never appears: say so now. */
-	if (stat(endpoint + 6, &st) != 0 || !S_ISSOCK(st.st_mode))
+	if (stat(endpoint + 6, &st) != 0)
+		return errno == EACCES ? PIUGW_EACCESS : PIUGW_ENOENT;
+	if (!S_ISSOCK(st.st_mode))
 		return PIUGW_ENOENT;
+	/* Access is by the socket's permissions; ZeroMQ would retry a refusal silently. */
+	if (access(endpoint + 6, R_OK | W_OK) != 0)
+		return PIUGW_EACCESS;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return PIUGW_ENOMEM;
 	if ((c->ctx = zmq_ctx_new()) == NULL || (c->sock = zmq_socket(c->ctx, ZMQ_DEALER)) == NULL ||

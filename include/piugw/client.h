@@ -31,7 +31,11 @@ extern "C" {
 
 struct piugw_client;
 
-/* Connect to the local API at endpoint ("ipc://PATH"). Returns 0 or PIUGW_E*. */
+/*
+ * Connect to the local API at endpoint ("ipc://PATH"). Returns 0,
+ * PIUGW_ENOENT if no gateway listens there, PIUGW_EACCESS if this user may
+ * not use the socket, or another PIUGW_E*.
+ */
 int piugw_client_open(const char *endpoint, struct piugw_client **outp);
 
 /* Close c and set *cp to NULL. NULL is fine. */

@@ -66,6 +66,7 @@ extern "C" {
 	X(PIUGW_EKEYID, -64, NONE, "signed with a different key than the one trusted")  \
 	X(PIUGW_ENOTPARTY, -65, NONE, "gateway is not a party to the agreement")        \
 	X(PIUGW_EPASSWORD, -66, NONE, "wrong password for the secret key")                \
+	X(PIUGW_EACCESS, -58, NONE, "permission denied")                                \
 	X(PIUGW_EAUDIT, -70, INTERNAL,                                                   \
 	  "the audit log cannot be written (disk full?); refusing unaudited work")       \
 	X(PIUGW_EAUDITBUSY, -71, NONE, "the audit log is in use by another process")    \

@@ -106,6 +106,13 @@ check "peers" test "$(ask XA-PIU peers)" -eq 0
 check "XB reachable" has "XB-PIU .* reachable"
 check "status" test "$(ask XA-PIU status --json)" -eq 0
 check "status names the gateway" has '"gateway_id": "XA-PIU"'
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	# Access is by the socket's permissions (0660, owner and group): another user is refused.
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$piugw" status \
+		--api "ipc://$m/XA-PIU/state/api.sock" >"$dir/out" 2>"$dir/err"
+	check "another user may not use the local API" test $? -eq 2
+	check "and is told why" has "permission denied"
+fi
 
 # --- every wire error a peer can provoke (XB misbehaving towards XA) ---------------
 t() { # t CASE EXPECTED...: rogue XB -> XA
