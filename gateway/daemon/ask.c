@@ -431,6 +431,9 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 			a.agreement_id = dec.agreement ? dec.agreement->a->id : (char *)"";
 			gw_log(GW_INFO, "query_stopped_locally", "peer=%s code=%s", targets[i],
 			       piugw_wire_error_name(piugw_error_wire_code(rc)));
+			snprintf(why, sizeof(why), "direction=\"outbound_local\",peer=\"%s\",code=\"%s\"",
+				 targets[i], piugw_wire_error_name(piugw_error_wire_code(rc)));
+			metrics_add(g, "piugw_refusals_total", why, 1);
 			a.request_id = (char *)"";
 			settle(g, j, i, uid, &a, NULL);
 			/* settle() may have finished (and freed) the job */
@@ -457,6 +460,9 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 		o->job = j;
 		o->slot = i;
 		audit_sent(g, targets[i], lq->query, &req, &dec, o->mid, uid, 0, NULL);
+		snprintf(why, sizeof(why), "peer=\"%s\",agreement=\"%s\"", targets[i],
+			 dec.agreement->a->id);
+		metrics_add(g, "piugw_queries_sent_total", why, 1);
 		gw_log(GW_INFO, "query_sent", "peer=%s request=%s agreement=%s type=%s", targets[i],
 		       o->request_id, dec.agreement->a->id,
 		       vocab_name(vocab_query_types, req.query_type));
@@ -557,6 +563,22 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 	r.n_subject_digests = nd;
 	(void)h;
 	gw_audit(g, &r, NULL);
+	{
+		char l[128];
+		if (a.error != NULL) {
+			snprintf(l, sizeof(l), "direction=\"outbound\",peer=\"%s\",code=\"%s\"", o->peer,
+				 piugw_wire_error_name((enum piugw_wire_error)a.error->code));
+			metrics_add(g, "piugw_refusals_total", l, 1);
+		} else {
+			static const char *st[] = {"?", "hit", "no_hit", "pending", "denied"};
+			unsigned s = a.result->status <= 4 ? (unsigned)a.result->status : 0;
+			snprintf(l, sizeof(l), "direction=\"received\",peer=\"%s\",status=\"%s\"",
+				 o->peer, st[s]);
+			metrics_add(g, "piugw_answers_total", l, 1);
+		}
+		if (o->kind == OUT_QUERY)
+			metrics_observe(g, o->peer, (double)(a.answered_at_ms - o->first_ms) / 1000.0);
+	}
 	/* A poll that is still PENDING changes nothing. */
 	if (o->kind == OUT_POLL && a.outcome == PIUGW__OUTCOME__OUTCOME_WAITING) {
 		state_result_clear(&prev);
@@ -999,6 +1021,12 @@ expire(struct gw *g, struct outreq *o)
 					: PIUGW__OUTCOME__OUTCOME_TIMEOUT;
 		gw_log(GW_WARN, "query_expired", "peer=%s request=%s outcome=%s", o->peer,
 		       o->request_id, unreachable ? "peer_unreachable" : "timeout");
+		{
+			char l[128];
+			snprintf(l, sizeof(l), "direction=\"received\",peer=\"%s\",status=\"%s\"",
+				 o->peer, unreachable ? "peer_unreachable" : "timeout");
+			metrics_add(g, "piugw_answers_total", l, 1);
+		}
 		settle(g, o->job, o->slot, uid, &a, NULL);
 	} else if (o->kind == OUT_HELLO && o->job != NULL) {
 		struct job *j = o->job;

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "audit.h"
 #include "body.pb-c.h"
 #include "envelope.h"
@@ -64,6 +66,7 @@ struct peer {
 	int64_t clock_offset_ms;
 	bool reachable;
 	bool keep;            /* reload bookkeeping */
+	int64_t down_since_ms; /* not connected since (health) */
 };
 
 /* One message this gateway sent and waits an answer to. */
@@ -147,6 +150,7 @@ struct gw {
 	int64_t started_ms;
 	int64_t next_poll_ms;       /* background polls of WAITING results */
 	int64_t next_housekeeping_ms;
+	struct gw_metrics *metrics;
 	bool draining;
 	bool stop;
 	uint64_t refused_at_zap;
@@ -212,6 +216,20 @@ void ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len,
 		     const Piugw__LocalReply *reply);
 void ask_local_error(struct gw *g, const uint8_t *rid, size_t rid_len, int wire_code,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- metrics.c: /metrics and /healthz on a loopback address ---- */
+struct gw_metrics;
+int metrics_open(struct gw *g);            /* nothing to serve without metrics.listen */
+void metrics_close(struct gw *g);
+int metrics_fd(struct gw *g);              /* libmicrohttpd's epoll fd, or -1 */
+long metrics_timeout_ms(struct gw *g);     /* when it wants to run again, or -1 */
+void metrics_run(struct gw *g);
+/* Add v to the counter name{labels} (name: one of the static family names). */
+void metrics_add(struct gw *g, const char *name, const char *labels, double v);
+/* One round trip of a query to peer. */
+void metrics_observe(struct gw *g, const char *peer, double seconds);
+/* Health: true if all is well; *outp the JSON body with the reasons. */
+bool metrics_health(struct gw *g, json_t **outp);
 
 /* The OS user name of uid ("alice"), or its number. */
 void gw_user_name(uint32_t uid, char *out, size_t size);

@@ -351,6 +351,7 @@ links_peers_sync(struct gw *g)
 		snprintf(np[n].id, sizeof(np[n].id), "%s", m->keys.id);
 		snprintf(np[n].endpoint, sizeof(np[n].endpoint), "%s", m->endpoint);
 		memcpy(np[n].transport_pk, m->keys.transport_pk, KEYS_PUBLIC_BYTES);
+		np[n].down_since_ms = gw_now_ms();
 		if (peer_open(g, &np[n]) != 0) {
 			peer_close(&np[n]);
 			for (size_t j = 0; j < n; j++)
@@ -591,8 +592,10 @@ links_monitor_handle(struct gw *g, struct peer *p, void *mon)
 		ask_peer_connected(g, p->id);
 		break;
 	case ZMQ_EVENT_DISCONNECTED:
-		if (p->connected)
+		if (p->connected) {
 			gw_log(GW_WARN, "peer_disconnected", "peer=%s", p->id);
+			p->down_since_ms = gw_now_ms();
+		}
 		p->connected = false;
 		p->reachable = false;
 		snprintf(p->problem, sizeof(p->problem), "disconnected");

@@ -258,6 +258,7 @@ serve(struct gw *g)
 {
 	zmq_pollitem_t items[8 + 2 * 64];
 	int audit_fd = audit_notify_fd(g->audit);
+	int metrics = metrics_fd(g);
 
 	while (!g->stop) {
 		size_t n = 0, peer0;
@@ -266,6 +267,8 @@ serve(struct gw *g)
 
 		if (timeout > 1000)
 			timeout = 1000;
+		if (metrics >= 0 && metrics_timeout_ms(g) >= 0 && metrics_timeout_ms(g) < timeout)
+			timeout = metrics_timeout_ms(g);
 		if (g->router == NULL) {
 			/* Rebinding after a cut-off: try again soon. */
 			if (links_router_retry(g) != 0 && timeout > 10)
@@ -275,6 +278,7 @@ serve(struct gw *g)
 		items[n++] = (zmq_pollitem_t){.socket = g->api, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.fd = g->sigfd, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.fd = audit_fd, .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.fd = metrics, .events = ZMQ_POLLIN};
 		/* fd -1: a socket that is not there (rebinding) is not polled. */
 		items[n++] = (zmq_pollitem_t){.socket = g->router_mon, .fd = -1, .events = ZMQ_POLLIN};
 		/* Draining: no new work from partners; our own answers still come in. */
@@ -293,6 +297,8 @@ serve(struct gw *g)
 		}
 		if (items[2].revents & ZMQ_POLLIN)
 			on_signal(g);
+		if (metrics >= 0)
+			metrics_run(g);
 		if (items[3].revents & ZMQ_POLLIN) {
 			uint64_t v;
 			if (read(audit_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -452,7 +458,7 @@ main(int argc, char **argv)
 	}
 	if ((g.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		goto out;
-	if (links_open(&g) != 0) {
+	if (metrics_open(&g) != 0 || links_open(&g) != 0) {
 		fprintf(stderr, "piugwd: could not open the gateway's sockets (see above)\n");
 		goto out;
 	}
@@ -476,6 +482,7 @@ out:
 		free(x->env);
 		free(x);
 	}
+	metrics_close(&g);
 	links_close(&g);
 	if (g.audit != NULL && audit_close(&g.audit) != 0 && ret == 0)
 		ret = EXIT_USAGE;

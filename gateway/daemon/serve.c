@@ -157,6 +157,7 @@ struct ex {
 	const uint8_t *rid;
 	size_t rid_len;
 	char peer[KEYS_ID_MAX + 1];   /* who gets the reply ("" : nobody we can seal for) */
+	char conn_user[KEYS_ID_MAX + 1]; /* the connection's ZAP identity */
 	bool have_mid;
 	uint8_t mid[ENVELOPE_MESSAGE_ID_BYTES];
 	bool remember;                /* in the replay cache: keep the reply */
@@ -164,6 +165,12 @@ struct ex {
 	Piugw__AuditRecord rec;
 	struct digests ds;
 };
+
+static const char *
+user_or_dash(const struct ex *x)
+{
+	return x->conn_user[0] != '\0' ? x->conn_user : "-";
+}
 
 /* Audit ex->rec, seal body for ex->peer, and send it once the record is durable. */
 static void
@@ -183,6 +190,11 @@ reply(struct gw *g, struct ex *x, const Piugw__Body *body)
 	x->rec.subject_digests = x->ds.v;
 	x->rec.n_subject_digests = x->ds.n;
 	rc = gw_audit(g, &x->rec, &seq);
+	if (x->rec.event == PIUGW__AUDIT_EVENT__AUDIT_DROPPED) {
+		char l[64];
+		snprintf(l, sizeof(l), "peer=\"%s\"", user_or_dash(x));
+		metrics_add(g, "piugw_dropped_total", l, 1);
+	}
 	if (x->peer[0] == '\0' || envelope_ctx_peer(g->env, x->peer) == NULL)
 		return; /* recorded; nobody we can answer */
 	if (x->h != NULL && x->h->agreement_id[0] != '\0')
@@ -230,6 +242,12 @@ refuse(struct gw *g, struct ex *x, int err, const char *detail)
 	x->rec.event = PIUGW__AUDIT_EVENT__AUDIT_REFUSED;
 	x->rec.refusal = (uint32_t)w;
 	x->rec.detail = (char *)piugw_wire_error_name(w);
+	{
+		char l[128];
+		snprintf(l, sizeof(l), "direction=\"inbound\",peer=\"%s\",code=\"%s\"",
+			 x->peer[0] ? x->peer : "-", piugw_wire_error_name(w));
+		metrics_add(g, "piugw_refusals_total", l, 1);
+	}
 	gw_log(GW_INFO, "refused", "peer=%s code=%s detail=%s", x->peer[0] ? x->peer : "-",
 	       piugw_wire_error_name(w), gw_esc(e.detail));
 	reply(g, x, &b);
@@ -428,6 +446,8 @@ on_query(struct gw *g, struct ex *x, const Piugw__Query *q)
 	digests_of_query(g, q, &x->ds);
 	x->rec.case_reference = q->case_reference;
 	x->rec.purpose = (uint32_t)q->purpose;
+	snprintf(why, sizeof(why), "peer=\"%s\",agreement=\"%s\"", x->peer, x->h->agreement_id);
+	metrics_add(g, "piugw_queries_received_total", why, 1);
 	if (!serve_query_request(q, &req, why, sizeof(why))) {
 		refuse(g, x, PIUGW_EMALFORMED, why);
 		return;
@@ -478,6 +498,12 @@ on_query(struct gw *g, struct ex *x, const Piugw__Query *q)
 		b.query_result = &pr;
 		x->rec.event = PIUGW__AUDIT_EVENT__AUDIT_PENDING;
 		x->rec.detail = why;
+		{
+			char l[96];
+			snprintf(l, sizeof(l), "direction=\"sent\",peer=\"%s\",status=\"pending\"",
+				 x->peer);
+			metrics_add(g, "piugw_answers_total", l, 1);
+		}
 		gw_log(GW_INFO, "query_pending", "peer=%s agreement=%s approval_ref=%s", x->peer,
 		       dec.agreement->a->id, why);
 		reply(g, x, &b);
@@ -490,6 +516,9 @@ on_query(struct gw *g, struct ex *x, const Piugw__Query *q)
 	b.kind_case = PIUGW__BODY__KIND_QUERY_RESULT;
 	b.query_result = qr;
 	x->rec.event = PIUGW__AUDIT_EVENT__AUDIT_ANSWERED;
+	snprintf(why, sizeof(why), "direction=\"sent\",peer=\"%s\",status=\"%s\"", x->peer,
+		 qr->status == PIUGW__RESULT_STATUS__RESULT_HIT ? "hit" : "no_hit");
+	metrics_add(g, "piugw_answers_total", why, 1);
 	gw_log(GW_INFO, "query_answered", "peer=%s agreement=%s type=%s status=%s disclosed=%u",
 	       x->peer, dec.agreement->a->id, vocab_name(vocab_query_types, req.query_type),
 	       qr->status == PIUGW__RESULT_STATUS__RESULT_HIT ? "hit" : "no_hit",
@@ -620,6 +649,7 @@ serve_router(struct gw *g)
 		goto out;
 	}
 	snprintf(x.peer, sizeof(x.peer), "%s", user);
+	snprintf(x.conn_user, sizeof(x.conn_user), "%s", user);
 	/*
 	 * Revocation takes effect on open connections at once: every message is
 	 * checked against the current directory and agreements, not only the

@@ -273,6 +273,18 @@ audit_head(struct audit_log *log)
 }
 
 /* See audit.h. */
+int64_t
+audit_last_checkpoint_ms(struct audit_log *log)
+{
+	int64_t v;
+
+	pthread_mutex_lock(&log->mu);
+	v = log->last_cp_ms;
+	pthread_mutex_unlock(&log->mu);
+	return v;
+}
+
+/* See audit.h. */
 int
 audit_notify_fd(struct audit_log *log)
 {

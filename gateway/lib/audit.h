@@ -86,6 +86,9 @@ uint64_t audit_durable(struct audit_log *log);
  */
 int audit_notify_fd(struct audit_log *log);
 
+/* When the last checkpoint was signed (or the log opened), Unix ms. */
+int64_t audit_last_checkpoint_ms(struct audit_log *log);
+
 /* 0 while healthy; else the error that stopped the writer. */
 int audit_status(struct audit_log *log);
 

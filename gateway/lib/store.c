@@ -776,3 +776,13 @@ store_stats(struct store *s, int64_t now_ms, struct store_stats *out)
 	sqlite3_finalize(st);
 	return ret;
 }
+
+/* See store.h. */
+int
+store_writable(struct store *s)
+{
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return PIUGW_ESYSTEM;
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return 0;
+}

@@ -129,6 +129,9 @@ int store_search_selector(struct store *s, enum store_selector kind, const char 
 /* The names of the others on the same booking (for pnr.co_travellers). */
 int store_co_travellers(struct store *s, const struct traveller *t, struct store_result *out);
 
+/* 0 if a write transaction can be started now (health check), else an error. */
+int store_writable(struct store *s);
+
 /* ---- retention and statistics ---- */
 
 /* Delete rows transferred before before_ms; *deletedp how many. */

@@ -106,6 +106,27 @@ check "peers" test "$(ask XA-PIU peers)" -eq 0
 check "XB reachable" has "XB-PIU .* reachable"
 check "status" test "$(ask XA-PIU status --json)" -eq 0
 check "status names the gateway" has '"gateway_id": "XA-PIU"'
+
+# Metrics and health (libmicrohttpd on loopback): the figures move with traffic.
+mx=http://127.0.0.1:$((base + 100))
+scrape() { curl -sf "$mx/metrics" >"$dir/metrics"; }
+sent() { sed -n 's/^piugw_queries_sent_total{peer="XB-PIU",agreement="XA-XB-2026-001"} //p' "$dir/metrics"; }
+check "scrape /metrics" scrape
+before=$(sent)
+ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA >/dev/null
+check "scrape again" scrape
+check "queries sent to XB counted" test "$(sent)" -eq $((before + 1))
+check "round trips in the histogram" grep -q '^piugw_query_duration_seconds_count{peer="XB-PIU"}' "$dir/metrics"
+check "answers received by status" grep -q '^piugw_answers_total{direction="received",peer="XB-PIU",status="hit"}' "$dir/metrics"
+check "local refusals by code" grep -q 'code="PURPOSE_NOT_ALLOWED"' "$dir/metrics"
+check "peers connected" grep -q '^piugw_peer_connected{peer="XB-PIU"} 1' "$dir/metrics"
+check "agreement days left" grep -q '^piugw_agreement_days_left{agreement="XA-XB-2026-001",peer="XB-PIU"}' "$dir/metrics"
+check "no personal data in metrics" test -z "$(grep -E 'P1234567|DOE' "$dir/metrics")"
+check "healthz 200 when all is well" test "$(curl -s -o "$dir/health" -w '%{http_code}' "$mx/healthz")" = 200
+check "health body" grep -q '"status":"ok"' "$dir/health"
+check "metrics only on GET" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$mx/metrics")" = 405
+xbm=http://127.0.0.1:$((base + 101))
+check "XB's metrics count what it answered" sh -c "curl -sf $xbm/metrics | grep -q '^piugw_answers_total{direction=\"sent\",peer=\"XA-PIU\",status=\"hit\"}'"
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	# Access is by the socket's permissions (0660, owner and group): another user is refused.
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$piugw" status \
@@ -252,6 +273,8 @@ pid[XC-PIU]=$!
 read -r -t 30 line <"$dir/XC-PIU.ready" || line=
 check "XC starts with its disk 'full'" test "$line" = "READY=1"
 check "INTERNAL, nothing disclosed" t2 XA-PIU XC-PIU query "^ERROR INTERNAL"
+check "XC's health says why, 503" test "$(curl -s -o "$dir/health" -w '%{http_code}' "http://127.0.0.1:$((base + 102))/healthz")" = 503
+check "the audit is the reason" grep -q "audit log cannot be written" "$dir/health"
 check "status says the audit cannot be written" test "$(ask XC-PIU status)" -eq 1
 check "with the reason" has "PROBLEM"
 kill -TERM "${pid[XC-PIU]}"; wait "${pid[XC-PIU]}"
