@@ -41,6 +41,7 @@
 
 enum gw_level { GW_DEBUG, GW_INFO, GW_WARN, GW_ERROR };
 extern int gw_log_level;
+extern bool gw_log_syslog; /* also to syslog (daemon facility) */
 /*
  * One line "time level event k=v ..." on stderr. Values that came from a
  * peer or a file go through gw_esc() first; personal data never.

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@
 #endif
 
 int gw_log_level = GW_INFO;
+bool gw_log_syslog = false;
 
 /* See gw.h. */
 const char *
@@ -86,6 +88,17 @@ gw_log(enum gw_level lvl, const char *event, const char *fmt, ...)
 	}
 	fputc('\n', stderr);
 	funlockfile(stderr);
+	if (gw_log_syslog) {
+		static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
+		char line[1024];
+		int k = snprintf(line, sizeof(line), "event=%s ", event);
+		if (fmt != NULL && k > 0 && (size_t)k < sizeof(line)) {
+			va_start(ap, fmt);
+			vsnprintf(line + k, sizeof(line) - (size_t)k, fmt, ap);
+			va_end(ap);
+		}
+		syslog(prio[lvl], "%s", line);
+	}
 }
 
 static int

@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,12 +107,14 @@ gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "Usage: piugwd [-c FILE] [-n] [-v] [--ready-fd N]\n\n"
+	fprintf(f, "Usage: piugwd [-c FILE] [-n] [-v] [--log-level L] [--syslog] [--ready-fd N]\n\n"
 		   "Run a PIU gateway: answer partners' queries under the bilateral agreements,\n"
 		   "send this unit's queries, keep the audit trail.\n\n"
 		   "  -c, --config FILE  configuration (default /etc/piugw/piugwd.yaml)\n"
 		   "  -n, --check        check the configuration tree and exit (0 ok, 1 problems)\n"
-		   "  -v, --verbose      log debug lines too\n"
+		   "  -v, --verbose      log debug lines too (same as --log-level debug)\n"
+		   "  --log-level L      debug, info (default), warn or error\n"
+		   "  --syslog           log to syslog (facility daemon) as well as stderr\n"
 		   "  --ready-fd N       write \"READY=1\\n\" to file descriptor N once serving\n"
 		   "  --version          print the version\n"
 		   "  -h, --help         show this help\n\n"
@@ -345,6 +348,8 @@ main(int argc, char **argv)
 		{"check", no_argument, NULL, 'n'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"ready-fd", required_argument, NULL, 'r'},
+		{"log-level", required_argument, NULL, 'L'},
+		{"syslog", no_argument, NULL, 'S'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -365,6 +370,23 @@ main(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'n': check = true; break;
 		case 'v': gw_log_level = GW_DEBUG; break;
+		case 'L': {
+			static const char *levels[] = {"debug", "info", "warn", "error"};
+			int l = -1;
+			for (int k = 0; k < 4; k++)
+				if (strcmp(optarg, levels[k]) == 0)
+					l = k;
+			if (l < 0) {
+				fprintf(stderr, "piugwd: --log-level takes debug, info, warn or error\n");
+				return EXIT_USAGE;
+			}
+			gw_log_level = l;
+			break;
+		}
+		case 'S':
+			gw_log_syslog = true;
+			openlog("piugwd", LOG_PID, LOG_DAEMON);
+			break;
 		case 'r':
 			if (!num_parse_u64(optarg, strlen(optarg), 3, 1024, &v)) {
 				fprintf(stderr, "piugwd: --ready-fd takes a descriptor number 3..1024\n");

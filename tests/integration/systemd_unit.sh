@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The systemd unit: systemd-analyze judges its exposure 2.0 or less (issue 7),
+# it reloads with SIGHUP, checks the configuration before starting, and
+# runs as its own user.
+# Usage: systemd_unit.sh
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+unit=$top/deploy/systemd/piugwd.service
+command -v systemd-analyze >/dev/null || { echo "systemd-analyze is missing (apt-get install systemd)"; exit 1; }
+systemd-analyze security --offline=yes --no-pager "$unit" >"$dir/out" 2>"$dir/err"
+level=$(sed -n 's/.*Overall exposure level for piugwd.service: \([0-9.]*\).*/\1/p' "$dir/out")
+echo "exposure: ${level:-?}"
+check "systemd-analyze rates the unit" test -n "$level"
+check "exposure 2.0 or less" awk -v l="${level:-99}" 'BEGIN { exit !(l <= 2.0) }'
+check "ExecReload sends SIGHUP" grep -q '^ExecReload=/bin/kill -HUP \$MAINPID' "$unit"
+check "checks the configuration first" grep -q '^ExecStartPre=/usr/sbin/piugwd -n' "$unit"
+check "its own user" grep -q '^User=piugw' "$unit"
+check "no capabilities" grep -q '^CapabilityBoundingSet=$' "$unit"
+check "writes only its state" grep -q '^ReadWritePaths=/var/lib/piugw$' "$unit"
+finish
