@@ -128,16 +128,21 @@ status_main(int argc, char **argv)
 		printf("  %-24s with %-10s %s, %d days left\n", s->agreements[i]->id,
 		       s->agreements[i]->peer, s->agreements[i]->state, s->agreements[i]->days_left);
 	printf("partners\n");
-	for (size_t i = 0; i < s->n_peers; i++)
-		printf("  %-10s %-24s %s%s%s\n", s->peers[i]->id, s->peers[i]->endpoint,
-		       s->peers[i]->connected ? "connected" : "not connected",
-		       s->peers[i]->problem && s->peers[i]->problem[0] ? ": " : "",
-		       s->peers[i]->problem ? s->peers[i]->problem : "");
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const Piugw__PeerInfo *p = s->peers[i];
+		char rtt[48] = "";
+		if (p->rtt_us > 0)
+			snprintf(rtt, sizeof(rtt), ", last round trip %.2f ms", (double)p->rtt_us / 1000.0);
+		printf("  %-10s %-24s %s%s%s%s\n", p->id, p->endpoint,
+		       p->connected ? "connected" : "not connected", rtt,
+		       p->problem && p->problem[0] ? ": " : "", p->problem ? p->problem : "");
+	}
 	printf("pending     %u approval(s) waiting (piugw pending)\n", s->pending_approvals);
 	printf("in flight   %u query(ies)\n", s->queries_in_flight);
-	printf("audit       head %ju, durable %ju%s%s\n", (uintmax_t)s->audit_head,
-	       (uintmax_t)s->audit_durable, ret ? ", PROBLEM: " : "",
-	       ret ? s->audit_problem : "");
+	printf("audit       head %ju, durable %ju, last checkpoint %lld s ago%s%s\n",
+	       (uintmax_t)s->audit_head, (uintmax_t)s->audit_durable,
+	       (long long)((cli_now_ms() - s->audit_last_checkpoint_ms) / 1000),
+	       ret ? ", PROBLEM: " : "", ret ? s->audit_problem : "");
 	printf("store       %ju traveller rows\n", (uintmax_t)s->store_rows);
 	piugw_client_reply_free(&reply);
 	return ret;

@@ -884,6 +884,7 @@ ask_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 	for (struct outreq *o = g->out; o != NULL; o = o->next)
 		s->queries_in_flight += o->kind == OUT_QUERY;
 	s->audit_head = audit_head(g->audit);
+	s->audit_last_checkpoint_ms = audit_last_checkpoint_ms(g->audit);
 	s->audit_durable = audit_durable(g->audit);
 	if (audit_status(g->audit) != 0)
 		s->audit_problem = strdup(piugw_strerror(audit_status(g->audit)));

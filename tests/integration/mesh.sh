@@ -157,7 +157,10 @@ check "UNKNOWN_SENDER (sender is not the connection's member)" t sender-mismatch
 check "BAD_SIGNATURE" t bad-signature "^ERROR BAD_SIGNATURE"
 check "STALE" t stale "^ERROR STALE"
 check "NO_AGREEMENT" t no-agreement "^ERROR NO_AGREEMENT"
-xa_hash=$("$piugw" status -c "$(cfg XA-PIU)" --json | python3 -c 'import json,sys; print([a["hash"] for a in json.load(sys.stdin)["agreements"] if a["id"]=="XA-XB-2026-001"][0])')
+# XA's fingerprint of XA-XB, as piugw agreement check prints it
+xa_hash=$("$piugw" agreement check -c "$(cfg XA-PIU)" --json "$m/XA-PIU/etc/agreements/XA-XB.yaml" |
+	sed -n 's/.*"fingerprint": "\([0-9a-f]\{64\}\)".*/\1/p' | head -1)
+check "XA's fingerprint of XA-XB" test ${#xa_hash} -eq 64
 check "AGREEMENT_MISMATCH with the responder's hash" t mismatch "^ERROR AGREEMENT_MISMATCH $xa_hash"
 check "PURPOSE_NOT_ALLOWED" t purpose "^ERROR PURPOSE_NOT_ALLOWED"
 check "QUERY_TYPE_NOT_ALLOWED" t query-type "^ERROR QUERY_TYPE_NOT_ALLOWED"
