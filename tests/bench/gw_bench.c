@@ -1,0 +1,365 @@
+/*
+ * gw_bench.c: the gateway against the physical limit of this machine.
+ *
+ *   gw_bench baseline [--count N] [--seconds S] [--inflight K]
+ *       A ZeroMQ CURVE DEALER/ROUTER echo between two processes on
+ *       127.0.0.1 with 512-byte messages, K in flight, each side
+ *       Ed25519-signing what it sends and verifying what it receives: the
+ *       cost floor of any gateway round trip here.
+ *
+ *   gw_bench gateway --api ipc://PATH --queries FILE --to ID
+ *            [--type document|name|fuzzy] [--count N] [--seconds S] [--inflight K]
+ *       Queries through a running gateway's local API (one DEALER per
+ *       query in flight), of travellers that exist (gen_travellers
+ *       --queries), with the full policy, audit and disclosure path.
+ *
+ * Prints one line: queries (or messages) per second and latency p50, p99,
+ * p99.9 in microseconds, as "key=value" for the run script to compare.
+ * Every run is bounded in count and in time.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "local.pb-c.h"
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int
+cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double
+pct(double *v, size_t n, double p)
+{
+	size_t i = (size_t)(p * (double)(n - 1));
+	return n ? v[i] : 0;
+}
+
+static void
+report(const char *what, size_t n, double secs, double *lat, size_t nlat, size_t errors)
+{
+	qsort(lat, nlat, sizeof(*lat), cmp_d);
+	printf("%s count=%zu seconds=%.2f rate=%.0f p50_us=%.0f p99_us=%.0f p999_us=%.0f errors=%zu\n",
+	       what, n, secs, (double)n / secs, pct(lat, nlat, 0.50), pct(lat, nlat, 0.99),
+	       pct(lat, nlat, 0.999), errors);
+	fflush(stdout);
+}
+
+/* ---- baseline ---- */
+
+#define MSG 512
+#define SIG crypto_sign_BYTES
+
+struct party {
+	uint8_t curve_pk[32], curve_sk[32], sign_pk[32], sign_sk[64];
+};
+
+static void
+party_new(struct party *p)
+{
+	char pk[41], sk[41];
+
+	zmq_curve_keypair(pk, sk);
+	zmq_z85_decode(p->curve_pk, pk);
+	zmq_z85_decode(p->curve_sk, sk);
+	crypto_sign_keypair(p->sign_pk, p->sign_sk);
+}
+
+/* payload: 8-byte send time, then filler, then the signature of the rest. */
+static void
+make(uint8_t buf[MSG], const struct party *me, double t)
+{
+	memset(buf, 0xA5, MSG);
+	memcpy(buf, &t, sizeof(t));
+	crypto_sign_detached(buf + MSG - SIG, NULL, buf, MSG - SIG, me->sign_sk);
+}
+
+static int
+check(const uint8_t *buf, size_t len, const struct party *from)
+{
+	return len == MSG &&
+	       crypto_sign_verify_detached(buf + MSG - SIG, buf, MSG - SIG, from->sign_pk) == 0;
+}
+
+static int
+baseline(size_t count, double seconds, int inflight)
+{
+	struct party srv, cli;
+	char ep[64];
+	int port = 20000 + (int)(getpid() % 20000), linger = 0, one = 1;
+	pid_t child;
+	void *ctx, *s;
+	double *lat = calloc(count, sizeof(double)), start, deadline;
+	size_t sent = 0, got = 0, bad = 0;
+	uint8_t buf[MSG];
+	int pipefd[2];
+
+	party_new(&srv);
+	party_new(&cli);
+	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", port);
+	if (lat == NULL || pipe(pipefd) != 0)
+		return 2;
+	if ((child = fork()) == 0) {
+		/* The server: verify each request, sign and send the reply. */
+		ctx = zmq_ctx_new();
+		s = zmq_socket(ctx, ZMQ_ROUTER);
+		zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof(one));
+		zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, srv.curve_sk, 32);
+		zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+		if (zmq_bind(s, ep) != 0)
+			_exit(2);
+		if (write(pipefd[1], "r", 1) != 1)
+			_exit(2);
+		for (;;) {
+			uint8_t rid[256], in[MSG + 16];
+			int rl = zmq_recv(s, rid, sizeof(rid), 0), n;
+			if (rl < 0)
+				break;
+			n = zmq_recv(s, in, sizeof(in), 0);
+			if (n < 0 || !check(in, (size_t)n, &cli))
+				continue;
+			double t;
+			memcpy(&t, in, sizeof(t));
+			make(buf, &srv, t);
+			zmq_send(s, rid, (size_t)rl, ZMQ_SNDMORE);
+			zmq_send(s, buf, MSG, 0);
+		}
+		_exit(0);
+	}
+	{
+		char c;
+		if (read(pipefd[0], &c, 1) != 1)
+			return 2;
+	}
+	ctx = zmq_ctx_new();
+	s = zmq_socket(ctx, ZMQ_DEALER);
+	zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, srv.curve_pk, 32);
+	zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, cli.curve_pk, 32);
+	zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, cli.curve_sk, 32);
+	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_connect(s, ep);
+	start = now_us();
+	deadline = start + seconds * 1e6;
+	while (got < count && now_us() < deadline) {
+		while (sent < count && sent - got < (size_t)inflight) {
+			make(buf, &cli, now_us());
+			zmq_send(s, buf, MSG, 0);
+			sent++;
+		}
+		zmq_pollitem_t it = {.socket = s, .events = ZMQ_POLLIN};
+		if (zmq_poll(&it, 1, 1000) <= 0)
+			continue;
+		int n = zmq_recv(s, buf, sizeof(buf), 0);
+		if (n < 0)
+			continue;
+		if (!check(buf, (size_t)n, &srv)) {
+			bad++;
+		} else {
+			double t;
+			memcpy(&t, buf, sizeof(t));
+			lat[got] = now_us() - t;
+		}
+		got++;
+	}
+	report("baseline", got, (now_us() - start) / 1e6, lat, got, bad);
+	kill(child, SIGTERM);
+	waitpid(child, NULL, 0);
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	free(lat);
+	return 0;
+}
+
+/* ---- gateway ---- */
+
+struct q {
+	char iss[8], doc[16], sn[64], gn[96], dob[11];
+};
+
+struct slot {
+	void *s;
+	double t0;
+	bool busy;
+};
+
+static uint8_t *
+pack_query(const struct q *q, const char *to, const char *type, size_t *lenp)
+{
+	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
+	Piugw__LocalQuery lq = PIUGW__LOCAL_QUERY__INIT;
+	Piugw__Query qu = PIUGW__QUERY__INIT;
+	Piugw__DocumentCriteria dc = PIUGW__DOCUMENT_CRITERIA__INIT;
+	Piugw__NameCriteria nc = PIUGW__NAME_CRITERIA__INIT;
+	uint8_t *buf;
+
+	qu.purpose = PIUGW__PURPOSE__PURPOSE_TERRORISM;
+	qu.case_reference = (char *)"BENCH-1";
+	qu.justification = (char *)"benchmark of the gateway";
+	if (strcmp(type, "document") == 0) {
+		dc.number = (char *)q->doc;
+		dc.issuing_state = (char *)q->iss;
+		qu.criteria_case = PIUGW__QUERY__CRITERIA_DOCUMENT;
+		qu.document = &dc;
+	} else {
+		nc.surname = (char *)q->sn;
+		nc.given_names = (char *)q->gn;
+		nc.date_of_birth = (char *)q->dob;
+		if (strcmp(type, "fuzzy") == 0) {
+			qu.criteria_case = PIUGW__QUERY__CRITERIA_NAME_FUZZY;
+			qu.name_fuzzy = &nc;
+		} else {
+			qu.criteria_case = PIUGW__QUERY__CRITERIA_NAME;
+			qu.name = &nc;
+		}
+	}
+	lq.to = (char *)to;
+	lq.query = &qu;
+	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_QUERY;
+	req.query = &lq;
+	*lenp = piugw__local_request__get_packed_size(&req);
+	if ((buf = malloc(*lenp)) != NULL)
+		piugw__local_request__pack(&req, buf);
+	return buf;
+}
+
+static int
+gateway(const char *api, const char *qpath, const char *to, const char *type, size_t count,
+	double seconds, int inflight)
+{
+	FILE *f = fopen(qpath, "r");
+	struct q *qs = calloc(100000, sizeof(*qs));
+	size_t nq = 0, sent = 0, got = 0, errors = 0, hits = 0;
+	char line[512], what[64];
+	struct slot *sl = calloc((size_t)inflight, sizeof(*sl));
+	zmq_pollitem_t *it = calloc((size_t)inflight, sizeof(*it));
+	double *lat = calloc(count, sizeof(double)), start, deadline;
+	void *ctx = zmq_ctx_new();
+	int linger = 0;
+
+	if (f == NULL || qs == NULL || sl == NULL || it == NULL || lat == NULL) {
+		fprintf(stderr, "gw_bench: cannot read %s\n", qpath);
+		return 2;
+	}
+	while (nq < 100000 && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%7[^\t]\t%15[^\t]\t%63[^\t]\t%95[^\t]\t%10s", qs[nq].iss, qs[nq].doc,
+			   qs[nq].sn, qs[nq].gn, qs[nq].dob) == 5)
+			nq++;
+	fclose(f);
+	if (nq == 0)
+		return 2;
+	for (int i = 0; i < inflight; i++) {
+		sl[i].s = zmq_socket(ctx, ZMQ_DEALER);
+		zmq_setsockopt(sl[i].s, ZMQ_LINGER, &linger, sizeof(linger));
+		zmq_connect(sl[i].s, api);
+		it[i].socket = sl[i].s;
+		it[i].events = ZMQ_POLLIN;
+	}
+	start = now_us();
+	deadline = start + seconds * 1e6;
+	while (got < count && now_us() < deadline) {
+		for (int i = 0; i < inflight && sent < count; i++) {
+			if (sl[i].busy)
+				continue;
+			size_t len;
+			uint8_t *buf = pack_query(&qs[sent % nq], to, type, &len);
+			sl[i].t0 = now_us();
+			zmq_send(sl[i].s, buf, len, 0);
+			free(buf);
+			sl[i].busy = true;
+			sent++;
+		}
+		if (zmq_poll(it, inflight, 1000) <= 0)
+			continue;
+		for (int i = 0; i < inflight; i++) {
+			zmq_msg_t m;
+			Piugw__LocalReply *r;
+			if (!(it[i].revents & ZMQ_POLLIN))
+				continue;
+			zmq_msg_init(&m);
+			zmq_msg_recv(&m, sl[i].s, 0);
+			r = piugw__local_reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+			if (r == NULL || r->kind_case != PIUGW__LOCAL_REPLY__KIND_QUERY ||
+			    r->query->n_answers != 1 ||
+			    r->query->answers[0]->outcome != PIUGW__OUTCOME__OUTCOME_ANSWERED)
+				errors++;
+			else if (r->query->answers[0]->result->status == PIUGW__RESULT_STATUS__RESULT_HIT)
+				hits++;
+			if (r != NULL)
+				piugw__local_reply__free_unpacked(r, NULL);
+			zmq_msg_close(&m);
+			lat[got++] = now_us() - sl[i].t0;
+			sl[i].busy = false;
+		}
+	}
+	snprintf(what, sizeof(what), "gateway-%s-x%d", type, inflight);
+	report(what, got, (now_us() - start) / 1e6, lat, got, errors);
+	if (hits == 0 && got > 0)
+		fprintf(stderr, "gw_bench: no query hit: is the store the generated one?\n");
+	for (int i = 0; i < inflight; i++)
+		zmq_close(sl[i].s);
+	zmq_ctx_term(ctx);
+	free(qs);
+	free(sl);
+	free(it);
+	free(lat);
+	return errors > got / 100 ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "", *api = NULL, *qpath = NULL, *to = "XB-PIU",
+		   *type = "document";
+	size_t count = 200000;
+	double seconds = 10;
+	int inflight = 64;
+
+	for (int i = 2; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--count") == 0)
+			count = strtoul(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--seconds") == 0)
+			seconds = strtod(argv[i + 1], NULL);
+		else if (strcmp(argv[i], "--inflight") == 0)
+			inflight = (int)strtol(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--api") == 0)
+			api = argv[i + 1];
+		else if (strcmp(argv[i], "--queries") == 0)
+			qpath = argv[i + 1];
+		else if (strcmp(argv[i], "--to") == 0)
+			to = argv[i + 1];
+		else if (strcmp(argv[i], "--type") == 0)
+			type = argv[i + 1];
+	}
+	if (sodium_init() < 0 || count == 0 || count > 10000000 || inflight < 1 || inflight > 1024 ||
+	    seconds <= 0 || seconds > 3600) {
+		fprintf(stderr, "gw_bench: bad arguments\n");
+		return 2;
+	}
+	if (strcmp(mode, "baseline") == 0)
+		return baseline(count, seconds, inflight);
+	if (strcmp(mode, "gateway") == 0 && api != NULL && qpath != NULL)
+		return gateway(api, qpath, to, type, count, seconds, inflight);
+	fprintf(stderr, "usage: gw_bench baseline|gateway [options] (see the source's head)\n");
+	return 2;
+}
