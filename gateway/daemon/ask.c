@@ -466,20 +466,8 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 		gw_log(GW_INFO, "query_sent", "peer=%s request=%s agreement=%s type=%s", targets[i],
 		       o->request_id, dec.agreement->a->id,
 		       vocab_name(vocab_query_types, req.query_type));
-		/* Known to `piugw results` from now on, as in flight. */
-		a.request_id = o->request_id;
-		a.agreement_id = dec.agreement->a->id;
-		a.outcome = PIUGW__OUTCOME__OUTCOME_UNSPECIFIED;
-		{
-			uint8_t *buf = NULL;
-			size_t len = 0;
-			Piugw__PeerAnswer *c = answer_clone(&a, &buf, &len);
-			if (buf != NULL)
-				answer_store(g, &a, uid, NULL, buf, len);
-			free(buf);
-			if (c != NULL)
-				piugw__peer_answer__free_unpacked(c, NULL);
-		}
+		/* In flight, it is known to `piugw results` from the list of requests. */
+		o->uid = uid;
 	}
 }
 
@@ -500,8 +488,11 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 	char mismatch[400];
 
 	memset(&prev, 0, sizeof(prev));
-	if (state_result_get(g->state, o->request_id, &prev) == 0)
+	/* A poll's caller is on record with the waiting answer. */
+	if (o->kind == OUT_POLL && state_result_get(g->state, o->request_id, &prev) == 0)
 		uid = prev.operator_uid;
+	else
+		uid = o->uid;
 	a.peer = o->peer;
 	a.request_id = o->request_id;
 	a.agreement_id = o->agreement_id;
@@ -707,19 +698,56 @@ out:
 
 /* ---- results, peers, status ---- */
 
+/* The query still waiting for its first answer under request_id, or NULL. */
+static struct outreq *
+in_flight(struct gw *g, const char *request_id)
+{
+	for (struct outreq *o = g->out; o != NULL; o = o->next)
+		if (o->kind == OUT_QUERY && strcmp(o->request_id, request_id) == 0)
+			return o;
+	return NULL;
+}
+
+/* Where a query in flight stands, as an answer (heap, free_unpacked). */
+static Piugw__PeerAnswer *
+in_flight_answer(const struct outreq *o)
+{
+	Piugw__PeerAnswer a = PIUGW__PEER_ANSWER__INIT;
+	Piugw__PeerAnswer *c;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	a.peer = (char *)o->peer;
+	a.request_id = (char *)o->request_id;
+	a.agreement_id = (char *)o->agreement_id;
+	a.sent_at_ms = o->first_ms;
+	a.outcome = PIUGW__OUTCOME__OUTCOME_UNSPECIFIED;
+	c = answer_clone(&a, &buf, &len);
+	free(buf);
+	return c;
+}
+
 static void
 ask_results(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 	    const Piugw__LocalResults *lr)
 {
 	struct state_result r;
 	struct job *j;
+	struct outreq *o = NULL;
 	int rc = state_result_get(g->state, lr->request_id, &r);
 
-	if (rc != 0) {
+	if (rc != 0 && (o = in_flight(g, lr->request_id)) == NULL) {
 		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
 				"no query with request id '%s' was sent from this gateway",
 				lr->request_id);
 		return;
+	}
+	if (o != NULL) {
+		/* Still in flight: nothing on record yet. */
+		memset(&r, 0, sizeof(r));
+		snprintf(r.request_id, sizeof(r.request_id), "%s", o->request_id);
+		r.operator_uid = o->uid;
+		r.outcome = PIUGW__OUTCOME__OUTCOME_UNSPECIFIED;
 	}
 	/* Answers are the asker's: another operator (but root) may not collect them. */
 	if (r.operator_uid != uid && uid != 0 && uid != (uint32_t)geteuid()) {
@@ -733,7 +761,8 @@ ask_results(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 		return;
 	}
 	snprintf(j->request_id, sizeof(j->request_id), "%s", r.request_id);
-	j->answers[0] = piugw__peer_answer__unpack(NULL, r.answer_len, r.answer);
+	j->answers[0] = o != NULL ? in_flight_answer(o)
+				  : piugw__peer_answer__unpack(NULL, r.answer_len, r.answer);
 	j->open = 1;
 	if (lr->wait_ms == 0 || (r.outcome != PIUGW__OUTCOME__OUTCOME_WAITING &&
 				 r.outcome != PIUGW__OUTCOME__OUTCOME_UNSPECIFIED)) {
@@ -1006,13 +1035,9 @@ expire(struct gw *g, struct outreq *o)
 
 	if (o->kind == OUT_QUERY) {
 		Piugw__PeerAnswer a = PIUGW__PEER_ANSWER__INIT;
-		struct state_result prev;
-		uint32_t uid = 0;
+		uint32_t uid = o->uid;
 		bool unreachable = o->sent_ms == 0 || p == NULL || !p->connected;
 
-		if (state_result_get(g->state, o->request_id, &prev) == 0)
-			uid = prev.operator_uid;
-		state_result_clear(&prev);
 		a.peer = o->peer;
 		a.request_id = o->request_id;
 		a.agreement_id = o->agreement_id;
@@ -1076,8 +1101,10 @@ poll_waiting(struct gw *g, int64_t now)
 		b.poll = &poll;
 		o = outreq_new(g, OUT_POLL, v[i].peer, pa->a->id, pa->a->hash, &b,
 			       now + g->policy->cfg->query_deadline_seconds * 1000);
-		if (o != NULL)
+		if (o != NULL) {
 			snprintf(o->request_id, sizeof(o->request_id), "%s", v[i].request_id);
+			o->uid = v[i].operator_uid;
+		}
 	}
 	for (size_t i = 0; i < n; i++)
 		state_result_clear(&v[i]);
@@ -1107,7 +1134,11 @@ ask_timers(struct gw *g, int64_t now)
 			if (j->kind == JOB_RESULTS) {
 				/* Still not final: say where it stands. */
 				struct state_result r;
-				if (state_result_get(g->state, j->request_id, &r) == 0)
+				struct outreq *fl = in_flight(g, j->request_id);
+				memset(&r, 0, sizeof(r));
+				if (fl != NULL)
+					j->answers[0] = in_flight_answer(fl);
+				else if (state_result_get(g->state, j->request_id, &r) == 0)
 					j->answers[0] = piugw__peer_answer__unpack(NULL, r.answer_len,
 										   r.answer);
 				state_result_clear(&r);

@@ -90,6 +90,7 @@ struct outreq {
 	int64_t deadline_ms;
 	int64_t hello_us;      /* monotonic send time, for the round trip */
 	struct job *job;       /* the local caller waiting, or NULL (background poll) */
+	uint32_t uid;          /* the operator who asked */
 	size_t slot;           /* which answer of the job */
 };
 

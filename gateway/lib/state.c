@@ -71,8 +71,14 @@ state_open(const char *path, struct state **outp, struct diag *d)
 	 * WAL + synchronous=NORMAL: a committed row survives a crash of the
 	 * process (kill -9), which is what the replay rule needs.
 	 */
-	if ((ret = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-			   "PRAGMA secure_delete=ON;", d)) != 0)
+	/*
+	 * Only piugwd opens this file: exclusive locking spares a pair of fcntl
+	 * locks on every transaction (the replay cache writes once per request)
+	 * and keeps the WAL index in memory. A second piugwd on the same state
+	 * finds it locked.
+	 */
+	if ((ret = exec(s, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; "
+			   "PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;", d)) != 0)
 		goto out;
 	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)

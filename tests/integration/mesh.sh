@@ -251,6 +251,9 @@ sent=$(grep -c "event=query_sent peer=XB-PIU" "$dir/XA-PIU.log")
 ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA --deadline 30 &
 asker=$!
 check "XA sent while XB was down" wait_log XA-PIU "event=query_sent peer=XB-PIU" $((sent + 1))
+inflight=$(sed -n 's/.*event=query_sent peer=XB-PIU request=\([0-9a-f]*\).*/\1/p' "$dir/XA-PIU.log" | tail -1)
+"$piugw" results -c "$(cfg XA-PIU)" "$inflight" >"$dir/inflight.out" 2>&1
+check "results while in flight" grep -q "XB-PIU  in flight  request $inflight" "$dir/inflight.out"
 check "XB starts again" start XB-PIU
 wait "$asker"
 check "the retried query is answered" has "XB-PIU  answered"
