@@ -259,6 +259,11 @@ print_record(struct show_ctx *c, const Piugw__AuditRecord *r)
 			json_object_set_new(j, "records", json_integer(r->record_count));
 		if (r->detail[0])
 			json_object_set_new(j, "detail", json_string(r->detail));
+		if (r->message_id.len == 16) {
+			char hex[33];
+			sodium_bin2hex(hex, sizeof(hex), r->message_id.data, r->message_id.len);
+			json_object_set_new(j, "message_id", json_string(hex));
+		}
 		json_array_append_new(c->list, j);
 		return;
 	}

@@ -63,7 +63,7 @@ peers_main(int argc, char **argv)
 	for (size_t i = 0; i < reply->peers->n_peers; i++) {
 		const Piugw__PeerInfo *p = reply->peers->peers[i];
 		char rtt[16] = "-", off[16] = "-";
-		if (p->reachable) {
+		if (p->rtt_us > 0) { /* it answered, if only to refuse */
 			snprintf(rtt, sizeof(rtt), "%.2f ms", (double)p->rtt_us / 1000.0);
 			snprintf(off, sizeof(off), "%+lld ms", (long long)p->clock_offset_ms);
 		}

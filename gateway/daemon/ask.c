@@ -593,23 +593,33 @@ on_hello_reply(struct gw *g, struct outreq *o, const struct envelope_header *h,
 	int64_t rtt_us = gw_mono_us() - o->hello_us;
 	int64_t now = gw_now_ms();
 
+	/* Any signed answer carries the partner's clock, a refusal too. */
+	int64_t offset = h->sent_at_ms - (now - rtt_us / 2000);
+	int64_t window = (int64_t)g->policy->cfg->freshness_seconds * 1000;
+
+	if (p != NULL) {
+		p->rtt_us = rtt_us;
+		p->clock_offset_ms = offset;
+	}
+	if (pi != NULL) {
+		pi->rtt_us = rtt_us;
+		pi->clock_offset_ms = offset;
+	}
 	if (b->kind_case != PIUGW__BODY__KIND_HELLO_REPLY) {
 		if (pi != NULL && b->kind_case == PIUGW__BODY__KIND_ERROR) {
-			set_str(&pi->problem, b->error->detail);
+			char msg[400];
+			snprintf(msg, sizeof(msg), "%s: %s", piugw_wire_error_name((enum piugw_wire_error)b->error->code),
+				 b->error->detail);
+			set_str(&pi->problem, msg);
 		}
 	} else {
 		const Piugw__HelloReply *hr = b->hello_reply;
-		int64_t offset = h->sent_at_ms - (now - rtt_us / 2000);
 		if (p != NULL) {
 			p->reachable = true;
-			p->rtt_us = rtt_us;
-			p->clock_offset_ms = offset;
 			p->last_hello_ms = now;
 		}
 		if (pi != NULL) {
 			pi->reachable = true;
-			pi->rtt_us = rtt_us;
-			pi->clock_offset_ms = offset;
 			pi->theirs = calloc(hr->n_agreements ? hr->n_agreements : 1, sizeof(*pi->theirs));
 			for (size_t i = 0; pi->theirs != NULL && i < hr->n_agreements && i < 16; i++) {
 				Piugw__AgreementRef *ar = calloc(1, sizeof(*ar));
@@ -643,6 +653,13 @@ on_hello_reply(struct gw *g, struct outreq *o, const struct envelope_header *h,
 			}
 		}
 	}
+	if (pi != NULL && (offset > window || -offset > window)) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "clock offset %+lld s is beyond the %lld s freshness window: "
+				 "queries in either direction are refused as STALE (check NTP)",
+			 (long long)(offset / 1000), (long long)(window / 1000));
+		set_str(&pi->problem, msg);
+	}
 	if (j != NULL && pi != NULL && --j->open == 0)
 		job_finish(g, j);
 }
@@ -664,8 +681,11 @@ ask_dealer(struct gw *g, struct peer *p)
 		goto out;
 	memset(&opts, 0, sizeof(opts));
 	opts.conn_user_id = p->id; /* the CURVE server key we connected to is this member's */
-	opts.now_ms = gw_now_ms();
-	opts.freshness_ms = (int64_t)g->policy->cfg->freshness_seconds * 1000;
+	/*
+	 * Freshness (rule 3) is judged below, once the reply is known to answer
+	 * one of our own fresh requests: a reply from a partner whose clock is
+	 * off is not used, but it tells us by how much (piugw peers).
+	 */
 	rc = envelope_open(g->env, zmq_msg_data(&msg), zmq_msg_size(&msg), &opts, &o);
 	if (rc == 0 && (rc = body_unpack(o.body, o.body_len, &b)) == 0) {
 		for (req = g->out; req != NULL; req = req->next)
@@ -685,10 +705,30 @@ ask_dealer(struct gw *g, struct peer *p)
 		       gw_esc(r.detail));
 		goto out;
 	}
-	if (req->kind == OUT_HELLO)
-		on_hello_reply(g, req, &o.header, b);
-	else
-		on_answer(g, req, &o.header, b);
+	{
+		int64_t now = gw_now_ms(), skew = o.header.sent_at_ms - now;
+		int64_t window = (int64_t)g->policy->cfg->freshness_seconds * 1000;
+		if ((skew > window || -skew > window) && req->kind != OUT_HELLO) {
+			/* Not used: answered to the caller as STALE, with the offset. */
+			Piugw__Body stale = PIUGW__BODY__INIT;
+			Piugw__Error e = PIUGW__ERROR__INIT;
+			char detail[200];
+			snprintf(detail, sizeof(detail),
+				 "%s's answer is dated %+lld s from our clock, outside the %u s "
+				 "freshness window: one of the two clocks is wrong (check NTP)",
+				 p->id, (long long)(skew / 1000), g->policy->cfg->freshness_seconds);
+			e.code = PIUGW__ERROR_CODE__ERROR_STALE;
+			e.detail = detail;
+			stale.kind_case = PIUGW__BODY__KIND_ERROR;
+			stale.error = &e;
+			gw_log(GW_WARN, "stale_answer", "peer=%s skew_ms=%lld", p->id, (long long)skew);
+			on_answer(g, req, &o.header, &stale);
+		} else if (req->kind == OUT_HELLO) {
+			on_hello_reply(g, req, &o.header, b);
+		} else {
+			on_answer(g, req, &o.header, b);
+		}
+	}
 	outreq_free(g, req);
 out:
 	body_free(&b);

@@ -9,6 +9,7 @@
  *
  *   gw_bench gateway --api ipc://PATH --queries FILE --to ID
  *            [--type document|name|fuzzy] [--count N] [--seconds S] [--inflight K]
+ *            [--deadline-ms MS]
  *       Queries through a running gateway's local API (one DEALER per
  *       query in flight), of travellers that exist (gen_travellers
  *       --queries), with the full policy, audit and disclosure path.
@@ -204,6 +205,8 @@ struct slot {
 	bool busy;
 };
 
+static uint32_t deadline_ms; /* 0: the gateway's */
+
 static uint8_t *
 pack_query(const struct q *q, const char *to, const char *type, size_t *lenp)
 {
@@ -236,6 +239,7 @@ pack_query(const struct q *q, const char *to, const char *type, size_t *lenp)
 	}
 	lq.to = (char *)to;
 	lq.query = &qu;
+	lq.deadline_ms = deadline_ms;
 	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_QUERY;
 	req.query = &lq;
 	*lenp = piugw__local_request__get_packed_size(&req);
@@ -351,6 +355,8 @@ main(int argc, char **argv)
 			to = argv[i + 1];
 		else if (strcmp(argv[i], "--type") == 0)
 			type = argv[i + 1];
+		else if (strcmp(argv[i], "--deadline-ms") == 0)
+			deadline_ms = (uint32_t)strtoul(argv[i + 1], NULL, 10);
 	}
 	if (sodium_init() < 0 || count == 0 || count > 10000000 || inflight < 1 || inflight > 1024 ||
 	    seconds <= 0 || seconds > 3600) {

@@ -13,39 +13,7 @@ piugw=$1 piugwd=$2 rogue=$3
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/lib.sh"
 base=${PIUGW_TEST_PORT:-29401}
-m="$dir/mesh"
-declare -A pid
-
-PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port "$base" "$m" >/dev/null 2>&1 ||
-	{ echo "mkmesh failed"; exit 1; }
-"$top/deploy/examples/mktravellers" >"$dir/travellers.csv"
-for id in XA-PIU XB-PIU XC-PIU; do
-	"$piugw" import --format csv -c "$m/$id/etc/piugwd.yaml" "$dir/travellers.csv" >/dev/null ||
-		{ echo "import failed"; exit 1; }
-done
-cfg() { echo "$m/$1/etc/piugwd.yaml"; }
-
-# start ID: run piugwd and wait until it says it serves (its ready descriptor).
-start() {
-	local id=$1 line=
-	rm -f "$dir/$id.ready"
-	mkfifo "$dir/$id.ready"
-	"$piugwd" -c "$(cfg "$id")" --ready-fd 3 3>"$dir/$id.ready" 2>>"$dir/$id.log" &
-	pid[$id]=$!
-	read -r -t 30 line <"$dir/$id.ready" || true
-	test "$line" = "READY=1"
-}
-# stop ID: SIGTERM, and the daemon's exit status.
-stop() { kill -TERM "${pid[$1]}" && wait "${pid[$1]}"; }
-# wait_log ID TEXT [N]: until the daemon's log has TEXT N times (default 1; bounded: 20 s).
-wait_log() {
-	test "$(timeout 20 tail -n +1 -F "$dir/$1.log" 2>/dev/null | grep -m "${3:-1}" -- "$2" | wc -l)" -eq "${3:-1}"
-}
-# ask ID ARGS...: piugw ARGS against gateway ID.
-ask() { local id=$1; shift; run "$@" -c "$(cfg "$id")"; }
-# rogue FROM TO CASE...: a misbehaving FROM speaking to TO; output in $dir/out.
-rg() { local from=$1 to=$2; shift 2; "$rogue" -c "$(cfg "$from")" --to "$to" "$@" >"$dir/out" 2>"$dir/err"; }
-Q=(--purpose terrorism --case IT-1 --reason "linked to an ongoing investigation")
+. "$(dirname "$0")/meshlib.sh"
 
 check "piugwd -n accepts the tree" "$piugwd" -n -c "$(cfg XA-PIU)" >/dev/null
 check "piugwd --help" "$piugwd" --help >/dev/null
@@ -141,11 +109,6 @@ t() { # t CASE EXPECTED...: rogue XB -> XA
 	shift
 	rg XB-PIU XA-PIU "$c" "${@:2}"
 	grep -q -- "$1" "$dir/out" || { echo "  rogue $c said: $(head -c 300 "$dir/out")"; return 1; }
-}
-# t2 FROM TO CASE EXPECTED [ARGS...]: the same between any two members
-t2() {
-	rg "$1" "$2" "$3" "${@:5}"
-	grep -q -- "$4" "$dir/out" || { echo "  rogue $3 said: $(head -c 300 "$dir/out")"; return 1; }
 }
 check "hello" t hello "^HELLO 1"
 check "MALFORMED envelope" t malformed "^ERROR MALFORMED"
@@ -301,11 +264,5 @@ check "approvals in the subject's history" has "approved"
 for pii in P1234567 C7654321 M1111111 john.doe@example Иванова IVANOVA Svetlana Müller 1980-01-02 1985-03-04 "7946 0958" 79460958; do
 	check "no '$pii' in logs or audit" test -z "$(grep -rl -- "$pii" "$dir"/*.log "$m"/*/state/audit 2>/dev/null)"
 done
-# On failure, what the daemons had to say (no personal data is in these logs).
-if [ "$fails" -ne 0 ]; then
-	for id in XA-PIU XB-PIU XC-PIU; do
-		echo "--- $id: warnings and errors"
-		grep -E "level=(warn|error)" "$dir/$id.log" | tail -20
-	done
-fi
+warnings
 finish

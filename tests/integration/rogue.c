@@ -388,6 +388,24 @@ main(int argc, char **argv)
 		memcpy(h.message_id, oh.message_id, 16);
 		piugw__envelope__free_unpacked(e, NULL);
 		free(old);
+	} else if (strcmp(kase, "flood") == 0) {
+		/*
+		 * --count N messages as fast as the socket takes them: garbage, and
+		 * every hundredth one larger than the target's transport limit (it
+		 * drops the connection; ZeroMQ reconnects).
+		 */
+		size_t big_len = 3 * 1024 * 1024;
+		uint8_t *junk = malloc(big_len);
+		unsigned sent = 0;
+		if (junk == NULL)
+			goto out;
+		randombytes_buf(junk, big_len);
+		for (unsigned i = 0; i < count; i++)
+			if (zmq_send(r.sock, junk, i % 100 == 99 ? big_len : 64 + i % 512, 0) >= 0)
+				sent++;
+		free(junk);
+		printf("FLOOD sent=%u\n", sent);
+		goto out;
 	} else if (strcmp(kase, "malformed") == 0) {
 		env = (uint8_t *)strdup("this is not an envelope");
 		len = strlen((char *)env);

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Faults (issue 8): a partner whose clock is ten minutes off, the answering
+# gateway killed with -9 under load and the asker killed with queries in
+# flight (nothing answered twice, every audit log verifies), and a peer
+# flooding malformed and oversized messages (the others keep being served,
+# memory stays bounded). Real gateways on 127.0.0.1, as in mesh.sh.
+# Usage: faults.sh PIUGW PIUGWD ROGUE GW_BENCH
+set -u
+piugw=$1 piugwd=$2 rogue=$3 bench=$4
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+base=${PIUGW_TEST_PORT:-29701}
+. "$(dirname "$0")/meshlib.sh"
+
+# --- a clock ten minutes off --------------------------------------------------------
+check "XA starts" start XA-PIU
+check "XB starts" start XB-PIU
+# libfaketime straight into piugwd (env execs it), so that signals reach the daemon.
+ft=$(dpkg -L libfaketime 2>/dev/null | grep -m1 'libfaketimeMT.so.1$')
+check "libfaketime is there" test -n "$ft"
+check "XC starts ten minutes slow" start XC-PIU env LD_PRELOAD="$ft" FAKETIME=-10m
+check "XA's query to XC is refused" test "$(ask XA-PIU query --to XC-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 1
+check "as STALE" has "STALE"
+check "peers flags XC" test "$(ask XA-PIU peers --json)" -eq 1
+off=$(sed -n '/"id": "XC-PIU"/,/}/s/.*"clock_offset_ms": \(-\{0,1\}[0-9]*\).*/\1/p' "$dir/out" | head -1)
+check "peers shows XC's clock about 600 s behind (${off:-?} ms)" test "${off:-0}" -lt -590000 -a "${off:-0}" -gt -610000
+check "and says why" has "freshness window"
+check "XC stops" stop XC-PIU
+check "XC starts on time" start XC-PIU
+check "XC answers again" test "$(ask XA-PIU query --to XC-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+
+# --- the answering gateway killed -9 under load --------------------------------------
+printf 'XAA\tP1234567\tDOE\tJOHN\t1980-01-02\n' >"$dir/q.tsv"
+api="ipc://$m/XA-PIU/state/api.sock"
+"$bench" gateway --api "$api" --queries "$dir/q.tsv" --to XB-PIU --inflight 8 --count 100000 \
+	--seconds 8 --deadline-ms 2000 >"$dir/load.out" 2>&1 &
+load=$!
+n=$(grep -c "event=query_answered" "$dir/XB-PIU.log")
+check "XB answers under load" wait_log XB-PIU "event=query_answered" $((n + 50))
+kill -KILL "${pid[XB-PIU]}"
+wait "${pid[XB-PIU]}" 2>/dev/null
+check "XA tells its caller within the deadline" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA --deadline 3)" -eq 1
+check "as unreachable or timed out" grep -qE "PEER_UNREACHABLE|TIMEOUT" "$dir/out"
+wait "$load"
+check "the load's queries in flight failed within their deadline" grep -q "errors=[1-9]" "$dir/load.out"
+check "XA logged them as expired" grep -qE "event=query_expired peer=XB-PIU .*outcome=(peer_unreachable|timeout)" "$dir/XA-PIU.log"
+check "XB starts again" start XB-PIU
+check "XB recovers" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA --deadline 10)" -eq 0
+check "XB's audit verifies after the kill" test "$(run audit verify -c "$(cfg XB-PIU)")" -eq 0
+check "XB's audit" test "$(run audit show -c "$(cfg XB-PIU)" --event answered --json)" -eq 0
+dups=$(grep -o '"message_id": "[0-9a-f]*"' "$dir/out" | sort | uniq -d | wc -l)
+check "no request answered twice" test "$dups" -eq 0
+check "answers are on record" grep -q '"message_id"' "$dir/out"
+
+# --- the asker killed -9 with queries in flight --------------------------------------
+"$bench" gateway --api "$api" --queries "$dir/q.tsv" --to XB-PIU --inflight 8 --count 100000 \
+	--seconds 5 >"$dir/load.out" 2>&1 &
+load=$!
+n=$(grep -c "event=query_sent" "$dir/XA-PIU.log")
+check "XA sends under load" wait_log XA-PIU "event=query_sent" $((n + 50))
+kill -KILL "${pid[XA-PIU]}"
+wait "${pid[XA-PIU]}" 2>/dev/null
+wait "$load"
+check "XA starts again" start XA-PIU
+check "XA's audit verifies after the kill" test "$(run audit verify -c "$(cfg XA-PIU)")" -eq 0
+check "XA serves again" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+
+# --- a peer flooding malformed and oversized messages ----------------------------------
+rss() { awk '/VmRSS/ {print $2}' "/proc/${pid[XA-PIU]}/status"; }
+before=$(rss)
+rg XC-PIU XA-PIU flood --count 3000
+check "the flood was answered, not crashed on" grep -q "^FLOOD sent=3000" "$dir/out"
+check "XA still serves XB" t2 XB-PIU XA-PIU hello "^HELLO"
+check "XA still answers its analysts" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+after=$(rss)
+echo "XA's RSS: ${before} kB before the flood, ${after} kB after"
+check "memory stays bounded (under +64 MiB)" test "$after" -lt $((before + 65536))
+
+for id in XA-PIU XB-PIU XC-PIU; do check "$id stops" stop "$id"; done
+for id in XA-PIU XB-PIU XC-PIU; do
+	check "$id audit verifies" test "$(run audit verify -c "$(cfg "$id")")" -eq 0
+done
+warnings
+finish

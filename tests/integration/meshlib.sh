@@ -1,0 +1,56 @@
+# Shared by the scripts that run real gateways (mesh.sh, faults.sh), after
+# lib.sh: the example mesh in $dir/mesh with the named travellers in every
+# store, and helpers that start, stop and question the gateways, always
+# synchronised on events (the ready descriptor, log lines).
+#   piugw=... piugwd=... rogue=... base=PORT; . lib.sh; . meshlib.sh
+m="$dir/mesh"
+declare -A pid
+# Whatever happens, no gateway outlives the test.
+# PIUGW_TEST_KEEP=1 keeps the folder (mesh, logs) for a look afterwards.
+trap 'for p in "${pid[@]}"; do kill -KILL "$p" 2>/dev/null; done
+      [ -n "${PIUGW_TEST_KEEP:-}" ] && echo "kept: $dir" || rm -rf "$dir"' EXIT
+PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port "$base" "$m" >/dev/null 2>&1 ||
+	{ echo "mkmesh failed"; exit 1; }
+"$top/deploy/examples/mktravellers" >"$dir/travellers.csv"
+for id in XA-PIU XB-PIU XC-PIU; do
+	"$piugw" import --format csv -c "$m/$id/etc/piugwd.yaml" "$dir/travellers.csv" >/dev/null ||
+		{ echo "import failed"; exit 1; }
+done
+cfg() { echo "$m/$1/etc/piugwd.yaml"; }
+
+# start ID [WRAPPER...]: run piugwd (under WRAPPER, e.g. faketime) and wait
+# until it says it serves (its ready descriptor).
+start() {
+	local id=$1 line=
+	shift
+	rm -f "$dir/$id.ready"
+	mkfifo "$dir/$id.ready"
+	"$@" "$piugwd" -c "$(cfg "$id")" --ready-fd 3 3>"$dir/$id.ready" >>"$dir/$id.log" 2>&1 &
+	pid[$id]=$!
+	read -r -t 30 line <"$dir/$id.ready" || true
+	test "$line" = "READY=1"
+}
+# stop ID: SIGTERM, and the daemon's exit status.
+stop() { kill -TERM "${pid[$1]}" && wait "${pid[$1]}"; }
+# wait_log ID TEXT [N]: until the daemon's log has TEXT N times (default 1; bounded: 20 s).
+wait_log() {
+	test "$(timeout 20 tail -n +1 -F "$dir/$1.log" 2>/dev/null | grep -m "${3:-1}" -- "$2" | wc -l)" -eq "${3:-1}"
+}
+# ask ID ARGS...: piugw ARGS against gateway ID.
+ask() { local id=$1; shift; run "$@" -c "$(cfg "$id")"; }
+# rg FROM TO CASE...: a misbehaving FROM speaking to TO; output in $dir/out.
+rg() { local from=$1 to=$2; shift 2; "$rogue" -c "$(cfg "$from")" --to "$to" "$@" >"$dir/out" 2>"$dir/err"; }
+# t2 FROM TO CASE EXPECTED [ARGS...]: the rogue's answer matches EXPECTED.
+t2() {
+	rg "$1" "$2" "$3" "${@:5}"
+	grep -q -- "$4" "$dir/out" || { echo "  rogue $3 said: $(head -c 300 "$dir/out")"; return 1; }
+}
+# warnings: on failure, what the daemons had to say (no personal data is in these logs).
+warnings() {
+	[ "$fails" -eq 0 ] && return
+	for id in XA-PIU XB-PIU XC-PIU; do
+		echo "--- $id: warnings and errors"
+		grep -E "level=(warn|error)|^piugwd" "$dir/$id.log" | tail -20
+	done
+}
+Q=(--purpose terrorism --case IT-1 --reason "linked to an ongoing investigation")
