@@ -334,7 +334,9 @@ serve(struct gw *g)
 			state_replay_expire(g->state, now - keep, &gone);
 			g->next_housekeeping_ms = now + 60000;
 		}
-		if (g->draining && g->out == NULL && g->deferred == NULL)
+		/* Drained; answers waiting for an audit log that failed will never go. */
+		if (g->draining && g->out == NULL &&
+		    (g->deferred == NULL || audit_status(g->audit) != 0))
 			g->stop = true;
 	}
 	return 0;

@@ -397,8 +397,11 @@ main(int argc, char **argv)
 		size_t big_len = 3 * 1024 * 1024;
 		uint8_t *junk = malloc(big_len);
 		unsigned sent = 0;
+		int sndtimeo = 1000;
 		if (junk == NULL)
 			goto out;
+		/* Never block for good: the target cuts the connection at each big one. */
+		zmq_setsockopt(r.sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof(sndtimeo));
 		randombytes_buf(junk, big_len);
 		for (unsigned i = 0; i < count; i++)
 			if (zmq_send(r.sock, junk, i % 100 == 99 ? big_len : 64 + i % 512, 0) >= 0)
