@@ -184,14 +184,17 @@ check "copies agree again" test "$(ask XA-PIU peers)" -eq 0
 # Revocation while connected: XC holds a connection to XA; XA suspends their
 # agreement; XC's next message on the same connection is not served.
 coproc RG { "$rogue" -c "$(cfg XC-PIU)" --to XA-PIU hello-twice; }
-rgpid=$RG_PID # bash unsets RG_PID as soon as the coprocess ends
-read -r -t 20 first <&"${RG[0]}" || first=
+# bash unsets RG and RG_PID as soon as the coprocess ends: keep copies.
+rgpid=$RG_PID
+exec {rgout}<&"${RG[0]}" {rgin}>&"${RG[1]}"
+read -r -t 20 first <&"$rgout" || first=
 check "XC connected and served" test "$first" = "HELLO 1"
 "$piugw" agreement suspend -c "$(cfg XA-PIU)" --reason "test" XA-XC-2026-002 >/dev/null
-echo go >&"${RG[1]}"
-read -r -t 20 second <&"${RG[0]}" || second=
+echo go >&"$rgin"
+read -r -t 20 second <&"$rgout" || second=
 check "cut off on the open connection at once" test "$second" = "NO_REPLY"
 wait "$rgpid" 2>/dev/null || true
+exec {rgout}<&- {rgin}>&-
 "$piugw" agreement resume -c "$(cfg XA-PIU)" XA-XC-2026-002 >/dev/null
 
 # The last agreement with XC leaves XA's tree: on reload XC's connections go
