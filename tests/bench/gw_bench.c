@@ -34,37 +34,16 @@
 #include <zmq.h>
 
 #include "local.pb-c.h"
+#include "bench.h"
 
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int
-cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(double *v, size_t n, double p)
-{
-	size_t i = (size_t)(p * (double)(n - 1));
-	return n ? v[i] : 0;
-}
 
 static void
 report(const char *what, size_t n, double secs, double *lat, size_t nlat, size_t errors)
 {
-	qsort(lat, nlat, sizeof(*lat), cmp_d);
+	qsort(lat, nlat, sizeof(*lat), bench_cmp_d);
 	printf("%s count=%zu seconds=%.2f rate=%.0f p50_us=%.0f p99_us=%.0f p999_us=%.0f errors=%zu\n",
-	       what, n, secs, (double)n / secs, pct(lat, nlat, 0.50), pct(lat, nlat, 0.99),
-	       pct(lat, nlat, 0.999), errors);
+	       what, n, secs, (double)n / secs, bench_pct(lat, nlat, 0.50), bench_pct(lat, nlat, 0.99),
+	       bench_pct(lat, nlat, 0.999), errors);
 	fflush(stdout);
 }
 
@@ -161,11 +140,11 @@ baseline(size_t count, double seconds, int inflight)
 	zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, cli.curve_sk, 32);
 	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_connect(s, ep);
-	start = now_us();
+	start = bench_now_us();
 	deadline = start + seconds * 1e6;
-	while (got < count && now_us() < deadline) {
+	while (got < count && bench_now_us() < deadline) {
 		while (sent < count && sent - got < (size_t)inflight) {
-			make(buf, &cli, now_us());
+			make(buf, &cli, bench_now_us());
 			zmq_send(s, buf, MSG, 0);
 			sent++;
 		}
@@ -180,11 +159,11 @@ baseline(size_t count, double seconds, int inflight)
 		} else {
 			double t;
 			memcpy(&t, buf, sizeof(t));
-			lat[got] = now_us() - t;
+			lat[got] = bench_now_us() - t;
 		}
 		got++;
 	}
-	report("baseline", got, (now_us() - start) / 1e6, lat, got, bad);
+	report("baseline", got, (bench_now_us() - start) / 1e6, lat, got, bad);
 	kill(child, SIGTERM);
 	waitpid(child, NULL, 0);
 	zmq_close(s);
@@ -280,15 +259,15 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 		it[i].socket = sl[i].s;
 		it[i].events = ZMQ_POLLIN;
 	}
-	start = now_us();
+	start = bench_now_us();
 	deadline = start + seconds * 1e6;
-	while (got < count && now_us() < deadline) {
+	while (got < count && bench_now_us() < deadline) {
 		for (int i = 0; i < inflight && sent < count; i++) {
 			if (sl[i].busy)
 				continue;
 			size_t len;
 			uint8_t *buf = pack_query(&qs[sent % nq], to, type, &len);
-			sl[i].t0 = now_us();
+			sl[i].t0 = bench_now_us();
 			zmq_send(sl[i].s, buf, len, 0);
 			free(buf);
 			sl[i].busy = true;
@@ -313,12 +292,12 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 			if (r != NULL)
 				piugw__local_reply__free_unpacked(r, NULL);
 			zmq_msg_close(&m);
-			lat[got++] = now_us() - sl[i].t0;
+			lat[got++] = bench_now_us() - sl[i].t0;
 			sl[i].busy = false;
 		}
 	}
 	snprintf(what, sizeof(what), "gateway-%s-x%d", type, inflight);
-	report(what, got, (now_us() - start) / 1e6, lat, got, errors);
+	report(what, got, (bench_now_us() - start) / 1e6, lat, got, errors);
 	if (hits == 0 && got > 0)
 		fprintf(stderr, "gw_bench: no query hit: is the store the generated one?\n");
 	for (int i = 0; i < inflight; i++)

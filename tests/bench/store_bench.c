@@ -20,28 +20,8 @@
 #include "import.h"
 #include "num.h"
 #include "store.h"
+#include "bench.h"
 
-static double
-now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int
-cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(double *v, size_t n, double p)
-{
-	size_t i = (size_t)(p * (double)(n - 1));
-	return v[i];
-}
 
 struct q {
 	char iss[8], doc[16], sn[64], gn[96], dob[11];
@@ -77,12 +57,12 @@ main(int argc, char **argv)
 		return 2;
 	snprintf(cmd, sizeof(cmd), "'%s' %ju --queries '%s/queries.tsv' > '%s/travellers.csv'", gen,
 		 (uintmax_t)n, dir, dir);
-	double g0 = now_us();
+	double g0 = bench_now_us();
 	if (system(cmd) != 0) {
 		fprintf(stderr, "store_bench: the generator failed\n");
 		return 1;
 	}
-	double g1 = now_us();
+	double g1 = bench_now_us();
 
 	struct store *s = NULL;
 	struct diag d;
@@ -97,14 +77,14 @@ main(int argc, char **argv)
 	if (fileio_read(path, (size_t)4 << 30, 0, &buf, &len, &d) != 0)
 		return 1;
 	struct import_stats st;
-	double i0 = now_us();
+	double i0 = bench_now_us();
 	if (import_text(s, IMPORT_CSV, (char *)buf, len, "travellers.csv", 1811851200000LL, &st, &d,
 			NULL, NULL) != 0 || st.rejected != 0) {
 		for (size_t k = 0; k < d.n && k < 5; k++)
 			fprintf(stderr, "%s\n", d.lines[k]);
 		return 1;
 	}
-	double i1 = now_us();
+	double i1 = bench_now_us();
 	fileio_free(buf, len, 0);
 
 	/* The sample of travellers that exist. */
@@ -129,28 +109,28 @@ main(int argc, char **argv)
 	for (size_t k = 0; k < nd; k++) {
 		struct store_result r;
 		const struct q *x = &qs[k % nq];
-		double t0 = now_us();
+		double t0 = bench_now_us();
 		store_search_document(s, x->iss, x->doc, 10, &r);
-		lat[k] = now_us() - t0;
+		lat[k] = bench_now_us() - t0;
 		misses += r.total == 0;
 		store_result_clear(&r);
 	}
-	qsort(lat, nd, sizeof(double), cmp_d);
-	double d50 = pct(lat, nd, 0.5), d99 = pct(lat, nd, 0.99);
+	qsort(lat, nd, sizeof(double), bench_cmp_d);
+	double d50 = bench_pct(lat, nd, 0.5), d99 = bench_pct(lat, nd, 0.99);
 
 	unsigned fz_miss = 0;
 	for (size_t k = 0; k < nz; k++) {
 		struct store_result r;
 		const struct q *x = &qs[k % nq];
-		double t0 = now_us();
+		double t0 = bench_now_us();
 		/* Given names where the surname was: the order a partner may use. */
 		store_search_name_fuzzy(s, x->gn, x->sn, x->dob, 0.88, 10, &r);
-		lat[k] = now_us() - t0;
+		lat[k] = bench_now_us() - t0;
 		fz_miss += r.total == 0;
 		store_result_clear(&r);
 	}
-	qsort(lat, nz, sizeof(double), cmp_d);
-	double f50 = pct(lat, nz, 0.5), f99 = pct(lat, nz, 0.99);
+	qsort(lat, nz, sizeof(double), bench_cmp_d);
+	double f50 = bench_pct(lat, nz, 0.5), f99 = bench_pct(lat, nz, 0.99);
 
 	printf("store: %ju travellers (generated in %.1f s)\n", (uintmax_t)st.stored,
 	       (g1 - g0) / 1e6);
