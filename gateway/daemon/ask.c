@@ -367,7 +367,7 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 		return;
 	}
 	memset(&req, 0, sizeof(req));
-	if (!serve_query_request(lq->query, &req, why, sizeof(why))) {
+	if (!policy_from_query(lq->query, &req, why, sizeof(why))) {
 		ask_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED, "%s", why);
 		return;
 	}

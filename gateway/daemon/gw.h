@@ -193,11 +193,6 @@ void serve_pending_list(struct gw *g, Piugw__LocalReply *reply);
 void serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec, uint32_t uid,
 		  Piugw__LocalReply *reply);
 
-/* The query type of q's criteria (QueryType), 0 if none. */
-int serve_query_type(const Piugw__Query *q);
-/* Fill the policy fields of req from q; false with why for a malformed query. */
-bool serve_query_request(const Piugw__Query *q, struct policy_request *req, char *why,
-			 size_t why_len);
 /* Keyed digests of what q searches for (at most 2) / what r discloses (at most max). */
 size_t serve_query_digests(const struct gw *g, const Piugw__Query *q,
 			   uint8_t out[][AUDIT_DIGEST_BYTES]);

@@ -255,102 +255,6 @@ refuse(struct gw *g, struct ex *x, int err, const char *detail)
 
 /* ---- queries ---- */
 
-int
-serve_query_type(const Piugw__Query *q)
-{
-	switch (q->criteria_case) {
-	case PIUGW__QUERY__CRITERIA_DOCUMENT: return PIUGW__QUERY_TYPE__QUERY_TYPE_DOCUMENT;
-	case PIUGW__QUERY__CRITERIA_NAME: return PIUGW__QUERY_TYPE__QUERY_TYPE_NAME;
-	case PIUGW__QUERY__CRITERIA_NAME_FUZZY: return PIUGW__QUERY_TYPE__QUERY_TYPE_NAME_FUZZY;
-	case PIUGW__QUERY__CRITERIA_LOCATOR: return PIUGW__QUERY_TYPE__QUERY_TYPE_LOCATOR;
-	case PIUGW__QUERY__CRITERIA_FLIGHT: return PIUGW__QUERY_TYPE__QUERY_TYPE_FLIGHT;
-	case PIUGW__QUERY__CRITERIA_SELECTOR: return PIUGW__QUERY_TYPE__QUERY_TYPE_SELECTOR;
-	default: return 0;
-	}
-}
-
-static bool
-blank(const char *s)
-{
-	for (; s != NULL && *s != '\0'; s++)
-		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-			return false;
-	return true;
-}
-
-/* See gw.h. */
-bool
-serve_query_request(const Piugw__Query *q, struct policy_request *req, char *why, size_t why_len)
-{
-	req->purpose = (int)q->purpose;
-	if (vocab_name(vocab_purposes, req->purpose)[0] == '?' || q->purpose == 0) {
-		snprintf(why, why_len, "purpose %d is not one of %s", (int)q->purpose,
-			 vocab_names(vocab_purposes));
-		return false;
-	}
-	req->offence = 0;
-	if (q->offence[0] != '\0' &&
-	    (req->offence = vocab_offence(q->offence, strlen(q->offence))) < 0) {
-		snprintf(why, why_len, "offence must be an Annex II code SC01..SC26");
-		return false;
-	}
-	if ((req->query_type = serve_query_type(q)) == 0) {
-		snprintf(why, why_len, "the query names no criteria");
-		return false;
-	}
-	req->has_justification = !blank(q->justification);
-	req->categories = 0;
-	for (size_t i = 0; i < q->n_categories; i++) {
-		if (vocab_name(vocab_categories, (int)q->categories[i])[0] == '?' ||
-		    q->categories[i] == 0) {
-			snprintf(why, why_len, "category %d is not one of %s", (int)q->categories[i],
-				 vocab_names(vocab_categories));
-			return false;
-		}
-		req->categories |= VOCAB_BIT(q->categories[i]);
-	}
-	req->max_results = q->max_results;
-	switch (q->criteria_case) {
-	case PIUGW__QUERY__CRITERIA_DOCUMENT:
-		if (blank(q->document->number) || blank(q->document->issuing_state)) {
-			snprintf(why, why_len, "a document query needs the number and issuing state");
-			return false;
-		}
-		break;
-	case PIUGW__QUERY__CRITERIA_NAME:
-	case PIUGW__QUERY__CRITERIA_NAME_FUZZY: {
-		const Piugw__NameCriteria *n = q->name != NULL ? q->name : q->name_fuzzy;
-		if (blank(n->surname) || blank(n->date_of_birth)) {
-			snprintf(why, why_len, "a name query needs the surname and date of birth");
-			return false;
-		}
-		break;
-	}
-	case PIUGW__QUERY__CRITERIA_LOCATOR:
-		if (blank(q->locator->record_locator)) {
-			snprintf(why, why_len, "a locator query needs the record locator");
-			return false;
-		}
-		break;
-	case PIUGW__QUERY__CRITERIA_FLIGHT:
-		if (blank(q->flight->carrier) || blank(q->flight->flight_number) ||
-		    blank(q->flight->departure_date)) {
-			snprintf(why, why_len, "a flight query needs carrier, number and date");
-			return false;
-		}
-		break;
-	case PIUGW__QUERY__CRITERIA_SELECTOR:
-		if (q->selector->kind == 0 || q->selector->kind > 3 || blank(q->selector->value)) {
-			snprintf(why, why_len, "a selector query needs a kind and a value");
-			return false;
-		}
-		break;
-	default:
-		break;
-	}
-	return true;
-}
-
 /* Search the store for q within the decision; fill *qrp (disclose_free) and the record. */
 static int
 answer(struct gw *g, const Piugw__Query *q, const struct policy_decision *dec,
@@ -448,7 +352,7 @@ on_query(struct gw *g, struct ex *x, const Piugw__Query *q)
 	x->rec.purpose = (uint32_t)q->purpose;
 	snprintf(why, sizeof(why), "peer=\"%s\",agreement=\"%s\"", x->peer, x->h->agreement_id);
 	metrics_add(g, "piugw_queries_received_total", why, 1);
-	if (!serve_query_request(q, &req, why, sizeof(why))) {
+	if (!policy_from_query(q, &req, why, sizeof(why))) {
 		refuse(g, x, PIUGW_EMALFORMED, why);
 		return;
 	}
@@ -777,7 +681,7 @@ serve_pending_list(struct gw *g, Piugw__LocalReply *reply_out)
 			it->offence = strdup(q->offence);
 			it->case_reference = strdup(q->case_reference);
 			it->justification = strdup(q->justification);
-			it->query_type = (Piugw__QueryType)serve_query_type(q);
+			it->query_type = (Piugw__QueryType)policy_query_type(q);
 			piugw__query__free_unpacked(q, NULL);
 		}
 		pr->items[pr->n_items++] = it;
@@ -833,7 +737,7 @@ serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uin
 	snprintf(reason, sizeof(reason), "%s", dec_in->reason);
 	if (approve && q != NULL) {
 		/* The agreement may have changed since: decide again (not counted twice). */
-		serve_query_request(q, &req, why, sizeof(why));
+		policy_from_query(q, &req, why, sizeof(why));
 		req.direction = POLICY_INBOUND;
 		req.peer = p.peer;
 		req.agreement_id = p.agreement_id;
@@ -847,7 +751,7 @@ serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uin
 		digests_of_query(g, q, &x.ds);
 		x.rec.purpose = (uint32_t)q->purpose;
 		x.rec.case_reference = q->case_reference;
-		x.rec.query_type = (uint32_t)serve_query_type(q);
+		x.rec.query_type = (uint32_t)policy_query_type(q);
 	}
 	if (approve && q != NULL) {
 		if ((rc = answer(g, q, &dec, &qr, &x)) != 0) {

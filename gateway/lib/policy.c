@@ -653,6 +653,105 @@ policy_decide(const struct policy *p, struct policy_rates *rates, const struct p
 	return 0;
 }
 
+/* ---- queries ---- */
+
+/* See policy.h. */
+int
+policy_query_type(const Piugw__Query *q)
+{
+	switch (q->criteria_case) {
+	case PIUGW__QUERY__CRITERIA_DOCUMENT: return PIUGW__QUERY_TYPE__QUERY_TYPE_DOCUMENT;
+	case PIUGW__QUERY__CRITERIA_NAME: return PIUGW__QUERY_TYPE__QUERY_TYPE_NAME;
+	case PIUGW__QUERY__CRITERIA_NAME_FUZZY: return PIUGW__QUERY_TYPE__QUERY_TYPE_NAME_FUZZY;
+	case PIUGW__QUERY__CRITERIA_LOCATOR: return PIUGW__QUERY_TYPE__QUERY_TYPE_LOCATOR;
+	case PIUGW__QUERY__CRITERIA_FLIGHT: return PIUGW__QUERY_TYPE__QUERY_TYPE_FLIGHT;
+	case PIUGW__QUERY__CRITERIA_SELECTOR: return PIUGW__QUERY_TYPE__QUERY_TYPE_SELECTOR;
+	default: return 0;
+	}
+}
+
+static bool
+blank(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			return false;
+	return true;
+}
+
+/* See policy.h. */
+bool
+policy_from_query(const Piugw__Query *q, struct policy_request *req, char *why, size_t why_len)
+{
+	req->purpose = (int)q->purpose;
+	if (vocab_name(vocab_purposes, req->purpose)[0] == '?' || q->purpose == 0) {
+		snprintf(why, why_len, "purpose %d is not one of %s", (int)q->purpose,
+			 vocab_names(vocab_purposes));
+		return false;
+	}
+	req->offence = 0;
+	if (q->offence[0] != '\0' &&
+	    (req->offence = vocab_offence(q->offence, strlen(q->offence))) < 0) {
+		snprintf(why, why_len, "offence must be an Annex II code SC01..SC26");
+		return false;
+	}
+	if ((req->query_type = policy_query_type(q)) == 0) {
+		snprintf(why, why_len, "the query names no criteria");
+		return false;
+	}
+	req->has_justification = !blank(q->justification);
+	req->categories = 0;
+	for (size_t i = 0; i < q->n_categories; i++) {
+		if (vocab_name(vocab_categories, (int)q->categories[i])[0] == '?' ||
+		    q->categories[i] == 0) {
+			snprintf(why, why_len, "category %d is not one of %s", (int)q->categories[i],
+				 vocab_names(vocab_categories));
+			return false;
+		}
+		req->categories |= VOCAB_BIT(q->categories[i]);
+	}
+	req->max_results = q->max_results;
+	switch (q->criteria_case) {
+	case PIUGW__QUERY__CRITERIA_DOCUMENT:
+		if (blank(q->document->number) || blank(q->document->issuing_state)) {
+			snprintf(why, why_len, "a document query needs the number and issuing state");
+			return false;
+		}
+		break;
+	case PIUGW__QUERY__CRITERIA_NAME:
+	case PIUGW__QUERY__CRITERIA_NAME_FUZZY: {
+		const Piugw__NameCriteria *n = q->name != NULL ? q->name : q->name_fuzzy;
+		if (blank(n->surname) || blank(n->date_of_birth)) {
+			snprintf(why, why_len, "a name query needs the surname and date of birth");
+			return false;
+		}
+		break;
+	}
+	case PIUGW__QUERY__CRITERIA_LOCATOR:
+		if (blank(q->locator->record_locator)) {
+			snprintf(why, why_len, "a locator query needs the record locator");
+			return false;
+		}
+		break;
+	case PIUGW__QUERY__CRITERIA_FLIGHT:
+		if (blank(q->flight->carrier) || blank(q->flight->flight_number) ||
+		    blank(q->flight->departure_date)) {
+			snprintf(why, why_len, "a flight query needs carrier, number and date");
+			return false;
+		}
+		break;
+	case PIUGW__QUERY__CRITERIA_SELECTOR:
+		if (q->selector->kind == 0 || q->selector->kind > 3 || blank(q->selector->value)) {
+			snprintf(why, why_len, "a selector query needs a kind and a value");
+			return false;
+		}
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
 /* ---- suspension ---- */
 
 static char *

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "agreement.h"
+#include "body.pb-c.h"
 #include "config.h"
 #include "diag.h"
 #include "directory.h"
@@ -147,6 +148,15 @@ struct policy_decision {
  */
 int policy_decide(const struct policy *p, struct policy_rates *rates,
 		  const struct policy_request *req, struct policy_decision *out);
+
+/* ---- queries ---- */
+
+/* The query type of q's criteria (vocab_query_types value), 0 if none. */
+int policy_query_type(const Piugw__Query *q);
+/* Fill the policy fields of req from q (a Query from a peer or the local API);
+ * false, with why, when q is malformed. */
+bool policy_from_query(const Piugw__Query *q, struct policy_request *req, char *why,
+		       size_t why_len);
 
 /* ---- local suspension ---- */
 

@@ -18,7 +18,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64], seg[128];
+static char dir[256], seg[320];
 static struct keys_public pub;
 
 static void
@@ -47,7 +47,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (dir[0] == '\0') {
 		struct keys_secret *k = NULL;
-		snprintf(dir, sizeof(dir), "/tmp/piugw-fuzz-audit-%ld", (long)getpid());
+		const char *tmp = getenv("TMPDIR");
+		snprintf(dir, sizeof(dir), "%s/piugw-fuzz-audit-%ld", tmp && *tmp ? tmp : "/tmp",
+			 (long)getpid());
 		if (sodium_init() < 0 || mkdir(dir, 0700) != 0 || keys_generate("XA-PIU", &k) != 0)
 			abort();
 		pub = *keys_secret_public(k);

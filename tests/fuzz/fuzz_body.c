@@ -1,5 +1,6 @@
 /*
- * fuzz_body.c: body_unpack() on arbitrary bytes (the decrypted Sealed.body).
+ * fuzz_body.c: body_unpack() on arbitrary bytes (the decrypted Sealed.body),
+ * then for a Query the checks a partner's query goes through (policy_from_query).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 
 #include "body.h"
+#include "policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,6 +20,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len = 0;
 
 	if (body_unpack(data, size, &b) == 0) {
+		if (b->kind_case == PIUGW__BODY__KIND_QUERY) {
+			struct policy_request req = {0};
+			char why[200] = "";
+			if (!policy_from_query(b->query, &req, why, sizeof(why)) && why[0] == '\0')
+				abort(); /* a refusal always says why */
+		}
 		/* What we accept we can serialize again. */
 		if (body_pack(b, &again, &len) != 0)
 			abort();
