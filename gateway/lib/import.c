@@ -407,10 +407,13 @@ msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int this_yy
 		else
 			m->crew++;
 		set(t, COL_SURNAME, ev(sg, 4, 0));
-		for (unsigned c = 1; c < sg->ncomp[4] && c < EDI_COMP; c++)
-			if (*ev(sg, 4, c) != '\0')
-				o += (size_t)snprintf(given + o, o < sizeof(given) ? sizeof(given) - o : 0,
-						      "%s%s", o ? " " : "", ev(sg, 4, c));
+		/* Given names joined by spaces; what does not fit is cut (o stays inside given). */
+		for (unsigned c = 1; c < sg->ncomp[4] && c < EDI_COMP && o + 1 < sizeof(given); c++)
+			if (*ev(sg, 4, c) != '\0') {
+				int w = snprintf(given + o, sizeof(given) - o, "%s%s", o ? " " : "",
+						 ev(sg, 4, c));
+				o = w < 0 ? o : o + (size_t)w >= sizeof(given) ? sizeof(given) - 1 : o + (size_t)w;
+			}
 		set(t, COL_GIVEN_NAMES, given);
 		return;
 	}
