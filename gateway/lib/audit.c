@@ -74,6 +74,9 @@ struct audit_log {
 	uint64_t durable_seq;
 	int error;
 	bool stop;
+	bool held;      /* under mu: the writer leaves the queue alone (audit_hold) */
+	bool held_wait; /* under mu: the writer waits for the release */
+	bool writing;   /* under mu: the writer has a batch on its way to the disk */
 	uint64_t syncs;
 };
 
@@ -211,7 +214,8 @@ append_locked(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp)
 	log->next_seq++;
 	if (seqp != NULL)
 		*seqp = f.seq;
-	pthread_cond_signal(&log->work);
+	if (!log->held)
+		pthread_cond_signal(&log->work);
 	if (is_cp) {
 		log->since_cp = 0;
 		log->cp_first = log->next_seq;
@@ -232,6 +236,29 @@ audit_append(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp)
 	ret = append_locked(log, r, seqp);
 	pthread_mutex_unlock(&log->mu);
 	return ret;
+}
+
+/* See audit.h. */
+void
+audit_hold(struct audit_log *log, bool hold)
+{
+	pthread_mutex_lock(&log->mu);
+	log->held = hold;
+	if (!hold && (log->qn > 0 || log->held_wait))
+		pthread_cond_signal(&log->work);
+	pthread_mutex_unlock(&log->mu);
+}
+
+/* See audit.h. */
+bool
+audit_writing(struct audit_log *log)
+{
+	bool w;
+
+	pthread_mutex_lock(&log->mu);
+	w = log->writing;
+	pthread_mutex_unlock(&log->mu);
+	return w;
 }
 
 /* See audit.h. */
@@ -402,8 +429,13 @@ writer_main(void *arg)
 
 	pthread_mutex_lock(&log->mu);
 	for (;;) {
-		while (log->qn == 0 && !log->stop) {
-			if (log->since_cp > 0 && log->error == 0) {
+		while ((log->qn == 0 || log->held) && !log->stop) {
+			if (log->held) {
+				/* Its holder releases it soon; a checkpoint can wait till then. */
+				log->held_wait = true;
+				pthread_cond_wait(&log->work, &log->mu);
+				log->held_wait = false;
+			} else if (log->since_cp > 0 && log->error == 0) {
 				int64_t left = log->last_cp_ms + log->cp_ms - log->clock_ms();
 				int64_t due;
 				struct timespec ts;
@@ -431,11 +463,13 @@ writer_main(void *arg)
 		log->q = tmp;
 		log->qcap = tcap;
 		log->qn = 0;
+		log->writing = true;
 		pthread_mutex_unlock(&log->mu);
 
 		int rc = log->error != 0 ? log->error : write_batch(log, batch, bn);
 
 		pthread_mutex_lock(&log->mu);
+		log->writing = false;
 		if (rc != 0) {
 			/* Fail closed: nothing more is accepted, waiters are told. */
 			log->error = rc;

@@ -70,6 +70,23 @@ int audit_append(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp);
 /* Block until seq is on disk (fdatasync'd). Returns 0 or PIUGW_EAUDIT. */
 int audit_wait_durable(struct audit_log *log, uint64_t seq);
 
+/*
+ * While held, appended records wait in the queue: the writer starts no new
+ * batch (one already being written finishes). Releasing hands all of them
+ * to the writer at once. An event loop holds the log while it handles a
+ * batch of messages, so that what it commits elsewhere before releasing
+ * (state.db) reaches the disk no later than the audit records that speak
+ * of it, and the writer wakes once per batch, not once per record.
+ */
+void audit_hold(struct audit_log *log, bool hold);
+
+/*
+ * Is the writer busy with a batch (writing, fdatasync)? Its end makes
+ * audit_notify_fd() readable. A loop may keep the log held meanwhile and
+ * gather more for the next batch.
+ */
+bool audit_writing(struct audit_log *log);
+
 /* Append a signed checkpoint now. */
 int audit_checkpoint(struct audit_log *log, uint64_t *seqp);
 

@@ -13,17 +13,53 @@
 #include "piugw/error.h"
 #include "state.h"
 
+#define STATE_STMTS 16
+
+/* One request in the replay index: a keyed hash of (sender, message_id) and its row. */
+struct rp_entry {
+	uint64_t h;
+	int64_t id; /* 0: free slot */
+};
+
 struct state {
 	sqlite3 *db;
 	sqlite3_stmt *replay_get, *replay_put, *replay_reply;
+	struct rp_entry *rp;  /* open addressing, linear probing; cap a power of 2 */
+	size_t rp_cap, rp_n;
+	uint8_t rp_key[crypto_shorthash_KEYBYTES];
+	/* prepared once, by the address of their SQL text (always a literal) */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} stmts[STATE_STMTS];
+	bool batch; /* writes join one transaction until state_commit() */
 };
 
+/*
+ * The replay cache is written in arrival order (rowid), so that a batch of
+ * requests dirties a page or two at the table's end instead of one random
+ * page of a keyed B-tree each; the lookup by (sender, message_id) is an
+ * index in memory, rebuilt from the table on open.
+ */
+#define REPLAY_TABLE \
+	"CREATE TABLE replay (" \
+	"  id INTEGER PRIMARY KEY, sender TEXT NOT NULL, message_id BLOB NOT NULL," \
+	"  req_hash BLOB NOT NULL, reply BLOB, received_ms INTEGER NOT NULL);"
+
+/* Version 1 kept the replay cache in a table keyed by (sender, message_id). */
+static const char upgrade_1_2[] =
+	"BEGIN;"
+	"ALTER TABLE replay RENAME TO replay_1;"
+	REPLAY_TABLE
+	"INSERT INTO replay(sender, message_id, req_hash, reply, received_ms)"
+	"  SELECT sender, message_id, req_hash, reply, received_ms FROM replay_1"
+	"  ORDER BY received_ms;"
+	"DROP TABLE replay_1;"
+	"PRAGMA user_version=2;"
+	"COMMIT;";
+
 static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS replay ("
-	"  sender TEXT NOT NULL, message_id BLOB NOT NULL, req_hash BLOB NOT NULL,"
-	"  reply BLOB, received_ms INTEGER NOT NULL, PRIMARY KEY (sender, message_id))"
-	"  WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS replay_age ON replay(received_ms);"
+	REPLAY_TABLE
 	"CREATE TABLE IF NOT EXISTS pending ("
 	"  ref TEXT PRIMARY KEY, peer TEXT NOT NULL, agreement_id TEXT NOT NULL,"
 	"  message_id BLOB NOT NULL, received_ms INTEGER NOT NULL, status INTEGER NOT NULL,"
@@ -46,6 +82,132 @@ exec(struct state *s, const char *sql, struct diag *d)
 		return PIUGW_ESYSTEM;
 	}
 	return 0;
+}
+
+/* ---- the replay index (in memory) ---- */
+
+static uint64_t
+rp_hash(const struct state *s, const char *sender, const uint8_t id[STATE_ID_BYTES])
+{
+	uint8_t in[KEYS_ID_MAX + 1 + STATE_ID_BYTES], out[crypto_shorthash_BYTES];
+	size_t n = strnlen(sender, KEYS_ID_MAX);
+	uint64_t h = 0;
+
+	memcpy(in, sender, n);
+	in[n] = 0;
+	memcpy(in + n + 1, id, STATE_ID_BYTES);
+	crypto_shorthash(out, in, n + 1 + STATE_ID_BYTES, s->rp_key);
+	for (size_t i = 0; i < sizeof(h); i++)
+		h = h << 8 | out[i];
+	return h;
+}
+
+/* Put (h, id) in t (cap a power of 2, never full). */
+static void
+rp_put(struct rp_entry *t, size_t cap, uint64_t h, int64_t id)
+{
+	size_t i = (size_t)h & (cap - 1);
+
+	while (t[i].id != 0)
+		i = (i + 1) & (cap - 1);
+	t[i].h = h;
+	t[i].id = id;
+}
+
+/* Rebuild the index with room for n more, keeping rows id >= min_id. */
+static int
+rp_rebuild(struct state *s, size_t more, int64_t min_id)
+{
+	size_t live = 0, cap = 1024;
+	struct rp_entry *t;
+
+	for (size_t i = 0; i < s->rp_cap; i++)
+		live += s->rp[i].id >= min_id && s->rp[i].id != 0;
+	while (cap < 2 * (live + more))
+		cap *= 2;
+	if ((t = calloc(cap, sizeof(*t))) == NULL)
+		return PIUGW_ENOMEM;
+	for (size_t i = 0; i < s->rp_cap; i++)
+		if (s->rp[i].id != 0 && s->rp[i].id >= min_id)
+			rp_put(t, cap, s->rp[i].h, s->rp[i].id);
+	free(s->rp);
+	s->rp = t;
+	s->rp_cap = cap;
+	s->rp_n = live;
+	return 0;
+}
+
+static int
+rp_add(struct state *s, uint64_t h, int64_t id)
+{
+	int ret;
+
+	/* Load at most one half: probes stay short. */
+	if (2 * (s->rp_n + 1) > s->rp_cap && (ret = rp_rebuild(s, s->rp_n + 1, 0)) != 0)
+		return ret;
+	rp_put(s->rp, s->rp_cap, h, id);
+	s->rp_n++;
+	return 0;
+}
+
+/*
+ * The row of (sender, id), if any: its id, and replay_get left on it (the
+ * caller resets it). The index only narrows the search: the row itself
+ * must name the same sender and message id (rolled-back rows are gone).
+ */
+static int64_t
+rp_find(struct state *s, const char *sender, const uint8_t id[STATE_ID_BYTES])
+{
+	uint64_t h;
+
+	if (s->rp_cap == 0)
+		return 0;
+	h = rp_hash(s, sender, id);
+	for (size_t i = (size_t)h & (s->rp_cap - 1); s->rp[i].id != 0; i = (i + 1) & (s->rp_cap - 1)) {
+		sqlite3_stmt *st = s->replay_get;
+		const unsigned char *who;
+		const void *mid;
+
+		if (s->rp[i].h != h)
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, s->rp[i].id);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			continue;
+		who = sqlite3_column_text(st, 0);
+		mid = sqlite3_column_blob(st, 1);
+		if (who != NULL && strcmp((const char *)who, sender) == 0 && mid != NULL &&
+		    sqlite3_column_bytes(st, 1) == STATE_ID_BYTES &&
+		    memcmp(mid, id, STATE_ID_BYTES) == 0)
+			return s->rp[i].id;
+	}
+	sqlite3_reset(s->replay_get);
+	return 0;
+}
+
+/* Index every row from min_id on. */
+static int
+rp_load(struct state *s, int64_t min_id)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = 0, rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT id, sender, message_id FROM replay WHERE id >= ?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_int64(st, 1, min_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *who = sqlite3_column_text(st, 1);
+		const void *mid = sqlite3_column_blob(st, 2);
+		if (who == NULL || mid == NULL || sqlite3_column_bytes(st, 2) != STATE_ID_BYTES)
+			continue;
+		if ((ret = rp_add(s, rp_hash(s, (const char *)who, mid), sqlite3_column_int64(st, 0))) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = PIUGW_ESYSTEM;
+	sqlite3_finalize(st);
+	return ret;
 }
 
 /* See state.h. */
@@ -90,22 +252,30 @@ state_open(const char *path, struct state **outp, struct diag *d)
 		ret = PIUGW_ECONFIG;
 		goto out;
 	}
-	/* Only a new file is written to here: opening an existing one writes nothing. */
+	/* Only a new or older file is written to here: opening a current one writes nothing. */
 	if (version == 0 && ((ret = exec(s, schema, d)) != 0 ||
-			     (ret = exec(s, "PRAGMA user_version=1", d)) != 0))
+			     (ret = exec(s, "PRAGMA user_version=2", d)) != 0))
 		goto out;
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT req_hash, reply FROM replay WHERE sender=? AND message_id=?",
-			       -1, &s->replay_get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db,
+	if (version == 1 && (ret = exec(s, upgrade_1_2, d)) != 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
+	if (sqlite3_prepare_v3(s->db,
+			       "SELECT sender, message_id, req_hash, reply FROM replay WHERE id=?",
+			       -1, SQLITE_PREPARE_PERSISTENT, &s->replay_get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(s->db,
 			       "INSERT INTO replay(sender, message_id, req_hash, received_ms) "
 			       "VALUES (?,?,?,?)",
-			       -1, &s->replay_put, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db,
-			       "UPDATE replay SET reply=? WHERE sender=? AND message_id=?", -1,
-			       &s->replay_reply, NULL) != SQLITE_OK) {
+			       -1, SQLITE_PREPARE_PERSISTENT, &s->replay_put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(s->db, "UPDATE replay SET reply=? WHERE id=?", -1,
+			       SQLITE_PREPARE_PERSISTENT, &s->replay_reply, NULL) != SQLITE_OK) {
 		diag_add(d, "%s: %s", path, sqlite3_errmsg(s->db));
 		ret = PIUGW_ESYSTEM;
+		goto out;
+	}
+	randombytes_buf(s->rp_key, sizeof(s->rp_key));
+	if ((ret = rp_load(s, 0)) != 0) {
+		diag_add(d, "%s: cannot read the replay cache: %s", path, sqlite3_errmsg(s->db));
 		goto out;
 	}
 	*outp = s;
@@ -127,6 +297,11 @@ state_close(struct state **sp)
 	sqlite3_finalize(s->replay_get);
 	sqlite3_finalize(s->replay_put);
 	sqlite3_finalize(s->replay_reply);
+	for (size_t i = 0; i < STATE_STMTS; i++)
+		sqlite3_finalize(s->stmts[i].st);
+	free(s->rp);
+	if (s->db != NULL && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close(s->db);
 	free(s);
 	*sp = NULL;
@@ -158,54 +333,121 @@ column_text(sqlite3_stmt *st, int col, char *out, size_t size)
 	snprintf(out, size, "%s", t != NULL ? (const char *)t : "");
 }
 
+/* The statement for sql (a literal), prepared on first use; NULL on error. */
+static sqlite3_stmt *
+prep(struct state *s, const char *sql)
+{
+	size_t i;
+
+	for (i = 0; i < STATE_STMTS && s->stmts[i].sql != NULL; i++)
+		if (s->stmts[i].sql == sql)
+			return s->stmts[i].st;
+	if (i == STATE_STMTS) /* more statements than slots: raise STATE_STMTS */
+		return NULL;
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[i].st,
+			       NULL) != SQLITE_OK) {
+		sqlite3_finalize(s->stmts[i].st);
+		s->stmts[i].st = NULL;
+		return NULL;
+	}
+	s->stmts[i].sql = sql;
+	return s->stmts[i].st;
+}
+
+/* Make a statement from prep() ready for its next use. */
+static void
+done(sqlite3_stmt *st)
+{
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
+
+/* Run a statement from prep() that returns no rows. */
+static int
+run(sqlite3_stmt *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return PIUGW_ESYSTEM;
+	rc = sqlite3_step(st);
+	done(st);
+	return rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
+}
+
+/* Before a write: in batch mode, open the batch's transaction if none is. */
+static int
+wtx(struct state *s)
+{
+	if (s->batch && sqlite3_get_autocommit(s->db) &&
+	    sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return PIUGW_ESYSTEM;
+	return 0;
+}
+
+/* See state.h. */
+void
+state_batch(struct state *s, bool on)
+{
+	s->batch = on;
+}
+
+/* See state.h. */
+int
+state_commit(struct state *s)
+{
+	if (sqlite3_get_autocommit(s->db))
+		return 0;
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return PIUGW_ESYSTEM;
+}
+
 /* See state.h. */
 int
 state_replay_check(struct state *s, const char *sender, const uint8_t id[STATE_ID_BYTES],
 		   const uint8_t req_hash[STATE_HASH_BYTES], int64_t now_ms, int *seenp,
 		   uint8_t **replyp, size_t *reply_lenp)
 {
-	int ret = PIUGW_EINTERNAL, rc;
-	sqlite3_stmt *st = s->replay_get;
+	int ret;
+	sqlite3_stmt *st;
 
 	*replyp = NULL;
 	*reply_lenp = 0;
-	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, id, STATE_ID_BYTES, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const void *h = sqlite3_column_blob(st, 0);
-		if (h == NULL || sqlite3_column_bytes(st, 0) != STATE_HASH_BYTES ||
+	if (rp_find(s, sender, id) != 0) {
+		const void *h;
+
+		st = s->replay_get; /* on the row */
+		h = sqlite3_column_blob(st, 2);
+		if (h == NULL || sqlite3_column_bytes(st, 2) != STATE_HASH_BYTES ||
 		    sodium_memcmp(h, req_hash, STATE_HASH_BYTES) != 0) {
 			*seenp = STATE_SEEN_REPLAYED;
-		} else if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
+		} else if (sqlite3_column_type(st, 3) == SQLITE_NULL) {
 			*seenp = STATE_SEEN_IN_PROGRESS;
 		} else {
-			if ((ret = column_blob(st, 1, replyp, reply_lenp)) != 0)
-				goto out;
+			if ((ret = column_blob(st, 3, replyp, reply_lenp)) != 0) {
+				sqlite3_reset(st);
+				return ret;
+			}
 			*seenp = STATE_SEEN_REPEAT;
 		}
-		ret = 0;
-		goto out;
+		sqlite3_reset(st);
+		return 0;
 	}
-	if (rc != SQLITE_DONE) {
-		ret = PIUGW_ESYSTEM;
-		goto out;
-	}
-	sqlite3_reset(st);
+	if ((ret = wtx(s)) != 0)
+		return ret;
 	st = s->replay_put;
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, id, STATE_ID_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, req_hash, STATE_HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now_ms);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		ret = PIUGW_ESYSTEM;
-		goto out;
-	}
-	*seenp = STATE_SEEN_NEW;
-	ret = 0;
-out:
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
+	done(st);
+	if (ret == 0 && (ret = rp_add(s, rp_hash(s, sender, id), sqlite3_last_insert_rowid(s->db))) == 0)
+		*seenp = STATE_SEEN_NEW;
 	return ret;
 }
 
@@ -215,40 +457,18 @@ state_replay_set_reply(struct state *s, const char *sender, const uint8_t id[STA
 		       const uint8_t *reply, size_t len)
 {
 	sqlite3_stmt *st = s->replay_reply;
+	int64_t row = rp_find(s, sender, id);
 	int rc;
 
-	sqlite3_bind_blob(st, 1, reply, (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, id, STATE_ID_BYTES, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
-}
-
-/* Prepare sql, or return NULL. */
-static sqlite3_stmt *
-prep(struct state *s, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	return st;
-}
-
-/* Run a prepared statement that returns no rows, and finalize it. */
-static int
-run(sqlite3_stmt *st)
-{
-	int rc;
-
-	if (st == NULL)
+	sqlite3_reset(s->replay_get);
+	if (row == 0)
+		return PIUGW_EUNKNOWNQUERY;
+	if (wtx(s) != 0)
 		return PIUGW_ESYSTEM;
+	sqlite3_bind_blob(st, 1, reply, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, row);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	done(st);
 	return rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
 }
 
@@ -256,21 +476,36 @@ run(sqlite3_stmt *st)
 int
 state_replay_expire(struct state *s, int64_t before_ms, uint64_t *np)
 {
-	sqlite3_stmt *st = prep(s, "DELETE FROM replay WHERE received_ms < ?");
+	/* Rows are in arrival order: the first one young enough marks the cut. */
+	sqlite3_stmt *st = prep(s, "SELECT coalesce((SELECT id FROM replay WHERE received_ms >= ? "
+				   "ORDER BY id LIMIT 1), (SELECT max(id) + 1 FROM replay), 0)");
+	int64_t cut = 0;
 	int ret;
 
-	if (st != NULL)
-		sqlite3_bind_int64(st, 1, before_ms);
-	ret = run(st);
 	if (np != NULL)
-		*np = ret == 0 ? (uint64_t)sqlite3_changes(s->db) : 0;
-	return ret;
+		*np = 0;
+	if (st == NULL)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_int64(st, 1, before_ms);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		cut = sqlite3_column_int64(st, 0);
+	done(st);
+	if (cut <= 0)
+		return 0;
+	if (wtx(s) != 0 || (st = prep(s, "DELETE FROM replay WHERE id < ?")) == NULL)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_int64(st, 1, cut);
+	if ((ret = run(st)) != 0)
+		return ret;
+	if (np != NULL)
+		*np = (uint64_t)sqlite3_changes(s->db);
+	return rp_rebuild(s, 0, cut);
 }
 
 /*
  * Step st to the end, turning each row into one element of size elsize with
  * fill; on success *vp (malloc) and *np hold them. clear undoes one element.
- * Finalizes st.
+ * Resets st.
  */
 static int
 collect_rows(sqlite3_stmt *st, size_t elsize, int (*fill)(sqlite3_stmt *, void *),
@@ -296,7 +531,7 @@ collect_rows(sqlite3_stmt *st, size_t elsize, int (*fill)(sqlite3_stmt *, void *
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = PIUGW_ESYSTEM;
-	sqlite3_finalize(st);
+	done(st);
 	if (ret != 0) {
 		for (size_t i = 0; i < n; i++)
 			clear(v + i * elsize);
@@ -332,6 +567,8 @@ state_pending_add(struct state *s, const struct state_pending *p)
 	sqlite3_stmt *st = prep(s, "INSERT INTO pending(ref, peer, agreement_id, message_id, "
 				   "received_ms, status, query) VALUES (?,?,?,?,?,0,?)");
 
+	if (wtx(s) != 0)
+		return PIUGW_ESYSTEM;
 	if (st != NULL) {
 		sqlite3_bind_text(st, 1, p->ref, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, p->peer, -1, SQLITE_STATIC);
@@ -386,7 +623,7 @@ state_pending_get(struct state *s, const char *ref, struct state_pending *out)
 		ret = pending_row(st, out);
 	else
 		ret = rc == SQLITE_DONE ? PIUGW_EUNKNOWNQUERY : PIUGW_ESYSTEM;
-	sqlite3_finalize(st);
+	done(st);
 	return ret;
 }
 
@@ -423,7 +660,7 @@ state_pending_count(struct state *s, uint32_t *np)
 		*np = (uint32_t)sqlite3_column_int64(st, 0);
 		ret = 0;
 	}
-	sqlite3_finalize(st);
+	done(st);
 	return ret;
 }
 
@@ -436,6 +673,8 @@ state_pending_decide(struct state *s, const char *ref, int status, const uint8_t
 				   "decided_ms=? WHERE ref=? AND status=0");
 	int ret;
 
+	if (wtx(s) != 0)
+		return PIUGW_ESYSTEM;
 	if (st != NULL) {
 		sqlite3_bind_int(st, 1, status);
 		sqlite3_bind_blob(st, 2, result, (int)result_len, SQLITE_STATIC);
@@ -470,6 +709,8 @@ state_result_put(struct state *s, const struct state_result *r)
 				   "approval_ref, operator_uid, outcome, sent_ms, updated_ms, answer) "
 				   "VALUES (?,?,?,?,?,?,?,?,?)");
 
+	if (wtx(s) != 0)
+		return PIUGW_ESYSTEM;
 	if (st != NULL) {
 		sqlite3_bind_text(st, 1, r->request_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, r->peer, -1, SQLITE_STATIC);
@@ -518,7 +759,7 @@ state_result_get(struct state *s, const char *request_id, struct state_result *o
 		ret = result_row(st, out);
 	else
 		ret = rc == SQLITE_DONE ? PIUGW_EUNKNOWNQUERY : PIUGW_ESYSTEM;
-	sqlite3_finalize(st);
+	done(st);
 	return ret;
 }
 

@@ -10,7 +10,8 @@
  *   results   answers this (asking) gateway received for its callers, and
  *             the partners' PENDING answers it is still polling for.
  *
- * A row is committed before the reply it concerns is sent, so a crash
+ * A row is committed before the reply it concerns is sent, and before the
+ * audit records of that turn can reach the disk (audit_hold), so a crash
  * never lets a request be processed twice.
  *
  * SPDX-License-Identifier: Apache-2.0
@@ -25,7 +26,7 @@
 #include "diag.h"
 #include "keys.h"
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 #define STATE_ID_BYTES 16
 #define STATE_HASH_BYTES 32
 #define STATE_REF_MAX 64
@@ -35,6 +36,16 @@ struct state;
 /* Open (creating) the state database at path. */
 int state_open(const char *path, struct state **outp, struct diag *d);
 void state_close(struct state **sp);
+
+/*
+ * Batching. After state_batch(s, true) every write joins one open
+ * transaction, which state_commit() ends (the next write opens another):
+ * an event loop commits once per turn instead of once per message, and
+ * must call state_commit() before it sends anything that a row speaks
+ * for. state_commit() returns 0 or PIUGW_ESYSTEM (the batch is rolled back).
+ */
+void state_batch(struct state *s, bool on);
+int state_commit(struct state *s);
 
 /* ---- replay cache ---- */
 

@@ -103,6 +103,37 @@ verify(struct fx *f, struct audit_verify_report *rep)
 	return rc;
 }
 
+/*
+ * Held, the log gathers what is appended; released, the writer takes all of
+ * it in one batch (one fdatasync), however many records there are.
+ */
+static void
+hold_gathers_one_batch(void **state)
+{
+	struct fx *f = *state;
+	struct audit_verify_report rep;
+	struct audit_log *log = open_log(f, 1000, 600000, 0);
+	uint64_t syncs, last;
+
+	assert_int_equal(audit_wait_durable(log, audit_head(log)), 0);
+	while (audit_writing(log)) /* the writer's counter moves after its last batch */
+		assert_int_equal(audit_wait_durable(log, audit_head(log)), 0);
+	syncs = audit_syncs(log);
+	audit_hold(log, true);
+	last = append_n(log, 200);
+	assert_true(audit_durable(log) < last);
+	audit_hold(log, false);
+	assert_int_equal(audit_wait_durable(log, last), 0);
+	assert_int_equal(audit_syncs(log), syncs + 1);
+	/* Held and released with nothing queued: the writer still answers. */
+	audit_hold(log, true);
+	audit_hold(log, false);
+	last = append_n(log, 1);
+	assert_int_equal(audit_wait_durable(log, last), 0);
+	assert_int_equal(audit_close(&log), 0);
+	assert_int_equal(verify(f, &rep), 0);
+}
+
 static void
 append_wait_close_verify(void **state)
 {
@@ -518,6 +549,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(append_wait_close_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(hold_gathers_one_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_writer_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(checkpoint_by_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(tampering_is_named, setup, teardown),

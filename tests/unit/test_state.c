@@ -1,0 +1,277 @@
+/*
+ * test_state.c: the gateway's state.db on real SQLite files: the replay
+ * rule of PROTOCOL.md section 8 (new, in progress, the same reply bytes for
+ * a repeat, REPLAYED for other bytes), across a reopen and an upgrade from
+ * schema 1, expiry, batched transactions.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "piugw/error.h"
+#include "state.h"
+#include "testutil.h"
+
+struct fx {
+	char *dir, *path;
+	struct state *s;
+};
+
+static void
+reopen(struct fx *f)
+{
+	struct diag d;
+
+	state_close(&f->s);
+	diag_init(&d);
+	if (state_open(f->path, &f->s, &d) != 0) {
+		tu_diag_dump(&d);
+		fail_msg("state_open failed");
+	}
+	diag_clear(&d);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->dir = tu_tmpdir();
+	f->path = tu_path(f->dir, "state.db");
+	reopen(f);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	state_close(&f->s);
+	free(f->path);
+	tu_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+mid_of(uint8_t id[STATE_ID_BYTES], unsigned n)
+{
+	memset(id, 0xA5, STATE_ID_BYTES);
+	memcpy(id, &n, sizeof(n));
+}
+
+static int
+check(struct state *s, const char *sender, unsigned n, uint8_t hash_byte, int64_t now,
+      uint8_t **reply, size_t *len)
+{
+	uint8_t id[STATE_ID_BYTES], h[STATE_HASH_BYTES];
+	uint8_t *r = NULL;
+	size_t l = 0;
+	int seen = -1;
+
+	mid_of(id, n);
+	memset(h, hash_byte, sizeof(h));
+	assert_int_equal(state_replay_check(s, sender, id, h, now, &seen, &r, &l), 0);
+	if (reply != NULL) {
+		*reply = r;
+		*len = l;
+	} else {
+		free(r);
+	}
+	return seen;
+}
+
+static void
+set_reply(struct state *s, const char *sender, unsigned n, const char *bytes)
+{
+	uint8_t id[STATE_ID_BYTES];
+
+	mid_of(id, n);
+	assert_int_equal(state_replay_set_reply(s, sender, id, (const uint8_t *)bytes, strlen(bytes)),
+			 0);
+}
+
+static void
+assert_repeat(struct state *s, const char *sender, unsigned n, uint8_t hash_byte,
+	      const char *bytes)
+{
+	uint8_t *r = NULL;
+	size_t l = 0;
+
+	assert_int_equal(check(s, sender, n, hash_byte, 1000, &r, &l), STATE_SEEN_REPEAT);
+	assert_int_equal(l, strlen(bytes));
+	assert_memory_equal(r, bytes, l);
+	free(r);
+}
+
+static void
+replay_rule(void **state)
+{
+	struct fx *f = *state;
+	uint8_t id[STATE_ID_BYTES];
+
+	assert_int_equal(check(f->s, "XA-PIU", 1, 1, 1000, NULL, NULL), STATE_SEEN_NEW);
+	/* Same bytes while the answer is being made: dropped, not processed again. */
+	assert_int_equal(check(f->s, "XA-PIU", 1, 1, 1001, NULL, NULL), STATE_SEEN_IN_PROGRESS);
+	set_reply(f->s, "XA-PIU", 1, "reply one");
+	assert_repeat(f->s, "XA-PIU", 1, 1, "reply one");
+	/* Other bytes under the same id. */
+	assert_int_equal(check(f->s, "XA-PIU", 1, 2, 1002, NULL, NULL), STATE_SEEN_REPLAYED);
+	/* The same id from another sender is another request. */
+	assert_int_equal(check(f->s, "XC-PIU", 1, 2, 1003, NULL, NULL), STATE_SEEN_NEW);
+	assert_int_equal(check(f->s, "XC-PIU", 1, 1, 1003, NULL, NULL), STATE_SEEN_REPLAYED);
+	/* A reply for a request never seen is refused, not invented. */
+	mid_of(id, 99);
+	assert_int_equal(state_replay_set_reply(f->s, "XA-PIU", id, (const uint8_t *)"x", 1),
+			 PIUGW_EUNKNOWNQUERY);
+}
+
+static void
+survives_reopen_and_grows(void **state)
+{
+	struct fx *f = *state;
+	char buf[32];
+
+	/* Enough requests to grow the index several times. */
+	for (unsigned i = 0; i < 5000; i++) {
+		assert_int_equal(check(f->s, "XA-PIU", i, 7, 1000 + i, NULL, NULL), STATE_SEEN_NEW);
+		if (i % 2 == 0) {
+			snprintf(buf, sizeof(buf), "reply %u", i);
+			set_reply(f->s, "XA-PIU", i, buf);
+		}
+	}
+	reopen(f);
+	for (unsigned i = 0; i < 5000; i += 7) {
+		if (i % 2 == 0) {
+			snprintf(buf, sizeof(buf), "reply %u", i);
+			assert_repeat(f->s, "XA-PIU", i, 7, buf);
+		} else {
+			assert_int_equal(check(f->s, "XA-PIU", i, 7, 9000, NULL, NULL),
+					 STATE_SEEN_IN_PROGRESS);
+		}
+		assert_int_equal(check(f->s, "XA-PIU", i, 8, 9000, NULL, NULL), STATE_SEEN_REPLAYED);
+	}
+}
+
+static void
+expiry_forgets_only_the_old(void **state)
+{
+	struct fx *f = *state;
+	uint64_t gone = 0;
+
+	for (unsigned i = 0; i < 100; i++)
+		assert_int_equal(check(f->s, "XA-PIU", i, 1, 1000 + i, NULL, NULL), STATE_SEEN_NEW);
+	set_reply(f->s, "XA-PIU", 80, "kept");
+	assert_int_equal(state_replay_expire(f->s, 1050, &gone), 0);
+	assert_int_equal(gone, 50);
+	/* Forgotten: new again. Kept: still answered with its bytes. */
+	assert_int_equal(check(f->s, "XA-PIU", 10, 1, 5000, NULL, NULL), STATE_SEEN_NEW);
+	assert_repeat(f->s, "XA-PIU", 80, 1, "kept");
+	reopen(f);
+	assert_repeat(f->s, "XA-PIU", 80, 1, "kept");
+	assert_int_equal(check(f->s, "XA-PIU", 10, 1, 5000, NULL, NULL), STATE_SEEN_IN_PROGRESS);
+	assert_int_equal(check(f->s, "XA-PIU", 20, 1, 5000, NULL, NULL), STATE_SEEN_NEW);
+	/* Everything old: all gone, and nothing to do the next time. */
+	assert_int_equal(state_replay_expire(f->s, 100000, &gone), 0);
+	assert_int_equal(gone, 52);
+	assert_int_equal(state_replay_expire(f->s, 100000, &gone), 0);
+	assert_int_equal(gone, 0);
+	assert_int_equal(check(f->s, "XA-PIU", 80, 1, 5000, NULL, NULL), STATE_SEEN_NEW);
+}
+
+/* Rows written in batch mode are visible at once and on disk after state_commit(). */
+static void
+batch_commits_together(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	state_batch(f->s, true);
+	for (unsigned i = 0; i < 10; i++)
+		assert_int_equal(check(f->s, "XA-PIU", i, 1, 1000, NULL, NULL), STATE_SEEN_NEW);
+	assert_int_equal(check(f->s, "XA-PIU", 3, 1, 1000, NULL, NULL), STATE_SEEN_IN_PROGRESS);
+	assert_int_equal(state_commit(f->s), 0);
+	assert_int_equal(state_commit(f->s), 0); /* nothing open: nothing to do */
+	set_reply(f->s, "XA-PIU", 3, "three");
+	assert_int_equal(state_commit(f->s), 0);
+	state_close(&f->s);
+	/* Another connection sees the committed rows. */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), sum(reply IS NOT NULL) FROM replay",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 10);
+	assert_int_equal(sqlite3_column_int(st, 1), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	reopen(f);
+	assert_repeat(f->s, "XA-PIU", 3, 1, "three");
+}
+
+/* A state.db of schema 1 (replay keyed by sender and id) keeps its replay cache. */
+static void
+upgrade_from_schema_1(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db;
+	uint8_t id[STATE_ID_BYTES], h[STATE_HASH_BYTES];
+	sqlite3_stmt *st;
+
+	state_close(&f->s);
+	unlink(f->path);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "CREATE TABLE replay (sender TEXT NOT NULL, message_id BLOB NOT NULL,"
+			     " req_hash BLOB NOT NULL, reply BLOB, received_ms INTEGER NOT NULL,"
+			     " PRIMARY KEY (sender, message_id)) WITHOUT ROWID;"
+			     "CREATE INDEX replay_age ON replay(received_ms);"
+			     "CREATE TABLE pending (ref TEXT PRIMARY KEY, peer TEXT NOT NULL,"
+			     " agreement_id TEXT NOT NULL, message_id BLOB NOT NULL,"
+			     " received_ms INTEGER NOT NULL, status INTEGER NOT NULL, query BLOB NOT NULL,"
+			     " result BLOB, decided_by TEXT, decided_ms INTEGER);"
+			     "CREATE TABLE result (request_id TEXT PRIMARY KEY, peer TEXT NOT NULL,"
+			     " agreement_id TEXT NOT NULL, approval_ref TEXT NOT NULL,"
+			     " operator_uid INTEGER NOT NULL, outcome INTEGER NOT NULL,"
+			     " sent_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, answer BLOB);"
+			     "PRAGMA user_version=1;",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	mid_of(id, 5);
+	memset(h, 1, sizeof(h));
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO replay VALUES ('XA-PIU', ?, ?, 'old reply', 1000)",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_blob(st, 1, id, sizeof(id), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, h, sizeof(h), SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	reopen(f);
+	assert_repeat(f->s, "XA-PIU", 5, 1, "old reply");
+	assert_int_equal(check(f->s, "XA-PIU", 6, 1, 2000, NULL, NULL), STATE_SEEN_NEW);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(replay_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(survives_reopen_and_grows, setup, teardown),
+		cmocka_unit_test_setup_teardown(expiry_forgets_only_the_old, setup, teardown),
+		cmocka_unit_test_setup_teardown(batch_commits_together, setup, teardown),
+		cmocka_unit_test_setup_teardown(upgrade_from_schema_1, setup, teardown),
+	};
+	tu_sodium_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
