@@ -33,16 +33,38 @@ void
 ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len, const Piugw__LocalReply *reply)
 {
 	size_t len = piugw__local_reply__get_packed_size(reply);
-	uint8_t *buf = malloc(len ? len : 1);
+	struct api_out *o;
 
-	if (buf == NULL)
+	if (rid_len > sizeof(o->rid) || (o = malloc(sizeof(*o) + (len ? len : 1))) == NULL) {
+		gw_log(GW_WARN, "local_reply_lost", "error=%s", gw_esc("out of memory"));
 		return;
-	piugw__local_reply__pack(reply, buf);
-	if (zmq_send(g->api, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-	    zmq_send(g->api, buf, len, ZMQ_DONTWAIT) < 0)
-		gw_log(GW_WARN, "local_reply_lost", "error=%s", gw_esc(zmq_strerror(errno)));
-	sodium_memzero(buf, len);
-	free(buf);
+	}
+	piugw__local_reply__pack(reply, o->buf);
+	o->len = len;
+	memcpy(o->rid, rid, rid_len);
+	o->rid_len = rid_len;
+	o->next = NULL;
+	*g->api_out_tail = o;
+	g->api_out_tail = &o->next;
+	if (!g->in_turn)
+		ask_local_flush(g);
+}
+
+/* See gw.h. */
+void
+ask_local_flush(struct gw *g)
+{
+	struct api_out *o;
+
+	while ((o = g->api_out) != NULL) {
+		g->api_out = o->next;
+		if (zmq_send(g->api, o->rid, o->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+		    zmq_send(g->api, o->buf, o->len, ZMQ_DONTWAIT) < 0)
+			gw_log(GW_WARN, "local_reply_lost", "error=%s", gw_esc(zmq_strerror(errno)));
+		sodium_memzero(o->buf, o->len);
+		free(o);
+	}
+	g->api_out_tail = &g->api_out;
 }
 
 /* See gw.h. */

@@ -123,6 +123,15 @@ struct deferred {
 	size_t env_len;
 };
 
+/* A reply to a local caller held until the end of the loop's turn. */
+struct api_out {
+	struct api_out *next;
+	uint8_t rid[256];
+	size_t rid_len;
+	size_t len;
+	uint8_t buf[];
+};
+
 struct gw {
 	char *config_path;
 	struct policy *policy;
@@ -148,6 +157,18 @@ struct gw {
 	struct outreq *out;
 	struct job *jobs;
 	struct deferred *deferred, **deferred_tail;
+	/*
+	 * A turn of the loop (gw_turn_begin/end): state.db writes join one
+	 * transaction and the audit log is held (audit_hold) until a turn ends
+	 * with the audit writer idle; then state.db is committed before the
+	 * audit log is released, so no audit record of handling a request can
+	 * reach the disk before the replay cache row that stops it being
+	 * handled twice. Replies to partners go after another commit
+	 * (serve_deferred); local replies wait in api_out till the turn's end.
+	 */
+	bool in_turn;
+	bool commit_now;       /* a local caller's change: commit before replying */
+	struct api_out *api_out, **api_out_tail;
 
 	int64_t started_ms;
 	int64_t next_poll_ms;       /* background polls of WAITING results */
@@ -165,6 +186,10 @@ int64_t gw_mono_us(void);
 bool gw_admitted(const struct gw *g, const char *id, int64_t now_ms);
 /* Append r to the audit log (filling the peer's OS-independent fields); *seqp its seq. */
 int gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp);
+/* Commit state.db's open transaction (logging a failure). */
+void gw_commit(struct gw *g);
+void gw_turn_begin(struct gw *g);
+void gw_turn_end(struct gw *g);
 
 /* ---- links.c ---- */
 int links_open(struct gw *g);              /* ZAP, ROUTER, API, monitors */
@@ -213,6 +238,8 @@ void ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len,
 		     const Piugw__LocalReply *reply);
 void ask_local_error(struct gw *g, const uint8_t *rid, size_t rid_len, int wire_code,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Send the local replies held during a turn. */
+void ask_local_flush(struct gw *g);
 
 /* ---- metrics.c: /metrics and /healthz on a loopback address ---- */
 struct gw_metrics;

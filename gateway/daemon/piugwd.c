@@ -104,6 +104,43 @@ gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp)
 	return rc;
 }
 
+/* See gw.h. */
+void
+gw_commit(struct gw *g)
+{
+	if (state_commit(g->state) != 0)
+		gw_log(GW_ERROR, "state", "problem=%s",
+		       gw_esc("state.db could not be written: replay cache and results of this "
+			      "turn lost (is the disk full?)"));
+}
+
+/* See gw.h. */
+void
+gw_turn_begin(struct gw *g)
+{
+	g->in_turn = true;
+	audit_hold(g->audit, true);
+}
+
+/* See gw.h. */
+void
+gw_turn_end(struct gw *g)
+{
+	/*
+	 * Group commit for both files: while the audit writer is busy with a
+	 * batch, this turn's rows and records wait for the next one (its end
+	 * wakes the loop). A local caller's own change (an approval) is
+	 * committed before it is told.
+	 */
+	if (g->commit_now || !audit_writing(g->audit)) {
+		gw_commit(g);
+		audit_hold(g->audit, false);
+		g->commit_now = false;
+	}
+	g->in_turn = false;
+	ask_local_flush(g);
+}
+
 static void
 usage(FILE *f)
 {
@@ -298,6 +335,7 @@ serve(struct gw *g)
 			gw_log(GW_ERROR, "poll_failed", "error=%s", gw_esc(zmq_strerror(errno)));
 			return PIUGW_ESYSTEM;
 		}
+		gw_turn_begin(g);
 		if (items[2].revents & ZMQ_POLLIN)
 			on_signal(g);
 		if (metrics >= 0)
@@ -338,6 +376,7 @@ serve(struct gw *g)
 		if (g->draining && g->out == NULL &&
 		    (g->deferred == NULL || audit_status(g->audit) != 0))
 			g->stop = true;
+		gw_turn_end(g);
 	}
 	return 0;
 }
@@ -428,6 +467,7 @@ main(int argc, char **argv)
 	memset(&g, 0, sizeof(g));
 	g.sigfd = -1;
 	g.deferred_tail = &g.deferred;
+	g.api_out_tail = &g.api_out;
 	g.started_ms = gw_now_ms();
 	diag_init(&d);
 	if ((g.config_path = strdup(config)) == NULL)
@@ -495,6 +535,8 @@ main(int argc, char **argv)
 			gw_log(GW_WARN, "ready_fd", "error=%s", gw_esc(strerror(errno)));
 		close(ready_fd);
 	}
+	/* From here on, one state.db transaction per turn of the loop (gw_turn_end). */
+	state_batch(g.state, true);
 	ret = serve(&g) == 0 ? 0 : EXIT_USAGE;
 	gw_log(GW_INFO, "stopped", "gateway=%s", g.policy->cfg->id);
 out:

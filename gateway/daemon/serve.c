@@ -137,18 +137,29 @@ void
 serve_deferred(struct gw *g)
 {
 	uint64_t durable = audit_durable(g->audit);
-	struct deferred *d;
+	struct deferred *ready = NULL, *d;
 
-	while ((d = g->deferred) != NULL && d->seq <= durable) {
-		g->deferred = d->next;
-		if (g->deferred == NULL)
-			g->deferred_tail = &g->deferred;
+	if (g->deferred == NULL || g->deferred->seq > durable)
+		return;
+	/* Every reply of this lot goes into the replay cache, committed, before any is sent. */
+	for (d = g->deferred; d != NULL && d->seq <= durable; d = d->next) {
+		ready = d;
 		if (d->remember &&
 		    state_replay_set_reply(g->state, d->peer, d->req_mid, d->env, d->env_len) != 0)
 			gw_log(GW_ERROR, "state", "problem=%s", gw_esc("replay cache not updated"));
+	}
+	gw_commit(g);
+	d = g->deferred;
+	g->deferred = ready->next;
+	if (g->deferred == NULL)
+		g->deferred_tail = &g->deferred;
+	ready->next = NULL;
+	while (d != NULL) {
+		struct deferred *next = d->next;
 		links_router_send(g, d->rid, d->rid_len, d->env, d->env_len);
 		free(d->env);
 		free(d);
+		d = next;
 	}
 }
 
@@ -797,6 +808,7 @@ serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uin
 		}
 		goto out;
 	}
+	g->commit_now = true; /* the approver is told once the decision is on disk */
 	piugw__decision_reply__init(dr);
 	dr->approval_ref = strdup(p.ref);
 	dr->status = approve && qr != NULL ? qr->status : PIUGW__RESULT_STATUS__RESULT_DENIED;
