@@ -66,13 +66,34 @@ gw_mono_us(void)
 void
 gw_user_name(uint32_t uid, char *out, size_t size)
 {
+	/*
+	 * A lookup reads /etc/passwd (or asks NSS): remembered for a minute for
+	 * the few users of a gateway, so that a renamed user shows soon enough.
+	 */
+	static struct {
+		uint32_t uid;
+		int64_t at_ms;
+		char name[64];
+	} cache[8];
+	static unsigned next;
+	int64_t now = gw_now_ms();
 	struct passwd pw, *res = NULL;
 	char buf[1024];
+	unsigned i;
 
+	for (i = 0; i < 8; i++)
+		if (cache[i].at_ms != 0 && cache[i].uid == uid && now - cache[i].at_ms < 60000) {
+			snprintf(out, size, "%s", cache[i].name);
+			return;
+		}
 	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
 		snprintf(out, size, "%s", pw.pw_name);
 	else
 		snprintf(out, size, "uid:%u", uid);
+	i = next++ % 8;
+	cache[i].uid = uid;
+	cache[i].at_ms = now;
+	snprintf(cache[i].name, sizeof(cache[i].name), "%s", out);
 }
 
 /* See gw.h. */
@@ -319,6 +340,8 @@ serve(struct gw *g)
 		items[n++] = (zmq_pollitem_t){.fd = g->sigfd, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.fd = audit_fd, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.fd = metrics, .events = ZMQ_POLLIN};
+		/* Suspensions, without a look at the file system per decision (-1: none). */
+		items[n++] = (zmq_pollitem_t){.fd = policy_watch(g->policy), .events = ZMQ_POLLIN};
 		/* fd -1: a socket that is not there (rebinding) is not polled. */
 		items[n++] = (zmq_pollitem_t){.socket = g->router_mon, .fd = -1, .events = ZMQ_POLLIN};
 		/* Draining: no new work from partners; our own answers still come in. */
@@ -336,6 +359,9 @@ serve(struct gw *g)
 			return PIUGW_ESYSTEM;
 		}
 		gw_turn_begin(g);
+		/* Before any decision of this turn. */
+		if (items[5].revents & ZMQ_POLLIN)
+			policy_watch_changed(g->policy);
 		if (items[2].revents & ZMQ_POLLIN)
 			on_signal(g);
 		if (metrics >= 0)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -226,6 +227,7 @@ policy_load(const char *config_path, int64_t now_ms, struct policy **outp, struc
 	*outp = NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return PIUGW_ENOMEM;
+	p->watch_fd = -1;
 	if ((ret = config_load(config_path, &p->cfg, d)) != 0)
 		goto out;
 	if ((ret = policy_directory_load(p->cfg, &p->dir, d)) != 0)
@@ -292,6 +294,8 @@ policy_free(struct policy **pp)
 	if (pp == NULL || *pp == NULL)
 		return;
 	p = *pp;
+	if (p->watch_fd >= 0)
+		close(p->watch_fd);
 	for (size_t i = 0; i < p->n; i++)
 		policy_agreement_clear(&p->agreements[i]);
 	free(p->agreements);
@@ -347,7 +351,8 @@ policy_agreement_state(const struct policy_agreement *pa, int64_t now_ms, char *
 	}
 	why[0] = '\0';
 	/* Live, not as loaded: a suspension must not wait for a reload. */
-	if (pa->suspend_path != NULL && access(pa->suspend_path, F_OK) == 0) {
+	if (pa->suspend_path != NULL &&
+	    (pa->watched ? pa->live_suspended : access(pa->suspend_path, F_OK) == 0)) {
 		char reason[256] = "";
 		read_suspension(pa->suspend_path, reason, sizeof(reason));
 		snprintf(why, why_len, "suspended here: %s", reason[0] ? reason : "(no reason given)");
@@ -750,6 +755,59 @@ policy_from_query(const Piugw__Query *q, struct policy_request *req, char *why, 
 		break;
 	}
 	return true;
+}
+
+/* ---- watching suspensions ---- */
+
+/* (Re)add the watches and look at every agreement's suspension file. */
+static void
+watch_refresh(struct policy *p)
+{
+	char path[4096];
+	const uint32_t what = IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE |
+			      IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR;
+
+	/* The folder may come and go: watch its parent for it, and it when it is there. */
+	snprintf(path, sizeof(path), "%s/%s", p->cfg->state_dir, SUSPENDED_DIR);
+	(void)inotify_add_watch(p->watch_fd, path, what);
+	for (size_t i = 0; i < p->n; i++) {
+		struct policy_agreement *pa = &p->agreements[i];
+		pa->live_suspended = pa->suspend_path != NULL && access(pa->suspend_path, F_OK) == 0;
+	}
+}
+
+/* See policy.h. */
+int
+policy_watch(struct policy *p)
+{
+	if (p->watch_fd >= 0)
+		return p->watch_fd;
+	if ((p->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+		return -1;
+	if (inotify_add_watch(p->watch_fd, p->cfg->state_dir,
+			      IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR) < 0) {
+		close(p->watch_fd);
+		p->watch_fd = -1;
+		return -1;
+	}
+	watch_refresh(p);
+	for (size_t i = 0; i < p->n; i++)
+		p->agreements[i].watched = true;
+	return p->watch_fd;
+}
+
+/* See policy.h. */
+void
+policy_watch_changed(struct policy *p)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	if (p->watch_fd < 0)
+		return;
+	/* Whatever the events say (even a queue overflow), every file is looked at again. */
+	while (read(p->watch_fd, buf, sizeof(buf)) > 0)
+		;
+	watch_refresh(p);
 }
 
 /* ---- suspension ---- */

@@ -45,6 +45,8 @@ struct policy_agreement {
 	bool valid_by[2];                 /* per a->parties[i]: verifies with the directory key */
 	char *suspend_path;               /* state/suspended/<id>: checked at every decision */
 	bool suspended;                   /* as loaded (for reports) */
+	bool watched;                     /* live_suspended is kept current (policy_watch) */
+	bool live_suspended;              /* suspend_path exists, as last seen by the watch */
 	char suspend_reason[256];
 };
 
@@ -54,6 +56,7 @@ struct policy {
 	struct keys_public self;
 	struct policy_agreement *agreements;
 	size_t n;
+	int watch_fd;                     /* inotify on the suspensions; -1: none */
 };
 
 /*
@@ -157,6 +160,16 @@ int policy_query_type(const Piugw__Query *q);
  * false, with why, when q is malformed. */
 bool policy_from_query(const Piugw__Query *q, struct policy_request *req, char *why,
 		       size_t why_len);
+
+/*
+ * Watch state/suspended/ with inotify so that a decision need not look at
+ * the file system: returns the fd to poll (owned by p), or -1 if no watch
+ * could be set up (then every decision checks the files, as without a
+ * watch). When the fd is readable, call policy_watch_changed() before
+ * deciding anything else: it reads the events and looks at the files again.
+ */
+int policy_watch(struct policy *p);
+void policy_watch_changed(struct policy *p);
 
 /* ---- local suspension ---- */
 

@@ -239,8 +239,10 @@ state_open(const char *path, struct state **outp, struct diag *d)
 	 * and keeps the WAL index in memory. A second piugwd on the same state
 	 * finds it locked.
 	 */
+	/* 16 MiB of page cache: the replay cache's recent end and the results' index. */
 	if ((ret = exec(s, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; "
-			   "PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;", d)) != 0)
+			   "PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON; "
+			   "PRAGMA cache_size=-16384;", d)) != 0)
 		goto out;
 	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)

@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _GNU_SOURCE
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -516,6 +517,33 @@ signed_by_both_then_suspended(void **state)
 	assert_int_equal(policy_resume(st, "XA-XC-2027-001", &d), PIUGW_ENOENT);
 	assert_int_equal(policy_suspend(st, "../escape", "x", &d), PIUGW_EINVAL);
 	policy_free(&p);
+
+	/*
+	 * Watched (as piugwd does): a suspension makes the watch readable, and
+	 * once the loop has read it the decision changes; the folder of
+	 * suspensions may not even exist when the watch starts.
+	 */
+	{
+		char *susp = pathf("%s/suspended", st);
+		struct pollfd pf = {.events = POLLIN};
+		rmdir(susp);
+		p = must_load(t->conf[0], &d);
+		assert_true((pf.fd = policy_watch(p)) >= 0);
+		assert_int_equal(policy_watch(p), pf.fd); /* one watch per policy */
+		assert_int_equal(policy_decide(p, NULL, &req, &dec), 0);
+		assert_int_equal(policy_suspend(st, "XA-XC-2027-001", "watched", &d), 0);
+		assert_int_equal(poll(&pf, 1, 0), 1);
+		policy_watch_changed(p);
+		assert_int_equal(policy_decide(p, NULL, &req, &dec), PIUGW_ENOTINFORCE);
+		assert_true(strstr(dec.detail, "suspended here: watched") != NULL);
+		assert_int_equal(policy_resume(st, "XA-XC-2027-001", &d), 0);
+		assert_int_equal(poll(&pf, 1, 0), 1);
+		policy_watch_changed(p);
+		assert_int_equal(poll(&pf, 1, 0), 0);
+		assert_int_equal(policy_decide(p, NULL, &req, &dec), 0);
+		policy_free(&p);
+		free(susp);
+	}
 
 	/* A signature that does not verify: the partner signed other bytes. */
 	char *sig = pathf("%s/XA-PIU/agreements/ac.yaml.sig", t->base);
