@@ -32,14 +32,20 @@
 void
 ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len, const Piugw__LocalReply *reply)
 {
-	size_t len = piugw__local_reply__get_packed_size(reply);
+	Piugw__LocalReply r = *reply;
+	size_t len;
 	struct api_out *o;
 
-	if (rid_len > sizeof(o->rid) || (o = malloc(sizeof(*o) + (len ? len : 1))) == NULL) {
+	if (rid_len < sizeof(r.tag) || rid_len - sizeof(r.tag) > sizeof(o->rid))
+		return; /* not a caller handle (a bug): nobody to answer */
+	rid_len -= sizeof(r.tag);
+	memcpy(&r.tag, rid + rid_len, sizeof(r.tag));
+	len = piugw__local_reply__get_packed_size(&r);
+	if ((o = malloc(sizeof(*o) + (len ? len : 1))) == NULL) {
 		gw_log(GW_WARN, "local_reply_lost", "error=%s", gw_esc("out of memory"));
 		return;
 	}
-	piugw__local_reply__pack(reply, o->buf);
+	piugw__local_reply__pack(&r, o->buf);
 	o->len = len;
 	memcpy(o->rid, rid, rid_len);
 	o->rid_len = rid_len;
@@ -996,8 +1002,10 @@ ask_api(struct gw *g)
 	Piugw__LocalRequest *req = NULL;
 	Piugw__LocalReply reply = PIUGW__LOCAL_REPLY__INIT;
 	const char *user;
-	uint64_t uid;
+	uint64_t uid, tag = 0;
 	bool extra = false;
+	uint8_t caller[GW_CALLER_MAX];
+	size_t clen = 0;
 
 	zmq_msg_init(&rid);
 	zmq_msg_init(&msg);
@@ -1011,56 +1019,63 @@ ask_api(struct gw *g)
 		if (zmq_msg_recv(&msg, g->api, ZMQ_DONTWAIT) < 0)
 			goto out;
 	}
+	/* A ROUTER's routing ids are at most 255 bytes. Until the request is read, its tag is 0. */
+	if (zmq_msg_size(&rid) > GW_CALLER_MAX - sizeof(tag))
+		goto out;
+	memcpy(caller, zmq_msg_data(&rid), zmq_msg_size(&rid));
+	clen = zmq_msg_size(&rid) + sizeof(tag);
+	memcpy(caller + zmq_msg_size(&rid), &tag, sizeof(tag));
 	user = zmq_msg_gets(&msg, "User-Id");
 	if (user == NULL || !num_parse_u64(user, strlen(user), 0, UINT32_MAX, &uid)) {
-		ask_local_error(g, zmq_msg_data(&rid), zmq_msg_size(&rid), PIUGW_WIRE_UNKNOWN_SENDER,
+		ask_local_error(g, caller, clen, PIUGW_WIRE_UNKNOWN_SENDER,
 				"the caller's user could not be established");
 		goto out;
 	}
 	if (extra || (req = piugw__local_request__unpack(NULL, zmq_msg_size(&msg),
 							 zmq_msg_data(&msg))) == NULL) {
-		ask_local_error(g, zmq_msg_data(&rid), zmq_msg_size(&rid), PIUGW_WIRE_MALFORMED,
+		ask_local_error(g, caller, clen, PIUGW_WIRE_MALFORMED,
 				"not a LocalRequest (is piugw the same version as piugwd?)");
 		goto out;
 	}
+	memcpy(caller + clen - sizeof(tag), &req->tag, sizeof(tag));
 	if (g->draining) {
-		ask_local_error(g, zmq_msg_data(&rid), zmq_msg_size(&rid), PIUGW_WIRE_INTERNAL,
+		ask_local_error(g, caller, clen, PIUGW_WIRE_INTERNAL,
 				"the gateway is shutting down");
 		goto out;
 	}
 	switch (req->kind_case) {
 	case PIUGW__LOCAL_REQUEST__KIND_QUERY:
-		ask_query(g, zmq_msg_data(&rid), zmq_msg_size(&rid), (uint32_t)uid, req->query);
+		ask_query(g, caller, clen, (uint32_t)uid, req->query);
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_RESULTS:
-		ask_results(g, zmq_msg_data(&rid), zmq_msg_size(&rid), (uint32_t)uid, req->results);
+		ask_results(g, caller, clen, (uint32_t)uid, req->results);
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_PEERS:
-		ask_peers(g, zmq_msg_data(&rid), zmq_msg_size(&rid), (uint32_t)uid);
+		ask_peers(g, caller, clen, (uint32_t)uid);
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_STATUS:
-		ask_status(g, zmq_msg_data(&rid), zmq_msg_size(&rid));
+		ask_status(g, caller, clen);
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_PENDING:
 		serve_pending_list(g, &reply);
-		ask_local_reply(g, zmq_msg_data(&rid), zmq_msg_size(&rid), &reply);
+		ask_local_reply(g, caller, clen, &reply);
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_APPROVE:
 	case PIUGW__LOCAL_REQUEST__KIND_DENY: {
 		bool approve = req->kind_case == PIUGW__LOCAL_REQUEST__KIND_APPROVE;
 		const Piugw__LocalDecision *d = approve ? req->approve : req->deny;
 		if (!approve && d->reason[0] == '\0') {
-			ask_local_error(g, zmq_msg_data(&rid), zmq_msg_size(&rid),
+			ask_local_error(g, caller, clen,
 					PIUGW_WIRE_JUSTIFICATION_REQUIRED,
 					"a denial needs a reason (--reason)");
 			break;
 		}
 		serve_decide(g, approve, d, (uint32_t)uid, &reply);
-		ask_local_reply(g, zmq_msg_data(&rid), zmq_msg_size(&rid), &reply);
+		ask_local_reply(g, caller, clen, &reply);
 		break;
 	}
 	default:
-		ask_local_error(g, zmq_msg_data(&rid), zmq_msg_size(&rid), PIUGW_WIRE_MALFORMED,
+		ask_local_error(g, caller, clen, PIUGW_WIRE_MALFORMED,
 				"unknown request kind");
 		break;
 	}

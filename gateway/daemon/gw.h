@@ -97,10 +97,18 @@ struct outreq {
 /* A local caller waiting for answers (a query, a fan-out, peers, results --wait). */
 enum job_kind { JOB_QUERY, JOB_PEERS, JOB_RESULTS };
 
+/*
+ * A local caller, as the daemon keeps it until it answers: the routing id of
+ * its connection (at most 255 bytes) followed by the 8-byte tag of its
+ * request (LocalRequest.tag), which the reply carries back. Passed around as
+ * (rid, rid_len) with rid_len counting the tag.
+ */
+#define GW_CALLER_MAX (255 + 8)
+
 struct job {
 	struct job *next;
 	enum job_kind kind;
-	uint8_t rid[256];      /* the caller's routing id on the local API */
+	uint8_t rid[GW_CALLER_MAX]; /* the caller (see GW_CALLER_MAX) */
 	size_t rid_len;
 	uint32_t uid;
 	size_t n, open;        /* answers expected, still open */
@@ -109,6 +117,7 @@ struct job {
 	char request_id[2 * ENVELOPE_MESSAGE_ID_BYTES + 1]; /* JOB_RESULTS */
 	int64_t deadline_ms;
 };
+
 
 /* A reply to a partner held until the audit record about it is durable. */
 struct deferred {
@@ -126,7 +135,7 @@ struct deferred {
 /* A reply to a local caller held until the end of the loop's turn. */
 struct api_out {
 	struct api_out *next;
-	uint8_t rid[256];
+	uint8_t rid[256];      /* routing id only */
 	size_t rid_len;
 	size_t len;
 	uint8_t buf[];

@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -382,6 +383,40 @@ write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* Write frames q[0..n) to fd with as few system calls as it takes. */
+static int
+write_frames(int fd, const struct frame *q, size_t n)
+{
+	struct iovec iov[64];
+
+	while (n > 0) {
+		size_t k = n < 64 ? n : 64, skip = 0;
+		int cnt = (int)k;
+		for (size_t i = 0; i < k; i++)
+			iov[i] = (struct iovec){.iov_base = q[i].buf, .iov_len = q[i].len};
+		while (cnt > 0) {
+			ssize_t w = writev(fd, iov + skip, cnt);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return -1;
+			/* A short write: go on from where it stopped. */
+			while (cnt > 0 && (size_t)w >= iov[skip].iov_len) {
+				w -= (ssize_t)iov[skip].iov_len;
+				skip++;
+				cnt--;
+			}
+			if (cnt > 0) {
+				iov[skip].iov_base = (uint8_t *)iov[skip].iov_base + w;
+				iov[skip].iov_len -= (size_t)w;
+			}
+		}
+		q += k;
+		n -= k;
+	}
+	return 0;
+}
+
 /* Write one batch of frames and make it durable. Writer thread only. */
 static int
 write_batch(struct audit_log *log, struct frame *q, size_t n)
@@ -412,8 +447,13 @@ write_batch(struct audit_log *log, struct frame *q, size_t n)
 			if (fsync(log->dir_fd) != 0) /* the new file's name must survive a crash */
 				return PIUGW_EAUDIT;
 		}
-		if (write_all(log->seg_fd, q[i].buf, q[i].len) != 0)
+		/* This frame and the ones after it in the same segment, at once. */
+		size_t j = i + 1;
+		while (j < n && !q[j].new_segment)
+			j++;
+		if (write_frames(log->seg_fd, q + i, j - i) != 0)
 			return PIUGW_EAUDIT;
+		i = j - 1;
 	}
 	if (fdatasync(log->seg_fd) != 0)
 		return PIUGW_EAUDIT;

@@ -10,9 +10,10 @@
  *   gw_bench gateway --api ipc://PATH --queries FILE --to ID
  *            [--type document|name|fuzzy] [--count N] [--seconds S] [--inflight K]
  *            [--deadline-ms MS]
- *       Queries through a running gateway's local API (one DEALER per
- *       query in flight), of travellers that exist (gen_travellers
- *       --queries), with the full policy, audit and disclosure path.
+ *       Queries through a running gateway's local API (one DEALER, K
+ *       requests in flight told apart by LocalRequest.tag), of travellers
+ *       that exist (gen_travellers --queries), with the full policy, audit
+ *       and disclosure path.
  *
  * Prints one line: queries (or messages) per second and latency p50, p99,
  * p99.9 in microseconds, as "key=value" for the run script to compare.
@@ -179,7 +180,6 @@ struct q {
 };
 
 struct slot {
-	void *s;
 	double t0;
 	bool busy;
 };
@@ -187,7 +187,7 @@ struct slot {
 static uint32_t deadline_ms; /* 0: the gateway's */
 
 static uint8_t *
-pack_query(const struct q *q, const char *to, const char *type, size_t *lenp)
+pack_query(const struct q *q, const char *to, const char *type, uint64_t tag, size_t *lenp)
 {
 	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalQuery lq = PIUGW__LOCAL_QUERY__INIT;
@@ -221,6 +221,7 @@ pack_query(const struct q *q, const char *to, const char *type, size_t *lenp)
 	lq.deadline_ms = deadline_ms;
 	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_QUERY;
 	req.query = &lq;
+	req.tag = tag;
 	*lenp = piugw__local_request__get_packed_size(&req);
 	if ((buf = malloc(*lenp)) != NULL)
 		piugw__local_request__pack(&req, buf);
@@ -236,12 +237,12 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 	size_t nq = 0, sent = 0, got = 0, errors = 0, hits = 0;
 	char line[512], what[64];
 	struct slot *sl = calloc((size_t)inflight, sizeof(*sl));
-	zmq_pollitem_t *it = calloc((size_t)inflight, sizeof(*it));
+	zmq_pollitem_t it[1];
 	double *lat = calloc(count, sizeof(double)), start, deadline;
 	void *ctx = zmq_ctx_new();
 	int linger = 0;
 
-	if (f == NULL || qs == NULL || sl == NULL || it == NULL || lat == NULL) {
+	if (f == NULL || qs == NULL || sl == NULL || lat == NULL) {
 		fprintf(stderr, "gw_bench: cannot read %s\n", qpath);
 		return 2;
 	}
@@ -252,13 +253,11 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 	fclose(f);
 	if (nq == 0)
 		return 2;
-	for (int i = 0; i < inflight; i++) {
-		sl[i].s = zmq_socket(ctx, ZMQ_DEALER);
-		zmq_setsockopt(sl[i].s, ZMQ_LINGER, &linger, sizeof(linger));
-		zmq_connect(sl[i].s, api);
-		it[i].socket = sl[i].s;
-		it[i].events = ZMQ_POLLIN;
-	}
+	/* One connection, as a national system would hold; the tag says which slot a reply is for. */
+	it[0].socket = zmq_socket(ctx, ZMQ_DEALER);
+	it[0].events = ZMQ_POLLIN;
+	zmq_setsockopt(it[0].socket, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_connect(it[0].socket, api);
 	start = bench_now_us();
 	deadline = start + seconds * 1e6;
 	while (got < count && bench_now_us() < deadline) {
@@ -266,46 +265,49 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 			if (sl[i].busy)
 				continue;
 			size_t len;
-			uint8_t *buf = pack_query(&qs[sent % nq], to, type, &len);
+			uint8_t *buf = pack_query(&qs[sent % nq], to, type, (uint64_t)i, &len);
 			sl[i].t0 = bench_now_us();
-			zmq_send(sl[i].s, buf, len, 0);
+			zmq_send(it[0].socket, buf, len, 0);
 			free(buf);
 			sl[i].busy = true;
 			sent++;
 		}
-		if (zmq_poll(it, inflight, 1000) <= 0)
+		if (zmq_poll(it, 1, 1000) <= 0)
 			continue;
-		for (int i = 0; i < inflight; i++) {
+		for (;;) {
 			zmq_msg_t m;
 			Piugw__LocalReply *r;
-			if (!(it[i].revents & ZMQ_POLLIN))
-				continue;
 			zmq_msg_init(&m);
-			zmq_msg_recv(&m, sl[i].s, 0);
+			if (zmq_msg_recv(&m, it[0].socket, ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&m);
+				break;
+			}
 			r = piugw__local_reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-			if (r == NULL || r->kind_case != PIUGW__LOCAL_REPLY__KIND_QUERY ||
-			    r->query->n_answers != 1 ||
+			zmq_msg_close(&m);
+			if (r == NULL || r->tag >= (uint64_t)inflight || !sl[r->tag].busy) {
+				fprintf(stderr, "gw_bench: a reply that answers no request in flight\n");
+				return 2;
+			}
+			if (r->kind_case != PIUGW__LOCAL_REPLY__KIND_QUERY || r->query->n_answers != 1 ||
 			    r->query->answers[0]->outcome != PIUGW__OUTCOME__OUTCOME_ANSWERED)
 				errors++;
 			else if (r->query->answers[0]->result->status == PIUGW__RESULT_STATUS__RESULT_HIT)
 				hits++;
-			if (r != NULL)
-				piugw__local_reply__free_unpacked(r, NULL);
-			zmq_msg_close(&m);
-			lat[got++] = bench_now_us() - sl[i].t0;
-			sl[i].busy = false;
+			lat[got++] = bench_now_us() - sl[r->tag].t0;
+			sl[r->tag].busy = false;
+			piugw__local_reply__free_unpacked(r, NULL);
+			if (got == count)
+				break;
 		}
 	}
 	snprintf(what, sizeof(what), "gateway-%s-x%d", type, inflight);
 	report(what, got, (bench_now_us() - start) / 1e6, lat, got, errors);
 	if (hits == 0 && got > 0)
 		fprintf(stderr, "gw_bench: no query hit: is the store the generated one?\n");
-	for (int i = 0; i < inflight; i++)
-		zmq_close(sl[i].s);
+	zmq_close(it[0].socket);
 	zmq_ctx_term(ctx);
 	free(qs);
 	free(sl);
-	free(it);
 	free(lat);
 	return errors > got / 100 ? 1 : 0;
 }
