@@ -23,8 +23,14 @@
 
 #define AGREEMENT_HASH_BYTES 32
 #define AGREEMENT_MAX_RESULTS 1000
-#define AGREEMENT_RATE_PER_HOUR_MAX 100000
-#define AGREEMENT_RATE_PER_DAY_MAX 1000000
+/*
+ * The highest rates an agreement may state: bounds on what the file can say
+ * (a typo's extra zeros), set above what one gateway can carry (a few
+ * thousand queries a second), so that the parties' terms, not this number,
+ * are the limit.
+ */
+#define AGREEMENT_RATE_PER_HOUR_MAX 10000000
+#define AGREEMENT_RATE_PER_DAY_MAX 240000000
 #define AGREEMENT_MASK_AFTER_DAYS_DEFAULT 183
 #define AGREEMENT_MIN_SCORE_DEFAULT 0.90
 

@@ -9,11 +9,13 @@
  *
  *   gw_bench gateway --api ipc://PATH --queries FILE --to ID
  *            [--type document|name|fuzzy] [--count N] [--seconds S] [--inflight K]
- *            [--deadline-ms MS]
+ *            [--deadline-ms MS] [--rate R]
  *       Queries through a running gateway's local API (one DEALER, K
  *       requests in flight told apart by LocalRequest.tag), of travellers
  *       that exist (gen_travellers --queries), with the full policy, audit
- *       and disclosure path.
+ *       and disclosure path. --rate paces the queries at R per second
+ *       (open loop: a query's latency counts from when it was due, so a
+ *       gateway that falls behind shows it), still at most K in flight.
  *
  * Prints one line: queries (or messages) per second and latency p50, p99,
  * p99.9 in microseconds, as "key=value" for the run script to compare.
@@ -185,6 +187,7 @@ struct slot {
 };
 
 static uint32_t deadline_ms; /* 0: the gateway's */
+static double rate;          /* queries per second; 0: as fast as K in flight allow */
 
 static uint8_t *
 pack_query(const struct q *q, const char *to, const char *type, uint64_t tag, size_t *lenp)
@@ -261,18 +264,24 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 	start = bench_now_us();
 	deadline = start + seconds * 1e6;
 	while (got < count && bench_now_us() < deadline) {
+		long wait_ms = 1000;
 		for (int i = 0; i < inflight && sent < count; i++) {
+			double due = rate > 0 ? start + (double)sent * 1e6 / rate : 0, now;
 			if (sl[i].busy)
 				continue;
+			if (rate > 0 && (now = bench_now_us()) < due) {
+				wait_ms = (long)((due - now) / 1000);
+				break;
+			}
 			size_t len;
 			uint8_t *buf = pack_query(&qs[sent % nq], to, type, (uint64_t)i, &len);
-			sl[i].t0 = bench_now_us();
+			sl[i].t0 = rate > 0 ? due : bench_now_us();
 			zmq_send(it[0].socket, buf, len, 0);
 			free(buf);
 			sl[i].busy = true;
 			sent++;
 		}
-		if (zmq_poll(it, 1, 1000) <= 0)
+		if (zmq_poll(it, 1, wait_ms) <= 0)
 			continue;
 		for (;;) {
 			zmq_msg_t m;
@@ -338,9 +347,11 @@ main(int argc, char **argv)
 			type = argv[i + 1];
 		else if (strcmp(argv[i], "--deadline-ms") == 0)
 			deadline_ms = (uint32_t)strtoul(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--rate") == 0)
+			rate = strtod(argv[i + 1], NULL);
 	}
 	if (sodium_init() < 0 || count == 0 || count > 10000000 || inflight < 1 || inflight > 1024 ||
-	    seconds <= 0 || seconds > 3600) {
+	    seconds <= 0 || seconds > 3600 || rate < 0 || rate > 1e6) {
 		fprintf(stderr, "gw_bench: bad arguments\n");
 		return 2;
 	}
