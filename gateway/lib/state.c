@@ -222,10 +222,13 @@ rp_load(struct state *s, int64_t min_id)
 
 /* ---- the checkpointer ---- */
 
+#define CP_RESTART_FRAMES 4096
+
 static void *
 cp_main(void *arg)
 {
 	struct state *s = arg;
+	int log = 0, done = 0;
 
 	pthread_mutex_lock(&s->cp_mu);
 	while (!s->cp_stop) {
@@ -236,8 +239,19 @@ cp_main(void *arg)
 		if (s->cp_stop)
 			break;
 		pthread_mutex_unlock(&s->cp_mu);
-		/* Never waits for the writer: copies what no reader still needs. */
-		(void)sqlite3_wal_checkpoint_v2(s->cp_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		/*
+		 * A passive checkpoint never waits for the writer, but under steady
+		 * writing it never finishes either, and the WAL (and its index in
+		 * shared memory) would grow without end. Once it is past 16 MiB, a
+		 * restarting one copies the few frames the passive one left and
+		 * lets the next write begin the WAL again: the writer waits that
+		 * long (a millisecond or two), once every 16 MiB.
+		 */
+		if (sqlite3_wal_checkpoint_v2(s->cp_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+					      &done) == SQLITE_OK &&
+		    log > CP_RESTART_FRAMES)
+			(void)sqlite3_wal_checkpoint_v2(s->cp_db, NULL, SQLITE_CHECKPOINT_RESTART, NULL,
+							NULL);
 		pthread_mutex_lock(&s->cp_mu);
 	}
 	pthread_mutex_unlock(&s->cp_mu);
@@ -254,6 +268,12 @@ cp_start(struct state *s, const char *path, struct diag *d)
 		return PIUGW_ESYSTEM;
 	}
 	sqlite3_busy_timeout(s->cp_db, 5000);
+	/* A connection checkpoints only a WAL it has opened: reading does that. */
+	if (sqlite3_exec(s->cp_db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		diag_add(d, "%s: %s", path, sqlite3_errmsg(s->cp_db));
+		return PIUGW_ESYSTEM;
+	}
 	if (pthread_mutex_init(&s->cp_mu, NULL) != 0)
 		return PIUGW_ESYSTEM;
 	if (pthread_cond_init(&s->cp_cv, NULL) != 0) {
@@ -311,12 +331,10 @@ state_open(const char *path, struct state **outp, struct diag *d)
 	 * process (kill -9), which is what the replay rule needs. Checkpoints
 	 * (copying the WAL back, with an fsync) would stall the caller's thread
 	 * for tens of milliseconds every thousand pages: a thread of our own
-	 * does them (checkpointer). 16 MiB of page cache: the replay cache's
-	 * recent end and the results' index.
+	 * does them (checkpointer).
 	 */
 	if ((ret = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-			   "PRAGMA secure_delete=ON; PRAGMA cache_size=-16384; "
-			   "PRAGMA wal_autocheckpoint=0;", d)) != 0)
+			   "PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint=0;", d)) != 0)
 		goto out;
 	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
