@@ -135,6 +135,9 @@ rp_rebuild(struct state *s, size_t more, int64_t min_id)
 		live += s->rp[i].id >= min_id && s->rp[i].id != 0;
 	while (cap < 2 * (live + more))
 		cap *= 2;
+	/* Expiring under steady traffic: keep the size rather than shrink and grow again. */
+	if (min_id > 0 && s->rp_cap >= cap && s->rp_cap <= 4 * cap)
+		cap = s->rp_cap;
 	if ((t = calloc(cap, sizeof(*t))) == NULL)
 		return PIUGW_ENOMEM;
 	for (size_t i = 0; i < s->rp_cap; i++)
