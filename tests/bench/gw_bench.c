@@ -24,6 +24,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _GNU_SOURCE
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -241,6 +242,8 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 	char line[512], what[64];
 	struct slot *sl = calloc((size_t)inflight, sizeof(*sl));
 	zmq_pollitem_t it[1];
+	int fd = -1, ev = 0;
+	size_t fdlen = sizeof(fd), evlen = sizeof(ev);
 	double *lat = calloc(count, sizeof(double)), start, deadline;
 	void *ctx = zmq_ctx_new();
 	int linger = 0;
@@ -263,14 +266,19 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 	zmq_connect(it[0].socket, api);
 	start = bench_now_us();
 	deadline = start + seconds * 1e6;
+	zmq_getsockopt(it[0].socket, ZMQ_FD, &fd, &fdlen);
 	while (got < count && bench_now_us() < deadline) {
-		long wait_ms = 1000;
+		/* Until the next query is due (paced), else until a reply (at most 1 s). */
+		double wait_us = 1e6;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct timespec ts;
+		size_t drained = 0;
 		for (int i = 0; i < inflight && sent < count; i++) {
 			double due = rate > 0 ? start + (double)sent * 1e6 / rate : 0, now;
 			if (sl[i].busy)
 				continue;
 			if (rate > 0 && (now = bench_now_us()) < due) {
-				wait_ms = (long)((due - now) / 1000);
+				wait_us = due - now;
 				break;
 			}
 			size_t len;
@@ -281,8 +289,6 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 			sl[i].busy = true;
 			sent++;
 		}
-		if (zmq_poll(it, 1, wait_ms) <= 0)
-			continue;
 		for (;;) {
 			zmq_msg_t m;
 			Piugw__LocalReply *r;
@@ -291,6 +297,7 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 				zmq_msg_close(&m);
 				break;
 			}
+			drained++;
 			r = piugw__local_reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
 			zmq_msg_close(&m);
 			if (r == NULL || r->tag >= (uint64_t)inflight || !sl[r->tag].busy) {
@@ -308,6 +315,19 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 			if (got == count)
 				break;
 		}
+		if (drained > 0 || got == count)
+			continue;
+		/*
+		 * Nothing waiting: ZMQ_EVENTS (which also re-arms ZMQ_FD) says
+		 * whether that is still so; then sleep on the socket's descriptor
+		 * with sub-millisecond precision, so that pacing does not spin a
+		 * core the gateways need.
+		 */
+		if (zmq_getsockopt(it[0].socket, ZMQ_EVENTS, &ev, &evlen) == 0 && (ev & ZMQ_POLLIN))
+			continue;
+		ts.tv_sec = (time_t)(wait_us / 1e6);
+		ts.tv_nsec = (long)((wait_us - (double)ts.tv_sec * 1e6) * 1e3);
+		ppoll(&pfd, 1, &ts, NULL);
 	}
 	snprintf(what, sizeof(what), "gateway-%s-x%d", type, inflight);
 	report(what, got, (bench_now_us() - start) / 1e6, lat, got, errors);
@@ -349,6 +369,11 @@ main(int argc, char **argv)
 			deadline_ms = (uint32_t)strtoul(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--rate") == 0)
 			rate = strtod(argv[i + 1], NULL);
+		else {
+			fprintf(stderr, "gw_bench: unknown option '%s' (see the source's head)\n",
+				argv[i]);
+			return 2;
+		}
 	}
 	if (sodium_init() < 0 || count == 0 || count > 10000000 || inflight < 1 || inflight > 1024 ||
 	    seconds <= 0 || seconds > 3600 || rate < 0 || rate > 1e6) {
