@@ -693,28 +693,45 @@ on_hello_reply(struct gw *g, struct outreq *o, const struct envelope_header *h,
 }
 
 /* See gw.h. */
-void
-ask_dealer(struct gw *g, struct peer *p)
+bool
+ask_dealer_recv(struct gw *g, struct peer *p, struct inmsg *m)
 {
-	zmq_msg_t msg;
+	(void)g;
+	memset(m, 0, sizeof(*m));
+	zmq_msg_init(&m->rid);
+	zmq_msg_init(&m->msg);
+	m->frames = 1;
+	if (zmq_msg_recv(&m->msg, p->dealer, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&m->msg);
+		zmq_msg_close(&m->rid);
+		return false;
+	}
+	/*
+	 * The CURVE server key we connected to is this member's. Freshness
+	 * (rule 3) is judged in ask_dealer, once the reply is known to answer
+	 * one of our own fresh requests: a reply from a partner whose clock is
+	 * off is not used, but it tells us by how much (piugw peers).
+	 */
+	m->opts.conn_user_id = p->id;
+	m->open = true;
+	return true;
+}
+
+/* See gw.h. */
+void
+ask_dealer(struct gw *g, struct peer *p, struct inmsg *m)
+{
 	struct envelope_opened o;
-	struct envelope_open_opts opts;
 	Piugw__Body *b = NULL;
 	struct outreq *req = NULL;
 	int rc;
 
-	memset(&o, 0, sizeof(o));
-	zmq_msg_init(&msg);
-	if (zmq_msg_recv(&msg, p->dealer, ZMQ_DONTWAIT) < 0)
-		goto out;
-	memset(&opts, 0, sizeof(opts));
-	opts.conn_user_id = p->id; /* the CURVE server key we connected to is this member's */
-	/*
-	 * Freshness (rule 3) is judged below, once the reply is known to answer
-	 * one of our own fresh requests: a reply from a partner whose clock is
-	 * off is not used, but it tells us by how much (piugw peers).
-	 */
-	rc = envelope_open(g->env, zmq_msg_data(&msg), zmq_msg_size(&msg), &opts, &o);
+	if (!m->open)
+		m->rc = envelope_open(g->env, zmq_msg_data(&m->msg), zmq_msg_size(&m->msg), &m->opts,
+				      &m->o);
+	rc = m->rc;
+	o = m->o;
+	memset(&m->o, 0, sizeof(m->o));
 	if (rc == 0 && (rc = body_unpack(o.body, o.body_len, &b)) == 0) {
 		for (req = g->out; req != NULL; req = req->next)
 			if (o.header.has_in_reply_to && strcmp(req->peer, p->id) == 0 &&
@@ -761,7 +778,8 @@ ask_dealer(struct gw *g, struct peer *p)
 out:
 	body_free(&b);
 	envelope_opened_clear(&o);
-	zmq_msg_close(&msg);
+	zmq_msg_close(&m->msg);
+	zmq_msg_close(&m->rid);
 }
 
 /* ---- results, peers, status ---- */

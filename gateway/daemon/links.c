@@ -181,6 +181,8 @@ router_open(struct gw *g, bool quiet)
 		goto fail;
 	}
 	snprintf(name, sizeof(name), "router-%u", generation++);
+	/* Polled through its ZMQ_FD (see serve in piugwd.c): ask it once first. */
+	g->router_mon_again = true;
 	if ((g->router_mon = monitor(g, g->router, name)) == NULL)
 		goto fail;
 	return 0;
@@ -214,6 +216,7 @@ links_open(struct gw *g)
 	if ((g->zctx = zmq_ctx_new()) == NULL)
 		return PIUGW_ESYSTEM;
 	/* The ZAP handler must exist before any socket that needs it. */
+	g->zap_again = true; /* polled through its ZMQ_FD: ask it once first */
 	if ((g->zap = zmq_socket(g->zctx, ZMQ_REP)) == NULL ||
 	    zmq_bind(g->zap, "inproc://zeromq.zap.01") != 0)
 		return PIUGW_ESYSTEM;
@@ -311,6 +314,7 @@ peer_open(struct gw *g, struct peer *p)
 	    set_int(p->dealer, ZMQ_RECONNECT_IVL_MAX, 5000) != 0)
 		return PIUGW_ESYSTEM;
 	snprintf(name, sizeof(name), "peer-%s-%p", p->id, (void *)p);
+	p->mon_again = true; /* polled through its ZMQ_FD: ask it once first */
 	if ((p->mon = monitor(g, p->dealer, name)) == NULL)
 		return PIUGW_ESYSTEM;
 	if (zmq_connect(p->dealer, p->endpoint) != 0) {

@@ -162,6 +162,32 @@ gw_turn_end(struct gw *g)
 	ask_local_flush(g);
 }
 
+struct open_batch {
+	struct envelope_ctx *env;
+	struct inmsg *v;
+};
+
+static void
+open_one(void *arg, size_t i)
+{
+	struct open_batch *b = arg;
+	struct inmsg *m = &b->v[i];
+
+	/* envelope_open only reads the context: safe side by side (envelope.h). */
+	if (m->open)
+		m->rc = envelope_open(b->env, zmq_msg_data(&m->msg), zmq_msg_size(&m->msg), &m->opts,
+				      &m->o);
+}
+
+/* See gw.h. */
+void
+gw_open_all(struct gw *g, struct inmsg *v, size_t n)
+{
+	struct open_batch b = {g->env, v};
+
+	pool_for(g->pool, n, open_one, &b);
+}
+
 static void
 usage(FILE *f)
 {
@@ -285,24 +311,74 @@ out:
 	diag_clear(&d);
 }
 
+/*
+ * Whether to take message k (from 0) of this turn from the socket of it:
+ * the first when zmq_poll saw one (it asks every socket for ZMQ_EVENTS
+ * before it returns, so nothing is missed), then while more are waiting, up
+ * to 64 so that no socket starves the others. Asking a socket costs a look
+ * at its command pipe (system calls), so sockets zmq_poll did not flag are
+ * left alone.
+ */
 static bool
-readable(void *s)
+take(const zmq_pollitem_t *it, int k)
 {
 	int ev = 0;
 	size_t len = sizeof(ev);
 
-	return s != NULL && zmq_getsockopt(s, ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLIN);
+	if (it->socket == NULL || !(it->revents & ZMQ_POLLIN) || k >= 64)
+		return false;
+	return k == 0 || (zmq_getsockopt(it->socket, ZMQ_EVENTS, &ev, &len) == 0 &&
+			  (ev & ZMQ_POLLIN));
 }
 
-static void
+/*
+ * The quiet sockets (ZAP, the monitors) are polled through their ZMQ_FD as
+ * plain descriptors, so that zmq_poll does not ask each of them for
+ * ZMQ_EVENTS on every turn (two system calls apiece). That descriptor only
+ * says "something happened": when it fires, or when the last turn stopped
+ * at 64 messages (*again), the socket is asked and drained until it says
+ * no more, which re-arms the descriptor. Nothing else sends or receives on
+ * these sockets, so nothing can slip past between turns.
+ */
+static int
+zfd(void *s)
+{
+	int fd = -1;
+	size_t len = sizeof(fd);
+
+	if (s == NULL || zmq_getsockopt(s, ZMQ_FD, &fd, &len) != 0)
+		return -1;
+	return fd;
+}
+
+static bool
+take_quiet(void *s, const zmq_pollitem_t *it, int k, bool *again)
+{
+	int ev = 0;
+	size_t len = sizeof(ev);
+
+	if (s == NULL || (k == 0 && !(it->revents & ZMQ_POLLIN) && !*again))
+		return false;
+	if (k >= 64) {
+		*again = true;
+		return false;
+	}
+	*again = false;
+	return zmq_getsockopt(s, ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLIN);
+}
+
+/* Returns whether the configuration was reloaded (sockets may have been replaced). */
+static bool
 on_signal(struct gw *g)
 {
 	struct signalfd_siginfo si;
+	bool reloaded = false;
 
 	while (read(g->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			gw_log(GW_INFO, "reload_requested", NULL);
 			reload(g);
+			reloaded = true;
 		} else if (g->draining) {
 			gw_log(GW_WARN, "stopping_now", "why=%s", "second stop signal");
 			g->stop = true;
@@ -312,6 +388,7 @@ on_signal(struct gw *g)
 			g->draining = true;
 		}
 	}
+	return reloaded;
 }
 
 static int
@@ -335,7 +412,12 @@ serve(struct gw *g)
 			if (links_router_retry(g) != 0 && timeout > 10)
 				timeout = 10;
 		}
-		items[n++] = (zmq_pollitem_t){.socket = g->zap, .events = ZMQ_POLLIN};
+		if (g->zap_again || g->router_mon_again)
+			timeout = 0;
+		for (size_t i = 0; i < g->npeers; i++)
+			if (g->peers[i].mon_again)
+				timeout = 0;
+		items[n++] = (zmq_pollitem_t){.fd = zfd(g->zap), .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.socket = g->api, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.fd = g->sigfd, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.fd = audit_fd, .events = ZMQ_POLLIN};
@@ -343,14 +425,14 @@ serve(struct gw *g)
 		/* Suspensions, without a look at the file system per decision (-1: none). */
 		items[n++] = (zmq_pollitem_t){.fd = policy_watch(g->policy), .events = ZMQ_POLLIN};
 		/* fd -1: a socket that is not there (rebinding) is not polled. */
-		items[n++] = (zmq_pollitem_t){.socket = g->router_mon, .fd = -1, .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.fd = zfd(g->router_mon), .events = ZMQ_POLLIN};
 		/* Draining: no new work from partners; our own answers still come in. */
 		items[n++] = (zmq_pollitem_t){.socket = g->draining ? NULL : g->router, .fd = -1,
 					      .events = ZMQ_POLLIN};
 		peer0 = n;
 		for (size_t i = 0; i < g->npeers && i < 64; i++) {
 			items[n++] = (zmq_pollitem_t){.socket = g->peers[i].dealer, .events = ZMQ_POLLIN};
-			items[n++] = (zmq_pollitem_t){.socket = g->peers[i].mon, .events = ZMQ_POLLIN};
+			items[n++] = (zmq_pollitem_t){.fd = zfd(g->peers[i].mon), .events = ZMQ_POLLIN};
 		}
 		if (zmq_poll(items, (int)n, timeout) < 0) {
 			if (errno == EINTR)
@@ -362,8 +444,9 @@ serve(struct gw *g)
 		/* Before any decision of this turn. */
 		if (items[5].revents & ZMQ_POLLIN)
 			policy_watch_changed(g->policy);
-		if (items[2].revents & ZMQ_POLLIN)
-			on_signal(g);
+		/* A reload may have closed sockets in items: poll the new ones first. */
+		if (items[2].revents & ZMQ_POLLIN && on_signal(g))
+			n = 0;
 		if (metrics >= 0)
 			metrics_run(g);
 		if (items[3].revents & ZMQ_POLLIN) {
@@ -375,20 +458,31 @@ serve(struct gw *g)
 				       gw_esc(piugw_strerror(audit_status(g->audit))));
 			serve_deferred(g);
 		}
-		for (int k = 0; k < 64 && readable(g->zap); k++)
+		for (int k = 0; n > 0 && take_quiet(g->zap, &items[0], k, &g->zap_again); k++)
 			links_zap_handle(g);
-		for (int k = 0; g->router_mon != NULL && k < 64 && readable(g->router_mon); k++)
+		for (int k = 0; n > 0 && take_quiet(g->router_mon, &items[6], k, &g->router_mon_again);
+		     k++)
 			links_monitor_handle(g, NULL, g->router_mon);
 		for (size_t i = peer0; i < n; i += 2) {
 			struct peer *p = &g->peers[(i - peer0) / 2];
-			for (int k = 0; k < 64 && readable(p->mon); k++)
+			size_t got = 0;
+			for (int k = 0; take_quiet(p->mon, &items[i + 1], k, &p->mon_again); k++)
 				links_monitor_handle(g, p, p->mon);
-			for (int k = 0; k < 64 && readable(p->dealer); k++)
-				ask_dealer(g, p);
+			for (int k = 0; got < GW_BATCH && take(&items[i], k); k++)
+				got += ask_dealer_recv(g, p, &g->inbox[got]);
+			gw_open_all(g, g->inbox, got);
+			for (size_t j = 0; j < got; j++)
+				ask_dealer(g, p, &g->inbox[j]);
 		}
-		for (int k = 0; !g->draining && k < 64 && readable(g->router); k++)
-			serve_router(g);
-		for (int k = 0; k < 64 && readable(g->api); k++)
+		if (n > 0 && !g->draining) {
+			size_t got = 0;
+			for (int k = 0; got < GW_BATCH && take(&items[7], k); k++)
+				got += serve_router_recv(g, &g->inbox[got]);
+			gw_open_all(g, g->inbox, got);
+			for (size_t j = 0; j < got; j++)
+				serve_router(g, &g->inbox[j]);
+		}
+		for (int k = 0; n > 0 && take(&items[1], k); k++)
 			ask_api(g);
 		now = gw_now_ms();
 		ask_timers(g, now);
@@ -550,6 +644,11 @@ main(int argc, char **argv)
 	}
 	if ((g.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		goto out;
+	if ((g.inbox = calloc(GW_BATCH, sizeof(*g.inbox))) == NULL ||
+	    pool_new(pool_default_helpers(), &g.pool) != 0) {
+		fprintf(stderr, "piugwd: could not start the threads that open envelopes\n");
+		goto out;
+	}
 	if (metrics_open(&g) != 0 || links_open(&g) != 0) {
 		fprintf(stderr, "piugwd: could not open the gateway's sockets (see above)\n");
 		goto out;
@@ -580,6 +679,8 @@ out:
 	links_close(&g);
 	if (g.audit != NULL && audit_close(&g.audit) != 0 && ret == 0)
 		ret = EXIT_USAGE;
+	pool_free(g.pool);
+	free(g.inbox);
 	envelope_ctx_free(&g.env);
 	store_close(&g.store);
 	state_close(&g.state);

@@ -518,31 +518,24 @@ on_hello(struct gw *g, struct ex *x, const Piugw__Hello *hello)
 }
 
 /* See gw.h. */
-void
-serve_router(struct gw *g)
+bool
+serve_router_recv(struct gw *g, struct inmsg *m)
 {
-	zmq_msg_t rid, msg;
-	struct ex x;
-	struct envelope_opened o;
-	struct envelope_open_opts opts;
-	const char *user = NULL;
-	uint8_t hash[STATE_HASH_BYTES];
-	Piugw__Body *body = NULL;
-	int rc, seen, more, frames = 2;
-	uint8_t *prev = NULL;
-	size_t prev_len = 0;
+	const char *user;
+	int more;
 
-	memset(&x, 0, sizeof(x));
-	memset(&o, 0, sizeof(o));
-	piugw__audit_record__init(&x.rec);
-	zmq_msg_init(&rid);
-	zmq_msg_init(&msg);
-	if (zmq_msg_recv(&rid, g->router, ZMQ_DONTWAIT) < 0)
-		goto out;
-	if (!zmq_msg_more(&rid) || zmq_msg_recv(&msg, g->router, ZMQ_DONTWAIT) < 0)
-		goto out;
+	memset(m, 0, sizeof(*m));
+	zmq_msg_init(&m->rid);
+	zmq_msg_init(&m->msg);
+	m->frames = 2;
+	if (zmq_msg_recv(&m->rid, g->router, ZMQ_DONTWAIT) < 0 || !zmq_msg_more(&m->rid) ||
+	    zmq_msg_recv(&m->msg, g->router, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&m->msg);
+		zmq_msg_close(&m->rid);
+		return false;
+	}
 	/* Exactly one frame per message (section 2): drain and refuse anything else. */
-	for (more = zmq_msg_more(&msg); more; frames++) {
+	for (more = zmq_msg_more(&m->msg); more; m->frames++) {
 		zmq_msg_t extra;
 		zmq_msg_init(&extra);
 		if (zmq_msg_recv(&extra, g->router, ZMQ_DONTWAIT) < 0)
@@ -551,11 +544,38 @@ serve_router(struct gw *g)
 			more = zmq_msg_more(&extra);
 		zmq_msg_close(&extra);
 	}
-	x.rid = zmq_msg_data(&rid);
-	x.rid_len = zmq_msg_size(&rid);
+	user = zmq_msg_gets(&m->msg, "User-Id");
+	m->opts.conn_user_id = user;
+	m->opts.now_ms = gw_now_ms();
+	m->opts.freshness_ms = (int64_t)g->policy->cfg->freshness_seconds * 1000;
+	/* Open ahead only what serve_router will open: the checks before rule 3 passed. */
+	m->open = user != NULL && keys_id_valid(user, strlen(user)) && m->frames == 2 &&
+		  gw_admitted(g, user, m->opts.now_ms);
+	return true;
+}
+
+/* See gw.h. */
+void
+serve_router(struct gw *g, struct inmsg *m)
+{
+	struct ex x;
+	struct envelope_opened o;
+	const char *user = NULL;
+	uint8_t hash[STATE_HASH_BYTES];
+	Piugw__Body *body = NULL;
+	int rc, seen;
+	uint8_t *prev = NULL;
+	size_t prev_len = 0;
+	zmq_msg_t *msg = &m->msg;
+
+	memset(&x, 0, sizeof(x));
+	memset(&o, 0, sizeof(o));
+	piugw__audit_record__init(&x.rec);
+	x.rid = zmq_msg_data(&m->rid);
+	x.rid_len = zmq_msg_size(&m->rid);
 	x.rec.event = PIUGW__AUDIT_EVENT__AUDIT_REFUSED;
 	x.rec.outbound = false;
-	user = zmq_msg_gets(&msg, "User-Id");
+	user = m->opts.conn_user_id;
 	if (user == NULL || !keys_id_valid(user, strlen(user))) {
 		/* ZAP admitted it, so this cannot happen; fail closed if it does. */
 		x.rec.event = PIUGW__AUDIT_EVENT__AUDIT_DROPPED;
@@ -578,15 +598,16 @@ serve_router(struct gw *g)
 		reply(g, &x, NULL);
 		goto out;
 	}
-	if (frames != 2) {
+	if (m->frames != 2) {
 		refuse(g, &x, PIUGW_EMALFORMED, "a message is exactly one frame");
 		goto out;
 	}
-	memset(&opts, 0, sizeof(opts));
-	opts.conn_user_id = user;
-	opts.now_ms = gw_now_ms();
-	opts.freshness_ms = (int64_t)g->policy->cfg->freshness_seconds * 1000;
-	rc = envelope_open(g->env, zmq_msg_data(&msg), zmq_msg_size(&msg), &opts, &o);
+	/* Rules 3 and 4, done ahead on the pool (gw_open_all), or here if not. */
+	if (!m->open)
+		m->rc = envelope_open(g->env, zmq_msg_data(msg), zmq_msg_size(msg), &m->opts, &m->o);
+	rc = m->rc;
+	o = m->o;
+	memset(&m->o, 0, sizeof(m->o));
 	if (o.header_ok) {
 		x.h = &o.header;
 		x.have_mid = true;
@@ -608,7 +629,7 @@ serve_router(struct gw *g)
 		if (rc == PIUGW_ESTALE)
 			snprintf(detail, sizeof(detail), "sent_at_ms %lld is more than %u s from our clock %lld",
 				 (long long)o.header.sent_at_ms, g->policy->cfg->freshness_seconds,
-				 (long long)opts.now_ms);
+				 (long long)m->opts.now_ms);
 		else if (rc == PIUGW_ENOTFORME)
 			snprintf(detail, sizeof(detail), "this is %s, not %s", g->policy->cfg->id,
 				 o.header.recipient);
@@ -618,8 +639,9 @@ serve_router(struct gw *g)
 		goto out;
 	}
 	/* Rule 5: a repeat gets the same bytes; other bytes under a seen id are REPLAYED. */
-	crypto_generichash(hash, sizeof(hash), zmq_msg_data(&msg), zmq_msg_size(&msg), NULL, 0);
-	rc = state_replay_check(g->state, x.peer, x.mid, hash, opts.now_ms, &seen, &prev, &prev_len);
+	crypto_generichash(hash, sizeof(hash), zmq_msg_data(msg), zmq_msg_size(msg), NULL, 0);
+	rc = state_replay_check(g->state, x.peer, x.mid, hash, m->opts.now_ms, &seen, &prev,
+				&prev_len);
 	if (rc != 0) {
 		refuse(g, &x, PIUGW_EINTERNAL, "the replay cache could not be read");
 		goto out;
@@ -652,8 +674,8 @@ out:
 	body_free(&body);
 	free(prev);
 	envelope_opened_clear(&o);
-	zmq_msg_close(&msg);
-	zmq_msg_close(&rid);
+	zmq_msg_close(&m->msg);
+	zmq_msg_close(&m->rid);
 }
 
 /* ---- approvals (local API) ---- */

@@ -141,6 +141,8 @@ int envelope_seal(struct envelope_ctx *ctx, const struct envelope_header *h, con
  *
  * Returns 0 with out filled, or the error of the first failed check; out is
  * filled as far as it got (see header_ok). Clear out in either case.
+ * It only reads ctx: threads may open envelopes with one ctx at the same
+ * time, as long as none changes it meanwhile (envelope_ctx_add_peer...).
  */
 int envelope_open(struct envelope_ctx *ctx, const uint8_t *buf, size_t len,
 		  const struct envelope_open_opts *opts, struct envelope_opened *out);
