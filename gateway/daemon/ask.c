@@ -207,14 +207,16 @@ answer_clone(const Piugw__PeerAnswer *a, uint8_t **bufp, size_t *lenp)
 	return c;
 }
 
-/* Keep a's bytes in state.db and wake callers waiting on its request id. */
+/* Keep a's bytes in state.db if keep, and wake callers waiting on its request id. */
 static void
-answer_store(struct gw *g, const Piugw__PeerAnswer *a, uint32_t uid, const char *approval_ref,
-	     const uint8_t *buf, size_t len)
+answer_store(struct gw *g, const Piugw__PeerAnswer *a, bool keep, uint32_t uid,
+	     const char *approval_ref, const uint8_t *buf, size_t len)
 {
 	struct state_result r;
 
 	memset(&r, 0, sizeof(r));
+	if (!keep)
+		goto wake;
 	snprintf(r.request_id, sizeof(r.request_id), "%s", a->request_id);
 	snprintf(r.peer, sizeof(r.peer), "%s", a->peer);
 	snprintf(r.agreement_id, sizeof(r.agreement_id), "%s", a->agreement_id);
@@ -228,6 +230,7 @@ answer_store(struct gw *g, const Piugw__PeerAnswer *a, uint32_t uid, const char 
 	if (state_result_put(g->state, &r) != 0)
 		gw_log(GW_ERROR, "state", "problem=%s request=%s",
 		       gw_esc("an answer could not be kept for collection"), a->request_id);
+wake:
 	for (struct job *j = g->jobs, *next; j != NULL; j = next) {
 		next = j->next;
 		if (j->kind == JOB_RESULTS && strcmp(j->request_id, a->request_id) == 0 &&
@@ -242,21 +245,31 @@ answer_store(struct gw *g, const Piugw__PeerAnswer *a, uint32_t uid, const char 
 	}
 }
 
-/* Settle slot of job j (may be NULL) with answer a: stored, and handed to the caller. */
+/*
+ * Settle slot of job j (may be NULL) with answer a: handed to the caller,
+ * and kept in state.db for `piugw results` only where that is needed: an
+ * answer still waiting for approval (polled in the background), the final
+ * answer to such a poll (it replaces the waiting one), or an answer no
+ * caller is there to take (gone past its deadline). Personal data that
+ * reached the analyst who asked is not kept a second time here; the audit
+ * log records that it came.
+ */
 static void
 settle(struct gw *g, struct job *j, size_t slot, uint32_t uid, const Piugw__PeerAnswer *a,
-       const char *approval_ref)
+       const char *approval_ref, bool polled)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	Piugw__PeerAnswer *c = answer_clone(a, &buf, &len);
+	bool handed = j != NULL && slot < j->n && j->answers[slot] == NULL;
+	bool keep = polled || !handed || c == NULL || a->outcome == PIUGW__OUTCOME__OUTCOME_WAITING;
 
 	if (buf != NULL)
-		answer_store(g, a, uid, approval_ref, buf, len);
+		answer_store(g, a, keep, uid, approval_ref, buf, len);
 	if (buf != NULL)
 		sodium_memzero(buf, len);
 	free(buf);
-	if (j == NULL || slot >= j->n || j->answers[slot] != NULL) {
+	if (!handed) {
 		if (c != NULL)
 			piugw__peer_answer__free_unpacked(c, NULL);
 		return;
@@ -463,7 +476,7 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 				 targets[i], piugw_wire_error_name(piugw_error_wire_code(rc)));
 			metrics_add(g, "piugw_refusals_total", why, 1);
 			a.request_id = (char *)"";
-			settle(g, j, i, uid, &a, NULL);
+			settle(g, j, i, uid, &a, NULL, false);
 			/* settle() may have finished (and freed) the job */
 			if (i + 1 == nt)
 				return;
@@ -480,7 +493,7 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 			a.error = &e;
 			a.request_id = (char *)"";
 			a.agreement_id = dec.agreement->a->id;
-			settle(g, j, i, uid, &a, NULL);
+			settle(g, j, i, uid, &a, NULL, false);
 			if (i + 1 == nt)
 				return;
 			continue;
@@ -607,7 +620,7 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 	       a.outcome == PIUGW__OUTCOME__OUTCOME_WAITING	? "waiting"
 	       : a.outcome == PIUGW__OUTCOME__OUTCOME_REFUSED ? "refused"
 							       : "answered");
-	settle(g, o->job, o->slot, uid, &a, approval_ref);
+	settle(g, o->job, o->slot, uid, &a, approval_ref, o->kind == OUT_POLL);
 	state_result_clear(&prev);
 }
 
@@ -824,7 +837,9 @@ ask_results(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 
 	if (rc != 0 && (o = in_flight(g, lr->request_id)) == NULL) {
 		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
-				"no query with request id '%s' was sent from this gateway",
+				"nothing to collect under request id '%s': no such query was sent "
+				"from this gateway, or its answer went to the caller when it came "
+				"(answers handed over are not kept; the audit log records them)",
 				lr->request_id);
 		return;
 	}
@@ -1148,7 +1163,7 @@ expire(struct gw *g, struct outreq *o)
 				 o->peer, unreachable ? "peer_unreachable" : "timeout");
 			metrics_add(g, "piugw_answers_total", l, 1);
 		}
-		settle(g, o->job, o->slot, uid, &a, NULL);
+		settle(g, o->job, o->slot, uid, &a, NULL, o->kind == OUT_POLL);
 	} else if (o->kind == OUT_HELLO && o->job != NULL) {
 		struct job *j = o->job;
 		Piugw__PeerInfo *pi = o->slot < j->n ? j->infos[o->slot] : NULL;

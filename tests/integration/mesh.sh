@@ -28,6 +28,12 @@ check "document disclosed" has "number=P1234567"
 check "allowed categories only" test -z "$(grep -E 'api_travel|pnr_contact' "$dir/out")"
 check "same query as JSON" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document 'P 123 4567' --issuer xaa --json)" -eq 0
 check "JSON status" has '"status": "hit"'
+# An answer handed to its caller is not kept a second time in state.db.
+got=$(sed -n 's/.*"request_id": "\([0-9a-f]*\)".*/\1/p' "$dir/out" | head -1)
+check "request id shown" test -n "$got"
+check "delivered answer not kept" test "$(ask XA-PIU results "$got")" -eq 1
+check "and why" has "answers handed over are not kept"
+check "the traveller is not in XA's state.db" test -z "$(grep -la P1234567 "$dir/mesh/XA-PIU/state/"state.db*)"
 check "fuzzy name, other transliteration" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --name Iwanowa --given Svetlana --dob 1985-03-04 --fuzzy)" -eq 0
 check "fuzzy hit needs review" has "NEEDS REVIEW"
 check "SSR codes never leave" test -z "$(grep MOML "$dir/out")"
