@@ -141,6 +141,7 @@ gw_turn_begin(struct gw *g)
 {
 	g->in_turn = true;
 	audit_hold(g->audit, true);
+	store_read_hold(g->store, true);
 }
 
 /* See gw.h. */
@@ -153,6 +154,7 @@ gw_turn_end(struct gw *g)
 	 * wakes the loop). A local caller's own change (an approval) is
 	 * committed before it is told.
 	 */
+	store_read_hold(g->store, false);
 	if (g->commit_now || !audit_writing(g->audit)) {
 		gw_commit(g);
 		audit_hold(g->audit, false);

@@ -67,6 +67,7 @@ struct store {
 	char *path;
 	sqlite3_stmt *insert, *insert_sel, *by_doc, *by_name, *by_dob, *by_locator, *by_flight,
 		*by_sel, *begin, *commit, *rollback;
+	bool hold;           /* store_read_hold: searches share one read transaction */
 	char cols_sql[2048]; /* "id, source, transferred_at, surname, ..." */
 };
 
@@ -293,6 +294,26 @@ int
 store_rollback(struct store *s)
 {
 	return step_done(s, s->rollback);
+}
+
+/* See store.h. */
+void
+store_read_hold(struct store *s, bool on)
+{
+	s->hold = on;
+	if (!on && !sqlite3_get_autocommit(s->db))
+		step_done(s, s->commit);
+}
+
+/*
+ * Before a search: under store_read_hold, open the read transaction the
+ * searches share (SQLite takes its snapshot and locks at the first read).
+ */
+static void
+snapshot(struct store *s)
+{
+	if (s->hold && sqlite3_get_autocommit(s->db))
+		step_done(s, s->begin);
 }
 
 /* ---- keys ---- */
@@ -561,6 +582,7 @@ store_search_document(struct store *s, const char *issuer, const char *number, s
 {
 	char dk[96];
 
+	snapshot(s);
 	doc_key(issuer, number, dk, sizeof(dk));
 	sqlite3_bind_text(s->by_doc, 1, dk, -1, SQLITE_TRANSIENT);
 	return collect(s->by_doc, limit, "document", out);
@@ -573,6 +595,7 @@ store_search_name(struct store *s, const char *surname, const char *given,
 {
 	char nk[2 * MATCH_NAME_MAX + 24];
 
+	snapshot(s);
 	name_key(surname, given, date_of_birth, nk, sizeof(nk));
 	sqlite3_bind_text(s->by_name, 1, nk, -1, SQLITE_TRANSIENT);
 	return collect(s->by_name, limit, "name+date_of_birth", out);
@@ -595,6 +618,7 @@ store_search_name_fuzzy(struct store *s, const char *surname, const char *given,
 	size_t cap = 0;
 	int rc, ret = 0;
 
+	snapshot(s);
 	memset(out, 0, sizeof(*out));
 	dob_key(date_of_birth, bk, sizeof(bk));
 	full_name(surname, given, want);
@@ -633,6 +657,7 @@ store_search_locator(struct store *s, const char *locator, size_t limit, struct 
 {
 	char lk[32];
 
+	snapshot(s);
 	match_document(locator, lk, sizeof(lk));
 	sqlite3_bind_text(s->by_locator, 1, lk, -1, SQLITE_TRANSIENT);
 	return collect(s->by_locator, limit, "record_locator", out);
@@ -645,6 +670,7 @@ store_search_flight(struct store *s, const char *carrier, const char *flight_num
 {
 	char fk[48];
 
+	snapshot(s);
 	flight_key(carrier, flight_number, date, fk, sizeof(fk));
 	sqlite3_bind_text(s->by_flight, 1, fk, -1, SQLITE_TRANSIENT);
 	return collect(s->by_flight, limit, "flight", out);
@@ -658,6 +684,7 @@ store_search_selector(struct store *s, enum store_selector kind, const char *val
 	char norm[FIELD_MAX];
 	static const char *const on[] = {"", "phone", "email", "frequent_flyer"};
 
+	snapshot(s);
 	if (kind < STORE_SEL_PHONE || kind > STORE_SEL_FREQUENT_FLYER)
 		return PIUGW_EINVAL;
 	if (store_selector_norm(kind, value, norm, sizeof(norm)) == 0) {
@@ -676,6 +703,7 @@ store_co_travellers(struct store *s, const struct traveller *t, struct store_res
 	struct store_result all;
 	int ret;
 
+	snapshot(s);
 	memset(out, 0, sizeof(*out));
 	if (empty(t->v[COL_RECORD_LOCATOR]))
 		return 0;

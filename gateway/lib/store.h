@@ -86,6 +86,14 @@ void store_close(struct store **sp);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
+/*
+ * With on, the searches that follow share one read transaction (one
+ * snapshot, one round of file locks) until store_read_hold(s, false) ends
+ * it: the daemon holds it for a turn of its loop. Writers in other
+ * processes (an import) go on meanwhile; the searches see the store as it
+ * was at the first of them.
+ */
+void store_read_hold(struct store *s, bool on);
 
 /*
  * Check t and add it. Refuses (PIUGW_EINVAL, reason in d) a row without a
