@@ -1028,7 +1028,7 @@ ask_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 }
 
 /* See gw.h. */
-void
+bool
 ask_api(struct gw *g)
 {
 	zmq_msg_t rid, msg;
@@ -1039,11 +1039,14 @@ ask_api(struct gw *g)
 	bool extra = false;
 	uint8_t caller[GW_CALLER_MAX];
 	size_t clen = 0;
+	bool got = false;
 
 	zmq_msg_init(&rid);
 	zmq_msg_init(&msg);
-	if (zmq_msg_recv(&rid, g->api, ZMQ_DONTWAIT) < 0 || !zmq_msg_more(&rid) ||
-	    zmq_msg_recv(&msg, g->api, ZMQ_DONTWAIT) < 0)
+	if (zmq_msg_recv(&rid, g->api, ZMQ_DONTWAIT) < 0)
+		goto out;
+	got = true;
+	if (!zmq_msg_more(&rid) || zmq_msg_recv(&msg, g->api, ZMQ_DONTWAIT) < 0)
 		goto out;
 	while (zmq_msg_more(&msg)) {
 		extra = true;
@@ -1134,6 +1137,7 @@ out:
 		piugw__local_request__free_unpacked(req, NULL);
 	zmq_msg_close(&msg);
 	zmq_msg_close(&rid);
+	return got;
 }
 
 /* ---- timers ---- */

@@ -263,7 +263,7 @@ size_t serve_result_digests(const struct gw *g, const Piugw__QueryResult *r,
 			    uint8_t out[][AUDIT_DIGEST_BYTES], size_t max);
 
 /* ---- ask.c ---- */
-void ask_api(struct gw *g);                /* one local API request */
+bool ask_api(struct gw *g);                /* one local API request; false: none there */
 /* Take one answer from p's DEALER into m (false: none there). */
 bool ask_dealer_recv(struct gw *g, struct peer *p, struct inmsg *m);
 void ask_dealer(struct gw *g, struct peer *p, struct inmsg *m); /* handle m; releases it */

@@ -314,23 +314,17 @@ out:
 }
 
 /*
- * Whether to take message k (from 0) of this turn from the socket of it:
- * the first when zmq_poll saw one (it asks every socket for ZMQ_EVENTS
- * before it returns, so nothing is missed), then while more are waiting, up
- * to 64 so that no socket starves the others. Asking a socket costs a look
- * at its command pipe (system calls), so sockets zmq_poll did not flag are
- * left alone.
+ * Whether zmq_poll saw a message on the socket of it. zmq_poll asks every
+ * socket item for ZMQ_EVENTS before it returns, so nothing is missed; the
+ * loop then receives (without waiting) until a receive finds nothing, at
+ * most 64 a socket a turn so that none starves the others. Asking a socket
+ * for ZMQ_EVENTS costs a look at its command pipe (system calls), a
+ * receive mostly does not, so sockets are not asked again in between.
  */
 static bool
-take(const zmq_pollitem_t *it, int k)
+flagged(const zmq_pollitem_t *it)
 {
-	int ev = 0;
-	size_t len = sizeof(ev);
-
-	if (it->socket == NULL || !(it->revents & ZMQ_POLLIN) || k >= 64)
-		return false;
-	return k == 0 || (zmq_getsockopt(it->socket, ZMQ_EVENTS, &ev, &len) == 0 &&
-			  (ev & ZMQ_POLLIN));
+	return it->socket != NULL && (it->revents & ZMQ_POLLIN);
 }
 
 /*
@@ -470,22 +464,23 @@ serve(struct gw *g)
 			size_t got = 0;
 			for (int k = 0; take_quiet(p->mon, &items[i + 1], k, &p->mon_again); k++)
 				links_monitor_handle(g, p, p->mon);
-			for (int k = 0; got < GW_BATCH && take(&items[i], k); k++)
-				got += ask_dealer_recv(g, p, &g->inbox[got]);
+			while (flagged(&items[i]) && got < GW_BATCH &&
+			       ask_dealer_recv(g, p, &g->inbox[got]))
+				got++;
 			gw_open_all(g, g->inbox, got);
 			for (size_t j = 0; j < got; j++)
 				ask_dealer(g, p, &g->inbox[j]);
 		}
 		if (n > 0 && !g->draining) {
 			size_t got = 0;
-			for (int k = 0; got < GW_BATCH && take(&items[7], k); k++)
-				got += serve_router_recv(g, &g->inbox[got]);
+			while (flagged(&items[7]) && got < GW_BATCH && serve_router_recv(g, &g->inbox[got]))
+				got++;
 			gw_open_all(g, g->inbox, got);
 			for (size_t j = 0; j < got; j++)
 				serve_router(g, &g->inbox[j]);
 		}
-		for (int k = 0; n > 0 && take(&items[1], k); k++)
-			ask_api(g);
+		for (int k = 0; n > 0 && flagged(&items[1]) && k < 64 && ask_api(g); k++)
+			;
 		now = gw_now_ms();
 		ask_timers(g, now);
 		if (now >= g->next_housekeeping_ms) {
