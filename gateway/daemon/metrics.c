@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,59 +48,113 @@ static const struct {
 static const double buckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 
+/*
+ * A peer's query duration histogram: where its counters are in c (counters
+ * are only ever appended, so the places hold), so that an answer adds to
+ * them without formatting labels and searching the list.
+ */
+#define HISTS_MAX 256
+struct hist {
+	char peer[KEYS_ID_MAX + 1];
+	size_t at[NBUCKETS + 3]; /* the buckets, +Inf, sum, count; SIZE_MAX: none */
+};
+
 struct gw_metrics {
 	struct MHD_Daemon *mhd;
 	int epoll_fd;
 	struct counter *c;
 	size_t n, cap;
+	struct hist *h;
+	size_t nh;
 	int64_t store_rows_at;
 	uint64_t store_rows;
 	uint32_t pending;
 };
+
+/* The place of counter name{labels} in m->c, added with 0 if new; SIZE_MAX if full. */
+static size_t
+counter_at(struct gw_metrics *m, const char *name, const char *labels)
+{
+	struct counter *nc;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->c[i].name, name) == 0 && strcmp(m->c[i].labels, labels) == 0)
+			return i;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 64;
+		if (cap > 65536 || (nc = realloc(m->c, cap * sizeof(*nc))) == NULL)
+			return SIZE_MAX;
+		m->c = nc;
+		m->cap = cap;
+	}
+	m->c[m->n].name = name;
+	snprintf(m->c[m->n].labels, sizeof(m->c[m->n].labels), "%s", labels);
+	m->c[m->n].v = 0;
+	return m->n++;
+}
 
 /* See gw.h. */
 void
 metrics_add(struct gw *g, const char *name, const char *labels, double v)
 {
 	struct gw_metrics *m = g->metrics;
-	struct counter *nc;
+	size_t i;
 
-	if (m == NULL)
-		return;
-	for (size_t i = 0; i < m->n; i++)
-		if (strcmp(m->c[i].name, name) == 0 && strcmp(m->c[i].labels, labels) == 0) {
-			m->c[i].v += v;
-			return;
-		}
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 64;
-		if (cap > 65536 || (nc = realloc(m->c, cap * sizeof(*nc))) == NULL)
-			return;
-		m->c = nc;
-		m->cap = cap;
-	}
-	m->c[m->n].name = name;
-	snprintf(m->c[m->n].labels, sizeof(m->c[m->n].labels), "%s", labels);
-	m->c[m->n].v = v;
-	m->n++;
+	if (m != NULL && (i = counter_at(m, name, labels)) != SIZE_MAX)
+		m->c[i].v += v;
 }
 
-/* See gw.h. */
+/* peer's histogram, its counters made on first use; NULL if there is no room. */
+static struct hist *
+hist_of(struct gw_metrics *m, const char *peer)
+{
+	static const char *const bucket = "piugw_query_duration_seconds_bucket";
+	struct hist *h;
+	char l[128];
+
+	for (size_t i = 0; i < m->nh; i++)
+		if (strcmp(m->h[i].peer, peer) == 0)
+			return &m->h[i];
+	if (m->nh == HISTS_MAX || strlen(peer) >= sizeof(h->peer))
+		return NULL;
+	if (m->h == NULL && (m->h = calloc(HISTS_MAX, sizeof(*m->h))) == NULL)
+		return NULL;
+	h = &m->h[m->nh++];
+	snprintf(h->peer, sizeof(h->peer), "%s", peer);
+	for (size_t i = 0; i < NBUCKETS; i++) {
+		snprintf(l, sizeof(l), "peer=\"%s\",le=\"%g\"", peer, buckets[i]);
+		h->at[i] = counter_at(m, bucket, l);
+	}
+	snprintf(l, sizeof(l), "peer=\"%s\",le=\"+Inf\"", peer);
+	h->at[NBUCKETS] = counter_at(m, bucket, l);
+	snprintf(l, sizeof(l), "peer=\"%s\"", peer);
+	h->at[NBUCKETS + 1] = counter_at(m, "piugw_query_duration_seconds_sum", l);
+	h->at[NBUCKETS + 2] = counter_at(m, "piugw_query_duration_seconds_count", l);
+	return h;
+}
+
+static void
+hist_add(struct gw_metrics *m, size_t at, double v)
+{
+	if (at != SIZE_MAX)
+		m->c[at].v += v;
+}
+
+/* See gw.h. Every bucket is there from the first answer on, as Prometheus expects. */
 void
 metrics_observe(struct gw *g, const char *peer, double seconds)
 {
-	char l[128];
+	struct gw_metrics *m = g->metrics;
+	struct hist *h;
 
+	if (m == NULL || (h = hist_of(m, peer)) == NULL)
+		return;
 	for (size_t i = 0; i < NBUCKETS; i++)
-		if (seconds <= buckets[i]) {
-			snprintf(l, sizeof(l), "peer=\"%s\",le=\"%g\"", peer, buckets[i]);
-			metrics_add(g, "piugw_query_duration_seconds_bucket", l, 1);
-		}
-	snprintf(l, sizeof(l), "peer=\"%s\",le=\"+Inf\"", peer);
-	metrics_add(g, "piugw_query_duration_seconds_bucket", l, 1);
-	snprintf(l, sizeof(l), "peer=\"%s\"", peer);
-	metrics_add(g, "piugw_query_duration_seconds_sum", l, seconds);
-	metrics_add(g, "piugw_query_duration_seconds_count", l, 1);
+		if (seconds <= buckets[i])
+			hist_add(m, h->at[i], 1);
+	hist_add(m, h->at[NBUCKETS], 1);
+	hist_add(m, h->at[NBUCKETS + 1], seconds);
+	hist_add(m, h->at[NBUCKETS + 2], 1);
 }
 
 struct buf {
@@ -439,6 +494,7 @@ metrics_close(struct gw *g)
 	if (m->mhd != NULL)
 		MHD_stop_daemon(m->mhd);
 	free(m->c);
+	free(m->h);
 	free(m);
 	g->metrics = NULL;
 }
