@@ -408,10 +408,11 @@ serve(struct gw *g)
 			if (links_router_retry(g) != 0 && timeout > 10)
 				timeout = 10;
 		}
-		if (g->zap_again || g->router_mon_again)
+		/* A quiet socket with more than the last turn took (not one being rebound). */
+		if ((g->zap != NULL && g->zap_again) || (g->router_mon != NULL && g->router_mon_again))
 			timeout = 0;
 		for (size_t i = 0; i < g->npeers; i++)
-			if (g->peers[i].mon_again)
+			if (g->peers[i].mon != NULL && g->peers[i].mon_again)
 				timeout = 0;
 		items[n++] = (zmq_pollitem_t){.fd = zfd(g->zap), .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.socket = g->api, .events = ZMQ_POLLIN};
