@@ -6,7 +6,9 @@
  * admits them, one DEALER per partner, the local API ROUTER, the socket
  * monitors, a signalfd and the audit log's durability eventfd. Timers
  * (retries, deadlines, polls of pending answers) are kept in the lists
- * below and set the poll timeout.
+ * below and set the poll timeout. The only work done elsewhere is opening
+ * a turn's envelopes (struct inmsg), which the loop hands to the helper
+ * threads of g->pool and waits for; nothing they touch is shared.
  *
  *   piugwd.c  start, configuration, reload, the loop, shutdown
  *   links.c   sockets: ZAP, the public ROUTER, partner DEALERs, monitors, logs
