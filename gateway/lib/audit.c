@@ -677,6 +677,12 @@ recover(struct audit_log *log, char **segs, size_t nsegs, size_t *cutp, char **c
 				}
 				*cutp = s.len;
 				*cut_segp = strdup(segs[k]);
+				/*
+				 * The log goes on in this segment: it holds the magic
+				 * and nothing else (0 would mean "make a new segment",
+				 * whose name, from the next seq, is this one's).
+				 */
+				log->planned_size = MAGIC_LEN;
 				continue;
 			}
 			diag_add(d, "%s: not an audit segment (bad header); run 'piugw audit verify'",

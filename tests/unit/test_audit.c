@@ -385,10 +385,14 @@ survives_kill_9_at_random_points(void **state)
 		struct audit_log *log = NULL;
 		struct audit_opts o = {.dir = f->audit, .signer = f->k, .checkpoint_records = 7,
 				       .segment_bytes = 4096};
-		assert_int_equal(audit_open(&o, &log, &d), 0);
-		for (size_t i = 0; i < d.n; i++)
+		int rc = audit_open(&o, &log, &d);
+		for (size_t i = 0; i < d.n; i++) {
+			if (rc != 0)
+				print_error("round %u: %s\n", round, d.lines[i]);
 			if (strstr(d.lines[i], "cut ") != NULL)
 				cuts++;
+		}
+		assert_int_equal(rc, 0);
 		diag_clear(&d);
 		assert_true(audit_head(log) > durable);
 		assert_int_equal(audit_close(&log), 0);
@@ -447,6 +451,50 @@ torn_tail_is_cut_and_recorded(void **state)
 	assert_int_equal(found, 1);
 	free(torn);
 	free(buf);
+	free(seg);
+	diag_clear(&d);
+}
+
+
+/*
+ * A crash while a new segment was being created leaves a file shorter than
+ * its magic. Reopening starts that segment again and the log goes on in it
+ * (it used to try to create the same file anew, fail, and refuse all work).
+ */
+static void
+torn_at_creation_is_restarted(void **state)
+{
+	struct fx *f = *state;
+	struct audit_log *log = open_log(f, 1000, 600000, 0);
+	struct audit_verify_report rep;
+	struct diag d;
+	char name[64], *seg;
+	uint64_t next, seq = 0;
+
+	append_n(log, 5);
+	assert_int_equal(audit_close(&log), 0);
+	assert_int_equal(verify(f, &rep), 0);
+	next = rep.last_seq + 1;
+	snprintf(name, sizeof(name), "audit-%020ju.seg", (uintmax_t)next);
+	seg = tu_path(f->audit, name);
+	tu_write_file(seg, (const uint8_t *)"PIUG", 4, 0600); /* killed mid-magic */
+
+	diag_init(&d);
+	struct audit_opts o = {.dir = f->audit, .signer = f->k};
+	if (audit_open(&o, &log, &d) != 0) {
+		tu_diag_dump(&d);
+		fail_msg("audit_open failed after a segment torn at creation");
+	}
+	append_n(log, 3);
+	seq = audit_head(log);
+	assert_int_equal(audit_wait_durable(log, seq), 0);
+	assert_int_equal(audit_close(&log), 0);
+	assert_int_equal(verify(f, &rep), 0);
+	assert_true(rep.last_seq > seq);
+	/* The records went into the restarted segment. */
+	struct stat st;
+	assert_int_equal(stat(seg, &st), 0);
+	assert_true(st.st_size > 100);
 	free(seg);
 	diag_clear(&d);
 }
@@ -555,6 +603,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(tampering_is_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(survives_kill_9_at_random_points, setup, teardown),
 		cmocka_unit_test_setup_teardown(torn_tail_is_cut_and_recorded, setup, teardown),
+		cmocka_unit_test_setup_teardown(torn_at_creation_is_restarted, setup, teardown),
 		cmocka_unit_test_setup_teardown(retention_removes_old_segments_and_says_so, setup,
 						teardown),
 		cmocka_unit_test(subject_digests),
