@@ -8,7 +8,8 @@
  * (retries, deadlines, polls of pending answers) are kept in the lists
  * below and set the poll timeout. The only work done elsewhere is opening
  * a turn's envelopes (struct inmsg), which the loop hands to the helper
- * threads of g->pool and waits for; nothing they touch is shared.
+ * threads of g->pool and waits for: each writes only its own messages, and
+ * the envelope context they read does not change meanwhile.
  *
  *   piugwd.c  start, configuration, reload, the loop, shutdown
  *   links.c   sockets: ZAP, the public ROUTER, partner DEALERs, monitors, logs
