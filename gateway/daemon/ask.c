@@ -739,10 +739,7 @@ ask_dealer(struct gw *g, struct peer *p, struct inmsg *m)
 	struct outreq *req = NULL;
 	int rc;
 
-	if (!m->open)
-		m->rc = envelope_open(g->env, zmq_msg_data(&m->msg), zmq_msg_size(&m->msg), &m->opts,
-				      &m->o);
-	rc = m->rc;
+	rc = m->rc; /* opened by gw_open_all */
 	o = m->o;
 	memset(&m->o, 0, sizeof(m->o));
 	if (rc == 0 && (rc = body_unpack(o.body, o.body_len, &b)) == 0) {

@@ -140,7 +140,7 @@ struct deferred {
 
 /*
  * A message from a partner as a turn of the loop takes it: first received
- * (up to GW_BATCH from one socket), then opened, the turn's envelopes side
+ * (up to GW_BATCH from one socket, the most any socket gets in a turn), then opened, the turn's envelopes side
  * by side on the pool's threads (gw_open_all: Ed25519 verification is the
  * largest cost of a message), then handled one by one in arrival order,
  * every check in the order of PROTOCOL.md section 8 as before.
@@ -150,7 +150,8 @@ struct deferred {
 struct inmsg {
 	zmq_msg_t rid, msg;    /* rid: the public ROUTER only */
 	int frames;            /* frames of the message (the ROUTER's count the id) */
-	bool open;             /* passed the checks before rule 3: opened ahead into rc, o */
+	bool admitted;         /* the sender holds an agreement in force (ROUTER; as received) */
+	bool open;             /* passed the checks before rule 3: opened (gw_open_all) into rc, o */
 	struct envelope_open_opts opts;
 	struct envelope_opened o;
 	int rc;

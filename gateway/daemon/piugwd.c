@@ -317,7 +317,7 @@ out:
  * Whether zmq_poll saw a message on the socket of it. zmq_poll asks every
  * socket item for ZMQ_EVENTS before it returns, so nothing is missed; the
  * loop then receives (without waiting) until a receive finds nothing, at
- * most 64 a socket a turn so that none starves the others. Asking a socket
+ * most GW_BATCH a socket a turn so that none starves the others. Asking a socket
  * for ZMQ_EVENTS costs a look at its command pipe (system calls), a
  * receive mostly does not, so sockets are not asked again in between.
  */
@@ -332,7 +332,7 @@ flagged(const zmq_pollitem_t *it)
  * plain descriptors, so that zmq_poll does not ask each of them for
  * ZMQ_EVENTS on every turn (two system calls apiece). That descriptor only
  * says "something happened": when it fires, or when the last turn stopped
- * at 64 messages (*again), the socket is asked and drained until it says
+ * at GW_BATCH messages (*again), the socket is asked and drained until it says
  * no more, which re-arms the descriptor. Nothing else sends or receives on
  * these sockets, so nothing can slip past between turns.
  */
@@ -355,7 +355,7 @@ take_quiet(void *s, const zmq_pollitem_t *it, int k, bool *again)
 
 	if (s == NULL || (k == 0 && !(it->revents & ZMQ_POLLIN) && !*again))
 		return false;
-	if (k >= 64) {
+	if (k >= GW_BATCH) {
 		*again = true;
 		return false;
 	}
@@ -480,7 +480,7 @@ serve(struct gw *g)
 			for (size_t j = 0; j < got; j++)
 				serve_router(g, &g->inbox[j]);
 		}
-		for (int k = 0; n > 0 && flagged(&items[1]) && k < 64 && ask_api(g); k++)
+		for (int k = 0; n > 0 && flagged(&items[1]) && k < GW_BATCH && ask_api(g); k++)
 			;
 		now = gw_now_ms();
 		ask_timers(g, now);

@@ -548,9 +548,13 @@ serve_router_recv(struct gw *g, struct inmsg *m)
 	m->opts.conn_user_id = user;
 	m->opts.now_ms = gw_now_ms();
 	m->opts.freshness_ms = (int64_t)g->policy->cfg->freshness_seconds * 1000;
-	/* Open ahead only what serve_router will open: the checks before rule 3 passed. */
-	m->open = user != NULL && keys_id_valid(user, strlen(user)) && m->frames == 2 &&
-		  gw_admitted(g, user, m->opts.now_ms);
+	/*
+	 * The checks serve_router makes before rule 3, judged once here: only
+	 * what passes them is opened (gw_open_all).
+	 */
+	m->admitted = user != NULL && keys_id_valid(user, strlen(user)) &&
+		      gw_admitted(g, user, m->opts.now_ms);
+	m->open = m->admitted && m->frames == 2;
 	return true;
 }
 
@@ -590,7 +594,7 @@ serve_router(struct gw *g, struct inmsg *m)
 	 * checked against the current directory and agreements, not only the
 	 * handshake.
 	 */
-	if (!gw_admitted(g, user, gw_now_ms())) {
+	if (!m->admitted) {
 		x.rec.event = PIUGW__AUDIT_EVENT__AUDIT_DROPPED;
 		x.rec.detail = (char *)"member no longer admitted (directory or agreements changed)";
 		gw_log(GW_WARN, "dropped", "peer=%s why=%s", user, gw_esc(x.rec.detail));
@@ -602,9 +606,7 @@ serve_router(struct gw *g, struct inmsg *m)
 		refuse(g, &x, PIUGW_EMALFORMED, "a message is exactly one frame");
 		goto out;
 	}
-	/* Rules 3 and 4, done ahead on the pool (gw_open_all), or here if not. */
-	if (!m->open)
-		m->rc = envelope_open(g->env, zmq_msg_data(msg), zmq_msg_size(msg), &m->opts, &m->o);
+	/* Rules 3 and 4: done by gw_open_all (m->open holds here). */
 	rc = m->rc;
 	o = m->o;
 	memset(&m->o, 0, sizeof(m->o));

@@ -10,8 +10,10 @@
  *             request in that window (1,000 requests a second with the
  *             default 300 s window: 600,000 requests, 32 MiB);
  *   pending   requests held for manual approval at this (answering) gateway;
- *   results   answers this (asking) gateway received for its callers, and
- *             the partners' PENDING answers it is still polling for.
+ *   results   answers this (asking) gateway keeps for `piugw results`: the
+ *             partners' PENDING answers it is still polling for, their final
+ *             answers, and answers that came after their caller stopped
+ *             waiting (an answer handed to its caller is not kept).
  *
  * A row is committed before the reply it concerns is sent, and before the
  * audit records of that turn can reach the disk (audit_hold), so a crash
