@@ -241,7 +241,7 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 	size_t nq = 0, sent = 0, got = 0, errors = 0, hits = 0;
 	char line[512], what[64];
 	struct slot *sl = calloc((size_t)inflight, sizeof(*sl));
-	zmq_pollitem_t it[1];
+	void *sock;
 	int fd = -1, ev = 0;
 	size_t fdlen = sizeof(fd), evlen = sizeof(ev);
 	double *lat = calloc(count, sizeof(double)), start, deadline;
@@ -260,13 +260,12 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 	if (nq == 0)
 		return 2;
 	/* One connection, as a national system would hold; the tag says which slot a reply is for. */
-	it[0].socket = zmq_socket(ctx, ZMQ_DEALER);
-	it[0].events = ZMQ_POLLIN;
-	zmq_setsockopt(it[0].socket, ZMQ_LINGER, &linger, sizeof(linger));
-	zmq_connect(it[0].socket, api);
+	sock = zmq_socket(ctx, ZMQ_DEALER);
+	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_connect(sock, api);
 	start = bench_now_us();
 	deadline = start + seconds * 1e6;
-	zmq_getsockopt(it[0].socket, ZMQ_FD, &fd, &fdlen);
+	zmq_getsockopt(sock, ZMQ_FD, &fd, &fdlen);
 	while (got < count && bench_now_us() < deadline) {
 		/* Until the next query is due (paced), else until a reply (at most 1 s). */
 		double wait_us = 1e6;
@@ -284,7 +283,7 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 			size_t len;
 			uint8_t *buf = pack_query(&qs[sent % nq], to, type, (uint64_t)i, &len);
 			sl[i].t0 = rate > 0 ? due : bench_now_us();
-			zmq_send(it[0].socket, buf, len, 0);
+			zmq_send(sock, buf, len, 0);
 			free(buf);
 			sl[i].busy = true;
 			sent++;
@@ -293,7 +292,7 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 			zmq_msg_t m;
 			Piugw__LocalReply *r;
 			zmq_msg_init(&m);
-			if (zmq_msg_recv(&m, it[0].socket, ZMQ_DONTWAIT) < 0) {
+			if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
 				zmq_msg_close(&m);
 				break;
 			}
@@ -323,7 +322,7 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 		 * with sub-millisecond precision, so that pacing does not spin a
 		 * core the gateways need.
 		 */
-		if (zmq_getsockopt(it[0].socket, ZMQ_EVENTS, &ev, &evlen) == 0 && (ev & ZMQ_POLLIN))
+		if (zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &evlen) == 0 && (ev & ZMQ_POLLIN))
 			continue;
 		ts.tv_sec = (time_t)(wait_us / 1e6);
 		ts.tv_nsec = (long)((wait_us - (double)ts.tv_sec * 1e6) * 1e3);
@@ -333,7 +332,7 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 	report(what, got, (bench_now_us() - start) / 1e6, lat, got, errors);
 	if (hits == 0 && got > 0)
 		fprintf(stderr, "gw_bench: no query hit: is the store the generated one?\n");
-	zmq_close(it[0].socket);
+	zmq_close(sock);
 	zmq_ctx_term(ctx);
 	free(qs);
 	free(sl);
