@@ -28,28 +28,44 @@
 
 /* ---- local replies ---- */
 
-/* See gw.h. */
-void
-ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len, const Piugw__LocalReply *reply)
+static struct api_out *
+local_pack(const uint8_t *rid, size_t rid_len, uint64_t tag, const Piugw__LocalReply *reply)
 {
 	Piugw__LocalReply r = *reply;
 	size_t len;
 	struct api_out *o;
 
-	if (rid_len < sizeof(r.tag) || rid_len - sizeof(r.tag) > sizeof(o->rid))
-		return; /* not a caller handle (a bug): nobody to answer */
-	rid_len -= sizeof(r.tag);
-	memcpy(&r.tag, rid + rid_len, sizeof(r.tag));
+	r.tag = tag;
 	len = piugw__local_reply__get_packed_size(&r);
 	if ((o = malloc(sizeof(*o) + (len ? len : 1))) == NULL) {
 		gw_log(GW_WARN, "local_reply_lost", "error=%s", gw_esc("out of memory"));
-		return;
+		return NULL;
 	}
 	piugw__local_reply__pack(&r, o->buf);
 	o->len = len;
 	memcpy(o->rid, rid, rid_len);
 	o->rid_len = rid_len;
+	o->tag = tag;
+	o->seq = 0;
 	o->next = NULL;
+	return o;
+}
+
+/* See gw.h. */
+void
+ask_local_reply_durable(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len,
+			const Piugw__LocalReply *reply)
+{
+	struct api_out *o;
+	uint64_t tag;
+
+	if (rid_len < sizeof(tag) || rid_len - sizeof(tag) > sizeof(o->rid))
+		return; /* not a caller handle (a bug): nobody to answer */
+	rid_len -= sizeof(tag);
+	memcpy(&tag, rid + rid_len, sizeof(tag));
+	if ((o = local_pack(rid, rid_len, tag, reply)) == NULL)
+		return;
+	o->seq = seq;
 	*g->api_out_tail = o;
 	g->api_out_tail = &o->next;
 	if (!g->in_turn)
@@ -58,19 +74,60 @@ ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len, const Piugw__L
 
 /* See gw.h. */
 void
+ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len, const Piugw__LocalReply *reply)
+{
+	ask_local_reply_durable(g, 0, rid, rid_len, reply);
+}
+
+/* See gw.h. */
+bool
+ask_local_waiting(const struct gw *g)
+{
+	uint64_t durable = audit_durable(g->audit);
+
+	for (const struct api_out *o = g->api_out; o != NULL; o = o->next)
+		if (o->seq > durable && audit_status(g->audit) == 0)
+			return true;
+	return false;
+}
+
+/* See gw.h. */
+void
 ask_local_flush(struct gw *g)
 {
-	struct api_out *o;
+	uint64_t durable = audit_durable(g->audit);
+	bool failed = audit_status(g->audit) != 0;
+	struct api_out **pp = &g->api_out, *o;
 
-	while ((o = g->api_out) != NULL) {
-		g->api_out = o->next;
+	while ((o = *pp) != NULL) {
+		if (o->seq > durable && !failed) {
+			pp = &o->next; /* its record is not on disk yet */
+			continue;
+		}
+		*pp = o->next;
+		if (o->seq > durable) {
+			/* The log failed before the record was durable: say so instead. */
+			Piugw__LocalReply r = PIUGW__LOCAL_REPLY__INIT;
+			Piugw__LocalError e = PIUGW__LOCAL_ERROR__INIT;
+			struct api_out *err;
+			e.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
+			e.detail = (char *)"the audit log could not be written (see the gateway's "
+					   "health): the change is not on record";
+			r.kind_case = PIUGW__LOCAL_REPLY__KIND_ERROR;
+			r.error = &e;
+			err = local_pack(o->rid, o->rid_len, o->tag, &r);
+			sodium_memzero(o->buf, o->len);
+			free(o);
+			if ((o = err) == NULL)
+				continue;
+		}
 		if (zmq_send(g->api, o->rid, o->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
 		    zmq_send(g->api, o->buf, o->len, ZMQ_DONTWAIT) < 0)
 			gw_log(GW_WARN, "local_reply_lost", "error=%s", gw_esc(zmq_strerror(errno)));
 		sodium_memzero(o->buf, o->len);
 		free(o);
 	}
-	g->api_out_tail = &g->api_out;
+	g->api_out_tail = pp;
 }
 
 /* See gw.h. */
@@ -961,6 +1018,64 @@ ask_peers(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid)
 		job_finish(g, j);
 }
 
+/*
+ * piugw import and piugw store purge, run while this gateway holds the audit
+ * log: the collection or erasure goes on record here, and the caller hears
+ * back once the record is durable.
+ */
+static void
+ask_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+		 const Piugw__LocalStoreChange *sc)
+{
+	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+	Piugw__LocalReply reply = PIUGW__LOCAL_REPLY__INIT;
+	Piugw__StoreChangeReply scr = PIUGW__STORE_CHANGE_REPLY__INIT;
+	char who[64];
+	uint64_t seq = 0;
+	size_t dl = strlen(sc->detail);
+	bool printable = dl <= 200;
+	int rc;
+
+	/* Only who may write the store itself: root and the gateway's own user. */
+	if (uid != 0 && uid != (uint32_t)geteuid()) {
+		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
+				"only root and the gateway's own user record changes to its store");
+		return;
+	}
+	if (sc->kind != PIUGW__LOCAL_STORE_CHANGE__KIND__KIND_IMPORTED &&
+	    sc->kind != PIUGW__LOCAL_STORE_CHANGE__KIND__KIND_PURGED) {
+		ask_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
+				"a store change is an import or a purge");
+		return;
+	}
+	for (size_t i = 0; printable && i < dl; i++)
+		printable = sc->detail[i] >= 0x20 && sc->detail[i] <= 0x7e;
+	if (!printable) {
+		ask_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
+				"a store change's detail is at most 200 printable ASCII characters");
+		return;
+	}
+	gw_user_name(uid, who, sizeof(who));
+	r.event = sc->kind == PIUGW__LOCAL_STORE_CHANGE__KIND__KIND_IMPORTED
+			  ? PIUGW__AUDIT_EVENT__AUDIT_IMPORTED
+			  : PIUGW__AUDIT_EVENT__AUDIT_PURGED;
+	r.record_count = sc->record_count > UINT32_MAX ? UINT32_MAX : (uint32_t)sc->record_count;
+	r.detail = sc->detail;
+	r.operator_ = who;
+	if ((rc = gw_audit(g, &r, &seq)) != 0) {
+		ask_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
+				"the audit log could not take the record: %s", piugw_strerror(rc));
+		return;
+	}
+	gw_log(GW_INFO, r.event == PIUGW__AUDIT_EVENT__AUDIT_IMPORTED ? "store_imported"
+								       : "store_purged",
+	       "records=%ju operator=%s", (uintmax_t)sc->record_count, gw_esc(who));
+	scr.audit_seq = seq;
+	reply.kind_case = PIUGW__LOCAL_REPLY__KIND_STORE_CHANGE;
+	reply.store_change = &scr;
+	ask_local_reply_durable(g, seq, rid, rid_len, &reply);
+}
+
 static void
 ask_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 {
@@ -1088,6 +1203,9 @@ ask_api(struct gw *g)
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_STATUS:
 		ask_status(g, caller, clen);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_STORE_CHANGE:
+		ask_store_change(g, caller, clen, (uint32_t)uid, req->store_change);
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_PENDING:
 		serve_pending_list(g, &reply);

@@ -157,11 +157,16 @@ struct inmsg {
 	int rc;
 };
 
-/* A reply to a local caller held until the end of the loop's turn. */
+/*
+ * A reply to a local caller held until the end of the loop's turn, and
+ * until audit record seq is durable if seq is not 0.
+ */
 struct api_out {
 	struct api_out *next;
 	uint8_t rid[256];      /* routing id only */
 	size_t rid_len;
+	uint64_t tag;          /* the request's tag (for an error in its place) */
+	uint64_t seq;
 	size_t len;
 	uint8_t buf[];
 };
@@ -282,8 +287,13 @@ void ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len,
 		     const Piugw__LocalReply *reply);
 void ask_local_error(struct gw *g, const uint8_t *rid, size_t rid_len, int wire_code,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* Send the local replies held during a turn. */
+/* The same, once audit record seq is durable (or an error if the log fails first). */
+void ask_local_reply_durable(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len,
+			     const Piugw__LocalReply *reply);
+/* Send the local replies held during a turn whose records are durable. */
 void ask_local_flush(struct gw *g);
+/* Is a local reply still waiting for its audit record? */
+bool ask_local_waiting(const struct gw *g);
 
 /* ---- metrics.c: /metrics and /healthz on a loopback address ---- */
 struct gw_metrics;

@@ -493,7 +493,7 @@ serve(struct gw *g)
 				now + (keep / 4 < 60000 ? keep / 4 : 60000);
 		}
 		/* Drained; answers waiting for an audit log that failed will never go. */
-		if (g->draining && g->out == NULL &&
+		if (g->draining && g->out == NULL && !ask_local_waiting(g) &&
 		    (g->deferred == NULL || audit_status(g->audit) != 0))
 			g->stop = true;
 		gw_turn_end(g);

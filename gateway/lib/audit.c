@@ -750,8 +750,8 @@ lock_dir(struct audit_log *log, struct diag *d)
 	}
 	/* One writer only: two would fork the chain. */
 	if (flock(log->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		diag_add(d, "%s: the audit log is in use by another process (a running piugwd?)",
-			 log->dir);
+		diag_add(d, "%s: the audit log is in use by another process (a running piugwd, "
+			 "or piugw import, store purge or audit purge)", log->dir);
 		return PIUGW_EAUDITBUSY;
 	}
 	return 0;
