@@ -5,15 +5,19 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "config.h"
 #include "fileio.h"
 #include "import.h"
+#include "keys.h"
 #include "num.h"
 #include "piugw/error.h"
 #include "store.h"
@@ -27,10 +31,12 @@ import_usage(FILE *f)
 		"Usage: piugw import --format paxlst|csv|jsonl [-c CONFIG | --store FILE] FILE...\n\n"
 		"Read API/PNR data into this gateway's traveller store. A PAXLST message that is\n"
 		"malformed is rejected whole (file:segment: reason) and the rest still imports;\n"
-		"CSV and JSON Lines rows likewise. Prints a summary: read, stored, rejected.\n\n"
+		"CSV and JSON Lines rows likewise. Prints a summary: read, stored, rejected.\n"
+		"The import goes on the gateway's audit log (through piugwd if it runs): run\n"
+		"it as the user that owns the gateway's state folder.\n\n"
 		"  --format F         paxlst (UN/EDIFACT PAXLST D02B/D05B), csv or jsonl\n"
 		"  -c, --config FILE  piugwd.yaml, for the store's path (default %s)\n"
-		"  --store FILE       the store file itself\n"
+		"  --store FILE       a bare store file of no gateway (nothing is recorded)\n"
 		"  --json             the summary as JSON\n\n"
 		"CSV has a header row; JSON Lines one object per line. Their fields are:\n"
 		"  source (API|PNR), transferred_at (YYYY-MM-DD[THH:MM:SSZ]),\n",
@@ -54,6 +60,152 @@ show_progress(const struct import_stats *st, void *ctx)
 	if (p->tty)
 		fprintf(stderr, "\r%s: %ju read, %ju stored, %ju rejected ", p->file,
 			(uintmax_t)st->read, (uintmax_t)st->stored, (uintmax_t)st->rejected);
+}
+
+/*
+ * An import is a collection of personal data and a purge an erasure: each
+ * goes on the gateway's audit log. While the gateway runs it alone writes
+ * that log, so the record goes through its local API; otherwise this command
+ * opens the log itself (and holds it till the end: the gateway cannot start
+ * meanwhile). Either way is made sure of before the store is touched.
+ * A bare store file (--store) belongs to no gateway and has no log.
+ */
+struct store_audit {
+	const char *verb;
+	const char *config;
+	struct config *cfg;
+	struct keys_secret *key;
+	struct audit_log *log; /* NULL: through the running gateway */
+};
+
+static void
+store_audit_end(struct store_audit *a)
+{
+	if (a->log != NULL && audit_close(&a->log) != 0)
+		fprintf(stderr, "piugw %s: the audit log could not be closed cleanly; "
+				"`piugw audit verify` says what it holds\n", a->verb);
+	keys_secret_free(&a->key);
+	config_free(&a->cfg);
+}
+
+static int
+store_audit_begin(const char *verb, const char *config, struct store_audit *a)
+{
+	struct diag d;
+	struct stat st;
+	char *dir = NULL;
+	int rc, ret = CLI_EXIT_USAGE;
+
+	memset(a, 0, sizeof(*a));
+	a->verb = verb;
+	a->config = config;
+	diag_init(&d);
+	if (config_load(config, &a->cfg, &d) != 0) {
+		diag_add(&d, "name the store with --store FILE, or a piugwd.yaml with -c");
+		cli_print_diag(verb, &d);
+		goto out;
+	}
+	/* What this command creates in the state folder must stay the gateway's own. */
+	if (stat(a->cfg->state_dir, &st) == 0 && st.st_uid != geteuid()) {
+		struct passwd *pw = getpwuid(st.st_uid);
+		char user[64];
+		if (pw != NULL)
+			snprintf(user, sizeof(user), "%s", pw->pw_name);
+		else
+			snprintf(user, sizeof(user), "#%u", (unsigned)st.st_uid);
+		fprintf(stderr, "piugw %s: %s belongs to the gateway's user %s: run this command "
+				"as that user (sudo -u %s piugw %s ...), so that the store and the "
+				"audit log stay its own; nothing was changed\n",
+			verb, a->cfg->state_dir, user, user, verb);
+		goto out;
+	}
+	if (keys_secret_load(a->cfg->certificate, &a->key, &d) != 0 ||
+	    (dir = cli_concat(a->cfg->state_dir, "/audit")) == NULL) {
+		cli_print_diag(verb, &d);
+		goto out;
+	}
+	struct audit_opts ao = {.dir = dir, .signer = a->key};
+	rc = audit_open(&ao, &a->log, &d);
+	if (rc == PIUGW_EAUDITBUSY) {
+		/* The gateway runs: make sure now that it answers. */
+		Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
+		Piugw__LocalStatus ls = PIUGW__LOCAL_STATUS__INIT;
+		Piugw__LocalReply *rep = NULL;
+		req.kind_case = PIUGW__LOCAL_REQUEST__KIND_STATUS;
+		req.status = &ls;
+		if (cli_call(verb, config, NULL, &req, 10000, &rep) != 0) {
+			fprintf(stderr, "piugw %s: the running gateway must record this change in "
+					"its audit log and did not answer; nothing was changed\n", verb);
+			goto out;
+		}
+		if (rep->kind_case == PIUGW__LOCAL_REPLY__KIND_STATUS &&
+		    rep->status->audit_problem[0] != '\0') {
+			fprintf(stderr, "piugw %s: the gateway's audit log cannot take the record "
+					"(%s); nothing was changed\n", verb, rep->status->audit_problem);
+			piugw_client_reply_free(&rep);
+			goto out;
+		}
+		piugw_client_reply_free(&rep);
+	} else if (rc != 0) {
+		cli_print_diag(verb, &d);
+		fprintf(stderr, "piugw %s: this change must go on the gateway's audit log, which "
+				"could not be opened; nothing was changed\n", verb);
+		goto out;
+	}
+	ret = CLI_EXIT_OK;
+out:
+	if (ret != CLI_EXIT_OK)
+		store_audit_end(a);
+	free(dir);
+	diag_clear(&d);
+	return ret;
+}
+
+/* Put the change on record; says loudly when it could not be. */
+static int
+store_audit_record(struct store_audit *a, bool imported, uint64_t count, const char *detail)
+{
+	const char *what = imported ? "the import" : "the purge";
+	int rc = 0;
+
+	if (a->log != NULL) {
+		Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+		struct passwd *pw = getpwuid(getuid());
+		char who[64];
+		uint64_t seq;
+		if (pw != NULL)
+			snprintf(who, sizeof(who), "%s", pw->pw_name);
+		else
+			snprintf(who, sizeof(who), "uid:%u", (unsigned)getuid());
+		r.event = imported ? PIUGW__AUDIT_EVENT__AUDIT_IMPORTED
+				   : PIUGW__AUDIT_EVENT__AUDIT_PURGED;
+		r.record_count = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+		r.detail = (char *)detail;
+		r.operator_ = who;
+		if ((rc = audit_append(a->log, &r, &seq)) == 0)
+			rc = audit_wait_durable(a->log, seq);
+		if (rc != 0)
+			fprintf(stderr, "piugw %s: %s is done but its audit record could not be "
+					"written (%s): note it in the log of your own procedures, "
+					"and see that the audit folder's disk has room\n",
+				a->verb, what, piugw_strerror(rc));
+	} else {
+		Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
+		Piugw__LocalStoreChange sc = PIUGW__LOCAL_STORE_CHANGE__INIT;
+		Piugw__LocalReply *rep = NULL;
+		sc.kind = imported ? PIUGW__LOCAL_STORE_CHANGE__KIND__KIND_IMPORTED
+				   : PIUGW__LOCAL_STORE_CHANGE__KIND__KIND_PURGED;
+		sc.record_count = count;
+		sc.detail = (char *)detail;
+		req.kind_case = PIUGW__LOCAL_REQUEST__KIND_STORE_CHANGE;
+		req.store_change = &sc;
+		if ((rc = cli_call(a->verb, a->config, NULL, &req, 30000, &rep)) != 0)
+			fprintf(stderr, "piugw %s: %s is done but the gateway did not put it on its "
+					"audit log: note it in the log of your own procedures\n",
+				a->verb, what);
+		piugw_client_reply_free(&rep);
+	}
+	return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
 static int
@@ -95,7 +247,10 @@ import_main(int argc, char **argv)
 	bool json = false;
 	struct store *s = NULL;
 	struct import_stats total = {0};
+	struct store_audit sa = {0};
 	json_t *files = NULL;
+	char detail[160];
+	int nfiles = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
@@ -116,8 +271,12 @@ import_main(int argc, char **argv)
 		return cli_usage("import", "--format is required (paxlst, csv or jsonl)");
 	if (optind >= argc)
 		return cli_usage("import", "name at least one file");
-	if ((ret = open_store(config, store_path, &s, "import")) != 0)
+	if (store_path == NULL && (ret = store_audit_begin("import", config, &sa)) != 0)
 		return ret;
+	if ((ret = open_store(config, store_path, &s, "import")) != 0) {
+		store_audit_end(&sa);
+		return ret;
+	}
 	files = json_array();
 	for (int i = optind; i < argc; i++) {
 		struct progress p = {isatty(2) == 1, argv[i]};
@@ -167,8 +326,16 @@ import_main(int argc, char **argv)
 		total.read += st.read;
 		total.stored += st.stored;
 		total.rejected += st.rejected;
+		nfiles++;
 		diag_clear(&d);
 	}
+	/* Counts only: file names may name people. */
+	snprintf(detail, sizeof(detail), "%s import: %d file%s, %ju read, %ju stored, %ju rejected",
+		 import_format_name((enum import_format)fmt), nfiles, nfiles == 1 ? "" : "s",
+		 (uintmax_t)total.read, (uintmax_t)total.stored, (uintmax_t)total.rejected);
+	if (store_path == NULL && store_audit_record(&sa, true, total.stored, detail) != 0)
+		ret = CLI_EXIT_USAGE;
+	store_audit_end(&sa);
 	if (json)
 		cli_json_print(json_pack("{s:o, s:I, s:I, s:I}", "files", files, "read",
 					 (json_int_t)total.read, "stored", (json_int_t)total.stored,
@@ -186,7 +353,8 @@ store_usage(FILE *f)
 		   "       piugw store purge [-c CONFIG | --store FILE] [--older-than-days N]\n\n"
 		   "  stats  rows by source, by age band and the range of flight dates\n"
 		   "  purge  delete rows transferred longer ago than the retention (default from\n"
-		   "         piugwd.yaml, else 1826 days: five years) and say how many\n");
+		   "         piugwd.yaml, else 1826 days: five years) and say how many; the\n"
+		   "         erasure goes on the gateway's audit log, as an import does\n");
 }
 
 int
@@ -202,6 +370,7 @@ store_main(int argc, char **argv)
 	uint64_t days = 0;
 	bool json = false;
 	struct store *s = NULL;
+	struct store_audit sa = {0};
 	int c, ret;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -232,19 +401,31 @@ store_main(int argc, char **argv)
 			days = cfg->store_retention_days;
 		config_free(&cfg);
 	}
-	if ((ret = open_store(config, store_path, &s, "store")) != 0)
+	if (strcmp(sub, "purge") == 0 && store_path == NULL &&
+	    (ret = store_audit_begin("store purge", config, &sa)) != 0)
 		return ret;
+	if ((ret = open_store(config, store_path, &s, "store")) != 0) {
+		store_audit_end(&sa);
+		return ret;
+	}
 	if (strcmp(sub, "purge") == 0) {
 		uint64_t deleted = 0;
+		char detail[96];
 		if (store_purge(s, cli_now_ms() - (int64_t)days * 86400000, &deleted) != 0) {
 			fprintf(stderr, "piugw store purge: the store could not be changed\n");
 			ret = CLI_EXIT_USAGE;
-		} else if (json) {
-			ret = cli_json_print(json_pack("{s:I, s:I}", "deleted", (json_int_t)deleted,
-						       "older_than_days", (json_int_t)days));
 		} else {
-			printf("deleted %ju rows transferred more than %ju days ago\n",
-			       (uintmax_t)deleted, (uintmax_t)days);
+			if (json)
+				ret = cli_json_print(json_pack("{s:I, s:I}", "deleted",
+							       (json_int_t)deleted, "older_than_days",
+							       (json_int_t)days));
+			else
+				printf("deleted %ju rows transferred more than %ju days ago\n",
+				       (uintmax_t)deleted, (uintmax_t)days);
+			snprintf(detail, sizeof(detail), "store purge: rows transferred more than "
+				 "%ju days ago", (uintmax_t)days);
+			if (store_path == NULL && store_audit_record(&sa, false, deleted, detail) != 0)
+				ret = CLI_EXIT_USAGE;
 		}
 	} else {
 		struct store_stats st;
@@ -271,5 +452,6 @@ store_main(int argc, char **argv)
 		}
 	}
 	store_close(&s);
+	store_audit_end(&sa);
 	return ret;
 }

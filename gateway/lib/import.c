@@ -925,3 +925,15 @@ import_format_by_name(const char *name)
 		return IMPORT_JSONL;
 	return -1;
 }
+
+/* See import.h. */
+const char *
+import_format_name(enum import_format fmt)
+{
+	switch (fmt) {
+	case IMPORT_PAXLST: return "paxlst";
+	case IMPORT_CSV: return "csv";
+	case IMPORT_JSONL: return "jsonl";
+	}
+	return "?";
+}

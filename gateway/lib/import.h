@@ -50,5 +50,7 @@ int import_text(struct store *s, enum import_format fmt, const char *text, size_
 
 /* The format named "paxlst", "csv" or "jsonl", or -1. */
 int import_format_by_name(const char *name);
+/* And back. */
+const char *import_format_name(enum import_format fmt);
 
 #endif /* PIUGW_IMPORT_H */

@@ -109,6 +109,30 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	check "and is told why" has "permission denied"
 fi
 
+# --- imports and purges are on the audit log ---------------------------------------
+# meshlib imported before the gateways ran: the command wrote the record itself.
+check "the first import is on XB's record" test "$(ask XB-PIU audit show --event imported --json)" -eq 0
+check "one import" has '"count": 1'
+check "with its counts, not the file's name" has '"detail": "csv import: 1 file, 3 read, 3 stored, 0 rejected"'
+# XB runs now: it writes the record, and answers once the record is durable.
+check "import while XB runs" test "$(ask XB-PIU import --format csv "$dir/travellers.csv")" -eq 0
+check "XB recorded it" wait_log XB-PIU store_imported
+check "two imports on record" test "$(ask XB-PIU audit show --event imported --json)" -eq 0
+check "two" has '"count": 2'
+check "by whom" has "\"operator\": \"$(id -un)\""
+check "purge while XB runs" test "$(ask XB-PIU store purge --older-than-days 36500)" -eq 0
+check "the erasure is on record" test "$(ask XB-PIU audit show --event purged --json)" -eq 0
+check "one purge" has '"count": 1'
+check "no file name in the audit" test -z "$(grep -rl travellers.csv "$m"/XB-PIU/state/audit)"
+rows() { ask "$1" store stats --json >/dev/null; grep -o '"rows": [0-9]*' "$dir/out"; }
+before=$(rows XB-PIU)
+# Run as someone else than the owner of the state folder, the files it made would lock the gateway out.
+chown 65534 "$m/XB-PIU/state"
+check "not as another user than the gateway's" test "$(ask XB-PIU import --format csv "$dir/travellers.csv")" -eq 2
+check "which it names" has "run this command as that user"
+chown "$(id -u)" "$m/XB-PIU/state"
+check "nothing imported" test "$(rows XB-PIU)" = "$before"
+
 # --- every wire error a peer can provoke (XB misbehaving towards XA) ---------------
 t() { # t CASE EXPECTED...: rogue XB -> XA
 	local c=$1
@@ -256,10 +280,26 @@ check "XC's health says why, 503" test "$(curl -s -o "$dir/health" -w '%{http_co
 check "the audit is the reason" grep -q "audit log cannot be written" "$dir/health"
 check "status says the audit cannot be written" test "$(ask XC-PIU status)" -eq 1
 check "with the reason" has "PROBLEM"
+before=$(rows XC-PIU)
+check "no import that could not be recorded" test "$(ask XC-PIU import --format csv "$dir/travellers.csv")" -eq 2
+check "it says why" has "audit log cannot take the record"
+check "no purge either" test "$(ask XC-PIU store purge --older-than-days 1)" -eq 2
+check "nothing changed in XC's store" test "$(rows XC-PIU)" = "$before"
 kill -TERM "${pid[XC-PIU]}"; wait "${pid[XC-PIU]}"
 check "XC starts again with room" start XC-PIU
 check "and serves" t2 XA-PIU XC-PIU hello "^HELLO"
 check "XC stops" stop XC-PIU
+# XC stopped: the command takes the log itself, and refuses when it cannot.
+mv "$m/XC-PIU/state/audit" "$m/XC-PIU/state/audit.away"
+: >"$m/XC-PIU/state/audit"
+check "no import without the audit log" test "$(ask XC-PIU import --format csv "$dir/travellers.csv")" -eq 2
+check "which it says" has "could not be opened; nothing was changed"
+rm "$m/XC-PIU/state/audit"
+mv "$m/XC-PIU/state/audit.away" "$m/XC-PIU/state/audit"
+check "nothing imported into XC" test "$(rows XC-PIU)" = "$before"
+check "a purge with XC stopped" test "$(ask XC-PIU store purge --older-than-days 36500)" -eq 0
+check "is on XC's record" test "$(ask XC-PIU audit show --event purged --json)" -eq 0
+check "once" has '"count": 1'
 
 # --- audit and personal data ---------------------------------------------------
 check "XA stops" stop XA-PIU
