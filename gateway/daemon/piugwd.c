@@ -260,6 +260,130 @@ audit_config(struct gw *g, const char *detail)
 	gw_audit(g, &r, NULL);
 }
 
+/*
+ * What this gateway trusts, as far as the audit log must hear of each change
+ * (AGREEMENT_CHANGED, KEY_CHANGED): every agreement's text and suspension,
+ * every member's keys. Taken before a reload or a look at the suspensions,
+ * compared after.
+ */
+struct trust {
+	struct trust_agreement {
+		char id[ENVELOPE_AGREEMENT_ID_MAX + 1];
+		char peer[KEYS_ID_MAX + 1];
+		uint8_t hash[AGREEMENT_HASH_BYTES];
+		bool suspended;
+	} *a;
+	size_t na;
+	struct keys_public *m;
+	size_t nm;
+};
+
+static bool
+suspended_now(const struct policy_agreement *pa)
+{
+	return pa->watched ? pa->live_suspended : pa->suspended;
+}
+
+static void
+trust_take(const struct policy *p, struct trust *t)
+{
+	memset(t, 0, sizeof(*t));
+	if ((t->a = calloc(p->n + 1, sizeof(*t->a))) == NULL ||
+	    (t->m = calloc(p->dir->n + 1, sizeof(*t->m))) == NULL) {
+		free(t->a);
+		t->a = NULL;
+		gw_log(GW_ERROR, "trust_snapshot", "error=%s",
+		       gw_esc("out of memory: changes of agreements and keys go unrecorded"));
+		return;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		struct trust_agreement *ta = &t->a[t->na++];
+		snprintf(ta->id, sizeof(ta->id), "%s", p->agreements[i].a->id);
+		snprintf(ta->peer, sizeof(ta->peer), "%s", p->agreements[i].peer);
+		memcpy(ta->hash, p->agreements[i].a->hash, sizeof(ta->hash));
+		ta->suspended = suspended_now(&p->agreements[i]);
+	}
+	for (size_t i = 0; i < p->dir->n; i++)
+		t->m[t->nm++] = p->dir->members[i].keys;
+}
+
+static void
+trust_record(struct gw *g, Piugw__AuditEvent ev, const char *peer, const char *agreement_id,
+	     const uint8_t *hash, const char *detail)
+{
+	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+
+	r.event = ev;
+	r.peer = (char *)peer;
+	r.agreement_id = (char *)(agreement_id != NULL ? agreement_id : "");
+	if (hash != NULL) {
+		r.agreement_hash.data = (uint8_t *)hash;
+		r.agreement_hash.len = AGREEMENT_HASH_BYTES;
+	}
+	r.detail = (char *)detail;
+	gw_audit(g, &r, NULL);
+	gw_log(GW_INFO, ev == PIUGW__AUDIT_EVENT__AUDIT_KEY_CHANGED ? "key_changed"
+								   : "agreement_changed",
+	       "peer=%s agreement=%s what=%s", peer, agreement_id != NULL ? agreement_id : "-",
+	       gw_esc(detail));
+}
+
+/* Put on record whatever differs between old and what g trusts now; frees old. */
+static void
+trust_audit(struct gw *g, struct trust *old)
+{
+	const struct policy *p = g->policy;
+	const Piugw__AuditEvent AC = PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_CHANGED;
+	const Piugw__AuditEvent KC = PIUGW__AUDIT_EVENT__AUDIT_KEY_CHANGED;
+
+	if (old->a == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct policy_agreement *pa = &p->agreements[i];
+		const struct trust_agreement *was = NULL;
+		for (size_t j = 0; j < old->na && was == NULL; j++)
+			if (strcmp(old->a[j].id, pa->a->id) == 0)
+				was = &old->a[j];
+		if (was == NULL)
+			trust_record(g, AC, pa->peer, pa->a->id, pa->a->hash, "agreement added");
+		else if (memcmp(was->hash, pa->a->hash, AGREEMENT_HASH_BYTES) != 0)
+			trust_record(g, AC, pa->peer, pa->a->id, pa->a->hash,
+				     "agreement text changed (a new hash)");
+		if (was != NULL && was->suspended != suspended_now(pa))
+			trust_record(g, AC, pa->peer, pa->a->id, pa->a->hash,
+				     suspended_now(pa) ? "agreement suspended here"
+						       : "agreement resumed here");
+	}
+	for (size_t j = 0; j < old->na; j++) {
+		bool kept = false;
+		for (size_t i = 0; i < p->n && !kept; i++)
+			kept = strcmp(old->a[j].id, p->agreements[i].a->id) == 0;
+		if (!kept)
+			trust_record(g, AC, old->a[j].peer, old->a[j].id, old->a[j].hash,
+				     "agreement removed");
+	}
+	for (size_t i = 0; i < p->dir->n; i++) {
+		const struct keys_public *k = &p->dir->members[i].keys;
+		const struct keys_public *was = NULL;
+		for (size_t j = 0; j < old->nm && was == NULL; j++)
+			if (strcmp(old->m[j].id, k->id) == 0)
+				was = &old->m[j];
+		if (was == NULL)
+			trust_record(g, KC, k->id, NULL, NULL, "member added to the directory");
+		else if (memcmp(was->transport_pk, k->transport_pk, sizeof(k->transport_pk)) != 0 ||
+			 memcmp(was->sign_pk, k->sign_pk, sizeof(k->sign_pk)) != 0)
+			trust_record(g, KC, k->id, NULL, NULL,
+				     "member's keys changed in the directory");
+	}
+	for (size_t j = 0; j < old->nm; j++)
+		if (directory_member(p->dir, old->m[j].id) == NULL)
+			trust_record(g, KC, old->m[j].id, NULL, NULL,
+				     "member removed from the directory");
+	free(old->a);
+	free(old->m);
+	memset(old, 0, sizeof(*old));
+}
+
 static void
 reload(struct gw *g)
 {
@@ -270,6 +394,7 @@ reload(struct gw *g)
 	int64_t now = gw_now_ms();
 	bool cut = false;
 	char old_listen[256];
+	struct trust was;
 
 	diag_init(&d);
 	snprintf(old_listen, sizeof(old_listen), "%s", g->policy->cfg->listen);
@@ -278,6 +403,7 @@ reload(struct gw *g)
 			if (gw_admitted(g, g->policy->dir->members[i].keys.id, now))
 				snprintf(admitted + i * (KEYS_ID_MAX + 1), KEYS_ID_MAX + 1, "%s",
 					 g->policy->dir->members[i].keys.id);
+	trust_take(g->policy, &was);
 	if (policy_reload(&g->policy, g->config_path, now, &d) != 0) {
 		for (size_t i = 0; i < d.n; i++)
 			gw_log(GW_ERROR, "reload_problem", "what=%s", gw_esc(d.lines[i]));
@@ -306,9 +432,12 @@ reload(struct gw *g)
 	if (cut)
 		links_router_rebind(g);
 	audit_config(g, "configuration reloaded");
+	trust_audit(g, &was);
 	gw_log(GW_INFO, "reloaded", "serial=%ju agreements=%zu", (uintmax_t)g->policy->dir->serial,
 	       g->policy->n);
 out:
+	free(was.a);
+	free(was.m);
 	free(admitted);
 	diag_clear(&d);
 }
@@ -439,8 +568,12 @@ serve(struct gw *g)
 		}
 		gw_turn_begin(g);
 		/* Before any decision of this turn. */
-		if (items[5].revents & ZMQ_POLLIN)
+		if (items[5].revents & ZMQ_POLLIN) {
+			struct trust was;
+			trust_take(g->policy, &was);
 			policy_watch_changed(g->policy);
+			trust_audit(g, &was);
+		}
 		/* A reload may have closed sockets in items: poll the new ones first. */
 		if (items[2].revents & ZMQ_POLLIN && on_signal(g))
 			n = 0;

@@ -199,6 +199,7 @@ echo "# edited at XB" >>"$m/XB-PIU/etc/agreements/XA-XB.yaml"
 "$piugw" agreement sign --cert-secret "$m/XB-PIU/etc/certs/XB-PIU.cert_secret" "$m/XB-PIU/etc/agreements/XA-XB.yaml" >/dev/null
 kill -HUP "${pid[XB-PIU]}"
 check "XB reloads" wait_log XB-PIU "event=reloaded"
+check "XB puts the new text on record" wait_log XB-PIU "event=agreement_changed peer=XA-PIU agreement=XA-XB-2026-001"
 check "mismatched copies refused" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 1
 check "AGREEMENT_MISMATCH named" has "AGREEMENT_MISMATCH"
 check "with our hash too" has "we hold it as"
@@ -209,6 +210,7 @@ mv "$m/XB-PIU/etc/agreements/xaxb.yaml" "$m/XB-PIU/etc/agreements/XA-XB.yaml"
 mv "$m/XB-PIU/etc/agreements/xaxb.yaml.sig" "$m/XB-PIU/etc/agreements/XA-XB.yaml.sig"
 kill -HUP "${pid[XB-PIU]}"
 check "XB reloads its original copy" wait_log XB-PIU "event=reloaded" 2
+check "and puts that on record too" wait_log XB-PIU "event=agreement_changed peer=XA-PIU" 2
 check "copies agree again" test "$(ask XA-PIU peers)" -eq 0
 
 # Revocation while connected: XC holds a connection to XA; XA suspends their
@@ -226,6 +228,7 @@ check "cut off on the open connection at once" test "$second" = "NO_REPLY"
 wait "$rgpid" 2>/dev/null || true
 exec {rgout}<&- {rgin}>&-
 "$piugw" agreement resume -c "$(cfg XA-PIU)" XA-XC-2026-002 >/dev/null
+check "XA recorded the suspension and the resumption" wait_log XA-PIU "event=agreement_changed peer=XC-PIU agreement=XA-XC-2026-002" 2
 
 # The last agreement with XC leaves XA's tree: on reload XC's connections go
 # (the public socket is rebound) and its key is refused at the handshake.
@@ -237,6 +240,7 @@ check "open connections cut" wait_log XA-PIU "event=connections_cut"
 rg XC-PIU XA-PIU hello
 check "XC's key now refused" grep -q "^REFUSED_AT_HANDSHAKE" "$dir/out"
 check "XB still served after the rebind" t hello "^HELLO"
+check "the agreement's removal is on record" wait_log XA-PIU "agreement removed"
 mv "$dir/held/XA-XC.yaml" "$dir/held/XA-XC.yaml.sig" "$m/XA-PIU/etc/agreements/"
 kill -HUP "${pid[XA-PIU]}"
 check "XA reloads with XC again" wait_log XA-PIU "event=reloaded serial=1 agreements=3" 2
@@ -301,6 +305,22 @@ check "a purge with XC stopped" test "$(ask XC-PIU store purge --older-than-days
 check "is on XC's record" test "$(ask XC-PIU audit show --event purged --json)" -eq 0
 check "once" has '"count": 1'
 
+# XC rotates its keys: the secretariat signs a directory with its new ones,
+# and XA puts the change on record when it loads it.
+"$piugw" keygen --id XC-PIU --out "$dir/xc-new" >/dev/null
+key() { sed -n "s/^ *$2 = \"\(.*\)\"$/\1/p" "$1"; }
+d2=$(<"$m/secretariat/directory.yaml")
+d2=${d2/serial: 1/serial: 2}
+for k in public-key sign-public-key; do # Z85 keys: replaced as plain strings
+	d2=${d2//"$(key "$m/XC-PIU/etc/certs/XC-PIU.cert" $k)"/"$(key "$dir/xc-new/XC-PIU.cert" $k)"}
+done
+printf '%s\n' "$d2" >"$m/XA-PIU/etc/directory.yaml"
+"$piugw" directory sign --key "$m/secretariat/secretariat.key" "$m/XA-PIU/etc/directory.yaml" >/dev/null
+kill -HUP "${pid[XA-PIU]}"
+check "XA loads directory serial 2" wait_log XA-PIU "event=reloaded serial=2"
+check "and records XC's new keys" wait_log XA-PIU "event=key_changed peer=XC-PIU"
+check "only XC's" test "$(grep -c "event=key_changed" "$dir/XA-PIU.log")" -eq 1
+
 # --- audit and personal data ---------------------------------------------------
 check "XA stops" stop XA-PIU
 check "XB stops" stop XB-PIU
@@ -310,6 +330,10 @@ done
 check "XB's audit has the refusals" test "$(run audit show -c "$(cfg XA-PIU)" --refusal RATE_LIMITED --json)" -eq 0
 check "XA's audit: who asked about the document" test "$(run audit subject -c "$(cfg XA-PIU)" --document P1234567 --issuer XAA --json)" -eq 0
 check "approvals in the subject's history" has "approved"
+check "XA's audit: the agreement with XC" test "$(run audit show -c "$(cfg XA-PIU)" --event "agreement changed" --agreement XA-XC-2026-002 --json)" -eq 0
+for what in "agreement suspended here" "agreement resumed here" "agreement removed" "agreement added"; do
+	check "$what" has "\"detail\": \"$what\""
+done
 # (long enough not to turn up by chance in binary audit frames or Z85 keys)
 for pii in P1234567 C7654321 M1111111 john.doe@example Иванова IVANOVA Svetlana Müller 1980-01-02 1985-03-04 "7946 0958" 79460958; do
 	check "no '$pii' in logs or audit" test -z "$(grep -rl -- "$pii" "$dir"/*.log "$m"/*/state/audit 2>/dev/null)"
