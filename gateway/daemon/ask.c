@@ -892,9 +892,10 @@ ask_results(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 	if (rc != 0 && (o = in_flight(g, lr->request_id)) == NULL) {
 		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
 				"nothing to collect under request id '%s': no such query was sent "
-				"from this gateway, or its answer went to the caller when it came "
-				"(answers handed over are not kept; the audit log records them)",
-				lr->request_id);
+				"from this gateway, its answer went to the caller when it came "
+				"(answers handed over are not kept; the audit log records them), "
+				"or it was kept longer than limits.answers_keep_days (%u)",
+				lr->request_id, g->policy->cfg->answers_keep_days);
 		return;
 	}
 	if (o != NULL) {

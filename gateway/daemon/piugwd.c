@@ -516,6 +516,38 @@ on_signal(struct gw *g)
 	return reloaded;
 }
 
+/*
+ * Answers kept only to be collected (results here, decided approvals for a
+ * partner's poll) hold personal data: deleted answers_keep_days on, and the
+ * erasure put on record.
+ */
+static void
+kept_expire(struct gw *g, int64_t now)
+{
+	uint32_t days = g->policy->cfg->answers_keep_days;
+	uint64_t results = 0, decided = 0;
+	char detail[160];
+
+	if (state_kept_expire(g->state, now - (int64_t)days * 86400000,
+			      PIUGW__OUTCOME__OUTCOME_WAITING, &results, &decided) != 0) {
+		gw_log(GW_ERROR, "state", "problem=%s",
+		       gw_esc("kept answers past answers_keep_days could not be deleted"));
+		return;
+	}
+	if (results + decided == 0)
+		return;
+	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+	snprintf(detail, sizeof(detail),
+		 "answers kept to be collected, older than %u days: %ju received, %ju decided "
+		 "approvals", days, (uintmax_t)results, (uintmax_t)decided);
+	r.event = PIUGW__AUDIT_EVENT__AUDIT_PURGED;
+	r.record_count = results + decided > UINT32_MAX ? UINT32_MAX : (uint32_t)(results + decided);
+	r.detail = detail;
+	gw_audit(g, &r, NULL);
+	gw_log(GW_INFO, "kept_answers_deleted", "results=%ju decided=%ju days=%u",
+	       (uintmax_t)results, (uintmax_t)decided, days);
+}
+
 static int
 serve(struct gw *g)
 {
@@ -621,6 +653,7 @@ serve(struct gw *g)
 			uint64_t gone = 0;
 			int64_t keep = 2 * (int64_t)g->policy->cfg->freshness_seconds * 1000;
 			state_replay_expire(g->state, now - keep, &gone);
+			kept_expire(g, now);
 			/* Often enough that the replay cache holds little past its window. */
 			g->next_housekeeping_ms =
 				now + (keep / 4 < 60000 ? keep / 4 : 60000);

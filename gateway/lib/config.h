@@ -18,6 +18,7 @@
  *     query_deadline_seconds: 30
  *     retry_interval_ms: 1000
  *     directory_expiry_warning_days: 14
+ *     answers_keep_days: 30               # then kept answers are deleted (see state.h)
  *   metrics:
  *     listen: 127.0.0.1:9741              # default: off
  *   audit:
@@ -60,6 +61,7 @@ struct config {
 	uint32_t query_deadline_seconds;
 	uint32_t retry_interval_ms;
 	uint32_t directory_expiry_warning_days;
+	uint32_t answers_keep_days;
 	uint32_t audit_checkpoint_records;
 	uint32_t audit_checkpoint_seconds;
 	uint32_t audit_retention_days;

@@ -602,6 +602,38 @@ state_replay_expire(struct state *s, int64_t before_ms, uint64_t *np)
 	return rp_rebuild(s, 0, cut);
 }
 
+/* See state.h. */
+int
+state_kept_expire(struct state *s, int64_t before_ms, int keep_outcome, uint64_t *resultsp,
+		  uint64_t *decidedp)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	if (resultsp != NULL)
+		*resultsp = 0;
+	if (decidedp != NULL)
+		*decidedp = 0;
+	if (wtx(s) != 0 ||
+	    (st = prep(s, "DELETE FROM result WHERE outcome <> ? AND updated_ms < ?")) == NULL)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_int(st, 1, keep_outcome);
+	sqlite3_bind_int64(st, 2, before_ms);
+	if ((ret = run(st)) != 0)
+		return ret;
+	if (resultsp != NULL)
+		*resultsp = (uint64_t)sqlite3_changes(s->db);
+	if ((st = prep(s, "DELETE FROM pending WHERE status <> ? AND decided_ms < ?")) == NULL)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_int(st, 1, STATE_PENDING);
+	sqlite3_bind_int64(st, 2, before_ms);
+	if ((ret = run(st)) != 0)
+		return ret;
+	if (decidedp != NULL)
+		*decidedp = (uint64_t)sqlite3_changes(s->db);
+	return 0;
+}
+
 /*
  * Step st to the end, turning each row into one element of size elsize with
  * fill; on success *vp (malloc) and *np hold them. clear undoes one element.

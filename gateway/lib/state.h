@@ -9,11 +9,14 @@
  *             up through an index in memory: 16-byte slots, two to four per
  *             request in that window (1,000 requests a second with the
  *             default 300 s window: 600,000 requests, 32 MiB);
- *   pending   requests held for manual approval at this (answering) gateway;
+ *   pending   requests held for manual approval at this (answering) gateway,
+ *             with the decision the asker's poll collects;
  *   results   answers this (asking) gateway keeps for `piugw results`: the
  *             partners' PENDING answers it is still polling for, their final
  *             answers, and answers that came after their caller stopped
  *             waiting (an answer handed to its caller is not kept).
+ * Decided requests and final results hold personal data kept only to be
+ * collected: state_kept_expire() deletes them after a while.
  *
  * A row is committed before the reply it concerns is sent, and before the
  * audit records of that turn can reach the disk (audit_hold), so a crash
@@ -76,6 +79,16 @@ int state_replay_set_reply(struct state *s, const char *sender, const uint8_t id
 
 /* Forget requests received before before_ms; *np how many (may be NULL). */
 int state_replay_expire(struct state *s, int64_t before_ms, uint64_t *np);
+
+/*
+ * Delete answers kept only to be collected, once older than before_ms:
+ * results whose outcome is not keep_outcome (the answers still waiting at a
+ * partner, which are polled), by when they last changed; and requests held
+ * for approval once decided, by when they were decided (an undecided one
+ * stays). *resultsp and *decidedp get how many (either may be NULL).
+ */
+int state_kept_expire(struct state *s, int64_t before_ms, int keep_outcome, uint64_t *resultsp,
+		      uint64_t *decidedp);
 
 /* ---- requests held for approval (answering side) ---- */
 

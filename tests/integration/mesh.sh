@@ -321,6 +321,25 @@ check "XA loads directory serial 2" wait_log XA-PIU "event=reloaded serial=2"
 check "and records XC's new keys" wait_log XA-PIU "event=key_changed peer=XC-PIU"
 check "only XC's" test "$(grep -c "event=key_changed" "$dir/XA-PIU.log")" -eq 1
 
+# --- kept answers are deleted answers_keep_days on --------------------------------
+# XB keeps the final answers of its two polls (approval above), XA the two
+# requests it decided. Two days on, with a one-day limit, they go, on record.
+ft=$(dpkg -L libfaketime 2>/dev/null | grep -m1 'libfaketimeMT.so.1$')
+check "libfaketime is there" test -n "$ft"
+asan=$(ldd "$piugwd" | awk '/libasan/ { print $3 }')
+[ -n "$asan" ] && ft="$asan $ft"
+for id in XA-PIU XB-PIU; do
+	check "$id stops" stop $id
+	sed -i 's/^limits:$/limits:\n  answers_keep_days: 1/' "$(cfg $id)"
+	check "$id starts two days on" start $id env LD_PRELOAD="$ft" FAKETIME=+2d
+done
+check "XB deletes the answers it kept" wait_log XB-PIU "event=kept_answers_deleted results=2 decided=0 days=1"
+check "XA deletes the decided requests" wait_log XA-PIU "event=kept_answers_deleted results=[0-9]* decided=2 days=1"
+check "nothing left to collect" test "$(ask XB-PIU results "$req")" -eq 1
+check "and the gateway says why it may be" has "answers_keep_days (1)"
+check "XB's audit has the erasure" test "$(ask XB-PIU audit show --event purged --json)" -eq 0
+check "with what went" has "answers kept to be collected, older than 1 days: 2 received, 0 decided approvals"
+
 # --- audit and personal data ---------------------------------------------------
 check "XA stops" stop XA-PIU
 check "XB stops" stop XB-PIU

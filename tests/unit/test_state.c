@@ -189,6 +189,103 @@ expiry_forgets_only_the_old(void **state)
 
 /* Rows written in batch mode are visible at once and on disk after state_commit(). */
 static void
+put_pending(struct state *s, const char *ref, int64_t received_ms)
+{
+	struct state_pending p;
+	uint8_t q[] = {0x0a, 0x01, 0x41};
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.ref, sizeof(p.ref), "%s", ref);
+	snprintf(p.peer, sizeof(p.peer), "XB-PIU");
+	snprintf(p.agreement_id, sizeof(p.agreement_id), "XA-XB-1");
+	p.received_ms = received_ms;
+	p.status = STATE_PENDING;
+	p.query = q;
+	p.query_len = sizeof(q);
+	assert_int_equal(state_pending_add(s, &p), 0);
+}
+
+static void
+put_result(struct state *s, const char *id, int outcome, int64_t updated_ms)
+{
+	struct state_result r;
+	uint8_t a[] = {0x08, 0x01};
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.request_id, sizeof(r.request_id), "%s", id);
+	snprintf(r.peer, sizeof(r.peer), "XB-PIU");
+	snprintf(r.agreement_id, sizeof(r.agreement_id), "XA-XB-1");
+	r.outcome = outcome;
+	r.sent_ms = 1;
+	r.updated_ms = updated_ms;
+	r.answer = a;
+	r.answer_len = sizeof(a);
+	assert_int_equal(state_result_put(s, &r), 0);
+}
+
+static bool
+has_pending(struct state *s, const char *ref)
+{
+	struct state_pending p;
+	int rc = state_pending_get(s, ref, &p);
+
+	state_pending_clear(&p);
+	return rc == 0;
+}
+
+static bool
+has_result(struct state *s, const char *id)
+{
+	struct state_result r;
+	int rc = state_result_get(s, id, &r);
+
+	state_result_clear(&r);
+	return rc == 0;
+}
+
+/* Kept answers go once old; answers still waiting and undecided requests stay. */
+static void
+kept_answers_expire(void **state)
+{
+	struct fx *f = *state;
+	const int WAITING = 6, ANSWERED = 1;
+	uint8_t res[] = {0x08, 0x02};
+	uint64_t results = 99, decided = 99;
+
+	put_pending(f->s, "AP-1", 100);
+	put_pending(f->s, "AP-2", 200);
+	put_pending(f->s, "AP-3", 300);
+	assert_int_equal(state_pending_decide(f->s, "AP-1", STATE_APPROVED, res, sizeof(res), "a",
+					      1000), 0);
+	assert_int_equal(state_pending_decide(f->s, "AP-2", STATE_DENIED, res, sizeof(res), "a",
+					      5000), 0);
+	put_result(f->s, "r1", ANSWERED, 1000);
+	put_result(f->s, "r2", WAITING, 1000);
+	put_result(f->s, "r3", ANSWERED, 5000);
+
+	assert_int_equal(state_kept_expire(f->s, 2000, WAITING, &results, &decided), 0);
+	assert_int_equal(results, 1);
+	assert_int_equal(decided, 1);
+	assert_false(has_result(f->s, "r1"));
+	assert_true(has_result(f->s, "r2"));
+	assert_true(has_result(f->s, "r3"));
+	assert_false(has_pending(f->s, "AP-1"));
+	assert_true(has_pending(f->s, "AP-2"));
+	assert_true(has_pending(f->s, "AP-3"));
+
+	/* However old: what is still waiting or undecided stays, across a reopen too. */
+	reopen(f);
+	assert_int_equal(state_kept_expire(f->s, INT64_MAX, WAITING, &results, &decided), 0);
+	assert_int_equal(results, 1);
+	assert_int_equal(decided, 1);
+	assert_false(has_result(f->s, "r3"));
+	assert_true(has_result(f->s, "r2"));
+	assert_false(has_pending(f->s, "AP-2"));
+	assert_true(has_pending(f->s, "AP-3"));
+	assert_int_equal(state_kept_expire(f->s, INT64_MAX, WAITING, NULL, NULL), 0);
+}
+
+static void
 batch_commits_together(void **state)
 {
 	struct fx *f = *state;
@@ -270,6 +367,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(survives_reopen_and_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(expiry_forgets_only_the_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_commits_together, setup, teardown),
+		cmocka_unit_test_setup_teardown(kept_answers_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(upgrade_from_schema_1, setup, teardown),
 	};
 	tu_sodium_init();
