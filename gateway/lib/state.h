@@ -68,6 +68,13 @@ enum state_seen {
  * Look up (sender, message_id); record it if new. req_hash digests the whole
  * envelope. On STATE_SEEN_REPEAT *replyp (malloc, caller frees) holds the
  * reply. Returns 0 with *seenp set, or an error.
+ *
+ * After a crash between the commit of a new row and the reply (whose audit
+ * record was not yet durable), the row stays without a reply: retries of
+ * that request are IN_PROGRESS and go unanswered, so the asker sees a
+ * TIMEOUT, and the row goes when it expires. That is the price of never
+ * processing a request twice and never replying unaudited; the asker may
+ * ask again under a new message id.
  */
 int state_replay_check(struct state *s, const char *sender, const uint8_t id[STATE_ID_BYTES],
 		       const uint8_t req_hash[STATE_HASH_BYTES], int64_t now_ms, int *seenp,

@@ -34,6 +34,7 @@ defaults_and_relative_paths(void **state)
 	assert_int_equal(c->freshness_seconds, 300);
 	assert_int_equal(c->query_deadline_seconds, 30);
 	assert_int_equal(c->audit_retention_days, 1826);
+	assert_int_equal(c->answers_keep_days, 30);
 	config_free(&c);
 	assert_null(c);
 
