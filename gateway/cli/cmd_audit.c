@@ -47,7 +47,8 @@ audit_usage(FILE *f)
 		"  export   a verifiable bundle of the segments covering a time range, with the\n"
 		"           public certificate, for an oversight body\n"
 		"  purge    remove segments older than the retention (default from piugwd.yaml),\n"
-		"           leaving a record of the erasure; piugwd must not be running\n\n"
+		"           leaving a record of the erasure; a running piugwd does it itself,\n"
+		"           pausing its work while it reads the oldest segments\n\n"
 		"  -c, --config FILE  piugwd.yaml (default %s)\n"
 		"  --json             machine-readable output\n",
 		CLI_DEFAULT_CONFIG);
@@ -546,8 +547,23 @@ cmd_purge(struct aopts *o)
 	if ((dir = cli_concat(cfg->state_dir, "/audit")) == NULL)
 		goto out;
 	struct audit_opts ao = {.dir = dir, .signer = k};
-	if ((rc = audit_open(&ao, &log, &d)) != 0 ||
-	    (rc = audit_purge(log, cli_now_ms() - (int64_t)days * 86400000, &removed, &d)) != 0) {
+	if ((rc = audit_open(&ao, &log, &d)) == PIUGW_EAUDITBUSY) {
+		/* The gateway runs and alone writes the log: it purges, between two turns. */
+		Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
+		Piugw__LocalAuditPurge ap = PIUGW__LOCAL_AUDIT_PURGE__INIT;
+		Piugw__LocalReply *rep = NULL;
+		ap.older_than_days = (uint32_t)days;
+		req.kind_case = PIUGW__LOCAL_REQUEST__KIND_AUDIT_PURGE;
+		req.audit_purge = &ap;
+		if ((ret = cli_call("audit purge", o->config, NULL, &req, 600000, &rep)) != 0)
+			goto out;
+		removed = rep->kind_case == PIUGW__LOCAL_REPLY__KIND_AUDIT_PURGE
+				  ? rep->audit_purge->segments_removed
+				  : 0;
+		piugw_client_reply_free(&rep);
+	} else if (rc != 0 ||
+		   (rc = audit_purge(log, cli_now_ms() - (int64_t)days * 86400000, &removed, &d)) !=
+			   0) {
 		cli_print_diag("audit purge", &d);
 		ret = cli_exit_for(rc);
 		goto out;

@@ -11,6 +11,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1077,6 +1078,67 @@ ask_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 	ask_local_reply_durable(g, seq, rid, rid_len, &reply);
 }
 
+/* piugw audit purge while this gateway runs: taken now, run after the turn. */
+static void
+ask_audit_purge(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+		const Piugw__LocalAuditPurge *ap)
+{
+	if (uid != 0 && uid != (uint32_t)geteuid()) {
+		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
+				"only root and the gateway's own user purge its audit log");
+		return;
+	}
+	if (ap->older_than_days > 36500) {
+		ask_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
+				"older_than_days is 1 to 36500 (0: audit.retention_days)");
+		return;
+	}
+	if (g->purge_due || rid_len > sizeof(g->purge_caller)) {
+		ask_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
+				"an audit purge is already under way; try again when it is done");
+		return;
+	}
+	g->purge_due = true;
+	g->purge_days = ap->older_than_days != 0 ? ap->older_than_days
+						 : g->policy->cfg->audit_retention_days;
+	memcpy(g->purge_caller, rid, rid_len);
+	g->purge_caller_len = rid_len;
+	g->commit_now = true; /* the turn ends with the log released, as the purge needs */
+}
+
+/* See gw.h. */
+void
+ask_audit_purge_run(struct gw *g)
+{
+	Piugw__LocalReply reply = PIUGW__LOCAL_REPLY__INIT;
+	Piugw__AuditPurgeReply apr = PIUGW__AUDIT_PURGE_REPLY__INIT;
+	struct diag d;
+	unsigned removed = 0;
+	char dir[PATH_MAX];
+	int rc;
+
+	g->purge_due = false;
+	diag_init(&d);
+	rc = audit_purge(g->audit, gw_now_ms() - (int64_t)g->purge_days * 86400000, &removed, &d);
+	if (rc != 0) {
+		gw_log(GW_ERROR, "audit_purge_failed", "segments=%u days=%u error=%s", removed,
+		       g->purge_days, gw_esc(piugw_strerror(rc)));
+		ask_local_error(g, g->purge_caller, g->purge_caller_len, PIUGW_WIRE_INTERNAL,
+				"%s%s%s", piugw_strerror(rc), d.n > 0 ? ": " : "",
+				d.n > 0 ? d.lines[0] : "");
+	} else {
+		gw_log(GW_INFO, "audit_purged", "segments=%u days=%u", removed, g->purge_days);
+		snprintf(dir, sizeof(dir), "%s/audit", g->policy->cfg->state_dir);
+		apr.segments_removed = removed;
+		apr.older_than_days = g->purge_days;
+		apr.audit_dir = dir;
+		reply.kind_case = PIUGW__LOCAL_REPLY__KIND_AUDIT_PURGE;
+		reply.audit_purge = &apr;
+		ask_local_reply(g, g->purge_caller, g->purge_caller_len, &reply);
+	}
+	diag_clear(&d);
+}
+
 static void
 ask_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 {
@@ -1207,6 +1269,9 @@ ask_api(struct gw *g)
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_STORE_CHANGE:
 		ask_store_change(g, caller, clen, (uint32_t)uid, req->store_change);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_AUDIT_PURGE:
+		ask_audit_purge(g, caller, clen, (uint32_t)uid, req->audit_purge);
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_PENDING:
 		serve_pending_list(g, &reply);

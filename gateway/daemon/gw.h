@@ -220,6 +220,12 @@ struct gw {
 	bool draining;
 	bool stop;
 	uint64_t refused_at_zap;
+
+	/* piugw audit purge: run after the turn that took it (ask_audit_purge_run). */
+	bool purge_due;
+	uint32_t purge_days;
+	uint8_t purge_caller[GW_CALLER_MAX];
+	size_t purge_caller_len;
 };
 
 /* ---- piugwd.c ---- */
@@ -294,6 +300,12 @@ void ask_local_reply_durable(struct gw *g, uint64_t seq, const uint8_t *rid, siz
 void ask_local_flush(struct gw *g);
 /* Is a local reply still waiting for its audit record? */
 bool ask_local_waiting(const struct gw *g);
+/*
+ * The audit purge a local caller asked for: outside a turn only, since it
+ * waits for the audit writer (the loop pauses meanwhile: it reads the oldest
+ * segments whole).
+ */
+void ask_audit_purge_run(struct gw *g);
 
 /* ---- metrics.c: /metrics and /healthz on a loopback address ---- */
 struct gw_metrics;

@@ -663,6 +663,8 @@ serve(struct gw *g)
 		    (g->deferred == NULL || audit_status(g->audit) != 0))
 			g->stop = true;
 		gw_turn_end(g);
+		if (g->purge_due)
+			ask_audit_purge_run(g);
 	}
 	return 0;
 }

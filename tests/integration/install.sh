@@ -6,6 +6,7 @@ build=$1
 . "$(dirname "$0")/lib.sh"
 cmake --install "$build" --prefix "$dir/usr" >"$dir/out" 2>&1 || { cat "$dir/out"; exit 1; }
 for f in bin/piugw sbin/piugwd lib/systemd/system/piugwd.service lib/sysusers.d/piugw.conf \
+	lib/systemd/system/piugw-retention.service lib/systemd/system/piugw-retention.timer \
 	share/man/man1/piugw.1 share/man/man8/piugwd.8 share/man/man5/piugwd.yaml.5 \
 	share/man/man5/piugw-agreement.5 share/man/man5/piugw-directory.5 \
 	share/doc/piugw/examples/piugwd.yaml.in share/doc/piugw/examples/agreements/XA-XB.yaml \

@@ -124,6 +124,11 @@ check "purge while XB runs" test "$(ask XB-PIU store purge --older-than-days 365
 check "the erasure is on record" test "$(ask XB-PIU audit show --event purged --json)" -eq 0
 check "one purge" has '"count": 1'
 check "no file name in the audit" test -z "$(grep -rl travellers.csv "$m"/XB-PIU/state/audit)"
+# The audit log's own retention, while XB runs: XB purges between two turns.
+check "audit purge while XB runs" test "$(ask XB-PIU audit purge --older-than-days 1)" -eq 0
+check "says what it removed" has "removed 0 segments older than 1 days"
+check "XB did it" wait_log XB-PIU "event=audit_purged segments=0 days=1"
+check "XB answers after it" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
 rows() { ask "$1" store stats --json >/dev/null; grep -o '"rows": [0-9]*' "$dir/out"; }
 before=$(rows XB-PIU)
 # Run as someone else than the owner of the state folder, the files it made would lock the gateway out.

@@ -18,4 +18,16 @@ check "checks the configuration first" grep -q '^ExecStartPre=/usr/sbin/piugwd -
 check "its own user" grep -q '^User=piugw' "$unit"
 check "no capabilities" grep -q '^CapabilityBoundingSet=$' "$unit"
 check "writes only its state" grep -q '^ReadWritePaths=/var/lib/piugw$' "$unit"
+
+# The daily retention run: the same user (owner of the state folder), both
+# purges, the installed paths, and as little exposure.
+ret=$top/deploy/systemd/piugw-retention.service
+systemd-analyze security --offline=yes --no-pager "$ret" >"$dir/out" 2>"$dir/err"
+level=$(sed -n 's/.*Overall exposure level for piugw-retention.service: \([0-9.]*\).*/\1/p' "$dir/out")
+echo "retention exposure: ${level:-?}"
+check "retention: exposure 2.0 or less" awk -v l="${level:-99}" 'BEGIN { exit !(l <= 2.0) }'
+check "retention: the gateway's user" grep -q '^User=piugw' "$ret"
+check "retention: the store" grep -q '^ExecStart=/usr/bin/piugw store purge -c /etc/piugw/piugwd.yaml$' "$ret"
+check "retention: the audit log" grep -q '^ExecStart=/usr/bin/piugw audit purge -c /etc/piugw/piugwd.yaml$' "$ret"
+check "retention: a daily timer that catches up" sh -c "grep -q '^OnCalendar=daily' '$top/deploy/systemd/piugw-retention.timer' && grep -q '^Persistent=true' '$top/deploy/systemd/piugw-retention.timer'"
 finish
