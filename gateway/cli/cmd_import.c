@@ -161,11 +161,17 @@ out:
 	return ret;
 }
 
-/* Put the change on record; says loudly when it could not be. */
+/*
+ * Put the change on record: before it begins (done false: so that one cut
+ * short still shows), and once it is done with its counts. Says loudly
+ * when it could not be.
+ */
 static int
-store_audit_record(struct store_audit *a, bool imported, uint64_t count, const char *detail)
+store_audit_record(struct store_audit *a, bool imported, uint64_t count, const char *detail,
+		   bool done)
 {
 	const char *what = imported ? "the import" : "the purge";
+	char why[200];
 	int rc = 0;
 
 	if (a->log != NULL) {
@@ -184,11 +190,8 @@ store_audit_record(struct store_audit *a, bool imported, uint64_t count, const c
 		r.operator_ = who;
 		if ((rc = audit_append(a->log, &r, &seq)) == 0)
 			rc = audit_wait_durable(a->log, seq);
-		if (rc != 0)
-			fprintf(stderr, "piugw %s: %s is done but its audit record could not be "
-					"written (%s): note it in the log of your own procedures, "
-					"and see that the audit folder's disk has room\n",
-				a->verb, what, piugw_strerror(rc));
+		snprintf(why, sizeof(why), "its audit record could not be written (%s)",
+			 piugw_strerror(rc));
 	} else {
 		Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 		Piugw__LocalStoreChange sc = PIUGW__LOCAL_STORE_CHANGE__INIT;
@@ -199,12 +202,17 @@ store_audit_record(struct store_audit *a, bool imported, uint64_t count, const c
 		sc.detail = (char *)detail;
 		req.kind_case = PIUGW__LOCAL_REQUEST__KIND_STORE_CHANGE;
 		req.store_change = &sc;
-		if ((rc = cli_call(a->verb, a->config, NULL, &req, 30000, &rep)) != 0)
-			fprintf(stderr, "piugw %s: %s is done but the gateway did not put it on its "
-					"audit log: note it in the log of your own procedures\n",
-				a->verb, what);
+		rc = cli_call(a->verb, a->config, NULL, &req, 30000, &rep);
+		snprintf(why, sizeof(why), "the gateway did not put it on its audit log");
 		piugw_client_reply_free(&rep);
 	}
+	if (rc != 0 && done)
+		fprintf(stderr, "piugw %s: %s is done but %s: note it in the log of your own "
+				"procedures, and see that the audit folder's disk has room\n",
+			a->verb, what, why);
+	else if (rc != 0)
+		fprintf(stderr, "piugw %s: %s goes on the audit log before it begins, and %s; "
+				"nothing was changed\n", a->verb, what, why);
 	return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
@@ -271,8 +279,17 @@ import_main(int argc, char **argv)
 		return cli_usage("import", "--format is required (paxlst, csv or jsonl)");
 	if (optind >= argc)
 		return cli_usage("import", "name at least one file");
-	if (store_path == NULL && (ret = store_audit_begin("import", config, &sa)) != 0)
-		return ret;
+	if (store_path == NULL) {
+		if ((ret = store_audit_begin("import", config, &sa)) != 0)
+			return ret;
+		snprintf(detail, sizeof(detail), "%s import begins: %d file%s",
+			 import_format_name((enum import_format)fmt), argc - optind,
+			 argc - optind == 1 ? "" : "s");
+		if (store_audit_record(&sa, true, 0, detail, false) != 0) {
+			store_audit_end(&sa);
+			return CLI_EXIT_USAGE;
+		}
+	}
 	if ((ret = open_store(config, store_path, &s, "import")) != 0) {
 		store_audit_end(&sa);
 		return ret;
@@ -333,7 +350,7 @@ import_main(int argc, char **argv)
 	snprintf(detail, sizeof(detail), "%s import: %d file%s, %ju read, %ju stored, %ju rejected",
 		 import_format_name((enum import_format)fmt), nfiles, nfiles == 1 ? "" : "s",
 		 (uintmax_t)total.read, (uintmax_t)total.stored, (uintmax_t)total.rejected);
-	if (store_path == NULL && store_audit_record(&sa, true, total.stored, detail) != 0)
+	if (store_path == NULL && store_audit_record(&sa, true, total.stored, detail, true) != 0)
 		ret = CLI_EXIT_USAGE;
 	store_audit_end(&sa);
 	if (json)
@@ -401,9 +418,17 @@ store_main(int argc, char **argv)
 			days = cfg->store_retention_days;
 		config_free(&cfg);
 	}
-	if (strcmp(sub, "purge") == 0 && store_path == NULL &&
-	    (ret = store_audit_begin("store purge", config, &sa)) != 0)
-		return ret;
+	if (strcmp(sub, "purge") == 0 && store_path == NULL) {
+		char detail[96];
+		if ((ret = store_audit_begin("store purge", config, &sa)) != 0)
+			return ret;
+		snprintf(detail, sizeof(detail), "store purge begins: rows transferred more than "
+			 "%ju days ago", (uintmax_t)days);
+		if (store_audit_record(&sa, false, 0, detail, false) != 0) {
+			store_audit_end(&sa);
+			return CLI_EXIT_USAGE;
+		}
+	}
 	if ((ret = open_store(config, store_path, &s, "store")) != 0) {
 		store_audit_end(&sa);
 		return ret;
@@ -424,7 +449,8 @@ store_main(int argc, char **argv)
 				       (uintmax_t)deleted, (uintmax_t)days);
 			snprintf(detail, sizeof(detail), "store purge: rows transferred more than "
 				 "%ju days ago", (uintmax_t)days);
-			if (store_path == NULL && store_audit_record(&sa, false, deleted, detail) != 0)
+			if (store_path == NULL &&
+			    store_audit_record(&sa, false, deleted, detail, true) != 0)
 				ret = CLI_EXIT_USAGE;
 		}
 	} else {

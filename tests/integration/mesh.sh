@@ -112,17 +112,18 @@ fi
 # --- imports and purges are on the audit log ---------------------------------------
 # meshlib imported before the gateways ran: the command wrote the record itself.
 check "the first import is on XB's record" test "$(ask XB-PIU audit show --event imported --json)" -eq 0
-check "one import" has '"count": 1'
+check "as it began and as it ended" has '"count": 2'
+check "its beginning" has '"detail": "csv import begins: 1 file"'
 check "with its counts, not the file's name" has '"detail": "csv import: 1 file, 3 read, 3 stored, 0 rejected"'
 # XB runs now: it writes the record, and answers once the record is durable.
 check "import while XB runs" test "$(ask XB-PIU import --format csv "$dir/travellers.csv")" -eq 0
 check "XB recorded it" wait_log XB-PIU store_imported
 check "two imports on record" test "$(ask XB-PIU audit show --event imported --json)" -eq 0
-check "two" has '"count": 2'
+check "two of each" has '"count": 4'
 check "by whom" has "\"operator\": \"$(id -un)\""
 check "purge while XB runs" test "$(ask XB-PIU store purge --older-than-days 36500)" -eq 0
 check "the erasure is on record" test "$(ask XB-PIU audit show --event purged --json)" -eq 0
-check "one purge" has '"count": 1'
+check "begun and done" has '"count": 2'
 check "no file name in the audit" test -z "$(grep -rl travellers.csv "$m"/XB-PIU/state/audit)"
 # The audit log's own retention, while XB runs: XB purges between two turns.
 check "audit purge while XB runs" test "$(ask XB-PIU audit purge --older-than-days 1)" -eq 0
@@ -308,7 +309,7 @@ mv "$m/XC-PIU/state/audit.away" "$m/XC-PIU/state/audit"
 check "nothing imported into XC" test "$(rows XC-PIU)" = "$before"
 check "a purge with XC stopped" test "$(ask XC-PIU store purge --older-than-days 36500)" -eq 0
 check "is on XC's record" test "$(ask XC-PIU audit show --event purged --json)" -eq 0
-check "once" has '"count": 1'
+check "begun and done" has '"count": 2'
 
 # XC rotates its keys: the secretariat signs a directory with its new ones,
 # and XA puts the change on record when it loads it.
