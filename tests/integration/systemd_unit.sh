@@ -18,6 +18,7 @@ check "checks the configuration first" grep -q '^ExecStartPre=/usr/sbin/piugwd -
 check "its own user" grep -q '^User=piugw' "$unit"
 check "no capabilities" grep -q '^CapabilityBoundingSet=$' "$unit"
 check "writes only its state" grep -q '^ReadWritePaths=/var/lib/piugw$' "$unit"
+check "sees who its operators are (no user namespace)" test -z "$(grep '^PrivateUsers=' "$unit")"
 
 # The daily retention run: the same user (owner of the state folder), both
 # purges, the installed paths, and as little exposure.
