@@ -1254,6 +1254,18 @@ ask_api(struct gw *g)
 				"the gateway is shutting down");
 		goto out;
 	}
+	if ((req->kind_case == PIUGW__LOCAL_REQUEST__KIND_PENDING ||
+	     req->kind_case == PIUGW__LOCAL_REQUEST__KIND_APPROVE ||
+	     req->kind_case == PIUGW__LOCAL_REQUEST__KIND_DENY) &&
+	    !gw_may_decide(g, (uint32_t)uid)) {
+		char who[64];
+		gw_user_name((uint32_t)uid, who, sizeof(who));
+		gw_log(GW_WARN, "approval_refused", "operator=%s", gw_esc(who));
+		ask_local_error(g, caller, clen, PIUGW_WIRE_UNKNOWN_SENDER,
+				"%s is not in a group of approvers (piugwd.yaml approvers): only "
+				"they see and decide requests held for approval", who);
+		goto out;
+	}
 	switch (req->kind_case) {
 	case PIUGW__LOCAL_REQUEST__KIND_QUERY:
 		ask_query(g, caller, clen, (uint32_t)uid, req->query);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -94,6 +95,33 @@ gw_user_name(uint32_t uid, char *out, size_t size)
 	cache[i].uid = uid;
 	cache[i].at_ms = now;
 	snprintf(cache[i].name, sizeof(cache[i].name), "%s", out);
+}
+
+/* See gw.h. */
+bool
+gw_may_decide(const struct gw *g, uint32_t uid)
+{
+	const struct config *c = g->policy->cfg;
+	struct passwd pw, *pres = NULL;
+	char buf[4096];
+	gid_t groups[256];
+	int ng = 256;
+
+	if (uid == 0 || uid == (uint32_t)geteuid() || c->napprovers == 0)
+		return true;
+	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &pres) != 0 || pres == NULL ||
+	    getgrouplist(pw.pw_name, pw.pw_gid, groups, &ng) < 0)
+		return false; /* unknown, or in more groups than we look at: fail closed */
+	for (size_t i = 0; i < c->napprovers; i++) {
+		struct group gr, *gres = NULL;
+		char gbuf[4096];
+		if (getgrnam_r(c->approvers[i], &gr, gbuf, sizeof(gbuf), &gres) != 0 || gres == NULL)
+			continue;
+		for (int k = 0; k < ng; k++)
+			if (groups[k] == gr.gr_gid)
+				return true;
+	}
+	return false;
 }
 
 /* See gw.h. */

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <stdio.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,8 @@
 #include "yamlconf.h"
 
 static const char *const top_keys[] = {"gateway", "directory", "agreements", "state",
-				       "local_api", "limits", "metrics", "audit", "store", NULL};
+				       "local_api", "approvers", "limits", "metrics", "audit",
+				       "store", NULL};
 static const char *const gateway_keys[] = {"id", "listen", "certificate", NULL};
 static const char *const directory_keys[] = {"file", "signature", "secretariat_key", NULL};
 static const char *const limits_keys[] = {"max_message_bytes", "freshness_seconds",
@@ -167,6 +169,32 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 			snprintf(c->local_api, n, "ipc://%s/api.sock", c->state_dir);
 	}
 
+	if ((v = yconf_get(&y, root, "approvers")) != NULL && yconf_seq(&y, v, "approvers")) {
+		size_t n = yconf_seq_len(v);
+		if (n == 0 || n > 16)
+			yconf_error(&y, v, "approvers lists 1 to 16 groups (leave it out to let "
+					   "every operator decide)");
+		else if ((c->approvers = calloc(n, sizeof(*c->approvers))) != NULL)
+			for (size_t i = 0; i < n; i++) {
+				yaml_node_t *it = yconf_seq_at(&y, v, i);
+				const char *grp;
+				size_t l;
+				if (it == NULL || !yconf_str(&y, it, "approvers group", &grp, &l))
+					continue;
+				if (l == 0 || l > 64 || strlen(grp) != l || memchr(grp, ':', l) != NULL) {
+					yconf_error(&y, it, "'%.64s' is not a group name", grp);
+					continue;
+				}
+				c->approvers[c->napprovers] = strndup(grp, l);
+				if (c->approvers[c->napprovers] != NULL &&
+				    getgrnam(c->approvers[c->napprovers]) == NULL)
+					yconf_warn(&y, it, "approvers: there is no group '%s' on "
+							   "this machine (nobody in it may decide)",
+						   c->approvers[c->napprovers]);
+				c->napprovers++;
+			}
+	}
+
 	sec = yconf_get(&y, root, "limits");
 	if (sec != NULL)
 		yconf_map(&y, sec, "limits", limits_keys);
@@ -263,6 +291,9 @@ config_free(struct config **cp)
 	free(c->local_api);
 	free(c->metrics_listen);
 	free(c->store_file);
+	for (size_t i = 0; i < c->napprovers; i++)
+		free(c->approvers[i]);
+	free(c->approvers);
 	free(c);
 	*cp = NULL;
 }

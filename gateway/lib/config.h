@@ -12,6 +12,7 @@
  *   agreements: agreements                # default: a folder of *.yaml (+ .sig)
  *   state: /var/lib/piugw                 # default
  *   local_api: ipc:///var/lib/piugw/api.sock   # default: ipc://<state>/api.sock
+ *   approvers: [piugw-approvers]        # default: every operator of the local API
  *   limits:
  *     max_message_bytes: 1048576          # ZMQ_MAXMSGSIZE
  *     freshness_seconds: 300
@@ -56,6 +57,8 @@ struct config {
 	char *local_api;
 	char *metrics_listen; /* NULL: off */
 	char *store_file;
+	char **approvers;     /* groups whose members may see and decide held requests */
+	size_t napprovers;    /* 0: every operator (and always root and the gateway's user) */
 	uint64_t max_message_bytes;
 	uint32_t freshness_seconds;
 	uint32_t query_deadline_seconds;

@@ -327,6 +327,39 @@ check "XA loads directory serial 2" wait_log XA-PIU "event=reloaded serial=2"
 check "and records XC's new keys" wait_log XA-PIU "event=key_changed peer=XC-PIU"
 check "only XC's" test "$(grep -c "event=key_changed" "$dir/XA-PIU.log")" -eq 1
 
+# --- approvers: only their groups see and decide held requests -----------------------
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	# nobody becomes one of XA's operators: it may reach the socket, whose group is its own.
+	sock=$m/XA-PIU/state/api.sock
+	chmod o+x "$dir" "$m" "$m/XA-PIU" "$m/XA-PIU/state"
+	chgrp nogroup "$sock"
+	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$piugw" "$@" --api "ipc://$sock" >"$dir/out" 2>"$dir/err"; echo $?; }
+	xa_reload() {
+		local n
+		n=$(grep -c "event=reloaded" "$dir/XA-PIU.log")
+		kill -HUP "${pid[XA-PIU]}"
+		wait_log XA-PIU "event=reloaded" $((n + 1))
+	}
+	check "an operator sees held requests when no approvers are set" test "$(as_nobody pending)" -eq 0
+	cp "$(cfg XA-PIU)" "$dir/xa.yaml"
+	echo "approvers: [root]" >>"$(cfg XA-PIU)"
+	check "XA reloads with approvers" xa_reload
+	check "an operator who is not one: refused" test "$(as_nobody pending)" -eq 1
+	check "and told why" has "nobody is not in a group of approvers"
+	check "no decision either" test "$(as_nobody deny AP-0000 --reason x)" -eq 1
+	check "for the same reason" has "not in a group of approvers"
+	check "XA's log names who was refused" wait_log XA-PIU "event=approval_refused operator=nobody"
+	check "root still may" test "$(ask XA-PIU pending)" -eq 0
+	cp "$dir/xa.yaml" "$(cfg XA-PIU)"
+	echo "approvers: [nogroup]" >>"$(cfg XA-PIU)"
+	check "XA reloads with nobody's group as approvers" xa_reload
+	check "a member of an approvers' group may" test "$(as_nobody pending)" -eq 0
+	cp "$dir/xa.yaml" "$(cfg XA-PIU)"
+	check "XA reloads as it was" xa_reload
+	chgrp "$(id -g)" "$sock"
+	chmod o-x "$dir" "$m" "$m/XA-PIU" "$m/XA-PIU/state"
+fi
+
 # --- kept answers are deleted answers_keep_days on --------------------------------
 # XB keeps the final answers of its two polls (approval above), XA the two
 # requests it decided. Two days on, with a one-day limit, they go, on record.

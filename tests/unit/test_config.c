@@ -55,6 +55,35 @@ defaults_and_relative_paths(void **state)
 	diag_clear(&d);
 }
 
+/* Approvers: groups by name; one this machine does not know is a warning, not an error. */
+static void
+approvers(void **state)
+{
+	(void)state;
+	const char *text = "gateway:\n  id: XA-PIU\n  listen: tcp://h:1\n"
+			   "approvers: [root, no-such-group-here]\n";
+	struct config *c = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(config_parse(text, strlen(text), "p.yaml", &c, &d), 0);
+	assert_int_equal(c->napprovers, 2);
+	assert_string_equal(c->approvers[0], "root");
+	assert_string_equal(c->approvers[1], "no-such-group-here");
+	assert_true(tu_diag_has(&d, "there is no group 'no-such-group-here' on this machine"));
+	assert_false(tu_diag_has(&d, "group 'root'"));
+	config_free(&c);
+	diag_clear(&d);
+
+	diag_init(&d);
+	text = "gateway:\n  id: XA-PIU\n  listen: tcp://h:1\n";
+	assert_int_equal(config_parse(text, strlen(text), "p.yaml", &c, &d), 0);
+	assert_int_equal(c->napprovers, 0);
+	assert_null(c->approvers);
+	config_free(&c);
+	diag_clear(&d);
+}
+
 static void
 mistakes(void **state)
 {
@@ -76,6 +105,12 @@ mistakes(void **state)
 		 "did you mean 'retention_days'?"},
 		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\nstate: ''\n", "state is empty"},
 		{"- a\n- b\n", "expected a mapping of 'key: value' lines at the top"},
+		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\napprovers: []\n",
+		 "approvers lists 1 to 16 groups"},
+		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\napprovers: ['a:b']\n",
+		 "'a:b' is not a group name"},
+		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\napprovers: \"root\"\n",
+		 "approvers"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -100,6 +135,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults_and_relative_paths),
 		cmocka_unit_test(mistakes),
+		cmocka_unit_test(approvers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
