@@ -907,7 +907,7 @@ ask_results(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 		r.outcome = PIUGW__OUTCOME__OUTCOME_UNSPECIFIED;
 	}
 	/* Answers are the asker's: another operator (but root) may not collect them. */
-	if (r.operator_uid != uid && uid != 0 && uid != (uint32_t)geteuid()) {
+	if (r.operator_uid != uid && !gw_local_admin(uid)) {
 		state_result_clear(&r);
 		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
 				"request %s was sent by another operator", lr->request_id);
@@ -1039,7 +1039,7 @@ ask_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 	int rc;
 
 	/* Only who may write the store itself: root and the gateway's own user. */
-	if (uid != 0 && uid != (uint32_t)geteuid()) {
+	if (!gw_local_admin(uid)) {
 		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
 				"only root and the gateway's own user record changes to its store");
 		return;
@@ -1083,7 +1083,7 @@ static void
 ask_audit_purge(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 		const Piugw__LocalAuditPurge *ap)
 {
-	if (uid != 0 && uid != (uint32_t)geteuid()) {
+	if (!gw_local_admin(uid)) {
 		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
 				"only root and the gateway's own user purge its audit log");
 		return;

@@ -231,6 +231,8 @@ struct gw {
 /* ---- piugwd.c ---- */
 int64_t gw_now_ms(void);
 int64_t gw_mono_us(void);
+/* Root or the gateway's own user: may do anything on the local API. */
+bool gw_local_admin(uint32_t uid);
 /* May this local user see and decide requests held for approval (piugwd.yaml approvers)? */
 bool gw_may_decide(const struct gw *g, uint32_t uid);
 /* Does member id hold at least one agreement in force with us now? (ZAP and every message) */

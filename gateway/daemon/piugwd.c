@@ -99,6 +99,13 @@ gw_user_name(uint32_t uid, char *out, size_t size)
 
 /* See gw.h. */
 bool
+gw_local_admin(uint32_t uid)
+{
+	return uid == 0 || uid == (uint32_t)geteuid();
+}
+
+/* See gw.h. */
+bool
 gw_may_decide(const struct gw *g, uint32_t uid)
 {
 	const struct config *c = g->policy->cfg;
@@ -107,7 +114,7 @@ gw_may_decide(const struct gw *g, uint32_t uid)
 	gid_t groups[256];
 	int ng = 256;
 
-	if (uid == 0 || uid == (uint32_t)geteuid() || c->napprovers == 0)
+	if (gw_local_admin(uid) || c->napprovers == 0)
 		return true;
 	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &pres) != 0 || pres == NULL ||
 	    getgrouplist(pw.pw_name, pw.pw_gid, groups, &ng) < 0)
