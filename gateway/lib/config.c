@@ -185,9 +185,11 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 					yconf_error(&y, it, "'%.64s' is not a group name", grp);
 					continue;
 				}
-				c->approvers[c->napprovers] = strndup(grp, l);
-				if (c->approvers[c->napprovers] != NULL &&
-				    getgrnam(c->approvers[c->napprovers]) == NULL)
+				if ((c->approvers[c->napprovers] = strndup(grp, l)) == NULL) {
+					yconf_error(&y, it, "out of memory");
+					continue;
+				}
+				if (getgrnam(c->approvers[c->napprovers]) == NULL)
 					yconf_warn(&y, it, "approvers: there is no group '%s' on "
 							   "this machine (nobody in it may decide)",
 						   c->approvers[c->napprovers]);
