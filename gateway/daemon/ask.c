@@ -1377,7 +1377,7 @@ expire(struct gw *g, struct outreq *o)
 	outreq_free(g, o);
 }
 
-/* Ask again about every answer still PENDING at a partner. */
+/* Ask again about the answers still PENDING at a partner whose poll is due. */
 static void
 poll_waiting(struct gw *g, int64_t now)
 {
@@ -1394,6 +1394,9 @@ poll_waiting(struct gw *g, int64_t now)
 		struct outreq *o;
 		bool busy = false;
 
+		if (!state_poll_due(g->last_poll_ms != 0 ? g->last_poll_ms - v[i].sent_ms : -1,
+				    now - v[i].sent_ms, g->policy->cfg->retry_interval_ms))
+			continue;
 		for (struct outreq *x = g->out; x != NULL; x = x->next)
 			busy |= x->kind == OUT_POLL && strcmp(x->request_id, v[i].request_id) == 0;
 		if (busy || links_peer(g, v[i].peer) == NULL || pa == NULL)
@@ -1456,6 +1459,7 @@ ask_timers(struct gw *g, int64_t now)
 	}
 	if (now >= g->next_poll_ms && !g->draining) {
 		poll_waiting(g, now);
+		g->last_poll_ms = now;
 		g->next_poll_ms = now + g->policy->cfg->retry_interval_ms;
 	}
 }

@@ -215,6 +215,7 @@ struct gw {
 
 	int64_t started_ms;
 	int64_t next_poll_ms;       /* background polls of WAITING results */
+	int64_t last_poll_ms;       /* when they last ran (0: not since the start) */
 	int64_t next_housekeeping_ms;
 	struct gw_metrics *metrics;
 	bool draining;

@@ -918,3 +918,15 @@ state_result_list(struct state *s, int outcome, struct state_result **vp, size_t
 		sqlite3_bind_int(st, 1, outcome);
 	return collect_rows(st, sizeof(**vp), result_fill, result_clear, (void **)vp, np);
 }
+
+/* See state.h. */
+bool
+state_poll_due(int64_t from, int64_t to, int64_t first)
+{
+	if (from < 0)
+		return true;
+	for (int64_t t = first > 0 ? first : 1; t < STATE_POLL_MAX_MS; t *= 2)
+		if (from < t && t <= to)
+			return true;
+	return to >= 0 && from / STATE_POLL_MAX_MS != to / STATE_POLL_MAX_MS;
+}

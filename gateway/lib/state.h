@@ -152,4 +152,15 @@ int state_result_get(struct state *s, const char *request_id, struct state_resul
 /* Every result with this outcome (e.g. still waiting), oldest first. */
 int state_result_list(struct state *s, int outcome, struct state_result **vp, size_t *np);
 
+#define STATE_POLL_MAX_MS 300000
+
+/*
+ * When to poll a partner about an answer it holds for approval: at ages
+ * (since the query was sent) first, 2 first, 4 first ... up to five minutes,
+ * then every five minutes. A person may take hours to decide, and each poll
+ * is an exchange and an audit record on both sides. True if such a point
+ * lies in (from, to]; from < 0 (no look since the start) is always due.
+ */
+bool state_poll_due(int64_t from, int64_t to, int64_t first);
+
 #endif /* PIUGW_STATE_H */

@@ -285,6 +285,37 @@ kept_answers_expire(void **state)
 	assert_int_equal(state_kept_expire(f->s, INT64_MAX, WAITING, NULL, NULL), 0);
 }
 
+/* Polls of an answer held for approval back off to every five minutes. */
+static void
+poll_schedule(void **state)
+{
+	(void)state;
+	int64_t polls[64], n = 0, last = -1;
+
+	/* A loop that looks every second for two hours. */
+	for (int64_t now = 0; now <= 2 * 3600 * 1000; now += 1000) {
+		if (state_poll_due(last, now, 1000)) {
+			assert_true(n < 64);
+			polls[n++] = now;
+		}
+		last = now;
+	}
+	/* First look, then at 1, 2, 4 ... 256 s, then every 300 s. */
+	assert_int_equal(polls[0], 0);
+	assert_int_equal(polls[1], 1000);
+	assert_int_equal(polls[2], 2000);
+	assert_int_equal(polls[3], 4000);
+	assert_int_equal(polls[9], 256000);
+	assert_int_equal(polls[10], 300000);
+	assert_int_equal(polls[11], 600000);
+	assert_int_equal(n, 10 + 24);
+	/* A loop that looked last a while ago still catches the point it missed. */
+	assert_true(state_poll_due(3000, 9000, 1000));
+	assert_false(state_poll_due(4000, 7999, 1000));
+	/* The first look after a start is always due. */
+	assert_true(state_poll_due(-1, 123456, 1000));
+}
+
 static void
 batch_commits_together(void **state)
 {
@@ -368,6 +399,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(expiry_forgets_only_the_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_commits_together, setup, teardown),
 		cmocka_unit_test_setup_teardown(kept_answers_expire, setup, teardown),
+		cmocka_unit_test(poll_schedule),
 		cmocka_unit_test_setup_teardown(upgrade_from_schema_1, setup, teardown),
 	};
 	tu_sodium_init();
