@@ -96,11 +96,17 @@ ask_local_waiting(const struct gw *g)
 void
 ask_local_flush(struct gw *g)
 {
-	uint64_t durable = audit_durable(g->audit);
-	bool failed = audit_status(g->audit) != 0;
+	uint64_t durable = 0;
+	bool failed = false, asked = false;
 	struct api_out **pp = &g->api_out, *o;
 
 	while ((o = *pp) != NULL) {
+		/* Most replies wait for nothing: the log (a lock) is asked only for those that do. */
+		if (o->seq != 0 && !asked) {
+			durable = audit_durable(g->audit);
+			failed = audit_status(g->audit) != 0;
+			asked = true;
+		}
 		if (o->seq > durable && !failed) {
 			pp = &o->next; /* its record is not on disk yet */
 			continue;
