@@ -292,7 +292,8 @@ check "status says the audit cannot be written" test "$(ask XC-PIU status)" -eq 
 check "with the reason" has "PROBLEM"
 before=$(rows XC-PIU)
 check "no import that could not be recorded" test "$(ask XC-PIU import --format csv "$dir/travellers.csv")" -eq 2
-check "it says why" has "audit log cannot take the record"
+check "it says why" has "the audit log cannot be written"
+check "and that nothing changed" has "nothing was changed"
 check "no purge either" test "$(ask XC-PIU store purge --older-than-days 1)" -eq 2
 check "nothing changed in XC's store" test "$(rows XC-PIU)" = "$before"
 kill -TERM "${pid[XC-PIU]}"; wait "${pid[XC-PIU]}"
