@@ -602,36 +602,40 @@ state_replay_expire(struct state *s, int64_t before_ms, uint64_t *np)
 	return rp_rebuild(s, 0, cut);
 }
 
+/* Run a DELETE of sql binding (int, before_ms); *np: rows deleted (may be NULL). */
+static int
+delete_counted(struct state *s, const char *sql, int v, int64_t before_ms, uint64_t *np)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	if (np != NULL)
+		*np = 0;
+	if (wtx(s) != 0 || (st = prep(s, sql)) == NULL)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_int(st, 1, v);
+	sqlite3_bind_int64(st, 2, before_ms);
+	if ((ret = run(st)) != 0)
+		return ret;
+	if (np != NULL)
+		*np = (uint64_t)sqlite3_changes(s->db);
+	return 0;
+}
+
 /* See state.h. */
 int
 state_kept_expire(struct state *s, int64_t before_ms, int keep_outcome, uint64_t *resultsp,
 		  uint64_t *decidedp)
 {
-	sqlite3_stmt *st;
-	int ret;
+	int ret = delete_counted(s, "DELETE FROM result WHERE outcome <> ? AND updated_ms < ?",
+				 keep_outcome, before_ms, resultsp);
 
-	if (resultsp != NULL)
-		*resultsp = 0;
 	if (decidedp != NULL)
 		*decidedp = 0;
-	if (wtx(s) != 0 ||
-	    (st = prep(s, "DELETE FROM result WHERE outcome <> ? AND updated_ms < ?")) == NULL)
-		return PIUGW_ESYSTEM;
-	sqlite3_bind_int(st, 1, keep_outcome);
-	sqlite3_bind_int64(st, 2, before_ms);
-	if ((ret = run(st)) != 0)
-		return ret;
-	if (resultsp != NULL)
-		*resultsp = (uint64_t)sqlite3_changes(s->db);
-	if ((st = prep(s, "DELETE FROM pending WHERE status <> ? AND decided_ms < ?")) == NULL)
-		return PIUGW_ESYSTEM;
-	sqlite3_bind_int(st, 1, STATE_PENDING);
-	sqlite3_bind_int64(st, 2, before_ms);
-	if ((ret = run(st)) != 0)
-		return ret;
-	if (decidedp != NULL)
-		*decidedp = (uint64_t)sqlite3_changes(s->db);
-	return 0;
+	if (ret == 0)
+		ret = delete_counted(s, "DELETE FROM pending WHERE status <> ? AND decided_ms < ?",
+				     STATE_PENDING, before_ms, decidedp);
+	return ret;
 }
 
 /*
