@@ -15,12 +15,8 @@ base=${PIUGW_TEST_PORT:-29701}
 # --- a clock ten minutes off --------------------------------------------------------
 check "XA starts" start XA-PIU
 check "XB starts" start XB-PIU
-# libfaketime straight into piugwd (env execs it), so that signals reach the daemon.
-ft=$(dpkg -L libfaketime 2>/dev/null | grep -m1 'libfaketimeMT.so.1$')
+ft=$(faketime_preload)
 check "libfaketime is there" test -n "$ft"
-# A sanitizer build wants its runtime first in the preload list.
-asan=$(ldd "$piugwd" | awk '/libasan/ { print $3 }')
-[ -n "$asan" ] && ft="$asan $ft"
 check "XC starts ten minutes slow" start XC-PIU env LD_PRELOAD="$ft" FAKETIME=-10m
 check "XA's query to XC is refused" test "$(ask XA-PIU query --to XC-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 1
 check "as STALE" has "STALE"

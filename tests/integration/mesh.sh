@@ -364,10 +364,8 @@ fi
 # --- kept answers are deleted answers_keep_days on --------------------------------
 # XB keeps the final answers of its two polls (approval above), XA the two
 # requests it decided. Two days on, with a one-day limit, they go, on record.
-ft=$(dpkg -L libfaketime 2>/dev/null | grep -m1 'libfaketimeMT.so.1$')
+ft=$(faketime_preload)
 check "libfaketime is there" test -n "$ft"
-asan=$(ldd "$piugwd" | awk '/libasan/ { print $3 }')
-[ -n "$asan" ] && ft="$asan $ft"
 for id in XA-PIU XB-PIU; do
 	check "$id stops" stop $id
 	sed -i 's/^limits:$/limits:\n  answers_keep_days: 1/' "$(cfg $id)"

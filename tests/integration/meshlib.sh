@@ -30,6 +30,16 @@ start() {
 	read -r -t 30 line <"$dir/$id.ready" || true
 	test "$line" = "READY=1"
 }
+# faketime_preload: LD_PRELOAD for piugwd under libfaketime (empty if it is
+# missing). libfaketime goes straight into piugwd (env execs it), so that
+# signals reach the daemon; a sanitizer build wants its runtime first.
+faketime_preload() {
+	local ft asan
+	ft=$(dpkg -L libfaketime 2>/dev/null | grep -m1 'libfaketimeMT.so.1$')
+	[ -n "$ft" ] || return 0
+	asan=$(ldd "$piugwd" | awk '/libasan/ { print $3 }')
+	echo "${asan:+$asan }$ft"
+}
 # stop ID: SIGTERM, and the daemon's exit status.
 stop() { kill -TERM "${pid[$1]}" && wait "${pid[$1]}"; }
 # wait_log ID TEXT [N]: until the daemon's log has TEXT N times (default 1; bounded: 20 s).
