@@ -35,7 +35,7 @@ main(int argc, char **argv)
 					   {"dir", required_argument, NULL, 'd'},
 					   {NULL, 0, NULL, 0}};
 	uint64_t n = 1000000;
-	const char *gen = "build/release/tests/bench/gen_travellers";
+	const char *gen = "build/release/deploy/examples/gen_travellers";
 	char tmpl[] = "/var/tmp/piugw-store-bench-XXXXXX", *dir = NULL, path[4200], cmd[9000];
 	int c;
 

@@ -20,6 +20,8 @@ for bin in "$1" "$2"; do
 done
 check "build stage uses deploy/install-deps" grep -q 'deploy/install-deps' "$df"
 check "build stage builds with warnings as errors" grep -q 'PIUGW_WERROR=ON' "$df"
+# Its install-deps --demo brings no test package: the tests must stay unconfigured.
+check "build stage does not configure the tests" bash -c '! grep -q "PIUGW_TESTS=ON" "$1"' _ "$df"
 check "runs as a non-root user" grep -q '^USER piugw' "$df"
 check "multi-stage" test "$(grep -c '^FROM ' "$df")" -eq 2
 for s in xa-piu xb-piu xc-piu; do check "compose runs $s" grep -q "^  $s:" "$compose"; done
