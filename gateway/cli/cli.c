@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "cli.h"
 #include "fileio.h"
 #include "piugw/error.h"
+#include "state.h"
 
 /* See cli.h. */
 void
@@ -196,4 +198,67 @@ cli_concat(const char *a, const char *b)
 		memcpy(p + la, b, lb + 1);
 	}
 	return p;
+}
+
+/* See cli.h. */
+int
+cli_audit_open(const struct config *cfg, struct audit_opts *ao, struct audit_log **logp,
+	       struct diag *d)
+{
+	struct audit_anchor anchor;
+	char *path = cli_concat(cfg->state_dir, "/state.db");
+	int rc;
+
+	if (path == NULL)
+		return PIUGW_ENOMEM;
+	rc = state_anchor_load(path, &anchor.seq, anchor.hash, d);
+	free(path);
+	if (rc != 0)
+		return rc;
+	ao->anchor = &anchor;
+	rc = audit_open(ao, logp, d);
+	ao->anchor = NULL;
+	return rc;
+}
+
+/* See cli.h. */
+int
+cli_audit_close(const struct config *cfg, struct audit_log **logp)
+{
+	struct audit_anchor head;
+	struct state *st = NULL;
+	struct diag d;
+	char *path;
+	int rc;
+
+	if (logp == NULL || *logp == NULL)
+		return 0;
+	if ((rc = audit_close_head(logp, &head)) != 0 || head.seq == 0)
+		return rc;
+	diag_init(&d);
+	if ((path = cli_concat(cfg->state_dir, "/state.db")) == NULL ||
+	    (rc = state_open(path, &st, &d)) != 0 ||
+	    (rc = state_anchor_set(st, head.seq, head.hash, cli_now_ms())) != 0) {
+		cli_print_diag("audit", &d);
+		fprintf(stderr, "piugw: the audit log's new head (record %ju) could not be kept in "
+				"state.db; the gateway still starts (its anchor is older)\n",
+			(uintmax_t)head.seq);
+		rc = rc != 0 ? rc : PIUGW_ENOMEM;
+	}
+	state_close(&st);
+	free(path);
+	diag_clear(&d);
+	return rc;
+}
+
+/* See cli.h. */
+void
+cli_whoami(char *out, size_t size)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	if (pw != NULL)
+		snprintf(out, size, "%s", pw->pw_name);
+	else
+		snprintf(out, size, "uid:%u", (unsigned)getuid());
 }

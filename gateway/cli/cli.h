@@ -17,6 +17,8 @@
 
 #include <jansson.h>
 
+#include "audit.h"
+#include "config.h"
 #include "diag.h"
 #include "local.pb-c.h"
 #include "piugw/client.h"
@@ -55,6 +57,22 @@ char *cli_concat(const char *a, const char *b);
 
 /* Unix time in milliseconds. */
 int64_t cli_now_ms(void);
+
+/*
+ * Open the audit log of the gateway of cfg as the gateway itself would:
+ * ao (dir and signer set by the caller) gets the anchor that state.db
+ * keeps, so that a log cut back or swapped is refused (PIUGW_EAUDITBEHIND)
+ * before anything is written. PIUGW_EAUDITBUSY: the gateway runs, and it
+ * alone writes its log.
+ */
+int cli_audit_open(const struct config *cfg, struct audit_opts *ao, struct audit_log **logp,
+		   struct diag *d);
+
+/* Close it cleanly and keep its final head in state.db as the anchor. */
+int cli_audit_close(const struct config *cfg, struct audit_log **logp);
+
+/* The name of the user running this command ("uid:N" if it has none). */
+void cli_whoami(char *out, size_t size);
 
 /* The default configuration file. */
 #define CLI_DEFAULT_CONFIG "/etc/piugw/piugwd.yaml"

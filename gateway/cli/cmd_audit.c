@@ -25,21 +25,35 @@
 #include "fileio.h"
 #include "num.h"
 #include "piugw/error.h"
+#include "state.h"
 #include "vocab.h"
 
 static void
 audit_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: piugw audit verify  [-c CONFIG | --dir DIR --cert FILE.cert] [--json]\n"
+		"Usage: piugw audit verify  [-c CONFIG | --dir DIR --cert FILE.cert] [--excerpt] [--json]\n"
 		"       piugw audit show    [-c CONFIG | --dir DIR] [filters] [--json]\n"
 		"       piugw audit subject [-c CONFIG] (--document N --issuer XX |\n"
 		"                            --name SURNAME [--given NAMES] --dob YYYY-MM-DD) [--json]\n"
 		"       piugw audit export  [-c CONFIG] --out DIR [--since DATE] [--until DATE]\n"
-		"       piugw audit purge   [-c CONFIG] [--older-than-days N]\n\n"
+		"       piugw audit purge   [-c CONFIG] [--older-than-days N]\n"
+		"       piugw audit restore [-c CONFIG] --reason TEXT\n\n"
 		"  verify   check every record, the chain and every checkpoint signature, offline,\n"
-		"           with only the gateway's public certificate; names the first record\n"
-		"           where the log was changed (exit 1)\n"
+		"           with only the gateway's public certificate, and how the log starts and\n"
+		"           ends. Verdicts and exit status:\n"
+		"             complete and intact (0): every record verifies and the log ends with\n"
+		"               the signed checkpoint of a clean stop;\n"
+		"             intact up to record N, end not proven (3): every record verifies but\n"
+		"               the end is not a clean stop: the gateway runs (or this is a copy of\n"
+		"               a running log), it crashed, or records after N were cut;\n"
+		"             BROKEN (1): a record was changed, removed, inserted, or the log starts\n"
+		"               later than record 1 where no recorded purge left it; names the\n"
+		"               first record where it breaks.\n"
+		"           With -c it also checks the log against the newest record the gateway\n"
+		"           made durable (state.db): a log cut back to an earlier clean stop is\n"
+		"           BROKEN there. --excerpt: the folder is an export of part of a log\n"
+		"           (its start needs no purge record).\n"
 		"  show     list events; filters: --since DATE --until DATE (YYYY-MM-DD, inclusive)\n"
 		"           --peer ID --agreement ID --event NAME --refusal CODE --case REF\n"
 		"  subject  every event about one person: who asked, who received what, when\n"
@@ -48,7 +62,11 @@ audit_usage(FILE *f)
 		"           public certificate, for an oversight body\n"
 		"  purge    remove segments older than the retention (default from piugwd.yaml),\n"
 		"           leaving a record of the erasure; a running piugwd does it itself,\n"
-		"           pausing its work while it reads the oldest segments\n\n"
+		"           pausing its work while it reads the oldest segments\n"
+		"  restore  after an older copy of the log was put back on purpose (from a\n"
+		"           backup), let the gateway start again: records that the restore lost\n"
+		"           and why (--reason) go on the log, and numbering goes on past every\n"
+		"           record ever made durable; with the gateway stopped, as its user\n\n"
 		"  -c, --config FILE  piugwd.yaml (default %s)\n"
 		"  --json             machine-readable output\n",
 		CLI_DEFAULT_CONFIG);
@@ -57,10 +75,10 @@ audit_usage(FILE *f)
 struct aopts {
 	const char *config, *dir, *cert, *out;
 	const char *peer, *agreement, *event, *refusal, *case_ref;
-	const char *document, *issuer, *name, *given, *dob;
+	const char *document, *issuer, *name, *given, *dob, *reason;
 	int64_t since_ms, until_ms;
 	uint64_t older_days;
-	bool json, have_older;
+	bool json, have_older, excerpt;
 };
 
 /* Event names as users type them: "query_received". */
@@ -130,6 +148,48 @@ locate(struct aopts *o, struct config **cfgp, char **dirp, char **certp, struct 
 	return 0;
 }
 
+#define EXIT_UNPROVEN 3 /* intact up to N, the end not proven */
+
+/*
+ * With a configuration, the gateway's own word on how far its log went:
+ * the anchor in state.db. A log behind it or forking from it is broken.
+ */
+static void
+verify_anchor(const struct config *cfg, const char *dir, struct audit_verify_report *rep,
+	      uint64_t *anchor_seqp, struct diag *d)
+{
+	uint8_t want[32], got[32];
+	char *path = cli_concat(cfg->state_dir, "/state.db");
+	int rc;
+
+	*anchor_seqp = 0;
+	if (path == NULL || state_anchor_load(path, anchor_seqp, want, d) != 0 || *anchor_seqp == 0)
+		goto out;
+	if (*anchor_seqp > rep->last_seq) {
+		rep->verdict = AUDIT_BROKEN;
+		rep->bad_seq = rep->last_seq + 1;
+		snprintf(rep->problem, sizeof(rep->problem), "the log ends at record %ju, but the "
+			 "gateway had made record %ju durable (state.db): records were cut from its "
+			 "end", (uintmax_t)rep->last_seq, (uintmax_t)*anchor_seqp);
+	} else if (*anchor_seqp >= rep->first_seq &&
+		   ((rc = audit_record_hash(dir, *anchor_seqp, got, d)) != 0 ||
+		    sodium_memcmp(got, want, 32) != 0)) {
+		rep->verdict = AUDIT_BROKEN;
+		rep->bad_seq = *anchor_seqp;
+		snprintf(rep->problem, sizeof(rep->problem), "record %ju is not the record %ju the "
+			 "gateway made durable (state.db): the log was replaced by another one",
+			 (uintmax_t)*anchor_seqp, (uintmax_t)*anchor_seqp);
+	}
+out:
+	free(path);
+}
+
+static const char *
+verdict_name(int v)
+{
+	return v == AUDIT_COMPLETE ? "complete" : v == AUDIT_UNPROVEN ? "unproven_end" : "broken";
+}
+
 static int
 cmd_verify(struct aopts *o)
 {
@@ -138,6 +198,7 @@ cmd_verify(struct aopts *o)
 	struct keys_public pub;
 	struct audit_verify_report rep;
 	struct diag d;
+	uint64_t anchor = 0;
 	int rc, ret = CLI_EXIT_USAGE;
 
 	diag_init(&d);
@@ -151,22 +212,36 @@ cmd_verify(struct aopts *o)
 		cli_print_diag("audit verify", &d);
 		goto out;
 	}
-	rc = audit_verify(dir, &pub, &rep, &d);
+	rc = audit_verify(dir, &pub, o->excerpt ? AUDIT_VERIFY_EXCERPT : 0, &rep, &d);
 	if (rc != 0 && rc != PIUGW_EAUDITBROKEN) {
 		cli_print_diag("audit verify", &d);
 		ret = cli_exit_for(rc);
 		goto out;
 	}
-	ret = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+	if (rc == 0 && cfg != NULL)
+		verify_anchor(cfg, dir, &rep, &anchor, &d);
+	ret = rep.verdict == AUDIT_COMPLETE   ? CLI_EXIT_OK
+	      : rep.verdict == AUDIT_UNPROVEN ? EXIT_UNPROVEN
+					      : CLI_EXIT_FAILED;
 	if (o->json) {
-		json_t *j = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "dir", dir,
-				      "gateway", pub.id, "intact", rc == 0, "records",
+		json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
+				      "dir", dir, "gateway", pub.id, "verdict",
+				      verdict_name(rep.verdict), "intact",
+				      rep.verdict != AUDIT_BROKEN, "end_proven",
+				      rep.verdict == AUDIT_COMPLETE, "records",
 				      (json_int_t)rep.records, "first_seq", (json_int_t)rep.first_seq,
 				      "last_seq", (json_int_t)rep.last_seq, "checkpoints",
 				      (json_int_t)rep.checkpoints, "last_checkpoint_seq",
 				      (json_int_t)rep.last_checkpoint_seq, "unsigned_tail",
 				      (json_int_t)rep.unsigned_tail);
-		if (rc != 0) {
+		if (anchor > 0)
+			json_object_set_new(j, "anchor_seq", json_integer((json_int_t)anchor));
+		if (rep.erased_before > 0)
+			json_object_set_new(j, "erased_before_seq",
+					    json_integer((json_int_t)rep.erased_before));
+		if (rep.restores > 0)
+			json_object_set_new(j, "restores", json_integer((json_int_t)rep.restores));
+		if (rep.verdict == AUDIT_BROKEN) {
 			json_object_set_new(j, "bad_seq", json_integer((json_int_t)rep.bad_seq));
 			json_object_set_new(j, "problem", json_string(rep.problem));
 		}
@@ -174,20 +249,44 @@ cmd_verify(struct aopts *o)
 			ret = CLI_EXIT_USAGE;
 		goto out;
 	}
-	if (rc != 0) {
+	if (rep.verdict == AUDIT_BROKEN) {
 		printf("%s: BROKEN at record %ju: %s\n", dir, (uintmax_t)rep.bad_seq, rep.problem);
 		printf("  %ju records verified before it\n", (uintmax_t)rep.records);
 		goto out;
 	}
-	printf("%s: intact\n  gateway      %s\n  records      %ju (%ju to %ju)%s\n"
+	if (rep.verdict == AUDIT_COMPLETE)
+		printf("%s: complete and intact\n", dir);
+	else
+		printf("%s: intact up to record %ju, but the end is not proven\n", dir,
+		       (uintmax_t)rep.last_seq);
+	printf("  gateway      %s\n  records      %ju (%ju to %ju)\n"
 	       "  checkpoints  %ju signed, the last at record %ju\n",
-	       dir, pub.id, (uintmax_t)rep.records, (uintmax_t)rep.first_seq,
-	       (uintmax_t)rep.last_seq,
-	       rep.first_seq > 1 ? " (earlier records erased for retention)" : "",
+	       pub.id, (uintmax_t)rep.records, (uintmax_t)rep.first_seq, (uintmax_t)rep.last_seq,
 	       (uintmax_t)rep.checkpoints, (uintmax_t)rep.last_checkpoint_seq);
-	if (rep.unsigned_tail > 0)
-		printf("  note         %ju records after the last checkpoint are chained but not yet "
-		       "signed\n", (uintmax_t)rep.unsigned_tail);
+	if (rep.erased_before > 0)
+		printf("  start        records before %ju were erased by a recorded purge\n",
+		       (uintmax_t)rep.erased_before);
+	else if (rep.first_seq > 1)
+		printf("  start        an excerpt: says nothing of records before %ju\n",
+		       (uintmax_t)rep.first_seq);
+	if (rep.restores > 0 && rep.lost_to > 0)
+		printf("  restores     %ju recorded; the last lost records %ju to %ju\n",
+		       (uintmax_t)rep.restores, (uintmax_t)rep.lost_from, (uintmax_t)rep.lost_to);
+	else if (rep.restores > 0)
+		printf("  restores     %ju recorded\n", (uintmax_t)rep.restores);
+	if (anchor > 0)
+		printf("  state.db     the gateway made record %ju durable: the log reaches it\n",
+		       (uintmax_t)anchor);
+	if (rep.verdict == AUDIT_COMPLETE)
+		printf("  end          the signed checkpoint of a clean stop (record %ju)\n",
+		       (uintmax_t)rep.last_seq);
+	else
+		printf("  end          not a clean stop: the gateway runs (or this is a copy of a "
+		       "running log), it crashed, or records after %ju were cut%s\n",
+		       (uintmax_t)rep.last_seq,
+		       rep.unsigned_tail > 0 ? "; the records after the last checkpoint are "
+					       "chained but not yet signed"
+					     : "");
 out:
 	free(dir);
 	free(cert);
@@ -498,14 +597,14 @@ cmd_export(struct aopts *o)
 		if (strcmp(segs[k], rc_.last_seg) == 0)
 			break;
 	}
-	fprintf(man, "verify: piugw audit verify --dir . --cert %s\n", cb);
+	fprintf(man, "verify: piugw audit verify --excerpt --dir . --cert %s\n", cb);
 	if (fclose(man) != 0) {
 		man = NULL;
 		goto fail;
 	}
 	man = NULL;
 	printf("%s: %ju records in range, with the segments around them and %s\n"
-	       "verify it with: piugw audit verify --dir %s --cert %s/%s\n",
+	       "verify it with: piugw audit verify --excerpt --dir %s --cert %s/%s\n",
 	       o->out, (uintmax_t)rc_.records, cb, o->out, o->out, cb);
 	ret = CLI_EXIT_OK;
 	goto out;
@@ -547,7 +646,7 @@ cmd_purge(struct aopts *o)
 	if ((dir = cli_concat(cfg->state_dir, "/audit")) == NULL)
 		goto out;
 	struct audit_opts ao = {.dir = dir, .signer = k};
-	if ((rc = audit_open(&ao, &log, &d)) == PIUGW_EAUDITBUSY) {
+	if ((rc = cli_audit_open(cfg, &ao, &log, &d)) == PIUGW_EAUDITBUSY) {
 		/* The gateway runs and alone writes the log: it purges, between two turns. */
 		Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 		Piugw__LocalAuditPurge ap = PIUGW__LOCAL_AUDIT_PURGE__INIT;
@@ -573,8 +672,60 @@ cmd_purge(struct aopts *o)
 	       removed ? "; the erasure is recorded in the log" : "");
 	ret = CLI_EXIT_OK;
 out:
-	if (log != NULL && audit_close(&log) != 0 && ret == CLI_EXIT_OK)
+	if (log != NULL && cli_audit_close(cfg, &log) != 0 && ret == CLI_EXIT_OK)
 		ret = CLI_EXIT_USAGE;
+	keys_secret_free(&k);
+	free(dir);
+	config_free(&cfg);
+	diag_clear(&d);
+	return ret;
+}
+
+/*
+ * An older copy of the log was put back on purpose: the gateway refuses to
+ * start on it (audit_open), and this is how an operator says so, on the
+ * record, as the gateway's user, with the gateway stopped.
+ */
+static int
+cmd_restore(struct aopts *o)
+{
+	struct config *cfg = NULL;
+	struct keys_secret *k = NULL;
+	struct audit_log *log = NULL;
+	struct diag d;
+	char *dir = NULL, who[64];
+	int rc, ret = CLI_EXIT_USAGE;
+
+	if (o->reason == NULL || o->reason[0] == '\0')
+		return cli_usage("audit restore", "--reason TEXT is required: why an older copy "
+				 "of the log was put back (it goes on the log)");
+	diag_init(&d);
+	cli_whoami(who, sizeof(who));
+	if ((rc = config_load(o->config, &cfg, &d)) != 0 ||
+	    (rc = keys_secret_load(cfg->certificate, &k, &d)) != 0 ||
+	    (dir = cli_concat(cfg->state_dir, "/audit")) == NULL) {
+		cli_print_diag("audit restore", &d);
+		goto out;
+	}
+	struct audit_opts ao = {.dir = dir, .signer = k, .restore = true, .restore_by = who,
+				.restore_reason = o->reason};
+	if ((rc = cli_audit_open(cfg, &ao, &log, &d)) != 0) {
+		cli_print_diag("audit restore", &d);
+		if (rc == PIUGW_EAUDITBUSY)
+			fprintf(stderr, "piugw audit restore: stop the gateway first\n");
+		ret = rc == PIUGW_EINVAL ? CLI_EXIT_FAILED : cli_exit_for(rc);
+		goto out;
+	}
+	if ((rc = cli_audit_close(cfg, &log)) != 0) {
+		fprintf(stderr, "piugw audit restore: %s\n", piugw_strerror(rc));
+		goto out;
+	}
+	printf("%s: the restore is on the log; the gateway may start again "
+	       "(piugw audit verify says what was lost)\n", dir);
+	ret = CLI_EXIT_OK;
+out:
+	if (log != NULL)
+		audit_close(&log);
 	keys_secret_free(&k);
 	free(dir);
 	config_free(&cfg);
@@ -595,6 +746,7 @@ audit_main(int argc, char **argv)
 		{"issuer", required_argument, NULL, 'i'}, {"name", required_argument, NULL, 'N'},
 		{"given", required_argument, NULL, 'g'},  {"dob", required_argument, NULL, 'b'},
 		{"older-than-days", required_argument, NULL, 'O'},
+		{"reason", required_argument, NULL, 'R'}, {"excerpt", no_argument, NULL, 'x'},
 		{"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -637,6 +789,8 @@ audit_main(int argc, char **argv)
 				return cli_usage("audit", "--older-than-days takes 1 to 36500");
 			o.have_older = true;
 			break;
+		case 'R': o.reason = optarg; break;
+		case 'x': o.excerpt = true; break;
 		case 'j': o.json = true; break;
 		case 'h': audit_usage(stdout); return CLI_EXIT_OK;
 		default: return cli_usage("audit", "unknown or incomplete option");
@@ -654,6 +808,8 @@ audit_main(int argc, char **argv)
 		return cmd_export(&o);
 	if (strcmp(sub, "purge") == 0)
 		return cmd_purge(&o);
-	return cli_usage("audit", "unknown subcommand '%s' (verify, show, subject, export, purge)",
-			 sub);
+	if (strcmp(sub, "restore") == 0)
+		return cmd_restore(&o);
+	return cli_usage("audit", "unknown subcommand '%s' (verify, show, subject, export, purge, "
+			 "restore)", sub);
 }

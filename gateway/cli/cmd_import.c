@@ -81,7 +81,7 @@ struct store_audit {
 static void
 store_audit_end(struct store_audit *a)
 {
-	if (a->log != NULL && audit_close(&a->log) != 0)
+	if (a->log != NULL && cli_audit_close(a->cfg, &a->log) != 0)
 		fprintf(stderr, "piugw %s: the audit log could not be closed cleanly; "
 				"`piugw audit verify` says what it holds\n", a->verb);
 	keys_secret_free(&a->key);
@@ -125,7 +125,7 @@ store_audit_begin(const char *verb, const char *config, struct store_audit *a)
 		goto out;
 	}
 	struct audit_opts ao = {.dir = dir, .signer = a->key};
-	rc = audit_open(&ao, &a->log, &d);
+	rc = cli_audit_open(a->cfg, &ao, &a->log, &d);
 	/* Busy: the gateway runs and writes the record (the first one proves the way). */
 	if (rc != 0 && rc != PIUGW_EAUDITBUSY) {
 		cli_print_diag(verb, &d);
@@ -157,13 +157,9 @@ store_audit_record(struct store_audit *a, bool imported, uint64_t count, const c
 
 	if (a->log != NULL) {
 		Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
-		struct passwd *pw = getpwuid(getuid());
 		char who[64];
 		uint64_t seq;
-		if (pw != NULL)
-			snprintf(who, sizeof(who), "%s", pw->pw_name);
-		else
-			snprintf(who, sizeof(who), "uid:%u", (unsigned)getuid());
+		cli_whoami(who, sizeof(who));
 		r.event = imported ? PIUGW__AUDIT_EVENT__AUDIT_IMPORTED
 				   : PIUGW__AUDIT_EVENT__AUDIT_PURGED;
 		r.record_count = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;

@@ -178,6 +178,7 @@ struct gw {
 	struct keys_secret *keys;
 	struct envelope_ctx *env;
 	struct audit_log *audit;
+	uint64_t anchor_seq; /* the audit head last kept in state.db (gw_commit) */
 	uint8_t audit_key[AUDIT_KEY_BYTES];
 	struct store *store;
 	struct state *state;

@@ -42,6 +42,7 @@
 
 #define EXIT_CONFIG 1
 #define EXIT_USAGE 2
+#define EXIT_AUDIT 3 /* the audit log is behind or forks from state.db: a restart cannot help */
 
 /* See gw.h. */
 int64_t
@@ -164,6 +165,16 @@ gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp)
 void
 gw_commit(struct gw *g)
 {
+	struct audit_anchor a;
+
+	/*
+	 * The audit log's newest durable record goes with this turn's rows: a
+	 * log found behind it at the next start was cut (audit.h). Only what is
+	 * durable, so that a crash never leaves state.db ahead of the log.
+	 */
+	audit_durable_head(g->audit, &a);
+	if (a.seq > g->anchor_seq && state_anchor_set(g->state, a.seq, a.hash, gw_now_ms()) == 0)
+		g->anchor_seq = a.seq;
 	if (state_commit(g->state) != 0)
 		gw_log(GW_ERROR, "state", "problem=%s",
 		       gw_esc("state.db could not be written: replay cache and results of this "
@@ -722,11 +733,12 @@ main(int argc, char **argv)
 	struct gw g;
 	struct diag d;
 	struct audit_opts ao;
+	struct audit_anchor anchor;
 	sigset_t mask;
 	const char *config = "/etc/piugw/piugwd.yaml";
 	char *p = NULL;
 	bool check = false;
-	int c, ready_fd = -1, ret = EXIT_CONFIG;
+	int c, rc, ready_fd = -1, ret = EXIT_CONFIG;
 	uint64_t v;
 
 	while ((c = getopt_long(argc, argv, "c:nvh", longopts, NULL)) != -1) {
@@ -825,17 +837,31 @@ main(int argc, char **argv)
 		goto out;
 	}
 	free(p);
+	/* The newest record this gateway made durable: the log must reach it. */
+	if ((p = join(g.policy->cfg->state_dir, "state.db")) == NULL ||
+	    state_anchor_load(p, &anchor.seq, anchor.hash, &d) != 0) {
+		print_diag(&d);
+		goto out;
+	}
+	free(p);
 	if ((p = join(g.policy->cfg->state_dir, "audit")) == NULL)
 		goto out;
 	memset(&ao, 0, sizeof(ao));
 	ao.dir = p;
+	ao.anchor = &anchor;
 	ao.signer = g.keys;
 	ao.checkpoint_records = g.policy->cfg->audit_checkpoint_records;
 	ao.checkpoint_ms = g.policy->cfg->audit_checkpoint_seconds * 1000;
-	if (audit_open(&ao, &g.audit, &d) != 0) {
+	if ((rc = audit_open(&ao, &g.audit, &d)) != 0) {
 		print_diag(&d);
+		if (rc == PIUGW_EAUDITBEHIND) {
+			fprintf(stderr, "piugwd: refusing to start: the audit log does not reach what "
+					"this gateway recorded of it (above)\n");
+			ret = EXIT_AUDIT;
+		}
 		goto out;
 	}
+	g.anchor_seq = anchor.seq;
 	free(p);
 	if ((p = join(g.policy->cfg->state_dir, "state.db")) == NULL ||
 	    state_open(p, &g.state, &d) != 0 || store_open(g.policy->cfg->store_file, &g.store, &d) != 0 ||
@@ -878,8 +904,16 @@ out:
 	}
 	metrics_close(&g);
 	links_close(&g);
-	if (g.audit != NULL && audit_close(&g.audit) != 0 && ret == 0)
-		ret = EXIT_USAGE;
+	if (g.audit != NULL) {
+		/* The clean stop's signed checkpoint is the anchor from now on. */
+		if (audit_close_head(&g.audit, &anchor) != 0 && ret == 0)
+			ret = EXIT_USAGE;
+		else if (g.state != NULL && anchor.seq > 0 &&
+			 (state_anchor_set(g.state, anchor.seq, anchor.hash, gw_now_ms()) != 0 ||
+			  state_commit(g.state) != 0))
+			gw_log(GW_WARN, "state", "problem=%s",
+			       gw_esc("the audit log's final head could not be kept in state.db"));
+	}
 	pool_free(g.pool);
 	free(g.inbox);
 	envelope_ctx_free(&g.env);

@@ -73,6 +73,7 @@ struct audit_log {
 	int seg_fd;
 	char *seg_path;
 	uint64_t durable_seq;
+	uint8_t durable_hash[32]; /* the chain hash of record durable_seq */
 	int error;
 	bool stop;
 	bool held;      /* under mu: the writer leaves the queue alone (audit_hold) */
@@ -332,6 +333,16 @@ audit_durable(struct audit_log *log)
 }
 
 /* See audit.h. */
+void
+audit_durable_head(struct audit_log *log, struct audit_anchor *out)
+{
+	pthread_mutex_lock(&log->mu);
+	out->seq = log->durable_seq;
+	memcpy(out->hash, log->durable_hash, 32);
+	pthread_mutex_unlock(&log->mu);
+}
+
+/* See audit.h. */
 int
 audit_status(struct audit_log *log)
 {
@@ -507,7 +518,10 @@ writer_main(void *arg)
 		pthread_mutex_unlock(&log->mu);
 
 		int rc = log->error != 0 ? log->error : write_batch(log, batch, bn);
+		uint8_t head[32];
 
+		if (rc == 0) /* the anchor a caller may keep: one hash per batch */
+			record_hash(batch[bn - 1].buf + 4, batch[bn - 1].len - 4 - CHECK_BYTES, head);
 		pthread_mutex_lock(&log->mu);
 		log->writing = false;
 		if (rc != 0) {
@@ -515,6 +529,7 @@ writer_main(void *arg)
 			log->error = rc;
 		} else {
 			log->durable_seq = batch[bn - 1].seq;
+			memcpy(log->durable_hash, head, 32);
 			log->syncs++;
 		}
 		pthread_cond_broadcast(&log->durable);
@@ -642,6 +657,76 @@ next_frame(struct seg *s, const uint8_t **rec, size_t *len)
 	return FRAME_OK;
 }
 
+/* The seq a segment's name says it starts with (0 if the name is not one). */
+static uint64_t
+seg_name_seq(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	uint64_t v = 0;
+
+	base = base != NULL ? base + 1 : path;
+	if (strncmp(base, SEG_PREFIX, strlen(SEG_PREFIX)) != 0)
+		return 0;
+	for (const char *p = base + strlen(SEG_PREFIX); *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return v;
+}
+
+/*
+ * The record seq in the segments segs[0..n): its chain hash into out, and
+ * (if prevp) the prev_hash it carries. Finds the segment by its name; within
+ * it, each record is read for its seq (a restore may have skipped numbers).
+ */
+static int
+find_record(char **segs, size_t n, uint64_t seq, uint8_t out[32], uint8_t *prevp,
+	    struct diag *d)
+{
+	size_t k = n;
+	struct seg s;
+	const uint8_t *rec = NULL;
+	size_t len = 0;
+	int ret;
+
+	while (k > 0 && seg_name_seq(segs[k - 1]) > seq)
+		k--;
+	if (k == 0)
+		return PIUGW_ENOENT;
+	if ((ret = seg_read(segs[k - 1], &s, d)) != 0)
+		return ret;
+	ret = PIUGW_ENOENT;
+	if (s.len >= MAGIC_LEN && memcmp(s.buf, MAGIC, MAGIC_LEN) == 0) {
+		while (ret == PIUGW_ENOENT && next_frame(&s, &rec, &len) == FRAME_OK) {
+			Piugw__AuditRecord *r = piugw__audit_record__unpack(NULL, len, rec);
+			if (r == NULL)
+				break;
+			if (r->seq == seq && r->prev_hash.len == 32) {
+				record_hash(rec, len, out);
+				if (prevp != NULL)
+					memcpy(prevp, r->prev_hash.data, 32);
+				ret = 0;
+			}
+			piugw__audit_record__free_unpacked(r, NULL);
+		}
+	}
+	fileio_free(s.buf, s.len, 0);
+	return ret;
+}
+
+/* See audit.h. */
+int
+audit_record_hash(const char *dir, uint64_t seq, uint8_t out[32], struct diag *d)
+{
+	char **segs = NULL;
+	size_t n = 0;
+	int ret;
+
+	if ((ret = audit_segments(dir, &segs, &n, d)) != 0)
+		return ret;
+	ret = find_record(segs, n, seq, out, NULL, d);
+	audit_segments_free(segs, n);
+	return ret;
+}
+
 /* ---- opening and recovery ---- */
 
 /* Cut a torn tail off the last segment; learn the chain's head. */
@@ -733,6 +818,78 @@ recover(struct audit_log *log, char **segs, size_t nsegs, size_t *cutp, char **c
 	return 0;
 }
 
+static void
+hex8(char out[17], const uint8_t *h)
+{
+	sodium_bin2hex(out, 17, h, 8);
+}
+
+/*
+ * Does the log reach the anchor, and hold the same record at its seq? On a
+ * mismatch that o->restore accepts: *lostp the first seq lost (0: none) and
+ * numbering moved past the anchor; what says what was found.
+ */
+static int
+check_anchor(struct audit_log *log, const struct audit_opts *o, char **segs, size_t n,
+	     bool *restorep, uint64_t *lostp, char *what, size_t whatlen, struct diag *d)
+{
+	const struct audit_anchor *a = o->anchor;
+	uint64_t head = log->next_seq - 1;
+	uint8_t h[32];
+	char want[17], got[17];
+	int rc;
+
+	*restorep = false;
+	*lostp = 0;
+	if (a == NULL || a->seq == 0) {
+		if (!o->restore)
+			return 0;
+		diag_add(d, "%s: nothing to restore: this gateway has no record of its log's head "
+			 "yet (state.db)", log->dir);
+		return PIUGW_EINVAL;
+	}
+	hex8(want, a->hash);
+	if (head < a->seq) {
+		snprintf(what, whatlen, "the log ends at record %ju, but this gateway had made record "
+			 "%ju (chain hash %s...) durable", (uintmax_t)head, (uintmax_t)a->seq, want);
+		*lostp = head + 1;
+	} else {
+		if (head == a->seq) {
+			memcpy(h, log->prev_hash, 32);
+		} else if ((rc = find_record(segs, n, a->seq, h, NULL, d)) == PIUGW_ENOENT &&
+			   n > 0 && a->seq < seg_name_seq(segs[0])) {
+			return o->restore ? PIUGW_EINVAL : 0; /* purged since: nothing to compare */
+		} else if (rc != 0) {
+			diag_add(d, "%s: record %ju, the newest this gateway made durable, is not in "
+				 "the log; run 'piugw audit verify'", log->dir, (uintmax_t)a->seq);
+			return rc == PIUGW_ENOENT ? PIUGW_EAUDITBEHIND : rc;
+		}
+		if (sodium_memcmp(h, a->hash, 32) == 0) {
+			if (!o->restore)
+				return 0;
+			diag_add(d, "%s: nothing to restore: the log reaches record %ju, the newest "
+				 "this gateway made durable, and agrees with it", log->dir,
+				 (uintmax_t)a->seq);
+			return PIUGW_EINVAL;
+		}
+		hex8(got, h);
+		snprintf(what, whatlen, "record %ju of the log has chain hash %s..., but the record "
+			 "%ju this gateway made durable had %s...: the log forks from its own past",
+			 (uintmax_t)a->seq, got, (uintmax_t)a->seq, want);
+	}
+	if (!o->restore) {
+		diag_add(d, "%s: %s (state.db keeps the newest durable record of the log). Records "
+			 "were cut from the log or another copy was put in its place; nothing was "
+			 "written. If an older copy was restored on purpose, say so with 'piugw audit "
+			 "restore --reason TEXT', which records it", log->dir, what);
+		return PIUGW_EAUDITBEHIND;
+	}
+	*restorep = true;
+	/* No number is used twice: the log goes on past every record ever made durable. */
+	log->next_seq = (head > a->seq ? head : a->seq) + 1;
+	return 0;
+}
+
 static int
 lock_dir(struct audit_log *log, struct diag *d)
 {
@@ -790,6 +947,9 @@ audit_open(const struct audit_opts *o, struct audit_log **outp, struct diag *d)
 	char **segs = NULL, *cut_seg = NULL;
 	size_t nsegs = 0, cut = 0;
 	pthread_condattr_t ca;
+	bool restore = false;
+	uint64_t lost = 0;
+	char what[320];
 
 	*outp = NULL;
 	if (o->signer == NULL || o->dir == NULL)
@@ -833,6 +993,11 @@ audit_open(const struct audit_opts *o, struct audit_log **outp, struct diag *d)
 		goto out;
 	if ((ret = recover(log, segs, nsegs, &cut, &cut_seg, d)) != 0)
 		goto out;
+	/* What is on disk now is durable: the head a caller may keep as its anchor. */
+	log->durable_seq = log->next_seq - 1;
+	memcpy(log->durable_hash, log->prev_hash, 32);
+	if ((ret = check_anchor(log, o, segs, nsegs, &restore, &lost, what, sizeof(what), d)) != 0)
+		goto out;
 	if (nsegs > 0) {
 		log->seg_path = strdup(segs[nsegs - 1]);
 		log->seg_fd = open(segs[nsegs - 1], O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -850,6 +1015,18 @@ audit_open(const struct audit_opts *o, struct audit_log **outp, struct diag *d)
 		goto out;
 	}
 	log->thread_started = true;
+	if (restore) {
+		Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+		char detail[640];
+		snprintf(detail, sizeof(detail), "an older copy of the log was restored: %s; reason: "
+			 "%.200s", what, o->restore_reason != NULL ? o->restore_reason : "-");
+		r.event = PIUGW__AUDIT_EVENT__AUDIT_LOG_RESTORED;
+		r.lost_from_seq = lost;
+		r.detail = detail;
+		r.operator_ = (char *)(o->restore_by != NULL ? o->restore_by : "");
+		if ((ret = audit_append(log, &r, NULL)) != 0)
+			goto out;
+	}
 	if (cut > 0) {
 		Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
 		char detail[256];
@@ -889,8 +1066,9 @@ out:
 
 /* See audit.h. */
 int
-audit_close(struct audit_log **logp)
+audit_close_head(struct audit_log **logp, struct audit_anchor *head)
 {
+	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
 	struct audit_log *log;
 	int ret;
 
@@ -898,16 +1076,29 @@ audit_close(struct audit_log **logp)
 		return 0;
 	log = *logp;
 	pthread_mutex_lock(&log->mu);
-	if (log->error == 0 && log->since_cp > 0)
+	/* The mark of a clean stop, then the signature over it: the log's proven end. */
+	r.event = PIUGW__AUDIT_EVENT__AUDIT_LOG_CLOSED;
+	if (log->error == 0 && append_locked(log, &r, NULL) == 0 && log->since_cp > 0)
 		checkpoint_locked(log, NULL);
 	log->stop = true;
 	pthread_cond_signal(&log->work);
 	pthread_mutex_unlock(&log->mu);
 	pthread_join(log->thread, NULL);
 	ret = log->error;
+	if (head != NULL) {
+		head->seq = ret == 0 ? log->durable_seq : 0;
+		memcpy(head->hash, log->durable_hash, 32);
+	}
 	log_free(log);
 	*logp = NULL;
 	return ret;
+}
+
+/* See audit.h. */
+int
+audit_close(struct audit_log **logp)
+{
+	return audit_close_head(logp, NULL);
 }
 
 /* ---- verification and scanning ---- */
@@ -975,19 +1166,125 @@ broken(struct audit_verify_report *rep, uint64_t seq, const char *fmt, ...)
 	return PIUGW_EAUDITBROKEN;
 }
 
+/* What audit_verify() learns on its way, besides the report. */
+struct verify_walk {
+	uint8_t prev[32];
+	bool have_prev;
+	uint64_t expect;
+	uint8_t first_prev[32]; /* the prev_hash the first record carries */
+	uint64_t start_explained_at; /* the purge record that explains a later start */
+	uint64_t restored_at;        /* the newest restore record that skipped numbers */
+	int last_event, before_last_event;
+	bool torn; /* the last segment ends in an incomplete frame */
+};
+
+/* One record of the walk: numbering, chain, signature. 0 or PIUGW_EAUDITBROKEN. */
+static int
+verify_record(struct verify_walk *w, const Piugw__AuditRecord *r, const uint8_t *rec, size_t len,
+	      const struct keys_public *pub, const char *base, size_t at,
+	      struct audit_verify_report *rep)
+{
+	bool first = rep->records == 0;
+
+	if (first) {
+		rep->first_seq = r->seq;
+		w->expect = r->seq;
+		if (r->prev_hash.len == 32)
+			memcpy(w->first_prev, r->prev_hash.data, 32);
+	}
+	/* Removal, insertion and reordering all break the numbering... */
+	if (r->seq != w->expect) {
+		/* ...except where an operator recorded that an older copy was put back. */
+		if (r->event == PIUGW__AUDIT_EVENT__AUDIT_LOG_RESTORED && r->seq > w->expect &&
+		    r->lost_from_seq == w->expect) {
+			rep->lost_from = r->lost_from_seq;
+			rep->lost_to = r->seq - 1;
+			w->restored_at = r->seq;
+		} else {
+			return broken(rep, w->expect, "%s offset %zu: record %ju where %ju was expected: "
+				      "records were removed, inserted or reordered", base, at,
+				      (uintmax_t)r->seq, (uintmax_t)w->expect);
+		}
+	}
+	/* ...and a modification breaks the chain at the next record. */
+	if (r->prev_hash.len != 32 ||
+	    (w->have_prev && sodium_memcmp(r->prev_hash.data, w->prev, 32) != 0))
+		return broken(rep, r->seq, "record %ju does not chain to record %ju: record %ju was "
+			      "modified, or records around it were replaced", (uintmax_t)r->seq,
+			      (uintmax_t)(r->seq - 1), (uintmax_t)(r->seq - 1));
+	if (r->event == PIUGW__AUDIT_EVENT__AUDIT_CHECKPOINT) {
+		uint8_t sin[256];
+		size_t sn = checkpoint_input(r, sin, sizeof(sin));
+		if (strcmp(r->gateway_id, pub->id) != 0 || r->signature.len != 64 || sn == 0 ||
+		    crypto_sign_verify_detached(r->signature.data, sin, sn, pub->sign_pk) != 0)
+			return broken(rep, r->seq, "checkpoint %ju: the signature does not verify with "
+				      "%s's key: records up to it were altered", (uintmax_t)r->seq,
+				      pub->id);
+		rep->checkpoints++;
+		rep->last_checkpoint_seq = r->seq;
+	}
+	if (r->event == PIUGW__AUDIT_EVENT__AUDIT_LOG_RESTORED)
+		rep->restores++;
+	/* A purge that names this log's start, and the hash its first record carries. */
+	if (r->event == PIUGW__AUDIT_EVENT__AUDIT_LOG_ERASED && rep->first_seq > 1 &&
+	    r->first_kept_seq == rep->first_seq && r->kept_prev_hash.len == 32 &&
+	    sodium_memcmp(r->kept_prev_hash.data, w->first_prev, 32) == 0)
+		w->start_explained_at = r->seq;
+	record_hash(rec, len, w->prev);
+	w->have_prev = true;
+	w->before_last_event = w->last_event;
+	w->last_event = r->event;
+	rep->records++;
+	rep->last_seq = r->seq;
+	w->expect = r->seq + 1;
+	return 0;
+}
+
+/* How the log starts and ends, once every record checked out. */
+static int
+verify_ends(const struct verify_walk *w, int flags, struct audit_verify_report *rep)
+{
+	/*
+	 * A record in the unsigned tail proves nothing (anyone can chain one):
+	 * what explains a gap must be under a signed checkpoint.
+	 */
+	if (w->restored_at > rep->last_checkpoint_seq)
+		return broken(rep, w->restored_at, "record %ju says records %ju to %ju were lost in "
+			      "a restore, but no signed checkpoint covers it", (uintmax_t)w->restored_at,
+			      (uintmax_t)rep->lost_from, (uintmax_t)rep->lost_to);
+	if (rep->first_seq > 1 && !(flags & AUDIT_VERIFY_EXCERPT)) {
+		if (w->start_explained_at == 0)
+			return broken(rep, rep->first_seq, "the log starts at record %ju and no purge "
+				      "record in it names that start: records 1 to %ju were removed "
+				      "outside a purge", (uintmax_t)rep->first_seq,
+				      (uintmax_t)(rep->first_seq - 1));
+		if (w->start_explained_at > rep->last_checkpoint_seq)
+			return broken(rep, rep->first_seq, "the log starts at record %ju; the purge "
+				      "record that names that start (%ju) is not yet covered by a signed "
+				      "checkpoint", (uintmax_t)rep->first_seq,
+				      (uintmax_t)w->start_explained_at);
+		rep->erased_before = rep->first_seq;
+	}
+	/* A torn frame after the end: a write in progress, or bytes cut or added. */
+	rep->verdict = !w->torn && w->last_event == PIUGW__AUDIT_EVENT__AUDIT_CHECKPOINT &&
+				       w->before_last_event == PIUGW__AUDIT_EVENT__AUDIT_LOG_CLOSED
+			       ? AUDIT_COMPLETE
+			       : AUDIT_UNPROVEN;
+	return 0;
+}
+
 /* See audit.h. */
 int
-audit_verify(const char *dir, const struct keys_public *pub, struct audit_verify_report *rep,
-	     struct diag *d)
+audit_verify(const char *dir, const struct keys_public *pub, int flags,
+	     struct audit_verify_report *rep, struct diag *d)
 {
 	char **segs = NULL;
 	size_t n = 0;
-	uint8_t prev[32];
-	bool have_prev = false;
-	uint64_t expect = 0;
+	struct verify_walk w;
 	int ret;
 
 	memset(rep, 0, sizeof(*rep));
+	memset(&w, 0, sizeof(w));
 	if ((ret = audit_segments(dir, &segs, &n, d)) != 0)
 		return ret;
 	if (n == 0) {
@@ -1005,7 +1302,7 @@ audit_verify(const char *dir, const struct keys_public *pub, struct audit_verify
 		if ((ret = seg_read(segs[k], &s, d)) != 0)
 			break;
 		if (s.len < MAGIC_LEN || memcmp(s.buf, MAGIC, MAGIC_LEN) != 0) {
-			ret = broken(rep, expect, "%s: not an audit segment (bad header)", base);
+			ret = broken(rep, w.expect, "%s: not an audit segment (bad header)", base);
 			fileio_free(s.buf, s.len, 0);
 			break;
 		}
@@ -1013,66 +1310,27 @@ audit_verify(const char *dir, const struct keys_public *pub, struct audit_verify
 			Piugw__AuditRecord *r = piugw__audit_record__unpack(NULL, len, rec);
 			size_t at = s.off - len - 4 - CHECK_BYTES;
 			if (r == NULL) {
-				ret = broken(rep, expect, "%s offset %zu: the record after %ju does not "
-						     "parse", base, at, (uintmax_t)(expect - 1));
+				ret = broken(rep, w.expect, "%s offset %zu: the record after %ju does not "
+						     "parse", base, at, (uintmax_t)(w.expect - 1));
 				break;
 			}
-			if (rep->records == 0) {
-				rep->first_seq = r->seq;
-				expect = r->seq;
-			}
-			/* Removal, insertion and reordering all break the numbering... */
-			if (r->seq != expect) {
-				ret = broken(rep, expect, "%s offset %zu: record %ju where %ju was "
-						     "expected: records were removed, inserted or "
-						     "reordered", base, at, (uintmax_t)r->seq,
-					     (uintmax_t)expect);
-				piugw__audit_record__free_unpacked(r, NULL);
-				break;
-			}
-			/* ...and a modification breaks the chain at the next record. */
-			if (r->prev_hash.len != 32 ||
-			    (have_prev && sodium_memcmp(r->prev_hash.data, prev, 32) != 0)) {
-				ret = broken(rep, r->seq, "record %ju does not chain to record %ju: "
-						     "record %ju was modified, or records around it were "
-						     "replaced", (uintmax_t)r->seq,
-					     (uintmax_t)(r->seq - 1), (uintmax_t)(r->seq - 1));
-				piugw__audit_record__free_unpacked(r, NULL);
-				break;
-			}
-			if (r->event == PIUGW__AUDIT_EVENT__AUDIT_CHECKPOINT) {
-				uint8_t sin[256];
-				size_t sn = checkpoint_input(r, sin, sizeof(sin));
-				if (strcmp(r->gateway_id, pub->id) != 0 || r->signature.len != 64 ||
-				    sn == 0 ||
-				    crypto_sign_verify_detached(r->signature.data, sin, sn,
-								pub->sign_pk) != 0) {
-					ret = broken(rep, r->seq, "checkpoint %ju: the signature does "
-							     "not verify with %s's key: records up to "
-							     "it were altered", (uintmax_t)r->seq,
-						     pub->id);
-					piugw__audit_record__free_unpacked(r, NULL);
-					break;
-				}
-				rep->checkpoints++;
-				rep->last_checkpoint_seq = r->seq;
-			}
-			record_hash(rec, len, prev);
-			have_prev = true;
-			rep->records++;
-			rep->last_seq = r->seq;
-			expect = r->seq + 1;
+			ret = verify_record(&w, r, rec, len, pub, base, at, rep);
 			piugw__audit_record__free_unpacked(r, NULL);
+			if (ret != 0)
+				break;
 		}
 		if (ret == 0 && fr == FRAME_BAD)
-			ret = broken(rep, expect, "%s offset %zu: damaged record (bad length or "
-						  "checksum) after record %ju", base, s.off,
-				     (uintmax_t)(expect - 1));
+			ret = broken(rep, w.expect, "%s offset %zu: damaged record (bad length or "
+						    "checksum) after record %ju", base, s.off,
+				     (uintmax_t)(w.expect - 1));
 		else if (ret == 0 && fr == FRAME_TORN && k + 1 < n)
-			ret = broken(rep, expect, "%s: cut short at offset %zu, after record %ju",
-				     base, s.off, (uintmax_t)(expect - 1));
+			ret = broken(rep, w.expect, "%s: cut short at offset %zu, after record %ju",
+				     base, s.off, (uintmax_t)(w.expect - 1));
+		w.torn = fr == FRAME_TORN;
 		fileio_free(s.buf, s.len, 0);
 	}
+	if (ret == 0)
+		ret = verify_ends(&w, flags, rep);
 	rep->unsigned_tail = rep->last_seq - rep->last_checkpoint_seq;
 	if (rep->last_checkpoint_seq == 0)
 		rep->unsigned_tail = rep->records;
@@ -1082,31 +1340,54 @@ audit_verify(const char *dir, const struct keys_public *pub, struct audit_verify
 
 /* ---- retention ---- */
 
-struct last_time {
-	int64_t t;
-	uint64_t seq;
-	uint64_t n;
+/* The newest record time of a segment, its first seq and the prev_hash that carries. */
+struct seg_summary {
+	int64_t last_ms;
+	uint64_t first_seq, last_seq, records;
+	uint8_t first_prev[32];
 };
 
 static int
-last_time_cb(const Piugw__AuditRecord *r, const char *seg, void *ctx)
+seg_summarise(const char *path, struct seg_summary *out, struct diag *d)
 {
-	struct last_time *lt = ctx;
-	(void)seg;
-	lt->t = r->time_ms;
-	lt->seq = r->seq;
-	lt->n++;
-	return 0;
+	struct seg s;
+	const uint8_t *rec;
+	size_t len;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if ((ret = seg_read(path, &s, d)) != 0)
+		return ret;
+	while (next_frame(&s, &rec, &len) == FRAME_OK) {
+		Piugw__AuditRecord *r = piugw__audit_record__unpack(NULL, len, rec);
+		if (r == NULL || r->prev_hash.len != 32) {
+			if (r != NULL)
+				piugw__audit_record__free_unpacked(r, NULL);
+			diag_add(d, "%s: a record does not parse; run 'piugw audit verify'", path);
+			ret = PIUGW_EAUDITBROKEN;
+			break;
+		}
+		if (out->records++ == 0) {
+			out->first_seq = r->seq;
+			memcpy(out->first_prev, r->prev_hash.data, 32);
+		}
+		out->last_ms = r->time_ms;
+		out->last_seq = r->seq;
+		piugw__audit_record__free_unpacked(r, NULL);
+	}
+	fileio_free(s.buf, s.len, 0);
+	return ret;
 }
 
 /* See audit.h. */
 int
 audit_purge(struct audit_log *log, int64_t before_ms, unsigned *removedp, struct diag *d)
 {
-	char **segs = NULL, *current = NULL;
-	size_t n = 0;
-	unsigned removed = 0;
-	uint64_t first = 0, last = 0, records = 0;
+	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+	struct seg_summary sum, kept;
+	char **segs = NULL, *current = NULL, detail[200];
+	size_t n = 0, k;
+	uint64_t first = 0, last = 0, records = 0, seq = 0;
 	int ret;
 
 	*removedp = 0;
@@ -1116,58 +1397,55 @@ audit_purge(struct audit_log *log, int64_t before_ms, unsigned *removedp, struct
 	pthread_mutex_lock(&log->mu);
 	current = log->seg_path != NULL ? strdup(log->seg_path) : NULL;
 	pthread_mutex_unlock(&log->mu);
-	if ((ret = audit_segments(log->dir, &segs, &n, d)) != 0)
+	if (current == NULL || (ret = audit_segments(log->dir, &segs, &n, d)) != 0)
 		goto out;
-	for (size_t k = 0; k < n; k++) {
-		struct diag quiet;
-		struct last_time lt = {0};
-		struct seg s;
-		const uint8_t *rec;
-		size_t len;
-		if (current == NULL || strcmp(segs[k], current) == 0)
-			break; /* never the segment being written */
-		if (seg_read(segs[k], &s, d) != 0)
+	/* Segments are in time order: the old ones are a run from the first. */
+	for (k = 0; k < n && strcmp(segs[k], current) != 0; k++) {
+		if ((ret = seg_summarise(segs[k], &sum, d)) != 0)
+			goto out;
+		if (sum.records == 0 || sum.last_ms >= before_ms)
 			break;
-		diag_init(&quiet);
-		while (next_frame(&s, &rec, &len) == FRAME_OK) {
-			Piugw__AuditRecord *r = piugw__audit_record__unpack(NULL, len, rec);
-			if (r == NULL)
-				break;
-			if (lt.n == 0)
-				first = first == 0 ? r->seq : first;
-			last_time_cb(r, segs[k], &lt);
-			piugw__audit_record__free_unpacked(r, NULL);
-		}
-		fileio_free(s.buf, s.len, 0);
-		diag_clear(&quiet);
-		if (lt.n == 0 || lt.t >= before_ms)
-			break; /* segments are in time order: the rest are newer */
-		if (unlink(segs[k]) != 0) {
-			diag_add(d, "%s: cannot remove: %s", segs[k], strerror(errno));
+		if (first == 0)
+			first = sum.first_seq;
+		last = sum.last_seq;
+		records += sum.records;
+	}
+	if (k == 0 || k == n)
+		goto out;
+	/* Where the log will start, and the hash it goes on from there. */
+	if ((ret = seg_summarise(segs[k], &kept, d)) != 0)
+		goto out;
+	if (kept.records == 0 || kept.first_seq != last + 1) {
+		diag_add(d, "%s: the segment after the ones to remove does not start with record "
+			 "%ju; run 'piugw audit verify'", segs[k], (uintmax_t)(last + 1));
+		ret = PIUGW_EAUDITBROKEN;
+		goto out;
+	}
+	/*
+	 * The erasure is recorded, durably, before anything goes: a log that
+	 * starts later than record 1 verifies only with this record.
+	 */
+	snprintf(detail, sizeof(detail), "retention: removed %zu segment%s, records %ju to %ju",
+		 k, k == 1 ? "" : "s", (uintmax_t)first, (uintmax_t)last);
+	r.event = PIUGW__AUDIT_EVENT__AUDIT_LOG_ERASED;
+	r.detail = detail;
+	r.record_count = records > UINT32_MAX ? UINT32_MAX : (uint32_t)records;
+	r.first_kept_seq = kept.first_seq;
+	r.kept_prev_hash.data = kept.first_prev;
+	r.kept_prev_hash.len = 32;
+	if ((ret = audit_append(log, &r, &seq)) != 0 || (ret = audit_wait_durable(log, seq)) != 0)
+		goto out;
+	for (size_t i = 0; i < k; i++) {
+		if (unlink(segs[i]) != 0) {
+			diag_add(d, "%s: cannot remove: %s; run the purge again to finish it (until "
+				 "then the log starts at a record no purge names)", segs[i],
+				 strerror(errno));
 			ret = PIUGW_ESYSTEM;
 			break;
 		}
-		removed++;
-		last = lt.seq;
-		records += lt.n;
+		(*removedp)++;
 	}
 	fsync(log->dir_fd);
-	if (removed > 0) {
-		Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
-		char detail[160];
-		snprintf(detail, sizeof(detail), "retention: removed %u segment%s, records %ju to %ju",
-			 removed, removed == 1 ? "" : "s", (uintmax_t)first, (uintmax_t)last);
-		r.event = PIUGW__AUDIT_EVENT__AUDIT_LOG_ERASED;
-		r.detail = detail;
-		r.record_count = (uint32_t)records;
-		uint64_t seq = 0;
-		int rc = audit_append(log, &r, &seq);
-		if (rc == 0)
-			rc = audit_wait_durable(log, seq);
-		if (ret == 0)
-			ret = rc;
-	}
-	*removedp = removed;
 out:
 	free(current);
 	audit_segments_free(segs, n);
@@ -1273,6 +1551,8 @@ audit_event_name(int event)
 	case PIUGW__AUDIT_EVENT__AUDIT_LOG_OPENED: return "log opened";
 	case PIUGW__AUDIT_EVENT__AUDIT_TORN_TAIL_CUT: return "torn tail cut";
 	case PIUGW__AUDIT_EVENT__AUDIT_LOG_ERASED: return "log erased";
+	case PIUGW__AUDIT_EVENT__AUDIT_LOG_CLOSED: return "log closed";
+	case PIUGW__AUDIT_EVENT__AUDIT_LOG_RESTORED: return "log restored";
 	default: return "?";
 	}
 }

@@ -17,6 +17,20 @@
  *
  * so that anyone with the gateway's public certificate can verify the log
  * offline. Records after the last checkpoint are chained but not yet signed.
+ * A clean stop appends AUDIT_LOG_CLOSED and then a checkpoint: only a log
+ * that ends so is "complete"; any other end (a crash, a copy of a running
+ * log, a cut) is "intact up to N, the end not proven".
+ *
+ * A log that has been cut at a record boundary, or replaced by an older
+ * copy, still verifies on its own. What catches it is the anchor: the
+ * newest durable (seq, chain hash) that the gateway keeps outside the log
+ * (state.db). audit_open() refuses a log that is behind its anchor or
+ * disagrees with it at the anchor's seq, before it writes anything, so that
+ * no sequence number is ever used twice.
+ *
+ * Retention removes whole segments from the head only together with an
+ * AUDIT_LOG_ERASED record naming the first seq kept and the hash the chain
+ * continues from; a log that starts later than seq 1 verifies only with it.
  *
  * Appends are queued (the chain is computed under a lock, so order is seq
  * order) and written by one writer thread that makes each batch durable
@@ -40,8 +54,27 @@
 #define AUDIT_KEY_BYTES 32
 #define AUDIT_DIGEST_BYTES 32
 
+/* A durable record of the log: its seq and its chain hash. */
+struct audit_anchor {
+	uint64_t seq; /* 0: none */
+	uint8_t hash[32];
+};
+
 struct audit_opts {
 	const char *dir;                /* created if missing (mode 0700) */
+	/*
+	 * The newest durable head recorded outside the log (NULL or seq 0: none
+	 * known). The log must reach it and hold the same record at its seq.
+	 */
+	const struct audit_anchor *anchor;
+	/*
+	 * An operator restores an older copy on purpose: a log behind or
+	 * forking from the anchor is taken, an AUDIT_LOG_RESTORED record says
+	 * so (with restore_by, restore_reason), and numbering goes on past the
+	 * anchor's seq.
+	 */
+	bool restore;
+	const char *restore_by, *restore_reason;
 	const struct keys_secret *signer; /* signs checkpoints; must outlive the log */
 	uint32_t checkpoint_records;    /* 0: 1000 */
 	uint32_t checkpoint_ms;         /* 0: 60000 */
@@ -94,6 +127,9 @@ int audit_checkpoint(struct audit_log *log, uint64_t *seqp);
 uint64_t audit_head(struct audit_log *log);
 uint64_t audit_durable(struct audit_log *log);
 
+/* The newest durable record and its chain hash: what to keep as the anchor. */
+void audit_durable_head(struct audit_log *log, struct audit_anchor *out);
+
 /*
  * A file descriptor that becomes readable each time more records are
  * durable or the writer fails, for an event loop that answers once its
@@ -112,12 +148,24 @@ int audit_status(struct audit_log *log);
 /* How many fdatasync calls the writer has made (for the benchmark). */
 uint64_t audit_syncs(struct audit_log *log);
 
-/* Write a final checkpoint, make everything durable, stop, free; *logp = NULL. */
+/*
+ * A clean stop: append AUDIT_LOG_CLOSED and a final signed checkpoint, make
+ * everything durable, stop, free; *logp = NULL. head (may be NULL) gets the
+ * final durable head, to keep as the anchor.
+ */
 int audit_close(struct audit_log **logp);
+int audit_close_head(struct audit_log **logp, struct audit_anchor *head);
 
 /* ---- reading ---- */
 
+enum audit_verdict {
+	AUDIT_BROKEN = 0,   /* damaged, altered, cut inside, or an unexplained start */
+	AUDIT_UNPROVEN = 1, /* intact up to last_seq; the end is not a clean stop */
+	AUDIT_COMPLETE = 2, /* intact, and ends with a clean stop's signed checkpoint */
+};
+
 struct audit_verify_report {
+	int verdict; /* enum audit_verdict */
 	uint64_t records;
 	uint64_t checkpoints;
 	uint64_t first_seq;
@@ -125,16 +173,33 @@ struct audit_verify_report {
 	uint64_t last_checkpoint_seq;
 	uint64_t unsigned_tail; /* records after the last checkpoint */
 	uint64_t bad_seq;       /* the first record where the chain breaks; 0 if none */
+	uint64_t erased_before; /* the start is explained by a purge: records before it erased */
+	uint64_t lost_from, lost_to; /* the last restore's lost span (0, 0: none) */
+	uint64_t restores;
 	char problem[320];
+};
+
+/* Flags of audit_verify(). */
+enum audit_verify_flags {
+	/* An excerpt (piugw audit export): a later start needs no purge record. */
+	AUDIT_VERIFY_EXCERPT = 1 << 0,
 };
 
 /*
  * Verify the whole log in dir with only the gateway's public keys: frames,
- * sequence, chain, checkpoint signatures. Returns 0 if intact, PIUGW_EAUDITBROKEN
- * with rep->bad_seq and rep->problem naming the first break, or an I/O error.
+ * sequence, chain, checkpoint signatures, how it starts (seq 1, or where a
+ * recorded purge left it) and how it ends. Returns 0 if intact (the verdict
+ * in rep says whether the end is proven), PIUGW_EAUDITBROKEN with
+ * rep->bad_seq and rep->problem naming the first break, or an I/O error.
  */
-int audit_verify(const char *dir, const struct keys_public *pub, struct audit_verify_report *rep,
-		 struct diag *d);
+int audit_verify(const char *dir, const struct keys_public *pub, int flags,
+		 struct audit_verify_report *rep, struct diag *d);
+
+/*
+ * The chain hash of record seq of the log in dir (the hash the next record
+ * carries as prev_hash). PIUGW_ENOENT if the log does not hold it.
+ */
+int audit_record_hash(const char *dir, uint64_t seq, uint8_t out[32], struct diag *d);
 
 /*
  * Call cb for every record in order (stopping if it returns non-zero, which

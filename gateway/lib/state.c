@@ -3,12 +3,14 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -68,7 +70,20 @@ static const char upgrade_1_2[] =
 	"PRAGMA user_version=2;"
 	"COMMIT;";
 
+/*
+ * Version 3 keeps the audit log's anchor: the newest record the gateway
+ * made durable there, so that a log cut back or swapped is noticed (audit.h).
+ */
+#define ANCHOR_TABLE \
+	"CREATE TABLE IF NOT EXISTS audit_anchor (" \
+	"  id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash BLOB NOT NULL," \
+	"  updated_ms INTEGER NOT NULL);"
+
+static const char upgrade_2_3[] =
+	"BEGIN;" ANCHOR_TABLE "PRAGMA user_version=3;COMMIT;";
+
 static const char schema[] =
+	ANCHOR_TABLE
 	REPLAY_TABLE
 	"CREATE TABLE IF NOT EXISTS pending ("
 	"  ref TEXT PRIMARY KEY, peer TEXT NOT NULL, agreement_id TEXT NOT NULL,"
@@ -351,9 +366,10 @@ state_open(const char *path, struct state **outp, struct diag *d)
 	}
 	/* Only a new or older file is written to here: opening a current one writes nothing. */
 	if (version == 0 && ((ret = exec(s, schema, d)) != 0 ||
-			     (ret = exec(s, "PRAGMA user_version=2", d)) != 0))
+			     (ret = exec(s, "PRAGMA user_version=3", d)) != 0))
 		goto out;
-	if (version == 1 && (ret = exec(s, upgrade_1_2, d)) != 0) {
+	if ((version == 1 && (ret = exec(s, upgrade_1_2, d)) != 0) ||
+	    ((version == 1 || version == 2) && (ret = exec(s, upgrade_2_3, d)) != 0)) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
@@ -933,4 +949,76 @@ state_poll_due(int64_t from, int64_t to, int64_t first)
 		if (from < t && t <= to)
 			return true;
 	return to >= 0 && from / STATE_POLL_MAX_MS != to / STATE_POLL_MAX_MS;
+}
+
+/* ---- the audit log's anchor ---- */
+
+/* See state.h. */
+int
+state_anchor_load(const char *path, uint64_t *seqp, uint8_t hash[STATE_HASH_BYTES],
+		  struct diag *d)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int ret = 0, rc;
+
+	*seqp = 0;
+	memset(hash, 0, STATE_HASH_BYTES);
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return 0; /* a gateway that never ran keeps none */
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		diag_add(d, "%s: cannot open the state database: %s", path, sqlite3_errmsg(db));
+		ret = PIUGW_ESYSTEM;
+		goto out;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	rc = sqlite3_prepare_v2(db, "SELECT seq, hash FROM audit_anchor WHERE id = 1", -1, &st,
+				NULL);
+	if (rc != SQLITE_OK) {
+		/* An older schema, not yet upgraded: no anchor was ever kept. */
+		if (strstr(sqlite3_errmsg(db), "no such table") == NULL) {
+			diag_add(d, "%s: %s", path, sqlite3_errmsg(db));
+			ret = PIUGW_ESYSTEM;
+		}
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 1) != STATE_HASH_BYTES || sqlite3_column_int64(st, 0) < 0) {
+			diag_add(d, "%s: the audit anchor is damaged", path);
+			ret = PIUGW_ESYSTEM;
+			goto out;
+		}
+		*seqp = (uint64_t)sqlite3_column_int64(st, 0);
+		memcpy(hash, sqlite3_column_blob(st, 1), STATE_HASH_BYTES);
+	} else if (rc != SQLITE_DONE) {
+		diag_add(d, "%s: %s", path, sqlite3_errmsg(db));
+		ret = PIUGW_ESYSTEM;
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return ret;
+}
+
+/* See state.h. */
+int
+state_anchor_set(struct state *s, uint64_t seq, const uint8_t hash[STATE_HASH_BYTES],
+		 int64_t now_ms)
+{
+	static const char sql[] =
+		"INSERT INTO audit_anchor(id, seq, hash, updated_ms) VALUES (1, ?, ?, ?) "
+		"ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, "
+		"updated_ms = excluded.updated_ms WHERE excluded.seq > audit_anchor.seq";
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = wtx(s)) != 0)
+		return ret;
+	if ((st = prep(s, sql)) == NULL)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	sqlite3_bind_blob(st, 2, hash, STATE_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now_ms);
+	return run(st);
 }

@@ -11,6 +11,9 @@
  *             default 300 s window: 600,000 requests, 32 MiB);
  *   pending   requests held for manual approval at this (answering) gateway,
  *             with the decision the asker's poll collects;
+ *   audit_anchor  the newest record this gateway made durable in its audit
+ *             log, (seq, chain hash): a log behind it or forking from it
+ *             was cut or swapped (audit.h);
  *   results   answers this (asking) gateway keeps for `piugw results`: the
  *             partners' PENDING answers it is still polling for, their final
  *             answers, and answers that came after their caller stopped
@@ -34,7 +37,7 @@
 #include "diag.h"
 #include "keys.h"
 
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 #define STATE_ID_BYTES 16
 #define STATE_HASH_BYTES 32
 #define STATE_REF_MAX 64
@@ -96,6 +99,20 @@ int state_replay_expire(struct state *s, int64_t before_ms, uint64_t *np);
  */
 int state_kept_expire(struct state *s, int64_t before_ms, int keep_outcome, uint64_t *resultsp,
 		      uint64_t *decidedp);
+
+/* ---- the audit log's anchor ---- */
+
+/*
+ * The anchor kept in the state database at path, read without opening it
+ * for writing (before the audit log is opened, and while a gateway may run).
+ * A missing file, or one from before anchors were kept: *seqp = 0.
+ */
+int state_anchor_load(const char *path, uint64_t *seqp, uint8_t hash[STATE_HASH_BYTES],
+		      struct diag *d);
+
+/* Keep (seq, hash) as the anchor; it never moves back. Joins the batch. */
+int state_anchor_set(struct state *s, uint64_t seq, const uint8_t hash[STATE_HASH_BYTES],
+		     int64_t now_ms);
 
 /* ---- requests held for approval (answering side) ---- */
 

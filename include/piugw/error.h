@@ -70,7 +70,10 @@ extern "C" {
 	X(PIUGW_EAUDIT, -70, INTERNAL,                                                   \
 	  "the audit log cannot be written (disk full?); refusing unaudited work")       \
 	X(PIUGW_EAUDITBUSY, -71, NONE, "the audit log is in use by another process")    \
-	X(PIUGW_EAUDITBROKEN, -72, NONE, "the audit log is damaged or its chain is broken")
+	X(PIUGW_EAUDITBROKEN, -72, NONE, "the audit log is damaged or its chain is broken") \
+	X(PIUGW_EAUDITBEHIND, -73, NONE,                                                 \
+	  "the audit log is behind, or forks from, what this gateway recorded of it")   \
+	X(PIUGW_EFILEPERM, -59, NONE, "a file of the gateway's state is open to group or others")
 
 enum piugw_error {
 #define PIUGW_ERROR_ENUM(name, value, wire, msg) name = value,

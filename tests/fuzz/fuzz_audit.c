@@ -63,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	close(fd);
 	diag_init(&d);
-	(void)audit_verify(dir, &pub, &rep, &d);
+	(void)audit_verify(dir, &pub, 0, &rep, &d);
 	(void)audit_scan(dir, count_cb, &n, &d);
 	diag_clear(&d);
 	return 0;

@@ -45,7 +45,9 @@ check "the load's queries in flight failed within their deadline" grep -q "error
 check "XA logged them as expired" grep -qE "event=query_expired peer=XB-PIU .*outcome=(peer_unreachable|timeout)" "$dir/XA-PIU.log"
 check "XB starts again" start XB-PIU
 check "XB recovers" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA --deadline 10)" -eq 0
-check "XB's audit verifies after the kill" test "$(run audit verify -c "$(cfg XB-PIU)")" -eq 0
+# Running again, its log verifies intact with an end not yet proven (exit 3).
+check "XB's audit verifies after the kill" test "$(run audit verify -c "$(cfg XB-PIU)")" -eq 3
+check "intact up to its last record, the end not proven" grep -q "intact up to record" "$dir/out"
 check "XB's audit" test "$(run audit show -c "$(cfg XB-PIU)" --event answered --json)" -eq 0
 dups=$(grep -o '"message_id": "[0-9a-f]*"' "$dir/out" | sort | uniq -d | wc -l)
 check "no request answered twice" test "$dups" -eq 0
@@ -61,7 +63,7 @@ kill -KILL "${pid[XA-PIU]}"
 wait "${pid[XA-PIU]}" 2>/dev/null
 wait "$load"
 check "XA starts again" start XA-PIU
-check "XA's audit verifies after the kill" test "$(run audit verify -c "$(cfg XA-PIU)")" -eq 0
+check "XA's audit verifies after the kill" test "$(run audit verify -c "$(cfg XA-PIU)")" -eq 3
 check "XA serves again" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
 
 # --- a peer flooding malformed and oversized messages ----------------------------------
@@ -79,6 +81,48 @@ check "memory stays bounded (under +64 MiB)" test "$after" -lt $((before + 65536
 for id in XA-PIU XB-PIU XC-PIU; do check "$id stops" stop "$id"; done
 for id in XA-PIU XB-PIU XC-PIU; do
 	check "$id audit verifies" test "$(run audit verify -c "$(cfg "$id")")" -eq 0
+	check "$id's log is complete: it ends with a clean stop" has "complete and intact"
 done
+
+# --- XA's audit log cut back while it is stopped ----------------------------------------
+# An older copy of a log is a log cut at a record boundary: on its own it
+# verifies, even "complete" (it ended with a clean stop). What catches it is
+# the newest record XA made durable, kept in state.db.
+xa=$m/XA-PIU/state
+cp -a "$xa/audit" "$dir/xa-audit-old"
+check "XB starts" start XB-PIU
+check "XA starts" start XA-PIU
+check "XA asks XB" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+check "XA stops" stop XA-PIU
+rm -rf "$xa/audit"
+cp -a "$dir/xa-audit-old" "$xa/audit"
+check "the old copy alone verifies (the log cannot show its own cut)" \
+	test "$(run audit verify --dir "$xa/audit" --cert "$m/XA-PIU/etc/certs/XA-PIU.cert")" -eq 0
+check "verify -c holds it against state.db: BROKEN (exit 1)" test "$(ask XA-PIU audit verify)" -eq 1
+check "and says records were cut" has "records were cut from its end"
+st=0
+"$piugwd" -c "$(cfg XA-PIU)" >"$dir/xa-cut.log" 2>&1 || st=$?
+check "XA refuses to start on the cut log (exit 3)" test "$st" -eq 3
+check "naming both figures" grep -qE "the log ends at record [0-9]+, but this gateway had made record [0-9]+ \(chain hash [0-9a-f]{16}\.\.\.\) durable" "$dir/xa-cut.log"
+check "nothing was written to the log" diff -r "$dir/xa-audit-old" "$xa/audit"
+check "restore needs a reason (exit 2)" test "$(ask XA-PIU audit restore)" -eq 2
+check "restore, on the record" test "$(ask XA-PIU audit restore --reason "disk replaced, log from backup")" -eq 0
+check "the restored log verifies complete against state.db" test "$(ask XA-PIU audit verify)" -eq 0
+check "and shows what the restore lost" has "restores     1 recorded; the last lost records"
+check "the restore is on the log, with who and why" \
+	test "$(ask XA-PIU audit show --event log_restored --json)" -eq 0
+check "who and why" grep -q "disk replaced, log from backup" "$dir/out"
+check "XA starts after the restore" start XA-PIU
+check "and serves" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+check "XA stops" stop XA-PIU
+check "XB stops" stop XB-PIU
+
+# A cut through the final checkpoint (truncate -s -3) is never "complete".
+cp -a "$xa/audit" "$dir/xa-audit-cut"
+seg=$(ls "$dir/xa-audit-cut"/audit-*.seg | tail -n 1)
+truncate -s -3 "$seg"
+check "a torn end: intact, the end not proven (exit 3)" \
+	test "$(run audit verify --dir "$dir/xa-audit-cut" --cert "$m/XA-PIU/etc/certs/XA-PIU.cert")" -eq 3
+check "in its words" has "but the end is not proven"
 warnings
 finish

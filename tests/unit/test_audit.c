@@ -98,7 +98,7 @@ verify(struct fx *f, struct audit_verify_report *rep)
 	int rc;
 
 	diag_init(&d);
-	rc = audit_verify(f->audit, keys_secret_public(f->k), rep, &d);
+	rc = audit_verify(f->audit, keys_secret_public(f->k), 0, rep, &d);
 	diag_clear(&d);
 	return rc;
 }
@@ -168,7 +168,7 @@ append_wait_close_verify(void **state)
 	struct diag d;
 	assert_int_equal(keys_generate("XA-PIU", &other), 0);
 	diag_init(&d);
-	assert_int_equal(audit_verify(f->audit, keys_secret_public(other), &rep, &d),
+	assert_int_equal(audit_verify(f->audit, keys_secret_public(other), 0, &rep, &d),
 			 PIUGW_EAUDITBROKEN);
 	assert_true(strstr(rep.problem, "signature does not verify") != NULL);
 	keys_secret_free(&other);
@@ -396,7 +396,7 @@ survives_kill_9_at_random_points(void **state)
 		diag_clear(&d);
 		assert_true(audit_head(log) > durable);
 		assert_int_equal(audit_close(&log), 0);
-		assert_int_equal(audit_verify(f->audit, keys_secret_public(f->k), &rep, &d), 0);
+		assert_int_equal(audit_verify(f->audit, keys_secret_public(f->k), 0, &rep, &d), 0);
 		assert_true(rep.last_seq > durable);
 		diag_clear(&d);
 	}
@@ -537,10 +537,202 @@ retention_removes_old_segments_and_says_so(void **state)
 	assert_int_equal(audit_segments(f->audit, &segs, &n1, &d), 0);
 	audit_segments_free(segs, n1);
 	assert_int_equal(n1, n0 - removed);
-	/* Still verifiable from the oldest kept record on. */
-	assert_int_equal(audit_verify(f->audit, keys_secret_public(f->k), &rep, &d), 0);
+	/* Still verifiable from the oldest kept record on: the purge record names that start. */
+	assert_int_equal(audit_verify(f->audit, keys_secret_public(f->k), 0, &rep, &d), 0);
 	assert_true(rep.first_seq > 1);
+	assert_int_equal(rep.erased_before, rep.first_seq);
+	assert_int_equal(rep.verdict, AUDIT_COMPLETE);
 	diag_clear(&d);
+}
+
+/*
+ * Only a clean stop makes a log complete. A cut anywhere, through a record
+ * or at a record boundary (checkpoints included), leaves it intact at best,
+ * with its end not proven, never complete.
+ */
+static void
+only_a_clean_stop_is_complete(void **state)
+{
+	struct fx *f = *state;
+	struct audit_log *log = open_log(f, 5, 600000, 0);
+	struct audit_verify_report rep;
+	char *seg;
+	uint8_t *orig;
+	size_t len, off[64], n;
+
+	append_n(log, 23);
+	assert_int_equal(audit_close(&log), 0);
+	assert_int_equal(verify(f, &rep), 0);
+	assert_int_equal(rep.verdict, AUDIT_COMPLETE);
+	seg = only_segment(f);
+	orig = slurp(seg, &len);
+	n = frames(orig, len, off, 64);
+	assert_true(n >= 30);
+
+	/* truncate -s -3: the final signed checkpoint is torn off. */
+	tu_write_file(seg, orig, len - 3, 0600);
+	assert_int_equal(verify(f, &rep), 0);
+	assert_int_equal(rep.verdict, AUDIT_UNPROVEN);
+	assert_int_equal(rep.last_seq, n - 1);
+
+	/* The last 8 records cut at a record boundary, checkpoints included. */
+	tu_write_file(seg, orig, off[n - 8], 0600);
+	assert_int_equal(verify(f, &rep), 0);
+	assert_int_equal(rep.verdict, AUDIT_UNPROVEN);
+	assert_int_equal(rep.last_seq, n - 8);
+
+	/* A torn frame after a clean stop: not complete either. */
+	uint8_t *more = malloc(len + 3);
+	memcpy(more, orig, len);
+	memset(more + len, 0, 3);
+	tu_write_file(seg, more, len + 3, 0600);
+	assert_int_equal(verify(f, &rep), 0);
+	assert_int_equal(rep.verdict, AUDIT_UNPROVEN);
+	free(more);
+
+	/* A running log is not complete. */
+	tu_write_file(seg, orig, len, 0600);
+	log = open_log(f, 5, 600000, 0);
+	assert_int_equal(audit_wait_durable(log, append_n(log, 2)), 0);
+	assert_int_equal(verify(f, &rep), 0);
+	assert_int_equal(rep.verdict, AUDIT_UNPROVEN);
+	assert_int_equal(audit_close(&log), 0);
+	assert_int_equal(verify(f, &rep), 0);
+	assert_int_equal(rep.verdict, AUDIT_COMPLETE);
+	free(orig);
+	free(seg);
+}
+
+/* Oldest segments removed by hand, with no purge: the start is a gap, named. */
+static void
+a_later_start_needs_a_purge_record(void **state)
+{
+	struct fx *f = *state;
+	struct audit_log *log = open_log(f, 5, 600000, 1024);
+	struct audit_verify_report rep;
+	struct diag d;
+	char **segs = NULL;
+	size_t n = 0;
+
+	append_n(log, 60);
+	assert_int_equal(audit_close(&log), 0);
+	assert_int_equal(audit_segments(f->audit, &segs, &n, NULL), 0);
+	assert_true(n > 3);
+	assert_int_equal(unlink(segs[0]), 0);
+	assert_int_equal(unlink(segs[1]), 0);
+	audit_segments_free(segs, n);
+	assert_int_equal(verify(f, &rep), PIUGW_EAUDITBROKEN);
+	assert_int_equal(rep.verdict, AUDIT_BROKEN);
+	assert_true(rep.bad_seq > 1);
+	assert_non_null(strstr(rep.problem, "no purge record"));
+	/* An export of part of a log says so, and is taken as an excerpt. */
+	diag_init(&d);
+	assert_int_equal(audit_verify(f->audit, keys_secret_public(f->k), AUDIT_VERIFY_EXCERPT,
+				      &rep, &d), 0);
+	assert_int_equal(rep.verdict, AUDIT_COMPLETE);
+	assert_int_equal(rep.erased_before, 0);
+	diag_clear(&d);
+}
+
+static int
+open_anchored(struct fx *f, const struct audit_anchor *a, bool restore, struct audit_log **logp,
+	      struct diag *d)
+{
+	struct audit_opts o = {.dir = f->audit, .signer = f->k, .anchor = a, .restore = restore,
+			       .restore_by = "root", .restore_reason = "disk replaced"};
+
+	return audit_open(&o, logp, d);
+}
+
+/*
+ * No sequence number is ever used twice: a log cut back, or swapped for
+ * another, is refused against its anchor before anything is written; an
+ * operator's restore is recorded and numbering goes on past the anchor.
+ */
+static void
+a_log_behind_its_anchor_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct audit_log *log = open_log(f, 5, 600000, 0);
+	struct audit_verify_report rep;
+	struct audit_anchor a, head;
+	struct diag d;
+	char *seg;
+	uint8_t *orig, *cut;
+	size_t len, cut_len, off[64], n;
+
+	diag_init(&d);
+	append_n(log, 20);
+	assert_int_equal(audit_close_head(&log, &a), 0);
+	assert_true(a.seq > 20);
+	assert_int_equal(verify(f, &rep), 0);
+	assert_int_equal(rep.last_seq, a.seq);
+	seg = only_segment(f);
+	orig = slurp(seg, &len);
+	n = frames(orig, len, off, 64);
+	assert_int_equal(n, a.seq);
+
+	/* The anchor's own log opens. */
+	assert_int_equal(open_anchored(f, &a, false, &log, &d), 0);
+	assert_int_equal(audit_close_head(&log, &head), 0);
+	assert_true(head.seq > a.seq);
+	tu_write_file(seg, orig, len, 0600);
+
+	/* Cut back at a record boundary: refused, both figures named, nothing written. */
+	tu_write_file(seg, orig, off[n - 8], 0600);
+	assert_int_equal(open_anchored(f, &a, false, &log, &d), PIUGW_EAUDITBEHIND);
+	assert_null(log);
+	assert_non_null(strstr(d.lines[d.n - 1], "ends at record"));
+	char want[64];
+	snprintf(want, sizeof(want), "record %zu", n - 8);
+	assert_non_null(strstr(d.lines[d.n - 1], want));
+	snprintf(want, sizeof(want), "record %ju (chain hash", (uintmax_t)a.seq);
+	assert_non_null(strstr(d.lines[d.n - 1], want));
+	cut = slurp(seg, &cut_len);
+	assert_int_equal(cut_len, off[n - 8]);
+	fileio_free(cut, cut_len, 0);
+	/* A restore without a reason to: refused too, when the log agrees. */
+	diag_clear(&d);
+
+	/* Another log of the same length or longer: it forks from the anchor. */
+	char *other = tu_path(f->dir, "other");
+	assert_int_equal(rename(f->audit, other), 0);
+	log = open_log(f, 5, 600000, 0);
+	append_n(log, 25);
+	assert_int_equal(audit_close(&log), 0);
+	assert_int_equal(open_anchored(f, &a, false, &log, &d), PIUGW_EAUDITBEHIND);
+	assert_non_null(strstr(d.lines[d.n - 1], "forks"));
+	diag_clear(&d);
+	tu_rmtree(f->audit);
+	f->audit = tu_path(f->dir, "audit");
+	assert_int_equal(rename(other, f->audit), 0);
+	free(other);
+
+	/* The operator says an older copy was restored: recorded, numbers not reused. */
+	assert_int_equal(open_anchored(f, &a, true, &log, &d), 0);
+	uint64_t seq = append_n(log, 1);
+	assert_true(seq > a.seq + 1);
+	assert_int_equal(audit_close_head(&log, &head), 0);
+	assert_int_equal(verify(f, &rep), 0);
+	assert_int_equal(rep.verdict, AUDIT_COMPLETE);
+	assert_int_equal(rep.restores, 1);
+	assert_int_equal(rep.lost_from, n - 8 + 1);
+	assert_int_equal(rep.lost_to, a.seq);
+	/* From the new head on, the anchor holds again; a second restore has nothing to do. */
+	assert_int_equal(open_anchored(f, &head, true, &log, &d), PIUGW_EINVAL);
+	assert_non_null(strstr(d.lines[d.n - 1], "nothing to restore"));
+	assert_int_equal(open_anchored(f, &head, false, &log, &d), 0);
+	assert_int_equal(audit_close(&log), 0);
+	/* An anchor past the skipped numbers, inside the segment: found by its seq. */
+	struct audit_anchor mid = {.seq = seq};
+	assert_int_equal(audit_record_hash(f->audit, seq, mid.hash, NULL), 0);
+	assert_int_equal(open_anchored(f, &mid, false, &log, &d), 0);
+	assert_int_equal(audit_close(&log), 0);
+	mid.hash[0] ^= 1;
+	assert_int_equal(open_anchored(f, &mid, false, &log, &d), PIUGW_EAUDITBEHIND);
+	diag_clear(&d);
+	free(orig);
+	free(seg);
 }
 
 static void
@@ -606,6 +798,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(torn_at_creation_is_restarted, setup, teardown),
 		cmocka_unit_test_setup_teardown(retention_removes_old_segments_and_says_so, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(only_a_clean_stop_is_complete, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_later_start_needs_a_purge_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_log_behind_its_anchor_is_refused, setup, teardown),
 		cmocka_unit_test(subject_digests),
 		cmocka_unit_test_setup_teardown(audit_key_file, setup, teardown),
 	};

@@ -385,9 +385,55 @@ upgrade_from_schema_1(void **state)
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	/* A schema-1 file has no anchor yet: none is read, none is needed. */
+	uint64_t aseq = 9;
+	assert_int_equal(state_anchor_load(f->path, &aseq, h, NULL), 0);
+	assert_int_equal(aseq, 0);
 	reopen(f);
 	assert_repeat(f->s, "XA-PIU", 5, 1, "old reply");
 	assert_int_equal(check(f->s, "XA-PIU", 6, 1, 2000, NULL, NULL), STATE_SEEN_NEW);
+	assert_int_equal(state_anchor_set(f->s, 3, h, 1000), 0);
+	assert_int_equal(state_anchor_load(f->path, &aseq, h, NULL), 0);
+	assert_int_equal(aseq, 3);
+}
+
+/* The audit log's anchor: read without a writer, kept in the batch, never moved back. */
+static void
+audit_anchor_only_moves_forward(void **state)
+{
+	struct fx *f = *state;
+	uint8_t h[STATE_HASH_BYTES], got[STATE_HASH_BYTES];
+	uint64_t seq = 1;
+	char *none = tu_path(f->dir, "none.db");
+
+	assert_int_equal(state_anchor_load(none, &seq, got, NULL), 0);
+	assert_int_equal(seq, 0); /* a gateway that never ran */
+	assert_int_equal(access(none, F_OK), -1); /* and reading made no file */
+	free(none);
+	assert_int_equal(state_anchor_load(f->path, &seq, got, NULL), 0);
+	assert_int_equal(seq, 0);
+	memset(h, 0xab, sizeof(h));
+	state_batch(f->s, true);
+	assert_int_equal(state_anchor_set(f->s, 100, h, 1), 0);
+	/* Not committed yet: another reader sees none. */
+	assert_int_equal(state_anchor_load(f->path, &seq, got, NULL), 0);
+	assert_int_equal(seq, 0);
+	assert_int_equal(state_commit(f->s), 0);
+	assert_int_equal(state_anchor_load(f->path, &seq, got, NULL), 0);
+	assert_int_equal(seq, 100);
+	assert_memory_equal(got, h, sizeof(h));
+	memset(h, 0xcd, sizeof(h));
+	assert_int_equal(state_anchor_set(f->s, 99, h, 2), 0); /* back: ignored */
+	assert_int_equal(state_commit(f->s), 0);
+	assert_int_equal(state_anchor_load(f->path, &seq, got, NULL), 0);
+	assert_int_equal(seq, 100);
+	assert_int_equal(got[0], 0xab);
+	assert_int_equal(state_anchor_set(f->s, 101, h, 3), 0);
+	assert_int_equal(state_commit(f->s), 0);
+	reopen(f);
+	assert_int_equal(state_anchor_load(f->path, &seq, got, NULL), 0);
+	assert_int_equal(seq, 101);
+	assert_int_equal(got[0], 0xcd);
 }
 
 int
@@ -401,6 +447,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(kept_answers_expire, setup, teardown),
 		cmocka_unit_test(poll_schedule),
 		cmocka_unit_test_setup_teardown(upgrade_from_schema_1, setup, teardown),
+		cmocka_unit_test_setup_teardown(audit_anchor_only_moves_forward, setup, teardown),
 	};
 	tu_sodium_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
