@@ -232,6 +232,23 @@ links_open(struct gw *g)
 	free(g->api_path);
 	if ((g->api_path = strdup(api + 6)) == NULL)
 		return PIUGW_ENOMEM;
+	/*
+	 * Its folder (runtime: in piugwd.yaml) is where operators may go; the
+	 * state is not. Created here if no service manager made it: 0750, the
+	 * group is this process's, the operators' (piugw.sysusers).
+	 */
+	{
+		char *slash = strrchr(g->api_path, '/');
+		if (slash != NULL && slash != g->api_path) {
+			*slash = '\0';
+			if (mkdir(g->api_path, 0750) == 0)
+				chmod(g->api_path, 0750); /* the umask (077) took the group's bits */
+			else if (errno != EEXIST)
+				gw_log(GW_WARN, "local_api", "path=%s problem=%s",
+				       gw_esc(g->api_path), gw_esc(strerror(errno)));
+			*slash = '/';
+		}
+	}
 	if (unlink(g->api_path) != 0 && errno != ENOENT)
 		gw_log(GW_WARN, "local_api", "path=%s problem=%s", gw_esc(g->api_path),
 		       gw_esc(strerror(errno)));

@@ -33,6 +33,7 @@
 #include <zmq.h>
 
 #include "gw.h"
+#include "fileio.h"
 #include "num.h"
 #include "piugw/error.h"
 
@@ -715,6 +716,31 @@ serve(struct gw *g)
 	return 0;
 }
 
+/*
+ * The state (traveller store, state.db, the audit log and its key) holds
+ * personal data and what the gateway trusts: only its own user may read it,
+ * operators go through the local API. Refuse a state any other may open.
+ */
+static int
+state_private(const struct config *cfg, struct diag *d)
+{
+	size_t n = strlen(cfg->state_dir);
+	int ret = fileio_check_private(cfg->state_dir, d);
+
+	/* A store kept elsewhere (store.file) is checked where it is. */
+	if (strncmp(cfg->store_file, cfg->state_dir, n) != 0 || cfg->store_file[n] != '/') {
+		static const char *const ext[] = {"", "-wal", "-shm"};
+		for (size_t i = 0; i < 3; i++) {
+			char p[4096];
+			int rc;
+			snprintf(p, sizeof(p), "%s%s", cfg->store_file, ext[i]);
+			if ((rc = fileio_check_private(p, d)) != 0 && ret == 0)
+				ret = rc;
+		}
+	}
+	return ret;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -781,7 +807,8 @@ main(int argc, char **argv)
 	}
 	/* Secret keys and personal data pass through this process: no core files. */
 	setrlimit(RLIMIT_CORE, &no_core);
-	umask(027);
+	/* Everything it creates is its own: the state is closed to the operators too. */
+	umask(077);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "piugwd: libsodium failed to initialise\n");
 		return EXIT_USAGE;
@@ -814,21 +841,27 @@ main(int argc, char **argv)
 		goto out;
 	}
 	print_diag(&d);
+	diag_clear(&d);
+	/* -n checks what a start checks: the secret key's mode, the state's. */
+	if (keys_secret_load(g.policy->cfg->certificate, &g.keys, &d) != 0 ||
+	    state_private(g.policy->cfg, &d) != 0) {
+		print_diag(&d);
+		fprintf(stderr, "piugwd: %s: refusing to start (above)\n", config);
+		goto out;
+	}
 	if (check) {
 		printf("%s: ok\n", config);
 		ret = 0;
 		goto out;
 	}
-	diag_clear(&d);
 	ret = EXIT_USAGE;
-	if (policy_activate(g.policy, &d) != 0 ||
-	    keys_secret_load(g.policy->cfg->certificate, &g.keys, &d) != 0) {
-		print_diag(&d);
-		goto out;
-	}
-	if (mkdir(g.policy->cfg->state_dir, 0750) != 0 && errno != EEXIST) {
+	if (mkdir(g.policy->cfg->state_dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "piugwd: %s: cannot create the state directory: %s\n",
 			g.policy->cfg->state_dir, strerror(errno));
+		goto out;
+	}
+	if (policy_activate(g.policy, &d) != 0) {
+		print_diag(&d);
 		goto out;
 	}
 	if ((p = join(g.policy->cfg->state_dir, "audit.key")) == NULL ||

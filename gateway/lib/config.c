@@ -15,7 +15,7 @@
 #include "yamlconf.h"
 
 static const char *const top_keys[] = {"gateway", "directory", "agreements", "state",
-				       "local_api", "approvers", "limits", "metrics", "audit",
+				       "runtime", "local_api", "approvers", "limits", "metrics", "audit",
 				       "store", NULL};
 static const char *const gateway_keys[] = {"id", "listen", "certificate", NULL};
 static const char *const directory_keys[] = {"file", "signature", "secretariat_key", NULL};
@@ -163,10 +163,17 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 		    strncmp(c->local_api, "ipc://", 6) != 0)
 			yconf_error(&y, v, "local_api must be ipc://PATH (access is by file "
 					   "permissions)");
-	} else if (c->state_dir != NULL) {
-		size_t n = strlen(c->state_dir) + sizeof("ipc:///api.sock");
+	}
+	/*
+	 * The socket, the operators' only door, lives apart from the state,
+	 * which is closed to them: a folder whose group is the operators'.
+	 */
+	c->runtime_dir = path_value(&y, yconf_get(&y, root, "runtime"), "runtime", base,
+				    "/run/piugw");
+	if (c->local_api == NULL && c->runtime_dir != NULL) {
+		size_t n = strlen(c->runtime_dir) + sizeof("ipc:///api.sock");
 		if ((c->local_api = malloc(n)) != NULL)
-			snprintf(c->local_api, n, "ipc://%s/api.sock", c->state_dir);
+			snprintf(c->local_api, n, "ipc://%s/api.sock", c->runtime_dir);
 	}
 
 	if ((v = yconf_get(&y, root, "approvers")) != NULL && yconf_seq(&y, v, "approvers")) {
@@ -241,7 +248,7 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 	}
 	if (c->certificate == NULL || c->directory == NULL || c->directory_sig == NULL ||
 	    c->secretariat_key == NULL || c->agreements_dir == NULL || c->state_dir == NULL ||
-	    c->local_api == NULL || c->store_file == NULL) {
+	    c->runtime_dir == NULL || c->local_api == NULL || c->store_file == NULL) {
 		ret = PIUGW_ENOMEM;
 		goto out;
 	}
@@ -290,6 +297,7 @@ config_free(struct config **cp)
 	free(c->secretariat_key);
 	free(c->agreements_dir);
 	free(c->state_dir);
+	free(c->runtime_dir);
 	free(c->local_api);
 	free(c->metrics_listen);
 	free(c->store_file);

@@ -10,8 +10,9 @@
  *     signature: directory.yaml.minisig   # default: file + .minisig
  *     secretariat_key: secretariat.pub    # default
  *   agreements: agreements                # default: a folder of *.yaml (+ .sig)
- *   state: /var/lib/piugw                 # default
- *   local_api: ipc:///var/lib/piugw/api.sock   # default: ipc://<state>/api.sock
+ *   state: /var/lib/piugw                 # default; the gateway's user only (0700)
+ *   runtime: /run/piugw                   # default; the operators' door: its group
+ *   local_api: ipc:///run/piugw/api.sock  # default: ipc://<runtime>/api.sock
  *   approvers: [piugw-approvers]        # default: every operator of the local API
  *   limits:
  *     max_message_bytes: 1048576          # ZMQ_MAXMSGSIZE
@@ -54,6 +55,7 @@ struct config {
 	char *secretariat_key;
 	char *agreements_dir;
 	char *state_dir;
+	char *runtime_dir;
 	char *local_api;
 	char *metrics_listen; /* NULL: off */
 	char *store_file;

@@ -317,7 +317,7 @@ directory_serial_store(const char *state_dir, uint64_t serial, struct diag *d)
 	snprintf(text, sizeof(text), "%ju\n", (uintmax_t)serial);
 	unlink(tmp);
 	/* Write aside, make it durable, then rename over: never a torn serial. */
-	if ((ret = fileio_create_excl(tmp, 0644, text, strlen(text), d)) != 0)
+	if ((ret = fileio_create_excl(tmp, 0600, text, strlen(text), d)) != 0)
 		goto out;
 	if (rename(tmp, path) != 0) {
 		diag_add(d, "%s: cannot replace: %s", path, strerror(errno));

@@ -3,8 +3,10 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -156,4 +158,72 @@ out:
 	if (ret != 0 && created)
 		unlink(path);
 	return ret;
+}
+
+/* One entry of fileio_check_private(), and what is below it. */
+static int
+check_private(const char *path, int depth, struct diag *d)
+{
+	struct stat st;
+	DIR *dh;
+	struct dirent *de;
+	int ret = 0;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : (diag_add(d, "%s: cannot stat: %s", path,
+						       strerror(errno)), PIUGW_ESYSTEM);
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return 0; /* a socket left by an older version, a lock: no data */
+	if (st.st_uid != geteuid()) {
+		diag_add(d, "%s: owned by uid %u, not by the gateway's user (uid %u): run 'chown %u "
+			 "%s'", path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(),
+			 path);
+		ret = PIUGW_EFILEPERM;
+	}
+	if ((st.st_mode & 077) != 0) {
+		diag_add(d, "%s: mode %04o lets others than the gateway's user in; the gateway's "
+			 "state (traveller store, state, audit log and key) is its own: run 'chmod "
+			 "%s %s'", path, (unsigned)(st.st_mode & 07777),
+			 S_ISDIR(st.st_mode) ? "0700" : "0600", path);
+		ret = PIUGW_EFILEPERM;
+	}
+	if (!S_ISDIR(st.st_mode) || depth == 0)
+		return ret;
+	if ((dh = opendir(path)) == NULL) {
+		diag_add(d, "%s: cannot read: %s", path, strerror(errno));
+		return PIUGW_ESYSTEM;
+	}
+	while ((de = readdir(dh)) != NULL) {
+		char sub[4096];
+		int rc;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= sizeof(sub))
+			continue;
+		if ((rc = check_private(sub, depth - 1, d)) != 0 && ret != PIUGW_ESYSTEM)
+			ret = rc;
+	}
+	closedir(dh);
+	return ret;
+}
+
+/* See fileio.h. */
+int
+fileio_check_private(const char *path, struct diag *d)
+{
+	return check_private(path, 2, d);
+}
+
+/* See fileio.h. */
+int
+fileio_precreate_private(const char *path, struct diag *d)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd >= 0)
+		return close(fd) == 0 ? 0 : PIUGW_ESYSTEM;
+	if (errno == EEXIST)
+		return 0;
+	diag_add(d, "%s: cannot create: %s", path, strerror(errno));
+	return errno == EACCES ? PIUGW_EACCESS : PIUGW_ESYSTEM;
 }

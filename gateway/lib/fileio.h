@@ -41,4 +41,21 @@ void fileio_free(uint8_t *buf, size_t len, int flags);
 int fileio_create_excl(const char *path, unsigned mode, const void *buf, size_t len,
 		       struct diag *d);
 
+/*
+ * Is path closed to everyone but this process's user: owned by it, with no
+ * group or other permission? A folder is checked with everything in it (two
+ * levels down: the state directory and its audit folder). Each entry that is
+ * not closed goes to d with its mode and the chmod that closes it, all at
+ * once. Returns 0, PIUGW_EFILEPERM, or PIUGW_ESYSTEM; a missing path is fine
+ * (whoever creates it creates it closed).
+ */
+int fileio_check_private(const char *path, struct diag *d);
+
+/*
+ * Create path empty, mode 0600, if it does not exist yet, so that a
+ * database opened on it next is born closed whatever the umask (SQLite gives
+ * its -wal and -shm files the database's mode).
+ */
+int fileio_precreate_private(const char *path, struct diag *d);
+
 #endif /* PIUGW_FILEIO_H */

@@ -833,7 +833,7 @@ suspension_path(const char *state_dir, const char *id, bool mkdirs, struct diag 
 		}
 	}
 	snprintf(path, n, "%s/%s", state_dir, SUSPENDED_DIR);
-	if (mkdirs && mkdir(path, 0755) != 0 && errno != EEXIST) {
+	if (mkdirs && mkdir(path, 0700) != 0 && errno != EEXIST) {
 		diag_add(d, "%s: cannot create: %s", path, strerror(errno));
 		free(path);
 		return NULL;
@@ -857,7 +857,7 @@ policy_suspend(const char *state_dir, const char *id, const char *reason, struct
 		if (*c == '\n' || *c == '\r')
 			*c = ' ';
 	unlink(path); /* a new reason replaces the old one */
-	ret = fileio_create_excl(path, 0644, text, strlen(text), d);
+	ret = fileio_create_excl(path, 0600, text, strlen(text), d); /* the state is the gateway's own */
 	free(path);
 	return ret;
 }

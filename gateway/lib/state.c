@@ -15,6 +15,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "fileio.h"
 #include "piugw/error.h"
 #include "state.h"
 
@@ -336,6 +337,9 @@ state_open(const char *path, struct state **outp, struct diag *d)
 	*outp = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return PIUGW_ENOMEM;
+	/* Kept answers hold personal data: the file is born closed. */
+	if (path[0] != ':' && (ret = fileio_precreate_private(path, d)) != 0)
+		goto out;
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {

@@ -12,6 +12,7 @@
 #include "body.pb-c.h"
 #include "match.h"
 #include "num.h"
+#include "fileio.h"
 #include "piugw/error.h"
 #include "store.h"
 
@@ -190,6 +191,9 @@ store_open(const char *path, struct store **outp, struct diag *d)
 		free(s);
 		return PIUGW_ENOMEM;
 	}
+	/* Personal data: the file is born closed to everyone but its owner. */
+	if (path[0] != ':' && (ret = fileio_precreate_private(path, d)) != 0)
+		goto out;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 						  SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {

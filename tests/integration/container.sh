@@ -23,6 +23,8 @@ check "build stage builds with warnings as errors" grep -q 'PIUGW_WERROR=ON' "$d
 # Its install-deps --demo brings no test package: the tests must stay unconfigured.
 check "build stage does not configure the tests" bash -c '! grep -q "PIUGW_TESTS=ON" "$1"' _ "$df"
 check "runs as a non-root user" grep -q '^USER piugw' "$df"
+check "its state folder is its own (0700)" grep -q 'install -d -o piugw -g piugw -m 0700 /var/lib/piugw' "$df"
+check "its socket folder exists (0750)" grep -q 'install -d -o piugw -g piugw -m 0750 /run/piugw' "$df"
 check "multi-stage" test "$(grep -c '^FROM ' "$df")" -eq 2
 for s in xa-piu xb-piu xc-piu; do check "compose runs $s" grep -q "^  $s:" "$compose"; done
 check "compose drops every capability" grep -q 'cap_drop: \[ALL\]' "$compose"

@@ -6,6 +6,7 @@
 # memory stays bounded). Real gateways on 127.0.0.1, as in mesh.sh.
 # Usage: faults.sh PIUGW PIUGWD ROGUE GW_BENCH
 set -u
+umask 0022 # as an operator's shell has it: the gateway must close its files itself
 piugw=$1 piugwd=$2 rogue=$3 bench=$4
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/lib.sh"
@@ -28,9 +29,40 @@ check "XC stops" stop XC-PIU
 check "XC starts on time" start XC-PIU
 check "XC answers again" test "$(ask XA-PIU query --to XC-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
 
+# --- the state is the gateway's own, whatever the umask ------------------------------
+# This script runs under umask 0022 (set at its top): the imports above and
+# the gateways created their files anyway closed. Operators reach the data
+# only through the socket in run/.
+for id in XA-PIU XB-PIU; do
+	open=$(find "$m/$id/state" \( -type f -perm /077 \) -o \( -type d -perm /077 \))
+	check "$id's state: nothing open to group or others${open:+ ($open)}" test -z "$open"
+	check "$id's store is 0600" test "$(stat -c %a "$m/$id/state/store.db")" = 600
+	check "$id's state folder is 0700" test "$(stat -c %a "$m/$id/state")" = 700
+	check "$id's socket is 0660, in a 0750 folder" \
+		test "$(stat -c %a "$m/$id/run/api.sock") $(stat -c %a "$m/$id/run")" = "660 750"
+done
+check "XC stops" stop XC-PIU
+chmod 0644 "$m/XC-PIU/state/store.db"
+st=0
+"$piugwd" -c "$(cfg XC-PIU)" >"$dir/xc-open.log" 2>&1 || st=$?
+check "a store open to others: XC refuses to start (exit 1)" test "$st" -eq 1
+check "naming the path, its mode and the fix" \
+	grep -q "state/store.db: mode 0644 lets others than the gateway's user in.*chmod 0600" "$dir/xc-open.log"
+st=0
+"$piugwd" -n -c "$(cfg XC-PIU)" >"$dir/xc-open.log" 2>&1 || st=$?
+check "piugwd -n refuses it too" test "$st" -eq 1
+chmod 0600 "$m/XC-PIU/state/store.db"
+chmod 0644 "$m/XC-PIU/etc/certs/XC-PIU.cert_secret"
+st=0
+"$piugwd" -n -c "$(cfg XC-PIU)" >"$dir/xc-open.log" 2>&1 || st=$?
+check "piugwd -n refuses a secret key of mode 0644, as a start does" test "$st" -eq 1
+check "saying so" grep -q "cert_secret: secret key file has mode 0644" "$dir/xc-open.log"
+chmod 0600 "$m/XC-PIU/etc/certs/XC-PIU.cert_secret"
+check "XC starts again once closed" start XC-PIU
+
 # --- the answering gateway killed -9 under load --------------------------------------
 printf 'XAA\tP1234567\tDOE\tJOHN\t1980-01-02\n' >"$dir/q.tsv"
-api="ipc://$m/XA-PIU/state/api.sock"
+api="ipc://$m/XA-PIU/run/api.sock"
 "$bench" gateway --api "$api" --queries "$dir/q.tsv" --to XB-PIU --inflight 8 --count 100000 \
 	--seconds 8 --deadline-ms 2000 >"$dir/load.out" 2>&1 &
 load=$!

@@ -104,7 +104,7 @@ check "XB's metrics count what it answered" sh -c "curl -sf $xbm/metrics | grep 
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	# Access is by the socket's permissions (0660, owner and group): another user is refused.
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$piugw" status \
-		--api "ipc://$m/XA-PIU/state/api.sock" >"$dir/out" 2>"$dir/err"
+		--api "ipc://$m/XA-PIU/run/api.sock" >"$dir/out" 2>"$dir/err"
 	check "another user may not use the local API" test $? -eq 2
 	check "and is told why" has "permission denied"
 fi
@@ -331,8 +331,8 @@ check "only XC's" test "$(grep -c "event=key_changed" "$dir/XA-PIU.log")" -eq 1
 # --- approvers: only their groups see and decide held requests -----------------------
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	# nobody becomes one of XA's operators: it may reach the socket, whose group is its own.
-	sock=$m/XA-PIU/state/api.sock
-	chmod o+x "$dir" "$m" "$m/XA-PIU" "$m/XA-PIU/state"
+	sock=$m/XA-PIU/run/api.sock
+	chmod o+x "$dir" "$m" "$m/XA-PIU" "$m/XA-PIU/run"
 	chgrp nogroup "$sock"
 	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$piugw" "$@" --api "ipc://$sock" >"$dir/out" 2>"$dir/err"; echo $?; }
 	xa_reload() {

@@ -18,6 +18,9 @@ check "checks the configuration first" grep -q '^ExecStartPre=/usr/sbin/piugwd -
 check "its own user" grep -q '^User=piugw' "$unit"
 check "no capabilities" grep -q '^CapabilityBoundingSet=$' "$unit"
 check "writes only its state" grep -q '^ReadWritePaths=/var/lib/piugw$' "$unit"
+check "its state is its own (0700)" grep -q '^StateDirectoryMode=0700$' "$unit"
+check "and what it creates too (umask 077)" grep -q '^UMask=0077$' "$unit"
+check "the operators' door is /run/piugw (0750)" sh -c "grep -q '^RuntimeDirectory=piugw$' '$unit' && grep -q '^RuntimeDirectoryMode=0750$' '$unit'"
 check "sees who its operators are (no user namespace)" test -z "$(grep '^PrivateUsers=' "$unit")"
 
 # The daily retention run: the same user (owner of the state folder), both
@@ -28,6 +31,7 @@ level=$(sed -n 's/.*Overall exposure level for piugw-retention.service: \([0-9.]
 echo "retention exposure: ${level:-?}"
 check "retention: exposure 2.0 or less" awk -v l="${level:-99}" 'BEGIN { exit !(l <= 2.0) }'
 check "retention: the gateway's user" grep -q '^User=piugw' "$ret"
+check "retention: creates nothing others may read" grep -q '^UMask=0077$' "$ret"
 check "retention: the store" grep -q '^ExecStart=/usr/bin/piugw store purge -c /etc/piugw/piugwd.yaml$' "$ret"
 check "retention: the audit log" grep -q '^ExecStart=/usr/bin/piugw audit purge -c /etc/piugw/piugwd.yaml$' "$ret"
 check "retention: a daily timer that catches up" sh -c "grep -q '^OnCalendar=daily' '$top/deploy/systemd/piugw-retention.timer' && grep -q '^Persistent=true' '$top/deploy/systemd/piugw-retention.timer'"

@@ -28,7 +28,9 @@ defaults_and_relative_paths(void **state)
 	assert_string_equal(c->agreements_dir, "/etc/piugw/agreements");
 	assert_string_equal(c->state_dir, "/var/lib/piugw");
 	assert_string_equal(c->store_file, "/var/lib/piugw/store.db");
-	assert_string_equal(c->local_api, "ipc:///var/lib/piugw/api.sock");
+	/* The operators' door is not in the state directory, which is closed to them. */
+	assert_string_equal(c->runtime_dir, "/run/piugw");
+	assert_string_equal(c->local_api, "ipc:///run/piugw/api.sock");
 	assert_null(c->metrics_listen);
 	assert_int_equal(c->max_message_bytes, 1024 * 1024);
 	assert_int_equal(c->freshness_seconds, 300);
