@@ -29,9 +29,15 @@ import_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: piugw import --format paxlst|csv|jsonl [-c CONFIG | --store FILE] FILE...\n\n"
-		"Read API/PNR data into this gateway's traveller store. A PAXLST message that is\n"
-		"malformed is rejected whole (file:segment: reason) and the rest still imports;\n"
-		"CSV and JSON Lines rows likewise. Prints a summary: read, stored, rejected.\n"
+		"Read API/PNR data into this gateway's traveller store. Each file is stored whole\n"
+		"or not at all: the counts printed (read, stored, rejected, replaced) are what\n"
+		"was committed, and a file that fails says that nothing of it was stored (exit 2).\n"
+		"Inside a file, a PAXLST message that is malformed is rejected whole\n"
+		"(file:segment: reason) and the rest still imports; CSV and JSON Lines rows\n"
+		"likewise (exit 1). Importing the same records again replaces them, never adds\n"
+		"them twice: a record is known by its record_id where the file gives one, else\n"
+		"by source, flight (carrier, number, date, departure) and the passenger's\n"
+		"document, or name and date of birth. A transfer time in the future is refused.\n"
 		"The import goes on the gateway's audit log (through piugwd if it runs): run\n"
 		"it as the user that owns the gateway's state folder.\n\n"
 		"  --format F         paxlst (UN/EDIFACT PAXLST D02B/D05B), csv or jsonl\n"
@@ -39,7 +45,7 @@ import_usage(FILE *f)
 		"  --store FILE       a bare store file of no gateway (nothing is recorded)\n"
 		"  --json             the summary as JSON\n\n"
 		"CSV has a header row; JSON Lines one object per line. Their fields are:\n"
-		"  source (API|PNR), transferred_at (YYYY-MM-DD[THH:MM:SSZ]),\n",
+		"  source (API|PNR), transferred_at (YYYY-MM-DD[THH:MM:SSZ]), record_id,\n",
 		CLI_DEFAULT_CONFIG);
 	for (int i = 0; i < COL__COUNT; i++)
 		fprintf(f, "%s%s%s", i % 6 == 0 ? "  " : "", store_cols[i].name,
@@ -234,8 +240,8 @@ import_main(int argc, char **argv)
 	struct import_stats total = {0};
 	struct store_audit sa = {0};
 	json_t *files = NULL;
-	char detail[160];
-	int nfiles = 0;
+	char detail[200];
+	int nfiles = 0, nfailed = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
@@ -295,46 +301,65 @@ import_main(int argc, char **argv)
 			fprintf(stderr, "\r\033[K");
 		cli_print_diag("import", &d);
 		if (rc != 0) {
-			fprintf(stderr, "piugw import: %s: %s; the records of the failing batch were "
-					"not kept\n", argv[i], piugw_strerror(rc));
+			fprintf(stderr, "piugw import: %s: %s; nothing of this file was stored (%ju "
+					"records read before it failed)\n", argv[i], piugw_strerror(rc),
+				(uintmax_t)st.read);
 			ret = CLI_EXIT_USAGE;
+			nfailed++;
 		}
 		if (st.rejected > 0 && ret == CLI_EXIT_OK)
 			ret = CLI_EXIT_FAILED;
 		if (st.messages_rejected > 0 && ret == CLI_EXIT_OK)
 			ret = CLI_EXIT_FAILED;
+		/* Printed after the commit (import_text returned): what is said is stored. */
 		if (!json && fmt == IMPORT_PAXLST)
-			printf("%s: %ju messages (%ju rejected); %ju travellers x legs read, %ju stored, "
-			       "%ju rejected\n", argv[i], (uintmax_t)st.messages,
-			       (uintmax_t)st.messages_rejected, (uintmax_t)st.read,
-			       (uintmax_t)st.stored, (uintmax_t)st.rejected);
+			printf("%s: %ju messages (%ju rejected); %ju travellers x legs read, %ju stored "
+			       "(%ju replaced a record with the same key), %ju rejected%s\n", argv[i],
+			       (uintmax_t)st.messages, (uintmax_t)st.messages_rejected,
+			       (uintmax_t)st.read, (uintmax_t)st.stored, (uintmax_t)st.replaced,
+			       (uintmax_t)st.rejected, rc != 0 ? "; FAILED: nothing stored" : "");
 		else if (!json)
-			printf("%s: %ju rows read, %ju stored, %ju rejected\n", argv[i],
-			       (uintmax_t)st.read, (uintmax_t)st.stored, (uintmax_t)st.rejected);
-		json_array_append_new(files, json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "file",
-						       argv[i], "messages_rejected",
+			printf("%s: %ju rows read, %ju stored (%ju replaced a record with the same key), "
+			       "%ju rejected%s\n", argv[i], (uintmax_t)st.read, (uintmax_t)st.stored,
+			       (uintmax_t)st.replaced, (uintmax_t)st.rejected,
+			       rc != 0 ? "; FAILED: nothing stored" : "");
+		json_array_append_new(files, json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
+						       "file", argv[i], "committed", rc == 0,
+						       "messages_rejected",
 						       (json_int_t)st.messages_rejected,
 						       "read", (json_int_t)st.read, "stored",
-						       (json_int_t)st.stored, "rejected",
+						       (json_int_t)st.stored, "replaced",
+						       (json_int_t)st.replaced, "rejected",
 						       (json_int_t)st.rejected, "reasons",
 						       cli_diag_json(&d)));
 		total.read += st.read;
 		total.stored += st.stored;
+		total.replaced += st.replaced;
 		total.rejected += st.rejected;
 		nfiles++;
 		diag_clear(&d);
 	}
-	/* Counts only: file names may name people. */
-	snprintf(detail, sizeof(detail), "%s import: %d file%s, %ju read, %ju stored, %ju rejected",
-		 import_format_name((enum import_format)fmt), nfiles, nfiles == 1 ? "" : "s",
-		 (uintmax_t)total.read, (uintmax_t)total.stored, (uintmax_t)total.rejected);
+	/* Counts only (file names may name people), and only what was committed. */
+	if (nfailed > 0)
+		snprintf(detail, sizeof(detail), "%s import failed: %d of %d file%s not stored; "
+			 "%ju read, %ju stored (%ju replaced), %ju rejected",
+			 import_format_name((enum import_format)fmt), nfailed, nfiles,
+			 nfiles == 1 ? "" : "s", (uintmax_t)total.read, (uintmax_t)total.stored,
+			 (uintmax_t)total.replaced, (uintmax_t)total.rejected);
+	else
+		snprintf(detail, sizeof(detail), "%s import: %d file%s, %ju read, %ju stored (%ju "
+			 "replaced), %ju rejected", import_format_name((enum import_format)fmt),
+			 nfiles, nfiles == 1 ? "" : "s", (uintmax_t)total.read,
+			 (uintmax_t)total.stored, (uintmax_t)total.replaced,
+			 (uintmax_t)total.rejected);
 	if (store_path == NULL && store_audit_record(&sa, true, total.stored, detail, true) != 0)
 		ret = CLI_EXIT_USAGE;
 	store_audit_end(&sa);
 	if (json)
-		cli_json_print(json_pack("{s:o, s:I, s:I, s:I}", "files", files, "read",
+		cli_json_print(json_pack("{s:o, s:I, s:I, s:I, s:I}", "files", files, "read",
 					 (json_int_t)total.read, "stored", (json_int_t)total.stored,
-					 "rejected", (json_int_t)total.rejected));
+					 "replaced", (json_int_t)total.replaced, "rejected",
+					 (json_int_t)total.rejected));
 	else
 		json_decref(files);
 	store_close(&s);

@@ -15,8 +15,9 @@
 #include "num.h"
 #include "piugw/error.h"
 
-#define BATCH 50000
 #define PROGRESS_EVERY 20000
+/* How far ahead of this machine's clock a sender's transfer time may be. */
+#define IMPORT_SKEW_MS (5 * 60 * 1000)
 
 /* ---- shared ---- */
 
@@ -230,7 +231,7 @@ set(struct traveller *t, enum store_col c, const char *v)
 /* Store a finished message whole, or reject it whole. */
 static int
 msg_store(struct store *s, struct msg *m, const char *label, int64_t transferred,
-	  struct import_stats *st, struct diag *d)
+	  int64_t now_ms, struct import_stats *st, struct diag *d)
 {
 	unsigned rows = 0, all = m->npeople * (m->nlegs > 0 ? m->nlegs : 1);
 	struct diag why;
@@ -242,6 +243,10 @@ msg_store(struct store *s, struct msg *m, const char *label, int64_t transferred
 		msg_fail(m, m->start_seg, "%s", "no flight leg (TDT with LOC+125/LOC+87)");
 	if (m->err[0] == '\0' && m->npeople == 0)
 		msg_fail(m, m->start_seg, "%s", "no passenger or crew member (NAD+FL/NAD+FM)");
+	/* A transfer time to come would slip past masking and retention. */
+	if (m->err[0] == '\0' && transferred > now_ms + IMPORT_SKEW_MS)
+		msg_fail(m, m->start_seg, "%s", "the interchange's date and time (UNB) are in the "
+			 "future; the sender's clock or the file is wrong");
 	if (m->err[0] != '\0')
 		goto reject;
 	diag_init(&why);
@@ -262,7 +267,8 @@ msg_store(struct store *s, struct msg *m, const char *label, int64_t transferred
 			set(t, COL_ARR_AIRPORT, l->arr);
 			set(t, COL_DEP_TIME, l->dep_time);
 			set(t, COL_ARR_TIME, l->arr_time);
-			int rc = store_insert(s, t, &why);
+			bool replaced = false;
+			int rc = store_insert(s, t, &replaced, &why);
 			if (rc == PIUGW_EINVAL) {
 				msg_fail(m, m->start_seg, "a traveller is incomplete: %s",
 					 why.n > 0 ? why.lines[why.n - 1] : "?");
@@ -274,6 +280,7 @@ msg_store(struct store *s, struct msg *m, const char *label, int64_t transferred
 				return rc;
 			}
 			rows++;
+			st->replaced += replaced;
 		}
 	}
 	diag_clear(&why);
@@ -483,7 +490,7 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 		if (strcmp(sg->tag, "UNH") == 0) {
 			if (in_msg) {
 				msg_fail(m, x.segno, "%s", "a new UNH before this message's UNT");
-				if ((ret = msg_store(s, m, label, transferred, st, d)) != 0)
+				if ((ret = msg_store(s, m, label, transferred, now_ms, st, d)) != 0)
 					break;
 			}
 			msg_clear(m);
@@ -516,7 +523,7 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 						     "segments were lost or added", c, m->segs);
 			in_msg = false;
 			msgs_in_ic++;
-			if ((ret = msg_store(s, m, label, transferred, st, d)) != 0)
+			if ((ret = msg_store(s, m, label, transferred, now_ms, st, d)) != 0)
 				break;
 			msg_clear(m);
 			progress_maybe(st, cb, ctx, &next);
@@ -539,13 +546,13 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 			    "interchange)", label, x.segno);
 		if (in_msg) {
 			msg_fail(m, m->start_seg, "%s", "the message is incomplete (no UNT)");
-			ret = msg_store(s, m, label, transferred, st, d);
+			ret = msg_store(s, m, label, transferred, now_ms, st, d);
 			in_msg = false;
 		}
 	}
 	if (ret == 0 && in_msg) {
 		msg_fail(m, m->start_seg, "%s", "the message is incomplete (no UNT)");
-		ret = msg_store(s, m, label, transferred, st, d);
+		ret = msg_store(s, m, label, transferred, now_ms, st, d);
 	}
 	if (ret == 0 && in_interchange)
 		diag_add(d, "%s: warning: the interchange has no UNZ (truncated?)", label);
@@ -564,22 +571,26 @@ struct rows {
 	int64_t now_ms;
 	struct import_stats *st;
 	struct diag *d;
-	unsigned in_batch;
 };
 
-/* Store one row (already a traveller) in the current batch. */
+/* Store one row (already a traveller) in the file's transaction. */
 static int
 row_store(struct rows *r, struct traveller *t, unsigned line)
 {
 	struct diag why;
+	bool replaced = false;
 	int rc;
 
 	r->st->read++;
 	r->st->messages++;
-	if (r->in_batch == 0 && store_begin(r->s) != 0)
-		return PIUGW_ESYSTEM;
 	diag_init(&why);
-	rc = store_insert(r->s, t, &why);
+	/* A transfer time to come would slip past masking and retention. */
+	if (t->transferred_at_ms > r->now_ms + IMPORT_SKEW_MS) {
+		diag_add(&why, "transferred_at is in the future");
+		rc = PIUGW_EINVAL;
+	} else {
+		rc = store_insert(r->s, t, &replaced, &why);
+	}
 	if (rc == PIUGW_EINVAL) {
 		diag_add(r->d, "%s:%u: row rejected: %s", r->label, line,
 			 why.n > 0 ? why.lines[0] : "?");
@@ -588,29 +599,10 @@ row_store(struct rows *r, struct traveller *t, unsigned line)
 		rc = 0;
 	} else if (rc == 0) {
 		r->st->stored++;
-	} else {
-		store_rollback(r->s);
-		r->in_batch = 0;
-		diag_clear(&why);
-		return rc;
+		r->st->replaced += replaced;
 	}
 	diag_clear(&why);
-	if (++r->in_batch >= BATCH) {
-		r->in_batch = 0;
-		if (store_commit(r->s) != 0)
-			return PIUGW_ESYSTEM;
-	}
-	return 0;
-}
-
-static int
-rows_finish(struct rows *r)
-{
-	if (r->in_batch > 0) {
-		r->in_batch = 0;
-		return store_commit(r->s) == 0 ? 0 : PIUGW_ESYSTEM;
-	}
-	return 0;
+	return rc;
 }
 
 /* Set a named field of t; "source" and "transferred_at" are special. */
@@ -626,6 +618,11 @@ field(struct traveller *t, const char *name, size_t nlen, const char *val, char 
 		if (t->source == 0)
 			snprintf(why, wl, "source must be API or PNR");
 		return t->source != 0;
+	}
+	if (nlen == 9 && memcmp(name, "record_id", 9) == 0) {
+		free(t->record_id);
+		t->record_id = dup_or_null(val);
+		return true;
 	}
 	if (nlen == 14 && memcmp(name, "transferred_at", 14) == 0) {
 		if (!parse_instant(val, &t->transferred_at_ms)) {
@@ -741,7 +738,7 @@ static int
 import_csv(struct store *s, const char *text, size_t len, const char *label, int64_t now_ms,
 	   struct import_stats *st, struct diag *d, import_progress cb, void *ctx)
 {
-	struct rows r = {s, label, now_ms, st, d, 0};
+	struct rows r = {s, label, now_ms, st, d};
 	const char *p = text, *end = text + len;
 	char **hdr = NULL, **f = NULL;
 	size_t nh = 0, nf = 0;
@@ -814,8 +811,6 @@ import_csv(struct store *s, const char *text, size_t len, const char *label, int
 		progress_maybe(st, cb, ctx, &next);
 	}
 	fields_free(hdr, nh);
-	if (ret == 0)
-		ret = rows_finish(&r);
 	return ret;
 }
 
@@ -823,7 +818,7 @@ static int
 import_jsonl(struct store *s, const char *text, size_t len, const char *label, int64_t now_ms,
 	     struct import_stats *st, struct diag *d, import_progress cb, void *ctx)
 {
-	struct rows r = {s, label, now_ms, st, d, 0};
+	struct rows r = {s, label, now_ms, st, d};
 	const char *p = text, *end = text + len;
 	unsigned line = 0;
 	uint64_t next = PROGRESS_EVERY;
@@ -893,8 +888,6 @@ import_jsonl(struct store *s, const char *text, size_t len, const char *label, i
 		traveller_clear(&t);
 		progress_maybe(st, cb, ctx, &next);
 	}
-	if (ret == 0)
-		ret = rows_finish(&r);
 	return ret;
 }
 
@@ -904,13 +897,28 @@ import_text(struct store *s, enum import_format fmt, const char *text, size_t le
 	    const char *label, int64_t now_ms, struct import_stats *st, struct diag *d,
 	    import_progress progress, void *ctx)
 {
+	int ret = PIUGW_EINVAL;
+
 	memset(st, 0, sizeof(*st));
-	switch (fmt) {
-	case IMPORT_PAXLST: return import_paxlst(s, text, len, label, now_ms, st, d, progress, ctx);
-	case IMPORT_CSV: return import_csv(s, text, len, label, now_ms, st, d, progress, ctx);
-	case IMPORT_JSONL: return import_jsonl(s, text, len, label, now_ms, st, d, progress, ctx);
+	/* All of the file or none of it: counts said are counts stored. */
+	if (store_begin(s) != 0) {
+		diag_add(d, "%s: the store cannot be written (locked, or its disk is full)", label);
+		return PIUGW_ESYSTEM;
 	}
-	return PIUGW_EINVAL;
+	switch (fmt) {
+	case IMPORT_PAXLST: ret = import_paxlst(s, text, len, label, now_ms, st, d, progress, ctx); break;
+	case IMPORT_CSV: ret = import_csv(s, text, len, label, now_ms, st, d, progress, ctx); break;
+	case IMPORT_JSONL: ret = import_jsonl(s, text, len, label, now_ms, st, d, progress, ctx); break;
+	}
+	if (ret == 0 && (ret = store_commit(s)) != 0)
+		diag_add(d, "%s: the store could not commit the file (is its disk full?)", label);
+	else if (ret != 0)
+		store_rollback(s);
+	if (ret != 0) {
+		st->stored = 0;
+		st->replaced = 0;
+	}
+	return ret;
 }
 
 /* See import.h. */

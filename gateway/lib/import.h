@@ -12,7 +12,12 @@
  *           "source" API|PNR and "transferred_at" YYYY-MM-DD[THH:MM[:SS]Z]).
  *   JSONL   one JSON object per line with the same keys.
  *
- * Each PAXLST message, and each CSV/JSONL row, is stored whole or not at all.
+ * A file is stored whole or not at all (one transaction): the counts are the
+ * truth once import_text() returns 0, and 0 stored otherwise. Inside it, a
+ * PAXLST message that is malformed, or a CSV/JSONL row, is rejected whole
+ * and the rest goes on. Imports are idempotent: a record stored before
+ * (store.h: its natural key, or the record_id column of CSV and JSON Lines)
+ * is replaced, never added twice. A transfer time in the future is refused.
  * Rejections name the place and the reason, never the personal data.
  *
  * SPDX-License-Identifier: Apache-2.0
@@ -33,16 +38,19 @@ struct import_stats {
 	uint64_t rejected;
 	uint64_t messages; /* PAXLST messages, or rows */
 	uint64_t messages_rejected;
+	uint64_t replaced; /* of the stored: records that were in the store already */
 };
 
 /* Called now and then with the running totals (for a progress line). */
 typedef void (*import_progress)(const struct import_stats *st, void *ctx);
 
 /*
- * Import text (label names it in diagnostics) into s. now_ms is the default
- * transfer time where the data carries none. Returns 0 if the file could be
- * read (rejections are counted in st and explained in d), or an error if
- * the store failed (nothing of the failing batch stays).
+ * Import text (label names it in diagnostics) into s, in one transaction.
+ * now_ms is the default transfer time where the data carries none, and the
+ * limit of a transfer time given (a few minutes of clock skew allowed).
+ * Returns 0 once the file is committed (rejections are counted in st and
+ * explained in d), or an error if the store failed: then nothing of the
+ * file is stored and st->stored is 0.
  */
 int import_text(struct store *s, enum import_format fmt, const char *text, size_t len,
 		const char *label, int64_t now_ms, struct import_stats *st, struct diag *d,

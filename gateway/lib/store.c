@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "body.pb-c.h"
@@ -67,7 +68,8 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *insert, *insert_sel, *by_doc, *by_name, *by_dob, *by_locator, *by_flight,
-		*by_sel, *begin, *commit, *rollback;
+		*by_sel, *begin, *commit, *rollback, *del_sel, *del_row;
+	unsigned depth;      /* store_begin nesting: 0 none, 1 a transaction, more savepoints */
 	bool hold;           /* store_read_hold: searches share one read transaction */
 	char cols_sql[2048]; /* "id, source, transferred_at, surname, ..." */
 };
@@ -86,6 +88,8 @@ store_col_by_name(const char *name, size_t len)
 void
 traveller_clear(struct traveller *t)
 {
+	free(t->record_id);
+	t->record_id = NULL;
 	for (int i = 0; i < COL__COUNT; i++) {
 		free(t->v[i]);
 		t->v[i] = NULL;
@@ -135,7 +139,7 @@ create_schema(struct store *s, struct diag *d)
 			      "BEGIN;CREATE TABLE traveller(id INTEGER PRIMARY KEY, "
 			      "source INTEGER NOT NULL, transferred_at INTEGER NOT NULL, "
 			      "doc_key TEXT, name_key TEXT, dob_key TEXT, name_norm TEXT, "
-			      "locator_key TEXT, flight_key TEXT");
+			      "locator_key TEXT, flight_key TEXT, record_key TEXT");
 	for (int i = 0; i < COL__COUNT; i++)
 		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s TEXT", store_cols[i].name);
 	snprintf(sql + o, sizeof(sql) - o,
@@ -147,6 +151,7 @@ create_schema(struct store *s, struct diag *d)
 		 "CREATE INDEX t_locator ON traveller(locator_key);"
 		 "CREATE INDEX t_flight ON traveller(flight_key);"
 		 "CREATE INDEX t_transferred ON traveller(transferred_at);"
+		 "CREATE UNIQUE INDEX t_record ON traveller(record_key);"
 		 "CREATE TABLE selector(traveller_id INTEGER NOT NULL, kind INTEGER NOT NULL, "
 		 "value TEXT NOT NULL);"
 		 "CREATE INDEX s_value ON selector(kind, value);"
@@ -167,7 +172,7 @@ store_close(struct store **sp)
 	s = *sp;
 	sqlite3_stmt *all[] = {s->insert, s->insert_sel, s->by_doc, s->by_name, s->by_dob,
 			       s->by_locator, s->by_flight, s->by_sel, s->begin, s->commit,
-			       s->rollback};
+			       s->rollback, s->del_sel, s->del_row};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sqlite3_finalize(all[i]);
 	sqlite3_close(s->db);
@@ -219,6 +224,14 @@ store_open(const char *path, struct store **outp, struct diag *d)
 	if (version == 0) {
 		if ((ret = create_schema(s, d)) != 0)
 			goto out;
+	} else if (version == 1) {
+		/* Rows stored before have no key: only what is imported from now on is matched. */
+		if ((ret = exec(s, "BEGIN;ALTER TABLE traveller ADD COLUMN record_key TEXT;"
+				   "CREATE UNIQUE INDEX t_record ON traveller(record_key);"
+				   "PRAGMA user_version = 2;COMMIT;", d)) != 0) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			goto out;
+		}
 	} else if (version > STORE_SCHEMA_VERSION) {
 		diag_add(d, "%s: store schema %d is newer than this piugw knows (%d); upgrade piugw",
 			 path, version, STORE_SCHEMA_VERSION);
@@ -235,10 +248,10 @@ store_open(const char *path, struct store **outp, struct diag *d)
 
 	o = (size_t)snprintf(sql, sizeof(sql),
 			     "INSERT INTO traveller(source, transferred_at, doc_key, name_key, "
-			     "dob_key, name_norm, locator_key, flight_key");
+			     "dob_key, name_norm, locator_key, flight_key, record_key");
 	for (int i = 0; i < COL__COUNT; i++)
 		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", store_cols[i].name);
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES (?,?,?,?,?,?,?,?");
+	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES (?,?,?,?,?,?,?,?,?");
 	for (int i = 0; i < COL__COUNT; i++)
 		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ",?");
 	snprintf(sql + o, sizeof(sql) - o, ")");
@@ -247,7 +260,10 @@ store_open(const char *path, struct store **outp, struct diag *d)
 			   "INSERT INTO selector(traveller_id, kind, value) VALUES (?,?,?)", d)) != 0 ||
 	    (ret = prepare(s, &s->begin, "BEGIN", d)) != 0 ||
 	    (ret = prepare(s, &s->commit, "COMMIT", d)) != 0 ||
-	    (ret = prepare(s, &s->rollback, "ROLLBACK", d)) != 0)
+	    (ret = prepare(s, &s->rollback, "ROLLBACK", d)) != 0 ||
+	    (ret = prepare(s, &s->del_sel, "DELETE FROM selector WHERE traveller_id IN "
+					   "(SELECT id FROM traveller WHERE record_key = ?1)", d)) != 0 ||
+	    (ret = prepare(s, &s->del_row, "DELETE FROM traveller WHERE record_key = ?1", d)) != 0)
 		goto out;
 #define SEL(stmt, where)                                                                           \
 	snprintf(sql, sizeof(sql), "SELECT %s, name_norm FROM traveller WHERE %s", s->cols_sql,    \
@@ -283,21 +299,64 @@ step_done(struct store *s, sqlite3_stmt *st)
 int
 store_begin(struct store *s)
 {
-	return step_done(s, s->begin);
+	int rc = s->depth == 0 ? step_done(s, s->begin)
+			       : sqlite3_exec(s->db, "SAVEPOINT nest", NULL, NULL, NULL) == SQLITE_OK
+				 ? 0
+				 : PIUGW_ESYSTEM;
+
+	if (rc == 0)
+		s->depth++;
+	return rc;
 }
 
 /* See store.h. */
 int
 store_commit(struct store *s)
 {
-	return step_done(s, s->commit);
+	if (s->depth == 0)
+		return PIUGW_EINVAL;
+	if (--s->depth > 0)
+		return sqlite3_exec(s->db, "RELEASE nest", NULL, NULL, NULL) == SQLITE_OK
+			       ? 0
+			       : PIUGW_ESYSTEM;
+	if (step_done(s, s->commit) == 0)
+		return 0;
+	/* A commit that failed (the disk is full) leaves nothing half-done behind. */
+	if (!sqlite3_get_autocommit(s->db))
+		step_done(s, s->rollback);
+	return PIUGW_ESYSTEM;
 }
 
 /* See store.h. */
 int
 store_rollback(struct store *s)
 {
+	if (s->depth == 0)
+		return PIUGW_EINVAL;
+	if (--s->depth > 0)
+		return sqlite3_exec(s->db, "ROLLBACK TO nest; RELEASE nest", NULL, NULL, NULL) ==
+				       SQLITE_OK
+			       ? 0
+			       : PIUGW_ESYSTEM;
 	return step_done(s, s->rollback);
+}
+
+/* See store.h. */
+int
+store_count(struct store *s, uint64_t *np)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = PIUGW_ESYSTEM;
+
+	*np = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM traveller", -1, &st, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		*np = (uint64_t)sqlite3_column_int64(st, 0);
+		ret = 0;
+	}
+	sqlite3_finalize(st);
+	return ret;
 }
 
 /* See store.h. */
@@ -434,14 +493,52 @@ insert_selectors(struct store *s, int64_t id, enum store_selector kind, const ch
 	return 0;
 }
 
+/*
+ * The natural key of t (see store.h), as 32 hex digits of a BLAKE2b digest:
+ * what identifies a record again, whatever file it comes in.
+ */
+static void
+record_key(const struct traveller *t, const char *dk, const char *nk, char out[33])
+{
+	static const enum store_col leg[] = {COL_CARRIER, COL_FLIGHT_NUMBER, COL_FLIGHT_DATE,
+					     COL_DEP_AIRPORT};
+	crypto_generichash_state st;
+	uint8_t h[16], z = 0, src = (uint8_t)t->source;
+	char buf[64];
+
+	/* Each field ends with 0x00, so that no two tuples give the same input. */
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	if (!empty(t->record_id)) {
+		crypto_generichash_update(&st, (const uint8_t *)"id", 3);
+		crypto_generichash_update(&st, (const uint8_t *)t->record_id, strlen(t->record_id));
+	} else {
+		crypto_generichash_update(&st, (const uint8_t *)"leg", 4);
+		crypto_generichash_update(&st, &src, 1);
+		for (size_t i = 0; i < sizeof(leg) / sizeof(leg[0]); i++) {
+			match_document(t->v[leg[i]], buf, sizeof(buf));
+			crypto_generichash_update(&st, (const uint8_t *)buf, strlen(buf));
+			crypto_generichash_update(&st, &z, 1);
+		}
+		/* The passenger: the document, or else the name and date of birth. */
+		const char *who = dk[0] != '\0' ? dk : nk;
+		crypto_generichash_update(&st, (const uint8_t *)(dk[0] != '\0' ? "doc" : "name"), 4);
+		crypto_generichash_update(&st, (const uint8_t *)who, strlen(who));
+	}
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(out, 33, h, sizeof(h));
+}
+
 /* See store.h. */
 int
-store_insert(struct store *s, const struct traveller *t, struct diag *d)
+store_insert(struct store *s, const struct traveller *t, bool *replacedp, struct diag *d)
 {
 	char dk[96], nk[2 * MATCH_NAME_MAX + 24], bk[16], nn[MATCH_NAME_MAX], lk[32], fk[48];
+	char rk[33];
 	int32_t day;
 	int64_t id;
 
+	if (replacedp != NULL)
+		*replacedp = false;
 	if (t->source != STORE_SOURCE_API && t->source != STORE_SOURCE_PNR) {
 		diag_add(d, "source must be API or PNR");
 		return PIUGW_EINVAL;
@@ -480,6 +577,21 @@ store_insert(struct store *s, const struct traveller *t, struct diag *d)
 	match_document(t->v[COL_RECORD_LOCATOR], lk, sizeof(lk));
 	flight_key(t->v[COL_CARRIER], t->v[COL_FLIGHT_NUMBER], t->v[COL_FLIGHT_DATE], fk,
 		   sizeof(fk));
+	if (!empty(t->record_id) && strlen(t->record_id) >= FIELD_MAX) {
+		diag_add(d, "record_id is longer than %d bytes", FIELD_MAX - 1);
+		return PIUGW_EINVAL;
+	}
+	record_key(t, empty(t->v[COL_DOC_NUMBER]) ? "" : dk, nk, rk);
+
+	/* The same record again replaces what was stored of it. */
+	sqlite3_bind_text(s->del_sel, 1, rk, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->del_row, 1, rk, -1, SQLITE_STATIC);
+	if (step_done(s, s->del_sel) != 0 || step_done(s, s->del_row) != 0) {
+		diag_add(d, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		return PIUGW_ESYSTEM;
+	}
+	if (replacedp != NULL)
+		*replacedp = sqlite3_changes(s->db) > 0;
 
 	sqlite3_stmt *st = s->insert;
 	sqlite3_bind_int(st, 1, t->source);
@@ -499,11 +611,12 @@ store_insert(struct store *s, const struct traveller *t, struct diag *d)
 	else
 		sqlite3_bind_text(st, 7, lk, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 8, fk, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 9, rk, -1, SQLITE_TRANSIENT);
 	for (int i = 0; i < COL__COUNT; i++) {
 		if (t->v[i] == NULL)
-			sqlite3_bind_null(st, 9 + i);
+			sqlite3_bind_null(st, 10 + i);
 		else
-			sqlite3_bind_text(st, 9 + i, t->v[i], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 10 + i, t->v[i], -1, SQLITE_STATIC);
 	}
 	if (step_done(s, st) != 0) {
 		diag_add(d, "%s: %s", s->path, sqlite3_errmsg(s->db));

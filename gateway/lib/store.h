@@ -18,7 +18,7 @@
 
 #include "diag.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 enum store_col {
 	/* api.identity */
@@ -70,6 +70,7 @@ struct traveller {
 	int64_t id;
 	int source;
 	int64_t transferred_at_ms;
+	char *record_id;     /* the sender's id of the record, if it gives one; owned */
 	char *v[COL__COUNT]; /* NULL or a value; owned by the traveller */
 };
 
@@ -82,7 +83,12 @@ struct store;
 int store_open(const char *path, struct store **outp, struct diag *d);
 void store_close(struct store **sp);
 
-/* Transactions: an import puts each message in one, so nothing half-written stays. */
+/*
+ * Transactions, nested: the outermost is a transaction (an import holds one
+ * per file: all of it is stored or none), the ones inside it savepoints (a
+ * PAXLST message is stored whole or not at all). Commit and rollback end
+ * the innermost.
+ */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
@@ -98,8 +104,18 @@ void store_read_hold(struct store *s, bool on);
 /*
  * Check t and add it. Refuses (PIUGW_EINVAL, reason in d) a row without a
  * surname, a bad date of birth, or no flight. Personal data never goes to d.
+ *
+ * Imports are idempotent: each row has a natural key, the sender's
+ * record_id where it gives one, else (source, carrier, flight, date,
+ * departure airport, and the document, or the name and date of birth); a
+ * row whose key is stored already replaces that row (*replacedp true, may
+ * be NULL), so a file imported twice, or again after an import cut short,
+ * holds each record once.
  */
-int store_insert(struct store *s, const struct traveller *t, struct diag *d);
+int store_insert(struct store *s, const struct traveller *t, bool *replacedp, struct diag *d);
+
+/* How many rows the store holds. */
+int store_count(struct store *s, uint64_t *np);
 
 /* ---- search ---- */
 

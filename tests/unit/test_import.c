@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "fileio.h"
 #include "import.h"
 #include "num.h"
@@ -272,6 +274,124 @@ jsonl_rows(void **state)
 	assert_int_equal(import_format_by_name("xml"), -1);
 }
 
+/* The same records again are replaced, never added: by record_id, else by the natural key. */
+static void
+imports_are_idempotent(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	struct import_stats st;
+	uint64_t n0, n1;
+	const char *csv =
+		"record_id,source,transferred_at,surname,given_names,date_of_birth,doc_number,"
+		"doc_issuer,carrier,flight_number,flight_date,dep_airport\n"
+		",API,2027-05-29,Lefevre,Francois,1977-03-03,F111,XDA,XD,9,2027-05-29,XAA\n"
+		",API,2027-05-29,Lefevre,Francois,1977-03-03,F111,XDA,XD,9,2027-05-29,XBB\n"
+		",API,2027-05-29,Smith,John,1980-01-01,,,XE,10,2027-05-29,XAA\n"
+		"R-1,PNR,2027-05-29,Roe,Richard,1970-05-06,,,XE,10,2027-05-29,XAA\n"
+		"R-2,PNR,2027-05-29,Roe,Richard,1970-05-06,,,XE,10,2027-05-29,XAA\n";
+
+	diag_init(&d);
+	assert_int_equal(import_text(f->s, IMPORT_CSV, csv, strlen(csv), "a.csv", NOW, &st, &d, NULL,
+				     NULL), 0);
+	assert_int_equal(st.stored, 5); /* two legs, a name without a document, two record ids */
+	assert_int_equal(st.replaced, 0);
+	assert_int_equal(store_count(f->s, &n0), 0);
+	assert_int_equal(n0, 5);
+	assert_int_equal(import_text(f->s, IMPORT_CSV, csv, strlen(csv), "a.csv", NOW, &st, &d, NULL,
+				     NULL), 0);
+	assert_int_equal(st.stored, 5);
+	assert_int_equal(st.replaced, 5);
+	assert_int_equal(store_count(f->s, &n1), 0);
+	assert_int_equal(n1, n0);
+	assert_int_equal(count_doc(f, "XDA", "F111"), 2);
+	/* The same passenger written otherwise (case, spacing) is the same record. */
+	const char *again = "source,transferred_at,surname,given_names,date_of_birth,doc_number,"
+			    "doc_issuer,carrier,flight_number,flight_date,dep_airport\n"
+			    "API,2027-05-30,LEFEVRE,FRANCOIS,1977-03-03,f 111,xda,xd,9,2027-05-29,xaa\n";
+	assert_int_equal(import_text(f->s, IMPORT_CSV, again, strlen(again), "b.csv", NOW, &st, &d,
+				     NULL, NULL), 0);
+	assert_int_equal(st.replaced, 1);
+	assert_int_equal(store_count(f->s, &n1), 0);
+	assert_int_equal(n1, n0);
+	/* PAXLST twice: each passenger once per leg. */
+	struct import_stats p1 = run_fixture(f, "basic.edi", &d);
+	assert_int_equal(store_count(f->s, &n0), 0);
+	struct import_stats p2 = run_fixture(f, "basic.edi", &d);
+	assert_int_equal(store_count(f->s, &n1), 0);
+	assert_int_equal(n1, n0);
+	assert_int_equal(p2.replaced, p1.stored);
+	diag_clear(&d);
+}
+
+/* A transfer time to come would escape masking and retention: refused, row and reason. */
+static void
+future_transfer_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	struct import_stats st;
+	const char *csv = "source,transferred_at,surname,carrier,flight_number,flight_date\n"
+			  "API,2099-01-01,Future,XD,9,2027-05-29\n"
+			  "API,2027-06-01T00:04:00Z,Skewed,XD,9,2027-05-29\n"
+			  "API,2027-05-29,Past,XD,9,2027-05-29\n";
+
+	diag_init(&d);
+	assert_int_equal(import_text(f->s, IMPORT_CSV, csv, strlen(csv), "f.csv", NOW, &st, &d, NULL,
+				     NULL), 0);
+	assert_int_equal(st.rejected, 1);
+	assert_int_equal(st.stored, 2); /* four minutes ahead: a sender's clock, taken */
+	assert_true(tu_diag_has(&d, "f.csv:2: row rejected: transferred_at is in the future"));
+	diag_clear(&d);
+	/* PAXLST: the interchange's date (UNB 2027-05-30) ahead of this clock. */
+	char *path = tu_path(PIUGW_FIXTURES_DIR "/paxlst", "basic.edi");
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(fileio_read(path, 1 << 20, 0, &buf, &len, NULL), 0);
+	assert_int_equal(import_text(f->s, IMPORT_PAXLST, (char *)buf, len, "basic.edi",
+				     NOW - 5LL * 86400000, &st, &d, NULL, NULL), 0);
+	assert_int_equal(st.stored, 0);
+	assert_true(st.messages_rejected > 0);
+	assert_true(tu_diag_has(&d, "(UNB) are in the future"));
+	fileio_free(buf, len, 0);
+	free(path);
+	diag_clear(&d);
+}
+
+/* A file is stored whole or not at all: a store that fails midway keeps nothing of it. */
+static void
+a_failed_file_stores_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	struct import_stats st;
+	uint64_t n0, n1;
+	const char *csv = "source,transferred_at,surname,carrier,flight_number,flight_date\n"
+			  "API,2027-05-29,First,XD,9,2027-05-29\n"
+			  "API,2027-05-29,Second,XD,9,2027-05-29\n";
+
+	diag_init(&d);
+	assert_int_equal(store_count(f->s, &n0), 0);
+	/* A trigger that fails the second row stands in for a disk that fills up. */
+	store_close(&f->s);
+	char *p = tu_path(f->dir, "store.db");
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER full BEFORE INSERT ON traveller "
+					  "WHEN NEW.surname = 'Second' BEGIN SELECT RAISE(ABORT, "
+					  "'database or disk is full'); END;", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(p, &f->s, &d), 0);
+	free(p);
+	assert_int_equal(import_text(f->s, IMPORT_CSV, csv, strlen(csv), "x.csv", NOW, &st, &d, NULL,
+				     NULL), PIUGW_ESYSTEM);
+	assert_int_equal(st.stored, 0);
+	assert_int_equal(store_count(f->s, &n1), 0);
+	assert_int_equal(n1, n0); /* "First" went with the file */
+	diag_clear(&d);
+}
+
 int
 main(void)
 {
@@ -281,6 +401,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(paxlst_bad_messages_rejected_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(csv_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(jsonl_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(imports_are_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(future_transfer_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_failed_file_stores_nothing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,7 @@ put(struct store *s, int source, int64_t age_days, const char *spec)
 		t.v[col] = strdup(eq + 1);
 	}
 	diag_init(&d);
-	if (store_insert(s, &t, &d) != 0) {
+	if (store_insert(s, &t, NULL, &d) != 0) {
 		tu_diag_dump(&d);
 		fail_msg("insert refused: %s", spec);
 	}
@@ -181,16 +181,16 @@ insert_refusals_say_why_without_personal_data(void **state)
 	t.v[COL_CARRIER] = "XB";
 	t.v[COL_FLIGHT_NUMBER] = "1";
 	t.v[COL_FLIGHT_DATE] = "2027-01-01";
-	assert_int_equal(store_insert(f->s, &t, &d), PIUGW_EINVAL);
+	assert_int_equal(store_insert(f->s, &t, NULL, &d), PIUGW_EINVAL);
 	assert_true(tu_diag_has(&d, "date_of_birth is not a YYYY-MM-DD date"));
 	assert_false(tu_diag_has(&d, "1985-13-45"));
 	assert_false(tu_diag_has(&d, "Secretname"));
 	t.v[COL_DATE_OF_BIRTH] = NULL;
 	t.v[COL_FLIGHT_DATE] = NULL;
-	assert_int_equal(store_insert(f->s, &t, &d), PIUGW_EINVAL);
+	assert_int_equal(store_insert(f->s, &t, NULL, &d), PIUGW_EINVAL);
 	assert_true(tu_diag_has(&d, "one flight leg"));
 	t.v[COL_SURNAME] = NULL;
-	assert_int_equal(store_insert(f->s, &t, &d), PIUGW_EINVAL);
+	assert_int_equal(store_insert(f->s, &t, NULL, &d), PIUGW_EINVAL);
 	assert_true(tu_diag_has(&d, "surname is missing"));
 	diag_clear(&d);
 }
