@@ -32,13 +32,15 @@ static void
 audit_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: piugw audit verify  [-c CONFIG | --dir DIR --cert FILE.cert] [--excerpt] [--json]\n"
+		"Usage: piugw audit verify  [-c CONFIG | --dir DIR --cert FILE.cert] [--excerpt]\n"
+		"                            [--witness FILE]... [--json]\n"
 		"       piugw audit show    [-c CONFIG | --dir DIR] [filters] [--json]\n"
 		"       piugw audit subject [-c CONFIG] (--document N --issuer XX |\n"
 		"                            --name SURNAME [--given NAMES] --dob YYYY-MM-DD) [--json]\n"
 		"       piugw audit export  [-c CONFIG] --out DIR [--since DATE] [--until DATE]\n"
 		"       piugw audit purge   [-c CONFIG] [--older-than-days N]\n"
-		"       piugw audit restore [-c CONFIG] --reason TEXT\n\n"
+		"       piugw audit restore [-c CONFIG] --reason TEXT\n"
+		"       piugw audit witnessed [-c CONFIG] --peer ID [--json]\n\n"
 		"  verify   check every record, the chain and every checkpoint signature, offline,\n"
 		"           with only the gateway's public certificate, and how the log starts and\n"
 		"           ends. Verdicts and exit status:\n"
@@ -53,7 +55,10 @@ audit_usage(FILE *f)
 		"           With -c it also checks the log against the newest record the gateway\n"
 		"           made durable (state.db): a log cut back to an earlier clean stop is\n"
 		"           BROKEN there. --excerpt: the folder is an export of part of a log\n"
-		"           (its start needs no purge record).\n"
+		"           (its start needs no purge record). --witness FILE (any number): what\n"
+		"           a partner witnessed of this log (its 'audit witnessed --json'); a log\n"
+		"           that ends before a witnessed checkpoint, or holds another record\n"
+		"           there, is BROKEN.\n"
 		"  show     list events; filters: --since DATE --until DATE (YYYY-MM-DD, inclusive)\n"
 		"           --peer ID --agreement ID --event NAME --refusal CODE --case REF\n"
 		"  subject  every event about one person: who asked, who received what, when\n"
@@ -66,7 +71,10 @@ audit_usage(FILE *f)
 		"  restore  after an older copy of the log was put back on purpose (from a\n"
 		"           backup), let the gateway start again: records that the restore lost\n"
 		"           and why (--reason) go on the log, and numbering goes on past every\n"
-		"           record ever made durable; with the gateway stopped, as its user\n\n"
+		"           record ever made durable; with the gateway stopped, as its user\n"
+		"  witnessed  the checkpoints of partner ID's audit log that this gateway\n"
+		"           witnessed in Hello exchanges, signed by ID: with --json, the file\n"
+		"           that 'verify --witness' checks ID's log against\n\n"
 		"  -c, --config FILE  piugwd.yaml (default %s)\n"
 		"  --json             machine-readable output\n",
 		CLI_DEFAULT_CONFIG);
@@ -76,6 +84,8 @@ struct aopts {
 	const char *config, *dir, *cert, *out;
 	const char *peer, *agreement, *event, *refusal, *case_ref;
 	const char *document, *issuer, *name, *given, *dob, *reason;
+	const char *witness[32];
+	size_t nwitness;
 	int64_t since_ms, until_ms;
 	uint64_t older_days;
 	bool json, have_older, excerpt;
@@ -184,6 +194,90 @@ out:
 	free(path);
 }
 
+static int
+hex_field(json_t *o, const char *key, uint8_t *out, size_t len)
+{
+	const char *h = json_string_value(json_object_get(o, key));
+	size_t got = 0;
+
+	return h != NULL && sodium_hex2bin(out, len, h, strlen(h), NULL, &got, NULL) == 0 &&
+		       got == len
+		       ? 0
+		       : -1;
+}
+
+/*
+ * What a partner witnessed of this log (its 'audit witnessed --json'): each
+ * checkpoint must be one this gateway signed, and the log must still hold
+ * it. A file that is not such a witness is an error (2), not a verdict.
+ */
+static int
+verify_witness(const char *file, const char *dir, const struct keys_public *pub,
+	       struct audit_verify_report *rep, struct diag *d)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr), *list, *it;
+	const char *gw, *by;
+	size_t i;
+	int ret = PIUGW_EINVAL;
+
+	if (root == NULL) {
+		diag_add(d, "%s:%d: not a witness file (%s)", file, jerr.line, jerr.text);
+		return PIUGW_EINVAL;
+	}
+	gw = json_string_value(json_object_get(root, "gateway"));
+	by = json_string_value(json_object_get(root, "witness"));
+	list = json_object_get(root, "checkpoints");
+	if (gw == NULL || by == NULL || !json_is_array(list)) {
+		diag_add(d, "%s: not a witness file: it needs gateway, witness and checkpoints (made "
+			 "by 'piugw audit witnessed --peer ID --json')", file);
+		goto out;
+	}
+	if (strcmp(gw, pub->id) != 0) {
+		diag_add(d, "%s: witnesses %.40s's log, not %s's", file, gw, pub->id);
+		goto out;
+	}
+	json_array_foreach(list, i, it)
+	{
+		struct audit_checkpoint cp;
+		json_t *seq = json_object_get(it, "seq"), *t = json_object_get(it, "time_ms"),
+		       *first = json_object_get(it, "first_seq");
+		char why[300];
+		memset(&cp, 0, sizeof(cp));
+		snprintf(cp.gateway_id, sizeof(cp.gateway_id), "%s", pub->id);
+		if (!json_is_integer(seq) || !json_is_integer(t) || !json_is_integer(first) ||
+		    json_integer_value(seq) <= 0 || json_integer_value(first) < 0 ||
+		    hex_field(it, "head_hash", cp.head, 32) != 0 ||
+		    hex_field(it, "signature", cp.signature, 64) != 0) {
+			diag_add(d, "%s: checkpoint %zu is incomplete (seq, time_ms, head_hash, "
+				 "first_seq, signature)", file, i + 1);
+			goto out;
+		}
+		cp.seq = (uint64_t)json_integer_value(seq);
+		cp.time_ms = json_integer_value(t);
+		cp.first_seq = (uint64_t)json_integer_value(first);
+		if (audit_checkpoint_verify(&cp, pub->sign_pk) != 0) {
+			diag_add(d, "%s: checkpoint %ju does not verify with %s's key: not what %s "
+				 "signed", file, (uintmax_t)cp.seq, pub->id, pub->id);
+			goto out;
+		}
+		int rc = audit_check_witnessed_dir(dir, &cp, why, sizeof(why), d);
+		if (rc == PIUGW_EAUDITBEHIND) {
+			rep->verdict = AUDIT_BROKEN;
+			rep->bad_seq = cp.seq;
+			snprintf(rep->problem, sizeof(rep->problem), "%.40s witnessed it: %.250s", by,
+				 why);
+			break;
+		}
+		if (rc != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
 static const char *
 verdict_name(int v)
 {
@@ -220,6 +314,12 @@ cmd_verify(struct aopts *o)
 	}
 	if (rc == 0 && cfg != NULL)
 		verify_anchor(cfg, dir, &rep, &anchor, &d);
+	for (size_t i = 0; i < o->nwitness && rep.verdict != AUDIT_BROKEN; i++)
+		if ((rc = verify_witness(o->witness[i], dir, &pub, &rep, &d)) != 0) {
+			cli_print_diag("audit verify", &d);
+			ret = CLI_EXIT_USAGE;
+			goto out;
+		}
 	ret = rep.verdict == AUDIT_COMPLETE   ? CLI_EXIT_OK
 	      : rep.verdict == AUDIT_UNPROVEN ? EXIT_UNPROVEN
 					      : CLI_EXIT_FAILED;
@@ -359,6 +459,8 @@ print_record(struct show_ctx *c, const Piugw__AuditRecord *r)
 			json_object_set_new(j, "records", json_integer(r->record_count));
 		if (r->detail[0])
 			json_object_set_new(j, "detail", json_string(r->detail));
+		if (r->witnessed_seq)
+			json_object_set_new(j, "witnessed_seq", json_integer((json_int_t)r->witnessed_seq));
 		if (r->message_id.len == 16) {
 			char hex[33];
 			sodium_bin2hex(hex, sizeof(hex), r->message_id.data, r->message_id.len);
@@ -379,6 +481,8 @@ print_record(struct show_ctx *c, const Piugw__AuditRecord *r)
 		printf(" by %s", safe(r->operator_, 3));
 	if (r->detail[0])
 		printf(" %s", safe(r->detail, 4));
+	if (r->witnessed_seq)
+		printf(" its checkpoint %ju", (uintmax_t)r->witnessed_seq);
 	putchar('\n');
 }
 
@@ -733,6 +837,89 @@ out:
 	return ret;
 }
 
+/* The checkpoints of partner --peer's log that this gateway witnessed. */
+struct witnessed_ctx {
+	const char *peer;
+	json_t *list;
+	unsigned n;
+	bool json;
+};
+
+static int
+witnessed_cb(const Piugw__AuditRecord *r, const char *seg, void *ctx)
+{
+	struct witnessed_ctx *c = ctx;
+	char head[65], sig[129], when[32];
+	time_t t;
+	struct tm tm;
+
+	(void)seg;
+	if (r->event != PIUGW__AUDIT_EVENT__AUDIT_WITNESSED || strcmp(r->peer, c->peer) != 0 ||
+	    r->witnessed_head.len != 32 || r->witnessed_signature.len != 64)
+		return 0;
+	sodium_bin2hex(head, sizeof(head), r->witnessed_head.data, 32);
+	sodium_bin2hex(sig, sizeof(sig), r->witnessed_signature.data, 64);
+	t = (time_t)(r->witnessed_time_ms / 1000);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	c->n++;
+	if (c->json)
+		json_array_append_new(c->list,
+				      json_pack("{s:I, s:I, s:s, s:I, s:s, s:I}", "seq",
+						(json_int_t)r->witnessed_seq, "time_ms",
+						(json_int_t)r->witnessed_time_ms, "head_hash", head,
+						"first_seq", (json_int_t)r->witnessed_first_seq,
+						"signature", sig, "witnessed_in_record",
+						(json_int_t)r->seq));
+	else
+		printf("%10ju  %s  head %.16s...\n", (uintmax_t)r->witnessed_seq, when, head);
+	return 0;
+}
+
+static int
+cmd_witnessed(struct aopts *o)
+{
+	struct config *cfg = NULL;
+	char *dir = NULL, *cert = NULL;
+	struct diag d;
+	struct witnessed_ctx c = {.peer = o->peer, .json = o->json};
+	int rc, ret = CLI_EXIT_USAGE;
+
+	if (o->peer == NULL)
+		return cli_usage("audit witnessed", "--peer ID is required: whose log");
+	diag_init(&d);
+	o->dir = NULL; /* the log of this gateway, from its configuration */
+	if ((rc = locate(o, &cfg, &dir, &cert, &d)) != 0) {
+		cli_print_diag("audit witnessed", &d);
+		goto out;
+	}
+	if (!o->json)
+		printf("checkpoints of %s's audit log witnessed by %s:\n", o->peer, cfg->id);
+	if ((c.list = json_array()) == NULL ||
+	    (rc = audit_scan(dir, witnessed_cb, &c, &d)) != 0) {
+		cli_print_diag("audit witnessed", &d);
+		goto out;
+	}
+	if (o->json) {
+		ret = cli_json_print(json_pack("{s:s, s:s, s:s, s:O}", "format",
+					       "piugw witnessed checkpoints v1", "witness", cfg->id,
+					       "gateway", o->peer, "checkpoints", c.list));
+		if (ret != 0)
+			goto out;
+	}
+	ret = c.n > 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+	if (c.n == 0)
+		fprintf(stderr, "piugw audit witnessed: %s has witnessed no checkpoint of %s's log "
+				"(none in its audit log)\n", cfg->id, o->peer);
+out:
+	json_decref(c.list);
+	free(dir);
+	free(cert);
+	config_free(&cfg);
+	diag_clear(&d);
+	return ret;
+}
+
 int
 audit_main(int argc, char **argv)
 {
@@ -747,6 +934,7 @@ audit_main(int argc, char **argv)
 		{"given", required_argument, NULL, 'g'},  {"dob", required_argument, NULL, 'b'},
 		{"older-than-days", required_argument, NULL, 'O'},
 		{"reason", required_argument, NULL, 'R'}, {"excerpt", no_argument, NULL, 'x'},
+		{"witness", required_argument, NULL, 'W'},
 		{"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -791,6 +979,11 @@ audit_main(int argc, char **argv)
 			break;
 		case 'R': o.reason = optarg; break;
 		case 'x': o.excerpt = true; break;
+		case 'W':
+			if (o.nwitness == sizeof(o.witness) / sizeof(o.witness[0]))
+				return cli_usage("audit", "at most 32 --witness files");
+			o.witness[o.nwitness++] = optarg;
+			break;
 		case 'j': o.json = true; break;
 		case 'h': audit_usage(stdout); return CLI_EXIT_OK;
 		default: return cli_usage("audit", "unknown or incomplete option");
@@ -810,6 +1003,8 @@ audit_main(int argc, char **argv)
 		return cmd_purge(&o);
 	if (strcmp(sub, "restore") == 0)
 		return cmd_restore(&o);
+	if (strcmp(sub, "witnessed") == 0)
+		return cmd_witnessed(&o);
 	return cli_usage("audit", "unknown subcommand '%s' (verify, show, subject, export, purge, "
-			 "restore)", sub);
+			 "restore, witnessed)", sub);
 }

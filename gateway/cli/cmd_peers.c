@@ -92,7 +92,8 @@ status_usage(FILE *f)
 	fprintf(f, "Usage: piugw status [--json] [-c CONFIG | --api EP]\n\n"
 		   "The running gateway at a glance: directory, agreements and days left, partners'\n"
 		   "connections, pending approvals, queries in flight, the audit log, the store.\n"
-		   "Exit 1 if the audit log cannot be written.\n");
+		   "Exit 1 if the audit log cannot be written, or a partner witnessed a checkpoint\n"
+		   "of it that the log no longer holds (it was cut or swapped since).\n");
 }
 
 int
@@ -114,7 +115,9 @@ status_main(int argc, char **argv)
 	if ((ret = cli_call("status", o.config, o.api, &req, 10000, &reply)) != 0)
 		return ret;
 	s = reply->status;
-	ret = s->audit_problem != NULL && s->audit_problem[0] != '\0' ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+	bool alarm = s->audit_witness_alarm != NULL && s->audit_witness_alarm[0] != '\0';
+	ret = (s->audit_problem != NULL && s->audit_problem[0] != '\0') || alarm ? CLI_EXIT_FAILED
+										  : CLI_EXIT_OK;
 	if (o.json) {
 		int rc = cli_json_print(cli_pb_json(&s->base));
 		piugw_client_reply_free(&reply);
@@ -139,10 +142,13 @@ status_main(int argc, char **argv)
 	}
 	printf("pending     %u approval(s) waiting (piugw pending)\n", s->pending_approvals);
 	printf("in flight   %u query(ies)\n", s->queries_in_flight);
+	bool problem = s->audit_problem != NULL && s->audit_problem[0] != '\0';
 	printf("audit       head %ju, durable %ju, last checkpoint %lld s ago%s%s\n",
 	       (uintmax_t)s->audit_head, (uintmax_t)s->audit_durable,
 	       (long long)((cli_now_ms() - s->audit_last_checkpoint_ms) / 1000),
-	       ret ? ", PROBLEM: " : "", ret ? s->audit_problem : "");
+	       problem ? ", PROBLEM: " : "", problem ? s->audit_problem : "");
+	if (alarm)
+		printf("            ALARM: %s\n", s->audit_witness_alarm);
 	printf("store       %ju traveller rows\n", (uintmax_t)s->store_rows);
 	piugw_client_reply_free(&reply);
 	return ret;

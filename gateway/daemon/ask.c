@@ -382,6 +382,9 @@ ask_peer_connected(struct gw *g, const char *peer)
 	for (struct outreq *o = g->out; o != NULL; o = o->next)
 		if (o->sent_ms == 0 && strcmp(o->peer, peer) == 0)
 			outreq_try_send(g, o, now);
+	/* A new connection: the two logs are witnessed soon, not a minute on. */
+	if (g->next_witness_ms > now + 1000)
+		g->next_witness_ms = now + 1000;
 }
 
 static struct outreq *
@@ -723,6 +726,7 @@ on_hello_reply(struct gw *g, struct outreq *o, const struct envelope_header *h,
 			p->reachable = true;
 			p->last_hello_ms = now;
 		}
+		witness_receive(g, o->peer, hr->checkpoint, hr->witnessed);
 		if (pi != NULL) {
 			pi->reachable = true;
 			pi->theirs = calloc(hr->n_agreements ? hr->n_agreements : 1, sizeof(*pi->theirs));
@@ -984,38 +988,53 @@ peer_info(struct gw *g, const struct peer *p)
 	return pi;
 }
 
+/*
+ * A Hello to partner p, with our agreements (refs) and the audit checkpoints
+ * of witness.c: ours, and its as we witnessed it.
+ */
+static struct outreq *
+hello_send(struct gw *g, struct peer *p, Piugw__AgreementRef **refs, size_t nrefs, int64_t now)
+{
+	Piugw__Hello hello = PIUGW__HELLO__INIT;
+	Piugw__Body b = PIUGW__BODY__INIT;
+	const struct policy_agreement *pa = NULL;
+	struct witness_out w;
+	char sw[64];
+
+	snprintf(sw, sizeof(sw), "piugw %s", PIUGW_VERSION);
+	witness_fill(g, p->id, &w);
+	hello.software = sw;
+	hello.agreements = refs;
+	hello.n_agreements = nrefs;
+	hello.checkpoint = w.checkpoint;
+	hello.witnessed = w.witnessed;
+	b.kind_case = PIUGW__BODY__KIND_HELLO;
+	b.hello = &hello;
+	for (size_t k = 0; k < g->policy->n && pa == NULL; k++)
+		if (strcmp(g->policy->agreements[k].peer, p->id) == 0)
+			pa = &g->policy->agreements[k];
+	return outreq_new(g, OUT_HELLO, p->id, pa ? pa->a->id : NULL, pa ? pa->a->hash : NULL, &b,
+			  now + GW_HELLO_DEADLINE_MS);
+}
+
 static void
 ask_peers(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid)
 {
 	struct job *j = job_new(g, JOB_PEERS, rid, rid_len, uid, g->npeers);
 	int64_t now = gw_now_ms();
-	char sw[64];
 
 	if (j == NULL)
 		return;
 	j->deadline_ms = now + GW_HELLO_DEADLINE_MS + 500;
-	snprintf(sw, sizeof(sw), "piugw %s", PIUGW_VERSION);
 	for (size_t i = 0; i < g->npeers; i++) {
-		Piugw__Hello hello = PIUGW__HELLO__INIT;
-		Piugw__Body b = PIUGW__BODY__INIT;
 		struct outreq *o;
-		const struct policy_agreement *pa = NULL;
 
 		if ((j->infos[i] = peer_info(g, &g->peers[i])) == NULL)
 			continue;
 		/* Answers to this Hello are what we learn now, not what we knew. */
 		j->infos[i]->reachable = false;
 		set_str(&j->infos[i]->problem, NULL);
-		hello.software = sw;
-		hello.agreements = j->infos[i]->ours;
-		hello.n_agreements = j->infos[i]->n_ours;
-		b.kind_case = PIUGW__BODY__KIND_HELLO;
-		b.hello = &hello;
-		for (size_t k = 0; k < g->policy->n && pa == NULL; k++)
-			if (strcmp(g->policy->agreements[k].peer, g->peers[i].id) == 0)
-				pa = &g->policy->agreements[k];
-		o = outreq_new(g, OUT_HELLO, g->peers[i].id, pa ? pa->a->id : NULL,
-			       pa ? pa->a->hash : NULL, &b, now + GW_HELLO_DEADLINE_MS);
+		o = hello_send(g, &g->peers[i], j->infos[i]->ours, j->infos[i]->n_ours, now);
 		if (o == NULL)
 			continue;
 		o->job = j;
@@ -1024,6 +1043,33 @@ ask_peers(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid)
 	}
 	if (j->open == 0)
 		job_finish(g, j);
+}
+
+/*
+ * Every GW_WITNESS_MS a Hello to each partner, asked or not: so that each
+ * side witnesses the other's newest checkpoint, and hears what the other
+ * witnessed of its own log, while nobody runs `piugw peers`.
+ */
+static void
+witness_round(struct gw *g, int64_t now)
+{
+	for (size_t i = 0; i < g->npeers; i++) {
+		struct peer *p = &g->peers[i];
+		size_t n = 0;
+		Piugw__AgreementRef **refs;
+		bool busy = false;
+
+		for (struct outreq *o = g->out; o != NULL && !busy; o = o->next)
+			busy = o->kind == OUT_HELLO && o->job == NULL && strcmp(o->peer, p->id) == 0;
+		if (busy || !p->connected)
+			continue;
+		refs = agreement_refs(g, p->id, &n);
+		hello_send(g, p, refs, n, now);
+		for (size_t k = 0; k < n; k++)
+			piugw__agreement_ref__free_unpacked(refs[k], NULL);
+		free(refs);
+	}
+	g->next_witness_ms = now + GW_WITNESS_MS;
 }
 
 /*
@@ -1199,6 +1245,8 @@ ask_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 	s->audit_durable = audit_durable(g->audit);
 	if (audit_status(g->audit) != 0)
 		s->audit_problem = strdup(piugw_strerror(audit_status(g->audit)));
+	if (g->witness_alarm[0] != '\0')
+		s->audit_witness_alarm = strdup(g->witness_alarm);
 	if (store_stats(g->store, now, &st) == 0)
 		s->store_rows = st.rows;
 	s->started_at_ms = g->started_ms;
@@ -1434,6 +1482,8 @@ ask_timers(struct gw *g, int64_t now)
 	struct outreq *o, *next;
 	struct job *j, *jn;
 
+	if (now >= g->next_witness_ms)
+		witness_round(g, now);
 	for (o = g->out; o != NULL; o = next) {
 		next = o->next;
 		if (now >= o->deadline_ms) {
@@ -1487,6 +1537,8 @@ ask_next_timer(const struct gw *g)
 			t = j->deadline_ms;
 	if (g->next_housekeeping_ms < t)
 		t = g->next_housekeeping_ms;
+	if (g->next_witness_ms < t)
+		t = g->next_witness_ms;
 	return t;
 }
 

@@ -40,6 +40,7 @@
 #define GW_ZAP_DOMAIN "piugw"
 #define GW_ZAP_DOMAIN_LOCAL "piugw-local"
 #define GW_HELLO_DEADLINE_MS 3000
+#define GW_WITNESS_MS 60000 /* a Hello round to every partner (witness.c) */
 #define GW_LOCAL_MAX_BYTES (256 * 1024)
 
 /* ---- logging (links.c) ---- */
@@ -74,6 +75,11 @@ struct peer {
 	bool reachable;
 	bool keep;            /* reload bookkeeping */
 	int64_t down_since_ms; /* not connected since (health) */
+	/* witness.c: its audit log as we saw it, ours as it saw it */
+	struct audit_checkpoint witnessed; /* its newest checkpoint we witnessed */
+	bool witnessed_loaded;             /* read from state.db */
+	uint64_t seen_ok_seq;              /* the last of ours it handed back that we hold */
+	uint64_t regressed_seq;            /* the last lower one it showed (logged once) */
 };
 
 /* One message this gateway sent and waits an answer to. */
@@ -179,6 +185,8 @@ struct gw {
 	struct envelope_ctx *env;
 	struct audit_log *audit;
 	uint64_t anchor_seq; /* the audit head last kept in state.db (gw_commit) */
+	char witness_alarm[512]; /* a partner's witness says our log was cut (witness.c) */
+	int64_t next_witness_ms; /* the next Hello round to every partner */
 	uint8_t audit_key[AUDIT_KEY_BYTES];
 	struct store *store;
 	struct state *state;
@@ -312,6 +320,19 @@ bool ask_local_waiting(const struct gw *g);
  * segments whole).
  */
 void ask_audit_purge_run(struct gw *g);
+
+/* ---- witness.c: partners witness each other's audit logs ---- */
+/* What this gateway shows a partner in a Hello or HelloReply. */
+struct witness_out {
+	struct audit_checkpoint own, theirs;
+	Piugw__AuditCheckpoint own_m, theirs_m;
+	Piugw__AuditCheckpoint *checkpoint; /* &own_m, or NULL: none yet */
+	Piugw__AuditCheckpoint *witnessed;  /* &theirs_m, or NULL: none witnessed */
+};
+void witness_fill(struct gw *g, const char *peer, struct witness_out *w);
+/* What a Hello or HelloReply from peer carried (either may be NULL). */
+void witness_receive(struct gw *g, const char *peer, const Piugw__AuditCheckpoint *theirs,
+		     const Piugw__AuditCheckpoint *ours);
 
 /* ---- metrics.c: /metrics and /healthz on a loopback address ---- */
 struct gw_metrics;

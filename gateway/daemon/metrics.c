@@ -43,6 +43,7 @@ static const struct {
 	{"piugw_refusals_total", "counter", "Refusals by direction and wire error code."},
 	{"piugw_dropped_total", "counter", "Messages dropped unanswered (not authenticated, or the member lost its admission)."},
 	{"piugw_query_duration_seconds", "histogram", "Round trip of this gateway's queries, per partner."},
+	{"piugw_witness_total", "counter", "Audit checkpoints in Hello exchanges: partners' witnessed, refused, partners' logs gone back, alarms about ours."},
 };
 
 static const double buckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
@@ -243,6 +244,9 @@ render_metrics(struct gw *g, struct buf *b)
 		(uintmax_t)audit_head(g->audit), (uintmax_t)audit_durable(g->audit));
 	bprintf(b, "# HELP piugw_audit_ok 1 while the audit log can be written.\n"
 		   "# TYPE piugw_audit_ok gauge\npiugw_audit_ok %d\n", audit_status(g->audit) == 0);
+	bprintf(b, "# HELP piugw_audit_witness_alarm 1 once a partner witnessed a checkpoint this log no longer holds.\n"
+		   "# TYPE piugw_audit_witness_alarm gauge\npiugw_audit_witness_alarm %d\n",
+		g->witness_alarm[0] != '\0');
 	bprintf(b, "# HELP piugw_audit_checkpoint_age_seconds Since the last signed checkpoint.\n"
 		   "# TYPE piugw_audit_checkpoint_age_seconds gauge\n"
 		   "piugw_audit_checkpoint_age_seconds %.3f\n",
@@ -318,6 +322,8 @@ metrics_health(struct gw *g, json_t **outp)
 	}
 	if (store_writable(g->store) != 0)
 		json_array_append_new(reasons, json_string("the traveller store cannot be written"));
+	if (g->witness_alarm[0] != '\0')
+		json_array_append_new(reasons, json_string(g->witness_alarm));
 	*outp = json_pack("{s:s, s:s, s:o}", "status", json_array_size(reasons) ? "degraded" : "ok",
 			  "gateway", p->cfg->id, "reasons", reasons);
 	return json_array_size(reasons) == 0;

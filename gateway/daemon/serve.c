@@ -489,10 +489,15 @@ on_hello(struct gw *g, struct ex *x, const Piugw__Hello *hello)
 	Piugw__HelloReply hr = PIUGW__HELLO_REPLY__INIT;
 	Piugw__Body b = PIUGW__BODY__INIT;
 	Piugw__AgreementRef refs[16], *rp[16];
+	struct witness_out w;
 	char sw[64];
 	int64_t now = gw_now_ms();
 
-	(void)hello;
+	/* Its log as it shows it, ours as it saw it (witness.c); then ours, and its. */
+	witness_receive(g, x->peer, hello->checkpoint, hello->witnessed);
+	witness_fill(g, x->peer, &w);
+	hr.checkpoint = w.checkpoint;
+	hr.witnessed = w.witnessed;
 	snprintf(sw, sizeof(sw), "piugw %s", PIUGW_VERSION);
 	hr.software = sw;
 	hr.received_at_ms = now;

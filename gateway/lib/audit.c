@@ -30,6 +30,7 @@
 #define CHECK_BYTES 16
 #define HASH_LABEL "piugw v1 audit"
 #define CP_LABEL "piugw v1 audit checkpoint"
+#define RECENT_CPS 64 /* durable checkpoints kept in memory, for partners' witnesses */
 #define SEG_PREFIX "audit-"
 #define SEG_SUFFIX ".seg"
 
@@ -64,6 +65,9 @@ struct audit_log {
 	uint64_t cp_first;
 	int64_t last_cp_ms;
 	uint64_t planned_size; /* bytes of the current segment including queued frames */
+	struct audit_checkpoint queued_cp; /* the newest checkpoint appended, not yet durable */
+	struct audit_checkpoint recent[RECENT_CPS]; /* durable ones, a ring; recent_n in all */
+	uint64_t recent_n;
 
 	/* queue, under mu */
 	struct frame *q;
@@ -120,24 +124,72 @@ record_hash(const uint8_t *rec, size_t len, uint8_t out[32])
 
 /* The signing input of a checkpoint (see audit.h). */
 static size_t
-checkpoint_input(const Piugw__AuditRecord *r, uint8_t *out, size_t cap)
+cp_input(const struct audit_checkpoint *cp, uint8_t *out, size_t cap)
 {
-	size_t n = sizeof(CP_LABEL) + 8 + 8 + 32 + 8 + strlen(r->gateway_id), o = 0;
+	size_t n = sizeof(CP_LABEL) + 8 + 8 + 32 + 8 + strlen(cp->gateway_id), o = 0;
 
-	if (n > cap || r->prev_hash.len != 32)
+	if (n > cap)
 		return 0;
 	memcpy(out, CP_LABEL, sizeof(CP_LABEL)); /* with its 0x00 */
 	o += sizeof(CP_LABEL);
-	be64(out + o, r->seq);
+	be64(out + o, cp->seq);
 	o += 8;
-	be64(out + o, (uint64_t)r->time_ms);
+	be64(out + o, (uint64_t)cp->time_ms);
 	o += 8;
-	memcpy(out + o, r->prev_hash.data, 32);
+	memcpy(out + o, cp->head, 32);
 	o += 32;
-	be64(out + o, r->checkpoint_first_seq);
+	be64(out + o, cp->first_seq);
 	o += 8;
-	memcpy(out + o, r->gateway_id, strlen(r->gateway_id));
+	memcpy(out + o, cp->gateway_id, strlen(cp->gateway_id));
 	return n;
+}
+
+/* A checkpoint record as the checkpoint it signs; false if it is none or malformed. */
+static bool
+cp_from_record(const Piugw__AuditRecord *r, struct audit_checkpoint *cp)
+{
+	memset(cp, 0, sizeof(*cp));
+	if (r->event != PIUGW__AUDIT_EVENT__AUDIT_CHECKPOINT || r->prev_hash.len != 32 ||
+	    strlen(r->gateway_id) > KEYS_ID_MAX)
+		return false;
+	snprintf(cp->gateway_id, sizeof(cp->gateway_id), "%s", r->gateway_id);
+	cp->seq = r->seq;
+	cp->time_ms = r->time_ms;
+	memcpy(cp->head, r->prev_hash.data, 32);
+	cp->first_seq = r->checkpoint_first_seq;
+	if (r->signature.len == 64)
+		memcpy(cp->signature, r->signature.data, 64);
+	return true;
+}
+
+static size_t
+checkpoint_input(const Piugw__AuditRecord *r, uint8_t *out, size_t cap)
+{
+	struct audit_checkpoint cp;
+
+	return cp_from_record(r, &cp) ? cp_input(&cp, out, cap) : 0;
+}
+
+/* Two checkpoints are the same statement: every signed field and the signature. */
+static bool
+cp_same(const struct audit_checkpoint *a, const struct audit_checkpoint *b)
+{
+	return a->seq == b->seq && a->time_ms == b->time_ms && a->first_seq == b->first_seq &&
+	       strcmp(a->gateway_id, b->gateway_id) == 0 && sodium_memcmp(a->head, b->head, 32) == 0 &&
+	       sodium_memcmp(a->signature, b->signature, 64) == 0;
+}
+
+/* See audit.h. */
+int
+audit_checkpoint_verify(const struct audit_checkpoint *cp, const uint8_t sign_pk[32])
+{
+	uint8_t sin[256];
+	size_t n = cp_input(cp, sin, sizeof(sin));
+
+	if (n == 0 || cp->seq == 0 ||
+	    crypto_sign_verify_detached(cp->signature, sin, n, sign_pk) != 0)
+		return PIUGW_EBADSIG;
+	return 0;
 }
 
 /* ---- appending ---- */
@@ -180,6 +232,7 @@ append_locked(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp)
 			return PIUGW_ECRYPTO;
 		r->signature.data = sig;
 		r->signature.len = sizeof(sig);
+		cp_from_record(r, &log->queued_cp); /* shown to partners once durable */
 	}
 	len = piugw__audit_record__get_packed_size(r);
 	if (len > AUDIT_RECORD_MAX)
@@ -366,6 +419,60 @@ audit_syncs(struct audit_log *log)
 	return v;
 }
 
+/* See audit.h. */
+bool
+audit_last_checkpoint(struct audit_log *log, struct audit_checkpoint *out)
+{
+	bool have;
+
+	pthread_mutex_lock(&log->mu);
+	have = log->recent_n > 0;
+	if (have)
+		*out = log->recent[(log->recent_n - 1) % RECENT_CPS];
+	pthread_mutex_unlock(&log->mu);
+	return have;
+}
+
+/* See audit.h. */
+int
+audit_check_witnessed(struct audit_log *log, const struct audit_checkpoint *cp, char *why,
+		      size_t whylen)
+{
+	uint64_t head;
+	bool found = false, same = false;
+	struct diag quiet;
+	int ret;
+
+	pthread_mutex_lock(&log->mu);
+	head = log->next_seq - 1;
+	for (uint64_t i = 0; i < RECENT_CPS && i < log->recent_n && !found; i++) {
+		const struct audit_checkpoint *r = &log->recent[(log->recent_n - 1 - i) % RECENT_CPS];
+		if (r->seq == cp->seq) {
+			found = true;
+			same = cp_same(r, cp);
+		}
+	}
+	pthread_mutex_unlock(&log->mu);
+	if (cp->seq > head) {
+		snprintf(why, whylen, "this log ends at record %ju, but checkpoint %ju of it was "
+			 "witnessed: records were cut or an older copy was put back", (uintmax_t)head,
+			 (uintmax_t)cp->seq);
+		return PIUGW_EAUDITBEHIND;
+	}
+	if (found && same)
+		return 0;
+	if (found) {
+		snprintf(why, whylen, "checkpoint %ju of this log is not the one that was witnessed: "
+			 "the log forks from what it showed its partners", (uintmax_t)cp->seq);
+		return PIUGW_EAUDITBEHIND;
+	}
+	/* Older than the ones in memory: read from the segments. */
+	diag_init(&quiet);
+	ret = audit_check_witnessed_dir(log->dir, cp, why, whylen, &quiet);
+	diag_clear(&quiet);
+	return ret == PIUGW_EAUDITBEHIND ? ret : 0;
+}
+
 /* ---- the writer ---- */
 
 static char *
@@ -531,6 +638,10 @@ writer_main(void *arg)
 			log->durable_seq = batch[bn - 1].seq;
 			memcpy(log->durable_hash, head, 32);
 			log->syncs++;
+			if (log->queued_cp.seq != 0 && log->queued_cp.seq <= log->durable_seq) {
+				log->recent[log->recent_n++ % RECENT_CPS] = log->queued_cp;
+				log->queued_cp.seq = 0;
+			}
 		}
 		pthread_cond_broadcast(&log->durable);
 		if (log->notify_fd >= 0) {
@@ -727,6 +838,58 @@ audit_record_hash(const char *dir, uint64_t seq, uint8_t out[32], struct diag *d
 	return ret;
 }
 
+/* See audit.h. */
+int
+audit_check_witnessed_dir(const char *dir, const struct audit_checkpoint *cp, char *why,
+			  size_t whylen, struct diag *d)
+{
+	char **segs = NULL;
+	size_t n = 0, k;
+	struct seg s;
+	const uint8_t *rec;
+	size_t len;
+	uint64_t last = 0;
+	int ret;
+
+	if ((ret = audit_segments(dir, &segs, &n, d)) != 0)
+		return ret;
+	k = n;
+	while (k > 0 && seg_name_seq(segs[k - 1]) > cp->seq)
+		k--;
+	if (k == 0) { /* before the oldest segment kept: purged, nothing to compare */
+		audit_segments_free(segs, n);
+		return 0;
+	}
+	/* The segment that would hold it (they are named after their first record). */
+	if ((ret = seg_read(segs[k - 1], &s, d)) != 0) {
+		audit_segments_free(segs, n);
+		return ret;
+	}
+	ret = PIUGW_ENOENT;
+	while (ret == PIUGW_ENOENT && s.len >= MAGIC_LEN && next_frame(&s, &rec, &len) == FRAME_OK) {
+		Piugw__AuditRecord *r = piugw__audit_record__unpack(NULL, len, rec);
+		struct audit_checkpoint have;
+		if (r == NULL)
+			break;
+		last = r->seq;
+		if (r->seq == cp->seq)
+			ret = cp_from_record(r, &have) && cp_same(&have, cp) ? 0 : PIUGW_EAUDITBEHIND;
+		piugw__audit_record__free_unpacked(r, NULL);
+	}
+	fileio_free(s.buf, s.len, 0);
+	if (ret == PIUGW_EAUDITBEHIND)
+		snprintf(why, whylen, "record %ju of the log is not checkpoint %ju as it was "
+			 "witnessed: the log forks from what it showed its partners",
+			 (uintmax_t)cp->seq, (uintmax_t)cp->seq);
+	else if (ret == PIUGW_ENOENT)
+		snprintf(why, whylen, "the log holds no record %ju (%s ends at %ju), but checkpoint "
+			 "%ju of it was witnessed: records were cut or an older copy was put back",
+			 (uintmax_t)cp->seq, k == n ? "it" : "the segment that would hold it",
+			 (uintmax_t)last, (uintmax_t)cp->seq);
+	audit_segments_free(segs, n);
+	return ret == PIUGW_ENOENT ? PIUGW_EAUDITBEHIND : ret;
+}
+
 /* ---- opening and recovery ---- */
 
 /* Cut a torn tail off the last segment; learn the chain's head. */
@@ -780,6 +943,15 @@ recover(struct audit_log *log, char **segs, size_t nsegs, size_t *cutp, char **c
 			last = rec;
 			last_len = len;
 			good = s.off;
+			/* The durable checkpoints partners may have witnessed, newest last. */
+			if (is_last) {
+				Piugw__AuditRecord *r = piugw__audit_record__unpack(NULL, len, rec);
+				struct audit_checkpoint cp;
+				if (r != NULL && cp_from_record(r, &cp))
+					log->recent[log->recent_n++ % RECENT_CPS] = cp;
+				if (r != NULL)
+					piugw__audit_record__free_unpacked(r, NULL);
+			}
 		}
 		if (fr != FRAME_END) {
 			if (!is_last) {

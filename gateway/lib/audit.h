@@ -156,6 +156,45 @@ uint64_t audit_syncs(struct audit_log *log);
 int audit_close(struct audit_log **logp);
 int audit_close_head(struct audit_log **logp, struct audit_anchor *head);
 
+/* ---- checkpoints, as partners witness them ---- */
+
+/*
+ * A signed checkpoint: everything its signature covers (the input of the
+ * comment at the top). head is the chain hash of record seq - 1, the
+ * checkpoint's prev_hash. What a gateway shows its partners in Hello
+ * exchanges, and what it keeps of theirs.
+ */
+struct audit_checkpoint {
+	char gateway_id[KEYS_ID_MAX + 1];
+	uint64_t seq; /* 0: none */
+	int64_t time_ms;
+	uint8_t head[32];
+	uint64_t first_seq;
+	uint8_t signature[64];
+};
+
+/* Does cp's signature verify with sign_pk? 0 or PIUGW_EBADSIG. */
+int audit_checkpoint_verify(const struct audit_checkpoint *cp, const uint8_t sign_pk[32]);
+
+/*
+ * The newest checkpoint of this log that is durable (only those are shown:
+ * one lost in a crash would make a partner's witness a false alarm).
+ * false if there is none yet.
+ */
+bool audit_last_checkpoint(struct audit_log *log, struct audit_checkpoint *out);
+
+/*
+ * A partner witnessed cp, a checkpoint of this log: does the log hold it?
+ * 0 if so (or if it was purged since); PIUGW_EAUDITBEHIND with why filled
+ * when the log ends before it or holds another record there.
+ */
+int audit_check_witnessed(struct audit_log *log, const struct audit_checkpoint *cp, char *why,
+			  size_t whylen);
+
+/* The same, offline, against the log in dir (piugw audit verify --witness). */
+int audit_check_witnessed_dir(const char *dir, const struct audit_checkpoint *cp, char *why,
+			      size_t whylen, struct diag *d);
+
 /* ---- reading ---- */
 
 enum audit_verdict {

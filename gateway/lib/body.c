@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "body.h"
 #include "piugw/error.h"
@@ -60,4 +61,41 @@ body_pack(const Piugw__Body *b, uint8_t **outp, size_t *lenp)
 	*outp = buf;
 	*lenp = len;
 	return 0;
+}
+
+/* See body.h. */
+int
+body_checkpoint_get(const Piugw__AuditCheckpoint *m, struct audit_checkpoint *out)
+{
+	size_t idl;
+
+	memset(out, 0, sizeof(*out));
+	if (m == NULL || m->gateway_id == NULL || m->seq == 0 || m->head_hash.len != 32 ||
+	    m->signature.len != 64 || m->first_seq > m->seq)
+		return PIUGW_EMALFORMED;
+	idl = strlen(m->gateway_id);
+	if (idl < 3 || idl > KEYS_ID_MAX)
+		return PIUGW_EMALFORMED;
+	memcpy(out->gateway_id, m->gateway_id, idl + 1);
+	out->seq = m->seq;
+	out->time_ms = m->time_ms;
+	memcpy(out->head, m->head_hash.data, 32);
+	out->first_seq = m->first_seq;
+	memcpy(out->signature, m->signature.data, 64);
+	return 0;
+}
+
+/* See body.h. */
+void
+body_checkpoint_set(Piugw__AuditCheckpoint *m, const struct audit_checkpoint *cp)
+{
+	piugw__audit_checkpoint__init(m);
+	m->gateway_id = (char *)cp->gateway_id;
+	m->seq = cp->seq;
+	m->time_ms = cp->time_ms;
+	m->head_hash.data = (uint8_t *)cp->head;
+	m->head_hash.len = 32;
+	m->first_seq = cp->first_seq;
+	m->signature.data = (uint8_t *)cp->signature;
+	m->signature.len = 64;
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "body.pb-c.h"
 
 #define BODY_MAX_SIZE (1024 * 1024)
@@ -29,5 +30,15 @@ void body_free(Piugw__Body **bp);
 
 /* Serialize b into a new buffer (caller frees). */
 int body_pack(const Piugw__Body *b, uint8_t **outp, size_t *lenp);
+
+/*
+ * A received AuditCheckpoint (Hello, HelloReply) as audit.h's struct:
+ * PIUGW_EMALFORMED if a field is missing or out of range (the signature is
+ * checked by the caller, with the key of the gateway it names).
+ */
+int body_checkpoint_get(const Piugw__AuditCheckpoint *m, struct audit_checkpoint *out);
+
+/* m (initialised here) pointing at cp's fields: cp must outlive m. */
+void body_checkpoint_set(Piugw__AuditCheckpoint *m, const struct audit_checkpoint *cp);
 
 #endif /* PIUGW_BODY_H */

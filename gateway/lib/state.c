@@ -19,7 +19,7 @@
 #include "piugw/error.h"
 #include "state.h"
 
-#define STATE_STMTS 16
+#define STATE_STMTS 24
 
 /* One request in the replay index: a keyed hash of (sender, message_id) and its row. */
 struct rp_entry {
@@ -80,11 +80,18 @@ static const char upgrade_1_2[] =
 	"  id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash BLOB NOT NULL," \
 	"  updated_ms INTEGER NOT NULL);"
 
+#define WITNESS_TABLE \
+	"CREATE TABLE IF NOT EXISTS witnessed (" \
+	"  peer TEXT PRIMARY KEY, seq INTEGER NOT NULL, time_ms INTEGER NOT NULL," \
+	"  head BLOB NOT NULL, first_seq INTEGER NOT NULL, signature BLOB NOT NULL," \
+	"  received_ms INTEGER NOT NULL);"
+
 static const char upgrade_2_3[] =
-	"BEGIN;" ANCHOR_TABLE "PRAGMA user_version=3;COMMIT;";
+	"BEGIN;" ANCHOR_TABLE WITNESS_TABLE "PRAGMA user_version=3;COMMIT;";
 
 static const char schema[] =
 	ANCHOR_TABLE
+	WITNESS_TABLE
 	REPLAY_TABLE
 	"CREATE TABLE IF NOT EXISTS pending ("
 	"  ref TEXT PRIMARY KEY, peer TEXT NOT NULL, agreement_id TEXT NOT NULL,"
@@ -1024,5 +1031,59 @@ state_anchor_set(struct state *s, uint64_t seq, const uint8_t hash[STATE_HASH_BY
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
 	sqlite3_bind_blob(st, 2, hash, STATE_HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now_ms);
+	return run(st);
+}
+
+/* ---- partners' checkpoints ---- */
+
+/* See state.h. */
+int
+state_witness_get(struct state *s, const char *peer, struct audit_checkpoint *cp)
+{
+	static const char sql[] = "SELECT seq, time_ms, head, first_seq, signature FROM witnessed "
+				  "WHERE peer = ?";
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(cp, 0, sizeof(*cp));
+	if ((st = prep(s, sql)) == NULL)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 2) == 32 &&
+	    sqlite3_column_bytes(st, 4) == 64) {
+		snprintf(cp->gateway_id, sizeof(cp->gateway_id), "%s", peer);
+		cp->seq = (uint64_t)sqlite3_column_int64(st, 0);
+		cp->time_ms = sqlite3_column_int64(st, 1);
+		memcpy(cp->head, sqlite3_column_blob(st, 2), 32);
+		cp->first_seq = (uint64_t)sqlite3_column_int64(st, 3);
+		memcpy(cp->signature, sqlite3_column_blob(st, 4), 64);
+	}
+	done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
+}
+
+/* See state.h. */
+int
+state_witness_set(struct state *s, const char *peer, const struct audit_checkpoint *cp,
+		  int64_t now_ms)
+{
+	static const char sql[] =
+		"INSERT OR REPLACE INTO witnessed(peer, seq, time_ms, head, first_seq, signature, "
+		"received_ms) VALUES (?,?,?,?,?,?,?)";
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = wtx(s)) != 0)
+		return ret;
+	if ((st = prep(s, sql)) == NULL)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)cp->seq);
+	sqlite3_bind_int64(st, 3, cp->time_ms);
+	sqlite3_bind_blob(st, 4, cp->head, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)cp->first_seq);
+	sqlite3_bind_blob(st, 6, cp->signature, 64, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, now_ms);
 	return run(st);
 }

@@ -14,6 +14,9 @@
  *   audit_anchor  the newest record this gateway made durable in its audit
  *             log, (seq, chain hash): a log behind it or forking from it
  *             was cut or swapped (audit.h);
+ *   witnessed the newest signed checkpoint of each partner's audit log that
+ *             this gateway has seen, handed back to the partner in Hello
+ *             exchanges (doc/protocol-notes.md);
  *   results   answers this (asking) gateway keeps for `piugw results`: the
  *             partners' PENDING answers it is still polling for, their final
  *             answers, and answers that came after their caller stopped
@@ -34,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "diag.h"
 #include "keys.h"
 
@@ -113,6 +117,15 @@ int state_anchor_load(const char *path, uint64_t *seqp, uint8_t hash[STATE_HASH_
 /* Keep (seq, hash) as the anchor; it never moves back. Joins the batch. */
 int state_anchor_set(struct state *s, uint64_t seq, const uint8_t hash[STATE_HASH_BYTES],
 		     int64_t now_ms);
+
+/* ---- partners' audit checkpoints, as this gateway witnessed them ---- */
+
+/* The newest checkpoint of peer's log kept here (cp->seq 0: none). */
+int state_witness_get(struct state *s, const char *peer, struct audit_checkpoint *cp);
+
+/* Keep cp as peer's newest witnessed checkpoint. Joins the batch. */
+int state_witness_set(struct state *s, const char *peer, const struct audit_checkpoint *cp,
+		      int64_t now_ms);
 
 /* ---- requests held for approval (answering side) ---- */
 

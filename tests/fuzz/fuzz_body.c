@@ -1,11 +1,13 @@
 /*
  * fuzz_body.c: body_unpack() on arbitrary bytes (the decrypted Sealed.body),
- * then for a Query the checks a partner's query goes through (policy_from_query).
+ * then for a Query the checks a partner's query goes through (policy_from_query),
+ * and for a Hello or HelloReply the audit checkpoints it carries (body_checkpoint_get).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "body.h"
 #include "policy.h"
@@ -25,6 +27,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			char why[200] = "";
 			if (!policy_from_query(b->query, &req, why, sizeof(why)) && why[0] == '\0')
 				abort(); /* a refusal always says why */
+		}
+		const Piugw__AuditCheckpoint *cps[2] = {NULL, NULL};
+		if (b->kind_case == PIUGW__BODY__KIND_HELLO) {
+			cps[0] = b->hello->checkpoint;
+			cps[1] = b->hello->witnessed;
+		} else if (b->kind_case == PIUGW__BODY__KIND_HELLO_REPLY) {
+			cps[0] = b->hello_reply->checkpoint;
+			cps[1] = b->hello_reply->witnessed;
+		}
+		for (int i = 0; i < 2; i++) {
+			struct audit_checkpoint cp;
+			/* What is taken is in range: a signature input can be made of it. */
+			if (cps[i] != NULL && body_checkpoint_get(cps[i], &cp) == 0 &&
+			    (cp.seq == 0 || cp.first_seq > cp.seq || strlen(cp.gateway_id) > KEYS_ID_MAX))
+				abort();
 		}
 		/* What we accept we can serialize again. */
 		if (body_pack(b, &again, &len) != 0)

@@ -149,6 +149,48 @@ check "and serves" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P12
 check "XA stops" stop XA-PIU
 check "XB stops" stop XB-PIU
 
+# --- XA's log and state.db rolled back together: XB's witness tells -------------------
+# state.db's anchor cannot catch a copy of the log put back with a copy of
+# state.db. The partners can: each Hello shows the sender's newest signed
+# checkpoint, and hands back the newest one of the recipient's it witnessed.
+printf 'audit:\n  checkpoint_records: 5\n' >>"$(cfg XA-PIU)"
+mkdir -p "$dir/xa-old"
+cp -a "$xa/audit" "$xa"/state.db* "$dir/xa-old/"
+check "XB starts" start XB-PIU
+check "XA starts" start XA-PIU
+for i in 1 2 3; do
+	check "XA asks XB ($i)" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+done
+# (XC is stopped: peers exits 1 for it; XA answers.)
+check "a Hello round from XB" test "$(ask XB-PIU peers --json)" -le 1
+check "XA answered it" sh -c "grep -A8 '\"id\": \"XA-PIU\"' '$dir/out' | grep -q '\"reachable\": true'"
+check "XB witnessed a checkpoint of XA's log" test "$(ask XB-PIU audit witnessed --peer XA-PIU --json)" -eq 0
+cp "$dir/out" "$dir/xb-witness.json"
+check "in a file an oversight body can use" grep -q '"format": "piugw witnessed checkpoints v1"' "$dir/xb-witness.json"
+check "and XA's log verifies against it while it runs (exit 3: running)" \
+	test "$(ask XA-PIU audit verify --witness "$dir/xb-witness.json")" -eq 3
+check "XA stops" stop XA-PIU
+rm -rf "$xa/audit" "$xa"/state.db*
+cp -a "$dir/xa-old/audit" "$dir/xa-old"/state.db* "$xa/"
+check "XA starts on the old log and the old state.db alike" start XA-PIU
+check "its own anchor cannot tell" test "$(grep -c "event=audit_witness_alarm" "$dir/XA-PIU.log")" -eq 0
+check "a Hello round from XA" test "$(ask XA-PIU peers)" -le 1
+check "XB's witness makes XA raise the alarm" wait_log XA-PIU "event=audit_witness_alarm peer=XB-PIU"
+check "status says so, exit 1" test "$(ask XA-PIU status)" -eq 1
+check "ALARM: XB-PIU witnessed a checkpoint the log no longer holds" has "ALARM: XB-PIU witnessed checkpoint"
+hz=$(curl -s -o "$dir/healthz" -w '%{http_code}' "http://127.0.0.1:$((base + 100))/healthz")
+check "/healthz answers 503 ($hz)" test "$hz" = 503
+check "with the reason" grep -q "XB-PIU witnessed checkpoint" "$dir/healthz"
+check "the metric" sh -c "curl -s http://127.0.0.1:$((base + 100))/metrics | grep -q '^piugw_audit_witness_alarm 1$'"
+check "XB saw XA's log go back" wait_log XB-PIU "event=partner_log_went_back peer=XA-PIU"
+check "offline, XB's witness file shows it too: BROKEN (exit 1)" \
+	test "$(ask XA-PIU audit verify --witness "$dir/xb-witness.json")" -eq 1
+check "naming the witness" has "XB-PIU witnessed it: the log holds no record"
+echo '{"gateway": "XA-PIU", "witness": "XB-PIU", "checkpoints": [{"seq": 1, "time_ms": 1, "head_hash": "00", "first_seq": 1, "signature": "00"}]}' >"$dir/forged.json"
+check "a witness file that is not one: exit 2" test "$(ask XA-PIU audit verify --witness "$dir/forged.json")" -eq 2
+check "XA stops" stop XA-PIU
+check "XB stops" stop XB-PIU
+
 # A cut through the final checkpoint (truncate -s -3) is never "complete".
 cp -a "$xa/audit" "$dir/xa-audit-cut"
 seg=$(ls "$dir/xa-audit-cut"/audit-*.seg | tail -n 1)

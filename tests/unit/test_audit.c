@@ -735,6 +735,64 @@ a_log_behind_its_anchor_is_refused(void **state)
 	free(seg);
 }
 
+/*
+ * Partners witness checkpoints: only durable ones are shown, each verifies
+ * with the gateway's key, and a log that no longer holds one is told apart
+ * from one that does, in memory and on disk.
+ */
+static void
+witnessed_checkpoints(void **state)
+{
+	struct fx *f = *state;
+	struct audit_log *log = open_log(f, 5, 600000, 0);
+	struct audit_checkpoint cp, old, forged;
+	struct keys_secret *other = NULL;
+	char why[300];
+	uint64_t seq;
+
+	assert_false(audit_last_checkpoint(log, &cp)); /* none signed yet */
+	audit_hold(log, true);
+	seq = append_n(log, 5); /* a checkpoint among them, held back from the disk */
+	assert_false(audit_last_checkpoint(log, &cp));
+	audit_hold(log, false);
+	assert_int_equal(audit_wait_durable(log, seq), 0);
+	assert_true(audit_last_checkpoint(log, &old));
+	assert_true(old.seq > 1 && old.seq < seq);
+	assert_string_equal(old.gateway_id, "XA-PIU");
+	assert_int_equal(audit_checkpoint_verify(&old, keys_secret_public(f->k)->sign_pk), 0);
+	assert_int_equal(keys_generate("XA-PIU", &other), 0);
+	assert_int_equal(audit_checkpoint_verify(&old, keys_secret_public(other)->sign_pk),
+			 PIUGW_EBADSIG);
+	keys_secret_free(&other);
+	forged = old;
+	forged.head[0] ^= 1;
+	assert_int_equal(audit_checkpoint_verify(&forged, keys_secret_public(f->k)->sign_pk),
+			 PIUGW_EBADSIG);
+	/* The log holds what it showed: in memory, and on disk. */
+	assert_int_equal(audit_check_witnessed(log, &old, why, sizeof(why)), 0);
+	assert_int_equal(audit_check_witnessed_dir(f->audit, &old, why, sizeof(why), NULL), 0);
+	/* Another statement at that seq: a fork. */
+	assert_int_equal(audit_check_witnessed(log, &forged, why, sizeof(why)), PIUGW_EAUDITBEHIND);
+	assert_non_null(strstr(why, "forks"));
+	assert_int_equal(audit_check_witnessed_dir(f->audit, &forged, why, sizeof(why), NULL),
+			 PIUGW_EAUDITBEHIND);
+	/* Beyond the end: cut. */
+	cp = old;
+	cp.seq = 1000;
+	assert_int_equal(audit_check_witnessed(log, &cp, why, sizeof(why)), PIUGW_EAUDITBEHIND);
+	assert_non_null(strstr(why, "ends at record"));
+	assert_int_equal(audit_check_witnessed_dir(f->audit, &cp, why, sizeof(why), NULL),
+			 PIUGW_EAUDITBEHIND);
+	assert_non_null(strstr(why, "holds no record 1000"));
+	assert_int_equal(audit_close(&log), 0);
+	/* Reopened, the newest durable checkpoint is known again (the closing one). */
+	log = open_log(f, 5, 600000, 0);
+	assert_true(audit_last_checkpoint(log, &cp));
+	assert_true(cp.seq > old.seq);
+	assert_int_equal(audit_check_witnessed(log, &old, why, sizeof(why)), 0);
+	assert_int_equal(audit_close(&log), 0);
+}
+
 static void
 subject_digests(void **state)
 {
@@ -801,6 +859,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(only_a_clean_stop_is_complete, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_later_start_needs_a_purge_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_log_behind_its_anchor_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(witnessed_checkpoints, setup, teardown),
 		cmocka_unit_test(subject_digests),
 		cmocka_unit_test_setup_teardown(audit_key_file, setup, teardown),
 	};

@@ -81,12 +81,64 @@ refuses_bodies_that_do_not_parse_or_carry_no_kind(void **state)
 	body_free(NULL);
 }
 
+/* An AuditCheckpoint from a peer: every field in range, or refused before any use. */
+static void
+checkpoint_fields_are_checked(void **state)
+{
+	struct audit_checkpoint cp, back;
+	Piugw__AuditCheckpoint m;
+	uint8_t *buf = NULL;
+	size_t len;
+
+	(void)state;
+	memset(&cp, 0, sizeof(cp));
+	snprintf(cp.gateway_id, sizeof(cp.gateway_id), "XA-PIU");
+	cp.seq = 42;
+	cp.time_ms = 1795870800123;
+	cp.first_seq = 38;
+	memset(cp.head, 0xab, 32);
+	memset(cp.signature, 0xcd, 64);
+	body_checkpoint_set(&m, &cp);
+	/* Through the wire and back, inside a Hello. */
+	Piugw__Hello h = PIUGW__HELLO__INIT;
+	Piugw__Body b = PIUGW__BODY__INIT, *got = NULL;
+	h.checkpoint = &m;
+	b.kind_case = PIUGW__BODY__KIND_HELLO;
+	b.hello = &h;
+	assert_int_equal(body_pack(&b, &buf, &len), 0);
+	assert_int_equal(body_unpack(buf, len, &got), 0);
+	assert_non_null(got->hello->checkpoint);
+	assert_null(got->hello->witnessed);
+	assert_int_equal(body_checkpoint_get(got->hello->checkpoint, &back), 0);
+	assert_memory_equal(&back, &cp, sizeof(cp));
+	body_free(&got);
+	free(buf);
+	/* Each field out of range is refused. */
+	assert_int_equal(body_checkpoint_get(NULL, &back), PIUGW_EMALFORMED);
+	m.seq = 0;
+	assert_int_equal(body_checkpoint_get(&m, &back), PIUGW_EMALFORMED);
+	m.seq = 37; /* before its first_seq */
+	assert_int_equal(body_checkpoint_get(&m, &back), PIUGW_EMALFORMED);
+	m.seq = 42;
+	m.head_hash.len = 31;
+	assert_int_equal(body_checkpoint_get(&m, &back), PIUGW_EMALFORMED);
+	m.head_hash.len = 32;
+	m.signature.len = 63;
+	assert_int_equal(body_checkpoint_get(&m, &back), PIUGW_EMALFORMED);
+	m.signature.len = 64;
+	m.gateway_id = (char *)"XA-PIU-WITH-A-NAME-FAR-TOO-LONG-FOR-AN-ID";
+	assert_int_equal(body_checkpoint_get(&m, &back), PIUGW_EMALFORMED);
+	m.gateway_id = (char *)"XA-PIU";
+	assert_int_equal(body_checkpoint_get(&m, &back), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_kind_round_trips),
 		cmocka_unit_test(refuses_bodies_that_do_not_parse_or_carry_no_kind),
+		cmocka_unit_test(checkpoint_fields_are_checked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

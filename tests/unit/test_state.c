@@ -397,6 +397,32 @@ upgrade_from_schema_1(void **state)
 	assert_int_equal(aseq, 3);
 }
 
+/* A partner's newest witnessed checkpoint, kept across a restart. */
+static void
+witnessed_checkpoints_are_kept(void **state)
+{
+	struct fx *f = *state;
+	struct audit_checkpoint cp, got;
+
+	assert_int_equal(state_witness_get(f->s, "XB-PIU", &got), 0);
+	assert_int_equal(got.seq, 0);
+	memset(&cp, 0, sizeof(cp));
+	snprintf(cp.gateway_id, sizeof(cp.gateway_id), "XB-PIU");
+	cp.seq = 9;
+	cp.time_ms = 123;
+	cp.first_seq = 5;
+	memset(cp.head, 1, 32);
+	memset(cp.signature, 2, 64);
+	assert_int_equal(state_witness_set(f->s, "XB-PIU", &cp, 1000), 0);
+	cp.seq = 19;
+	assert_int_equal(state_witness_set(f->s, "XB-PIU", &cp, 2000), 0);
+	reopen(f);
+	assert_int_equal(state_witness_get(f->s, "XB-PIU", &got), 0);
+	assert_memory_equal(&got, &cp, sizeof(cp));
+	assert_int_equal(state_witness_get(f->s, "XC-PIU", &got), 0);
+	assert_int_equal(got.seq, 0);
+}
+
 /* The audit log's anchor: read without a writer, kept in the batch, never moved back. */
 static void
 audit_anchor_only_moves_forward(void **state)
@@ -448,6 +474,7 @@ main(void)
 		cmocka_unit_test(poll_schedule),
 		cmocka_unit_test_setup_teardown(upgrade_from_schema_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(audit_anchor_only_moves_forward, setup, teardown),
+		cmocka_unit_test_setup_teardown(witnessed_checkpoints_are_kept, setup, teardown),
 	};
 	tu_sodium_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
