@@ -123,7 +123,7 @@ curve_socket(struct gw *g, void *s, bool server)
 	 * headroom over the protocol's limit lets an envelope that is only
 	 * somewhat too large reach envelope_open() and get a TOO_LARGE answer.
 	 */
-	int64_t maxsize = (int64_t)g->policy->cfg->max_message_bytes + 4096;
+	int64_t maxsize = (int64_t)g->policy->cfg->max_message_bytes + ENVELOPE_SIZE_SLACK;
 
 	if (zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, me->transport_pk, KEYS_PUBLIC_BYTES) != 0 ||
 	    keys_with_transport_secret(g->keys, set_curve_secret, s) != 0 ||

@@ -608,6 +608,12 @@ serve_router(struct gw *g, struct inmsg *m)
 		goto out;
 	}
 	if (m->frames != 2) {
+		/* Refused, but by name when its first frame's header can be read. */
+		envelope_open(g->env, zmq_msg_data(msg), zmq_msg_size(msg), &m->opts, &o);
+		if (o.id_ok) {
+			x.have_mid = true;
+			memcpy(x.mid, o.header.message_id, sizeof(x.mid));
+		}
 		refuse(g, &x, PIUGW_EMALFORMED, "a message is exactly one frame");
 		goto out;
 	}
@@ -615,10 +621,12 @@ serve_router(struct gw *g, struct inmsg *m)
 	rc = m->rc;
 	o = m->o;
 	memset(&m->o, 0, sizeof(m->o));
-	if (o.header_ok) {
-		x.h = &o.header;
+	if (o.id_ok) {
 		x.have_mid = true;
 		memcpy(x.mid, o.header.message_id, sizeof(x.mid));
+	}
+	if (o.header_ok) {
+		x.h = &o.header;
 		x.rec.agreement_id = o.header.agreement_id;
 	}
 	if (rc != 0) {
@@ -665,6 +673,11 @@ serve_router(struct gw *g, struct inmsg *m)
 		goto out;
 	}
 	x.remember = true;
+	/* A request answers nothing: one that says it does is not one this protocol knows. */
+	if (o.header.has_in_reply_to) {
+		refuse(g, &x, PIUGW_EMALFORMED, "a request carries no in_reply_to");
+		goto out;
+	}
 	if ((rc = body_unpack(o.body, o.body_len, &body)) != 0) {
 		refuse(g, &x, rc, "the body does not parse as a known message kind");
 		goto out;

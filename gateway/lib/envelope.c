@@ -274,6 +274,13 @@ envelope_header_parse(const uint8_t *buf, size_t len, struct envelope_header *h)
 		ret = PIUGW_EMALFORMED;
 		goto out;
 	}
+	/* The message id first: whatever is refused after it, the refusal can name it. */
+	if (ph->message_id.len != ENVELOPE_MESSAGE_ID_BYTES) {
+		ret = PIUGW_EMALFORMED;
+		goto out;
+	}
+	memcpy(h->message_id, ph->message_id.data, ENVELOPE_MESSAGE_ID_BYTES);
+	h->has_message_id = true;
 	/* Every field is checked for presence and range before anyone trusts it. */
 	n = strlen(ph->sender);
 	if (!keys_id_valid(ph->sender, n)) {
@@ -287,11 +294,6 @@ envelope_header_parse(const uint8_t *buf, size_t len, struct envelope_header *h)
 		goto out;
 	}
 	memcpy(h->recipient, ph->recipient, n + 1);
-	if (ph->message_id.len != ENVELOPE_MESSAGE_ID_BYTES) {
-		ret = PIUGW_EMALFORMED;
-		goto out;
-	}
-	memcpy(h->message_id, ph->message_id.data, ENVELOPE_MESSAGE_ID_BYTES);
 	if (ph->in_reply_to.len != 0) {
 		if (ph->in_reply_to.len != ENVELOPE_MESSAGE_ID_BYTES) {
 			ret = PIUGW_EMALFORMED;
@@ -468,21 +470,25 @@ envelope_open(struct envelope_ctx *ctx, const uint8_t *buf, size_t len,
 	int64_t window;
 
 	memset(out, 0, sizeof(*out));
-	/* Rule 1: a size limit before anything is parsed. */
+	/*
+	 * Rule 1: a size limit before anything is parsed. Up to the transport's
+	 * slack over it (ZMQ_MAXMSGSIZE) the header is still read, so that the
+	 * TOO_LARGE reply names the request; beyond, nothing is parsed.
+	 */
+	if (len > ctx->max_size + ENVELOPE_SIZE_SLACK) {
+		ret = PIUGW_ETOOLARGE;
+		goto out;
+	}
+	/* The header first, whatever is wrong around it: a refusal names the request. */
+	if ((pe = piugw__envelope__unpack(NULL, len, buf)) == NULL || pe->header.len == 0)
+		ret = PIUGW_EMALFORMED;
+	else
+		ret = envelope_header_parse(pe->header.data, pe->header.len, &out->header);
+	out->id_ok = out->header.has_message_id;
 	if (len > ctx->max_size) {
 		ret = PIUGW_ETOOLARGE;
 		goto out;
 	}
-	if ((pe = piugw__envelope__unpack(NULL, len, buf)) == NULL) {
-		ret = PIUGW_EMALFORMED;
-		goto out;
-	}
-	if (pe->header.len == 0 || pe->nonce.len != ENVELOPE_NONCE_BYTES ||
-	    pe->sealed.len < AEAD_TAG_BYTES) {
-		ret = PIUGW_EMALFORMED;
-		goto out;
-	}
-	ret = envelope_header_parse(pe->header.data, pe->header.len, &out->header);
 	if (ret != 0 && ret != PIUGW_EVERSION)
 		goto out;
 	out->header_ok = true;
@@ -492,6 +498,10 @@ envelope_open(struct envelope_ctx *ctx, const uint8_t *buf, size_t len,
 	}
 	memcpy(out->header_bytes, pe->header.data, pe->header.len);
 	out->header_len = pe->header.len;
+	if (pe->nonce.len != ENVELOPE_NONCE_BYTES || pe->sealed.len < AEAD_TAG_BYTES) {
+		ret = PIUGW_EMALFORMED;
+		goto out;
+	}
 	if (ret != 0)
 		goto out; /* PIUGW_EVERSION */
 

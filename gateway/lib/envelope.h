@@ -25,12 +25,15 @@
 #define ENVELOPE_AGREEMENT_ID_MAX 64
 #define ENVELOPE_MAX_SIZE_DEFAULT (1024 * 1024) /* ZMQ_MAXMSGSIZE default, section 2 */
 #define ENVELOPE_FRESHNESS_MS_DEFAULT (300 * 1000)
+/* What the ROUTER's ZMQ_MAXMSGSIZE lets in over the limit, to answer TOO_LARGE by name. */
+#define ENVELOPE_SIZE_SLACK 4096
 
 /* The Header of section 3, decoded and range-checked. */
 struct envelope_header {
 	uint32_t version;
 	char sender[KEYS_ID_MAX + 1];
 	char recipient[KEYS_ID_MAX + 1];
+	bool has_message_id; /* set first: a header refused later still names its message */
 	uint8_t message_id[ENVELOPE_MESSAGE_ID_BYTES];
 	bool has_in_reply_to;
 	uint8_t in_reply_to[ENVELOPE_MESSAGE_ID_BYTES];
@@ -48,6 +51,12 @@ struct envelope_opened {
 	 * header.sender about header.message_id.
 	 */
 	bool header_ok;
+	/*
+	 * True once header.message_id is known, though the header or the
+	 * envelope around it was refused: an Error reply can still name the
+	 * request (in_reply_to), as PROTOCOL.md section 11 asks.
+	 */
+	bool id_ok;
 	struct envelope_header header;
 	uint8_t *header_bytes; /* exact bytes of Envelope.header, kept for proof */
 	size_t header_len;

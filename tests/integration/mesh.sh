@@ -146,16 +146,36 @@ t() { # t CASE EXPECTED...: rogue XB -> XA
 	rg XB-PIU XA-PIU "$c" "${@:2}"
 	grep -q -- "$1" "$dir/out" || { echo "  rogue $c said: $(head -c 300 "$dir/out")"; return 1; }
 }
+# named: the last Error names the request (in_reply_to), as PROTOCOL.md section 11 asks
+# whenever the request's header could be read, whatever rule refused it.
+named() { grep -q "^IN_REPLY_TO ok" "$dir/out" || { echo "  rogue said: $(head -c 300 "$dir/out")"; return 1; }; }
 check "hello" t hello "^HELLO 1"
 check "MALFORMED envelope" t malformed "^ERROR MALFORMED"
+check "an unreadable envelope names nothing" grep -q "^IN_REPLY_TO none" "$dir/out"
 check "MALFORMED body" t malformed-body "^ERROR MALFORMED"
+check "  names the request" named
 check "UNSUPPORTED_VERSION" t version "^ERROR UNSUPPORTED_VERSION"
+check "  names the request" named
 check "TOO_LARGE" t too-large "^ERROR TOO_LARGE"
+check "  names the request" named
+check "MALFORMED: two frames" t two-frames "^ERROR MALFORMED a message is exactly one frame"
+check "  names the request" named
+check "MALFORMED: a 12-byte nonce" t nonce-12 "^ERROR MALFORMED"
+check "  names the request" named
+check "MALFORMED: sent_at_ms 0" t sent-zero "^ERROR MALFORMED"
+check "  names the request" named
+check "MALFORMED: a request with in_reply_to" t request-in-reply-to "^ERROR MALFORMED a request carries no in_reply_to"
+check "  names the request" named
 check "NOT_FOR_ME" t not-for-me "^ERROR NOT_FOR_ME"
+check "  names the request" named
 check "UNKNOWN_SENDER (sender is not the connection's member)" t sender-mismatch "^ERROR UNKNOWN_SENDER"
+check "  names the request" named
 check "BAD_SIGNATURE" t bad-signature "^ERROR BAD_SIGNATURE"
+check "  names the request" named
 check "STALE" t stale "^ERROR STALE"
+check "  names the request" named
 check "NO_AGREEMENT" t no-agreement "^ERROR NO_AGREEMENT"
+check "  names the request" named
 # XA's fingerprint of XA-XB, as piugw agreement check prints it
 xa_hash=$("$piugw" agreement check -c "$(cfg XA-PIU)" --json "$m/XA-PIU/etc/agreements/XA-XB.yaml" |
 	sed -n 's/.*"fingerprint": "\([0-9a-f]\{64\}\)".*/\1/p' | head -1)

@@ -4,7 +4,8 @@
  * given (its keys, its directory) over a real CURVE connection, crafts one
  * envelope per case, and prints what the target answered:
  *
- *   ERROR <CODE> <detail>     a sealed, signed Error
+ *   ERROR <CODE> <detail>     a sealed, signed Error, then a line
+ *   IN_REPLY_TO ok|none|other  whether it names the message sent
  *   RESULT <status> <n>       a QueryResult
  *   HELLO <n agreements>      a HelloReply
  *   NO_REPLY                  nothing before the deadline
@@ -100,10 +101,41 @@ connect_to(struct rogue *r, const struct keys_secret *k)
 	}
 }
 
+/* The message id in env's header, if the header parses that far. */
+static bool
+sent_id(const uint8_t *env, size_t len, uint8_t mid[16])
+{
+	Piugw__Envelope *e = piugw__envelope__unpack(NULL, len, env);
+	Piugw__Header *h = e ? piugw__header__unpack(NULL, e->header.len, e->header.data) : NULL;
+	bool ok = h != NULL && h->message_id.len == 16;
+
+	if (ok)
+		memcpy(mid, h->message_id.data, 16);
+	if (h != NULL)
+		piugw__header__free_unpacked(h, NULL);
+	if (e != NULL)
+		piugw__envelope__free_unpacked(e, NULL);
+	return ok;
+}
+
+/* Send env (with more, a second frame after it); print what came back. */
+static int
+exchange_frames(struct rogue *r, const uint8_t *env, size_t len, const char *save_reply,
+		const char *more);
+
 /* Send env; print what came back (and save the reply bytes to save_reply). */
 static int
 exchange(struct rogue *r, const uint8_t *env, size_t len, const char *save_reply)
 {
+	return exchange_frames(r, env, len, save_reply, NULL);
+}
+
+static int
+exchange_frames(struct rogue *r, const uint8_t *env, size_t len, const char *save_reply,
+		const char *more)
+{
+	uint8_t mid[16];
+	bool have_mid = sent_id(env, len, mid);
 	zmq_pollitem_t it = {.socket = r->sock, .events = ZMQ_POLLIN};
 	zmq_msg_t m;
 	struct envelope_opened o;
@@ -111,7 +143,8 @@ exchange(struct rogue *r, const uint8_t *env, size_t len, const char *save_reply
 	Piugw__Body *b = NULL;
 	int rc;
 
-	if (zmq_send(r->sock, env, len, 0) != (int)len) {
+	if (zmq_send(r->sock, env, len, more != NULL ? ZMQ_SNDMORE : 0) != (int)len ||
+	    (more != NULL && zmq_send(r->sock, more, strlen(more), 0) < 0)) {
 		printf("SEND_FAILED\n");
 		return 1;
 	}
@@ -136,6 +169,11 @@ exchange(struct rogue *r, const uint8_t *env, size_t len, const char *save_reply
 	} else if (b->kind_case == PIUGW__BODY__KIND_ERROR) {
 		printf("ERROR %s %s\n", piugw_wire_error_name((enum piugw_wire_error)b->error->code),
 		       b->error->detail);
+		/* PROTOCOL.md section 11: it names the request whenever its header could be read. */
+		printf("IN_REPLY_TO %s\n", !o.header.has_in_reply_to ? "none"
+					  : have_mid && memcmp(o.header.in_reply_to, mid, 16) == 0
+					      ? "ok"
+					      : "other");
 	} else if (b->kind_case == PIUGW__BODY__KIND_QUERY_RESULT) {
 		printf("RESULT %d %u %s\n", (int)b->query_result->status,
 		       b->query_result->match_count, b->query_result->approval_ref);
@@ -203,7 +241,8 @@ seal(struct envelope_ctx *env, const struct envelope_header *h, const Piugw__Bod
  * judge the header before it tries to decrypt.
  */
 static void
-rewrite_header(uint8_t **env, size_t *len, uint32_t version, const char *sender)
+rewrite_header(uint8_t **env, size_t *len, uint32_t version, const char *sender, bool zero_time,
+	       size_t nonce_len)
 {
 	Piugw__Envelope *e = piugw__envelope__unpack(NULL, *len, *env);
 	Piugw__Header *h = e ? piugw__header__unpack(NULL, e->header.len, e->header.data) : NULL;
@@ -221,6 +260,10 @@ rewrite_header(uint8_t **env, size_t *len, uint32_t version, const char *sender)
 		free(h->sender);
 		h->sender = strdup(sender);
 	}
+	if (zero_time)
+		h->sent_at_ms = 0;
+	if (nonce_len != 0 && nonce_len < e->nonce.len)
+		e->nonce.len = nonce_len;
 	hl = piugw__header__get_packed_size(h);
 	hb = malloc(hl);
 	piugw__header__pack(h, hb);
@@ -422,9 +465,24 @@ main(int argc, char **argv)
 	} else if (strcmp(kase, "version") == 0 || strcmp(kase, "sender-mismatch") == 0) {
 		bool v = strcmp(kase, "version") == 0;
 		seal(r.env, &h, &b, &env, &len);
-		rewrite_header(&env, &len, v ? 2 : 0, v ? NULL : "XZ-PIU");
+		rewrite_header(&env, &len, v ? 2 : 0, v ? NULL : "XZ-PIU", false, 0);
 		exchange(&r, env, len, NULL);
 		goto out;
+	} else if (strcmp(kase, "sent-zero") == 0 || strcmp(kase, "nonce-12") == 0) {
+		/* A readable header, refused for a field or for the envelope around it. */
+		bool z = strcmp(kase, "sent-zero") == 0;
+		seal(r.env, &h, &b, &env, &len);
+		rewrite_header(&env, &len, 0, NULL, z, z ? 0 : 12);
+		exchange(&r, env, len, NULL);
+		goto out;
+	} else if (strcmp(kase, "two-frames") == 0) {
+		seal(r.env, &h, &b, &env, &len);
+		exchange_frames(&r, env, len, NULL, "and one frame too many");
+		goto out;
+	} else if (strcmp(kase, "request-in-reply-to") == 0) {
+		/* A query that says it answers something. */
+		h.has_in_reply_to = true;
+		randombytes_buf(h.in_reply_to, sizeof(h.in_reply_to));
 	} else if (strcmp(kase, "too-large") == 0) {
 		/* A justification that makes the envelope just over 1 MiB. */
 		if ((big = malloc(1024 * 1024 + 512)) == NULL)

@@ -545,6 +545,10 @@ hostile_headers(void **state)
 			assert_string_equal(o.header.sender, "XA-PIU");
 			assert_int_equal(o.header.version, ph.version);
 		}
+		/* Whatever field is wrong, a readable message id names the request. */
+		assert_int_equal(o.id_ok, i != MID_15 && i != MID_17);
+		if (o.id_ok)
+			assert_memory_equal(o.header.message_id, mid, 16);
 		envelope_opened_clear(&o);
 		free(env);
 		free(hb);
@@ -594,6 +598,8 @@ hostile_envelopes(void **state)
 	assert_int_equal(envelope_header_pack(&h, &hb, &hl), 0);
 	bad = wrap(hb, hl, 23, junk, sizeof(junk), &bl);
 	assert_int_equal(envelope_open(b, bad, bl, NULL, &o), PIUGW_EMALFORMED);
+	assert_true(o.id_ok); /* the header was readable: the refusal names the request */
+	assert_memory_equal(o.header.message_id, h.message_id, 16);
 	envelope_opened_clear(&o);
 	free(bad);
 	bad = wrap(hb, 0, 24, junk, sizeof(junk), &bl);
@@ -605,6 +611,19 @@ hostile_envelopes(void **state)
 	envelope_opened_clear(&o);
 	free(bad);
 
+	/* TOO_LARGE, within the transport's slack: refused, by name. */
+	{
+		size_t n = ENVELOPE_MAX_SIZE_DEFAULT + 100;
+		uint8_t *pad = calloc(1, n);
+		bad = wrap(hb, hl, 24, pad, n, &bl);
+		assert_true(bl > ENVELOPE_MAX_SIZE_DEFAULT && bl <= ENVELOPE_MAX_SIZE_DEFAULT + ENVELOPE_SIZE_SLACK);
+		assert_int_equal(envelope_open(b, bad, bl, NULL, &o), PIUGW_ETOOLARGE);
+		assert_true(o.id_ok);
+		assert_memory_equal(o.header.message_id, h.message_id, 16);
+		envelope_opened_clear(&o);
+		free(bad);
+		free(pad);
+	}
 	/* TOO_LARGE: refused before parsing; and never sealed in the first place. */
 	big = calloc(1, ENVELOPE_MAX_SIZE_DEFAULT + 1);
 	assert_int_equal(envelope_open(b, big, ENVELOPE_MAX_SIZE_DEFAULT + 1, NULL, &o),
