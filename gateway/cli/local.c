@@ -315,13 +315,17 @@ int
 cli_print_answer(const Piugw__PeerAnswer *a)
 {
 	static const char *outcomes[] = {"?", "answered", "refused", "stopped locally",
-					 "PEER_UNREACHABLE", "TIMEOUT", "waiting for approval"};
-	const char *o = a->outcome <= 6 ? outcomes[a->outcome] : "?";
+					 "PEER_UNREACHABLE", "TIMEOUT", "waiting for approval",
+					 "BAD_ANSWER"};
+	const char *o = a->outcome <= 7 ? outcomes[a->outcome] : "?";
 	json_t *j;
 
 	if (a->outcome == PIUGW__OUTCOME__OUTCOME_UNSPECIFIED)
 		o = "in flight";
 	printf("%s  %s", a->peer, o);
+	/* Who decided: the partner, or this gateway judging the partner's answer. */
+	if (a->outcome == PIUGW__OUTCOME__OUTCOME_REFUSED)
+		printf(a->decided_here ? " here, by this gateway" : " by %s", a->peer);
 	if (a->request_id[0] != '\0')
 		printf("  request %s", a->request_id);
 	if (a->agreement_id[0] != '\0')

@@ -22,6 +22,7 @@
 #include <zmq.h>
 
 #include "body.h"
+#include "disclose.h"
 #include "gw.h"
 #include "num.h"
 #include "piugw/error.h"
@@ -399,6 +400,10 @@ outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *ag
 	o->kind = kind;
 	snprintf(o->peer, sizeof(o->peer), "%s", peer);
 	snprintf(o->agreement_id, sizeof(o->agreement_id), "%s", agreement_id ? agreement_id : "");
+	if (hash != NULL) {
+		o->has_hash = true;
+		memcpy(o->agreement_hash, hash, sizeof(o->agreement_hash));
+	}
 	if (links_seal(g, peer, NULL, agreement_id, hash, body, o->mid, &o->env, &o->env_len) != 0) {
 		free(o);
 		return NULL;
@@ -580,8 +585,70 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 }
 
 /* An answer to one of our queries or polls. */
+/*
+ * The asking side's checks of a partner's answer (PROTOCOL.md section 11):
+ * a QueryResult or an Error, under the request's own agreement fields, and
+ * a result holding no more than our copy of the terms lets the partner send
+ * us, and no more than it declares. false, with why, when it is refused.
+ */
+static bool
+answer_acceptable(struct gw *g, const struct outreq *o, const struct envelope_header *h,
+		  const Piugw__Body *b, vocab_set *arrivedp, char *why, size_t whylen)
+{
+	const struct policy_agreement *pa;
+	const struct agreement_terms *t;
+	bool is_error = b->kind_case == PIUGW__BODY__KIND_ERROR;
+
+	*arrivedp = 0;
+	if (b->kind_case != PIUGW__BODY__KIND_QUERY_RESULT && !is_error) {
+		snprintf(why, whylen, "the partner answered with a %s, where a QueryResult or an "
+			 "Error was due", b->kind_case == PIUGW__BODY__KIND_HELLO_REPLY ? "HelloReply"
+					  : b->kind_case == PIUGW__BODY__KIND_HELLO	 ? "Hello"
+					  : b->kind_case == PIUGW__BODY__KIND_QUERY	 ? "Query"
+					  : b->kind_case == PIUGW__BODY__KIND_POLL	 ? "Poll"
+											 : "message of no known kind");
+		return false;
+	}
+	/* An Error may come from a rule before the agreement was read: its fields may be absent. */
+	if ((!is_error || h->agreement_id[0] != '\0' || h->has_agreement_hash) &&
+	    (strcmp(h->agreement_id, o->agreement_id) != 0 || h->has_agreement_hash != o->has_hash ||
+	     (o->has_hash && sodium_memcmp(h->agreement_hash, o->agreement_hash, 32) != 0))) {
+		snprintf(why, whylen, "the answer's header names agreement '%.64s'%s, the request "
+			 "was under '%s' as we hold it", h->agreement_id,
+			 strcmp(h->agreement_id, o->agreement_id) == 0 ? " with another hash" : "",
+			 o->agreement_id);
+		return false;
+	}
+	if (is_error)
+		return true;
+	pa = policy_agreement(g->policy, o->agreement_id);
+	t = pa != NULL ? agreement_terms_for(pa->a, g->policy->cfg->id, o->peer) : NULL;
+	if (t == NULL) {
+		disclose_check_received(&(struct agreement_terms){0}, b->query_result, arrivedp,
+					why, whylen);
+		snprintf(why, whylen, "agreement %s, which the request was under, no longer holds "
+			 "terms for our requests to %s: the answer cannot be checked", o->agreement_id,
+			 o->peer);
+		return false;
+	}
+	return disclose_check_received(t, b->query_result, arrivedp, why, whylen) == 0;
+}
+
+/* The categories of s, as the values an audit record lists. */
+static size_t
+set_values(vocab_set s, uint32_t *out, size_t max)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 1; i < 32 && n < max; i++)
+		if (s & VOCAB_BIT(i))
+			out[n++] = i;
+	return n;
+}
+
 static void
-on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const Piugw__Body *b)
+on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const Piugw__Body *b,
+	  bool here)
 {
 	Piugw__PeerAnswer a = PIUGW__PEER_ANSWER__INIT;
 	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
@@ -593,7 +660,9 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 	size_t nd = 0;
 	uint8_t qmid[16];
 	Piugw__Error mis = PIUGW__ERROR__INIT;
-	char mismatch[400];
+	char mismatch[400], why[300], bad[400];
+	vocab_set arrived = 0;
+	uint32_t cats[32];
 
 	memset(&prev, 0, sizeof(prev));
 	/* A poll's caller is on record with the waiting answer. */
@@ -613,7 +682,33 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 	sodium_hex2bin(qmid, sizeof(qmid), o->request_id, strlen(o->request_id), NULL, NULL, NULL);
 	r.message_id.data = qmid;
 	r.message_id.len = sizeof(qmid);
-	if (b->kind_case == PIUGW__BODY__KIND_QUERY_RESULT) {
+	a.decided_here = here;
+	if (!here && !answer_acceptable(g, o, h, b, &arrived, why, sizeof(why))) {
+		/*
+		 * Refused here: the analyst is told why and sees none of it; the
+		 * audit record says exactly what arrived (categories, records,
+		 * the persons as digests), so the log never understates it.
+		 */
+		char l[128];
+		snprintf(bad, sizeof(bad), "%s's answer was refused here: %s", o->peer, why);
+		mis.code = PIUGW__ERROR_CODE__ERROR_MALFORMED;
+		mis.detail = bad;
+		a.outcome = PIUGW__OUTCOME__OUTCOME_BAD_ANSWER;
+		a.error = &mis;
+		a.decided_here = true;
+		r.refusal = PIUGW__ERROR_CODE__ERROR_MALFORMED;
+		r.detail = bad;
+		if (b->kind_case == PIUGW__BODY__KIND_QUERY_RESULT) {
+			r.record_count = (uint32_t)b->query_result->n_matches;
+			r.n_categories = set_values(arrived, cats, 32);
+			r.categories = cats;
+			nd = serve_result_digests(g, b->query_result, d, 64);
+		}
+		snprintf(l, sizeof(l), "peer=\"%s\"", o->peer);
+		metrics_add(g, "piugw_bad_answers_total", l, 1);
+		gw_log(GW_WARN, "bad_answer", "peer=%s request=%s why=%s", o->peer, o->request_id,
+		       gw_esc(why));
+	} else if (b->kind_case == PIUGW__BODY__KIND_QUERY_RESULT) {
 		Piugw__QueryResult *qr = b->query_result;
 		a.result = qr;
 		if (qr->status == PIUGW__RESULT_STATUS__RESULT_PENDING) {
@@ -648,11 +743,8 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 			a.error = &mis;
 		}
 		r.refusal = (uint32_t)b->error->code;
-		r.detail = (char *)"refused by the partner";
-	} else {
-		gw_log(GW_WARN, "bad_answer", "peer=%s problem=%s", o->peer,
-		       gw_esc("an answer that is neither QueryResult nor Error"));
-		return;
+		/* Who decided: the partner, or this gateway judging its answer (STALE by our clock). */
+		r.detail = (char *)(here ? "refused here, by this gateway" : "refused by the partner");
 	}
 	for (size_t i = 0; i < nd; i++) {
 		dv[i].data = d[i];
@@ -845,11 +937,11 @@ ask_dealer(struct gw *g, struct peer *p, struct inmsg *m)
 			stale.kind_case = PIUGW__BODY__KIND_ERROR;
 			stale.error = &e;
 			gw_log(GW_WARN, "stale_answer", "peer=%s skew_ms=%lld", p->id, (long long)skew);
-			on_answer(g, req, &o.header, &stale);
+			on_answer(g, req, &o.header, &stale, true);
 		} else if (req->kind == OUT_HELLO) {
 			on_hello_reply(g, req, &o.header, b);
 		} else {
-			on_answer(g, req, &o.header, b);
+			on_answer(g, req, &o.header, b, false);
 		}
 	}
 	outreq_free(g, req);

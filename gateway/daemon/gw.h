@@ -94,6 +94,8 @@ struct outreq {
 	uint8_t mid[ENVELOPE_MESSAGE_ID_BYTES];
 	char request_id[2 * ENVELOPE_MESSAGE_ID_BYTES + 1]; /* the query's, also for polls */
 	char agreement_id[ENVELOPE_AGREEMENT_ID_MAX + 1];
+	bool has_hash;
+	uint8_t agreement_hash[ENVELOPE_AGREEMENT_HASH_BYTES]; /* as the request carried it */
 	uint8_t *env;          /* the exact envelope: retries re-send these bytes */
 	size_t env_len;
 	int64_t first_ms;      /* when it was made */

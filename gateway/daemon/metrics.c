@@ -42,6 +42,7 @@ static const struct {
 	{"piugw_answers_total", "counter", "Answers by direction (sent to partners, received from them) and status."},
 	{"piugw_refusals_total", "counter", "Refusals by direction and wire error code."},
 	{"piugw_dropped_total", "counter", "Messages dropped unanswered (not authenticated, or the member lost its admission)."},
+	{"piugw_bad_answers_total", "counter", "Partners' answers refused here: another kind, other agreement fields, or more than the terms allow."},
 	{"piugw_query_duration_seconds", "histogram", "Round trip of this gateway's queries, per partner."},
 	{"piugw_witness_total", "counter", "Audit checkpoints in Hello exchanges: partners' witnessed, refused, partners' logs gone back, alarms about ours."},
 };

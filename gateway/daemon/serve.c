@@ -187,7 +187,8 @@ user_or_dash(const struct ex *x)
 static void
 reply(struct gw *g, struct ex *x, const Piugw__Body *body)
 {
-	const struct policy_agreement *pa = NULL;
+	const char *agreement_id = NULL;
+	const uint8_t *agreement_hash = NULL;
 	uint8_t *env = NULL;
 	size_t len = 0;
 	uint64_t seq = 0;
@@ -208,8 +209,15 @@ reply(struct gw *g, struct ex *x, const Piugw__Body *body)
 	}
 	if (x->peer[0] == '\0' || envelope_ctx_peer(g->env, x->peer) == NULL)
 		return; /* recorded; nobody we can answer */
-	if (x->h != NULL && x->h->agreement_id[0] != '\0')
-		pa = policy_agreement(g->policy, x->h->agreement_id);
+	/*
+	 * A reply carries the request's own agreement fields (PROTOCOL.md
+	 * section 11), ours or not: an AGREEMENT_MISMATCH names our hash in its
+	 * detail, and the asker matches the reply to what it sent.
+	 */
+	if (x->h != NULL && x->h->agreement_id[0] != '\0') {
+		agreement_id = x->h->agreement_id;
+		agreement_hash = x->h->has_agreement_hash ? x->h->agreement_hash : NULL;
+	}
 	if (rc != 0) {
 		/* Unaudited work is refused: answer INTERNAL, disclose nothing. */
 		Piugw__Error e = PIUGW__ERROR__INIT;
@@ -219,16 +227,16 @@ reply(struct gw *g, struct ex *x, const Piugw__Body *body)
 				   "an operator fixes it";
 		b.kind_case = PIUGW__BODY__KIND_ERROR;
 		b.error = &e;
-		if (links_seal(g, x->peer, x->have_mid ? x->mid : NULL, pa ? pa->a->id : NULL,
-			       pa ? pa->a->hash : NULL, &b, NULL, &env, &len) == 0)
+		if (links_seal(g, x->peer, x->have_mid ? x->mid : NULL, agreement_id, agreement_hash,
+			       &b, NULL, &env, &len) == 0)
 			links_router_send(g, x->rid, x->rid_len, env, len);
 		free(env);
 		gw_log(GW_ERROR, "audit_failed", "peer=%s problem=%s", x->peer,
 		       gw_esc(piugw_strerror(rc)));
 		return;
 	}
-	if (links_seal(g, x->peer, x->have_mid ? x->mid : NULL, pa ? pa->a->id : NULL,
-		       pa ? pa->a->hash : NULL, body, NULL, &env, &len) != 0) {
+	if (links_seal(g, x->peer, x->have_mid ? x->mid : NULL, agreement_id, agreement_hash, body,
+		       NULL, &env, &len) != 0) {
 		gw_log(GW_ERROR, "seal_failed", "peer=%s", x->peer);
 		return;
 	}

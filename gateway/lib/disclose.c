@@ -8,6 +8,7 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -327,5 +328,85 @@ disclose_build(struct store *s, const struct store_result *r, const struct polic
 		return PIUGW_ENOMEM;
 	}
 	*outp = q;
+	return 0;
+}
+
+/* The categories present in a match: each has its own field. */
+static vocab_set
+match_categories(const Piugw__Match *m)
+{
+	vocab_set c = 0;
+	const void *f[] = {
+		[PIUGW__CATEGORY__CATEGORY_API_IDENTITY] = m->api_identity,
+		[PIUGW__CATEGORY__CATEGORY_API_DOCUMENT] = m->api_document,
+		[PIUGW__CATEGORY__CATEGORY_API_FLIGHT] = m->api_flight,
+		[PIUGW__CATEGORY__CATEGORY_API_TRAVEL] = m->api_travel,
+		[PIUGW__CATEGORY__CATEGORY_PNR_BOOKING] = m->pnr_booking,
+		[PIUGW__CATEGORY__CATEGORY_PNR_CONTACT] = m->pnr_contact,
+		[PIUGW__CATEGORY__CATEGORY_PNR_PAYMENT] = m->pnr_payment,
+		[PIUGW__CATEGORY__CATEGORY_PNR_ITINERARY] = m->pnr_itinerary,
+		[PIUGW__CATEGORY__CATEGORY_PNR_AGENCY] = m->pnr_agency,
+		[PIUGW__CATEGORY__CATEGORY_PNR_FREQUENT_FLYER] = m->pnr_frequent_flyer,
+		[PIUGW__CATEGORY__CATEGORY_PNR_CO_TRAVELLERS] = m->pnr_co_travellers,
+		[PIUGW__CATEGORY__CATEGORY_PNR_SEAT_BAGGAGE] = m->pnr_seat_baggage,
+		[PIUGW__CATEGORY__CATEGORY_PNR_REMARKS] = m->pnr_remarks,
+	};
+
+	for (size_t i = 1; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i] != NULL)
+			c |= VOCAB_BIT(i);
+	return c;
+}
+
+/* "pnr.booking,pnr.payment" */
+static void
+set_names(vocab_set s, char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (int i = 1; i < 32 && o + 1 < len; i++)
+		if (s & VOCAB_BIT(i))
+			o += (size_t)snprintf(out + o, len - o, "%s%s", o ? "," : "",
+					      vocab_name(vocab_categories, i));
+}
+
+/* See disclose.h. */
+int
+disclose_check_received(const struct agreement_terms *t, const Piugw__QueryResult *qr,
+			vocab_set *arrivedp, char *why, size_t whylen)
+{
+	vocab_set arrived = 0, declared = 0, excess;
+	char names[200];
+
+	for (size_t i = 0; i < qr->n_matches; i++)
+		arrived |= match_categories(qr->matches[i]);
+	for (size_t i = 0; i < qr->n_categories; i++)
+		if ((int)qr->categories[i] > 0 && (int)qr->categories[i] < 32)
+			declared |= VOCAB_BIT(qr->categories[i]);
+	if (arrivedp != NULL)
+		*arrivedp = arrived;
+	if ((excess = arrived & ~t->categories) != 0) {
+		set_names(excess, names, sizeof(names));
+		snprintf(why, whylen, "the partner over-disclosed: %s, which the agreement's terms "
+			 "do not let it send us", names);
+		return PIUGW_EMALFORMED;
+	}
+	if ((excess = arrived & ~declared) != 0) {
+		set_names(excess, names, sizeof(names));
+		snprintf(why, whylen, "the answer holds %s, which its own categories do not list",
+			 names);
+		return PIUGW_EMALFORMED;
+	}
+	if (t->disclosure == PIUGW__DISCLOSURE__DISCLOSURE_HIT_NO_HIT && qr->n_matches > 0) {
+		snprintf(why, whylen, "the partner sent %zu records where the agreement allows only "
+			 "hit or no hit", qr->n_matches);
+		return PIUGW_EMALFORMED;
+	}
+	if (t->max_results > 0 && qr->n_matches > t->max_results) {
+		snprintf(why, whylen, "the partner sent %zu records, more than the %u the agreement "
+			 "allows", qr->n_matches, t->max_results);
+		return PIUGW_EMALFORMED;
+	}
 	return 0;
 }

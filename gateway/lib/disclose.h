@@ -28,6 +28,18 @@ int disclose_build(struct store *s, const struct store_result *r,
 
 void disclose_free(Piugw__QueryResult **qp);
 
+/*
+ * The asking side's check of a partner's answer (PROTOCOL.md section 11):
+ * does qr hold only what t, our copy of the terms for our requests to that
+ * partner, lets us receive, and only what qr itself declares (categories),
+ * within max_results and the disclosure mode? 0 if so; else
+ * PIUGW_EMALFORMED with why naming the excess. *arrivedp (may be NULL) gets
+ * the categories present in its matches, whatever the verdict: what
+ * actually arrived, for the audit record.
+ */
+int disclose_check_received(const struct agreement_terms *t, const Piugw__QueryResult *qr,
+			    vocab_set *arrivedp, char *why, size_t whylen);
+
 /* The text that replaces a masked element. */
 #define DISCLOSE_MASK "***"
 

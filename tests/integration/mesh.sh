@@ -320,6 +320,44 @@ kill -TERM "${pid[XC-PIU]}"; wait "${pid[XC-PIU]}"
 check "XC starts again with room" start XC-PIU
 check "and serves" t2 XA-PIU XC-PIU hello "^HELLO"
 check "XC stops" stop XC-PIU
+
+# --- a partner's answers that break the protocol or the agreement -----------------
+# XC stopped, the rogue binds XC's endpoint with XC's keys and answers XA's
+# next query badly (PROTOCOL.md section 11: the asker checks every answer).
+serve_as_xc() { # serve_as_xc MODE
+	# It serves until it is stopped (30 s at the most), so that no answer is
+	# lost to its going away.
+	"$rogue" -c "$(cfg XC-PIU)" --to XA-PIU "$1" --count 1000 >"$dir/$1.out" 2>&1 &
+	srv=$!
+	for _ in $(seq 1 200); do grep -q LISTENING "$dir/$1.out" 2>/dev/null && break; sleep 0.05; done
+}
+serve_end() { kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; }
+xq() { ask XA-PIU query --to XC-PIU "${Q[@]}" --document P1234567 --issuer XAA --deadline 10; }
+serve_as_xc serve-hello-reply
+check "a HelloReply to a Query: exit 1, not 0 after the deadline" test "$(xq)" -eq 1
+check "the analyst sees BAD_ANSWER" has "XC-PIU  BAD_ANSWER"
+check "and why" has "answered with a HelloReply"
+serve_end
+serve_as_xc serve-over-disclose
+check "an over-disclosing HIT: exit 1" test "$(xq)" -eq 1
+check "  BAD_ANSWER" has "XC-PIU  BAD_ANSWER"
+check "  naming the excess" has "over-disclosed: pnr.booking,pnr.payment"
+check "  none of it shown" sh -c "! grep -q -e ABC123 -e 4111 -e DOE '$dir/out'"
+serve_end
+check "XA's audit says what arrived" test "$(ask XA-PIU audit show --peer XC-PIU --event result_received --json)" -eq 0
+check "  every category that came, not the declared ones" has '"categories": "api.identity,pnr.booking,pnr.payment"'
+check "  refused here" has "answer was refused here: the partner over-disclosed"
+check "a metric counts the bad answers" sh -c "curl -s http://127.0.0.1:$((base + 100))/metrics | grep -q '^piugw_bad_answers_total{peer=\"XC-PIU\"} 2'"
+serve_as_xc serve-other-agreement
+check "an answer under another agreement hash: exit 1" test "$(xq)" -eq 1
+check "  saying so" has "with another hash"
+serve_end
+serve_as_xc serve-stale
+check "a stale answer: exit 1" test "$(xq)" -eq 1
+check "  STALE, and decided here, not by XC" has "XC-PIU  refused here, by this gateway"
+serve_end
+check "XA's audit says who decided" test "$(ask XA-PIU audit show --peer XC-PIU --refusal STALE --json)" -eq 0
+check "  this gateway" has "refused here, by this gateway"
 # XC stopped: the command takes the log itself, and refuses when it cannot.
 mv "$m/XC-PIU/state/audit" "$m/XC-PIU/state/audit.away"
 : >"$m/XC-PIU/state/audit"

@@ -13,6 +13,15 @@
  *
  *   rogue -c PIUGWD.YAML --to ID CASE [--save F | --load F] [--count N]
  *
+ * As a responder instead (serve-MODE), it binds its gateway's endpoint
+ * (that gateway stopped) and answers ID's next --count queries badly,
+ * Hellos properly; it prints LISTENING once bound and ANSWERED n at the end:
+ *   serve-hello-reply     a HelloReply to a Query
+ *   serve-over-disclose   a HIT whose match carries pnr.booking and pnr.payment,
+ *                         the result declaring only api.identity, api.document
+ *   serve-other-agreement a NO_HIT whose header names another agreement hash
+ *   serve-stale           a NO_HIT dated ten minutes ago
+ *
  * Test-only; never installed.
  *
  * SPDX-License-Identifier: Apache-2.0
@@ -301,6 +310,126 @@ load_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* Seal body as a reply to the request opened in o, and send it to rid on sock. */
+static void
+serve_reply(struct rogue *r, void *sock, zmq_msg_t *rid, const struct envelope_opened *o,
+	    const Piugw__Body *body, bool other_hash, int64_t shift_ms)
+{
+	struct envelope_header h;
+	uint8_t *env = NULL;
+	size_t len = 0;
+
+	memset(&h, 0, sizeof(h));
+	h.version = 1;
+	snprintf(h.sender, sizeof(h.sender), "%s", r->pol->cfg->id);
+	snprintf(h.recipient, sizeof(h.recipient), "%s", o->header.sender);
+	randombytes_buf(h.message_id, sizeof(h.message_id));
+	h.has_in_reply_to = true;
+	memcpy(h.in_reply_to, o->header.message_id, 16);
+	h.sent_at_ms = now_ms() + shift_ms;
+	snprintf(h.agreement_id, sizeof(h.agreement_id), "%s", o->header.agreement_id);
+	h.has_agreement_hash = o->header.has_agreement_hash;
+	memcpy(h.agreement_hash, o->header.agreement_hash, 32);
+	if (other_hash)
+		randombytes_buf(h.agreement_hash, 32);
+	if (seal(r->env, &h, body, &env, &len) == 0) {
+		zmq_send(sock, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE);
+		zmq_send(sock, env, len, 0);
+	}
+	free(env);
+}
+
+/* serve-MODE: answer the next count queries from r->target badly (see the top). */
+static int
+serve(struct rogue *r, const char *mode, unsigned count)
+{
+	void *sock = zmq_socket(r->ctx, ZMQ_ROUTER);
+	int one = 1, linger = 2000; /* the last answer leaves before the socket closes */
+	uint8_t sk[32];
+	unsigned answered = 0;
+	int64_t started = now_ms(), until = started + 30000; /* bounded: 30 s at the most */
+
+	keys_with_transport_secret(r->keys, copy_sk, sk);
+	zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof(one));
+	zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sk, 32);
+	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	sodium_memzero(sk, sizeof(sk));
+	if (zmq_bind(sock, r->pol->cfg->listen) != 0) {
+		printf("BIND_FAILED %s\n", zmq_strerror(zmq_errno()));
+		zmq_close(sock);
+		return 1;
+	}
+	printf("LISTENING\n");
+	fflush(stdout);
+	while (answered < count && now_ms() < until) {
+		zmq_pollitem_t it = {.socket = sock, .events = ZMQ_POLLIN};
+		zmq_msg_t rid, msg;
+		struct envelope_opened o;
+		Piugw__Body *req = NULL;
+		if (zmq_poll(&it, 1, 500) <= 0)
+			continue;
+		zmq_msg_init(&rid);
+		zmq_msg_init(&msg);
+		zmq_msg_recv(&rid, sock, 0);
+		zmq_msg_recv(&msg, sock, 0);
+		memset(&o, 0, sizeof(o));
+		if (envelope_open(r->env, zmq_msg_data(&msg), zmq_msg_size(&msg), NULL, &o) == 0 &&
+		    body_unpack(o.body, o.body_len, &req) == 0) {
+			Piugw__Body b = PIUGW__BODY__INIT;
+			Piugw__HelloReply hr = PIUGW__HELLO_REPLY__INIT;
+			Piugw__QueryResult qr = PIUGW__QUERY_RESULT__INIT;
+			Piugw__Match m = PIUGW__MATCH__INIT, *mp = &m;
+			Piugw__ApiIdentity id = PIUGW__API_IDENTITY__INIT;
+			Piugw__PnrBooking bk = PIUGW__PNR_BOOKING__INIT;
+			Piugw__PnrPayment pay = PIUGW__PNR_PAYMENT__INIT;
+			Piugw__Category cats[2] = {PIUGW__CATEGORY__CATEGORY_API_IDENTITY,
+						   PIUGW__CATEGORY__CATEGORY_API_DOCUMENT};
+			char *fop[1] = {(char *)"VI 4111 1111 1111 1111"};
+			bool query = req->kind_case == PIUGW__BODY__KIND_QUERY;
+			hr.software = (char *)"rogue";
+			qr.status = PIUGW__RESULT_STATUS__RESULT_NO_HIT;
+			qr.categories = cats;
+			qr.n_categories = 2;
+			b.kind_case = PIUGW__BODY__KIND_QUERY_RESULT;
+			b.query_result = &qr;
+			if (!query || strcmp(mode, "serve-hello-reply") == 0) {
+				b.kind_case = PIUGW__BODY__KIND_HELLO_REPLY;
+				b.hello_reply = &hr;
+			} else if (strcmp(mode, "serve-over-disclose") == 0) {
+				id.surname = (char *)"DOE";
+				id.given_names = (char *)"JOHN";
+				bk.record_locator = (char *)"ABC123";
+				pay.forms_of_payment = fop;
+				pay.n_forms_of_payment = 1;
+				m.score = 1;
+				m.api_identity = &id;
+				m.pnr_booking = &bk;
+				m.pnr_payment = &pay;
+				qr.status = PIUGW__RESULT_STATUS__RESULT_HIT;
+				qr.match_count = 1;
+				qr.matches = &mp;
+				qr.n_matches = 1;
+			}
+			if (getenv("ROGUE_TRACE") != NULL)
+				fprintf(stderr, "rogue: got %s sent %lld ms before we listened\n",
+					query ? "a query" : "another request",
+					(long long)(started - o.header.sent_at_ms));
+			serve_reply(r, sock, &rid, &o, &b,
+				    query && strcmp(mode, "serve-other-agreement") == 0,
+				    query && strcmp(mode, "serve-stale") == 0 ? -600000 : 0);
+			/* A query sent before we listened (queued at the asker) is answered, not counted. */
+			answered += query && o.header.sent_at_ms >= started - 1000;
+		}
+		body_free(&req);
+		envelope_opened_clear(&o);
+		zmq_msg_close(&rid);
+		zmq_msg_close(&msg);
+	}
+	printf("ANSWERED %u\n", answered);
+	zmq_close(sock);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -357,6 +486,10 @@ main(int argc, char **argv)
 			envelope_ctx_add_peer(r.env, &r.pol->dir->members[i].keys);
 	r.ctx = zmq_ctx_new();
 
+	if (strncmp(kase, "serve-", 6) == 0) {
+		rc = serve(&r, kase, count);
+		goto out;
+	}
 	if (strcmp(kase, "unknown-key") == 0) {
 		/* A stranger: fresh keys that no directory lists. */
 		struct keys_secret *k = NULL;

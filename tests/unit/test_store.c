@@ -378,6 +378,67 @@ retention_and_stats(void **state)
 	diag_clear(&d);
 }
 
+/*
+ * The asker's side: an answer may hold only what our terms let the partner
+ * send us, what it declares itself, within max_results and the disclosure.
+ */
+static void
+received_answers_are_checked(void **state)
+{
+	struct agreement_terms t;
+	Piugw__QueryResult qr = PIUGW__QUERY_RESULT__INIT;
+	Piugw__Match m = PIUGW__MATCH__INIT, *mp[2] = {&m, &m};
+	Piugw__ApiIdentity id = PIUGW__API_IDENTITY__INIT;
+	Piugw__PnrBooking bk = PIUGW__PNR_BOOKING__INIT;
+	Piugw__PnrPayment pay = PIUGW__PNR_PAYMENT__INIT;
+	Piugw__Category cats[3] = {PIUGW__CATEGORY__CATEGORY_API_IDENTITY,
+				   PIUGW__CATEGORY__CATEGORY_API_DOCUMENT,
+				   PIUGW__CATEGORY__CATEGORY_PNR_BOOKING};
+	vocab_set arrived = 0;
+	char why[300];
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	t.categories = VOCAB_BIT(PIUGW__CATEGORY__CATEGORY_API_IDENTITY) |
+		       VOCAB_BIT(PIUGW__CATEGORY__CATEGORY_API_DOCUMENT);
+	t.disclosure = PIUGW__DISCLOSURE__DISCLOSURE_FULL;
+	t.max_results = 1;
+	m.api_identity = &id;
+	qr.matches = mp;
+	qr.n_matches = 1;
+	qr.categories = cats;
+	qr.n_categories = 2;
+	assert_int_equal(disclose_check_received(&t, &qr, &arrived, why, sizeof(why)), 0);
+	assert_int_equal(arrived, VOCAB_BIT(PIUGW__CATEGORY__CATEGORY_API_IDENTITY));
+	/* More than the terms allow: named, and what arrived still said. */
+	m.pnr_booking = &bk;
+	m.pnr_payment = &pay;
+	assert_int_equal(disclose_check_received(&t, &qr, &arrived, why, sizeof(why)),
+			 PIUGW_EMALFORMED);
+	assert_non_null(strstr(why, "over-disclosed: pnr.booking,pnr.payment"));
+	assert_true(arrived & VOCAB_BIT(PIUGW__CATEGORY__CATEGORY_PNR_PAYMENT));
+	/* Allowed by the terms, but not declared by the answer itself. */
+	m.pnr_payment = NULL;
+	t.categories |= VOCAB_BIT(PIUGW__CATEGORY__CATEGORY_PNR_BOOKING);
+	assert_int_equal(disclose_check_received(&t, &qr, NULL, why, sizeof(why)),
+			 PIUGW_EMALFORMED);
+	assert_non_null(strstr(why, "its own categories do not list"));
+	qr.n_categories = 3;
+	assert_int_equal(disclose_check_received(&t, &qr, NULL, why, sizeof(why)), 0);
+	/* More records than max_results; any record under hit_no_hit. */
+	qr.n_matches = 2;
+	assert_int_equal(disclose_check_received(&t, &qr, NULL, why, sizeof(why)),
+			 PIUGW_EMALFORMED);
+	assert_non_null(strstr(why, "more than the 1"));
+	qr.n_matches = 1;
+	t.disclosure = PIUGW__DISCLOSURE__DISCLOSURE_HIT_NO_HIT;
+	assert_int_equal(disclose_check_received(&t, &qr, NULL, why, sizeof(why)),
+			 PIUGW_EMALFORMED);
+	assert_non_null(strstr(why, "only hit or no hit"));
+	qr.n_matches = 0;
+	assert_int_equal(disclose_check_received(&t, &qr, NULL, why, sizeof(why)), 0);
+}
+
 int
 main(void)
 {
@@ -386,6 +447,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(insert_refusals_say_why_without_personal_data, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(disclosure_rules, setup, teardown),
+		cmocka_unit_test(received_answers_are_checked),
 		cmocka_unit_test_setup_teardown(retention_and_stats, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
