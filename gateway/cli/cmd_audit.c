@@ -216,11 +216,17 @@ verify_witness(const char *file, const char *dir, const struct keys_public *pub,
 	       struct audit_verify_report *rep, struct diag *d)
 {
 	json_error_t jerr;
-	json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr), *list, *it;
+	json_t *root = NULL, *list, *it;
 	const char *gw, *by;
-	size_t i;
+	uint8_t *buf = NULL;
+	size_t i, len = 0;
 	int ret = PIUGW_EINVAL;
 
+	/* Through fileio: a FIFO or a device named here is refused, not waited on. */
+	if (fileio_read(file, 16u << 20, 0, &buf, &len, d) != 0)
+		return PIUGW_EINVAL;
+	root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	fileio_free(buf, len, 0);
 	if (root == NULL) {
 		diag_add(d, "%s:%d: not a witness file (%s)", file, jerr.line, jerr.text);
 		return PIUGW_EINVAL;

@@ -30,7 +30,13 @@ fileio_read(const char *path, size_t max, int flags, uint8_t **bufp, size_t *len
 
 	*bufp = NULL;
 	*lenp = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/*
+	 * O_NONBLOCK: a FIFO or a device where a file is expected must not
+	 * block the open (a reload would hang the daemon's loop for good); it
+	 * is refused by the fstat below. On a regular file the flag changes
+	 * nothing.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		ret = errno == ENOENT ? PIUGW_ENOENT : PIUGW_ESYSTEM;
 		diag_add(d, "%s: cannot open: %s", path, strerror(errno));

@@ -1,7 +1,9 @@
 /*
  * fileio.h: reading and writing the files an administrator manages, with
- * the limits STYLE.md asks for: opened first, then checked with fstat
- * (regular file, size cap), read whole; secret files into guarded memory.
+ * the limits STYLE.md asks for: opened first (never blocking, so a FIFO or
+ * a device cannot hang the caller), then checked with fstat on the opened
+ * descriptor (regular file, size cap), read whole; secret files into
+ * guarded memory.
  *
  * SPDX-License-Identifier: Apache-2.0
  */

@@ -207,6 +207,21 @@ kill -HUP "${pid[XA-PIU]}"
 check "a bad reload is refused" wait_log XA-PIU "event=reload_failed"
 cp "$dir/good.yaml" "$m/XA-PIU/etc/piugwd.yaml"
 check "and XA still serves" t hello "^HELLO 2"
+# A FIFO where an agreement file is expected: the reload must not block the loop.
+n=$(grep -c "event=reload_failed" "$dir/XA-PIU.log")
+mkfifo "$m/XA-PIU/etc/agreements/zz.yaml"
+kill -HUP "${pid[XA-PIU]}"
+check "a FIFO among the agreements: the reload is refused, not hung" \
+	wait_log XA-PIU "event=reload_failed" $((n + 1))
+check "  naming it" grep -q "agreements/zz.yaml: not a regular file" "$dir/XA-PIU.log"
+check "  and XA still serves" t hello "^HELLO 2"
+check "piugw policy check does not hang on it either (exit 1)" \
+	test "$(timeout 20 "$piugw" policy check -c "$(cfg XA-PIU)" >"$dir/out" 2>&1; echo $?)" -eq 1
+rm "$m/XA-PIU/etc/agreements/zz.yaml"
+mkfifo "$dir/fifo.csv"
+check "nor piugw import on a FIFO (exit 1)" \
+	test "$(timeout 20 "$piugw" import --format csv --store "$dir/fifo.db" "$dir/fifo.csv" >"$dir/out" 2>&1; echo $?)" -eq 1
+check "  saying why" has "fifo.csv: not a regular file"
 
 # Replay: the same bytes after a restart get the same reply; other bytes under the id are refused.
 check "a hello to replay" t hello "^HELLO" --save "$dir/hello.env"
