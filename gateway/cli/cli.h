@@ -74,6 +74,18 @@ int cli_audit_close(const struct config *cfg, struct audit_log **logp);
 /* The name of the user running this command ("uid:N" if it has none). */
 void cli_whoami(char *out, size_t size);
 
+/*
+ * s made safe for a terminal: text from a partner or a file (a case
+ * reference, a justification, a refusal's detail) may hold escape
+ * sequences or line breaks that would forge output. Control characters
+ * (C0, DEL and the C1 range U+0080..U+009F) and bytes that are not UTF-8
+ * are shown as \xNN or \u00NN; the rest, names in any script included,
+ * as it is. The one function every human output uses for such text. Returns
+ * one of 8 static buffers in turn (several may be used in one printf);
+ * NULL prints as "".
+ */
+const char *cli_safe(const char *s);
+
 /* The default configuration file. */
 #define CLI_DEFAULT_CONFIG "/etc/piugw/piugwd.yaml"
 

@@ -412,23 +412,6 @@ struct show_ctx {
 	unsigned n;
 };
 
-/*
- * s made safe for a terminal: peers choose case references and details, so
- * control characters (escape sequences) are shown as '?'. Static buffer per
- * slot.
- */
-static const char *
-safe(const char *s, int slot)
-{
-	static char buf[6][512];
-	size_t i;
-
-	for (i = 0; s[i] && i + 1 < sizeof(buf[0]); i++)
-		buf[slot][i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	buf[slot][i] = '\0';
-	return buf[slot];
-}
-
 static void
 print_record(struct show_ctx *c, const Piugw__AuditRecord *r)
 {
@@ -476,17 +459,17 @@ print_record(struct show_ctx *c, const Piugw__AuditRecord *r)
 		return;
 	}
 	printf("%8ju  %s  %-18s %-7s %-16s %-12s", (uintmax_t)r->seq, when,
-	       audit_event_name(r->event), r->peer[0] ? safe(r->peer, 0) : "-",
-	       r->agreement_id[0] ? safe(r->agreement_id, 1) : "-",
-	       r->case_reference[0] ? safe(r->case_reference, 2) : "-");
+	       audit_event_name(r->event), r->peer[0] ? cli_safe(r->peer) : "-",
+	       r->agreement_id[0] ? cli_safe(r->agreement_id) : "-",
+	       r->case_reference[0] ? cli_safe(r->case_reference) : "-");
 	if (r->refusal)
 		printf(" %s", piugw_wire_error_name((enum piugw_wire_error)r->refusal));
 	if (r->n_categories)
 		printf(" disclosed %s (%u records)", cats, r->record_count);
 	if (r->operator_[0])
-		printf(" by %s", safe(r->operator_, 3));
+		printf(" by %s", cli_safe(r->operator_));
 	if (r->detail[0])
-		printf(" %s", safe(r->detail, 4));
+		printf(" %s", cli_safe(r->detail));
 	if (r->witnessed_seq)
 		printf(" its checkpoint %ju", (uintmax_t)r->witnessed_seq);
 	putchar('\n');

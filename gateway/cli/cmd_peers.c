@@ -80,7 +80,7 @@ peers_main(int argc, char **argv)
 		}
 		printf("\n");
 		if (p->problem != NULL && p->problem[0] != '\0')
-			printf("  %s\n", p->problem);
+			printf("  %s\n", cli_safe(p->problem));
 	}
 	piugw_client_reply_free(&reply);
 	return ret;
@@ -138,7 +138,7 @@ status_main(int argc, char **argv)
 			snprintf(rtt, sizeof(rtt), ", last round trip %.2f ms", (double)p->rtt_us / 1000.0);
 		printf("  %-10s %-24s %s%s%s%s\n", p->id, p->endpoint,
 		       p->connected ? "connected" : "not connected", rtt,
-		       p->problem && p->problem[0] ? ": " : "", p->problem ? p->problem : "");
+		       p->problem && p->problem[0] ? ": " : "", cli_safe(p->problem));
 	}
 	printf("pending     %u approval(s) waiting (piugw pending)\n", s->pending_approvals);
 	printf("in flight   %u query(ies)\n", s->queries_in_flight);
@@ -148,7 +148,7 @@ status_main(int argc, char **argv)
 	       (long long)((cli_now_ms() - s->audit_last_checkpoint_ms) / 1000),
 	       problem ? ", PROBLEM: " : "", problem ? s->audit_problem : "");
 	if (alarm)
-		printf("            ALARM: %s\n", s->audit_witness_alarm);
+		printf("            ALARM: %s\n", cli_safe(s->audit_witness_alarm));
 	printf("store       %ju traveller rows\n", (uintmax_t)s->store_rows);
 	piugw_client_reply_free(&reply);
 	return ret;

@@ -60,10 +60,10 @@ pending_main(int argc, char **argv)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
 		printf("%s  from %s  %s  agreement %s\n  purpose %s%s%s, %s query, case %s\n"
 		       "  justification: %s\n",
-		       it->approval_ref, it->peer, when, it->agreement_id,
-		       vocab_name(vocab_purposes, it->purpose), it->offence[0] ? " " : "", it->offence,
-		       vocab_name(vocab_query_types, it->query_type), it->case_reference,
-		       it->justification);
+		       cli_safe(it->approval_ref), cli_safe(it->peer), when, cli_safe(it->agreement_id),
+		       vocab_name(vocab_purposes, it->purpose), it->offence[0] ? " " : "",
+		       cli_safe(it->offence), vocab_name(vocab_query_types, it->query_type),
+		       cli_safe(it->case_reference), cli_safe(it->justification));
 	}
 	piugw_client_reply_free(&reply);
 	return CLI_EXIT_OK;

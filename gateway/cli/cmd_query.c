@@ -158,6 +158,7 @@ query_main(int argc, char **argv)
 	Piugw__LocalReply *reply = NULL;
 	const char *config = CLI_DEFAULT_CONFIG, *api = NULL, *flight = NULL, *carrier = NULL;
 	bool json = false, fuzzy = false;
+	int32_t day = 0;
 	int c, kinds = 0, ret;
 	uint64_t v;
 
@@ -236,6 +237,12 @@ query_main(int argc, char **argv)
 	case 2:
 		if (name.date_of_birth[0] == '\0')
 			return cli_usage("query", "--name needs --dob YYYY-MM-DD");
+		/* Sent as it is, a date no one has would come back a false "no hit". */
+		if (!num_parse_date(name.date_of_birth, strlen(name.date_of_birth), &day))
+			return cli_usage("query", "--dob '%s' is not a real date (YYYY-MM-DD)",
+					 cli_safe(name.date_of_birth));
+		if (day > num_day_of_ms(cli_now_ms()))
+			return cli_usage("query", "--dob %s is in the future", name.date_of_birth);
 		q.criteria_case = fuzzy ? PIUGW__QUERY__CRITERIA_NAME_FUZZY : PIUGW__QUERY__CRITERIA_NAME;
 		if (fuzzy)
 			q.name_fuzzy = &name;
@@ -251,6 +258,9 @@ query_main(int argc, char **argv)
 	case 8:
 		if (carrier == NULL || fl.departure_date[0] == '\0')
 			return cli_usage("query", "--flight needs --carrier and --date");
+		if (!num_parse_date(fl.departure_date, strlen(fl.departure_date), &day))
+			return cli_usage("query", "--date '%s' is not a real date (YYYY-MM-DD)",
+					 cli_safe(fl.departure_date));
 		fl.carrier = (char *)carrier;
 		fl.flight_number = (char *)flight;
 		q.criteria_case = PIUGW__QUERY__CRITERIA_FLIGHT;

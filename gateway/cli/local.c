@@ -333,7 +333,7 @@ cli_print_answer(const Piugw__PeerAnswer *a)
 	printf("\n");
 	if (a->error != NULL)
 		printf("  %s: %s\n", piugw_wire_error_name((enum piugw_wire_error)a->error->code),
-		       a->error->detail);
+		       cli_safe(a->error->detail));
 	if (a->result != NULL) {
 		const Piugw__QueryResult *r = a->result;
 		json_t *rj = cli_pb_json(&r->base);
@@ -341,9 +341,9 @@ cli_print_answer(const Piugw__PeerAnswer *a)
 		printf("  %s", st ? json_string_value(st) : "?");
 		if (r->status == PIUGW__RESULT_STATUS__RESULT_PENDING)
 			printf(" (approval reference %s: collect with piugw results %s --wait 60)",
-			       r->approval_ref, a->request_id);
+			       cli_safe(r->approval_ref), a->request_id);
 		else if (r->status == PIUGW__RESULT_STATUS__RESULT_DENIED)
-			printf(": %s", r->denial_reason);
+			printf(": %s", cli_safe(r->denial_reason));
 		else
 			printf(": %u match%s%s", r->match_count, r->match_count == 1 ? "" : "es",
 			       r->truncated ? " (more than the agreement lets be shown)" : "");
@@ -362,7 +362,7 @@ cli_print_answer(const Piugw__PeerAnswer *a)
 			printf("  match %zu  score %.2f%s%s  matched on", i + 1, m->score,
 			       m->needs_review ? "  NEEDS REVIEW" : "", m->masked ? "  MASKED" : "");
 			for (size_t t = 0; t < m->n_matched_on; t++)
-				printf(" %s", m->matched_on[t]);
+				printf(" %s", cli_safe(m->matched_on[t]));
 			printf("\n");
 			j = cli_pb_json(&m->base);
 			json_object_foreach(j, k, v) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -684,10 +685,52 @@ blank(const char *s)
 	return true;
 }
 
+/*
+ * Does s hold a control character (C0, DEL, or C1 as UTF-8)? Text a
+ * partner sends reaches an approver's terminal and the audit log: a case
+ * reference with an escape sequence or a line break could forge either.
+ */
+static bool
+has_control(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; p != NULL && *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
+			return true;
+	return false;
+}
+
+/* A date of birth: a real calendar date, not after today (now_ms 0: the clock). */
+static bool
+dob_ok(const char *s, int64_t now_ms, char *why, size_t why_len)
+{
+	int32_t day;
+
+	if (!num_parse_date(s, strlen(s), &day)) {
+		snprintf(why, why_len, "date_of_birth is not a real YYYY-MM-DD date");
+		return false;
+	}
+	if (now_ms == 0)
+		now_ms = (int64_t)time(NULL) * 1000;
+	if (day > num_day_of_ms(now_ms)) {
+		snprintf(why, why_len, "date_of_birth is in the future");
+		return false;
+	}
+	return true;
+}
+
 /* See policy.h. */
 bool
 policy_from_query(const Piugw__Query *q, struct policy_request *req, char *why, size_t why_len)
 {
+	const char *texts[] = {q->case_reference, q->justification, q->offence};
+	const char *names[] = {"case_reference", "justification", "offence"};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (has_control(texts[i])) {
+			snprintf(why, why_len, "%s holds control characters (an escape sequence or "
+				 "a line break)", names[i]);
+			return false;
+		}
 	req->purpose = (int)q->purpose;
 	if (vocab_name(vocab_purposes, req->purpose)[0] == '?' || q->purpose == 0) {
 		snprintf(why, why_len, "purpose %d is not one of %s", (int)q->purpose,
@@ -730,6 +773,9 @@ policy_from_query(const Piugw__Query *q, struct policy_request *req, char *why, 
 			snprintf(why, why_len, "a name query needs the surname and date of birth");
 			return false;
 		}
+		/* A date that no one has would only ever answer a false "no hit". */
+		if (!dob_ok(n->date_of_birth, req->now_ms, why, why_len))
+			return false;
 		break;
 	}
 	case PIUGW__QUERY__CRITERIA_LOCATOR:
@@ -738,13 +784,20 @@ policy_from_query(const Piugw__Query *q, struct policy_request *req, char *why, 
 			return false;
 		}
 		break;
-	case PIUGW__QUERY__CRITERIA_FLIGHT:
+	case PIUGW__QUERY__CRITERIA_FLIGHT: {
+		int32_t day;
 		if (blank(q->flight->carrier) || blank(q->flight->flight_number) ||
 		    blank(q->flight->departure_date)) {
 			snprintf(why, why_len, "a flight query needs carrier, number and date");
 			return false;
 		}
+		if (!num_parse_date(q->flight->departure_date, strlen(q->flight->departure_date),
+				    &day)) {
+			snprintf(why, why_len, "departure_date is not a real YYYY-MM-DD date");
+			return false;
+		}
 		break;
+	}
 	case PIUGW__QUERY__CRITERIA_SELECTOR:
 		if (q->selector->kind == 0 || q->selector->kind > 3 || blank(q->selector->value)) {
 			snprintf(why, why_len, "a selector query needs a kind and a value");

@@ -184,6 +184,14 @@ check "AGREEMENT_MISMATCH with the responder's hash" t mismatch "^ERROR AGREEMEN
 check "PURPOSE_NOT_ALLOWED" t purpose "^ERROR PURPOSE_NOT_ALLOWED"
 check "QUERY_TYPE_NOT_ALLOWED" t query-type "^ERROR QUERY_TYPE_NOT_ALLOWED"
 check "JUSTIFICATION_REQUIRED" t no-justification "^ERROR JUSTIFICATION_REQUIRED"
+check "a case reference with an escape sequence: MALFORMED" t control-case "^ERROR MALFORMED case_reference holds control characters"
+check "a date of birth no one has: MALFORMED, not a false no hit" t bad-dob "^ERROR MALFORMED date_of_birth is not a real"
+check "a date of birth in the future: MALFORMED" t future-dob "^ERROR MALFORMED date_of_birth is in the future"
+for dob in notadate 1985-13-01 1985-02-30 2999-01-01; do
+	check "piugw query --dob $dob: exit 2, nothing sent" \
+		test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --name DOE --dob "$dob")" -eq 2
+done
+check "  saying why" has "in the future"
 check "UNKNOWN_QUERY" t unknown-poll "^ERROR UNKNOWN_QUERY"
 check "RATE_LIMITED (60 per hour from XB to XA)" t rate "^ERROR RATE_LIMITED" --count 61
 check "a stranger's key is refused at ZAP" t unknown-key "^REFUSED_AT_HANDSHAKE"
@@ -370,6 +378,11 @@ serve_end
 serve_as_xc serve-stale
 check "a stale answer: exit 1" test "$(xq)" -eq 1
 check "  STALE, and decided here, not by XC" has "XC-PIU  refused here, by this gateway"
+serve_end
+serve_as_xc serve-escapes
+check "a partner's text with escapes: refused (exit 1)" test "$(xq)" -eq 1
+check "  no raw escape or forged line reaches the terminal" sh -c "! grep -q \"\$(printf '\\033')\" '$dir/out' && ! grep -q '^XA-PIU  answered FAKE' '$dir/out'"
+check "  shown escaped" grep -q 'CASE-\\x1B\[31mRED\\x1B\[0m\\x0AXA-PIU  answered FAKE' "$dir/out"
 serve_end
 check "XA's audit says who decided" test "$(ask XA-PIU audit show --peer XC-PIU --refusal STALE --json)" -eq 0
 check "  this gateway" has "refused here, by this gateway"

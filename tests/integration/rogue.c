@@ -21,6 +21,8 @@
  *                         the result declaring only api.identity, api.document
  *   serve-other-agreement a NO_HIT whose header names another agreement hash
  *   serve-stale           a NO_HIT dated ten minutes ago
+ *   serve-escapes         an Error whose detail holds an escape sequence and a
+ *                         line break (a forged line on the analyst's terminal)
  *
  * Test-only; never installed.
  *
@@ -377,6 +379,7 @@ serve(struct rogue *r, const char *mode, unsigned count)
 		    body_unpack(o.body, o.body_len, &req) == 0) {
 			Piugw__Body b = PIUGW__BODY__INIT;
 			Piugw__HelloReply hr = PIUGW__HELLO_REPLY__INIT;
+			Piugw__Error err = PIUGW__ERROR__INIT;
 			Piugw__QueryResult qr = PIUGW__QUERY_RESULT__INIT;
 			Piugw__Match m = PIUGW__MATCH__INIT, *mp = &m;
 			Piugw__ApiIdentity id = PIUGW__API_IDENTITY__INIT;
@@ -395,6 +398,11 @@ serve(struct rogue *r, const char *mode, unsigned count)
 			if (!query || strcmp(mode, "serve-hello-reply") == 0) {
 				b.kind_case = PIUGW__BODY__KIND_HELLO_REPLY;
 				b.hello_reply = &hr;
+			} else if (strcmp(mode, "serve-escapes") == 0) {
+				err.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
+				err.detail = (char *)"CASE-\033[31mRED\033[0m\nXA-PIU  answered FAKE";
+				b.kind_case = PIUGW__BODY__KIND_ERROR;
+				b.error = &err;
 			} else if (strcmp(mode, "serve-over-disclose") == 0) {
 				id.surname = (char *)"DOE";
 				id.given_names = (char *)"JOHN";
@@ -661,6 +669,14 @@ main(int argc, char **argv)
 		q.locator = &lc;
 	} else if (strcmp(kase, "no-justification") == 0) {
 		q.justification = (char *)"";
+	} else if (strcmp(kase, "control-case") == 0) {
+		q.case_reference = (char *)"CASE-\033[31mRED\033[0m\nFAKE";
+	} else if (strcmp(kase, "bad-dob") == 0 || strcmp(kase, "future-dob") == 0) {
+		static Piugw__NameCriteria nc = PIUGW__NAME_CRITERIA__INIT;
+		nc.surname = (char *)"DOE";
+		nc.date_of_birth = (char *)(strcmp(kase, "bad-dob") == 0 ? "1985-13-01" : "2999-01-01");
+		q.criteria_case = PIUGW__QUERY__CRITERIA_NAME;
+		q.name = &nc;
 	} else if (strcmp(kase, "unknown-poll") == 0) {
 		static Piugw__Poll poll = PIUGW__POLL__INIT;
 		static uint8_t mid[16];
