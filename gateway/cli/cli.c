@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "fileio.h"
+#include "match.h"
 #include "piugw/error.h"
 #include "state.h"
 
@@ -263,31 +264,6 @@ cli_whoami(char *out, size_t size)
 		snprintf(out, size, "uid:%u", (unsigned)getuid());
 }
 
-/* The length of the UTF-8 sequence at p (at most n bytes), or 0 if it is none. */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
-{
-	size_t l;
-	uint32_t c;
-
-	if (p[0] < 0x80)
-		return 1;
-	l = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
-	if (l == 0 || p[0] > 0xf4 || l > n)
-		return 0;
-	c = p[0] & (0x7f >> l);
-	for (size_t i = 1; i < l; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8. */
-	if ((l == 3 && c < 0x800) || (l == 4 && c < 0x10000) || c > 0x10ffff ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	return l;
-}
-
 /* See cli.h. */
 const char *
 cli_safe(const char *s)
@@ -299,7 +275,7 @@ cli_safe(const char *s)
 	size_t n = strlen((const char *)p), o = 0;
 
 	while (*p != '\0' && o + 8 < sizeof(ring[0])) {
-		size_t l = utf8_len(p, n);
+		size_t l = match_utf8_len(p, n);
 		if (l == 1 && *p >= 0x20 && *p != 0x7f) {
 			out[o++] = (char)*p;
 		} else if (l == 2 && p[0] == 0xc2 && p[1] < 0xa0) {

@@ -300,7 +300,14 @@ import_main(int argc, char **argv)
 		if (p.tty)
 			fprintf(stderr, "\r\033[K");
 		cli_print_diag("import", &d);
-		if (rc != 0) {
+		if (rc == PIUGW_EMALFORMED) {
+			/* The file's form (its header) is wrong: a failed check, not a system error. */
+			fprintf(stderr, "piugw import: %s: nothing of this file was stored: fix what is "
+					"named above and import it again\n", argv[i]);
+			if (ret == CLI_EXIT_OK)
+				ret = CLI_EXIT_FAILED;
+			nfailed++;
+		} else if (rc != 0) {
 			fprintf(stderr, "piugw import: %s: %s; nothing of this file was stored (%ju "
 					"records read before it failed)\n", argv[i], piugw_strerror(rc),
 				(uintmax_t)st.read);

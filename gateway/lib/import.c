@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "import.h"
+#include "match.h"
 #include "num.h"
 #include "piugw/error.h"
 
@@ -76,6 +77,7 @@ struct edi_seg {
 	unsigned nel;
 	unsigned ncomp[EDI_EL];
 	const char *v[EDI_EL][EDI_COMP];
+	bool nul; /* a NUL byte inside: its element would be cut short there */
 	char buf[EDI_SEG_MAX];
 };
 
@@ -109,6 +111,7 @@ edi_next(struct edi *x, struct edi_seg *s)
 	if (x->p >= x->end)
 		return 0;
 	memset(s->ncomp, 0, sizeof(s->ncomp));
+	s->nul = false;
 	s->nel = 1;
 	s->ncomp[0] = 1;
 	s->v[0][0] = s->buf;
@@ -146,6 +149,7 @@ edi_next(struct edi *x, struct edi_seg *s)
 		}
 		if (ch == '\r' || ch == '\n')
 			continue;
+		s->nul |= ch == '\0';
 		s->buf[b++] = ch;
 	}
 	snprintf(s->tag, sizeof(s->tag), "%.3s", ev(s, 0, 0));
@@ -306,6 +310,18 @@ msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int this_yy
 	const char *tag = sg->tag;
 	struct traveller *t = m->in_person ? &m->people[m->npeople - 1] : NULL;
 	char date[11];
+
+	/* MUEL\0LER would be stored as MUEL, bytes that are not UTF-8 as garbage. */
+	if (sg->nul) {
+		msg_fail(m, segno, "%s segment holds a NUL byte", tag);
+		return;
+	}
+	for (unsigned e = 0; e < sg->nel; e++)
+		for (unsigned c = 0; c < sg->ncomp[e]; c++)
+			if (sg->v[e][c] != NULL && !match_utf8_valid(sg->v[e][c])) {
+				msg_fail(m, segno, "%s segment is not UTF-8 (element %u)", tag, e);
+				return;
+			}
 
 	if (strcmp(tag, "TDT") == 0) {
 		const char *id = ev(sg, 2, 0), *car = ev(sg, 5, 0);
@@ -611,6 +627,12 @@ field(struct traveller *t, const char *name, size_t nlen, const char *val, char 
 {
 	int col;
 
+	/* What is not UTF-8 would be stored, and answered, as garbage: the row goes. */
+	if (!match_utf8_valid(val)) {
+		snprintf(why, wl, "field '%.*s' is not UTF-8", (int)(nlen > 40 ? 40 : nlen), name);
+		return false;
+	}
+
 	if (nlen == 6 && memcmp(name, "source", 6) == 0) {
 		t->source = strcmp(val, "API") == 0 ? STORE_SOURCE_API
 			    : strcmp(val, "PNR") == 0 ? STORE_SOURCE_PNR
@@ -642,7 +664,7 @@ field(struct traveller *t, const char *name, size_t nlen, const char *val, char 
 
 /* One RFC 4180 record starting at *pp: fields into f (malloc'd), count into *nf. */
 static int
-csv_record(const char **pp, const char *end, char ***fp, size_t *nf, unsigned *line)
+csv_record(const char **pp, const char *end, char ***fp, size_t *nf, unsigned *line, bool *nulp)
 {
 	const char *p = *pp;
 	char **f = NULL, *cur = NULL;
@@ -679,6 +701,7 @@ csv_record(const char **pp, const char *end, char ***fp, size_t *nf, unsigned *l
 					}
 					if (cur == NULL)
 						return -2;
+					*nulp |= ch == '\0';
 					cur[cl++] = ch;
 				}
 				continue;
@@ -700,6 +723,7 @@ csv_record(const char **pp, const char *end, char ***fp, size_t *nf, unsigned *l
 				}
 				if (cur == NULL)
 					return -2;
+				*nulp |= ch == '\0';
 				cur[cl++] = ch;
 				continue;
 			}
@@ -734,6 +758,73 @@ fields_free(char **f, size_t n)
 	free(f);
 }
 
+/* A column name from a file as it may be said: printable ASCII, '?' for the rest. */
+static const char *
+printable(const char *s)
+{
+	static char buf[48];
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < sizeof(buf); i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* Edit distance of a and b (short names only), for "did you mean". */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+
+	if (la >= 63 || lb >= 63)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/*
+ * The known column an unknown name most likely meant: a few edits away, or
+ * the same words shortened ("document_number" for doc_number). NULL if none.
+ */
+static const char *
+column_like(const char *name)
+{
+	static const char *const special[] = {"source", "transferred_at", "record_id"};
+	const char *best = NULL;
+	size_t bd = 4;
+
+	for (int i = 0; i < COL__COUNT + 3; i++) {
+		const char *c = i < COL__COUNT ? store_cols[i].name : special[i - COL__COUNT];
+		size_t dd = distance(name, c);
+		const char *u1 = strchr(name, '_'), *u2 = strchr(c, '_');
+		/* Same last word, first words one the other's start: doc_ / document_. */
+		if (u1 != NULL && u2 != NULL && strcmp(u1, u2) == 0 &&
+		    (strncmp(name, c, (size_t)(u2 - c)) == 0 || strncmp(c, name, (size_t)(u1 - name)) == 0))
+			dd = 1;
+		if (dd < bd) {
+			bd = dd;
+			best = c;
+		}
+	}
+	return best;
+}
+
 static int
 import_csv(struct store *s, const char *text, size_t len, const char *label, int64_t now_ms,
 	   struct import_stats *st, struct diag *d, import_progress cb, void *ctx)
@@ -746,32 +837,52 @@ import_csv(struct store *s, const char *text, size_t len, const char *label, int
 	uint64_t next = PROGRESS_EVERY;
 	int ret = 0;
 
-	if (csv_record(&p, end, &hdr, &nh, &line) != 0 || nh == 0) {
+	/* Spreadsheet programs start their UTF-8 CSV with a byte order mark. */
+	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
+	bool nul = false;
+	if (csv_record(&p, end, &hdr, &nh, &line, &nul) != 0 || nh == 0 || nul) {
 		diag_add(d, "%s:1: expected a header row naming the columns", label);
-		return 0;
+		fields_free(hdr, nh);
+		return PIUGW_EMALFORMED;
 	}
+	/* Every column known, each once: a typo must never drop a field silently. */
 	for (size_t i = 0; i < nh; i++) {
 		char why[120];
 		struct traveller probe;
 		memset(&probe, 0, sizeof(probe));
 		if (!field(&probe, hdr[i], strlen(hdr[i]), "", why, sizeof(why)) &&
 		    strstr(why, "unknown field") != NULL) {
-			diag_add(d, "%s:1: unknown column '%.40s' (columns: the names of store.h, "
-				    "source, transferred_at)", label, hdr[i]);
-			ret = PIUGW_ECONFIG;
+			const char *like = column_like(hdr[i]);
+			if (like != NULL)
+				diag_add(d, "%s:1: unknown column '%s' (did you mean %s?)", label,
+					 printable(hdr[i]), like);
+			else
+				diag_add(d, "%s:1: unknown column '%s' (columns: piugw import --help)",
+					 label, printable(hdr[i]));
+			ret = PIUGW_EMALFORMED;
 		}
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(hdr[k], hdr[i]) == 0) {
+				diag_add(d, "%s:1: column '%s' is named twice (columns %zu and %zu)",
+					 label, printable(hdr[i]), k + 1, i + 1);
+				ret = PIUGW_EMALFORMED;
+				break;
+			}
 		traveller_clear(&probe);
 	}
 	if (ret != 0) {
 		fields_free(hdr, nh);
-		return 0; /* nothing imported: the file's columns are wrong */
+		return ret; /* nothing imported: the file's columns are wrong */
 	}
 	while (p < end) {
 		struct traveller t;
 		char why[160] = "";
 		bool ok = true;
 		unsigned at = ++line;
-		int rc = csv_record(&p, end, &f, &nf, &line);
+		int rc;
+		nul = false;
+		rc = csv_record(&p, end, &f, &nf, &line, &nul);
 		if (rc == -2) {
 			ret = PIUGW_ENOMEM;
 			break;
@@ -790,6 +901,10 @@ import_csv(struct store *s, const char *text, size_t len, const char *label, int
 		t.transferred_at_ms = now_ms;
 		if (nf != nh) {
 			snprintf(why, sizeof(why), "%zu fields, the header has %zu", nf, nh);
+			ok = false;
+		} else if (nul) {
+			/* A C string would end there: MUEL\0LER would be stored as MUEL. */
+			snprintf(why, sizeof(why), "a field holds a NUL byte");
 			ok = false;
 		}
 		for (size_t i = 0; ok && i < nf; i++)

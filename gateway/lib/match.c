@@ -357,3 +357,42 @@ match_document(const char *in, char *out, size_t out_size)
 		out[o] = '\0';
 	return o;
 }
+
+/* See match.h. */
+size_t
+match_utf8_len(const unsigned char *p, size_t n)
+{
+	size_t l;
+	uint32_t c;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	l = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	if (l == 0 || p[0] > 0xf4 || l > n)
+		return 0;
+	c = p[0] & (0x7f >> l);
+	for (size_t i = 1; i < l; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if ((l == 3 && c < 0x800) || (l == 4 && c < 0x10000) || c > 0x10ffff ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return l;
+}
+
+/* See match.h. */
+bool
+match_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), l;
+
+	for (; n > 0; p += l, n -= l)
+		if ((l = match_utf8_len(p, n)) == 0)
+			return false;
+	return true;
+}

@@ -47,4 +47,14 @@ double match_name_score(const char *a, const char *b);
  */
 size_t match_document(const char *in, char *out, size_t out_size);
 
+/*
+ * The length of the well-formed UTF-8 sequence at p (at most n bytes): 1 to
+ * 4, or 0 where p holds none (a stray continuation byte, an overlong form,
+ * a surrogate, beyond U+10FFFF, cut short).
+ */
+size_t match_utf8_len(const unsigned char *p, size_t n);
+
+/* Is s (NUL-terminated) UTF-8 throughout? */
+bool match_utf8_valid(const char *s);
+
 #endif /* PIUGW_MATCH_H */

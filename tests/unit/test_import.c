@@ -236,9 +236,82 @@ csv_rows(void **state)
 	/* An unknown column refuses the whole file: a typo must not drop data silently. */
 	const char *bad = "surname,flght_number\nX,1\n";
 	assert_int_equal(import_text(f->s, IMPORT_CSV, bad, strlen(bad), "b.csv", NOW, &st, &d, NULL,
-				     NULL), 0);
+				     NULL), PIUGW_EMALFORMED);
 	assert_int_equal(st.stored, 0);
-	assert_true(tu_diag_has(&d, "b.csv:1: unknown column 'flght_number'"));
+	assert_true(tu_diag_has(&d, "b.csv:1: unknown column 'flght_number' (did you mean "
+				    "flight_number?)"));
+	diag_clear(&d);
+}
+
+/* Headers as spreadsheet programs and people write them. */
+static void
+csv_headers(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	struct import_stats st;
+	const char *bom = "\xEF\xBB\xBFsource,transferred_at,surname,carrier,flight_number,"
+			  "flight_date\nAPI,2027-05-29,Bom,XD,9,2027-05-29\n";
+	const char *doc = "surname,document_number\nX,1\n";
+	const char *twice = "surname,surname,carrier\nX,Y,XD\n";
+
+	diag_init(&d);
+	assert_int_equal(import_text(f->s, IMPORT_CSV, bom, strlen(bom), "bom.csv", NOW, &st, &d,
+				     NULL, NULL), 0);
+	assert_int_equal(st.stored, 1);
+	assert_int_equal(import_text(f->s, IMPORT_CSV, doc, strlen(doc), "d.csv", NOW, &st, &d, NULL,
+				     NULL), PIUGW_EMALFORMED);
+	assert_true(tu_diag_has(&d, "d.csv:1: unknown column 'document_number' (did you mean "
+				    "doc_number?)"));
+	assert_int_equal(import_text(f->s, IMPORT_CSV, twice, strlen(twice), "t.csv", NOW, &st, &d,
+				     NULL, NULL), PIUGW_EMALFORMED);
+	assert_true(tu_diag_has(&d, "t.csv:1: column 'surname' is named twice (columns 1 and 2)"));
+	diag_clear(&d);
+}
+
+/* Bytes that are not text: the row or message goes, with the reason, in every format. */
+static void
+bad_bytes_are_rejected(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	struct import_stats st;
+	static const char csv[] = "source,transferred_at,surname,carrier,flight_number,flight_date\n"
+				  "API,2027-05-29,BAD\xff\xfe,XD,9,2027-05-29\n"
+				  "API,2027-05-29,MUEL\0LER,XD,9,2027-05-29\n"
+				  "API,2027-05-29,GOOD,XD,9,2027-05-29\n";
+	static const char jl[] = "{\"source\":\"API\",\"surname\":\"A\\u0000B\",\"carrier\":\"XD\","
+				 "\"flight_number\":\"9\",\"flight_date\":\"2027-05-29\"}\n";
+
+	diag_init(&d);
+	assert_int_equal(import_text(f->s, IMPORT_CSV, csv, sizeof(csv) - 1, "b.csv", NOW, &st, &d,
+				     NULL, NULL), 0);
+	assert_int_equal(st.stored, 1);
+	assert_int_equal(st.rejected, 2);
+	assert_true(tu_diag_has(&d, "b.csv:2: row rejected: field 'surname' is not UTF-8"));
+	assert_true(tu_diag_has(&d, "b.csv:3: row rejected: a field holds a NUL byte"));
+	assert_int_equal(import_text(f->s, IMPORT_JSONL, jl, sizeof(jl) - 1, "b.jsonl", NOW, &st, &d,
+				     NULL, NULL), 0);
+	assert_int_equal(st.stored, 0);
+	assert_int_equal(st.rejected, 1);
+	/* PAXLST: a NUL inside a name. */
+	char *path = tu_path(PIUGW_FIXTURES_DIR "/paxlst", "basic.edi");
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(fileio_read(path, 1 << 20, 0, &buf, &len, NULL), 0);
+	char *at = memmem(buf, len, "MUELLER", 7);
+	assert_non_null(at);
+	at[4] = '\0';
+	assert_int_equal(import_text(f->s, IMPORT_PAXLST, (char *)buf, len, "n.edi", NOW, &st, &d,
+				     NULL, NULL), 0);
+	assert_true(st.messages_rejected >= 1);
+	assert_true(tu_diag_has(&d, "segment holds a NUL byte"));
+	at[4] = '\xff';
+	assert_int_equal(import_text(f->s, IMPORT_PAXLST, (char *)buf, len, "u.edi", NOW, &st, &d,
+				     NULL, NULL), 0);
+	assert_true(tu_diag_has(&d, "segment is not UTF-8"));
+	fileio_free(buf, len, 0);
+	free(path);
 	diag_clear(&d);
 }
 
@@ -402,6 +475,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(csv_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(jsonl_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(imports_are_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(csv_headers, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_bytes_are_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(future_transfer_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_failed_file_stores_nothing, setup, teardown),
 	};
