@@ -214,15 +214,22 @@ dup_or_null(const char *s)
 
 /* YYMMDD into YYYY-MM-DD; past dates (births) pivot on this year, others are 20YY. */
 static bool
-edi_date(const char *s, bool past, int this_yy, char out[11])
+edi_date(const char *s, bool past, int32_t today, char out[11])
 {
 	int yy = d2(s), mm, dd;
 	int32_t day;
 
 	if (strlen(s) < 6 || yy < 0 || (mm = d2(s + 2)) < 0 || (dd = d2(s + 4)) < 0)
 		return false;
-	snprintf(out, 11, "%d%02d-%02d-%02d", past && yy > this_yy ? 19 : 20, yy, mm, dd);
-	return num_parse_date(out, 10, &day);
+	snprintf(out, 11, "20%02d-%02d-%02d", yy, mm, dd);
+	if (!num_parse_date(out, 10, &day))
+		return false;
+	/* A date in the past (a birth) is never in the future: 20yy after today is 19yy. */
+	if (past && day > today) {
+		snprintf(out, 11, "19%02d-%02d-%02d", yy, mm, dd);
+		return num_parse_date(out, 10, &day);
+	}
+	return true;
 }
 
 static void
@@ -305,7 +312,7 @@ reject:
 
 /* One segment inside a message. */
 static void
-msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int this_yy)
+msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int32_t today)
 {
 	const char *tag = sg->tag;
 	struct traveller *t = m->in_person ? &m->people[m->npeople - 1] : NULL;
@@ -371,7 +378,7 @@ msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int this_yy
 			struct leg *l = &m->legs[m->nlegs - 1];
 			char when[20];
 			int hh, mi;
-			if (!edi_date(v, false, this_yy, date) || strlen(v) < 10 ||
+			if (!edi_date(v, false, today, date) || strlen(v) < 10 ||
 			    (hh = d2(v + 6)) < 0 || hh > 23 || (mi = d2(v + 8)) < 0 || mi > 59) {
 				msg_fail(m, segno, "%s", "DTM time must be YYMMDDHHMM");
 				return;
@@ -388,7 +395,7 @@ msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int this_yy
 			return;
 		}
 		if (t != NULL && (strcmp(q, "329") == 0 || strcmp(q, "36") == 0)) {
-			if (!edi_date(v, strcmp(q, "329") == 0, this_yy, date)) {
+			if (!edi_date(v, strcmp(q, "329") == 0, today, date)) {
 				msg_fail(m, segno, "%s", "DTM date must be YYMMDD");
 				return;
 			}
@@ -466,8 +473,6 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 	bool in_interchange = false, in_msg = false;
 	unsigned msgs_in_ic = 0;
 	int64_t transferred = now_ms;
-	time_t nowt = (time_t)(now_ms / 1000);
-	struct tm tm;
 	uint64_t next = PROGRESS_EVERY;
 	int rc, ret = 0;
 
@@ -476,7 +481,6 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 		free(m);
 		return PIUGW_ENOMEM;
 	}
-	gmtime_r(&nowt, &tm);
 	/* UNA: the service string advice declares the separators. */
 	if (len >= 9 && memcmp(text, "UNA", 3) == 0) {
 		x.comp = text[3];
@@ -495,7 +499,7 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 			in_interchange = true;
 			msgs_in_ic = 0;
 			transferred = now_ms;
-			if (edi_date(dt, false, tm.tm_year % 100, date) && strlen(tm_) == 4 &&
+			if (edi_date(dt, false, num_day_of_ms(now_ms), date) && strlen(tm_) == 4 &&
 			    (hh = d2(tm_)) >= 0 && (mi = d2(tm_ + 2)) >= 0) {
 				int32_t day;
 				num_parse_date(date, 10, &day);
@@ -555,7 +559,7 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 					 have);
 			continue;
 		}
-		msg_segment(m, sg, x.segno, tm.tm_year % 100);
+		msg_segment(m, sg, x.segno, num_day_of_ms(now_ms));
 	}
 	if (ret == 0 && rc < 0) {
 		diag_add(d, "%s:%u: cut short: the last segment has no terminator (truncated "

@@ -528,14 +528,81 @@ record_key(const struct traveller *t, const char *dk, const char *nk, char out[3
 	sodium_bin2hex(out, 33, h, sizeof(h));
 }
 
+/* An ICAO Doc 9303 / ISO 3166 state code: one to three letters ("D", "XAA", "xaa"). */
+static bool
+state_code_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n < 1 || n > 3)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z')))
+			return false;
+	return true;
+}
+
+/* "YYYY-MM-DDTHH:MM", then ":SS" and "Z" if present. */
+static bool
+time_ok(const char *v)
+{
+	size_t n = strlen(v);
+	int32_t day;
+
+	if (n < 16 || !num_parse_date(v, 10, &day) || v[10] != 'T' || v[13] != ':' ||
+	    v[11] < '0' || v[11] > '2' || v[12] < '0' || v[12] > '9' || v[14] < '0' ||
+	    v[14] > '5' || v[15] < '0' || v[15] > '9' || (v[11] == '2' && v[12] > '3'))
+		return false;
+	v += 16;
+	if (*v == ':' && v[1] >= '0' && v[1] <= '5' && v[2] >= '0' && v[2] <= '9')
+		v += 3;
+	if (*v == 'Z')
+		v++;
+	return *v == '\0';
+}
+
+/* The elements whose form is fixed: a row with one out of form is refused, named. */
+static int
+values_ok(const struct traveller *t, struct diag *d)
+{
+	static const enum store_col states[] = {COL_NATIONALITY, COL_DOC_ISSUER, COL_RESIDENCE};
+	static const enum store_col times[] = {COL_DEP_TIME, COL_ARR_TIME};
+	const char *sex = t->v[COL_SEX];
+	int32_t day;
+
+	if (!empty(sex) && (sex[1] != '\0' || strchr("MFXU", sex[0]) == NULL)) {
+		diag_add(d, "sex: must be M, F, X or U");
+		return PIUGW_EINVAL;
+	}
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (!empty(t->v[states[i]]) && !state_code_ok(t->v[states[i]])) {
+			diag_add(d, "%s: not a state code (ISO 3166 alpha-3 or ICAO, e.g. XAA or D)",
+				 store_cols[states[i]].name);
+			return PIUGW_EINVAL;
+		}
+	if (!empty(t->v[COL_DOC_EXPIRY]) &&
+	    !num_parse_date(t->v[COL_DOC_EXPIRY], strlen(t->v[COL_DOC_EXPIRY]), &day)) {
+		diag_add(d, "doc_expiry: not a real YYYY-MM-DD date");
+		return PIUGW_EINVAL;
+	}
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+		if (!empty(t->v[times[i]]) && !time_ok(t->v[times[i]])) {
+			diag_add(d, "%s: not a YYYY-MM-DDTHH:MM[:SS][Z] time",
+				 store_cols[times[i]].name);
+			return PIUGW_EINVAL;
+		}
+	return 0;
+}
+
 /* See store.h. */
 int
 store_insert(struct store *s, const struct traveller *t, bool *replacedp, struct diag *d)
 {
 	char dk[96], nk[2 * MATCH_NAME_MAX + 24], bk[16], nn[MATCH_NAME_MAX], lk[32], fk[48];
 	char rk[33];
-	int32_t day;
+	int32_t day = 0;
 	int64_t id;
+	int ret;
 
 	if (replacedp != NULL)
 		*replacedp = false;
@@ -554,9 +621,16 @@ store_insert(struct store *s, const struct traveller *t, bool *replacedp, struct
 	if (!empty(t->v[COL_DATE_OF_BIRTH]) &&
 	    !num_parse_date(t->v[COL_DATE_OF_BIRTH], strlen(t->v[COL_DATE_OF_BIRTH]), &day)) {
 		/* Never the value itself: it is personal data. */
-		diag_add(d, "date_of_birth is not a YYYY-MM-DD date");
+		diag_add(d, "date_of_birth: not a real YYYY-MM-DD date");
 		return PIUGW_EINVAL;
 	}
+	/* Nobody is born after the carrier sent their data. */
+	if (!empty(t->v[COL_DATE_OF_BIRTH]) && day > num_day_of_ms(t->transferred_at_ms)) {
+		diag_add(d, "date_of_birth: after the data was transferred (in the future)");
+		return PIUGW_EINVAL;
+	}
+	if ((ret = values_ok(t, d)) != 0)
+		return ret;
 	if (empty(t->v[COL_CARRIER]) || empty(t->v[COL_FLIGHT_NUMBER]) ||
 	    empty(t->v[COL_FLIGHT_DATE]) ||
 	    !num_parse_date(t->v[COL_FLIGHT_DATE], strlen(t->v[COL_FLIGHT_DATE]), &day)) {

@@ -431,6 +431,34 @@ future_transfer_is_refused(void **state)
 	diag_clear(&d);
 }
 
+/* A two-digit year of birth is never read as a date to come. */
+static void
+paxlst_birth_century(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	struct import_stats st;
+	struct store_result r;
+	char *path = tu_path(PIUGW_FIXTURES_DIR "/paxlst", "basic.edi");
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	diag_init(&d);
+	assert_int_equal(fileio_read(path, 1 << 20, 0, &buf, &len, NULL), 0);
+	char *at = memmem(buf, len, "DTM+329:850412", 14);
+	assert_non_null(at);
+	memcpy(at + 8, "270901", 6); /* NOW is 2027-06-01: 2027-09-01 is to come */
+	assert_int_equal(import_text(f->s, IMPORT_PAXLST, (char *)buf, len, "c.edi", NOW, &st, &d,
+				     NULL, NULL), 0);
+	assert_int_equal(store_search_document(f->s, "XBA", "P1234567", 10, &r), 0);
+	assert_true(r.n >= 1);
+	assert_string_equal(r.m[0].t.v[COL_DATE_OF_BIRTH], "1927-09-01");
+	store_result_clear(&r);
+	fileio_free(buf, len, 0);
+	free(path);
+	diag_clear(&d);
+}
+
 /* A file is stored whole or not at all: a store that fails midway keeps nothing of it. */
 static void
 a_failed_file_stores_nothing(void **state)
@@ -476,6 +504,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(jsonl_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(imports_are_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(csv_headers, setup, teardown),
+		cmocka_unit_test_setup_teardown(paxlst_birth_century, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_bytes_are_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(future_transfer_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_failed_file_stores_nothing, setup, teardown),

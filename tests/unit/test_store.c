@@ -182,9 +182,43 @@ insert_refusals_say_why_without_personal_data(void **state)
 	t.v[COL_FLIGHT_NUMBER] = "1";
 	t.v[COL_FLIGHT_DATE] = "2027-01-01";
 	assert_int_equal(store_insert(f->s, &t, NULL, &d), PIUGW_EINVAL);
-	assert_true(tu_diag_has(&d, "date_of_birth is not a YYYY-MM-DD date"));
+	assert_true(tu_diag_has(&d, "date_of_birth: not a real YYYY-MM-DD date"));
 	assert_false(tu_diag_has(&d, "1985-13-45"));
 	assert_false(tu_diag_has(&d, "Secretname"));
+	/* Each element of fixed form, named, never its value. */
+	struct {
+		enum store_col col;
+		const char *value, *why;
+	} bad[] = {
+		{COL_DATE_OF_BIRTH, "2027-06-02", "date_of_birth: after the data was transferred"},
+		{COL_DOC_EXPIRY, "2031-13-45", "doc_expiry: not a real YYYY-MM-DD date"},
+		{COL_DEP_TIME, "notatime", "dep_time: not a YYYY-MM-DDTHH:MM[:SS][Z] time"},
+		{COL_ARR_TIME, "2027-01-01T24:00", "arr_time: not a YYYY-MM-DDTHH:MM[:SS][Z] time"},
+		{COL_SEX, "Q", "sex: must be M, F, X or U"},
+		{COL_NATIONALITY, "123456789", "nationality: not a state code"},
+		{COL_DOC_ISSUER, "XAAA", "doc_issuer: not a state code"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct traveller u = t;
+		u.v[COL_DATE_OF_BIRTH] = "1985-01-02";
+		u.v[bad[i].col] = (char *)bad[i].value;
+		assert_int_equal(store_insert(f->s, &u, NULL, &d), PIUGW_EINVAL);
+		if (!tu_diag_has(&d, bad[i].why))
+			fail_msg("%s: no '%s'", bad[i].value, bad[i].why);
+		assert_false(tu_diag_has(&d, bad[i].value));
+	}
+	/* And the good forms of each go in. */
+	{
+		struct traveller u = t;
+		u.v[COL_DATE_OF_BIRTH] = "1985-01-02";
+		u.v[COL_DOC_EXPIRY] = "2031-12-31";
+		u.v[COL_DEP_TIME] = "2027-01-01T23:59";
+		u.v[COL_ARR_TIME] = "2027-01-02T00:10:00Z";
+		u.v[COL_SEX] = "X";
+		u.v[COL_NATIONALITY] = "D";
+		u.v[COL_DOC_ISSUER] = "XAA";
+		assert_int_equal(store_insert(f->s, &u, NULL, &d), 0);
+	}
 	t.v[COL_DATE_OF_BIRTH] = NULL;
 	t.v[COL_FLIGHT_DATE] = NULL;
 	assert_int_equal(store_insert(f->s, &t, NULL, &d), PIUGW_EINVAL);
