@@ -175,6 +175,8 @@ struct ex {
 	const struct envelope_header *h;
 	Piugw__AuditRecord rec;
 	struct digests ds;
+	char unknown[160];  /* the fields of the request this version does not know */
+	char detail[320];   /* rec.detail with them named */
 };
 
 static const char *
@@ -201,6 +203,11 @@ reply(struct gw *g, struct ex *x, const Piugw__Body *body)
 	}
 	x->rec.subject_digests = x->ds.v;
 	x->rec.n_subject_digests = x->ds.n;
+	if (x->unknown[0] != '\0') {
+		snprintf(x->detail, sizeof(x->detail), "%s%sfields this version does not know, "
+			 "ignored: %s", x->rec.detail, x->rec.detail[0] ? "; " : "", x->unknown);
+		x->rec.detail = x->detail;
+	}
 	rc = gw_audit(g, &x->rec, &seq);
 	if (x->rec.event == PIUGW__AUDIT_EVENT__AUDIT_DROPPED) {
 		char l[64];
@@ -450,6 +457,21 @@ on_query(struct gw *g, struct ex *x, const Piugw__Query *q)
 	disclose_free(&qr);
 }
 
+/*
+ * The handling code of requester's requests under agreement id (terms
+ * requester -> us): carried on every answer, a PENDING or a DENIED too.
+ */
+static Piugw__HandlingCode
+handling_of(const struct gw *g, const char *agreement_id, const char *requester)
+{
+	const struct policy_agreement *pa = policy_agreement(g->policy, agreement_id);
+	const struct agreement_terms *t =
+		pa != NULL ? agreement_terms_for(pa->a, requester, g->policy->cfg->id) : NULL;
+
+	return t != NULL ? (Piugw__HandlingCode)t->handling_code
+			 : PIUGW__HANDLING_CODE__HANDLING_UNSPECIFIED;
+}
+
 static void
 on_poll(struct gw *g, struct ex *x, const Piugw__Poll *poll)
 {
@@ -473,6 +495,7 @@ on_poll(struct gw *g, struct ex *x, const Piugw__Poll *poll)
 	if (p.status == STATE_PENDING) {
 		pr.status = PIUGW__RESULT_STATUS__RESULT_PENDING;
 		pr.approval_ref = p.ref;
+		pr.handling_code = handling_of(g, p.agreement_id, p.peer);
 		b.query_result = &pr;
 	} else if ((stored = piugw__query_result__unpack(NULL, p.result_len, p.result)) != NULL) {
 		b.query_result = stored;
@@ -690,6 +713,9 @@ serve_router(struct gw *g, struct inmsg *m)
 		refuse(g, &x, rc, "the body does not parse as a known message kind");
 		goto out;
 	}
+	/* A newer peer's fields are ignored (proto3), and named in the record. */
+	if (body_unknown_fields(&body->base, x.unknown, sizeof(x.unknown)) > 0)
+		gw_log(GW_INFO, "unknown_fields", "peer=%s fields=%s", x.peer, gw_esc(x.unknown));
 	switch (body->kind_case) {
 	case PIUGW__BODY__KIND_HELLO: on_hello(g, &x, body->hello); break;
 	case PIUGW__BODY__KIND_QUERY: on_query(g, &x, body->query); break;
@@ -830,6 +856,7 @@ serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uin
 		denied.status = PIUGW__RESULT_STATUS__RESULT_DENIED;
 		denied.denial_reason = reason;
 		denied.approval_ref = p.ref;
+		denied.handling_code = handling_of(g, p.agreement_id, p.peer);
 		len = piugw__query_result__get_packed_size(&denied);
 		buf = malloc(len ? len : 1);
 		if (buf != NULL)

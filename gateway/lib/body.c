@@ -3,6 +3,7 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,4 +99,53 @@ body_checkpoint_set(Piugw__AuditCheckpoint *m, const struct audit_checkpoint *cp
 	m->first_seq = cp->first_seq;
 	m->signature.data = (uint8_t *)cp->signature;
 	m->signature.len = 64;
+}
+
+static size_t
+unknown_walk(const ProtobufCMessage *m, char *out, size_t size, size_t *o, unsigned depth)
+{
+	const ProtobufCMessageDescriptor *desc = m->descriptor;
+	size_t n = m->n_unknown_fields;
+
+	for (size_t i = 0; i < m->n_unknown_fields; i++)
+		if (*o + 1 < size)
+			*o += (size_t)snprintf(out + *o, size - *o, "%s%s.%u", *o ? ", " : "",
+					       desc->short_name, m->unknown_fields[i].tag);
+	if (depth > 16)
+		return n;
+	for (unsigned f = 0; f < desc->n_fields; f++) {
+		const ProtobufCFieldDescriptor *fd = &desc->fields[f];
+		const char *base = (const char *)m;
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t cnt = *(const size_t *)(base + fd->quantifier_offset);
+			const ProtobufCMessage *const *v = *(const ProtobufCMessage *const *const *)(base + fd->offset);
+			for (size_t k = 0; v != NULL && k < cnt; k++)
+				n += unknown_walk(v[k], out, size, o, depth + 1);
+		} else {
+			/* A oneof member that is not the one set holds another member's pointer. */
+			if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+			    *(const uint32_t *)(base + fd->quantifier_offset) != fd->id)
+				continue;
+			const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)(base + fd->offset);
+			if (sub != NULL)
+				n += unknown_walk(sub, out, size, o, depth + 1);
+		}
+	}
+	return n;
+}
+
+/* See body.h. */
+size_t
+body_unknown_fields(const ProtobufCMessage *m, char *out, size_t size)
+{
+	size_t o = 0, n;
+
+	if (size > 0)
+		out[0] = '\0';
+	n = unknown_walk(m, out, size, &o, 0);
+	if (size > 4 && o + 1 >= size)
+		memcpy(out + size - 4, "...", 4);
+	return n;
 }

@@ -32,6 +32,15 @@ void body_free(Piugw__Body **bp);
 int body_pack(const Piugw__Body *b, uint8_t **outp, size_t *lenp);
 
 /*
+ * The fields of m, and of every message inside it, that this version does
+ * not know (protobuf keeps them): "Query.17, Match.30" into out (NUL-
+ * terminated, cut short with "..." when it does not fit). Returns how many.
+ * A newer peer's fields are safe to ignore (PROTOCOL.md section 11); they
+ * are named in the audit record of the message, so that none goes unseen.
+ */
+size_t body_unknown_fields(const ProtobufCMessage *m, char *out, size_t size);
+
+/*
  * A received AuditCheckpoint (Hello, HelloReply) as audit.h's struct:
  * PIUGW_EMALFORMED if a field is missing or out of range (the signature is
  * checked by the caller, with the key of the gateway it names).

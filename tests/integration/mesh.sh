@@ -73,6 +73,10 @@ check "deny needs a reason" test "$(ask XA-PIU deny "$ref2")" -eq 2
 check "deny" test "$(ask XA-PIU deny "$ref2" --reason "not proportionate")" -eq 0
 check "results of a denial" test "$(ask XB-PIU results "$req2" --wait 30)" -eq 0
 check "denied with the reason" has "denied: not proportionate"
+check "  and its handling code, as every answer carries it" has "handling H"
+check "results --json" test "$(ask XB-PIU results "$req2" --json)" -eq 0
+check "  the denial's handling code" has '"handling_code": "H3"'
+
 check "unknown request id" test "$(ask XB-PIU results 00112233445566778899aabbccddeeff)" -eq 1
 
 # --- operating --------------------------------------------------------------------
@@ -184,6 +188,8 @@ check "AGREEMENT_MISMATCH with the responder's hash" t mismatch "^ERROR AGREEMEN
 check "PURPOSE_NOT_ALLOWED" t purpose "^ERROR PURPOSE_NOT_ALLOWED"
 check "QUERY_TYPE_NOT_ALLOWED" t query-type "^ERROR QUERY_TYPE_NOT_ALLOWED"
 check "JUSTIFICATION_REQUIRED" t no-justification "^ERROR JUSTIFICATION_REQUIRED"
+check "a field this version does not know is ignored" t unknown-field "^RESULT"
+check "  and named in the audit record" sh -c "'$piugw' audit show -c '$(cfg XA-PIU)' --peer XB-PIU | grep -q 'fields this version does not know, ignored: Body.9'"
 check "a case reference with an escape sequence: MALFORMED" t control-case "^ERROR MALFORMED case_reference holds control characters"
 check "a date of birth no one has: MALFORMED, not a false no hit" t bad-dob "^ERROR MALFORMED date_of_birth is not a real"
 check "a date of birth in the future: MALFORMED" t future-dob "^ERROR MALFORMED date_of_birth is in the future"

@@ -669,6 +669,19 @@ main(int argc, char **argv)
 		q.locator = &lc;
 	} else if (strcmp(kase, "no-justification") == 0) {
 		q.justification = (char *)"";
+	} else if (strcmp(kase, "unknown-field") == 0) {
+		/* A query with a field this version does not know (Body field 9). */
+		uint8_t *bb = NULL, *more;
+		size_t bl = 0;
+		body_pack(&b, &bb, &bl);
+		if ((more = realloc(bb, bl + 2)) != NULL) {
+			more[bl] = 0x48;
+			more[bl + 1] = 0x01;
+			envelope_seal(r.env, &h, more, bl + 2, NULL, &env, &len);
+			exchange(&r, env, len, NULL);
+		}
+		free(more != NULL ? more : bb);
+		goto out;
 	} else if (strcmp(kase, "control-case") == 0) {
 		q.case_reference = (char *)"CASE-\033[31mRED\033[0m\nFAKE";
 	} else if (strcmp(kase, "bad-dob") == 0 || strcmp(kase, "future-dob") == 0) {

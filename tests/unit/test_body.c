@@ -132,6 +132,28 @@ checkpoint_fields_are_checked(void **state)
 	assert_int_equal(body_checkpoint_get(&m, &back), 0);
 }
 
+/* Fields a newer peer adds are kept by protobuf: named, wherever they are. */
+static void
+unknown_fields_are_named(void **state)
+{
+	/* Body{hello{software "x", field 15 = 7}, field 9 = 1} */
+	static const uint8_t buf[] = {0x0a, 0x05, 0x0a, 0x01, 'x', 0x78, 0x07, 0x48, 0x01};
+	Piugw__Body *b = NULL;
+	char names[64];
+
+	(void)state;
+	assert_int_equal(body_unpack(buf, sizeof(buf), &b), 0);
+	assert_int_equal(body_unknown_fields(&b->base, names, sizeof(names)), 2);
+	assert_string_equal(names, "Body.9, Hello.15");
+	body_free(&b);
+	/* None: an empty list. */
+	static const uint8_t plain[] = {0x0a, 0x03, 0x0a, 0x01, 'x'};
+	assert_int_equal(body_unpack(plain, sizeof(plain), &b), 0);
+	assert_int_equal(body_unknown_fields(&b->base, names, sizeof(names)), 0);
+	assert_string_equal(names, "");
+	body_free(&b);
+}
+
 int
 main(void)
 {
@@ -139,6 +161,7 @@ main(void)
 		cmocka_unit_test(every_kind_round_trips),
 		cmocka_unit_test(refuses_bodies_that_do_not_parse_or_carry_no_kind),
 		cmocka_unit_test(checkpoint_fields_are_checked),
+		cmocka_unit_test(unknown_fields_are_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
