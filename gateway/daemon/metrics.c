@@ -301,6 +301,12 @@ metrics_health(struct gw *g, json_t **outp)
 	for (size_t i = 0; i < p->n; i++) {
 		const struct policy_agreement *pa = &p->agreements[i];
 		int left = pa->a->until_day - today;
+		if (pa->not_member) {
+			snprintf(msg, sizeof(msg), "agreement %s is not in force: party %s is not in "
+				 "the member directory", pa->a->id, pa->peer);
+			json_array_append_new(reasons, json_string(msg));
+			continue;
+		}
 		if (policy_agreement_state(pa, now, NULL, 0) == POLICY_IN_FORCE && left <= (int)warn_days) {
 			snprintf(msg, sizeof(msg), "agreement %s with %s ends in %d days", pa->a->id,
 				 pa->peer, left);

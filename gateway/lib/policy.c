@@ -132,15 +132,12 @@ policy_agreement_load(const struct config *cfg, const struct directory *dir, con
 	}
 	snprintf(pa->peer, sizeof(pa->peer), "%s",
 		 strcmp(pa->a->parties[0], cfg->id) == 0 ? pa->a->parties[1] : pa->a->parties[0]);
-	for (int i = 0; i < 2; i++) {
-		if (directory_member(dir, pa->a->parties[i]) == NULL) {
-			diag_add(d, "%s: party %s is not a member of the directory (%s)", path,
-				 pa->a->parties[i], cfg->directory);
-			ret = PIUGW_ECONFIG;
-		}
-	}
-	if (ret != 0)
-		goto out;
+	/*
+	 * The secretariat's word wins: a party the directory no longer lists
+	 * leaves the agreement loaded but not in force (its partner is cut off
+	 * at once), rather than the reload refused and the member served on.
+	 */
+	pa->not_member = directory_member(dir, pa->peer) == NULL;
 	if ((ret = agreement_sigs_load(sig_path, &pa->sigs, d)) != 0)
 		goto out;
 	for (size_t i = 0; i < pa->sigs.n; i++) {
@@ -156,7 +153,8 @@ policy_agreement_load(const struct config *cfg, const struct directory *dir, con
 		const struct agreement_sig *s = agreement_sigs_get(&pa->sigs, pa->a->parties[i]);
 		const struct directory_member *m = directory_member(dir, pa->a->parties[i]);
 		pa->signed_by[i] = s != NULL;
-		pa->valid_by[i] = s != NULL && agreement_verify(pa->a, m->keys.sign_pk, s->sig);
+		pa->valid_by[i] = s != NULL && m != NULL &&
+				  agreement_verify(pa->a, m->keys.sign_pk, s->sig);
 	}
 	n = strlen(cfg->state_dir) + sizeof("/" SUSPENDED_DIR "/") + strlen(pa->a->id);
 	if ((pa->suspend_path = malloc(n)) == NULL) {
@@ -351,6 +349,10 @@ policy_agreement_state(const struct policy_agreement *pa, int64_t now_ms, char *
 		why_len = sizeof(dummy);
 	}
 	why[0] = '\0';
+	if (pa->not_member) {
+		snprintf(why, why_len, "party %s is not in the member directory", pa->peer);
+		return POLICY_NOT_MEMBER;
+	}
 	/* Live, not as loaded: a suspension must not wait for a reload. */
 	if (pa->suspend_path != NULL &&
 	    (pa->watched ? pa->live_suspended : access(pa->suspend_path, F_OK) == 0)) {
@@ -395,6 +397,7 @@ policy_state_name(enum policy_state s)
 	case POLICY_NOT_YET: return "not yet in force";
 	case POLICY_ENDED: return "ended";
 	case POLICY_SUSPENDED: return "suspended";
+	case POLICY_NOT_MEMBER: return "party not in the directory";
 	}
 	return "?";
 }

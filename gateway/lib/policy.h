@@ -34,6 +34,7 @@ enum policy_state {
 	POLICY_NOT_YET,       /* before in_force.from */
 	POLICY_ENDED,         /* after in_force.until */
 	POLICY_SUSPENDED,     /* suspended here with piugw agreement suspend */
+	POLICY_NOT_MEMBER,    /* the other party is not in the member directory */
 };
 
 struct policy_agreement {
@@ -41,6 +42,7 @@ struct policy_agreement {
 	char *path;
 	char peer[KEYS_ID_MAX + 1];       /* the other party */
 	struct agreement_sigs sigs;
+	bool not_member;                  /* the other party is not in the directory */
 	bool signed_by[2];                /* per a->parties[i]: present */
 	bool valid_by[2];                 /* per a->parties[i]: verifies with the directory key */
 	char *suspend_path;               /* state/suspended/<id>: checked at every decision */

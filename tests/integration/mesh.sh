@@ -285,6 +285,35 @@ exec {rgout}<&- {rgin}>&-
 "$piugw" agreement resume -c "$(cfg XA-PIU)" XA-XC-2026-002 >/dev/null
 check "XA recorded the suspension and the resumption" wait_log XA-PIU "event=agreement_changed peer=XC-PIU agreement=XA-XC-2026-002" 2
 
+# The secretariat drops XC from the directory: XA takes the new directory
+# though its agreement with XC is still there (it is no longer in force),
+# says so, and cuts XC off on its open connection at once.
+cp "$m/XA-PIU/etc/directory.yaml" "$m/XA-PIU/etc/directory.yaml.minisig" "$dir/"
+coproc RG { "$rogue" -c "$(cfg XC-PIU)" --to XA-PIU hello-twice; }
+rgpid=$RG_PID
+exec {rgout}<&"${RG[0]}" {rgin}>&"${RG[1]}"
+read -r -t 20 first <&"$rgout" || first=
+check "XC connected and served" test "$first" = "HELLO 1"
+sed -e 's/^serial: 1$/serial: 5/' -e '/^  - id: XC-PIU$/,$d' "$m/secretariat/directory.yaml" >"$m/XA-PIU/etc/directory.yaml"
+"$piugw" directory sign --key "$m/secretariat/secretariat.key" "$m/XA-PIU/etc/directory.yaml" >/dev/null
+kill -HUP "${pid[XA-PIU]}"
+check "XA takes the directory without XC" wait_log XA-PIU "event=reloaded serial=5"
+check "  and puts XC's removal on record" wait_log XA-PIU "event=key_changed peer=XC-PIU agreement=- what=\"member removed from the directory\""
+echo go >&"$rgin"
+read -r -t 20 second <&"$rgout" || second=
+check "XC cut off on its open connection at once" test "$second" = "NO_REPLY"
+wait "$rgpid" 2>/dev/null || true
+exec {rgout}<&- {rgin}>&-
+check "status: the agreement is not in force, party not in the directory" \
+	sh -c "'$piugw' status -c '$(cfg XA-PIU)' | grep -q 'XA-XC-2026-002 .*party XC-PIU is not in the member directory'"
+check "policy check warns" sh -c "'$piugw' policy check -c '$(cfg XA-PIU)' 2>&1 | grep -q 'party XC-PIU is not in the member directory'"
+check "/healthz says so" sh -c "curl -s http://127.0.0.1:$((base + 100))/healthz | grep -q 'party XC-PIU is not in the member directory'"
+# (XA keeps the highest serial it saw: the original directory comes back re-signed higher.)
+sed 's/^serial: 1$/serial: 6/' "$m/secretariat/directory.yaml" >"$m/XA-PIU/etc/directory.yaml"
+"$piugw" directory sign --key "$m/secretariat/secretariat.key" "$m/XA-PIU/etc/directory.yaml" >/dev/null
+kill -HUP "${pid[XA-PIU]}"
+check "XC back in XA's directory" wait_log XA-PIU "event=reloaded serial=6"
+
 # The last agreement with XC leaves XA's tree: on reload XC's connections go
 # (the public socket is rebound) and its key is refused at the handshake.
 mkdir -p "$dir/held"
@@ -298,7 +327,7 @@ check "XB still served after the rebind" t hello "^HELLO"
 check "the agreement's removal is on record" wait_log XA-PIU "agreement removed"
 mv "$dir/held/XA-XC.yaml" "$dir/held/XA-XC.yaml.sig" "$m/XA-PIU/etc/agreements/"
 kill -HUP "${pid[XA-PIU]}"
-check "XA reloads with XC again" wait_log XA-PIU "event=reloaded serial=1 agreements=3" 2
+check "XA reloads with XC again" wait_log XA-PIU "event=reloaded serial=6 agreements=3" 2
 
 # Retries: XB is down when XA asks; the identical envelope goes out again
 # until XB is back within the deadline, and the answer arrives.
@@ -409,16 +438,16 @@ check "begun and done" has '"count": 2'
 "$piugw" keygen --id XC-PIU --out "$dir/xc-new" >/dev/null
 key() { sed -n "s/^ *$2 = \"\(.*\)\"$/\1/p" "$1"; }
 d2=$(<"$m/secretariat/directory.yaml")
-d2=${d2/serial: 1/serial: 2}
+d2=${d2/serial: 1/serial: 7}
 for k in public-key sign-public-key; do # Z85 keys: replaced as plain strings
 	d2=${d2//"$(key "$m/XC-PIU/etc/certs/XC-PIU.cert" $k)"/"$(key "$dir/xc-new/XC-PIU.cert" $k)"}
 done
 printf '%s\n' "$d2" >"$m/XA-PIU/etc/directory.yaml"
 "$piugw" directory sign --key "$m/secretariat/secretariat.key" "$m/XA-PIU/etc/directory.yaml" >/dev/null
 kill -HUP "${pid[XA-PIU]}"
-check "XA loads directory serial 2" wait_log XA-PIU "event=reloaded serial=2"
+check "XA loads directory serial 7" wait_log XA-PIU "event=reloaded serial=7"
 check "and records XC's new keys" wait_log XA-PIU "event=key_changed peer=XC-PIU"
-check "only XC's" test "$(grep -c "event=key_changed" "$dir/XA-PIU.log")" -eq 1
+check "only XC's" test "$(grep -c "event=key_changed.*keys changed" "$dir/XA-PIU.log")" -eq 1
 
 # --- approvers: only their groups see and decide held requests -----------------------
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then

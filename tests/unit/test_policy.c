@@ -603,8 +603,20 @@ broken_trees_fail_with_every_reason(void **state)
 			"    rate: {per_hour: 1, per_day: 1}\n    approval: manual\n"
 			"    justification: required\n    handling_code: H0\n"
 			"    onward_transfer: forbidden\n");
-	assert_int_equal(policy_load(t->conf[0], NOW, &p, &d), PIUGW_ECONFIG);
-	assert_true(tu_diag_has(&d, "zz.yaml: party XZ-PIU is not a member of the directory"));
+	/*
+	 * The secretariat's word wins: loaded, but not in force, with a warning
+	 * (a reload that drops a member from the directory is taken, and the
+	 * member is cut off, rather than refused with the member served on).
+	 */
+	assert_int_equal(policy_load(t->conf[0], NOW, &p, &d), 0);
+	assert_true(tu_diag_has(&d, "not in force: party XZ-PIU is not in the member directory"));
+	{
+		const struct policy_agreement *pa = policy_agreement(p, "XA-XZ-1");
+		char why[200];
+		assert_non_null(pa);
+		assert_int_equal(policy_agreement_state(pa, NOW, why, sizeof(why)), POLICY_NOT_MEMBER);
+	}
+	policy_free(&p);
 	remove(bad);
 	diag_clear(&d);
 
