@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,4 +295,25 @@ cli_safe(const char *s)
 		o += (size_t)snprintf(out + o, sizeof(ring[0]) - o, "...");
 	out[o] = '\0';
 	return out;
+}
+
+/* See cli.h. */
+bool
+cli_as_gateway_user(const struct config *cfg, const char *verb)
+{
+	struct stat st;
+	struct passwd *pw;
+	char user[64];
+
+	if (stat(cfg->state_dir, &st) != 0 || st.st_uid == geteuid())
+		return true;
+	if ((pw = getpwuid(st.st_uid)) != NULL)
+		snprintf(user, sizeof(user), "%s", pw->pw_name);
+	else
+		snprintf(user, sizeof(user), "#%u", (unsigned)st.st_uid);
+	fprintf(stderr, "piugw %s: %s belongs to the gateway's user %s, and this needs that user "
+			"(the store, the audit log and the keys are its own): run it as "
+			"'sudo -u %s piugw %s ...'; nothing was changed\n",
+		verb, cfg->state_dir, user, user, verb);
+	return false;
 }

@@ -71,6 +71,14 @@ int cli_audit_open(const struct config *cfg, struct audit_opts *ao, struct audit
 /* Close it cleanly and keep its final head in state.db as the anchor. */
 int cli_audit_close(const struct config *cfg, struct audit_log **logp);
 
+/*
+ * Work on the gateway's state (its store, audit log, keys) is for the user
+ * that owns the state folder: anyone else is told so, by name, with the
+ * command to run instead, rather than meeting "Permission denied" on some
+ * file. Returns true if this user may go on (or the folder does not exist).
+ */
+bool cli_as_gateway_user(const struct config *cfg, const char *verb);
+
 /* The name of the user running this command ("uid:N" if it has none). */
 void cli_whoami(char *out, size_t size);
 

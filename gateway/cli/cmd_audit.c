@@ -730,8 +730,13 @@ cmd_purge(struct aopts *o)
 	int rc, ret = CLI_EXIT_USAGE;
 
 	diag_init(&d);
-	if ((rc = config_load(o->config, &cfg, &d)) != 0 ||
-	    (rc = keys_secret_load(cfg->certificate, &k, &d)) != 0) {
+	if ((rc = config_load(o->config, &cfg, &d)) != 0) {
+		cli_print_diag("audit purge", &d);
+		goto out;
+	}
+	if (!cli_as_gateway_user(cfg, "audit purge"))
+		goto out;
+	if ((rc = keys_secret_load(cfg->certificate, &k, &d)) != 0) {
 		cli_print_diag("audit purge", &d);
 		goto out;
 	}
@@ -794,8 +799,13 @@ cmd_restore(struct aopts *o)
 				 "of the log was put back (it goes on the log)");
 	diag_init(&d);
 	cli_whoami(who, sizeof(who));
-	if ((rc = config_load(o->config, &cfg, &d)) != 0 ||
-	    (rc = keys_secret_load(cfg->certificate, &k, &d)) != 0 ||
+	if ((rc = config_load(o->config, &cfg, &d)) != 0) {
+		cli_print_diag("audit restore", &d);
+		goto out;
+	}
+	if (!cli_as_gateway_user(cfg, "audit restore"))
+		goto out;
+	if ((rc = keys_secret_load(cfg->certificate, &k, &d)) != 0 ||
 	    (dir = cli_concat(cfg->state_dir, "/audit")) == NULL) {
 		cli_print_diag("audit restore", &d);
 		goto out;

@@ -5,7 +5,6 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <getopt.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +97,6 @@ static int
 store_audit_begin(const char *verb, const char *config, struct store_audit *a)
 {
 	struct diag d;
-	struct stat st;
 	char *dir = NULL;
 	int rc, ret = CLI_EXIT_USAGE;
 
@@ -112,19 +110,8 @@ store_audit_begin(const char *verb, const char *config, struct store_audit *a)
 		goto out;
 	}
 	/* What this command creates in the state folder must stay the gateway's own. */
-	if (stat(a->cfg->state_dir, &st) == 0 && st.st_uid != geteuid()) {
-		struct passwd *pw = getpwuid(st.st_uid);
-		char user[64];
-		if (pw != NULL)
-			snprintf(user, sizeof(user), "%s", pw->pw_name);
-		else
-			snprintf(user, sizeof(user), "#%u", (unsigned)st.st_uid);
-		fprintf(stderr, "piugw %s: %s belongs to the gateway's user %s: run this command "
-				"as that user (sudo -u %s piugw %s ...), so that the store and the "
-				"audit log stay its own; nothing was changed\n",
-			verb, a->cfg->state_dir, user, user, verb);
+	if (!cli_as_gateway_user(a->cfg, verb))
 		goto out;
-	}
 	if (keys_secret_load(a->cfg->certificate, &a->key, &d) != 0 ||
 	    (dir = cli_concat(a->cfg->state_dir, "/audit")) == NULL) {
 		cli_print_diag(verb, &d);

@@ -63,6 +63,10 @@ cli_call(const char *verb, const char *config, const char *api, const Piugw__Loc
 		fprintf(stderr, "piugw %s: %s\n", verb,
 			rc == PIUGW_ESYSTEM && errno == ETIMEDOUT
 				? "the gateway did not answer in time"
+			: rc == PIUGW_ESYSTEM && errno == ECONNRESET
+				? "the gateway closed the connection before it answered (it stopped "
+				  "or crashed: see its log); the request may or may not have gone "
+				  "out, 'piugw results' tells once it runs again"
 				: piugw_strerror(rc));
 		goto out;
 	}

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 struct piugw_client {
 	void *ctx;
 	void *sock;
+	void *mon; /* PAIR end of sock's monitor: the gateway going away */
 };
 
 /* See piugw/client.h. */
@@ -43,10 +45,19 @@ piugw_client_open(const char *endpoint, struct piugw_client **outp)
 		return PIUGW_EACCESS;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return PIUGW_ENOMEM;
+	/*
+	 * A monitor tells when the connection closes: a gateway that dies while
+	 * the caller waits is noticed at once, not at the end of the deadline.
+	 */
+	char mon[64];
+	snprintf(mon, sizeof(mon), "inproc://piugw-client-%p", (void *)c);
 	if ((c->ctx = zmq_ctx_new()) == NULL || (c->sock = zmq_socket(c->ctx, ZMQ_DEALER)) == NULL ||
 	    zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
 	    zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &max, sizeof(max)) != 0 ||
-	    zmq_connect(c->sock, endpoint) != 0) {
+	    zmq_socket_monitor(c->sock, mon, ZMQ_EVENT_DISCONNECTED) != 0 ||
+	    (c->mon = zmq_socket(c->ctx, ZMQ_PAIR)) == NULL ||
+	    zmq_setsockopt(c->mon, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_connect(c->mon, mon) != 0 || zmq_connect(c->sock, endpoint) != 0) {
 		ret = PIUGW_ESYSTEM;
 		goto out;
 	}
@@ -66,8 +77,12 @@ piugw_client_close(struct piugw_client **cp)
 
 	if (cp == NULL || (c = *cp) == NULL)
 		return;
-	if (c->sock != NULL)
+	if (c->sock != NULL) {
+		zmq_socket_monitor(c->sock, NULL, 0);
 		zmq_close(c->sock);
+	}
+	if (c->mon != NULL)
+		zmq_close(c->mon);
 	if (c->ctx != NULL)
 		zmq_ctx_term(c->ctx);
 	free(c);
@@ -82,7 +97,8 @@ piugw_client_call(struct piugw_client *c, const Piugw__LocalRequest *req, int ti
 	size_t len = piugw__local_request__get_packed_size(req);
 	uint8_t *buf = malloc(len ? len : 1);
 	zmq_msg_t msg;
-	zmq_pollitem_t item = {.socket = c->sock, .events = ZMQ_POLLIN};
+	zmq_pollitem_t items[2] = {{.socket = c->sock, .events = ZMQ_POLLIN},
+				   {.socket = c->mon, .events = ZMQ_POLLIN}};
 	int ret = PIUGW_EINTERNAL, rc;
 
 	*replyp = NULL;
@@ -95,10 +111,16 @@ piugw_client_call(struct piugw_client *c, const Piugw__LocalRequest *req, int ti
 		goto out;
 	}
 	do
-		rc = zmq_poll(&item, 1, timeout_ms);
+		rc = zmq_poll(items, 2, timeout_ms);
 	while (rc < 0 && errno == EINTR);
 	if (rc <= 0) {
 		errno = rc == 0 ? ETIMEDOUT : errno;
+		ret = PIUGW_ESYSTEM;
+		goto out;
+	}
+	/* The connection closed before an answer came: the gateway went away. */
+	if (!(items[0].revents & ZMQ_POLLIN)) {
+		errno = ECONNRESET;
 		ret = PIUGW_ESYSTEM;
 		goto out;
 	}

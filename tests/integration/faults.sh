@@ -98,6 +98,25 @@ check "XA starts again" start XA-PIU
 check "XA's audit verifies after the kill" test "$(run audit verify -c "$(cfg XA-PIU)")" -eq 3
 check "XA serves again" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
 
+# --- the gateway dies while its analyst waits: the CLI says so at once -------------
+check "XB stops (XA's query will wait for it)" stop XB-PIU
+"$piugw" query -c "$(cfg XA-PIU)" --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA \
+	>"$dir/waiting.out" 2>&1 &
+waiting=$!
+n=$(grep -c "event=query_sent peer=XB-PIU" "$dir/XA-PIU.log")
+check "the query is out" wait_log XA-PIU "event=query_sent peer=XB-PIU" $((n + 1))
+kill -KILL "${pid[XA-PIU]}"
+wait "${pid[XA-PIU]}" 2>/dev/null
+# Bounded: without --deadline it would wait the gateway's 30 s and more.
+st=0
+timeout 10 tail --pid="$waiting" -f /dev/null || st=$?
+check "piugw query returns at once, not after the deadline" test "$st" -eq 0
+wait "$waiting"; st=$?
+check "  exit 2" test "$st" -eq 2
+check "  saying the gateway went away" grep -q "the gateway closed the connection before it answered" "$dir/waiting.out"
+check "XA starts again" start XA-PIU
+check "XB starts again" start XB-PIU
+
 # --- a peer flooding malformed and oversized messages ----------------------------------
 rss() { awk '/VmRSS/ {print $2}' "/proc/${pid[XA-PIU]}/status"; }
 before=$(rss)

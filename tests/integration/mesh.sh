@@ -139,7 +139,9 @@ before=$(rows XB-PIU)
 # Run as someone else than the owner of the state folder, the files it made would lock the gateway out.
 chown 65534 "$m/XB-PIU/state"
 check "not as another user than the gateway's" test "$(ask XB-PIU import --format csv "$dir/travellers.csv")" -eq 2
-check "which it names" has "run this command as that user"
+check "which it names" has "this needs that user"
+check "audit purge as another user: exit 2" test "$(ask XB-PIU audit purge)" -eq 2
+check "  saying it needs the gateway's user, not 'Permission denied'" has "belongs to the gateway's user .* and this needs that user"
 chown "$(id -u)" "$m/XB-PIU/state"
 check "nothing imported" test "$(rows XB-PIU)" = "$before"
 
