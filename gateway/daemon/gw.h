@@ -142,8 +142,29 @@ struct deferred {
 	char peer[KEYS_ID_MAX + 1];
 	uint8_t req_mid[ENVELOPE_MESSAGE_ID_BYTES];
 	bool remember;         /* store in the replay cache when sent */
+	bool early;            /* an early refusal: into the early cache when sent */
+	uint8_t early_hash[32];
 	uint8_t *env;
 	size_t env_len;
+};
+
+/*
+ * Refusals made before the replay cache is reached (rules 1 to 4: malformed,
+ * too large, not for us, stale, not authenticated) are remembered too, so
+ * that the same bytes get the same reply bytes whatever rule refused them
+ * (PROTOCOL.md section 8 rule 5). Bounded: GW_EARLY_SLOTS slots, direct-
+ * mapped by the hash of (connection's member, envelope bytes), each reply at
+ * most GW_EARLY_REPLY_MAX bytes (a sealed Error is far smaller), kept twice
+ * the freshness window: at most 4096 x 2 KiB = 8 MiB. A slot taken by other
+ * bytes forgets the earlier ones, which are then judged again.
+ */
+#define GW_EARLY_SLOTS 4096
+#define GW_EARLY_REPLY_MAX 2048
+struct early_slot {
+	uint8_t hash[32];
+	int64_t at_ms;
+	size_t len;
+	uint8_t env[GW_EARLY_REPLY_MAX];
 };
 
 /*
@@ -188,6 +209,7 @@ struct gw {
 	struct audit_log *audit;
 	uint64_t anchor_seq; /* the audit head last kept in state.db (gw_commit) */
 	char witness_alarm[512]; /* a partner's witness says our log was cut (witness.c) */
+	struct early_slot *early; /* GW_EARLY_SLOTS, made on first use (serve.c) */
 	int64_t next_witness_ms; /* the next Hello round to every partner */
 	uint8_t audit_key[AUDIT_KEY_BYTES];
 	struct store *store;

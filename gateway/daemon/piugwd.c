@@ -948,6 +948,7 @@ out:
 			       gw_esc("the audit log's final head could not be kept in state.db"));
 	}
 	pool_free(g.pool);
+	free(g.early);
 	free(g.inbox);
 	envelope_ctx_free(&g.env);
 	store_close(&g.store);

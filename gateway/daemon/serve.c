@@ -109,7 +109,8 @@ digests_of_result(const struct gw *g, const Piugw__QueryResult *r, struct digest
 /* Queue env for rid until audit record seq is durable, then send (serve_deferred). */
 static void
 defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char *peer,
-      const uint8_t *req_mid, bool remember, uint8_t *env, size_t env_len)
+      const uint8_t *req_mid, bool remember, const uint8_t *early_hash, uint8_t *env,
+      size_t env_len)
 {
 	struct deferred *d = calloc(1, sizeof(*d));
 
@@ -125,11 +126,45 @@ defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char
 	if (req_mid != NULL)
 		memcpy(d->req_mid, req_mid, sizeof(d->req_mid));
 	d->remember = remember && req_mid != NULL;
+	if (early_hash != NULL && !d->remember) {
+		d->early = true;
+		memcpy(d->early_hash, early_hash, 32);
+	}
 	d->env = env;
 	d->env_len = env_len;
 	*g->deferred_tail = d;
 	g->deferred_tail = &d->next;
 	serve_deferred(g);
+}
+
+/* The slot of hash, and whether it holds these bytes' reply still. */
+static struct early_slot *
+early_find(struct gw *g, const uint8_t hash[32], bool *hitp)
+{
+	int64_t keep = 2 * (int64_t)g->policy->cfg->freshness_seconds * 1000;
+	struct early_slot *s;
+
+	*hitp = false;
+	if (g->early == NULL && (g->early = calloc(GW_EARLY_SLOTS, sizeof(*g->early))) == NULL)
+		return NULL;
+	s = &g->early[((size_t)hash[0] << 8 | hash[1]) % GW_EARLY_SLOTS];
+	*hitp = s->len > 0 && gw_now_ms() - s->at_ms < keep && sodium_memcmp(s->hash, hash, 32) == 0;
+	return s;
+}
+
+/* Remember the reply an early refusal sent, for the same bytes again. */
+static void
+early_keep(struct gw *g, const uint8_t hash[32], const uint8_t *env, size_t len)
+{
+	bool hit;
+	struct early_slot *s = early_find(g, hash, &hit);
+
+	if (s == NULL || len > GW_EARLY_REPLY_MAX)
+		return;
+	memcpy(s->hash, hash, 32);
+	memcpy(s->env, env, len);
+	s->len = len;
+	s->at_ms = gw_now_ms();
 }
 
 /* See gw.h. */
@@ -157,6 +192,8 @@ serve_deferred(struct gw *g)
 	while (d != NULL) {
 		struct deferred *next = d->next;
 		links_router_send(g, d->rid, d->rid_len, d->env, d->env_len);
+		if (d->early)
+			early_keep(g, d->early_hash, d->env, d->env_len);
 		free(d->env);
 		free(d);
 		d = next;
@@ -172,6 +209,8 @@ struct ex {
 	bool have_mid;
 	uint8_t mid[ENVELOPE_MESSAGE_ID_BYTES];
 	bool remember;                /* in the replay cache: keep the reply */
+	bool early;                   /* before the replay cache: keep it in the early cache */
+	uint8_t hash[32];             /* of (connection's member, envelope bytes) */
 	const struct envelope_header *h;
 	Piugw__AuditRecord rec;
 	struct digests ds;
@@ -247,8 +286,8 @@ reply(struct gw *g, struct ex *x, const Piugw__Body *body)
 		gw_log(GW_ERROR, "seal_failed", "peer=%s", x->peer);
 		return;
 	}
-	defer(g, seq, x->rid, x->rid_len, x->peer, x->have_mid ? x->mid : NULL, x->remember, env,
-	      len);
+	defer(g, seq, x->rid, x->rid_len, x->peer, x->have_mid ? x->mid : NULL, x->remember,
+	      x->early ? x->hash : NULL, env, len);
 }
 
 /* Refuse with an Error of the wire code of err (PIUGW_E*). */
@@ -601,7 +640,6 @@ serve_router(struct gw *g, struct inmsg *m)
 	struct ex x;
 	struct envelope_opened o;
 	const char *user = NULL;
-	uint8_t hash[STATE_HASH_BYTES];
 	Piugw__Body *body = NULL;
 	int rc, seen;
 	uint8_t *prev = NULL;
@@ -625,6 +663,22 @@ serve_router(struct gw *g, struct inmsg *m)
 	}
 	snprintf(x.peer, sizeof(x.peer), "%s", user);
 	snprintf(x.conn_user, sizeof(x.conn_user), "%s", user);
+	/* The same bytes again, refused before rule 5 the first time: the same reply. */
+	{
+		crypto_generichash_state hs;
+		struct early_slot *es;
+		bool hit;
+		crypto_generichash_init(&hs, NULL, 0, sizeof(x.hash));
+		crypto_generichash_update(&hs, (const uint8_t *)user, strlen(user) + 1);
+		crypto_generichash_update(&hs, zmq_msg_data(msg), zmq_msg_size(msg));
+		crypto_generichash_final(&hs, x.hash, sizeof(x.hash));
+		if (m->admitted && (es = early_find(g, x.hash, &hit)) != NULL && hit) {
+			links_router_send(g, x.rid, x.rid_len, es->env, es->len);
+			gw_log(GW_DEBUG, "repeat_answered", "peer=%s early=1", user);
+			goto out;
+		}
+		x.early = true;
+	}
 	/*
 	 * Revocation takes effect on open connections at once: every message is
 	 * checked against the current directory and agreements, not only the
@@ -685,8 +739,8 @@ serve_router(struct gw *g, struct inmsg *m)
 		goto out;
 	}
 	/* Rule 5: a repeat gets the same bytes; other bytes under a seen id are REPLAYED. */
-	crypto_generichash(hash, sizeof(hash), zmq_msg_data(msg), zmq_msg_size(msg), NULL, 0);
-	rc = state_replay_check(g->state, x.peer, x.mid, hash, m->opts.now_ms, &seen, &prev,
+	/* The digest of the bytes, as the early cache took it (one hash per message). */
+	rc = state_replay_check(g->state, x.peer, x.mid, x.hash, m->opts.now_ms, &seen, &prev,
 				&prev_len);
 	if (rc != 0) {
 		refuse(g, &x, PIUGW_EINTERNAL, "the replay cache could not be read");
@@ -704,6 +758,7 @@ serve_router(struct gw *g, struct inmsg *m)
 		goto out;
 	}
 	x.remember = true;
+	x.early = false;
 	/* A request answers nothing: one that says it does is not one this protocol knows. */
 	if (o.header.has_in_reply_to) {
 		refuse(g, &x, PIUGW_EMALFORMED, "a request carries no in_reply_to");

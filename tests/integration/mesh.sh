@@ -178,8 +178,16 @@ check "UNKNOWN_SENDER (sender is not the connection's member)" t sender-mismatch
 check "  names the request" named
 check "BAD_SIGNATURE" t bad-signature "^ERROR BAD_SIGNATURE"
 check "  names the request" named
-check "STALE" t stale "^ERROR STALE"
+check "STALE" t stale "^ERROR STALE" --save "$dir/stale.env"
 check "  names the request" named
+# Refused before rule 5 or after it, the same bytes get the same reply bytes.
+check "the stale message again" t resend "^ERROR STALE" --load "$dir/stale.env" --save "$dir/stale.r1"
+check "and again" t resend "^ERROR STALE" --load "$dir/stale.env" --save "$dir/stale.r2"
+check "  the same reply bytes, not judged again" cmp -s "$dir/stale.r1" "$dir/stale.r2"
+check "NOT_FOR_ME, twice" t not-for-me "^ERROR NOT_FOR_ME" --save "$dir/nfm.env"
+t resend "^ERROR NOT_FOR_ME" --load "$dir/nfm.env" --save "$dir/nfm.r1" >/dev/null
+t resend "^ERROR NOT_FOR_ME" --load "$dir/nfm.env" --save "$dir/nfm.r2" >/dev/null
+check "  the same reply bytes" cmp -s "$dir/nfm.r1" "$dir/nfm.r2"
 check "NO_AGREEMENT" t no-agreement "^ERROR NO_AGREEMENT"
 check "  names the request" named
 # XA's fingerprint of XA-XB, as piugw agreement check prints it

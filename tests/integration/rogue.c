@@ -715,6 +715,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "rogue: cannot seal: %s\n", piugw_strerror(rc));
 		goto out;
 	}
+	if (save != NULL) { /* the envelope, to send again with resend --load */
+		FILE *f = fopen(save, "wb");
+		if (f != NULL) {
+			fwrite(env, 1, len, f);
+			fclose(f);
+		}
+	}
 	exchange(&r, env, len, NULL);
 out:
 	free(env);
