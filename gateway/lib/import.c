@@ -98,7 +98,9 @@ ev(const struct edi_seg *s, unsigned e, unsigned c)
 
 /*
  * The next segment. Returns 1 with *s filled, 0 at the end, -1 if the
- * segment is too large or has no terminator (a truncated interchange).
+ * segment has no terminator (a truncated interchange), -2 if it is longer
+ * than a segment may be (the reader is then past its terminator: the next
+ * segment can be read).
  */
 static int
 edi_next(struct edi *x, struct edi_seg *s)
@@ -121,8 +123,19 @@ edi_next(struct edi *x, struct edi_seg *s)
 		if (x->p >= x->end)
 			return -1; /* no terminator: cut short */
 		ch = *x->p++;
-		if (b + 2 >= sizeof(s->buf))
-			return -1;
+		if (b + 2 >= sizeof(s->buf)) {
+			/* Too long: skip to its end (a release character escapes one byte). */
+			for (; x->p < x->end; x->p++) {
+				if (*x->p == x->rel && x->p + 1 < x->end)
+					x->p++;
+				else if (*x->p == x->term)
+					break;
+			}
+			if (x->p >= x->end)
+				return -1;
+			x->p++;
+			return -2;
+		}
 		if (ch == x->rel) {
 			if (x->p >= x->end)
 				return -1;
@@ -471,7 +484,7 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 	struct edi_seg *sg = malloc(sizeof(*sg));
 	struct msg *m = calloc(1, sizeof(*m));
 	bool in_interchange = false, in_msg = false;
-	unsigned msgs_in_ic = 0;
+	unsigned msgs_in_ic = 0, groups_in_ic = 0;
 	int64_t transferred = now_ms;
 	uint64_t next = PROGRESS_EVERY;
 	int rc, ret = 0;
@@ -490,14 +503,39 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 		x.term = text[8];
 		x.p = text + 9;
 		x.segno = 1;
+		/* Separators that coincide make every segment ambiguous: refuse the file. */
+		const char seps[] = {x.comp, x.elem, x.rel, x.term};
+		for (size_t i = 0; i < 4; i++)
+			for (size_t k = i + 1; k < 4; k++)
+				if (seps[i] == seps[k]) {
+					diag_add(d, "%s:1: the UNA declares the same character for two of "
+						    "the separators (component, element, release, "
+						    "terminator): the interchange cannot be read", label);
+					free(sg);
+					free(m);
+					return PIUGW_EMALFORMED;
+				}
 	}
-	while ((rc = edi_next(&x, sg)) == 1) {
+	while ((rc = edi_next(&x, sg)) == 1 || rc == -2) {
+		if (rc == -2) {
+			/* Its message cannot be whole: name why, and go on with the next one. */
+			if (in_msg) {
+				msg_fail(m, x.segno, "segment %u is longer than %d bytes", x.segno,
+					 EDI_SEG_MAX - 2);
+				m->segs++;
+			} else {
+				diag_add(d, "%s:%u: a segment longer than %d bytes between messages, "
+					    "skipped", label, x.segno, EDI_SEG_MAX - 2);
+			}
+			continue;
+		}
 		if (strcmp(sg->tag, "UNB") == 0) {
 			const char *dt = ev(sg, 4, 0), *tm_ = ev(sg, 4, 1);
 			char date[11];
 			int hh, mi;
 			in_interchange = true;
 			msgs_in_ic = 0;
+			groups_in_ic = 0;
 			transferred = now_ms;
 			if (edi_date(dt, false, num_day_of_ms(now_ms), date) && strlen(tm_) == 4 &&
 			    (hh = d2(tm_)) >= 0 && (mi = d2(tm_ + 2)) >= 0) {
@@ -521,14 +559,21 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 				msg_fail(m, x.segno, "%s", "not a PAXLST message (UNH element 2)");
 			continue;
 		}
+		if (strcmp(sg->tag, "UNG") == 0 && !in_msg) {
+			groups_in_ic++;
+			continue;
+		}
 		if (strcmp(sg->tag, "UNZ") == 0) {
 			uint64_t want = 0;
 			const char *c = ev(sg, 1, 0);
+			/* With functional groups (UNG), UNZ counts the groups, not the messages. */
+			unsigned have = groups_in_ic > 0 ? groups_in_ic : msgs_in_ic;
 			if (!in_interchange)
 				diag_add(d, "%s:%u: UNZ without UNB", label, x.segno);
-			else if (!num_parse_u64(c, strlen(c), 0, 1000000, &want) || want != msgs_in_ic)
-				diag_add(d, "%s:%u: warning: UNZ counts %s messages, the interchange has %u",
-					 label, x.segno, c, msgs_in_ic);
+			else if (!num_parse_u64(c, strlen(c), 0, 1000000, &want) || want != have)
+				diag_add(d, "%s:%u: warning: UNZ counts %s %s, the interchange has %u",
+					 label, x.segno, c, groups_in_ic > 0 ? "groups" : "messages",
+					 have);
 			in_interchange = false;
 			continue;
 		}

@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -431,6 +432,74 @@ future_transfer_is_refused(void **state)
 	diag_clear(&d);
 }
 
+/* The details of PAXLST as carriers get them wrong. */
+static void
+paxlst_details(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	struct import_stats st;
+	char *path = tu_path(PIUGW_FIXTURES_DIR "/paxlst", "basic.edi");
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	diag_init(&d);
+	assert_int_equal(fileio_read(path, 1 << 20, 0, &buf, &len, NULL), 0);
+	/* A segment over the limit in the first message: that message goes, named; the next stays. */
+	{
+		const char *at = memmem(buf, len, "BGM+745'", 8);
+		size_t pre = (size_t)(at - (const char *)buf) + 8, big = 5000;
+		char *t = malloc(len + big + 16);
+		memcpy(t, buf, pre);
+		memcpy(t + pre, "FTX+AAI+++", 10);
+		memset(t + pre + 10, 'X', big);
+		memcpy(t + pre + 10 + big, "'", 1);
+		memcpy(t + pre + 11 + big, buf + pre, len - pre);
+		assert_int_equal(import_text(f->s, IMPORT_PAXLST, t, len + big + 11, "big.edi", NOW,
+					     &st, &d, NULL, NULL), 0);
+		assert_int_equal(st.messages, 2);
+		assert_int_equal(st.messages_rejected, 1);
+		assert_true(st.stored > 0);
+		assert_true(tu_diag_has(&d, "is longer than 4094 bytes"));
+		assert_false(tu_diag_has(&d, "truncated interchange"));
+		free(t);
+	}
+	diag_clear(&d);
+	/* A UNA whose terminator is the element separator: refused, not "0 messages". */
+	{
+		char *t = malloc(len);
+		memcpy(t, buf, len);
+		t[8] = '+';
+		assert_int_equal(import_text(f->s, IMPORT_PAXLST, t, len, "una.edi", NOW, &st, &d,
+					     NULL, NULL), PIUGW_EMALFORMED);
+		assert_true(tu_diag_has(&d, "the UNA declares the same character for two of the "
+					    "separators"));
+		free(t);
+	}
+	diag_clear(&d);
+	/* In functional groups (UNG..UNE), UNZ counts the groups: no false warning. */
+	{
+		const char *unh = memmem(buf, len, "UNH+", 4), *unz = memmem(buf, len, "UNZ+2+", 6);
+		size_t a = (size_t)(unh - (const char *)buf), z = (size_t)(unz - (const char *)buf);
+		char *t = malloc(len + 200);
+		size_t o = 0;
+		memcpy(t, buf, a);
+		o = a;
+		o += (size_t)sprintf(t + o, "UNG+PAXLST+XB:ZZ+XA:ZZ+270530:1200+1+UN+D:05B'");
+		memcpy(t + o, unh, z - a);
+		o += z - a;
+		o += (size_t)sprintf(t + o, "UNE+2+1'UNZ+1+000001'");
+		assert_int_equal(import_text(f->s, IMPORT_PAXLST, t, o, "ung.edi", NOW, &st, &d, NULL,
+					     NULL), 0);
+		assert_int_equal(st.messages, 2);
+		assert_false(tu_diag_has(&d, "UNZ counts"));
+		free(t);
+	}
+	fileio_free(buf, len, 0);
+	free(path);
+	diag_clear(&d);
+}
+
 /* A two-digit year of birth is never read as a date to come. */
 static void
 paxlst_birth_century(void **state)
@@ -505,6 +574,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(imports_are_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(csv_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(paxlst_birth_century, setup, teardown),
+		cmocka_unit_test_setup_teardown(paxlst_details, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_bytes_are_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(future_transfer_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_failed_file_stores_nothing, setup, teardown),
