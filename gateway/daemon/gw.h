@@ -209,6 +209,7 @@ struct gw {
 	struct audit_log *audit;
 	uint64_t anchor_seq; /* the audit head last kept in state.db (gw_commit) */
 	char witness_alarm[512]; /* a partner's witness says our log was cut (witness.c) */
+	char refusal[600];       /* refusing to serve (audit log behind state.db): why */
 	struct early_slot *early; /* GW_EARLY_SLOTS, made on first use (serve.c) */
 	int64_t next_witness_ms; /* the next Hello round to every partner */
 	uint8_t audit_key[AUDIT_KEY_BYTES];

@@ -364,6 +364,22 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	(void)ctx;
 	if (*upload_len != 0 || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", strdup("GET only\n"), 9);
+	/* Refusing to serve: health says why, and nothing else is running to measure. */
+	if (g->refusal[0] != '\0' && strcmp(url, "/healthz") == 0) {
+		json_t *o = json_pack("{s:s, s:s, s:[s]}", "status", "refused", "gateway",
+				      g->policy->cfg->id, "reasons", g->refusal);
+		char *s = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		return s == NULL ? MHD_NO
+				 : reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", s,
+					 strlen(s));
+	}
+	if (g->refusal[0] != '\0' && strcmp(url, "/metrics") == 0) {
+		static const char up[] = "# HELP piugw_serving 0 while piugwd refuses to serve.\n"
+					 "# TYPE piugw_serving gauge\npiugw_serving 0\n";
+		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4", strdup(up),
+			     sizeof(up) - 1);
+	}
 	if (strcmp(url, "/metrics") == 0) {
 		struct buf b = {.p = malloc(16384), .cap = 16384};
 		if (b.p == NULL)

@@ -717,6 +717,39 @@ serve(struct gw *g)
 }
 
 /*
+ * The audit log is behind what state.db recorded of it: nothing is written
+ * and nothing served. With metrics.listen, the gateway stays up answering
+ * /healthz 503 with the reason (monitoring sees why, not a dead port) until
+ * it is stopped; without it, it exits at once. Either way the exit status
+ * is 3, which the unit does not restart on.
+ */
+static void
+refuse_to_serve(struct gw *g, const sigset_t *mask)
+{
+	int fd;
+
+	if (g->policy->cfg->metrics_listen == NULL ||
+	    (g->sigfd = signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 || metrics_open(g) != 0 ||
+	    (fd = metrics_fd(g)) < 0)
+		return;
+	gw_log(GW_ERROR, "refusing", "why=%s", gw_esc(g->refusal));
+	for (;;) {
+		zmq_pollitem_t p[2] = {{.fd = g->sigfd, .events = ZMQ_POLLIN},
+				       {.fd = fd, .events = ZMQ_POLLIN}};
+		long t = metrics_timeout_ms(g);
+		if (zmq_poll(p, 2, t < 0 || t > 1000 ? 1000 : t) < 0 && errno != EINTR)
+			return;
+		if (p[0].revents & ZMQ_POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(g->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
+			    (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
+				return;
+		}
+		metrics_run(g);
+	}
+}
+
+/*
  * The state (traveller store, state.db, the audit log and its key) holds
  * personal data and what the gateway trusts: only its own user may read it,
  * operators go through the local API. Refuse a state any other may open.
@@ -890,6 +923,8 @@ main(int argc, char **argv)
 		if (rc == PIUGW_EAUDITBEHIND) {
 			fprintf(stderr, "piugwd: refusing to start: the audit log does not reach what "
 					"this gateway recorded of it (above)\n");
+			snprintf(g.refusal, sizeof(g.refusal), "%s", d.n > 0 ? d.lines[d.n - 1] : "");
+			refuse_to_serve(&g, &mask);
 			ret = EXIT_AUDIT;
 		}
 		goto out;

@@ -783,6 +783,7 @@ out:
 	body_free(&body);
 	free(prev);
 	envelope_opened_clear(&o);
+	envelope_opened_clear(&m->o); /* opened by gw_open_all, not taken (an early repeat) */
 	zmq_msg_close(&m->msg);
 	zmq_msg_close(&m->rid);
 }

@@ -151,9 +151,21 @@ check "the old copy alone verifies (the log cannot show its own cut)" \
 	test "$(run audit verify --dir "$xa/audit" --cert "$m/XA-PIU/etc/certs/XA-PIU.cert")" -eq 0
 check "verify -c holds it against state.db: BROKEN (exit 1)" test "$(ask XA-PIU audit verify)" -eq 1
 check "and says records were cut" has "records were cut from its end"
+"$piugwd" -c "$(cfg XA-PIU)" >"$dir/xa-cut.log" 2>&1 &
+refusing=$!
+# It serves nothing; its health says why (503) until it is stopped.
+for _ in $(seq 1 100); do
+	hz=$(curl -s -o "$dir/healthz" -w '%{http_code}' "http://127.0.0.1:$((base + 100))/healthz")
+	[ "$hz" = 503 ] && break
+	sleep 0.1
+done
+check "XA refuses to serve on the cut log: /healthz 503" test "$hz" = 503
+check "  with the reason" grep -q "the log ends at record [0-9]*, but this gateway had made record" "$dir/healthz"
+check "  nothing else listens (no partner port)" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$base) 2>/dev/null"
+kill -TERM "$refusing"
 st=0
-"$piugwd" -c "$(cfg XA-PIU)" >"$dir/xa-cut.log" 2>&1 || st=$?
-check "XA refuses to start on the cut log (exit 3)" test "$st" -eq 3
+wait "$refusing" || st=$?
+check "and exits 3 when stopped (the unit does not restart on it)" test "$st" -eq 3
 check "naming both figures" grep -qE "the log ends at record [0-9]+, but this gateway had made record [0-9]+ \(chain hash [0-9a-f]{16}\.\.\.\) durable" "$dir/xa-cut.log"
 check "nothing was written to the log" diff -r "$dir/xa-audit-old" "$xa/audit"
 check "restore needs a reason (exit 2)" test "$(ask XA-PIU audit restore)" -eq 2
