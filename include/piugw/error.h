@@ -64,7 +64,6 @@ extern "C" {
 	  "legacy (non-prehashed) minisign signature; sign with minisign 0.10 or later") \
 	X(PIUGW_ESIGFILE, -63, NONE, "invalid signature or key file")                   \
 	X(PIUGW_EKEYID, -64, NONE, "signed with a different key than the one trusted")  \
-	X(PIUGW_ENOTPARTY, -65, NONE, "gateway is not a party to the agreement")        \
 	X(PIUGW_EPASSWORD, -66, NONE, "wrong password for the secret key")                \
 	X(PIUGW_EACCESS, -58, NONE, "permission denied")                                \
 	X(PIUGW_EAUDIT, -70, INTERNAL,                                                   \

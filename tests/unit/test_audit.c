@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -793,6 +794,50 @@ witnessed_checkpoints(void **state)
 	assert_int_equal(audit_close(&log), 0);
 }
 
+/*
+ * PIUGW_EAUDIT: the disk stops taking the log (a file-size limit stands in
+ * for a full disk, in a child process). Appends fail closed from then on.
+ */
+static void
+a_full_disk_fails_closed(void **state)
+{
+	struct fx *f = *state;
+	pid_t pid = fork();
+	int status = 0;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = {16384, 16384};
+		struct audit_log *log = NULL;
+		struct audit_opts o = {.dir = f->audit, .signer = f->k};
+		struct diag d;
+		uint64_t seq = 0;
+		int rc = 0;
+		diag_init(&d);
+		signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails with EFBIG */
+		if (audit_open(&o, &log, &d) != 0 || setrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(2);
+		for (int i = 0; i < 2000 && rc == 0; i++) {
+			Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+			r.event = PIUGW__AUDIT_EVENT__AUDIT_ANSWERED;
+			r.detail = (char *)"filling the disk";
+			if ((rc = audit_append(log, &r, &seq)) == 0)
+				rc = audit_wait_durable(log, seq);
+		}
+		/* Failed closed: this error, and every append after it refused. */
+		Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+		r.event = PIUGW__AUDIT_EVENT__AUDIT_ANSWERED;
+		bool closed = rc == PIUGW_EAUDIT && audit_status(log) == PIUGW_EAUDIT &&
+			      audit_append(log, &r, &seq) == PIUGW_EAUDIT;
+		audit_close(&log); /* reports the same error; frees what the child holds */
+		diag_clear(&d);
+		_exit(closed ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void
 subject_digests(void **state)
 {
@@ -860,6 +905,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(a_later_start_needs_a_purge_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_log_behind_its_anchor_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(witnessed_checkpoints, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_full_disk_fails_closed, setup, teardown),
 		cmocka_unit_test(subject_digests),
 		cmocka_unit_test_setup_teardown(audit_key_file, setup, teardown),
 	};

@@ -5,8 +5,14 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "body.pb-c.h"
+#include "piugw/client.h"
 #include "piugw/error.h"
 #include "testutil.h"
 
@@ -69,6 +75,51 @@ wire_codes_match_the_schema(void **state)
 	assert_int_equal(piugw__error_code__descriptor.n_values, PIUGW_WIRE_INTERNAL + 1);
 }
 
+/*
+ * PIUGW_EACCESS: a local API socket the caller may not use is refused at
+ * once, with that code (not a connect that ZeroMQ would retry forever).
+ * The caller is made someone else than the socket's owner in a child.
+ */
+static void
+a_socket_one_may_not_use(void **state)
+{
+	char *dir = tu_tmpdir(), *path = tu_path(dir, "api.sock"), ep[256];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), status = 0;
+	struct piugw_client *c = NULL;
+	pid_t pid;
+
+	(void)state;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(ep, sizeof(ep), "ipc://%s", path);
+	assert_int_equal(piugw_client_open("ipc:///no/such/api.sock", &c), PIUGW_ENOENT);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Root reads anything: become nobody first; a user closes the socket to itself. */
+		if (geteuid() == 0) {
+			if (setgid(65534) != 0 || setuid(65534) != 0)
+				_exit(2);
+		} else if (chmod(path, 0) != 0) {
+			_exit(3);
+		}
+		int rc = piugw_client_open(ep, &c);
+		free(path); /* what the child holds goes with it (valgrind checks it too) */
+		free(dir);
+		_exit(rc == PIUGW_EACCESS ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(fd);
+	free(path);
+	tu_rmtree(dir);
+}
+
 int
 main(void)
 {
@@ -76,6 +127,7 @@ main(void)
 		cmocka_unit_test(every_code_has_a_distinct_name_and_message),
 		cmocka_unit_test(unknown_codes_map_to_internal_never_to_success),
 		cmocka_unit_test(wire_codes_match_the_schema),
+		cmocka_unit_test(a_socket_one_may_not_use),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

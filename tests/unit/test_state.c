@@ -397,6 +397,23 @@ upgrade_from_schema_1(void **state)
 	assert_int_equal(aseq, 3);
 }
 
+/* PIUGW_ESYSTEM: a state database where none can be made says where and why. */
+static void
+a_state_that_cannot_be_made(void **state)
+{
+	struct fx *f = *state;
+	struct state *s = NULL;
+	struct diag d;
+	char *p = tu_path(f->dir, "no/such/folder/state.db");
+
+	diag_init(&d);
+	assert_int_equal(state_open(p, &s, &d), PIUGW_ESYSTEM);
+	assert_null(s);
+	assert_true(tu_diag_has(&d, "no/such/folder/state.db: cannot create"));
+	free(p);
+	diag_clear(&d);
+}
+
 /* A partner's newest witnessed checkpoint, kept across a restart. */
 static void
 witnessed_checkpoints_are_kept(void **state)
@@ -475,6 +492,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(upgrade_from_schema_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(audit_anchor_only_moves_forward, setup, teardown),
 		cmocka_unit_test_setup_teardown(witnessed_checkpoints_are_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_state_that_cannot_be_made, setup, teardown),
 	};
 	tu_sodium_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
