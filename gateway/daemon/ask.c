@@ -752,7 +752,6 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 	}
 	r.subject_digests = dv;
 	r.n_subject_digests = nd;
-	(void)h;
 	gw_audit(g, &r, NULL);
 	{
 		char l[128];

@@ -137,15 +137,20 @@ defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char
 	serve_deferred(g);
 }
 
-/* The slot of hash, and whether it holds these bytes' reply still. */
+/*
+ * The slot of hash, and whether it holds these bytes' reply still. The
+ * slots are made by the first early refusal kept (create), not by the first
+ * message looked up: a gateway that refuses nothing never holds them.
+ */
 static struct early_slot *
-early_find(struct gw *g, const uint8_t hash[32], bool *hitp)
+early_find(struct gw *g, const uint8_t hash[32], bool create, bool *hitp)
 {
 	int64_t keep = 2 * (int64_t)g->policy->cfg->freshness_seconds * 1000;
 	struct early_slot *s;
 
 	*hitp = false;
-	if (g->early == NULL && (g->early = calloc(GW_EARLY_SLOTS, sizeof(*g->early))) == NULL)
+	if (g->early == NULL &&
+	    (!create || (g->early = calloc(GW_EARLY_SLOTS, sizeof(*g->early))) == NULL))
 		return NULL;
 	s = &g->early[((size_t)hash[0] << 8 | hash[1]) % GW_EARLY_SLOTS];
 	*hitp = s->len > 0 && gw_now_ms() - s->at_ms < keep && sodium_memcmp(s->hash, hash, 32) == 0;
@@ -157,7 +162,7 @@ static void
 early_keep(struct gw *g, const uint8_t hash[32], const uint8_t *env, size_t len)
 {
 	bool hit;
-	struct early_slot *s = early_find(g, hash, &hit);
+	struct early_slot *s = early_find(g, hash, true, &hit);
 
 	if (s == NULL || len > GW_EARLY_REPLY_MAX)
 		return;
@@ -672,7 +677,7 @@ serve_router(struct gw *g, struct inmsg *m)
 		crypto_generichash_update(&hs, (const uint8_t *)user, strlen(user) + 1);
 		crypto_generichash_update(&hs, zmq_msg_data(msg), zmq_msg_size(msg));
 		crypto_generichash_final(&hs, x.hash, sizeof(x.hash));
-		if (m->admitted && (es = early_find(g, x.hash, &hit)) != NULL && hit) {
+		if (m->admitted && (es = early_find(g, x.hash, false, &hit)) != NULL && hit) {
 			links_router_send(g, x.rid, x.rid_len, es->env, es->len);
 			gw_log(GW_DEBUG, "repeat_answered", "peer=%s early=1", user);
 			goto out;

@@ -1022,11 +1022,8 @@ state_anchor_set(struct state *s, uint64_t seq, const uint8_t hash[STATE_HASH_BY
 		"ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, "
 		"updated_ms = excluded.updated_ms WHERE excluded.seq > audit_anchor.seq";
 	sqlite3_stmt *st;
-	int ret;
 
-	if ((ret = wtx(s)) != 0)
-		return ret;
-	if ((st = prep(s, sql)) == NULL)
+	if (wtx(s) != 0 || (st = prep(s, sql)) == NULL)
 		return PIUGW_ESYSTEM;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
 	sqlite3_bind_blob(st, 2, hash, STATE_HASH_BYTES, SQLITE_STATIC);
@@ -1072,11 +1069,8 @@ state_witness_set(struct state *s, const char *peer, const struct audit_checkpoi
 		"INSERT OR REPLACE INTO witnessed(peer, seq, time_ms, head, first_seq, signature, "
 		"received_ms) VALUES (?,?,?,?,?,?,?)";
 	sqlite3_stmt *st;
-	int ret;
 
-	if ((ret = wtx(s)) != 0)
-		return ret;
-	if ((st = prep(s, sql)) == NULL)
+	if (wtx(s) != 0 || (st = prep(s, sql)) == NULL)
 		return PIUGW_ESYSTEM;
 	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)cp->seq);
