@@ -69,7 +69,6 @@ cli_exit_for(int err)
 	case PIUGW_ENOMEM:
 	case PIUGW_EINVAL:
 	case PIUGW_ESYSTEM:
-	case PIUGW_ECRYPTO:
 	case PIUGW_EBADID:
 		return CLI_EXIT_USAGE;
 	default:

@@ -484,6 +484,9 @@ on_query(struct gw *g, struct ex *x, const Piugw__Query *q)
 		return;
 	}
 	if ((rc = answer(g, q, &dec, &qr, x)) != 0) {
+		/* The operator needs the cause; the partner, only that it is ours. */
+		gw_log(GW_ERROR, "store_failed", "code=%s sqlite=%s", piugw_error_name(rc),
+		       gw_esc(store_errmsg(g->store)));
 		refuse(g, x, PIUGW_EINTERNAL, "the store could not be searched");
 		return;
 	}

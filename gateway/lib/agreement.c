@@ -247,10 +247,8 @@ agreement_parse(const char *text, size_t len, const char *label, struct agreemen
 					    t->requester, t->responder, a->terms[0].line);
 		}
 	}
-	if (y.errors != 0) {
-		ret = PIUGW_ECONFIG;
+	if ((ret = yconf_status(&y)) != 0)
 		goto out;
-	}
 	if ((a->bytes = malloc(len == 0 ? 1 : len)) == NULL) {
 		ret = PIUGW_ENOMEM;
 		goto out;

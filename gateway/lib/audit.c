@@ -229,7 +229,7 @@ append_locked(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp)
 	if (is_cp) {
 		if ((n = checkpoint_input(r, sin, sizeof(sin))) == 0 ||
 		    (ret = keys_sign(log->signer, sig, sin, n)) != 0)
-			return PIUGW_ECRYPTO;
+			return PIUGW_EINTERNAL;
 		r->signature.data = sig;
 		r->signature.len = sizeof(sig);
 		cp_from_record(r, &log->queued_cp); /* shown to partners once durable */

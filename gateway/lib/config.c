@@ -66,7 +66,7 @@ path_value(struct yconf *y, yaml_node_t *n, const char *what, const char *base, 
 	char *raw, *p;
 
 	if (n == NULL)
-		return def != NULL ? join(base, def) : NULL;
+		return def != NULL ? yconf_mem(y, join(base, def)) : NULL;
 	if ((raw = yconf_strdup(y, n, what)) == NULL)
 		return NULL;
 	if (raw[0] == '\0') {
@@ -74,7 +74,7 @@ path_value(struct yconf *y, yaml_node_t *n, const char *what, const char *base, 
 		free(raw);
 		return NULL;
 	}
-	p = join(base, raw);
+	p = yconf_mem(y, join(base, raw));
 	free(raw);
 	return p;
 }
@@ -134,7 +134,7 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 			yconf_error(&y, v, "listen '%.60s' is not tcp://HOST:PORT", c->listen);
 		if (c->id[0] != '\0') {
 			size_t n = strlen(c->id) + sizeof("certs/.cert_secret");
-			if ((def = malloc(n)) != NULL)
+			if ((def = yconf_mem(&y, malloc(n))) != NULL)
 				snprintf(def, n, "certs/%s.cert_secret", c->id);
 		}
 		c->certificate = path_value(&y, yconf_get(&y, g, "certificate"), "certificate",
@@ -149,7 +149,7 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 		c->directory_sig = path_value(&y, v, "directory signature", base, NULL);
 	} else if (c->directory != NULL) {
 		size_t n = strlen(c->directory) + sizeof(".minisig");
-		if ((c->directory_sig = malloc(n)) != NULL)
+		if ((c->directory_sig = yconf_mem(&y, malloc(n))) != NULL)
 			snprintf(c->directory_sig, n, "%s.minisig", c->directory);
 	}
 	c->secretariat_key = path_value(&y, yconf_get(&y, sec, "secretariat_key"),
@@ -172,7 +172,7 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 				    "/run/piugw");
 	if (c->local_api == NULL && c->runtime_dir != NULL) {
 		size_t n = strlen(c->runtime_dir) + sizeof("ipc:///api.sock");
-		if ((c->local_api = malloc(n)) != NULL)
+		if ((c->local_api = yconf_mem(&y, malloc(n))) != NULL)
 			snprintf(c->local_api, n, "ipc://%s/api.sock", c->runtime_dir);
 	}
 
@@ -181,7 +181,7 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 		if (n == 0 || n > 16)
 			yconf_error(&y, v, "approvers lists 1 to 16 groups (leave it out to let "
 					   "every operator decide)");
-		else if ((c->approvers = calloc(n, sizeof(*c->approvers))) != NULL)
+		else if ((c->approvers = yconf_mem(&y, calloc(n, sizeof(*c->approvers)))) != NULL)
 			for (size_t i = 0; i < n; i++) {
 				yaml_node_t *it = yconf_seq_at(&y, v, i);
 				const char *grp;
@@ -192,10 +192,10 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 					yconf_error(&y, it, "'%.64s' is not a group name", grp);
 					continue;
 				}
-				if ((c->approvers[c->napprovers] = strndup(grp, l)) == NULL) {
-					yconf_error(&y, it, "out of memory");
+				/* A group dropped would let someone else decide: all or none. */
+				if ((c->approvers[c->napprovers] = yconf_mem(&y, strndup(grp, l))) ==
+				    NULL)
 					continue;
-				}
 				if (getgrnam(c->approvers[c->napprovers]) == NULL)
 					yconf_warn(&y, it, "approvers: there is no group '%s' on "
 							   "this machine (nobody in it may decide)",
@@ -242,10 +242,8 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 				   "store.db");
 	u32_value(&y, sec, "retention_days", 1, 36500, 1826, &c->store_retention_days);
 
-	if (y.errors != 0) {
-		ret = PIUGW_ECONFIG;
+	if ((ret = yconf_status(&y)) != 0)
 		goto out;
-	}
 	if (c->certificate == NULL || c->directory == NULL || c->directory_sig == NULL ||
 	    c->secretariat_key == NULL || c->agreements_dir == NULL || c->state_dir == NULL ||
 	    c->runtime_dir == NULL || c->local_api == NULL || c->store_file == NULL) {

@@ -162,10 +162,8 @@ directory_parse(const char *text, size_t len, const char *label, struct director
 			}
 		}
 	}
-	if (y.errors != 0) {
-		ret = PIUGW_ECONFIG;
+	if ((ret = yconf_status(&y)) != 0)
 		goto out;
-	}
 	crypto_generichash(dir->hash, sizeof(dir->hash), (const uint8_t *)text, len, NULL, 0);
 	*outp = dir;
 	dir = NULL;

@@ -19,8 +19,17 @@
 struct ctx {
 	const struct policy_decision *dec;
 	bool masked; /* this record is older than mask_after_days */
-	bool oom;
+	int err; /* the first failure: an answer missing a part is no answer */
 };
+
+/* p, noting in c when it is NULL. */
+static void *
+need(struct ctx *c, void *p)
+{
+	if (p == NULL && c->err == 0)
+		c->err = PIUGW_ENOMEM;
+	return p;
+}
 
 static bool
 allowed(const struct ctx *c, int category)
@@ -33,22 +42,19 @@ static char *
 elem(struct ctx *c, const struct traveller *t, enum store_col col)
 {
 	const char *v = t->v[col] != NULL ? t->v[col] : "";
-	char *out;
 
 	if (store_cols[col].category == 0) /* e.g. SSR: never disclosed */
 		v = "";
 	else if (c->masked && store_cols[col].masked && *v != '\0')
 		v = DISCLOSE_MASK;
-	if ((out = strdup(v)) == NULL)
-		c->oom = true;
-	return out;
+	return need(c, strdup(v));
 }
 
 /* Split a ';' list into repeated strings. */
 static char **
 list(struct ctx *c, const struct traveller *t, enum store_col col, size_t *np)
 {
-	char *all = elem(c, t, col), *p, **v = NULL;
+	char *all = elem(c, t, col), *p, **v;
 	size_t n = 0;
 
 	*np = 0;
@@ -59,17 +65,14 @@ list(struct ctx *c, const struct traveller *t, enum store_col col, size_t *np)
 	for (p = all; *p; p++)
 		if (*p == ';')
 			n++;
-	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
-		c->oom = true;
+	if ((v = need(c, calloc(n + 1, sizeof(*v)))) == NULL) {
 		free(all);
 		return NULL;
 	}
 	n = 0;
 	for (p = all;;) {
 		size_t l = strcspn(p, ";");
-		if ((v[n] = strndup(p, l)) == NULL)
-			c->oom = true;
-		n++;
+		v[n++] = need(c, strndup(p, l));
 		if (p[l] == '\0')
 			break;
 		p += l + 1;
@@ -92,27 +95,24 @@ static Piugw__Match *
 build_match(struct store *s, struct ctx *c, const struct store_match *m)
 {
 	const struct traveller *t = &m->t;
-	Piugw__Match *x = calloc(1, sizeof(*x));
+	Piugw__Match *x = need(c, calloc(1, sizeof(*x)));
 
-	if (x == NULL) {
-		c->oom = true;
+	if (x == NULL)
 		return NULL;
-	}
 	piugw__match__init(x);
 	x->score = (float)m->score;
 	x->needs_review = m->needs_review;
 	x->masked = c->masked;
 	x->transferred_at_ms = t->transferred_at_ms;
-	if ((x->matched_on = calloc(1, sizeof(char *))) != NULL && m->matched_on != NULL) {
-		x->matched_on[0] = strdup(m->matched_on);
+	if (m->matched_on != NULL &&
+	    (x->matched_on = need(c, calloc(1, sizeof(char *)))) != NULL) {
+		x->matched_on[0] = need(c, strdup(m->matched_on));
 		x->n_matched_on = 1;
 	}
 #define NEW(type, init, field)                                                                     \
 	do {                                                                                       \
-		if ((x->field = calloc(1, sizeof(*x->field))) == NULL) {                           \
-			c->oom = true;                                                             \
+		if ((x->field = need(c, calloc(1, sizeof(*x->field)))) == NULL)                    \
 			return x;                                                                  \
-		}                                                                                  \
 		init(x->field);                                                                    \
 	} while (0)
 	if (allowed(c, PIUGW__CATEGORY__CATEGORY_API_IDENTITY)) {
@@ -185,16 +185,22 @@ build_match(struct store *s, struct ctx *c, const struct store_match *m)
 	}
 	if (allowed(c, PIUGW__CATEGORY__CATEGORY_PNR_CO_TRAVELLERS) && s != NULL) {
 		struct store_result co;
+		int rc;
 		NEW(Piugw__PnrCoTravellers, piugw__pnr_co_travellers__init, pnr_co_travellers);
-		if (store_co_travellers(s, t, &co) == 0) {
+		/* Companions that could not be read are not "no companions". */
+		if ((rc = store_co_travellers(s, t, &co)) != 0) {
+			if (c->err == 0)
+				c->err = rc;
+			return x;
+		}
+		{
 			x->pnr_co_travellers->count = (uint32_t)co.n;
-			x->pnr_co_travellers->travellers = calloc(co.n + 1, sizeof(Piugw__CoTraveller *));
+			x->pnr_co_travellers->travellers =
+				need(c, calloc(co.n + 1, sizeof(Piugw__CoTraveller *)));
 			for (size_t i = 0; x->pnr_co_travellers->travellers != NULL && i < co.n; i++) {
-				Piugw__CoTraveller *ct = calloc(1, sizeof(*ct));
-				if (ct == NULL) {
-					c->oom = true;
+				Piugw__CoTraveller *ct = need(c, calloc(1, sizeof(*ct)));
+				if (ct == NULL)
 					break;
-				}
 				piugw__co_traveller__init(ct);
 				/* Companions' names are masked on the same terms (Art 12(2)). */
 				ct->surname = elem(c, &co.m[i].t, COL_SURNAME);
@@ -210,18 +216,17 @@ build_match(struct store *s, struct ctx *c, const struct store_match *m)
 		size_t n = 0;
 		char **ff = list(c, t, COL_FREQUENT_FLYER, &n);
 		NEW(Piugw__PnrFrequentFlyer, piugw__pnr_frequent_flyer__init, pnr_frequent_flyer);
-		x->pnr_frequent_flyer->programmes = calloc(n + 1, sizeof(Piugw__FrequentFlyer *));
+		x->pnr_frequent_flyer->programmes =
+			need(c, calloc(n + 1, sizeof(Piugw__FrequentFlyer *)));
 		for (size_t i = 0; x->pnr_frequent_flyer->programmes != NULL && i < n; i++) {
-			Piugw__FrequentFlyer *f = calloc(1, sizeof(*f));
-			if (f == NULL) {
-				c->oom = true;
+			Piugw__FrequentFlyer *f = need(c, calloc(1, sizeof(*f)));
+			if (f == NULL)
 				break;
-			}
 			piugw__frequent_flyer__init(f);
 			f->number = ff[i];
 			ff[i] = NULL;
-			f->airline = strdup("");
-			f->tier = strdup("");
+			f->airline = need(c, strdup(""));
+			f->tier = need(c, strdup(""));
 			x->pnr_frequent_flyer->programmes[x->pnr_frequent_flyer->n_programmes++] = f;
 		}
 		for (size_t i = 0; i < n; i++)
@@ -232,13 +237,11 @@ build_match(struct store *s, struct ctx *c, const struct store_match *m)
 		size_t n = 0;
 		char **segs = list(c, t, COL_ITINERARY, &n);
 		NEW(Piugw__PnrItinerary, piugw__pnr_itinerary__init, pnr_itinerary);
-		x->pnr_itinerary->segments = calloc(n + 1, sizeof(Piugw__Segment *));
+		x->pnr_itinerary->segments = need(c, calloc(n + 1, sizeof(Piugw__Segment *)));
 		for (size_t i = 0; x->pnr_itinerary->segments != NULL && i < n; i++) {
-			Piugw__Segment *sg = calloc(1, sizeof(*sg));
-			if (sg == NULL) {
-				c->oom = true;
+			Piugw__Segment *sg = need(c, calloc(1, sizeof(*sg)));
+			if (sg == NULL)
 				break;
-			}
 			piugw__segment__init(sg);
 			sg->flight_number = segs[i]; /* "BA0123 LHR-JFK 2026-05-01" as stored */
 			segs[i] = NULL;
@@ -252,7 +255,7 @@ build_match(struct store *s, struct ctx *c, const struct store_match *m)
 	/* Say which categories were masked, so the recipient knows what "***" means. */
 	if (c->masked) {
 		size_t n = 0;
-		x->masked_categories = calloc(16, sizeof(Piugw__Category));
+		x->masked_categories = need(c, calloc(16, sizeof(Piugw__Category)));
 		for (const struct vocab *v = vocab_categories; x->masked_categories != NULL &&
 							      v->name != NULL;
 		     v++) {
@@ -297,23 +300,19 @@ disclose_build(struct store *s, const struct store_result *r, const struct polic
 	q->handling_code = (Piugw__HandlingCode)dec->handling_code;
 	q->disclosure = (Piugw__Disclosure)dec->disclosure;
 	q->onward_transfer = (Piugw__OnwardTransfer)dec->onward_transfer;
-	q->approval_ref = strdup("");
-	q->denial_reason = strdup("");
-	if ((q->categories = calloc(16, sizeof(Piugw__Category))) != NULL)
+	q->approval_ref = need(&c, strdup(""));
+	q->denial_reason = need(&c, strdup(""));
+	if ((q->categories = need(&c, calloc(16, sizeof(Piugw__Category)))) != NULL)
 		for (const struct vocab *v = vocab_categories; v->name != NULL; v++)
 			if (dec->categories & VOCAB_BIT(v->value))
 				q->categories[q->n_categories++] = (Piugw__Category)v->value;
 	/* Hit/no-hit: whether and how many; no record leaves. */
-	if (dec->disclosure == PIUGW__DISCLOSURE__DISCLOSURE_HIT_NO_HIT) {
-		*outp = q;
-		return q->approval_ref != NULL && q->denial_reason != NULL ? 0 : (disclose_free(outp), PIUGW_ENOMEM);
-	}
+	if (dec->disclosure == PIUGW__DISCLOSURE__DISCLOSURE_HIT_NO_HIT)
+		goto out;
 	n = r->n < dec->max_results ? r->n : dec->max_results;
 	q->truncated = r->total > n;
-	if (n > 0 && (q->matches = calloc(n, sizeof(*q->matches))) == NULL) {
-		disclose_free(&q);
-		return PIUGW_ENOMEM;
-	}
+	if (n > 0 && (q->matches = need(&c, calloc(n, sizeof(*q->matches)))) == NULL)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		int64_t age_ms = now_ms - r->m[i].t.transferred_at_ms;
 		c.masked = age_ms > (int64_t)dec->mask_after_days * 86400000;
@@ -323,9 +322,10 @@ disclose_build(struct store *s, const struct store_result *r, const struct polic
 			k++;
 		q->n_matches = k;
 	}
-	if (c.oom || q->approval_ref == NULL || q->denial_reason == NULL) {
+out:
+	if (c.err != 0) {
 		disclose_free(&q);
-		return PIUGW_ENOMEM;
+		return c.err;
 	}
 	*outp = q;
 	return 0;

@@ -100,8 +100,8 @@ envelope_pair_key(const struct keys_secret *me, const uint8_t peer_pk[KEYS_PUBLI
 	memcpy(msg + sizeof(E2E_LABEL) - 1, a_pk, KEYS_PUBLIC_BYTES);
 	memcpy(msg + sizeof(E2E_LABEL) - 1 + KEYS_PUBLIC_BYTES, b_pk, KEYS_PUBLIC_BYTES);
 	if (crypto_generichash(key, ENVELOPE_KEY_BYTES, msg, sizeof(msg), shared,
-			       sizeof(shared)) != 0) {
-		ret = PIUGW_ECRYPTO;
+			       sizeof(shared)) != 0) { /* fixed lengths: cannot fail */
+		ret = PIUGW_EINTERNAL;
 		goto out;
 	}
 	ret = 0;
@@ -397,8 +397,8 @@ envelope_seal(struct envelope_ctx *ctx, const struct envelope_header *h, const u
 		goto out;
 	}
 	if (crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &clen, pt, pt_len, ad, ad_len, NULL,
-						       nonce, peer->keys) != 0) {
-		ret = PIUGW_ECRYPTO;
+						       nonce, peer->keys) != 0) { /* fails only past 256 GiB */
+		ret = PIUGW_EINTERNAL;
 		goto out;
 	}
 	ct_len = (size_t)clen;

@@ -138,8 +138,8 @@ keys_generate(const char *id, struct keys_secret **outp)
 		goto out;
 	memcpy(k->pub.id, id, strlen(id) + 1);
 	randombytes_buf(k->transport_sk, KEYS_TRANSPORT_SECRET_BYTES);
-	if (crypto_sign_keypair(spk, k->sign_sk) != 0) {
-		ret = PIUGW_ECRYPTO;
+	if (crypto_sign_keypair(spk, k->sign_sk) != 0) { /* cannot fail, as above */
+		ret = PIUGW_EINTERNAL;
 		goto out;
 	}
 	if ((ret = keys_secret_seal(k, false)) != 0)
@@ -228,8 +228,9 @@ int
 keys_sign(const struct keys_secret *k, uint8_t sig[KEYS_SIGNATURE_BYTES], const uint8_t *m,
 	  size_t mlen)
 {
+	/* libsodium's Ed25519 signing cannot fail; a failure is a broken invariant. */
 	if (crypto_sign_detached(sig, NULL, m, mlen, k->sign_sk) != 0)
-		return PIUGW_ECRYPTO;
+		return PIUGW_EINTERNAL;
 	return 0;
 }
 

@@ -997,6 +997,13 @@ store_stats(struct store *s, int64_t now_ms, struct store_stats *out)
 }
 
 /* See store.h. */
+const char *
+store_errmsg(struct store *s)
+{
+	return sqlite3_errmsg(s->db);
+}
+
+/* See store.h. */
 int
 store_writable(struct store *s)
 {

@@ -153,6 +153,9 @@ int store_search_selector(struct store *s, enum store_selector kind, const char 
 /* The names of the others on the same booking (for pnr.co_travellers). */
 int store_co_travellers(struct store *s, const struct traveller *t, struct store_result *out);
 
+/* SQLite's words for the last failure on s (e.g. "database disk image is malformed"). */
+const char *store_errmsg(struct store *s);
+
 /* 0 if a write transaction can be started now (health check), else an error. */
 int store_writable(struct store *s);
 

@@ -231,6 +231,24 @@ yconf_load(struct yconf *y, const char *text, size_t len, const char *label, str
 }
 
 /* See yamlconf.h. */
+int
+yconf_status(const struct yconf *y)
+{
+	if (y->oom)
+		return PIUGW_ENOMEM;
+	return y->errors != 0 ? PIUGW_ECONFIG : 0;
+}
+
+/* See yamlconf.h. */
+void *
+yconf_mem(struct yconf *y, void *p)
+{
+	if (p == NULL)
+		y->oom = true;
+	return p;
+}
+
+/* See yamlconf.h. */
 void
 yconf_free(struct yconf *y)
 {
@@ -509,10 +527,8 @@ yconf_strdup(struct yconf *y, yaml_node_t *n, const char *what)
 
 	if (!yconf_str(y, n, what, &s, &len))
 		return NULL;
-	if ((c = malloc(len + 1)) == NULL) {
-		yconf_error(y, n, "out of memory");
+	if ((c = yconf_mem(y, malloc(len + 1))) == NULL)
 		return NULL;
-	}
 	memcpy(c, s, len);
 	c[len] = '\0';
 	return c;

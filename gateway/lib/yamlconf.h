@@ -29,6 +29,7 @@ struct yconf {
 	const char *label; /* borrowed: the caller keeps it alive */
 	struct diag *d;
 	unsigned errors;   /* diagnostics added through this reader */
+	bool oom;          /* an allocation failed: the result is PIUGW_ENOMEM */
 };
 
 /*
@@ -36,6 +37,16 @@ struct yconf {
  * PIUGW_ECONFIG with the reasons in d (and y unusable).
  */
 int yconf_load(struct yconf *y, const char *text, size_t len, const char *label, struct diag *d);
+
+/*
+ * What a parse built on y comes to: PIUGW_ENOMEM if an allocation failed
+ * (the file may be fine), else PIUGW_ECONFIG if any error was reported,
+ * else 0.
+ */
+int yconf_status(const struct yconf *y);
+
+/* p, noting in y that an allocation failed when it is NULL. */
+void *yconf_mem(struct yconf *y, void *p);
 
 /* Free the document. Safe on a failed or zeroed yconf. */
 void yconf_free(struct yconf *y);

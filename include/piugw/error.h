@@ -25,7 +25,6 @@ extern "C" {
 	X(PIUGW_ENOMEM, -2, INTERNAL, "out of memory")                                   \
 	X(PIUGW_EINVAL, -3, INTERNAL, "invalid argument")                                \
 	X(PIUGW_ESYSTEM, -4, INTERNAL, "system error (see errno)")                      \
-	X(PIUGW_ECRYPTO, -5, INTERNAL, "cryptographic library failure")                 \
 	X(PIUGW_EMALFORMED, -10, MALFORMED, "malformed message")                        \
 	X(PIUGW_EVERSION, -11, UNSUPPORTED_VERSION, "unsupported protocol version")     \
 	X(PIUGW_ETOOLARGE, -12, TOO_LARGE, "message too large")                         \

@@ -58,6 +58,28 @@ st=0
 check "piugwd -n refuses a secret key of mode 0644, as a start does" test "$st" -eq 1
 check "saying so" grep -q "cert_secret: secret key file has mode 0644" "$dir/xc-open.log"
 chmod 0600 "$m/XC-PIU/etc/certs/XC-PIU.cert_secret"
+
+# --- a store the disk has damaged: the partner is told INTERNAL at once --------------
+# Every page but the first (SQLite's header) overwritten, as a failing disk
+# might: the gateway starts (it reads no row to start) and the search fails.
+# PIUGW_EINTERNAL, provoked: the partner gets the reason, not a timeout.
+store="$m/XC-PIU/state/store.db"
+check "XC's store was closed cleanly (no WAL left)" test ! -s "$store-wal"
+cp -p "$store" "$dir/store.good"
+pages=$(($(stat -c %s "$store") / 4096))
+head -c $(((pages - 1) * 4096)) /dev/zero | tr '\0' '\377' |
+	dd of="$store" bs=4096 seek=1 conv=notrunc status=none
+check "XC starts on a damaged store" start XC-PIU
+check "XA's query to XC fails" test "$(ask XA-PIU query --to XC-PIU "${Q[@]}" --document P1234567 --issuer XAA --deadline 10)" -eq 1
+check "  as INTERNAL, with the reason, not as a timeout" grep -q "INTERNAL.*the store could not be searched" "$dir/out"
+check "XC logged the cause for its operator" \
+	grep -q 'level=error event=store_failed .*sqlite="database disk image is malformed"' "$dir/XC-PIU.log"
+check "XC's audit has the refusal" test "$(run audit show -c "$(cfg XC-PIU)" --event refused --json)" -eq 0
+check "  as INTERNAL" grep -q '"INTERNAL"' "$dir/out"
+check "XC keeps serving meanwhile (status)" test "$(ask XC-PIU status)" -eq 0
+check "XC stops" stop XC-PIU
+cp -p "$dir/store.good" "$store"
+rm -f "$store-wal" "$store-shm"
 check "XC starts again once closed" start XC-PIU
 
 # --- the answering gateway killed -9 under load --------------------------------------
