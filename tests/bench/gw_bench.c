@@ -9,7 +9,7 @@
  *
  *   gw_bench gateway --api ipc://PATH --queries FILE --to ID
  *            [--type document|name|fuzzy] [--count N] [--seconds S] [--inflight K]
- *            [--deadline-ms MS] [--rate R]
+ *            [--deadline-ms MS] [--rate R] [--watch NAME=PID ...]
  *       Queries through a running gateway's local API (one DEALER, K
  *       requests in flight told apart by LocalRequest.tag), of travellers
  *       that exist (gen_travellers --queries), with the full policy, audit
@@ -19,11 +19,17 @@
  *
  * Prints one line: queries (or messages) per second and latency p50, p99,
  * p99.9 in microseconds, as "key=value" for the run script to compare.
- * Every run is bounded in count and in time.
+ * Then, for each process watched (the baseline watches its two; --watch
+ * names the gateways), one line of what it cost over the measured
+ * interval, from /proc: CPU seconds (user + system, every thread) per query
+ * and voluntary context switches (every thread) per query; and the total
+ * CPU of the watched processes per query, the figure that does not depend
+ * on how many cores there are. Every run is bounded in count and in time.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -48,6 +54,102 @@ report(const char *what, size_t n, double secs, double *lat, size_t nlat, size_t
 	printf("%s count=%zu seconds=%.2f rate=%.0f p50_us=%.0f p99_us=%.0f p999_us=%.0f errors=%zu\n",
 	       what, n, secs, (double)n / secs, bench_pct(lat, nlat, 0.50), bench_pct(lat, nlat, 0.99),
 	       bench_pct(lat, nlat, 0.999), errors);
+	fflush(stdout);
+}
+
+/* ---- what a process cost: /proc ---- */
+
+#define WATCH_MAX 8
+
+struct watch {
+	char name[32];
+	pid_t pid;
+	double cpu0, cpu1;   /* seconds, user + system, all threads */
+	long vcsw0, vcsw1;   /* voluntary context switches, all threads */
+};
+
+static struct watch watched[WATCH_MAX];
+static size_t nwatched;
+
+static double
+proc_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* After "pid (comm) ": field 3 is the state; utime and stime are 14 and 15. */
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long
+proc_vcsw(pid_t pid)
+{
+	char path[300], line[256];
+	long total = 0, v;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		FILE *f;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue; /* a thread gone meanwhile */
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1)
+				total += v;
+		fclose(f);
+	}
+	closedir(d);
+	return total;
+}
+
+static void
+watch_add(const char *name, pid_t pid)
+{
+	if (nwatched == WATCH_MAX)
+		return;
+	snprintf(watched[nwatched].name, sizeof(watched[nwatched].name), "%s", name);
+	watched[nwatched++].pid = pid;
+}
+
+static void
+watch_mark(bool end)
+{
+	for (size_t i = 0; i < nwatched; i++) {
+		struct watch *w = &watched[i];
+		*(end ? &w->cpu1 : &w->cpu0) = proc_cpu_s(w->pid);
+		*(end ? &w->vcsw1 : &w->vcsw0) = proc_vcsw(w->pid);
+	}
+}
+
+static void
+watch_report(const char *what, size_t n)
+{
+	double total = 0;
+
+	if (nwatched == 0 || n == 0)
+		return;
+	for (size_t i = 0; i < nwatched; i++) {
+		const struct watch *w = &watched[i];
+		printf("%s cost process=%s cpu_us_per_q=%.1f vcsw_per_q=%.2f\n", what, w->name,
+		       (w->cpu1 - w->cpu0) * 1e6 / (double)n, (double)(w->vcsw1 - w->vcsw0) / (double)n);
+		total += w->cpu1 - w->cpu0;
+	}
+	printf("%s cost process=all cpu_us_per_q=%.1f\n", what, total * 1e6 / (double)n);
 	fflush(stdout);
 }
 
@@ -137,6 +239,8 @@ baseline(size_t count, double seconds, int inflight)
 		if (read(pipefd[0], &c, 1) != 1)
 			return 2;
 	}
+	watch_add("client", getpid());
+	watch_add("server", child);
 	ctx = zmq_ctx_new();
 	s = zmq_socket(ctx, ZMQ_DEALER);
 	zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, srv.curve_pk, 32);
@@ -144,6 +248,7 @@ baseline(size_t count, double seconds, int inflight)
 	zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, cli.curve_sk, 32);
 	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_connect(s, ep);
+	watch_mark(false);
 	start = bench_now_us();
 	deadline = start + seconds * 1e6;
 	while (got < count && bench_now_us() < deadline) {
@@ -167,7 +272,9 @@ baseline(size_t count, double seconds, int inflight)
 		}
 		got++;
 	}
+	watch_mark(true);
 	report("baseline", got, (bench_now_us() - start) / 1e6, lat, got, bad);
+	watch_report("baseline", got);
 	kill(child, SIGTERM);
 	waitpid(child, NULL, 0);
 	zmq_close(s);
@@ -263,6 +370,8 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 	sock = zmq_socket(ctx, ZMQ_DEALER);
 	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_connect(sock, api);
+	watch_add("gw_bench", getpid());
+	watch_mark(false);
 	start = bench_now_us();
 	deadline = start + seconds * 1e6;
 	zmq_getsockopt(sock, ZMQ_FD, &fd, &fdlen);
@@ -328,8 +437,10 @@ gateway(const char *api, const char *qpath, const char *to, const char *type, si
 		ts.tv_nsec = (long)((wait_us - (double)ts.tv_sec * 1e6) * 1e3);
 		ppoll(&pfd, 1, &ts, NULL);
 	}
+	watch_mark(true);
 	snprintf(what, sizeof(what), "gateway-%s-x%d", type, inflight);
 	report(what, got, (bench_now_us() - start) / 1e6, lat, got, errors);
+	watch_report(what, got);
 	if (hits == 0 && got > 0)
 		fprintf(stderr, "gw_bench: no query hit: is the store the generated one?\n");
 	zmq_close(sock);
@@ -368,7 +479,12 @@ main(int argc, char **argv)
 			deadline_ms = (uint32_t)strtoul(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--rate") == 0)
 			rate = strtod(argv[i + 1], NULL);
-		else {
+		else if (strcmp(argv[i], "--watch") == 0 && strchr(argv[i + 1], '=') != NULL) {
+			char name[32];
+			snprintf(name, sizeof(name), "%.*s", (int)(strchr(argv[i + 1], '=') - argv[i + 1]),
+				 argv[i + 1]);
+			watch_add(name, (pid_t)strtol(strchr(argv[i + 1], '=') + 1, NULL, 10));
+		} else {
 			fprintf(stderr, "gw_bench: unknown option '%s' (see the source's head)\n",
 				argv[i]);
 			return 2;
