@@ -39,10 +39,8 @@ local_pack(const uint8_t *rid, size_t rid_len, uint64_t tag, const Piugw__LocalR
 
 	r.tag = tag;
 	len = piugw__local_reply__get_packed_size(&r);
-	if ((o = malloc(sizeof(*o) + (len ? len : 1))) == NULL) {
-		gw_log(GW_WARN, "local_reply_lost", "error=%s", gw_esc("out of memory"));
+	if ((o = malloc(sizeof(*o) + (len ? len : 1))) == NULL)
 		return NULL;
-	}
 	piugw__local_reply__pack(&r, o->buf);
 	o->len = len;
 	memcpy(o->rid, rid, rid_len);
@@ -51,6 +49,30 @@ local_pack(const uint8_t *rid, size_t rid_len, uint64_t tag, const Piugw__LocalR
 	o->seq = 0;
 	o->next = NULL;
 	return o;
+}
+
+/*
+ * No memory for the reply: the caller is told so at once, from the stack
+ * (an error of a few dozen bytes), rather than left to wait for its deadline.
+ */
+static void
+local_send_oom(struct gw *g, const uint8_t *rid, size_t rid_len, uint64_t tag)
+{
+	Piugw__LocalReply r = PIUGW__LOCAL_REPLY__INIT;
+	Piugw__LocalError e = PIUGW__LOCAL_ERROR__INIT;
+	uint8_t buf[128];
+
+	e.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
+	e.detail = (char *)"the gateway is out of memory: try again";
+	r.kind_case = PIUGW__LOCAL_REPLY__KIND_ERROR;
+	r.error = &e;
+	r.tag = tag;
+	gw_log(GW_ERROR, "local_reply_failed", "error=%s", gw_esc("out of memory"));
+	if (piugw__local_reply__get_packed_size(&r) > sizeof(buf))
+		return;
+	if (zmq_send(g->api, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(g->api, buf, piugw__local_reply__pack(&r, buf), ZMQ_DONTWAIT) < 0)
+		gw_log(GW_WARN, "local_reply_lost", "error=%s", gw_esc(zmq_strerror(errno)));
 }
 
 /* See gw.h. */
@@ -65,8 +87,10 @@ ask_local_reply_durable(struct gw *g, uint64_t seq, const uint8_t *rid, size_t r
 		return; /* not a caller handle (a bug): nobody to answer */
 	rid_len -= sizeof(tag);
 	memcpy(&tag, rid + rid_len, sizeof(tag));
-	if ((o = local_pack(rid, rid_len, tag, reply)) == NULL)
+	if ((o = local_pack(rid, rid_len, tag, reply)) == NULL) {
+		local_send_oom(g, rid, rid_len, tag);
 		return;
+	}
 	o->seq = seq;
 	*g->api_out_tail = o;
 	g->api_out_tail = &o->next;
@@ -123,7 +147,8 @@ ask_local_flush(struct gw *g)
 					   "health): the change is not on record";
 			r.kind_case = PIUGW__LOCAL_REPLY__KIND_ERROR;
 			r.error = &e;
-			err = local_pack(o->rid, o->rid_len, o->tag, &r);
+			if ((err = local_pack(o->rid, o->rid_len, o->tag, &r)) == NULL)
+				local_send_oom(g, o->rid, o->rid_len, o->tag);
 			sodium_memzero(o->buf, o->len);
 			free(o);
 			if ((o = err) == NULL)
@@ -1444,8 +1469,10 @@ ask_api(struct gw *g)
 					"a denial needs a reason (--reason)");
 			break;
 		}
-		serve_decide(g, approve, d, (uint32_t)uid, &reply);
-		ask_local_reply(g, caller, clen, &reply);
+		uint64_t seq = 0;
+		serve_decide(g, approve, d, (uint32_t)uid, &reply, &seq);
+		/* "approved" says the decision is on record: sent once it is durable. */
+		ask_local_reply_durable(g, seq, caller, clen, &reply);
 		break;
 	}
 	default:

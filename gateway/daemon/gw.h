@@ -305,10 +305,13 @@ int links_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const
 bool serve_router_recv(struct gw *g, struct inmsg *m);
 void serve_router(struct gw *g, struct inmsg *m); /* handle m; releases it */
 void serve_deferred(struct gw *g);         /* send replies whose audit is durable */
-/* Local API: approvals. Fill reply. */
+/*
+ * Local API: approvals. Fill reply; for a decision, *seqp is the audit
+ * record the reply must wait for (0: none, an error).
+ */
 void serve_pending_list(struct gw *g, Piugw__LocalReply *reply);
 void serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec, uint32_t uid,
-		  Piugw__LocalReply *reply);
+		  Piugw__LocalReply *reply, uint64_t *seqp);
 
 /* Keyed digests of what q searches for (at most 2) / what r discloses (at most max). */
 size_t serve_query_digests(const struct gw *g, const Piugw__Query *q,

@@ -842,10 +842,22 @@ serve_pending_list(struct gw *g, Piugw__LocalReply *reply_out)
 	free(v);
 }
 
+/* An error reply for the approver (out of memory: the caller's own error then). */
+static void
+decide_error(Piugw__LocalReply *out, Piugw__ErrorCode code, const char *detail)
+{
+	out->kind_case = PIUGW__LOCAL_REPLY__KIND_ERROR;
+	if ((out->error = calloc(1, sizeof(*out->error))) == NULL)
+		return;
+	piugw__local_error__init(out->error);
+	out->error->code = code;
+	out->error->detail = strdup(detail);
+}
+
 /* See gw.h. */
 void
 serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uint32_t uid,
-	     Piugw__LocalReply *out)
+	     Piugw__LocalReply *out, uint64_t *seqp)
 {
 	struct state_pending p;
 	struct policy_request req;
@@ -859,6 +871,7 @@ serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uin
 	size_t len;
 	int rc;
 
+	*seqp = 0;
 	memset(&x, 0, sizeof(x));
 	memset(&req, 0, sizeof(req));
 	memset(&dec, 0, sizeof(dec));
@@ -866,16 +879,10 @@ serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uin
 	gw_user_name(uid, who, sizeof(who));
 	if ((rc = state_pending_get(g->state, dec_in->approval_ref, &p)) != 0 ||
 	    p.status != STATE_PENDING) {
-		out->kind_case = PIUGW__LOCAL_REPLY__KIND_ERROR;
-		out->error = calloc(1, sizeof(*out->error));
-		if (out->error != NULL) {
-			piugw__local_error__init(out->error);
-			out->error->code = PIUGW__ERROR_CODE__ERROR_UNKNOWN_QUERY;
-			snprintf(why, sizeof(why), "%s: %s", dec_in->approval_ref,
-				 rc != 0 ? "no such request held for approval (see piugw pending)"
-					 : "already decided");
-			out->error->detail = strdup(why);
-		}
+		snprintf(why, sizeof(why), "%s: %s", dec_in->approval_ref,
+			 rc != 0 ? "no such request held for approval (see piugw pending)"
+				 : "already decided");
+		decide_error(out, PIUGW__ERROR_CODE__ERROR_UNKNOWN_QUERY, why);
 		state_pending_clear(&p);
 		return;
 	}
@@ -930,26 +937,27 @@ serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uin
 	}
 	dr = calloc(1, sizeof(*dr));
 	if (buf == NULL || dr == NULL) {
+		/* Nothing decided: the approver is told, and may try again. */
 		free(dr);
+		decide_error(out, PIUGW__ERROR_CODE__ERROR_INTERNAL, piugw_strerror(PIUGW_ENOMEM));
 		goto out;
 	}
 	x.rec.subject_digests = x.ds.v;
 	x.rec.n_subject_digests = x.ds.n;
 	x.rec.peer = x.peer;
-	/* The decision is on record before it can be collected. */
-	if ((rc = gw_audit(g, &x.rec, NULL)) != 0 ||
+	/*
+	 * The decision is on record before it can be collected; the approver
+	 * is told once that record is durable (*seqp) and state.db committed.
+	 */
+	if ((rc = gw_audit(g, &x.rec, seqp)) != 0 ||
 	    (rc = state_pending_decide(g->state, p.ref, approve ? STATE_APPROVED : STATE_DENIED, buf,
 				       len, who, gw_now_ms())) != 0) {
 		free(dr);
-		out->kind_case = PIUGW__LOCAL_REPLY__KIND_ERROR;
-		if ((out->error = calloc(1, sizeof(*out->error))) != NULL) {
-			piugw__local_error__init(out->error);
-			out->error->code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
-			out->error->detail = strdup(piugw_strerror(rc));
-		}
+		*seqp = 0;
+		decide_error(out, PIUGW__ERROR_CODE__ERROR_INTERNAL, piugw_strerror(rc));
 		goto out;
 	}
-	g->commit_now = true; /* the approver is told once the decision is on disk */
+	g->commit_now = true;
 	piugw__decision_reply__init(dr);
 	dr->approval_ref = strdup(p.ref);
 	dr->status = approve && qr != NULL ? qr->status : PIUGW__RESULT_STATUS__RESULT_DENIED;

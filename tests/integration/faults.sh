@@ -4,10 +4,10 @@
 # flight (nothing answered twice, every audit log verifies), and a peer
 # flooding malformed and oversized messages (the others keep being served,
 # memory stays bounded). Real gateways on 127.0.0.1, as in mesh.sh.
-# Usage: faults.sh PIUGW PIUGWD ROGUE GW_BENCH
+# Usage: faults.sh PIUGW PIUGWD ROGUE GW_BENCH SLOWSYNC_SO
 set -u
 umask 0022 # as an operator's shell has it: the gateway must close its files itself
-piugw=$1 piugwd=$2 rogue=$3 bench=$4
+piugw=$1 piugwd=$2 rogue=$3 bench=$4 slowsync=$5
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/lib.sh"
 base=${PIUGW_TEST_PORT:-29701}
@@ -81,6 +81,24 @@ check "XC stops" stop XC-PIU
 cp -p "$dir/store.good" "$store"
 rm -f "$store-wal" "$store-shm"
 check "XC starts again once closed" start XC-PIU
+
+# --- a slow disk: the approver is told once the decision is on record ----------------
+# XA's audit flushes take 1.5 s (slowsync.c logs when each starts and ends).
+# "approved" promises the decision is on record: the flush that began after
+# the approval must have ended when the approver hears it.
+check "XA stops" stop XA-PIU
+check "XA starts on a slow disk" start XA-PIU env LD_PRELOAD="$(preload "$slowsync")" \
+	SLOWSYNC_MS=1500 SLOWSYNC_LOG="$dir/synced"
+check "XB's query is held at XA" test "$(ask XB-PIU query --to XA-PIU "${Q[@]}" --document P1234567 --issuer XAA --json)" -eq 0
+check "XA lists it" test "$(ask XA-PIU pending --json)" -eq 0
+ref=$(sed -n 's/.*"approval_ref": "\(AP-[0-9A-F]*\)".*/\1/p' "$dir/out" | tail -1)
+before=$(wc -l <"$dir/synced")
+check "an approver approves it" test "$(ask XA-PIU approve "$ref")" -eq 0
+# After the approval: a flush began, and ended before the approver was told.
+check "  told only once the decision was flushed" \
+	sh -c "tail -n +$((before + 1)) '$dir/synced' | grep -A1 -m1 '^start' | grep -q '^synced'"
+check "XA stops" stop XA-PIU
+check "XA starts on its usual disk" start XA-PIU
 
 # --- the answering gateway killed -9 under load --------------------------------------
 printf 'XAA\tP1234567\tDOE\tJOHN\t1980-01-02\n' >"$dir/q.tsv"

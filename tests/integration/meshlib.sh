@@ -40,6 +40,12 @@ faketime_preload() {
 	asan=$(ldd "$piugwd" | awk '/libasan/ { print $3 }')
 	echo "${asan:+$asan }$ft"
 }
+# preload LIB: LD_PRELOAD for piugwd with LIB (a sanitizer build wants its runtime first).
+preload() {
+	local asan
+	asan=$(ldd "$piugwd" | awk '/libasan/ { print $3 }')
+	echo "${asan:+$asan }$1"
+}
 # stop ID: SIGTERM, and the daemon's exit status.
 stop() { kill -TERM "${pid[$1]}" && wait "${pid[$1]}"; }
 # wait_log ID TEXT [N]: until the daemon's log has TEXT N times (default 1; bounded: 20 s).
