@@ -57,6 +57,7 @@ struct audit_log {
 	pthread_cond_t durable; /* waiters: durable_seq moved or error */
 	pthread_t thread;
 	bool thread_started;
+	bool inline_writes; /* no thread: audit_flush() writes (audit_opts) */
 
 	/* chain, under mu */
 	uint64_t next_seq;
@@ -72,6 +73,8 @@ struct audit_log {
 	/* queue, under mu */
 	struct frame *q;
 	size_t qn, qcap;
+	struct frame *spare; /* the other queue, swapped in while one is written */
+	size_t spare_cap;
 
 	/* writer */
 	int seg_fd;
@@ -269,7 +272,7 @@ append_locked(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp)
 	log->next_seq++;
 	if (seqp != NULL)
 		*seqp = f.seq;
-	if (!log->held)
+	if (!log->held && !log->inline_writes)
 		pthread_cond_signal(&log->work);
 	if (is_cp) {
 		log->since_cp = 0;
@@ -297,6 +300,8 @@ audit_append(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp)
 void
 audit_hold(struct audit_log *log, bool hold)
 {
+	if (log->inline_writes)
+		return;
 	pthread_mutex_lock(&log->mu);
 	log->held = hold;
 	if (!hold && (log->qn > 0 || log->held_wait))
@@ -334,6 +339,8 @@ audit_wait_durable(struct audit_log *log, uint64_t seq)
 {
 	int ret;
 
+	if (log->inline_writes && seq > audit_durable(log))
+		return audit_flush(log);
 	pthread_mutex_lock(&log->mu);
 	while (log->durable_seq < seq && log->error == 0)
 		pthread_cond_wait(&log->durable, &log->mu);
@@ -370,7 +377,7 @@ audit_last_checkpoint_ms(struct audit_log *log)
 int
 audit_notify_fd(struct audit_log *log)
 {
-	return log->notify_fd;
+	return log->inline_writes ? -1 : log->notify_fd;
 }
 
 /* See audit.h. */
@@ -578,12 +585,70 @@ write_batch(struct audit_log *log, struct frame *q, size_t n)
 	return 0;
 }
 
+/*
+ * Write the whole queue as one batch and make it durable: one write and one
+ * fdatasync for all of it. Called with mu held by the one writer of the log
+ * (its thread, or audit_flush() without one); mu is let go meanwhile, so
+ * that appends go on into the other queue.
+ */
+static void
+write_queue_locked(struct audit_log *log)
+{
+	struct frame *batch = log->q;
+	size_t bn = log->qn, bcap = log->qcap;
+	uint8_t head[32];
+	int rc;
+
+	log->q = log->spare;
+	log->qcap = log->spare_cap;
+	log->qn = 0;
+	log->writing = true;
+	pthread_mutex_unlock(&log->mu);
+
+	rc = log->error != 0 ? log->error : write_batch(log, batch, bn);
+	if (rc == 0) /* the anchor a caller may keep: one hash per batch */
+		record_hash(batch[bn - 1].buf + 4, batch[bn - 1].len - 4 - CHECK_BYTES, head);
+	pthread_mutex_lock(&log->mu);
+	log->writing = false;
+	if (rc != 0) {
+		/* Fail closed: nothing more is accepted, waiters are told. */
+		log->error = rc;
+	} else {
+		log->durable_seq = batch[bn - 1].seq;
+		memcpy(log->durable_hash, head, 32);
+		log->syncs++;
+		if (log->queued_cp.seq != 0 && log->queued_cp.seq <= log->durable_seq) {
+			log->recent[log->recent_n++ % RECENT_CPS] = log->queued_cp;
+			log->queued_cp.seq = 0;
+		}
+	}
+	for (size_t i = 0; i < bn; i++)
+		free(batch[i].buf);
+	log->spare = batch;
+	log->spare_cap = bcap;
+	if (log->inline_writes)
+		return; /* nobody waits in another thread */
+	pthread_cond_broadcast(&log->durable);
+	if (log->notify_fd >= 0) {
+		uint64_t one = 1;
+		/* Only a counter overflow could fail, and then the fd is readable anyway. */
+		if (write(log->notify_fd, &one, sizeof(one)) < 0) {
+		}
+	}
+}
+
+/* Is a checkpoint due by time? Under mu. */
+static bool
+checkpoint_due_locked(struct audit_log *log)
+{
+	return log->since_cp > 0 && log->error == 0 &&
+	       log->clock_ms() - log->last_cp_ms >= (int64_t)log->cp_ms;
+}
+
 static void *
 writer_main(void *arg)
 {
 	struct audit_log *log = arg;
-	struct frame *batch = NULL;
-	size_t bn = 0, bcap = 0;
 
 	pthread_mutex_lock(&log->mu);
 	for (;;) {
@@ -612,51 +677,28 @@ writer_main(void *arg)
 		}
 		if (log->qn == 0 && log->stop)
 			break;
-		/* Take the whole queue: one write and one fdatasync for all of it. */
-		struct frame *tmp = batch;
-		size_t tcap = bcap;
-		batch = log->q;
-		bn = log->qn;
-		bcap = log->qcap;
-		log->q = tmp;
-		log->qcap = tcap;
-		log->qn = 0;
-		log->writing = true;
-		pthread_mutex_unlock(&log->mu);
-
-		int rc = log->error != 0 ? log->error : write_batch(log, batch, bn);
-		uint8_t head[32];
-
-		if (rc == 0) /* the anchor a caller may keep: one hash per batch */
-			record_hash(batch[bn - 1].buf + 4, batch[bn - 1].len - 4 - CHECK_BYTES, head);
-		pthread_mutex_lock(&log->mu);
-		log->writing = false;
-		if (rc != 0) {
-			/* Fail closed: nothing more is accepted, waiters are told. */
-			log->error = rc;
-		} else {
-			log->durable_seq = batch[bn - 1].seq;
-			memcpy(log->durable_hash, head, 32);
-			log->syncs++;
-			if (log->queued_cp.seq != 0 && log->queued_cp.seq <= log->durable_seq) {
-				log->recent[log->recent_n++ % RECENT_CPS] = log->queued_cp;
-				log->queued_cp.seq = 0;
-			}
-		}
-		pthread_cond_broadcast(&log->durable);
-		if (log->notify_fd >= 0) {
-			uint64_t one = 1;
-			/* Only a counter overflow could fail, and then the fd is readable anyway. */
-			if (write(log->notify_fd, &one, sizeof(one)) < 0) {
-			}
-		}
-		for (size_t i = 0; i < bn; i++)
-			free(batch[i].buf);
-		bn = 0;
+		write_queue_locked(log);
 	}
 	pthread_mutex_unlock(&log->mu);
-	free(batch);
 	return NULL;
+}
+
+/* See audit.h. */
+int
+audit_flush(struct audit_log *log)
+{
+	int ret;
+
+	if (!log->inline_writes)
+		return audit_wait_durable(log, audit_head(log));
+	pthread_mutex_lock(&log->mu);
+	if (checkpoint_due_locked(log))
+		checkpoint_locked(log, NULL);
+	if (log->qn > 0)
+		write_queue_locked(log);
+	ret = log->error;
+	pthread_mutex_unlock(&log->mu);
+	return ret;
 }
 
 /* ---- reading segments ---- */
@@ -1094,6 +1136,7 @@ log_free(struct audit_log *log)
 	for (size_t i = 0; i < log->qn; i++)
 		free(log->q[i].buf);
 	free(log->q);
+	free(log->spare);
 	if (log->seg_fd >= 0)
 		close(log->seg_fd);
 	if (log->dir_fd >= 0)
@@ -1182,11 +1225,14 @@ audit_open(const struct audit_opts *o, struct audit_log **outp, struct diag *d)
 	}
 	log->cp_first = log->next_seq;
 	log->last_cp_ms = log->clock_ms();
-	if (pthread_create(&log->thread, NULL, writer_main, log) != 0) {
-		ret = PIUGW_ESYSTEM;
-		goto out;
+	log->inline_writes = o->inline_writes;
+	if (!log->inline_writes) {
+		if (pthread_create(&log->thread, NULL, writer_main, log) != 0) {
+			ret = PIUGW_ESYSTEM;
+			goto out;
+		}
+		log->thread_started = true;
 	}
-	log->thread_started = true;
 	if (restore) {
 		Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
 		char detail[640];
@@ -1216,6 +1262,11 @@ audit_open(const struct audit_opts *o, struct audit_log **outp, struct diag *d)
 		r.event = PIUGW__AUDIT_EVENT__AUDIT_LOG_OPENED;
 		if ((ret = audit_append(log, &r, NULL)) != 0)
 			goto out;
+	}
+	/* Without a writer, what opening wrote is made durable here. */
+	if (log->inline_writes && (ret = audit_flush(log)) != 0) {
+		diag_add(d, "%s: cannot write the audit log: %s", log->dir, piugw_strerror(ret));
+		goto out;
 	}
 	*outp = log;
 	log = NULL;
@@ -1252,10 +1303,17 @@ audit_close_head(struct audit_log **logp, struct audit_anchor *head)
 	r.event = PIUGW__AUDIT_EVENT__AUDIT_LOG_CLOSED;
 	if (log->error == 0 && append_locked(log, &r, NULL) == 0 && log->since_cp > 0)
 		checkpoint_locked(log, NULL);
-	log->stop = true;
-	pthread_cond_signal(&log->work);
-	pthread_mutex_unlock(&log->mu);
-	pthread_join(log->thread, NULL);
+	if (log->inline_writes) {
+		if (log->qn > 0)
+			write_queue_locked(log);
+		log->stop = true;
+		pthread_mutex_unlock(&log->mu);
+	} else {
+		log->stop = true;
+		pthread_cond_signal(&log->work);
+		pthread_mutex_unlock(&log->mu);
+		pthread_join(log->thread, NULL);
+	}
 	ret = log->error;
 	if (head != NULL) {
 		head->seq = ret == 0 ? log->durable_seq : 0;

@@ -78,6 +78,14 @@ struct audit_opts {
 	const struct keys_secret *signer; /* signs checkpoints; must outlive the log */
 	uint32_t checkpoint_records;    /* 0: 1000 */
 	uint32_t checkpoint_ms;         /* 0: 60000 */
+	/*
+	 * No writer thread: records wait in memory until the caller's
+	 * audit_flush() writes and syncs them, in the caller's thread (an
+	 * event loop's one durable step a turn). Checkpoints due by time are
+	 * signed at a flush. audit_hold(), audit_writing() and audit_notify_fd()
+	 * have nothing to do then (no-op, false, -1).
+	 */
+	bool inline_writes;
 	uint64_t segment_bytes;         /* 0: 64 MiB; a new segment starts after */
 	int64_t (*clock_ms)(void);      /* NULL: the real clock (tests may pass their own) */
 };
@@ -102,6 +110,14 @@ int audit_append(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp);
 
 /* Block until seq is on disk (fdatasync'd). Returns 0 or PIUGW_EAUDIT. */
 int audit_wait_durable(struct audit_log *log, uint64_t seq);
+
+/*
+ * Everything appended so far made durable now: one write and one
+ * fdatasync for all of it (with inline_writes, in this thread; else it
+ * waits for the writer). A checkpoint due by time is signed first. Returns
+ * 0 or the error that stopped the log (PIUGW_EAUDIT: fail closed).
+ */
+int audit_flush(struct audit_log *log);
 
 /*
  * While held, appended records wait in the queue: the writer starts no new

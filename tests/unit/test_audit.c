@@ -209,6 +209,67 @@ checkpoint_by_time(void **state)
 	assert_int_equal(audit_close(&log), 0);
 }
 
+static int64_t fake_now;
+static int64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+/*
+ * Without a writer thread (inline_writes), nothing reaches the disk until
+ * audit_flush(): one write and one fdatasync for all that was appended, a
+ * checkpoint due by time signed at the flush, a failed disk refused at the
+ * flush and after it, and a clean close that writes what is left.
+ */
+static void
+inline_writes_flush_once(void **state)
+{
+	struct fx *f = *state;
+	struct audit_opts o = {.dir = f->audit, .signer = f->k, .checkpoint_records = 1000,
+			       .checkpoint_ms = 60000, .clock_ms = fake_clock,
+			       .inline_writes = true};
+	struct audit_log *log = NULL;
+	struct audit_verify_report rep;
+	struct diag d;
+	uint64_t syncs, last;
+
+	fake_now = 1800000000000LL;
+	diag_init(&d);
+	assert_int_equal(audit_open(&o, &log, &d), 0);
+	assert_int_equal(audit_notify_fd(log), -1);
+	/* Opening made its own records durable. */
+	assert_int_equal(audit_durable(log), audit_head(log));
+	syncs = audit_syncs(log);
+	last = append_n(log, 50);
+	assert_true(audit_durable(log) < last);
+	assert_false(audit_writing(log));
+	assert_int_equal(audit_syncs(log), syncs);
+	assert_int_equal(audit_flush(log), 0);
+	assert_int_equal(audit_durable(log), last);
+	assert_int_equal(audit_syncs(log), syncs + 1);
+	/* Nothing queued: a flush writes nothing. */
+	assert_int_equal(audit_flush(log), 0);
+	assert_int_equal(audit_syncs(log), syncs + 1);
+	/* A minute on, the flush signs the checkpoint that is due. */
+	fake_now += 60000;
+	assert_int_equal(audit_flush(log), 0);
+	assert_int_equal(audit_durable(log), last + 1);
+	assert_int_equal(verify(f, &rep), 0);
+	assert_int_equal(rep.verdict, AUDIT_UNPROVEN); /* the end is proven once closed */
+	assert_int_equal(rep.last_checkpoint_seq, last + 1);
+	/* audit_wait_durable flushes too. */
+	last = append_n(log, 2);
+	assert_int_equal(audit_wait_durable(log, last), 0);
+	assert_int_equal(audit_durable(log), last);
+	last = append_n(log, 2);
+	assert_int_equal(audit_close(&log), 0);
+	assert_int_equal(verify(f, &rep), 0);
+	assert_int_equal(rep.verdict, AUDIT_COMPLETE);
+	assert_true(rep.last_seq > last);
+	diag_clear(&d);
+}
+
 /* Read one segment file fully. */
 static uint8_t *
 slurp(const char *path, size_t *lenp)
@@ -501,12 +562,6 @@ torn_at_creation_is_restarted(void **state)
 }
 
 
-static int64_t fake_now;
-static int64_t
-fake_clock(void)
-{
-	return fake_now;
-}
 
 static void
 retention_removes_old_segments_and_says_so(void **state)
@@ -802,40 +857,46 @@ static void
 a_full_disk_fails_closed(void **state)
 {
 	struct fx *f = *state;
-	pid_t pid = fork();
-	int status = 0;
 
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct rlimit rl = {16384, 16384};
-		struct audit_log *log = NULL;
-		struct audit_opts o = {.dir = f->audit, .signer = f->k};
-		struct diag d;
-		uint64_t seq = 0;
-		int rc = 0;
-		diag_init(&d);
-		signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails with EFBIG */
-		if (audit_open(&o, &log, &d) != 0 || setrlimit(RLIMIT_FSIZE, &rl) != 0)
-			_exit(2);
-		for (int i = 0; i < 2000 && rc == 0; i++) {
+	/* With a writer thread, and without one (the daemon's way: audit_flush). */
+	for (int inl = 0; inl < 2; inl++) {
+		pid_t pid = fork();
+		int status = 0;
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct rlimit rl = {16384, 16384};
+			struct audit_log *log = NULL;
+			struct audit_opts o = {.dir = f->audit, .signer = f->k, .inline_writes = inl == 1};
+			struct diag d;
+			uint64_t seq = 0;
+			int rc = 0;
+			diag_init(&d);
+			signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails with EFBIG */
+			if (audit_open(&o, &log, &d) != 0 || setrlimit(RLIMIT_FSIZE, &rl) != 0)
+				_exit(2);
+			for (int i = 0; i < 2000 && rc == 0; i++) {
+				Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+				r.event = PIUGW__AUDIT_EVENT__AUDIT_ANSWERED;
+				r.detail = (char *)"filling the disk";
+				if ((rc = audit_append(log, &r, &seq)) == 0)
+					rc = audit_wait_durable(log, seq);
+			}
+			/* Failed closed: this error, and every append after it refused. */
 			Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
 			r.event = PIUGW__AUDIT_EVENT__AUDIT_ANSWERED;
-			r.detail = (char *)"filling the disk";
-			if ((rc = audit_append(log, &r, &seq)) == 0)
-				rc = audit_wait_durable(log, seq);
+			bool closed = rc == PIUGW_EAUDIT && audit_status(log) == PIUGW_EAUDIT &&
+				      audit_append(log, &r, &seq) == PIUGW_EAUDIT;
+			audit_close(&log); /* reports the same error; frees what the child holds */
+			diag_clear(&d);
+			_exit(closed ? 0 : 1);
 		}
-		/* Failed closed: this error, and every append after it refused. */
-		Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
-		r.event = PIUGW__AUDIT_EVENT__AUDIT_ANSWERED;
-		bool closed = rc == PIUGW_EAUDIT && audit_status(log) == PIUGW_EAUDIT &&
-			      audit_append(log, &r, &seq) == PIUGW_EAUDIT;
-		audit_close(&log); /* reports the same error; frees what the child holds */
-		diag_clear(&d);
-		_exit(closed ? 0 : 1);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		tu_rmtree(f->audit);
+		f->audit = tu_path(f->dir, "audit2");
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void
@@ -895,6 +956,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(hold_gathers_one_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_writer_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(checkpoint_by_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(inline_writes_flush_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(tampering_is_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(survives_kill_9_at_random_points, setup, teardown),
 		cmocka_unit_test_setup_teardown(torn_tail_is_cut_and_recorded, setup, teardown),
