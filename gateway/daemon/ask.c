@@ -275,7 +275,8 @@ job_finish(struct gw *g, struct job *j)
 		r.kind_case = PIUGW__LOCAL_REPLY__KIND_QUERY;
 		r.query = &qr;
 	}
-	ask_local_reply(g, j->rid, j->rid_len, &r);
+	/* Verified, opened, audited, then returned (DESIGN.md section 4). */
+	ask_local_reply_durable(g, j->seq, j->rid, j->rid_len, &r);
 	job_free(g, j);
 }
 
@@ -364,6 +365,8 @@ settle(struct gw *g, struct job *j, size_t slot, uint32_t uid, const Piugw__Peer
 			piugw__peer_answer__free_unpacked(c, NULL);
 		return;
 	}
+	/* Every record of this answer is appended by now: the caller waits for them. */
+	j->seq = audit_head(g->audit);
 	j->answers[slot] = c;
 	if (--j->open == 0)
 		job_finish(g, j);
@@ -1271,7 +1274,6 @@ ask_audit_purge(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 						 : g->policy->cfg->audit_retention_days;
 	memcpy(g->purge_caller, rid, rid_len);
 	g->purge_caller_len = rid_len;
-	g->commit_now = true; /* the turn ends with the log released, as the purge needs */
 }
 
 /* See gw.h. */

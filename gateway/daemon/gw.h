@@ -130,6 +130,7 @@ struct job {
 	Piugw__PeerInfo **infos;      /* JOB_PEERS */
 	char request_id[2 * ENVELOPE_MESSAGE_ID_BYTES + 1]; /* JOB_RESULTS */
 	int64_t deadline_ms;
+	uint64_t seq;          /* the audit records its answers were recorded up to */
 };
 
 
@@ -140,8 +141,6 @@ struct deferred {
 	uint8_t rid[256];
 	size_t rid_len;
 	char peer[KEYS_ID_MAX + 1];
-	uint8_t req_mid[ENVELOPE_MESSAGE_ID_BYTES];
-	bool remember;         /* store in the replay cache when sent */
 	bool early;            /* an early refusal: into the early cache when sent */
 	uint8_t early_hash[32];
 	uint8_t *env;
@@ -233,15 +232,16 @@ struct gw {
 	struct deferred *deferred, **deferred_tail;
 	/*
 	 * A turn of the loop (gw_turn_begin/end): state.db writes join one
-	 * transaction and the audit log is held (audit_hold) until a turn ends
-	 * with the audit writer idle; then state.db is committed before the
-	 * audit log is released, so no audit record of handling a request can
-	 * reach the disk before the replay cache row that stops it being
-	 * handled twice. Replies to partners go after another commit
-	 * (serve_deferred); local replies wait in api_out till the turn's end.
+	 * transaction and audit records wait in memory. The turn ends with its
+	 * one durable step: state.db committed (the replay rows, with the
+	 * replies and the records they wait for), then the audit log written
+	 * and flushed (audit_flush), so that no record of handling a request
+	 * reaches the disk before the row that stops it being handled twice;
+	 * then every reply of the turn goes, to partners (deferred) and local
+	 * callers (api_out).
 	 */
 	bool in_turn;
-	bool commit_now;       /* a local caller's change: commit before replying */
+	bool audit_failed;     /* the flush failed: logged once */
 	struct api_out *api_out, **api_out_tail;
 
 	struct pool *pool;     /* helper threads that open envelopes */

@@ -187,7 +187,6 @@ void
 gw_turn_begin(struct gw *g)
 {
 	g->in_turn = true;
-	audit_hold(g->audit, true);
 	store_read_hold(g->store, true);
 }
 
@@ -195,18 +194,18 @@ gw_turn_begin(struct gw *g)
 void
 gw_turn_end(struct gw *g)
 {
+	int rc;
+
 	/*
-	 * Group commit for both files: while the audit writer is busy with a
-	 * batch, this turn's rows and records wait for the next one (its end
-	 * wakes the loop). A local caller's own change (an approval) is
-	 * committed before it is told.
+	 * The turn's one durable step (gw.h): state.db, then the audit log,
+	 * then every reply whose records are on disk, all in this turn.
 	 */
 	store_read_hold(g->store, false);
-	if (g->commit_now || !audit_writing(g->audit)) {
-		gw_commit(g);
-		audit_hold(g->audit, false);
-		g->commit_now = false;
-	}
+	gw_commit(g);
+	if ((rc = audit_flush(g->audit)) != 0 && !g->audit_failed)
+		gw_log(GW_ERROR, "audit_failed", "error=%s", gw_esc(piugw_strerror(rc)));
+	g->audit_failed = rc != 0;
+	serve_deferred(g);
 	g->in_turn = false;
 	ask_local_flush(g);
 }
@@ -599,7 +598,6 @@ static int
 serve(struct gw *g)
 {
 	zmq_pollitem_t items[8 + 2 * 64];
-	int audit_fd = audit_notify_fd(g->audit);
 	int metrics = metrics_fd(g);
 
 	while (!g->stop) {
@@ -625,7 +623,8 @@ serve(struct gw *g)
 		items[n++] = (zmq_pollitem_t){.fd = zfd(g->zap), .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.socket = g->api, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.fd = g->sigfd, .events = ZMQ_POLLIN};
-		items[n++] = (zmq_pollitem_t){.fd = audit_fd, .events = ZMQ_POLLIN};
+		/* The audit log is written at the turn's end, by this thread: nothing to wait for. */
+		items[n++] = (zmq_pollitem_t){.fd = -1};
 		items[n++] = (zmq_pollitem_t){.fd = metrics, .events = ZMQ_POLLIN};
 		/* Suspensions, without a look at the file system per decision (-1: none). */
 		items[n++] = (zmq_pollitem_t){.fd = policy_watch(g->policy), .events = ZMQ_POLLIN};
@@ -658,15 +657,6 @@ serve(struct gw *g)
 			n = 0;
 		if (metrics >= 0)
 			metrics_run(g);
-		if (items[3].revents & ZMQ_POLLIN) {
-			uint64_t v;
-			if (read(audit_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				gw_log(GW_ERROR, "audit_notify", "error=%s", gw_esc(strerror(errno)));
-			if (audit_status(g->audit) != 0)
-				gw_log(GW_ERROR, "audit_failed", "error=%s",
-				       gw_esc(piugw_strerror(audit_status(g->audit))));
-			serve_deferred(g);
-		}
 		for (int k = 0; n > 0 && take_quiet(g->zap, &items[0], k, &g->zap_again); k++)
 			links_zap_handle(g);
 		for (int k = 0; n > 0 && take_quiet(g->router_mon, &items[6], k, &g->router_mon_again);
@@ -918,6 +908,7 @@ main(int argc, char **argv)
 	ao.signer = g.keys;
 	ao.checkpoint_records = g.policy->cfg->audit_checkpoint_records;
 	ao.checkpoint_ms = g.policy->cfg->audit_checkpoint_seconds * 1000;
+	ao.inline_writes = true; /* the loop's one durable step a turn (gw_turn_end) */
 	if ((rc = audit_open(&ao, &g.audit, &d)) != 0) {
 		print_diag(&d);
 		if (rc == PIUGW_EAUDITBEHIND) {
@@ -936,6 +927,18 @@ main(int argc, char **argv)
 	    policy_rates_new(&g.rates) != 0 || envelope_build(&g, &g.env) != 0) {
 		print_diag(&d);
 		goto out;
+	}
+	{
+		/* Replies kept for repeats whose records a crash kept from the log never left. */
+		uint64_t undone = 0;
+		if (state_replay_unaudited(g.state, audit_found_head(g.audit), &undone) != 0) {
+			fprintf(stderr, "piugwd: state.db: the replay cache cannot be written\n");
+			goto out;
+		}
+		if (undone > 0)
+			gw_log(GW_WARN, "replies_unaudited", "count=%ju why=%s", (uintmax_t)undone,
+			       gw_esc("a stop before their audit records were written: repeats of "
+				      "those requests stay unanswered until they expire"));
 	}
 	if ((g.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		goto out;

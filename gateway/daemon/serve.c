@@ -2,8 +2,8 @@
  * serve.c: the answering side of piugwd. A message from a partner goes
  * through the receiving rules of PROTOCOL.md section 8 in order; every
  * message, accepted or refused, leaves one audit record, and no reply
- * leaves before that record is durable (deferred until the audit writer's
- * group commit says so).
+ * leaves before that record is durable: replies wait in g->deferred for
+ * the turn's one durable step (gw_turn_end), then go (serve_deferred).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -109,8 +109,7 @@ digests_of_result(const struct gw *g, const Piugw__QueryResult *r, struct digest
 /* Queue env for rid until audit record seq is durable, then send (serve_deferred). */
 static void
 defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char *peer,
-      const uint8_t *req_mid, bool remember, const uint8_t *early_hash, uint8_t *env,
-      size_t env_len)
+      const uint8_t *early_hash, uint8_t *env, size_t env_len)
 {
 	struct deferred *d = calloc(1, sizeof(*d));
 
@@ -123,10 +122,7 @@ defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char
 	memcpy(d->rid, rid, rid_len);
 	d->rid_len = rid_len;
 	snprintf(d->peer, sizeof(d->peer), "%s", peer);
-	if (req_mid != NULL)
-		memcpy(d->req_mid, req_mid, sizeof(d->req_mid));
-	d->remember = remember && req_mid != NULL;
-	if (early_hash != NULL && !d->remember) {
+	if (early_hash != NULL) {
 		d->early = true;
 		memcpy(d->early_hash, early_hash, 32);
 	}
@@ -134,7 +130,6 @@ defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char
 	d->env_len = env_len;
 	*g->deferred_tail = d;
 	g->deferred_tail = &d->next;
-	serve_deferred(g);
 }
 
 /*
@@ -181,14 +176,9 @@ serve_deferred(struct gw *g)
 
 	if (g->deferred == NULL || g->deferred->seq > durable)
 		return;
-	/* Every reply of this lot goes into the replay cache, committed, before any is sent. */
-	for (d = g->deferred; d != NULL && d->seq <= durable; d = d->next) {
+	/* In record order: those whose records are durable, all of them after a flush. */
+	for (d = g->deferred; d != NULL && d->seq <= durable; d = d->next)
 		ready = d;
-		if (d->remember &&
-		    state_replay_set_reply(g->state, d->peer, d->req_mid, d->env, d->env_len) != 0)
-			gw_log(GW_ERROR, "state", "problem=%s", gw_esc("replay cache not updated"));
-	}
-	gw_commit(g);
 	d = g->deferred;
 	g->deferred = ready->next;
 	if (g->deferred == NULL)
@@ -291,8 +281,17 @@ reply(struct gw *g, struct ex *x, const Piugw__Body *body)
 		gw_log(GW_ERROR, "seal_failed", "peer=%s", x->peer);
 		return;
 	}
-	defer(g, seq, x->rid, x->rid_len, x->peer, x->have_mid ? x->mid : NULL, x->remember,
-	      x->early ? x->hash : NULL, env, len);
+	/*
+	 * Into the replay cache now, in this turn's commit, with the record it
+	 * waits for: a repeat gets these bytes once that record is durable, and
+	 * if it never becomes so (a crash before the flush), the next start
+	 * forgets them (state_replay_unaudited).
+	 */
+	if (x->remember && x->have_mid &&
+	    state_replay_set_reply(g->state, x->peer, x->mid, env, len, seq) != 0)
+		gw_log(GW_ERROR, "state", "problem=%s", gw_esc("replay cache not updated"));
+	defer(g, seq, x->rid, x->rid_len, x->peer, x->remember ? NULL : x->early ? x->hash : NULL,
+	      env, len);
 }
 
 /* Refuse with an Error of the wire code of err (PIUGW_E*). */
@@ -748,8 +747,8 @@ serve_router(struct gw *g, struct inmsg *m)
 	}
 	/* Rule 5: a repeat gets the same bytes; other bytes under a seen id are REPLAYED. */
 	/* The digest of the bytes, as the early cache took it (one hash per message). */
-	rc = state_replay_check(g->state, x.peer, x.mid, x.hash, m->opts.now_ms, &seen, &prev,
-				&prev_len);
+	rc = state_replay_check(g->state, x.peer, x.mid, x.hash, m->opts.now_ms,
+				audit_durable(g->audit), &seen, &prev, &prev_len);
 	if (rc != 0) {
 		refuse(g, &x, PIUGW_EINTERNAL, "the replay cache could not be read");
 		goto out;
@@ -957,7 +956,6 @@ serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uin
 		decide_error(out, PIUGW__ERROR_CODE__ERROR_INTERNAL, piugw_strerror(rc));
 		goto out;
 	}
-	g->commit_now = true;
 	piugw__decision_reply__init(dr);
 	dr->approval_ref = strdup(p.ref);
 	dr->status = approve && qr != NULL ? qr->status : PIUGW__RESULT_STATUS__RESULT_DENIED;

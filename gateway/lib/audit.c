@@ -58,6 +58,7 @@ struct audit_log {
 	pthread_t thread;
 	bool thread_started;
 	bool inline_writes; /* no thread: audit_flush() writes (audit_opts) */
+	uint64_t found_seq; /* the head found on disk at open (audit_found_head) */
 
 	/* chain, under mu */
 	uint64_t next_seq;
@@ -359,6 +360,13 @@ audit_head(struct audit_log *log)
 	v = log->next_seq - 1;
 	pthread_mutex_unlock(&log->mu);
 	return v;
+}
+
+/* See audit.h. */
+uint64_t
+audit_found_head(struct audit_log *log)
+{
+	return log->found_seq;
 }
 
 /* See audit.h. */
@@ -1210,6 +1218,7 @@ audit_open(const struct audit_opts *o, struct audit_log **outp, struct diag *d)
 		goto out;
 	/* What is on disk now is durable: the head a caller may keep as its anchor. */
 	log->durable_seq = log->next_seq - 1;
+	log->found_seq = log->durable_seq;
 	memcpy(log->durable_hash, log->prev_hash, 32);
 	if ((ret = check_anchor(log, o, segs, nsegs, &restore, &lost, what, sizeof(what), d)) != 0)
 		goto out;
@@ -1262,11 +1271,6 @@ audit_open(const struct audit_opts *o, struct audit_log **outp, struct diag *d)
 		r.event = PIUGW__AUDIT_EVENT__AUDIT_LOG_OPENED;
 		if ((ret = audit_append(log, &r, NULL)) != 0)
 			goto out;
-	}
-	/* Without a writer, what opening wrote is made durable here. */
-	if (log->inline_writes && (ret = audit_flush(log)) != 0) {
-		diag_add(d, "%s: cannot write the audit log: %s", log->dir, piugw_strerror(ret));
-		goto out;
 	}
 	*outp = log;
 	log = NULL;

@@ -82,8 +82,10 @@ struct audit_opts {
 	 * No writer thread: records wait in memory until the caller's
 	 * audit_flush() writes and syncs them, in the caller's thread (an
 	 * event loop's one durable step a turn). Checkpoints due by time are
-	 * signed at a flush. audit_hold(), audit_writing() and audit_notify_fd()
-	 * have nothing to do then (no-op, false, -1).
+	 * signed at a flush. The records opening appends wait for the first
+	 * flush too (a full disk then fails that flush, not the open).
+	 * audit_hold(), audit_writing() and audit_notify_fd() have nothing to
+	 * do then (no-op, false, -1).
 	 */
 	bool inline_writes;
 	uint64_t segment_bytes;         /* 0: 64 MiB; a new segment starts after */
@@ -142,6 +144,13 @@ int audit_checkpoint(struct audit_log *log, uint64_t *seqp);
 /* The last seq appended, and the last one durable. */
 uint64_t audit_head(struct audit_log *log);
 uint64_t audit_durable(struct audit_log *log);
+
+/*
+ * The last seq the log held when it was opened, before the records opening
+ * appends: what had reached the disk. Anything numbered past it that the
+ * caller kept elsewhere (a reply waiting for its record) never was.
+ */
+uint64_t audit_found_head(struct audit_log *log);
 
 /* The newest durable record and its chain hash: what to keep as the anchor. */
 void audit_durable_head(struct audit_log *log, struct audit_anchor *out);

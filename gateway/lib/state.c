@@ -57,7 +57,8 @@ struct state {
 #define REPLAY_TABLE \
 	"CREATE TABLE replay (" \
 	"  id INTEGER PRIMARY KEY, sender TEXT NOT NULL, message_id BLOB NOT NULL," \
-	"  req_hash BLOB NOT NULL, reply BLOB, received_ms INTEGER NOT NULL);"
+	"  req_hash BLOB NOT NULL, reply BLOB, received_ms INTEGER NOT NULL," \
+	"  audit_seq INTEGER NOT NULL DEFAULT 0);"
 
 /* Version 1 kept the replay cache in a table keyed by (sender, message_id). */
 static const char upgrade_1_2[] =
@@ -88,6 +89,14 @@ static const char upgrade_1_2[] =
 
 static const char upgrade_2_3[] =
 	"BEGIN;" ANCHOR_TABLE WITNESS_TABLE "PRAGMA user_version=3;COMMIT;";
+
+/*
+ * Version 4: a reply in the replay cache names the audit record it waits
+ * for, so that it is written in the turn's one commit, before the flush.
+ */
+static const char upgrade_3_4[] =
+	"BEGIN;ALTER TABLE replay ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0;"
+	"PRAGMA user_version=4;COMMIT;";
 
 static const char schema[] =
 	ANCHOR_TABLE
@@ -377,21 +386,25 @@ state_open(const char *path, struct state **outp, struct diag *d)
 	}
 	/* Only a new or older file is written to here: opening a current one writes nothing. */
 	if (version == 0 && ((ret = exec(s, schema, d)) != 0 ||
-			     (ret = exec(s, "PRAGMA user_version=3", d)) != 0))
+			     (ret = exec(s, "PRAGMA user_version=4", d)) != 0))
 		goto out;
+	/* Version 1's table is made anew, with the current columns: 4 at once. */
 	if ((version == 1 && (ret = exec(s, upgrade_1_2, d)) != 0) ||
-	    ((version == 1 || version == 2) && (ret = exec(s, upgrade_2_3, d)) != 0)) {
+	    ((version == 1 || version == 2) && (ret = exec(s, upgrade_2_3, d)) != 0) ||
+	    (version == 1 && (ret = exec(s, "PRAGMA user_version=4", d)) != 0) ||
+	    ((version == 2 || version == 3) && (ret = exec(s, upgrade_3_4, d)) != 0)) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
 	if (sqlite3_prepare_v3(s->db,
-			       "SELECT sender, message_id, req_hash, reply FROM replay WHERE id=?",
+			       "SELECT sender, message_id, req_hash, reply, audit_seq FROM replay "
+			       "WHERE id=?",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s->replay_get, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(s->db,
 			       "INSERT INTO replay(sender, message_id, req_hash, received_ms) "
 			       "VALUES (?,?,?,?)",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s->replay_put, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(s->db, "UPDATE replay SET reply=? WHERE id=?", -1,
+	    sqlite3_prepare_v3(s->db, "UPDATE replay SET reply=?, audit_seq=? WHERE id=?", -1,
 			       SQLITE_PREPARE_PERSISTENT, &s->replay_reply, NULL) != SQLITE_OK) {
 		diag_add(d, "%s: %s", path, sqlite3_errmsg(s->db));
 		ret = PIUGW_ESYSTEM;
@@ -536,8 +549,8 @@ state_commit(struct state *s)
 /* See state.h. */
 int
 state_replay_check(struct state *s, const char *sender, const uint8_t id[STATE_ID_BYTES],
-		   const uint8_t req_hash[STATE_HASH_BYTES], int64_t now_ms, int *seenp,
-		   uint8_t **replyp, size_t *reply_lenp)
+		   const uint8_t req_hash[STATE_HASH_BYTES], int64_t now_ms, uint64_t durable_seq,
+		   int *seenp, uint8_t **replyp, size_t *reply_lenp)
 {
 	int ret;
 	sqlite3_stmt *st;
@@ -552,7 +565,8 @@ state_replay_check(struct state *s, const char *sender, const uint8_t id[STATE_I
 		if (h == NULL || sqlite3_column_bytes(st, 2) != STATE_HASH_BYTES ||
 		    sodium_memcmp(h, req_hash, STATE_HASH_BYTES) != 0) {
 			*seenp = STATE_SEEN_REPLAYED;
-		} else if (sqlite3_column_type(st, 3) == SQLITE_NULL) {
+		} else if (sqlite3_column_type(st, 3) == SQLITE_NULL ||
+			   (uint64_t)sqlite3_column_int64(st, 4) > durable_seq) {
 			*seenp = STATE_SEEN_IN_PROGRESS;
 		} else {
 			if ((ret = column_blob(st, 3, replyp, reply_lenp)) != 0) {
@@ -581,7 +595,7 @@ state_replay_check(struct state *s, const char *sender, const uint8_t id[STATE_I
 /* See state.h. */
 int
 state_replay_set_reply(struct state *s, const char *sender, const uint8_t id[STATE_ID_BYTES],
-		       const uint8_t *reply, size_t len)
+		       const uint8_t *reply, size_t len, uint64_t audit_seq)
 {
 	sqlite3_stmt *st = s->replay_reply;
 	int64_t row = rp_find(s, sender, id);
@@ -593,10 +607,36 @@ state_replay_set_reply(struct state *s, const char *sender, const uint8_t id[STA
 	if (wtx(s) != 0)
 		return PIUGW_ESYSTEM;
 	sqlite3_bind_blob(st, 1, reply, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, row);
+	sqlite3_bind_int64(st, 2, (int64_t)audit_seq);
+	sqlite3_bind_int64(st, 3, row);
 	rc = sqlite3_step(st);
 	done(st);
 	return rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
+}
+
+/* See state.h. */
+int
+state_replay_unaudited(struct state *s, uint64_t durable_seq, uint64_t *np)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (np != NULL)
+		*np = 0;
+	if (wtx(s) != 0)
+		return PIUGW_ESYSTEM;
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE replay SET reply=NULL, audit_seq=0 WHERE audit_seq > ?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_int64(st, 1, (int64_t)durable_seq);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return PIUGW_ESYSTEM;
+	if (np != NULL)
+		*np = (uint64_t)sqlite3_changes(s->db);
+	return 0;
 }
 
 /* See state.h. */

@@ -41,7 +41,7 @@
 #include "diag.h"
 #include "keys.h"
 
-#define STATE_SCHEMA_VERSION 3
+#define STATE_SCHEMA_VERSION 4
 #define STATE_ID_BYTES 16
 #define STATE_HASH_BYTES 32
 #define STATE_REF_MAX 64
@@ -74,7 +74,9 @@ enum state_seen {
 /*
  * Look up (sender, message_id); record it if new. req_hash digests the whole
  * envelope. On STATE_SEEN_REPEAT *replyp (malloc, caller frees) holds the
- * reply. Returns 0 with *seenp set, or an error.
+ * reply. A reply whose audit record is not durable yet (its audit_seq past
+ * durable_seq) is not one to repeat: IN_PROGRESS. Returns 0 with *seenp
+ * set, or an error.
  *
  * After a crash between the commit of a new row and the reply (whose audit
  * record was not yet durable), the row stays without a reply: retries of
@@ -84,12 +86,25 @@ enum state_seen {
  * ask again under a new message id.
  */
 int state_replay_check(struct state *s, const char *sender, const uint8_t id[STATE_ID_BYTES],
-		       const uint8_t req_hash[STATE_HASH_BYTES], int64_t now_ms, int *seenp,
-		       uint8_t **replyp, size_t *reply_lenp);
+		       const uint8_t req_hash[STATE_HASH_BYTES], int64_t now_ms,
+		       uint64_t durable_seq, int *seenp, uint8_t **replyp, size_t *reply_lenp);
 
-/* Remember the reply sent to (sender, id), for repeats. */
+/*
+ * Remember the reply to (sender, id), for repeats, with audit_seq the audit
+ * record it may leave after. It is written in the same transaction as the
+ * request's row, before that record is durable; a row whose record never
+ * became durable (a crash between the commit and the flush) is undone at
+ * the next start by state_replay_unaudited().
+ */
 int state_replay_set_reply(struct state *s, const char *sender, const uint8_t id[STATE_ID_BYTES],
-			   const uint8_t *reply, size_t len);
+			   const uint8_t *reply, size_t len, uint64_t audit_seq);
+
+/*
+ * Forget the replies whose audit record is past durable_seq, the head the
+ * audit log was found at on opening: they never left. Their requests stay
+ * IN_PROGRESS until they expire. *np how many (may be NULL).
+ */
+int state_replay_unaudited(struct state *s, uint64_t durable_seq, uint64_t *np);
 
 /* Forget requests received before before_ms; *np how many (may be NULL). */
 int state_replay_expire(struct state *s, int64_t before_ms, uint64_t *np);

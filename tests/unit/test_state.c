@@ -79,7 +79,7 @@ check(struct state *s, const char *sender, unsigned n, uint8_t hash_byte, int64_
 
 	mid_of(id, n);
 	memset(h, hash_byte, sizeof(h));
-	assert_int_equal(state_replay_check(s, sender, id, h, now, &seen, &r, &l), 0);
+	assert_int_equal(state_replay_check(s, sender, id, h, now, UINT64_MAX, &seen, &r, &l), 0);
 	if (reply != NULL) {
 		*reply = r;
 		*len = l;
@@ -95,8 +95,8 @@ set_reply(struct state *s, const char *sender, unsigned n, const char *bytes)
 	uint8_t id[STATE_ID_BYTES];
 
 	mid_of(id, n);
-	assert_int_equal(state_replay_set_reply(s, sender, id, (const uint8_t *)bytes, strlen(bytes)),
-			 0);
+	assert_int_equal(
+		state_replay_set_reply(s, sender, id, (const uint8_t *)bytes, strlen(bytes), 0), 0);
 }
 
 static void
@@ -130,8 +130,46 @@ replay_rule(void **state)
 	assert_int_equal(check(f->s, "XC-PIU", 1, 1, 1003, NULL, NULL), STATE_SEEN_REPLAYED);
 	/* A reply for a request never seen is refused, not invented. */
 	mid_of(id, 99);
-	assert_int_equal(state_replay_set_reply(f->s, "XA-PIU", id, (const uint8_t *)"x", 1),
+	assert_int_equal(state_replay_set_reply(f->s, "XA-PIU", id, (const uint8_t *)"x", 1, 0),
 			 PIUGW_EUNKNOWNQUERY);
+}
+
+/*
+ * A reply is kept in the turn's one commit, before its audit record is
+ * durable: until it is, a repeat is IN_PROGRESS, never answered with it;
+ * and a reply whose record never reached the log (a crash between the
+ * commit and the flush) is undone on opening, its request then IN_PROGRESS.
+ */
+static void
+replies_wait_for_their_audit_record(void **state)
+{
+	struct fx *f = *state;
+	uint8_t id[STATE_ID_BYTES], h[STATE_HASH_BYTES], *r = NULL;
+	size_t l = 0;
+	int seen = -1;
+	uint64_t n = 9;
+
+	assert_int_equal(check(f->s, "XA-PIU", 1, 1, 1000, NULL, NULL), STATE_SEEN_NEW);
+	assert_int_equal(check(f->s, "XA-PIU", 2, 1, 1000, NULL, NULL), STATE_SEEN_NEW);
+	mid_of(id, 1);
+	assert_int_equal(state_replay_set_reply(f->s, "XA-PIU", id, (const uint8_t *)"r1", 2, 40), 0);
+	mid_of(id, 2);
+	assert_int_equal(state_replay_set_reply(f->s, "XA-PIU", id, (const uint8_t *)"r2", 2, 41), 0);
+	memset(h, 1, sizeof(h));
+	mid_of(id, 1);
+	assert_int_equal(state_replay_check(f->s, "XA-PIU", id, h, 1001, 39, &seen, &r, &l), 0);
+	assert_int_equal(seen, STATE_SEEN_IN_PROGRESS);
+	assert_null(r);
+	assert_int_equal(state_replay_check(f->s, "XA-PIU", id, h, 1001, 40, &seen, &r, &l), 0);
+	assert_int_equal(seen, STATE_SEEN_REPEAT);
+	assert_memory_equal(r, "r1", 2);
+	free(r);
+	/* The log was found at 40 on opening: record 41 never was, nor its reply. */
+	assert_int_equal(state_replay_unaudited(f->s, 40, &n), 0);
+	assert_int_equal(n, 1);
+	reopen(f);
+	assert_repeat(f->s, "XA-PIU", 1, 1, "r1");
+	assert_int_equal(check(f->s, "XA-PIU", 2, 1, 1002, NULL, NULL), STATE_SEEN_IN_PROGRESS);
 }
 
 static void
@@ -391,10 +429,34 @@ upgrade_from_schema_1(void **state)
 	assert_int_equal(aseq, 0);
 	reopen(f);
 	assert_repeat(f->s, "XA-PIU", 5, 1, "old reply");
+	reopen(f); /* upgraded once: opening it again changes nothing */
+	assert_repeat(f->s, "XA-PIU", 5, 1, "old reply");
 	assert_int_equal(check(f->s, "XA-PIU", 6, 1, 2000, NULL, NULL), STATE_SEEN_NEW);
 	assert_int_equal(state_anchor_set(f->s, 3, h, 1000), 0);
 	assert_int_equal(state_anchor_load(f->path, &aseq, h, NULL), 0);
 	assert_int_equal(aseq, 3);
+}
+
+/* A schema-3 file (before replies named their audit record) is upgraded in place. */
+static void
+schema_3_is_upgraded(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db = NULL;
+
+	assert_int_equal(check(f->s, "XA-PIU", 7, 1, 1000, NULL, NULL), STATE_SEEN_NEW);
+	set_reply(f->s, "XA-PIU", 7, "kept reply");
+	state_close(&f->s);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "ALTER TABLE replay DROP COLUMN audit_seq;"
+					  "PRAGMA user_version=3;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	reopen(f);
+	assert_repeat(f->s, "XA-PIU", 7, 1, "kept reply");
+	reopen(f);
+	assert_repeat(f->s, "XA-PIU", 7, 1, "kept reply");
 }
 
 /* PIUGW_ESYSTEM: a state database where none can be made says where and why. */
@@ -484,6 +546,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(replay_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(replies_wait_for_their_audit_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(schema_3_is_upgraded, setup, teardown),
 		cmocka_unit_test_setup_teardown(survives_reopen_and_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(expiry_forgets_only_the_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_commits_together, setup, teardown),
