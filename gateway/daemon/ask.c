@@ -389,8 +389,11 @@ outreq_free(struct gw *g, struct outreq *o)
 static void
 outreq_try_send(struct gw *g, struct outreq *o, int64_t now)
 {
-	struct peer *p = links_peer(g, o->peer);
+	struct peer *p;
 
+	if (o->held)
+		return; /* its record is not durable yet (ask_release) */
+	p = links_peer(g, o->peer);
 	if (p != NULL && links_peer_send(g, p, o->env, o->env_len)) {
 		o->sent_ms = now;
 		if (o->kind == OUT_HELLO)
@@ -399,6 +402,41 @@ outreq_try_send(struct gw *g, struct outreq *o, int64_t now)
 	} else {
 		/* No connection yet: the monitor's connect event sends it, or the next retry. */
 		o->next_ms = now + g->policy->cfg->retry_interval_ms;
+	}
+}
+
+/* See gw.h. */
+void
+ask_release(struct gw *g)
+{
+	uint64_t durable = audit_durable(g->audit);
+	bool failed = audit_status(g->audit) != 0;
+	int64_t now = gw_now_ms();
+
+	for (struct outreq *o = g->out, *next; o != NULL; o = next) {
+		next = o->next;
+		if (!o->held)
+			continue;
+		if (o->seq <= durable) {
+			o->held = false;
+			o->next_ms = 0;
+			outreq_try_send(g, o, now);
+		} else if (failed) {
+			/* Its record will never be durable: it does not leave. */
+			Piugw__PeerAnswer a = PIUGW__PEER_ANSWER__INIT;
+			Piugw__Error e = PIUGW__ERROR__INIT;
+			e.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
+			e.detail = (char *)"the audit log cannot be written: the query was not sent";
+			a.peer = o->peer;
+			a.outcome = PIUGW__OUTCOME__OUTCOME_REFUSED_LOCALLY;
+			a.error = &e;
+			a.request_id = o->request_id;
+			a.agreement_id = o->agreement_id;
+			a.sent_at_ms = o->first_ms;
+			settle(g, o->job, o->slot, o->uid, &a, NULL, false);
+			outreq_free(g, o);
+			next = g->out; /* settle() may have changed the lists */
+		}
 	}
 }
 
@@ -416,9 +454,10 @@ ask_peer_connected(struct gw *g, const char *peer)
 		g->next_witness_ms = now + 1000;
 }
 
+/* A request to peer, sent now unless held (then ask_release sends it). */
 static struct outreq *
 outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *agreement_id,
-	   const uint8_t *hash, const Piugw__Body *body, int64_t deadline_ms)
+	   const uint8_t *hash, const Piugw__Body *body, int64_t deadline_ms, bool held)
 {
 	struct outreq *o = calloc(1, sizeof(*o));
 	int64_t now = gw_now_ms();
@@ -439,6 +478,8 @@ outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *ag
 	sodium_bin2hex(o->request_id, sizeof(o->request_id), o->mid, sizeof(o->mid));
 	o->first_ms = now;
 	o->deadline_ms = deadline_ms;
+	o->held = held;
+	o->next_ms = held ? INT64_MAX : 0;
 	o->next = g->out;
 	g->out = o;
 	outreq_try_send(g, o, now);
@@ -447,10 +488,11 @@ outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *ag
 
 /* ---- queries ---- */
 
-static void
+/* Record a query sent (or stopped here, refusal != 0); *seqp its record. */
+static int
 audit_sent(struct gw *g, const char *peer, const Piugw__Query *q, const struct policy_request *req,
 	   const struct policy_decision *dec, const uint8_t mid[16], uint32_t uid, int refusal,
-	   const char *detail)
+	   uint64_t *seqp)
 {
 	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
 	uint8_t d[2][AUDIT_DIGEST_BYTES];
@@ -486,8 +528,7 @@ audit_sent(struct gw *g, const char *peer, const Piugw__Query *q, const struct p
 		r.refusal = (uint32_t)piugw_error_wire_code(refusal);
 		r.detail = (char *)"stopped locally by our outbound terms";
 	}
-	(void)detail;
-	gw_audit(g, &r, NULL);
+	return gw_audit(g, &r, seqp);
 }
 
 static void
@@ -564,9 +605,12 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 		a.peer = (char *)targets[i];
 		a.sent_at_ms = now;
 		if (rc != 0) {
-			audit_sent(g, targets[i], lq->query, &req, &dec, NULL, uid, rc, dec.detail);
 			e.code = (Piugw__ErrorCode)piugw_error_wire_code(rc);
 			e.detail = dec.detail;
+			if (audit_sent(g, targets[i], lq->query, &req, &dec, NULL, uid, rc, NULL) != 0) {
+				e.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
+				e.detail = (char *)"the audit log cannot be written: nothing was sent";
+			}
 			a.outcome = PIUGW__OUTCOME__OUTCOME_REFUSED_LOCALLY;
 			a.error = &e;
 			a.agreement_id = dec.agreement ? dec.agreement->a->id : (char *)"";
@@ -585,10 +629,17 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 		b.kind_case = PIUGW__BODY__KIND_QUERY;
 		b.query = lq->query;
 		o = outreq_new(g, OUT_QUERY, targets[i], dec.agreement->a->id, dec.agreement->a->hash,
-			       &b, deadline);
+			       &b, deadline, true);
+		/* On record before it leaves: held until the turn's durable step. */
+		e.detail = (char *)"the query could not be sealed";
+		if (o != NULL &&
+		    audit_sent(g, targets[i], lq->query, &req, &dec, o->mid, uid, 0, &o->seq) != 0) {
+			outreq_free(g, o);
+			o = NULL;
+			e.detail = (char *)"the audit log cannot be written: the query was not sent";
+		}
 		if (o == NULL) {
 			e.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
-			e.detail = (char *)"the query could not be sealed";
 			a.outcome = PIUGW__OUTCOME__OUTCOME_REFUSED_LOCALLY;
 			a.error = &e;
 			a.request_id = (char *)"";
@@ -600,7 +651,6 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 		}
 		o->job = j;
 		o->slot = i;
-		audit_sent(g, targets[i], lq->query, &req, &dec, o->mid, uid, 0, NULL);
 		snprintf(why, sizeof(why), "peer=\"%s\",agreement=\"%s\"", targets[i],
 			 dec.agreement->a->id);
 		metrics_add(g, "piugw_queries_sent_total", why, 1);
@@ -1133,7 +1183,7 @@ hello_send(struct gw *g, struct peer *p, Piugw__AgreementRef **refs, size_t nref
 		if (strcmp(g->policy->agreements[k].peer, p->id) == 0)
 			pa = &g->policy->agreements[k];
 	return outreq_new(g, OUT_HELLO, p->id, pa ? pa->a->id : NULL, pa ? pa->a->hash : NULL, &b,
-			  now + GW_HELLO_DEADLINE_MS);
+			  now + GW_HELLO_DEADLINE_MS, false);
 }
 
 static void
@@ -1584,7 +1634,7 @@ poll_waiting(struct gw *g, int64_t now)
 		b.kind_case = PIUGW__BODY__KIND_POLL;
 		b.poll = &poll;
 		o = outreq_new(g, OUT_POLL, v[i].peer, pa->a->id, pa->a->hash, &b,
-			       now + g->policy->cfg->query_deadline_seconds * 1000);
+			       now + g->policy->cfg->query_deadline_seconds * 1000, false);
 		if (o != NULL) {
 			snprintf(o->request_id, sizeof(o->request_id), "%s", v[i].request_id);
 			o->uid = v[i].operator_uid;

@@ -106,6 +106,12 @@ struct outreq {
 	struct job *job;       /* the local caller waiting, or NULL (background poll) */
 	uint32_t uid;          /* the operator who asked */
 	size_t slot;           /* which answer of the job */
+	/*
+	 * A query leaves once its QUERY_SENT record (seq) is durable: held
+	 * until the turn's durable step (ask_release).
+	 */
+	bool held;
+	uint64_t seq;
 };
 
 /* A local caller waiting for answers (a query, a fan-out, peers, results --wait). */
@@ -329,6 +335,11 @@ int64_t ask_next_timer(const struct gw *g);  /* earliest time something is due; 
 void ask_abort_all(struct gw *g, const char *why);
 /* A partner connected: send what waited for a connection. */
 void ask_peer_connected(struct gw *g, const char *peer);
+/*
+ * After the turn's durable step: send the queries whose records are now
+ * durable; if the audit log failed, tell their callers instead.
+ */
+void ask_release(struct gw *g);
 
 /* ---- replies to the local API (ask.c) ---- */
 void ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len,

@@ -198,7 +198,8 @@ gw_turn_end(struct gw *g)
 
 	/*
 	 * The turn's one durable step (gw.h): state.db, then the audit log,
-	 * then every reply whose records are on disk, all in this turn.
+	 * then every reply and every query of ours whose records are on disk,
+	 * all in this turn.
 	 */
 	store_read_hold(g->store, false);
 	gw_commit(g);
@@ -206,6 +207,7 @@ gw_turn_end(struct gw *g)
 		gw_log(GW_ERROR, "audit_failed", "error=%s", gw_esc(piugw_strerror(rc)));
 	g->audit_failed = rc != 0;
 	serve_deferred(g);
+	ask_release(g);
 	g->in_turn = false;
 	ask_local_flush(g);
 }
@@ -303,7 +305,8 @@ audit_config(struct gw *g, const char *detail)
 		 (uintmax_t)g->policy->dir->serial, g->policy->n);
 	r.event = PIUGW__AUDIT_EVENT__AUDIT_CONFIG_LOADED;
 	r.detail = buf;
-	gw_audit(g, &r, NULL);
+	/* A failure is logged by gw_audit and fails the log closed: nothing leaves after it. */
+	(void)gw_audit(g, &r, NULL);
 }
 
 /*
@@ -367,7 +370,7 @@ trust_record(struct gw *g, Piugw__AuditEvent ev, const char *peer, const char *a
 		r.agreement_hash.len = AGREEMENT_HASH_BYTES;
 	}
 	r.detail = (char *)detail;
-	gw_audit(g, &r, NULL);
+	(void)gw_audit(g, &r, NULL); /* as in audit_config */
 	gw_log(GW_INFO, ev == PIUGW__AUDIT_EVENT__AUDIT_KEY_CHANGED ? "key_changed"
 								   : "agreement_changed",
 	       "peer=%s agreement=%s what=%s", peer, agreement_id != NULL ? agreement_id : "-",
@@ -589,7 +592,7 @@ kept_expire(struct gw *g, int64_t now)
 	r.event = PIUGW__AUDIT_EVENT__AUDIT_PURGED;
 	r.record_count = results + decided > UINT32_MAX ? UINT32_MAX : (uint32_t)(results + decided);
 	r.detail = detail;
-	gw_audit(g, &r, NULL);
+	(void)gw_audit(g, &r, NULL); /* as in audit_config */
 	gw_log(GW_INFO, "kept_answers_deleted", "results=%ju decided=%ju days=%u",
 	       (uintmax_t)results, (uintmax_t)decided, days);
 }
