@@ -389,11 +389,8 @@ outreq_free(struct gw *g, struct outreq *o)
 static void
 outreq_try_send(struct gw *g, struct outreq *o, int64_t now)
 {
-	struct peer *p;
+	struct peer *p = links_peer(g, o->peer);
 
-	if (o->held)
-		return; /* its record is not durable yet (ask_release) */
-	p = links_peer(g, o->peer);
 	if (p != NULL && links_peer_send(g, p, o->env, o->env_len)) {
 		o->sent_ms = now;
 		if (o->kind == OUT_HELLO)
@@ -402,41 +399,6 @@ outreq_try_send(struct gw *g, struct outreq *o, int64_t now)
 	} else {
 		/* No connection yet: the monitor's connect event sends it, or the next retry. */
 		o->next_ms = now + g->policy->cfg->retry_interval_ms;
-	}
-}
-
-/* See gw.h. */
-void
-ask_release(struct gw *g)
-{
-	uint64_t durable = audit_durable(g->audit);
-	bool failed = audit_status(g->audit) != 0;
-	int64_t now = gw_now_ms();
-
-	for (struct outreq *o = g->out, *next; o != NULL; o = next) {
-		next = o->next;
-		if (!o->held)
-			continue;
-		if (o->seq <= durable) {
-			o->held = false;
-			o->next_ms = 0;
-			outreq_try_send(g, o, now);
-		} else if (failed) {
-			/* Its record will never be durable: it does not leave. */
-			Piugw__PeerAnswer a = PIUGW__PEER_ANSWER__INIT;
-			Piugw__Error e = PIUGW__ERROR__INIT;
-			e.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
-			e.detail = (char *)"the audit log cannot be written: the query was not sent";
-			a.peer = o->peer;
-			a.outcome = PIUGW__OUTCOME__OUTCOME_REFUSED_LOCALLY;
-			a.error = &e;
-			a.request_id = o->request_id;
-			a.agreement_id = o->agreement_id;
-			a.sent_at_ms = o->first_ms;
-			settle(g, o->job, o->slot, o->uid, &a, NULL, false);
-			outreq_free(g, o);
-			next = g->out; /* settle() may have changed the lists */
-		}
 	}
 }
 
@@ -454,10 +416,13 @@ ask_peer_connected(struct gw *g, const char *peer)
 		g->next_witness_ms = now + 1000;
 }
 
-/* A request to peer, sent now unless held (then ask_release sends it). */
+/*
+ * A request to peer, in the list of those in flight; sent by the caller
+ * (outreq_try_send), once what must come first (its audit record) is done.
+ */
 static struct outreq *
 outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *agreement_id,
-	   const uint8_t *hash, const Piugw__Body *body, int64_t deadline_ms, bool held)
+	   const uint8_t *hash, const Piugw__Body *body, int64_t deadline_ms)
 {
 	struct outreq *o = calloc(1, sizeof(*o));
 	int64_t now = gw_now_ms();
@@ -478,11 +443,8 @@ outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *ag
 	sodium_bin2hex(o->request_id, sizeof(o->request_id), o->mid, sizeof(o->mid));
 	o->first_ms = now;
 	o->deadline_ms = deadline_ms;
-	o->held = held;
-	o->next_ms = held ? INT64_MAX : 0;
 	o->next = g->out;
 	g->out = o;
-	outreq_try_send(g, o, now);
 	return o;
 }
 
@@ -629,11 +591,15 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 		b.kind_case = PIUGW__BODY__KIND_QUERY;
 		b.query = lq->query;
 		o = outreq_new(g, OUT_QUERY, targets[i], dec.agreement->a->id, dec.agreement->a->hash,
-			       &b, deadline, true);
-		/* On record before it leaves: held until the turn's durable step. */
+			       &b, deadline);
+		/*
+		 * On record before it leaves: appended first, and durable by the
+		 * end of this turn, while the partner works on it (a crash in
+		 * between leaves the partner's record of it alone).
+		 */
 		e.detail = (char *)"the query could not be sealed";
-		if (o != NULL &&
-		    audit_sent(g, targets[i], lq->query, &req, &dec, o->mid, uid, 0, &o->seq) != 0) {
+		if (o != NULL && audit_sent(g, targets[i], lq->query, &req, &dec, o->mid, uid, 0,
+					    NULL) != 0) {
 			outreq_free(g, o);
 			o = NULL;
 			e.detail = (char *)"the audit log cannot be written: the query was not sent";
@@ -651,6 +617,7 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 		}
 		o->job = j;
 		o->slot = i;
+		outreq_try_send(g, o, now);
 		snprintf(why, sizeof(why), "peer=\"%s\",agreement=\"%s\"", targets[i],
 			 dec.agreement->a->id);
 		metrics_add(g, "piugw_queries_sent_total", why, 1);
@@ -830,7 +797,16 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 	}
 	r.subject_digests = dv;
 	r.n_subject_digests = nd;
-	gw_audit(g, &r, NULL);
+	if (gw_audit(g, &r, NULL) != 0) {
+		/* Not on record: the analyst sees none of it, and is told why. */
+		mis.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
+		mis.detail = (char *)"the audit log cannot be written: the answer is not shown";
+		a.result = NULL;
+		a.error = &mis;
+		a.outcome = PIUGW__OUTCOME__OUTCOME_REFUSED_LOCALLY;
+		a.decided_here = true;
+		approval_ref = NULL;
+	}
 	{
 		char l[128];
 		if (a.error != NULL) {
@@ -992,7 +968,7 @@ ask_dealer(struct gw *g, struct peer *p, struct inmsg *m)
 		r.peer = p->id;
 		r.detail = (char *)(rc != 0 ? piugw_strerror(rc)
 					    : "an answer to no request in flight (late or repeated)");
-		gw_audit(g, &r, NULL);
+		(void)gw_audit(g, &r, NULL); /* nothing is sent for it; a failure is logged */
 		gw_log(rc != 0 ? GW_WARN : GW_DEBUG, "answer_dropped", "peer=%s why=%s", p->id,
 		       gw_esc(r.detail));
 		goto out;
@@ -1168,6 +1144,7 @@ hello_send(struct gw *g, struct peer *p, Piugw__AgreementRef **refs, size_t nref
 	Piugw__Body b = PIUGW__BODY__INIT;
 	const struct policy_agreement *pa = NULL;
 	struct witness_out w;
+	struct outreq *o;
 	char sw[64];
 
 	snprintf(sw, sizeof(sw), "piugw %s", PIUGW_VERSION);
@@ -1182,8 +1159,10 @@ hello_send(struct gw *g, struct peer *p, Piugw__AgreementRef **refs, size_t nref
 	for (size_t k = 0; k < g->policy->n && pa == NULL; k++)
 		if (strcmp(g->policy->agreements[k].peer, p->id) == 0)
 			pa = &g->policy->agreements[k];
-	return outreq_new(g, OUT_HELLO, p->id, pa ? pa->a->id : NULL, pa ? pa->a->hash : NULL, &b,
-			  now + GW_HELLO_DEADLINE_MS, false);
+	if ((o = outreq_new(g, OUT_HELLO, p->id, pa ? pa->a->id : NULL, pa ? pa->a->hash : NULL,
+			    &b, now + GW_HELLO_DEADLINE_MS)) != NULL)
+		outreq_try_send(g, o, now);
+	return o;
 }
 
 static void
@@ -1634,10 +1613,11 @@ poll_waiting(struct gw *g, int64_t now)
 		b.kind_case = PIUGW__BODY__KIND_POLL;
 		b.poll = &poll;
 		o = outreq_new(g, OUT_POLL, v[i].peer, pa->a->id, pa->a->hash, &b,
-			       now + g->policy->cfg->query_deadline_seconds * 1000, false);
+			       now + g->policy->cfg->query_deadline_seconds * 1000);
 		if (o != NULL) {
 			snprintf(o->request_id, sizeof(o->request_id), "%s", v[i].request_id);
 			o->uid = v[i].operator_uid;
+			outreq_try_send(g, o, now);
 		}
 	}
 	for (size_t i = 0; i < n; i++)

@@ -42,6 +42,12 @@
 #define GW_HELLO_DEADLINE_MS 3000
 #define GW_WITNESS_MS 60000 /* a Hello round to every partner (witness.c) */
 #define GW_LOCAL_MAX_BYTES (256 * 1024)
+/*
+ * Records nothing waits for (our query sent, a configuration loaded) are
+ * flushed with the next turn that has a reply waiting, or this long after
+ * they were appended: one fdatasync for a query and its answer.
+ */
+#define GW_FLUSH_MS 10
 
 /* ---- logging (links.c) ---- */
 
@@ -106,12 +112,6 @@ struct outreq {
 	struct job *job;       /* the local caller waiting, or NULL (background poll) */
 	uint32_t uid;          /* the operator who asked */
 	size_t slot;           /* which answer of the job */
-	/*
-	 * A query leaves once its QUERY_SENT record (seq) is durable: held
-	 * until the turn's durable step (ask_release).
-	 */
-	bool held;
-	uint64_t seq;
 };
 
 /* A local caller waiting for answers (a query, a fan-out, peers, results --wait). */
@@ -147,6 +147,11 @@ struct deferred {
 	uint8_t rid[256];
 	size_t rid_len;
 	char peer[KEYS_ID_MAX + 1];
+	/* What an Error in its place needs, if the record never becomes durable. */
+	bool has_mid, has_hash;
+	uint8_t req_mid[ENVELOPE_MESSAGE_ID_BYTES];
+	char agreement_id[ENVELOPE_AGREEMENT_ID_MAX + 1];
+	uint8_t agreement_hash[ENVELOPE_AGREEMENT_HASH_BYTES];
 	bool early;            /* an early refusal: into the early cache when sent */
 	uint8_t early_hash[32];
 	uint8_t *env;
@@ -248,6 +253,7 @@ struct gw {
 	 */
 	bool in_turn;
 	bool audit_failed;     /* the flush failed: logged once */
+	int64_t unflushed_ms;  /* since when records wait that nothing waits for (0: none) */
 	struct api_out *api_out, **api_out_tail;
 
 	struct pool *pool;     /* helper threads that open envelopes */
@@ -335,11 +341,6 @@ int64_t ask_next_timer(const struct gw *g);  /* earliest time something is due; 
 void ask_abort_all(struct gw *g, const char *why);
 /* A partner connected: send what waited for a connection. */
 void ask_peer_connected(struct gw *g, const char *peer);
-/*
- * After the turn's durable step: send the queries whose records are now
- * durable; if the audit log failed, tell their callers instead.
- */
-void ask_release(struct gw *g);
 
 /* ---- replies to the local API (ask.c) ---- */
 void ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len,

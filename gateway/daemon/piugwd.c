@@ -198,16 +198,32 @@ gw_turn_end(struct gw *g)
 
 	/*
 	 * The turn's one durable step (gw.h): state.db, then the audit log,
-	 * then every reply and every query of ours whose records are on disk,
-	 * all in this turn.
+	 * then every reply whose records are on disk, all in this turn. When
+	 * no reply waits for them, the records wait (GW_FLUSH_MS at most) to
+	 * share the next turn's flush.
 	 */
 	store_read_hold(g->store, false);
 	gw_commit(g);
-	if ((rc = audit_flush(g->audit)) != 0 && !g->audit_failed)
-		gw_log(GW_ERROR, "audit_failed", "error=%s", gw_esc(piugw_strerror(rc)));
-	g->audit_failed = rc != 0;
+	if (audit_head(g->audit) > audit_durable(g->audit)) {
+		int64_t now = gw_now_ms();
+		bool waited = g->deferred != NULL || ask_local_waiting(g) || g->draining ||
+			      g->stop || (g->unflushed_ms != 0 && now - g->unflushed_ms >= GW_FLUSH_MS);
+		if (!waited) {
+			if (g->unflushed_ms == 0)
+				g->unflushed_ms = now;
+		} else {
+			if ((rc = audit_flush(g->audit)) != 0 && !g->audit_failed)
+				gw_log(GW_ERROR, "audit_failed", "error=%s",
+				       gw_esc(piugw_strerror(rc)));
+			g->audit_failed = rc != 0;
+			g->unflushed_ms = 0;
+		}
+	} else if ((rc = audit_flush(g->audit)) != 0) { /* a checkpoint may be due by time */
+		if (!g->audit_failed)
+			gw_log(GW_ERROR, "audit_failed", "error=%s", gw_esc(piugw_strerror(rc)));
+		g->audit_failed = true;
+	}
 	serve_deferred(g);
-	ask_release(g);
 	g->in_turn = false;
 	ask_local_flush(g);
 }
@@ -610,6 +626,12 @@ serve(struct gw *g)
 
 		if (timeout > 1000)
 			timeout = 1000;
+		/* Records waiting to be flushed: at most GW_FLUSH_MS after the first. */
+		if (g->unflushed_ms != 0) {
+			int64_t left = g->unflushed_ms + GW_FLUSH_MS - now;
+			if (left < timeout)
+				timeout = left > 0 ? (long)left : 0;
+		}
 		if (metrics >= 0 && metrics_timeout_ms(g) >= 0 && metrics_timeout_ms(g) < timeout)
 			timeout = metrics_timeout_ms(g);
 		if (g->router == NULL) {
@@ -955,6 +977,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	audit_config(&g, "gateway started");
+	/* What opening and starting recorded, on disk before the first message: a full disk shows now. */
+	if ((rc = audit_flush(g.audit)) != 0) {
+		gw_log(GW_ERROR, "audit_failed", "error=%s", gw_esc(piugw_strerror(rc)));
+		g.audit_failed = true;
+	}
 	gw_log(GW_INFO, "ready", "gateway=%s listen=%s local_api=%s partners=%zu version=%s",
 	       g.policy->cfg->id, gw_esc(g.policy->cfg->listen), gw_esc(g.policy->cfg->local_api),
 	       g.npeers, PIUGW_VERSION);

@@ -106,14 +106,41 @@ digests_of_result(const struct gw *g, const Piugw__QueryResult *r, struct digest
 
 /* ---- replies ---- */
 
+/*
+ * Work whose record is not on disk is not answered: an INTERNAL Error, sealed
+ * for peer about mid (may be NULL), sent at once, disclosing nothing.
+ */
+static void
+refuse_unaudited(struct gw *g, const char *peer, const uint8_t *rid, size_t rid_len,
+		 const uint8_t *mid, const char *agreement_id, const uint8_t *agreement_hash)
+{
+	Piugw__Error e = PIUGW__ERROR__INIT;
+	Piugw__Body b = PIUGW__BODY__INIT;
+	uint8_t *env = NULL;
+	size_t len = 0;
+
+	e.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
+	e.detail = (char *)"the audit log cannot be written; the gateway refuses work until "
+			   "an operator fixes it";
+	b.kind_case = PIUGW__BODY__KIND_ERROR;
+	b.error = &e;
+	if (links_seal(g, peer, mid, agreement_id, agreement_hash, &b, NULL, &env, &len) == 0)
+		links_router_send(g, rid, rid_len, env, len);
+	free(env);
+}
+
 /* Queue env for rid until audit record seq is durable, then send (serve_deferred). */
 static void
 defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char *peer,
+      const uint8_t *mid, const char *agreement_id, const uint8_t *agreement_hash,
       const uint8_t *early_hash, uint8_t *env, size_t env_len)
 {
 	struct deferred *d = calloc(1, sizeof(*d));
 
 	if (d == NULL || rid_len > sizeof(d->rid)) {
+		/* Its record is appended: the partner's retry gets the reply or an Error. */
+		gw_log(GW_ERROR, "reply_lost", "peer=%s error=%s", peer,
+		       gw_esc(d == NULL ? "out of memory" : "routing id too long"));
 		free(d);
 		free(env);
 		return;
@@ -122,6 +149,11 @@ defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char
 	memcpy(d->rid, rid, rid_len);
 	d->rid_len = rid_len;
 	snprintf(d->peer, sizeof(d->peer), "%s", peer);
+	if ((d->has_mid = mid != NULL))
+		memcpy(d->req_mid, mid, sizeof(d->req_mid));
+	snprintf(d->agreement_id, sizeof(d->agreement_id), "%s", agreement_id ? agreement_id : "");
+	if ((d->has_hash = agreement_hash != NULL))
+		memcpy(d->agreement_hash, agreement_hash, sizeof(d->agreement_hash));
 	if (early_hash != NULL) {
 		d->early = true;
 		memcpy(d->early_hash, early_hash, 32);
@@ -172,12 +204,16 @@ void
 serve_deferred(struct gw *g)
 {
 	uint64_t durable = audit_durable(g->audit);
+	bool failed = audit_status(g->audit) != 0;
 	struct deferred *ready = NULL, *d;
 
-	if (g->deferred == NULL || g->deferred->seq > durable)
+	if (g->deferred == NULL || (g->deferred->seq > durable && !failed))
 		return;
-	/* In record order: those whose records are durable, all of them after a flush. */
-	for (d = g->deferred; d != NULL && d->seq <= durable; d = d->next)
+	/*
+	 * In record order: those whose records are durable, all of them after
+	 * a flush; if the log failed, the rest too, as Errors.
+	 */
+	for (d = g->deferred; d != NULL && (d->seq <= durable || failed); d = d->next)
 		ready = d;
 	d = g->deferred;
 	g->deferred = ready->next;
@@ -186,8 +222,13 @@ serve_deferred(struct gw *g)
 	ready->next = NULL;
 	while (d != NULL) {
 		struct deferred *next = d->next;
-		links_router_send(g, d->rid, d->rid_len, d->env, d->env_len);
-		if (d->early)
+		if (d->seq > durable)
+			refuse_unaudited(g, d->peer, d->rid, d->rid_len, d->has_mid ? d->req_mid : NULL,
+					 d->agreement_id[0] ? d->agreement_id : NULL,
+					 d->has_hash ? d->agreement_hash : NULL);
+		else
+			links_router_send(g, d->rid, d->rid_len, d->env, d->env_len);
+		if (d->early && d->seq <= durable)
 			early_keep(g, d->early_hash, d->env, d->env_len);
 		free(d->env);
 		free(d);
@@ -261,17 +302,8 @@ reply(struct gw *g, struct ex *x, const Piugw__Body *body)
 	}
 	if (rc != 0) {
 		/* Unaudited work is refused: answer INTERNAL, disclose nothing. */
-		Piugw__Error e = PIUGW__ERROR__INIT;
-		Piugw__Body b = PIUGW__BODY__INIT;
-		e.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
-		e.detail = (char *)"the audit log cannot be written; the gateway refuses work until "
-				   "an operator fixes it";
-		b.kind_case = PIUGW__BODY__KIND_ERROR;
-		b.error = &e;
-		if (links_seal(g, x->peer, x->have_mid ? x->mid : NULL, agreement_id, agreement_hash,
-			       &b, NULL, &env, &len) == 0)
-			links_router_send(g, x->rid, x->rid_len, env, len);
-		free(env);
+		refuse_unaudited(g, x->peer, x->rid, x->rid_len, x->have_mid ? x->mid : NULL,
+				 agreement_id, agreement_hash);
 		gw_log(GW_ERROR, "audit_failed", "peer=%s problem=%s", x->peer,
 		       gw_esc(piugw_strerror(rc)));
 		return;
@@ -290,8 +322,8 @@ reply(struct gw *g, struct ex *x, const Piugw__Body *body)
 	if (x->remember && x->have_mid &&
 	    state_replay_set_reply(g->state, x->peer, x->mid, env, len, seq) != 0)
 		gw_log(GW_ERROR, "state", "problem=%s", gw_esc("replay cache not updated"));
-	defer(g, seq, x->rid, x->rid_len, x->peer, x->remember ? NULL : x->early ? x->hash : NULL,
-	      env, len);
+	defer(g, seq, x->rid, x->rid_len, x->peer, x->have_mid ? x->mid : NULL, agreement_id,
+	      agreement_hash, x->remember ? NULL : x->early ? x->hash : NULL, env, len);
 }
 
 /* Refuse with an Error of the wire code of err (PIUGW_E*). */
@@ -384,7 +416,11 @@ answer(struct gw *g, const Piugw__Query *q, const struct policy_decision *dec,
 		m.message_id = x->rec.message_id;
 		m.record_count = masked;
 		m.detail = detail;
-		gw_audit(g, &m, NULL);
+		/* Masking unrecorded is no answer: the caller refuses (INTERNAL). */
+		if (gw_audit(g, &m, NULL) != 0) {
+			disclose_free(qrp);
+			return PIUGW_EAUDIT;
+		}
 	}
 	return 0;
 }
@@ -482,7 +518,10 @@ on_query(struct gw *g, struct ex *x, const Piugw__Query *q)
 		reply(g, x, &b);
 		return;
 	}
-	if ((rc = answer(g, q, &dec, &qr, x)) != 0) {
+	if ((rc = answer(g, q, &dec, &qr, x)) == PIUGW_EAUDIT) {
+		refuse(g, x, PIUGW_EAUDIT, "the audit log cannot be written");
+		return;
+	} else if (rc != 0) {
 		/* The operator needs the cause; the partner, only that it is ours. */
 		gw_log(GW_ERROR, "store_failed", "code=%s sqlite=%s", piugw_error_name(rc),
 		       gw_esc(store_errmsg(g->store)));
@@ -913,7 +952,9 @@ serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uin
 	if (approve && q != NULL) {
 		if ((rc = answer(g, q, &dec, &qr, &x)) != 0) {
 			approve = false;
-			snprintf(reason, sizeof(reason), "the store could not be searched");
+			snprintf(reason, sizeof(reason), "%s",
+				 rc == PIUGW_EAUDIT ? "the audit log cannot be written"
+						    : "the store could not be searched");
 		}
 	}
 	if (approve && qr != NULL) {

@@ -388,6 +388,29 @@ kill -TERM "${pid[XC-PIU]}"; wait "${pid[XC-PIU]}"
 check "XC starts again with room" start XC-PIU
 check "and serves" t2 XA-PIU XC-PIU hello "^HELLO"
 check "XC stops" stop XC-PIU
+# The disk fills while XC serves: a little room left (2 KiB past its
+# segment), queries until a flush fails. Every query gets its answer while
+# the records are written, an Error INTERNAL once they are not: never
+# silence, and nothing disclosed unrecorded.
+seg=$(ls "$m"/XC-PIU/state/audit/*.seg | tail -1)
+room=$(($(stat -c %s "$seg") / 1024 + 2))
+rm -f "$dir/XC-PIU.ready"
+mkfifo "$dir/XC-PIU.ready"
+(ulimit -f "$room"; exec "$piugwd" -c "$(cfg XC-PIU)" --ready-fd 3 3>"$dir/XC-PIU.ready") 2> >(cat >>"$dir/XC-PIU.log") &
+pid[XC-PIU]=$!
+read -r -t 30 line <"$dir/XC-PIU.ready" || line=
+check "XC starts with 2 KiB of room" test "$line" = "READY=1"
+: >"$dir/filling"
+for _ in $(seq 1 40); do
+	rg XA-PIU XC-PIU query
+	head -1 "$dir/out" >>"$dir/filling"
+	grep -q "^ERROR INTERNAL" "$dir/out" && break
+done
+check "answers while there is room" grep -q "^RESULT" "$dir/filling"
+check "then INTERNAL when the flush fails" grep -q "^ERROR INTERNAL" "$dir/filling"
+check "and no query without a reply ($(sort "$dir/filling" | uniq -c | tr '\n' ' '))" \
+	test -z "$(grep -vE '^(RESULT|ERROR INTERNAL)' "$dir/filling")"
+kill -TERM "${pid[XC-PIU]}"; wait "${pid[XC-PIU]}"
 
 # --- a partner's answers that break the protocol or the agreement -----------------
 # XC stopped, the rogue binds XC's endpoint with XC's keys and answers XA's
