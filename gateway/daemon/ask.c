@@ -1062,7 +1062,7 @@ ask_results(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 		r.outcome = PIUGW__OUTCOME__OUTCOME_UNSPECIFIED;
 	}
 	/* Answers are the asker's: another operator (but root) may not collect them. */
-	if (r.operator_uid != uid && !gw_local_admin(uid)) {
+	if (r.operator_uid != uid && !policy_local_admin(uid)) {
 		state_result_clear(&r);
 		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
 				"request %s was sent by another operator", lr->request_id);
@@ -1239,7 +1239,7 @@ ask_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 	int rc;
 
 	/* Only who may write the store itself: root and the gateway's own user. */
-	if (!gw_local_admin(uid)) {
+	if (!policy_local_admin(uid)) {
 		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
 				"only root and the gateway's own user record changes to its store");
 		return;
@@ -1283,7 +1283,7 @@ static void
 ask_audit_purge(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 		const Piugw__LocalAuditPurge *ap)
 {
-	if (!gw_local_admin(uid)) {
+	if (!policy_local_admin(uid)) {
 		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
 				"only root and the gateway's own user purge its audit log");
 		return;
@@ -1458,7 +1458,7 @@ ask_api(struct gw *g)
 	if ((req->kind_case == PIUGW__LOCAL_REQUEST__KIND_PENDING ||
 	     req->kind_case == PIUGW__LOCAL_REQUEST__KIND_APPROVE ||
 	     req->kind_case == PIUGW__LOCAL_REQUEST__KIND_DENY) &&
-	    !gw_may_decide(g, (uint32_t)uid)) {
+	    !policy_may_decide(g->policy, (uint32_t)uid)) {
 		char who[64];
 		gw_user_name((uint32_t)uid, who, sizeof(who));
 		gw_log(GW_WARN, "approval_refused", "operator=%s", gw_esc(who));

@@ -1,20 +1,32 @@
 /*
  * gw.h: the parts of piugwd and what they share.
  *
- * One thread runs one zmq_poll loop over every socket (no locks): the
- * public ROUTER that partners' DEALERs connect to, the ZAP handler that
- * admits them, one DEALER per partner, the local API ROUTER, the socket
- * monitors, a signalfd and the audit log's durability eventfd. Timers
- * (retries, deadlines, polls of pending answers) are kept in the lists
- * below and set the poll timeout. The only work done elsewhere is opening
- * a turn's envelopes (struct inmsg), which the loop hands to the helper
- * threads of g->pool and waits for: each writes only its own messages, and
- * the envelope context they read does not change meanwhile.
+ * One thread runs one zmq_poll loop over every socket: the public ROUTER
+ * that partners' DEALERs connect to, the ZAP handler that admits them, one
+ * DEALER per partner, the local API ROUTER, the socket monitors, a
+ * signalfd, the metrics server's epoll fd and the suspensions' inotify fd.
+ * Timers (retries, deadlines, polls of pending answers, the flush of
+ * records nothing waits for) set the poll timeout. A turn ends with its one
+ * durable step in this thread (gw_turn_end): state.db committed, the audit
+ * log written and flushed, then the replies sent.
  *
- *   piugwd.c  start, configuration, reload, the loop, shutdown
- *   links.c   sockets: ZAP, the public ROUTER, partner DEALERs, monitors, logs
- *   serve.c   the answering side: receiving rules, answers, approvals
+ * Other threads, and what they share with the loop:
+ *   - libzmq's I/O thread (sockets; it shares nothing of ours);
+ *   - g->pool's helpers, which open a turn's envelopes while the loop waits
+ *     for them (gw_open_all): each writes only its own messages, and the
+ *     envelope context and keys they read do not change meanwhile;
+ *   - state.c's checkpointer, on its own SQLite connection to state.db.
+ * The audit log has no thread of its own in the daemon (inline_writes).
+ *
+ * The files call downwards only (tests/integration/daemon_dag.sh checks it
+ * on the objects):
+ *   piugwd.c  start, configuration, reload, the loop and its turn, shutdown
  *   ask.c     the asking side and the local API: queries, fan-out, polls, peers
+ *   serve.c   the answering side: receiving rules, answers, approvals
+ *   witness.c partners witness each other's audit logs
+ *   metrics.c /metrics and /healthz
+ *   links.c   sockets: ZAP, the public ROUTER, partner DEALERs, monitors
+ *   gw.c      log lines, clocks, user names, appending to the audit log
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -49,7 +61,7 @@
  */
 #define GW_FLUSH_MS 10
 
-/* ---- logging (links.c) ---- */
+/* ---- logging (gw.c) ---- */
 
 enum gw_level { GW_DEBUG, GW_INFO, GW_WARN, GW_ERROR };
 extern int gw_log_level;
@@ -275,17 +287,15 @@ struct gw {
 	size_t purge_caller_len;
 };
 
-/* ---- piugwd.c ---- */
+/* ---- gw.c ---- */
 int64_t gw_now_ms(void);
 int64_t gw_mono_us(void);
-/* Root or the gateway's own user: may do anything on the local API. */
-bool gw_local_admin(uint32_t uid);
-/* May this local user see and decide requests held for approval (piugwd.yaml approvers)? */
-bool gw_may_decide(const struct gw *g, uint32_t uid);
-/* Does member id hold at least one agreement in force with us now? (ZAP and every message) */
-bool gw_admitted(const struct gw *g, const char *id, int64_t now_ms);
 /* Append r to the audit log (filling the peer's OS-independent fields); *seqp its seq. */
 int gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp);
+/* The OS user name of uid ("alice"), or its number. */
+void gw_user_name(uint32_t uid, char *out, size_t size);
+
+/* ---- piugwd.c ---- */
 /* Commit state.db's open transaction (logging a failure). */
 void gw_commit(struct gw *g);
 void gw_turn_begin(struct gw *g);
@@ -300,7 +310,8 @@ int links_router_retry(struct gw *g);      /* bind again after a rebind; 0 once 
 int links_peers_sync(struct gw *g);        /* one DEALER per partner of the policy */
 void links_close(struct gw *g);
 void links_zap_handle(struct gw *g);
-void links_monitor_handle(struct gw *g, struct peer *p, void *mon);
+/* Take one event of a monitor (p NULL: the public ROUTER's); true: p just connected. */
+bool links_monitor_handle(struct gw *g, struct peer *p, void *mon);
 struct peer *links_peer(struct gw *g, const char *id);
 /* Send env to partner p now; false if no connection takes it (retry later). */
 bool links_peer_send(struct gw *g, struct peer *p, const uint8_t *env, size_t len);
@@ -387,8 +398,5 @@ void metrics_add(struct gw *g, const char *name, const char *labels, double v);
 void metrics_observe(struct gw *g, const char *peer, double seconds);
 /* Health: true if all is well; *outp the JSON body with the reasons. */
 bool metrics_health(struct gw *g, json_t **outp);
-
-/* The OS user name of uid ("alice"), or its number. */
-void gw_user_name(uint32_t uid, char *out, size_t size);
 
 #endif /* PIUGW_GW_H */

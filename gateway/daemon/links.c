@@ -31,76 +31,6 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
-int gw_log_level = GW_INFO;
-bool gw_log_syslog = false;
-
-/* See gw.h. */
-const char *
-gw_esc(const char *s)
-{
-	static char ring[4][300];
-	static unsigned next;
-	char *b = ring[next++ % 4];
-	size_t o = 0;
-	bool quote = false;
-
-	if (s == NULL)
-		return "-";
-	for (const char *p = s; *p != '\0'; p++)
-		if (*p == ' ' || *p == '=' || *p == '"')
-			quote = true;
-	if (quote)
-		b[o++] = '"';
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && o < 290; p++) {
-		if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
-			b[o++] = (char)*p;
-		else
-			o += (size_t)snprintf(b + o, 300 - o, "\\x%02x", *p);
-	}
-	if (quote)
-		b[o++] = '"';
-	b[o] = '\0';
-	return o == 0 ? "\"\"" : b;
-}
-
-/* See gw.h. */
-void
-gw_log(enum gw_level lvl, const char *event, const char *fmt, ...)
-{
-	static const char *names[] = {"debug", "info", "warn", "error"};
-	char ts[32];
-	struct timespec now;
-	struct tm tm;
-	va_list ap;
-
-	if ((int)lvl < gw_log_level)
-		return;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	flockfile(stderr);
-	fprintf(stderr, "%s.%03ldZ level=%s event=%s", ts, now.tv_nsec / 1000000, names[lvl], event);
-	if (fmt != NULL && fmt[0] != '\0') {
-		fputc(' ', stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-	}
-	fputc('\n', stderr);
-	funlockfile(stderr);
-	if (gw_log_syslog) {
-		static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
-		char line[1024];
-		int k = snprintf(line, sizeof(line), "event=%s ", event);
-		if (fmt != NULL && k > 0 && (size_t)k < sizeof(line)) {
-			va_start(ap, fmt);
-			vsnprintf(line + k, sizeof(line) - (size_t)k, fmt, ap);
-			va_end(ap);
-		}
-		syslog(prio[lvl], "%s", line);
-	}
-}
-
 static int
 set_int(void *s, int opt, int v)
 {
@@ -555,7 +485,7 @@ links_zap_handle(struct gw *g)
 			    0)
 				id = dir->members[i].keys.id;
 		if (id == NULL || strcmp(id, g->policy->cfg->id) == 0 ||
-		    !gw_admitted(g, id, gw_now_ms())) {
+		    !policy_admitted(g->policy, id, gw_now_ms())) {
 			zmq_z85_encode(z85, key, KEYS_PUBLIC_BYTES);
 			gw_log(GW_WARN, "zap_refused", "key=%s member=%s problem=%s", gw_esc(z85),
 			       id != NULL ? id : "-",
@@ -576,7 +506,7 @@ out:
 /* ---- monitors ---- */
 
 /* See gw.h. */
-void
+bool
 links_monitor_handle(struct gw *g, struct peer *p, void *mon)
 {
 	zmq_msg_t m;
@@ -585,10 +515,11 @@ links_monitor_handle(struct gw *g, struct peer *p, void *mon)
 	char ep[128] = "";
 	int more;
 
+	(void)g;
 	zmq_msg_init(&m);
 	if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) < 0) {
 		zmq_msg_close(&m);
-		return;
+		return false;
 	}
 	if (zmq_msg_size(&m) >= 6) {
 		memcpy(&ev, zmq_msg_data(&m), 2);
@@ -616,15 +547,14 @@ links_monitor_handle(struct gw *g, struct peer *p, void *mon)
 		else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
 			 ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 			gw_log(GW_WARN, "handshake_failed", "code=%u", val);
-		return;
+		return false;
 	}
 	switch (ev) {
 	case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
 		p->connected = p->ever_connected = true;
 		p->problem[0] = '\0';
 		gw_log(GW_INFO, "peer_connected", "peer=%s endpoint=%s", p->id, gw_esc(p->endpoint));
-		ask_peer_connected(g, p->id);
-		break;
+		return true; /* the caller sends what waited for it */
 	case ZMQ_EVENT_DISCONNECTED:
 		if (p->connected) {
 			gw_log(GW_WARN, "peer_disconnected", "peer=%s", p->id);
@@ -656,6 +586,7 @@ links_monitor_handle(struct gw *g, struct peer *p, void *mon)
 	default:
 		break;
 	}
+	return false;
 }
 
 /* ---- sending ---- */

@@ -46,123 +46,6 @@
 #define EXIT_AUDIT 3 /* the audit log is behind or forks from state.db: a restart cannot help */
 
 /* See gw.h. */
-int64_t
-gw_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* See gw.h. */
-int64_t
-gw_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* See gw.h. */
-void
-gw_user_name(uint32_t uid, char *out, size_t size)
-{
-	/*
-	 * A lookup reads /etc/passwd (or asks NSS): remembered for a minute for
-	 * the few users of a gateway, so that a renamed user shows soon enough.
-	 */
-	static struct {
-		uint32_t uid;
-		int64_t at_ms;
-		char name[64];
-	} cache[8];
-	static unsigned next;
-	int64_t now = gw_now_ms();
-	struct passwd pw, *res = NULL;
-	char buf[1024];
-	unsigned i;
-
-	for (i = 0; i < 8; i++)
-		if (cache[i].at_ms != 0 && cache[i].uid == uid && now - cache[i].at_ms < 60000) {
-			snprintf(out, size, "%s", cache[i].name);
-			return;
-		}
-	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
-		snprintf(out, size, "%s", pw.pw_name);
-	else
-		snprintf(out, size, "uid:%u", uid);
-	i = next++ % 8;
-	cache[i].uid = uid;
-	cache[i].at_ms = now;
-	snprintf(cache[i].name, sizeof(cache[i].name), "%s", out);
-}
-
-/* See gw.h. */
-bool
-gw_local_admin(uint32_t uid)
-{
-	return uid == 0 || uid == (uint32_t)geteuid();
-}
-
-/* See gw.h. */
-bool
-gw_may_decide(const struct gw *g, uint32_t uid)
-{
-	const struct config *c = g->policy->cfg;
-	struct passwd pw, *pres = NULL;
-	char buf[4096];
-	gid_t groups[256];
-	int ng = 256;
-
-	if (gw_local_admin(uid) || c->napprovers == 0)
-		return true;
-	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &pres) != 0 || pres == NULL ||
-	    getgrouplist(pw.pw_name, pw.pw_gid, groups, &ng) < 0)
-		return false; /* unknown, or in more groups than we look at: fail closed */
-	for (size_t i = 0; i < c->napprovers; i++) {
-		struct group gr, *gres = NULL;
-		char gbuf[4096];
-		if (getgrnam_r(c->approvers[i], &gr, gbuf, sizeof(gbuf), &gres) != 0 || gres == NULL)
-			continue;
-		for (int k = 0; k < ng; k++)
-			if (groups[k] == gr.gr_gid)
-				return true;
-	}
-	return false;
-}
-
-/* See gw.h. */
-bool
-gw_admitted(const struct gw *g, const char *id, int64_t now_ms)
-{
-	const struct policy *p = g->policy;
-
-	if (strcmp(id, p->cfg->id) == 0 || directory_member(p->dir, id) == NULL)
-		return false;
-	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->agreements[i].peer, id) == 0 &&
-		    policy_agreement_state(&p->agreements[i], now_ms, NULL, 0) == POLICY_IN_FORCE)
-			return true;
-	return false;
-}
-
-/* See gw.h. */
-int
-gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp)
-{
-	uint64_t seq = 0;
-	int rc = audit_append(g->audit, r, &seq);
-
-	if (rc != 0)
-		gw_log(GW_ERROR, "audit_append_failed", "error=%s", gw_esc(piugw_strerror(rc)));
-	if (seqp != NULL)
-		*seqp = seq;
-	return rc;
-}
-
-/* See gw.h. */
 void
 gw_commit(struct gw *g)
 {
@@ -465,7 +348,7 @@ reload(struct gw *g)
 	snprintf(old_listen, sizeof(old_listen), "%s", g->policy->cfg->listen);
 	if ((admitted = calloc(n + 1, KEYS_ID_MAX + 1)) != NULL)
 		for (size_t i = 0; i < n; i++)
-			if (gw_admitted(g, g->policy->dir->members[i].keys.id, now))
+			if (policy_admitted(g->policy, g->policy->dir->members[i].keys.id, now))
 				snprintf(admitted + i * (KEYS_ID_MAX + 1), KEYS_ID_MAX + 1, "%s",
 					 g->policy->dir->members[i].keys.id);
 	trust_take(g->policy, &was);
@@ -488,7 +371,7 @@ reload(struct gw *g)
 	links_peers_sync(g);
 	for (size_t i = 0; admitted != NULL && i < n; i++) {
 		const char *id = admitted + i * (KEYS_ID_MAX + 1);
-		if (id[0] != '\0' && !gw_admitted(g, id, now)) {
+		if (id[0] != '\0' && !policy_admitted(g->policy, id, now)) {
 			gw_log(GW_WARN, "member_cut_off", "member=%s", id);
 			cut = true;
 		}
@@ -686,12 +569,13 @@ serve(struct gw *g)
 			links_zap_handle(g);
 		for (int k = 0; n > 0 && take_quiet(g->router_mon, &items[6], k, &g->router_mon_again);
 		     k++)
-			links_monitor_handle(g, NULL, g->router_mon);
+			(void)links_monitor_handle(g, NULL, g->router_mon);
 		for (size_t i = peer0; i < n; i += 2) {
 			struct peer *p = &g->peers[(i - peer0) / 2];
 			size_t got = 0;
 			for (int k = 0; take_quiet(p->mon, &items[i + 1], k, &p->mon_again); k++)
-				links_monitor_handle(g, p, p->mon);
+				if (links_monitor_handle(g, p, p->mon))
+					ask_peer_connected(g, p->id);
 			while (flagged(&items[i]) && got < GW_BATCH &&
 			       ask_dealer_recv(g, p, &g->inbox[got]))
 				got++;

@@ -674,7 +674,7 @@ serve_router_recv(struct gw *g, struct inmsg *m)
 	 * what passes them is opened (gw_open_all).
 	 */
 	m->admitted = user != NULL && keys_id_valid(user, strlen(user)) &&
-		      gw_admitted(g, user, m->opts.now_ms);
+		      policy_admitted(g->policy, user, m->opts.now_ms);
 	m->open = m->admitted && m->frames == 2;
 	return true;
 }

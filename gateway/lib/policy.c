@@ -4,6 +4,8 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
@@ -938,4 +940,53 @@ policy_resume(const char *state_dir, const char *id, struct diag *d)
 	}
 	free(path);
 	return ret;
+}
+
+/* ---- who may: members over the network, users on this machine ---- */
+
+/* See policy.h. */
+bool
+policy_admitted(const struct policy *p, const char *id, int64_t now_ms)
+{
+	if (strcmp(id, p->cfg->id) == 0 || directory_member(p->dir, id) == NULL)
+		return false;
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->agreements[i].peer, id) == 0 &&
+		    policy_agreement_state(&p->agreements[i], now_ms, NULL, 0) == POLICY_IN_FORCE)
+			return true;
+	return false;
+}
+
+/* See policy.h. */
+bool
+policy_local_admin(uint32_t uid)
+{
+	return uid == 0 || uid == (uint32_t)geteuid();
+}
+
+/* See policy.h. */
+bool
+policy_may_decide(const struct policy *p, uint32_t uid)
+{
+	const struct config *c = p->cfg;
+	struct passwd pw, *pres = NULL;
+	char buf[4096];
+	gid_t groups[256];
+	int ng = 256;
+
+	if (policy_local_admin(uid) || c->napprovers == 0)
+		return true;
+	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &pres) != 0 || pres == NULL ||
+	    getgrouplist(pw.pw_name, pw.pw_gid, groups, &ng) < 0)
+		return false; /* unknown, or in more groups than we look at: fail closed */
+	for (size_t i = 0; i < c->napprovers; i++) {
+		struct group gr, *gres = NULL;
+		char gbuf[4096];
+		if (getgrnam_r(c->approvers[i], &gr, gbuf, sizeof(gbuf), &gres) != 0 || gres == NULL)
+			continue;
+		for (int k = 0; k < ng; k++)
+			if (groups[k] == gr.gr_gid)
+				return true;
+	}
+	return false;
 }

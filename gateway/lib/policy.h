@@ -108,6 +108,22 @@ void policy_agreement_clear(struct policy_agreement *pa);
 /* The agreement with this id, or NULL. */
 const struct policy_agreement *policy_agreement(const struct policy *p, const char *id);
 
+/*
+ * Does member id hold at least one agreement in force with us at now_ms?
+ * (ZAP admits only those, and every message is judged again.) Never us.
+ */
+bool policy_admitted(const struct policy *p, const char *id, int64_t now_ms);
+
+/* Root or the gateway's own user: may do anything on the local API. */
+bool policy_local_admin(uint32_t uid);
+
+/*
+ * May this local user see and decide requests held for approval? Yes for
+ * a local admin, for anyone when no approvers are configured, else only
+ * for a member of one of the approvers' groups (unknown users: no).
+ */
+bool policy_may_decide(const struct policy *p, uint32_t uid);
+
 /* ---- rates ---- */
 
 struct policy_rates; /* counters per agreement and direction; outlive reloads */

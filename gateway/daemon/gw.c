@@ -1,0 +1,155 @@
+/*
+ * gw.c: what every part of piugwd uses and nothing of it calls back: the
+ * log lines, the clocks, users' names, and appending to the audit log.
+ * The bottom of the daemon's files (gw.h lists the order).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gw.h"
+#include "piugw/error.h"
+
+int gw_log_level = GW_INFO;
+bool gw_log_syslog = false;
+
+/* See gw.h. */
+const char *
+gw_esc(const char *s)
+{
+	static char ring[4][300];
+	static unsigned next;
+	char *b = ring[next++ % 4];
+	size_t o = 0;
+	bool quote = false;
+
+	if (s == NULL)
+		return "-";
+	for (const char *p = s; *p != '\0'; p++)
+		if (*p == ' ' || *p == '=' || *p == '"')
+			quote = true;
+	if (quote)
+		b[o++] = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && o < 290; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			b[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(b + o, 300 - o, "\\x%02x", *p);
+	}
+	if (quote)
+		b[o++] = '"';
+	b[o] = '\0';
+	return o == 0 ? "\"\"" : b;
+}
+
+/* See gw.h. */
+void
+gw_log(enum gw_level lvl, const char *event, const char *fmt, ...)
+{
+	static const char *names[] = {"debug", "info", "warn", "error"};
+	char ts[32];
+	struct timespec now;
+	struct tm tm;
+	va_list ap;
+
+	if ((int)lvl < gw_log_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	flockfile(stderr);
+	fprintf(stderr, "%s.%03ldZ level=%s event=%s", ts, now.tv_nsec / 1000000, names[lvl], event);
+	if (fmt != NULL && fmt[0] != '\0') {
+		fputc(' ', stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+	}
+	fputc('\n', stderr);
+	funlockfile(stderr);
+	if (gw_log_syslog) {
+		static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
+		char line[1024];
+		int k = snprintf(line, sizeof(line), "event=%s ", event);
+		if (fmt != NULL && k > 0 && (size_t)k < sizeof(line)) {
+			va_start(ap, fmt);
+			vsnprintf(line + k, sizeof(line) - (size_t)k, fmt, ap);
+			va_end(ap);
+		}
+		syslog(prio[lvl], "%s", line);
+	}
+}
+
+/* See gw.h. */
+int64_t
+gw_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* See gw.h. */
+int64_t
+gw_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* See gw.h. */
+void
+gw_user_name(uint32_t uid, char *out, size_t size)
+{
+	/*
+	 * A lookup reads /etc/passwd (or asks NSS): remembered for a minute for
+	 * the few users of a gateway, so that a renamed user shows soon enough.
+	 */
+	static struct {
+		uint32_t uid;
+		int64_t at_ms;
+		char name[64];
+	} cache[8];
+	static unsigned next;
+	int64_t now = gw_now_ms();
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	unsigned i;
+
+	for (i = 0; i < 8; i++)
+		if (cache[i].at_ms != 0 && cache[i].uid == uid && now - cache[i].at_ms < 60000) {
+			snprintf(out, size, "%s", cache[i].name);
+			return;
+		}
+	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+		snprintf(out, size, "%s", pw.pw_name);
+	else
+		snprintf(out, size, "uid:%u", uid);
+	i = next++ % 8;
+	cache[i].uid = uid;
+	cache[i].at_ms = now;
+	snprintf(cache[i].name, sizeof(cache[i].name), "%s", out);
+}
+
+/* See gw.h. */
+int
+gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp)
+{
+	uint64_t seq = 0;
+	int rc = audit_append(g->audit, r, &seq);
+
+	if (rc != 0)
+		gw_log(GW_ERROR, "audit_append_failed", "error=%s", gw_esc(piugw_strerror(rc)));
+	if (seqp != NULL)
+		*seqp = seq;
+	return rc;
+}
