@@ -12,9 +12,6 @@
  *
  * Other threads, and what they share with the loop:
  *   - libzmq's I/O thread (sockets; it shares nothing of ours);
- *   - g->pool's helpers, which open a turn's envelopes while the loop waits
- *     for them (gw_open_all): each writes only its own messages, and the
- *     envelope context and keys they read do not change meanwhile;
  *   - state.c's checkpointer, on its own SQLite connection to state.db.
  * The audit log has no thread of its own in the daemon (inline_writes).
  *
@@ -45,7 +42,6 @@
 #include "envelope.h"
 #include "local.pb-c.h"
 #include "policy.h"
-#include "pool.h"
 #include "state.h"
 #include "store.h"
 
@@ -191,10 +187,9 @@ struct early_slot {
 
 /*
  * A message from a partner as a turn of the loop takes it: first received
- * (up to GW_BATCH from one socket, the most any socket gets in a turn), then opened, the turn's envelopes side
- * by side on the pool's threads (gw_open_all: Ed25519 verification is the
- * largest cost of a message), then handled one by one in arrival order,
- * every check in the order of PROTOCOL.md section 8 as before.
+ * (up to GW_BATCH from one socket, the most any socket gets in a turn),
+ * then opened (gw_open_all), then handled one by one in arrival order,
+ * every check in the order of PROTOCOL.md section 8.
  */
 #define GW_BATCH 64
 
@@ -268,7 +263,6 @@ struct gw {
 	int64_t unflushed_ms;  /* since when records wait that nothing waits for (0: none) */
 	struct api_out *api_out, **api_out_tail;
 
-	struct pool *pool;     /* helper threads that open envelopes */
 	struct inmsg *inbox;   /* GW_BATCH messages of the socket being read */
 
 	int64_t started_ms;
@@ -300,7 +294,7 @@ void gw_user_name(uint32_t uid, char *out, size_t size);
 void gw_commit(struct gw *g);
 void gw_turn_begin(struct gw *g);
 void gw_turn_end(struct gw *g);
-/* Open the n messages of v marked open, on the pool (the loop waits). */
+/* Open the n messages of v marked open. */
 void gw_open_all(struct gw *g, struct inmsg *v, size_t n);
 
 /* ---- links.c ---- */

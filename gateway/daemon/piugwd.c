@@ -111,30 +111,18 @@ gw_turn_end(struct gw *g)
 	ask_local_flush(g);
 }
 
-struct open_batch {
-	struct envelope_ctx *env;
-	struct inmsg *v;
-};
-
-static void
-open_one(void *arg, size_t i)
-{
-	struct open_batch *b = arg;
-	struct inmsg *m = &b->v[i];
-
-	/* envelope_open only reads the context: safe side by side (envelope.h). */
-	if (m->open)
-		m->rc = envelope_open(b->env, zmq_msg_data(&m->msg), zmq_msg_size(&m->msg), &m->opts,
-				      &m->o);
-}
-
-/* See gw.h. */
+/*
+ * See gw.h. In this thread: helper threads opening a turn's envelopes side
+ * by side lost on this 2-core VM (issue 17: 5,081 against 5,326 queries a
+ * second without them, 11% more CPU a query), the cores being busy anyway.
+ */
 void
 gw_open_all(struct gw *g, struct inmsg *v, size_t n)
 {
-	struct open_batch b = {g->env, v};
-
-	pool_for(g->pool, n, open_one, &b);
+	for (size_t i = 0; i < n; i++)
+		if (v[i].open)
+			v[i].rc = envelope_open(g->env, zmq_msg_data(&v[i].msg),
+						zmq_msg_size(&v[i].msg), &v[i].opts, &v[i].o);
 }
 
 static void
@@ -851,9 +839,8 @@ main(int argc, char **argv)
 	}
 	if ((g.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		goto out;
-	if ((g.inbox = calloc(GW_BATCH, sizeof(*g.inbox))) == NULL ||
-	    pool_new(pool_default_helpers(), &g.pool) != 0) {
-		fprintf(stderr, "piugwd: could not start the threads that open envelopes\n");
+	if ((g.inbox = calloc(GW_BATCH, sizeof(*g.inbox))) == NULL) {
+		fprintf(stderr, "piugwd: out of memory\n");
 		goto out;
 	}
 	if (metrics_open(&g) != 0 || links_open(&g) != 0) {
@@ -899,7 +886,6 @@ out:
 			gw_log(GW_WARN, "state", "problem=%s",
 			       gw_esc("the audit log's final head could not be kept in state.db"));
 	}
-	pool_free(g.pool);
 	free(g.early);
 	free(g.inbox);
 	envelope_ctx_free(&g.env);
