@@ -330,12 +330,6 @@ void serve_pending_list(struct gw *g, Piugw__LocalReply *reply);
 void serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec, uint32_t uid,
 		  Piugw__LocalReply *reply, uint64_t *seqp);
 
-/* Keyed digests of what q searches for (at most 2) / what r discloses (at most max). */
-size_t serve_query_digests(const struct gw *g, const Piugw__Query *q,
-			   uint8_t out[][AUDIT_DIGEST_BYTES]);
-size_t serve_result_digests(const struct gw *g, const Piugw__QueryResult *r,
-			    uint8_t out[][AUDIT_DIGEST_BYTES], size_t max);
-
 /* ---- ask.c ---- */
 bool ask_api(struct gw *g);                /* one local API request; false: none there */
 /* Take one answer from p's DEALER into m (false: none there). */

@@ -42,55 +42,15 @@ digests_add(struct digests *ds, const uint8_t d[AUDIT_DIGEST_BYTES])
 	ds->n++;
 }
 
-/* See gw.h. */
-size_t
-serve_query_digests(const struct gw *g, const Piugw__Query *q, uint8_t out[][AUDIT_DIGEST_BYTES])
-{
-	size_t n = 0;
-
-	if (q->criteria_case == PIUGW__QUERY__CRITERIA_DOCUMENT) {
-		audit_digest_document(g->audit_key, q->document->issuing_state, q->document->number,
-				      out[n++]);
-	} else if (q->criteria_case == PIUGW__QUERY__CRITERIA_NAME ||
-		   q->criteria_case == PIUGW__QUERY__CRITERIA_NAME_FUZZY) {
-		const Piugw__NameCriteria *nc =
-			q->criteria_case == PIUGW__QUERY__CRITERIA_NAME ? q->name : q->name_fuzzy;
-		audit_digest_name(g->audit_key, nc->surname, nc->given_names, nc->date_of_birth,
-				  out[n++]);
-	}
-	return n;
-}
-
 /* The identifiers a query searches for, as keyed digests. */
 static void
 digests_of_query(const struct gw *g, const Piugw__Query *q, struct digests *ds)
 {
 	uint8_t d[2][AUDIT_DIGEST_BYTES];
-	size_t n = serve_query_digests(g, q, d);
+	size_t n = audit_query_digests(g->audit_key, q, d);
 
 	for (size_t i = 0; i < n; i++)
 		digests_add(ds, d[i]);
-}
-
-/* See gw.h. */
-size_t
-serve_result_digests(const struct gw *g, const Piugw__QueryResult *r,
-		     uint8_t out[][AUDIT_DIGEST_BYTES], size_t max)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < r->n_matches && n + 2 <= max; i++) {
-		const Piugw__Match *m = r->matches[i];
-		if (m->api_document != NULL && m->api_document->number[0] != '\0' &&
-		    strcmp(m->api_document->number, DISCLOSE_MASK) != 0)
-			audit_digest_document(g->audit_key, m->api_document->issuing_state,
-					      m->api_document->number, out[n++]);
-		if (m->api_identity != NULL && !m->masked && m->api_identity->surname[0] != '\0')
-			audit_digest_name(g->audit_key, m->api_identity->surname,
-					  m->api_identity->given_names, m->api_identity->date_of_birth,
-					  out[n++]);
-	}
-	return n;
 }
 
 /* The persons an answer discloses, as keyed digests (document and name + date of birth). */
@@ -98,7 +58,7 @@ static void
 digests_of_result(const struct gw *g, const Piugw__QueryResult *r, struct digests *ds)
 {
 	uint8_t d[64][AUDIT_DIGEST_BYTES];
-	size_t n = serve_result_digests(g, r, d, 64);
+	size_t n = audit_result_digests(g->audit_key, r, d, 64);
 
 	for (size_t i = 0; i < n; i++)
 		digests_add(ds, d[i]);

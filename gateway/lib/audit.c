@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "disclose.h"
 #include "fileio.h"
 #include "match.h"
 #include "piugw/error.h"
@@ -1758,6 +1759,44 @@ audit_digest_name(const uint8_t key[AUDIT_KEY_BYTES], const char *surname,
 	digest_field(&st, gn, match_normalise(given_names, gn, 0));
 	digest_field(&st, dob, match_document(date_of_birth, dob, sizeof(dob)));
 	crypto_generichash_final(&st, out, AUDIT_DIGEST_BYTES);
+}
+
+/* See audit.h. */
+size_t
+audit_query_digests(const uint8_t key[AUDIT_KEY_BYTES], const Piugw__Query *q,
+		    uint8_t out[][AUDIT_DIGEST_BYTES])
+{
+	size_t n = 0;
+
+	if (q->criteria_case == PIUGW__QUERY__CRITERIA_DOCUMENT) {
+		audit_digest_document(key, q->document->issuing_state, q->document->number, out[n++]);
+	} else if (q->criteria_case == PIUGW__QUERY__CRITERIA_NAME ||
+		   q->criteria_case == PIUGW__QUERY__CRITERIA_NAME_FUZZY) {
+		const Piugw__NameCriteria *nc =
+			q->criteria_case == PIUGW__QUERY__CRITERIA_NAME ? q->name : q->name_fuzzy;
+		audit_digest_name(key, nc->surname, nc->given_names, nc->date_of_birth, out[n++]);
+	}
+	return n;
+}
+
+/* See audit.h. */
+size_t
+audit_result_digests(const uint8_t key[AUDIT_KEY_BYTES], const Piugw__QueryResult *r,
+		     uint8_t out[][AUDIT_DIGEST_BYTES], size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_matches && n + 2 <= max; i++) {
+		const Piugw__Match *m = r->matches[i];
+		if (m->api_document != NULL && m->api_document->number[0] != '\0' &&
+		    strcmp(m->api_document->number, DISCLOSE_MASK) != 0)
+			audit_digest_document(key, m->api_document->issuing_state,
+					      m->api_document->number, out[n++]);
+		if (m->api_identity != NULL && !m->masked && m->api_identity->surname[0] != '\0')
+			audit_digest_name(key, m->api_identity->surname, m->api_identity->given_names,
+					  m->api_identity->date_of_birth, out[n++]);
+	}
+	return n;
 }
 
 /* See audit.h. */

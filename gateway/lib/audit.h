@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 #include "audit.pb-c.h"
+#include "body.pb-c.h"
 #include "diag.h"
 #include "keys.h"
 
@@ -300,6 +301,16 @@ void audit_digest_document(const uint8_t key[AUDIT_KEY_BYTES], const char *issue
 void audit_digest_name(const uint8_t key[AUDIT_KEY_BYTES], const char *surname,
 		       const char *given_names, const char *date_of_birth,
 		       uint8_t out[AUDIT_DIGEST_BYTES]);
+
+/*
+ * The persons a query searches for (at most 2 digests: its document, or its
+ * name with the date of birth), and those an answer discloses (a document
+ * and a name a match, masked ones left out; at most max). Returns how many.
+ */
+size_t audit_query_digests(const uint8_t key[AUDIT_KEY_BYTES], const Piugw__Query *q,
+			   uint8_t out[][AUDIT_DIGEST_BYTES]);
+size_t audit_result_digests(const uint8_t key[AUDIT_KEY_BYTES], const Piugw__QueryResult *r,
+			    uint8_t out[][AUDIT_DIGEST_BYTES], size_t max);
 
 /* The name of an event ("query received"). */
 const char *audit_event_name(int event);

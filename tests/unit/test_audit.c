@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "disclose.h"
 #include "fileio.h"
 #include "piugw/error.h"
 #include "testutil.h"
@@ -928,6 +929,68 @@ subject_digests(void **state)
 	assert_memory_equal(a, b, 32);
 }
 
+/*
+ * The persons a query searches for and an answer discloses, as the log
+ * keeps them: a document, a name with its date of birth; nothing of a
+ * masked record (its "***" would be one person for all).
+ */
+static void
+query_and_result_digests(void **state)
+{
+	(void)state;
+	uint8_t k[32], want[32], got[64][AUDIT_DIGEST_BYTES];
+	Piugw__Query q = PIUGW__QUERY__INIT;
+	Piugw__DocumentCriteria dc = PIUGW__DOCUMENT_CRITERIA__INIT;
+	Piugw__NameCriteria nc = PIUGW__NAME_CRITERIA__INIT;
+	Piugw__QueryResult r = PIUGW__QUERY_RESULT__INIT;
+	Piugw__Match m[2] = {PIUGW__MATCH__INIT, PIUGW__MATCH__INIT}, *mv[2] = {&m[0], &m[1]};
+	Piugw__ApiDocument doc[2] = {PIUGW__API_DOCUMENT__INIT, PIUGW__API_DOCUMENT__INIT};
+	Piugw__ApiIdentity id[2] = {PIUGW__API_IDENTITY__INIT, PIUGW__API_IDENTITY__INIT};
+
+	memset(k, 3, sizeof(k));
+	dc.issuing_state = (char *)"XBA";
+	dc.number = (char *)"P1234567";
+	q.criteria_case = PIUGW__QUERY__CRITERIA_DOCUMENT;
+	q.document = &dc;
+	assert_int_equal(audit_query_digests(k, &q, got), 1);
+	audit_digest_document(k, "XBA", "P1234567", want);
+	assert_memory_equal(got[0], want, 32);
+	nc.surname = (char *)"Müller";
+	nc.given_names = (char *)"Anna";
+	nc.date_of_birth = (char *)"1985-04-12";
+	q.criteria_case = PIUGW__QUERY__CRITERIA_NAME_FUZZY;
+	q.name_fuzzy = &nc;
+	assert_int_equal(audit_query_digests(k, &q, got), 1);
+	audit_digest_name(k, "Müller", "Anna", "1985-04-12", want);
+	assert_memory_equal(got[0], want, 32);
+	q.criteria_case = PIUGW__QUERY__CRITERIA_LOCATOR;
+	assert_int_equal(audit_query_digests(k, &q, got), 0);
+
+	/* Two matches: one whole, one masked (its name and document are "***"). */
+	doc[0].issuing_state = (char *)"XBA";
+	doc[0].number = (char *)"P1234567";
+	id[0].surname = (char *)"Müller";
+	id[0].given_names = (char *)"Anna";
+	id[0].date_of_birth = (char *)"1985-04-12";
+	doc[1].issuing_state = (char *)"XCA";
+	doc[1].number = (char *)DISCLOSE_MASK;
+	id[1].surname = (char *)DISCLOSE_MASK;
+	m[1].masked = true;
+	for (int i = 0; i < 2; i++) {
+		m[i].api_document = &doc[i];
+		m[i].api_identity = &id[i];
+	}
+	r.matches = mv;
+	r.n_matches = 2;
+	assert_int_equal(audit_result_digests(k, &r, got, 64), 2);
+	audit_digest_document(k, "XBA", "P1234567", want);
+	assert_memory_equal(got[0], want, 32);
+	audit_digest_name(k, "Müller", "Anna", "1985-04-12", want);
+	assert_memory_equal(got[1], want, 32);
+	/* Never more than max. */
+	assert_int_equal(audit_result_digests(k, &r, got, 1), 0);
+}
+
 static void
 audit_key_file(void **state)
 {
@@ -971,6 +1034,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(witnessed_checkpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_full_disk_fails_closed, setup, teardown),
 		cmocka_unit_test(subject_digests),
+		cmocka_unit_test(query_and_result_digests),
 		cmocka_unit_test_setup_teardown(audit_key_file, setup, teardown),
 	};
 	tu_sodium_init();
