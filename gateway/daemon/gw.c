@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -152,4 +153,13 @@ gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp)
 	if (seqp != NULL)
 		*seqp = seq;
 	return rc;
+}
+
+/* See gw.h. */
+void
+gw_set_str(char **field, const char *v)
+{
+	if (*field != NULL && *field != protobuf_c_empty_string)
+		free(*field);
+	*field = v != NULL ? strdup(v) : NULL;
 }

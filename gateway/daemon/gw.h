@@ -17,13 +17,15 @@
  *
  * The files call downwards only (tests/integration/daemon_dag.sh checks it
  * on the objects):
- *   piugwd.c  start, configuration, reload, the loop and its turn, shutdown
- *   ask.c     the asking side and the local API: queries, fan-out, polls, peers
- *   serve.c   the answering side: receiving rules, answers, approvals
- *   witness.c partners witness each other's audit logs
- *   metrics.c /metrics and /healthz
- *   links.c   sockets: ZAP, the public ROUTER, partner DEALERs, monitors
- *   gw.c      log lines, clocks, user names, appending to the audit log
+ *   piugwd.c   start, configuration, reload, the loop and its turn, shutdown
+ *   localapi.c the operators' requests on the local API socket
+ *   outbound.c our queries, fan-out, retries, polls, Hellos, and their answers
+ *   inbound.c  partners' requests: receiving rules, answers, approvals
+ *   witness.c  partners witness each other's audit logs
+ *   metrics.c  /metrics and /healthz
+ *   links.c    sockets: ZAP, the public ROUTER, partner DEALERs, monitors,
+ *              the local API's replies
+ *   gw.c       log lines, clocks, user names, appending to the audit log
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -227,7 +229,7 @@ struct gw {
 	uint64_t anchor_seq; /* the audit head last kept in state.db (gw_commit) */
 	char witness_alarm[512]; /* a partner's witness says our log was cut (witness.c) */
 	char refusal[600];       /* refusing to serve (audit log behind state.db): why */
-	struct early_slot *early; /* GW_EARLY_SLOTS, made on first use (serve.c) */
+	struct early_slot *early; /* GW_EARLY_SLOTS, made on first use (inbound.c) */
 	int64_t next_witness_ms; /* the next Hello round to every partner */
 	uint8_t audit_key[AUDIT_KEY_BYTES];
 	struct store *store;
@@ -274,22 +276,14 @@ struct gw {
 	bool stop;
 	uint64_t refused_at_zap;
 
-	/* piugw audit purge: run after the turn that took it (ask_audit_purge_run). */
+	/* piugw audit purge: run after the turn that took it (localapi_audit_purge_run). */
 	bool purge_due;
 	uint32_t purge_days;
 	uint8_t purge_caller[GW_CALLER_MAX];
 	size_t purge_caller_len;
 };
 
-/* ---- gw.c ---- */
-int64_t gw_now_ms(void);
-int64_t gw_mono_us(void);
-/* Append r to the audit log (filling the peer's OS-independent fields); *seqp its seq. */
-int gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp);
-/* The OS user name of uid ("alice"), or its number. */
-void gw_user_name(uint32_t uid, char *out, size_t size);
-
-/* ---- piugwd.c ---- */
+/* ---- piugwd.c: start, the loop and its turn ---- */
 /* Commit state.db's open transaction (logging a failure). */
 void gw_commit(struct gw *g);
 void gw_turn_begin(struct gw *g);
@@ -297,68 +291,52 @@ void gw_turn_end(struct gw *g);
 /* Open the n messages of v marked open. */
 void gw_open_all(struct gw *g, struct inmsg *v, size_t n);
 
-/* ---- links.c ---- */
-int links_open(struct gw *g);              /* ZAP, ROUTER, API, monitors */
-int links_router_rebind(struct gw *g);     /* cut every partner connection */
-int links_router_retry(struct gw *g);      /* bind again after a rebind; 0 once listening */
-int links_peers_sync(struct gw *g);        /* one DEALER per partner of the policy */
-void links_close(struct gw *g);
-void links_zap_handle(struct gw *g);
-/* Take one event of a monitor (p NULL: the public ROUTER's); true: p just connected. */
-bool links_monitor_handle(struct gw *g, struct peer *p, void *mon);
-struct peer *links_peer(struct gw *g, const char *id);
-/* Send env to partner p now; false if no connection takes it (retry later). */
-bool links_peer_send(struct gw *g, struct peer *p, const uint8_t *env, size_t len);
-/* Send [rid, env] on the public ROUTER. */
-int links_router_send(struct gw *g, const uint8_t *rid, size_t rid_len, const uint8_t *env,
-		      size_t len);
-/* Seal body for peer (header filled here: fresh id, now); *envp malloc'd. */
-int links_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *agreement_id,
-	       const uint8_t *agreement_hash, const Piugw__Body *body, uint8_t mid[16],
-	       uint8_t **envp, size_t *lenp);
-
-/* ---- serve.c ---- */
-/* Take one message from the public ROUTER into m (false: none there). */
-bool serve_router_recv(struct gw *g, struct inmsg *m);
-void serve_router(struct gw *g, struct inmsg *m); /* handle m; releases it */
-void serve_deferred(struct gw *g);         /* send replies whose audit is durable */
+/* ---- localapi.c: the operators' requests ---- */
+bool localapi_handle(struct gw *g);        /* one local API request; false: none there */
 /*
- * Local API: approvals. Fill reply; for a decision, *seqp is the audit
- * record the reply must wait for (0: none, an error).
+ * The audit purge a local caller asked for: outside a turn only (the loop
+ * pauses meanwhile: it reads the oldest segments whole).
  */
-void serve_pending_list(struct gw *g, Piugw__LocalReply *reply);
-void serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec, uint32_t uid,
-		  Piugw__LocalReply *reply, uint64_t *seqp);
+void localapi_audit_purge_run(struct gw *g);
 
-/* ---- ask.c ---- */
-bool ask_api(struct gw *g);                /* one local API request; false: none there */
+/* ---- outbound.c: our queries, polls and Hellos ---- */
 /* Take one answer from p's DEALER into m (false: none there). */
-bool ask_dealer_recv(struct gw *g, struct peer *p, struct inmsg *m);
-void ask_dealer(struct gw *g, struct peer *p, struct inmsg *m); /* handle m; releases it */
-void ask_timers(struct gw *g, int64_t now_ms);
-int64_t ask_next_timer(const struct gw *g);  /* earliest time something is due; 0: none */
-void ask_abort_all(struct gw *g, const char *why);
+bool outbound_recv(struct gw *g, struct peer *p, struct inmsg *m);
+void outbound_handle(struct gw *g, struct peer *p, struct inmsg *m); /* handle m; releases it */
+void outbound_timers(struct gw *g, int64_t now_ms);
+int64_t outbound_next_timer(const struct gw *g);  /* earliest time something is due; 0: none */
+void outbound_abort_all(struct gw *g, const char *why);
 /* A partner connected: send what waited for a connection. */
-void ask_peer_connected(struct gw *g, const char *peer);
+void outbound_peer_connected(struct gw *g, const char *peer);
+/* A local query (LocalQuery) to one partner or all: answered through a job. */
+void outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+		    const Piugw__LocalQuery *lq);
+/* A local caller waiting for n answers (infos for JOB_PEERS); NULL: out of memory, told. */
+struct job *outbound_job_new(struct gw *g, enum job_kind kind, const uint8_t *rid, size_t rid_len,
+			     uint32_t uid, size_t n);
+/* Answer the job's caller with what it has, and free it. */
+void outbound_job_finish(struct gw *g, struct job *j);
+/* The query of that request_id still in flight, or NULL; and its answer so far. */
+struct outreq *outbound_in_flight(struct gw *g, const char *request_id);
+Piugw__PeerAnswer *outbound_in_flight_answer(const struct outreq *o);
+/* What we know of partner p (peers, status); heap-built, NULL on out of memory. */
+Piugw__PeerInfo *outbound_peer_info(struct gw *g, const struct peer *p);
+/* A Hello to p carrying refs and the witnessed checkpoints, sent now. */
+struct outreq *outbound_hello(struct gw *g, struct peer *p, Piugw__AgreementRef **refs,
+			      size_t nrefs, int64_t now);
 
-/* ---- replies to the local API (ask.c) ---- */
-void ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len,
-		     const Piugw__LocalReply *reply);
-void ask_local_error(struct gw *g, const uint8_t *rid, size_t rid_len, int wire_code,
-		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* The same, once audit record seq is durable (or an error if the log fails first). */
-void ask_local_reply_durable(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len,
-			     const Piugw__LocalReply *reply);
-/* Send the local replies held during a turn whose records are durable. */
-void ask_local_flush(struct gw *g);
-/* Is a local reply still waiting for its audit record? */
-bool ask_local_waiting(const struct gw *g);
+/* ---- inbound.c: partners' requests and their answers ---- */
+/* Take one message from the public ROUTER into m (false: none there). */
+bool inbound_recv(struct gw *g, struct inmsg *m);
+void inbound_handle(struct gw *g, struct inmsg *m); /* handle m; releases it */
+void inbound_send_ready(struct gw *g);  /* send replies whose audit is durable */
 /*
- * The audit purge a local caller asked for: outside a turn only, since it
- * waits for the audit writer (the loop pauses meanwhile: it reads the oldest
- * segments whole).
+ * Approvals, for the local API. Fill reply; for a decision, *seqp is the
+ * audit record the reply must wait for (0: none, an error).
  */
-void ask_audit_purge_run(struct gw *g);
+void inbound_pending_list(struct gw *g, Piugw__LocalReply *reply);
+void inbound_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec, uint32_t uid,
+		    Piugw__LocalReply *reply, uint64_t *seqp);
 
 /* ---- witness.c: partners witness each other's audit logs ---- */
 /* What this gateway shows a partner in a Hello or HelloReply. */
@@ -386,5 +364,48 @@ void metrics_add(struct gw *g, const char *name, const char *labels, double v);
 void metrics_observe(struct gw *g, const char *peer, double seconds);
 /* Health: true if all is well; *outp the JSON body with the reasons. */
 bool metrics_health(struct gw *g, json_t **outp);
+
+/* ---- links.c: sockets ---- */
+int links_open(struct gw *g);              /* ZAP, ROUTER, API, monitors */
+int links_router_rebind(struct gw *g);     /* cut every partner connection */
+int links_router_retry(struct gw *g);      /* bind again after a rebind; 0 once listening */
+int links_peers_sync(struct gw *g);        /* one DEALER per partner of the policy */
+void links_close(struct gw *g);
+void links_zap_handle(struct gw *g);
+/* Take one event of a monitor (p NULL: the public ROUTER's); true: p just connected. */
+bool links_monitor_handle(struct gw *g, struct peer *p, void *mon);
+struct peer *links_peer(struct gw *g, const char *id);
+/* Send env to partner p now; false if no connection takes it (retry later). */
+bool links_peer_send(struct gw *g, struct peer *p, const uint8_t *env, size_t len);
+/* Send [rid, env] on the public ROUTER. */
+int links_router_send(struct gw *g, const uint8_t *rid, size_t rid_len, const uint8_t *env,
+		      size_t len);
+/* Seal body for peer (header filled here: fresh id, now); *envp malloc'd. */
+int links_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *agreement_id,
+	       const uint8_t *agreement_hash, const Piugw__Body *body, uint8_t mid[16],
+	       uint8_t **envp, size_t *lenp);
+
+/* ---- links.c: replies to the local API ---- */
+void links_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len,
+		       const Piugw__LocalReply *reply);
+void links_local_error(struct gw *g, const uint8_t *rid, size_t rid_len, int wire_code,
+		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The same, once audit record seq is durable (or an error if the log fails first). */
+void links_local_reply_durable(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len,
+			       const Piugw__LocalReply *reply);
+/* Send the local replies held during a turn whose records are durable. */
+void links_local_flush(struct gw *g);
+/* Is a local reply still waiting for its audit record? */
+bool links_local_waiting(const struct gw *g);
+
+/* ---- gw.c: clocks, names, the audit ---- */
+int64_t gw_now_ms(void);
+int64_t gw_mono_us(void);
+/* Append r to the audit log (filling the peer's OS-independent fields); *seqp its seq. */
+int gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp);
+/* The OS user name of uid ("alice"), or its number. */
+void gw_user_name(uint32_t uid, char *out, size_t size);
+/* Replace a heap-built message's string field (never freeing protobuf-c's static ""). */
+void gw_set_str(char **field, const char *v);
 
 #endif /* PIUGW_GW_H */

@@ -89,7 +89,7 @@ gw_turn_end(struct gw *g)
 	gw_commit(g);
 	if (audit_head(g->audit) > audit_durable(g->audit)) {
 		int64_t now = gw_now_ms();
-		bool waited = g->deferred != NULL || ask_local_waiting(g) || g->draining ||
+		bool waited = g->deferred != NULL || links_local_waiting(g) || g->draining ||
 			      g->stop || (g->unflushed_ms != 0 && now - g->unflushed_ms >= GW_FLUSH_MS);
 		if (!waited) {
 			if (g->unflushed_ms == 0)
@@ -106,9 +106,9 @@ gw_turn_end(struct gw *g)
 			gw_log(GW_ERROR, "audit_failed", "error=%s", gw_esc(piugw_strerror(rc)));
 		g->audit_failed = true;
 	}
-	serve_deferred(g);
+	inbound_send_ready(g);
 	g->in_turn = false;
-	ask_local_flush(g);
+	links_local_flush(g);
 }
 
 /*
@@ -492,7 +492,7 @@ serve(struct gw *g)
 
 	while (!g->stop) {
 		size_t n = 0, peer0;
-		int64_t now = gw_now_ms(), next = ask_next_timer(g);
+		int64_t now = gw_now_ms(), next = outbound_next_timer(g);
 		long timeout = next <= now ? 0 : (long)(next - now);
 
 		if (timeout > 1000)
@@ -563,26 +563,26 @@ serve(struct gw *g)
 			size_t got = 0;
 			for (int k = 0; take_quiet(p->mon, &items[i + 1], k, &p->mon_again); k++)
 				if (links_monitor_handle(g, p, p->mon))
-					ask_peer_connected(g, p->id);
+					outbound_peer_connected(g, p->id);
 			while (flagged(&items[i]) && got < GW_BATCH &&
-			       ask_dealer_recv(g, p, &g->inbox[got]))
+			       outbound_recv(g, p, &g->inbox[got]))
 				got++;
 			gw_open_all(g, g->inbox, got);
 			for (size_t j = 0; j < got; j++)
-				ask_dealer(g, p, &g->inbox[j]);
+				outbound_handle(g, p, &g->inbox[j]);
 		}
 		if (n > 0 && !g->draining) {
 			size_t got = 0;
-			while (flagged(&items[7]) && got < GW_BATCH && serve_router_recv(g, &g->inbox[got]))
+			while (flagged(&items[7]) && got < GW_BATCH && inbound_recv(g, &g->inbox[got]))
 				got++;
 			gw_open_all(g, g->inbox, got);
 			for (size_t j = 0; j < got; j++)
-				serve_router(g, &g->inbox[j]);
+				inbound_handle(g, &g->inbox[j]);
 		}
-		for (int k = 0; n > 0 && flagged(&items[1]) && k < GW_BATCH && ask_api(g); k++)
+		for (int k = 0; n > 0 && flagged(&items[1]) && k < GW_BATCH && localapi_handle(g); k++)
 			;
 		now = gw_now_ms();
-		ask_timers(g, now);
+		outbound_timers(g, now);
 		if (now >= g->next_housekeeping_ms) {
 			uint64_t gone = 0;
 			int64_t keep = 2 * (int64_t)g->policy->cfg->freshness_seconds * 1000;
@@ -593,12 +593,12 @@ serve(struct gw *g)
 				now + (keep / 4 < 60000 ? keep / 4 : 60000);
 		}
 		/* Drained; answers waiting for an audit log that failed will never go. */
-		if (g->draining && g->out == NULL && !ask_local_waiting(g) &&
+		if (g->draining && g->out == NULL && !links_local_waiting(g) &&
 		    (g->deferred == NULL || audit_status(g->audit) != 0))
 			g->stop = true;
 		gw_turn_end(g);
 		if (g->purge_due)
-			ask_audit_purge_run(g);
+			localapi_audit_purge_run(g);
 	}
 	return 0;
 }
@@ -867,7 +867,7 @@ main(int argc, char **argv)
 	gw_log(GW_INFO, "stopped", "gateway=%s", g.policy->cfg->id);
 out:
 	free(p);
-	ask_abort_all(&g, "the gateway is stopping");
+	outbound_abort_all(&g, "the gateway is stopping");
 	while (g.deferred != NULL) {
 		struct deferred *x = g.deferred;
 		g.deferred = x->next;

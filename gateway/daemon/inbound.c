@@ -1,9 +1,9 @@
 /*
- * serve.c: the answering side of piugwd. A message from a partner goes
+ * inbound.c: the answering side of piugwd. A message from a partner goes
  * through the receiving rules of PROTOCOL.md section 8 in order; every
  * message, accepted or refused, leaves one audit record, and no reply
  * leaves before that record is durable: replies wait in g->deferred for
- * the turn's one durable step (gw_turn_end), then go (serve_deferred).
+ * the turn's one durable step (gw_turn_end), then go (inbound_send_ready).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -89,7 +89,7 @@ refuse_unaudited(struct gw *g, const char *peer, const uint8_t *rid, size_t rid_
 	free(env);
 }
 
-/* Queue env for rid until audit record seq is durable, then send (serve_deferred). */
+/* Queue env for rid until audit record seq is durable, then send (inbound_send_ready). */
 static void
 defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char *peer,
       const uint8_t *mid, const char *agreement_id, const uint8_t *agreement_hash,
@@ -161,7 +161,7 @@ early_keep(struct gw *g, const uint8_t hash[32], const uint8_t *env, size_t len)
 
 /* See gw.h. */
 void
-serve_deferred(struct gw *g)
+inbound_send_ready(struct gw *g)
 {
 	uint64_t durable = audit_durable(g->audit);
 	bool failed = audit_status(g->audit) != 0;
@@ -600,7 +600,7 @@ on_hello(struct gw *g, struct ex *x, const Piugw__Hello *hello)
 
 /* See gw.h. */
 bool
-serve_router_recv(struct gw *g, struct inmsg *m)
+inbound_recv(struct gw *g, struct inmsg *m)
 {
 	const char *user;
 	int more;
@@ -630,7 +630,7 @@ serve_router_recv(struct gw *g, struct inmsg *m)
 	m->opts.now_ms = gw_now_ms();
 	m->opts.freshness_ms = (int64_t)g->policy->cfg->freshness_seconds * 1000;
 	/*
-	 * The checks serve_router makes before rule 3, judged once here: only
+	 * The checks inbound_handle makes before rule 3, judged once here: only
 	 * what passes them is opened (gw_open_all).
 	 */
 	m->admitted = user != NULL && keys_id_valid(user, strlen(user)) &&
@@ -641,7 +641,7 @@ serve_router_recv(struct gw *g, struct inmsg *m)
 
 /* See gw.h. */
 void
-serve_router(struct gw *g, struct inmsg *m)
+inbound_handle(struct gw *g, struct inmsg *m)
 {
 	struct ex x;
 	struct envelope_opened o;
@@ -798,7 +798,7 @@ out:
 
 /* See gw.h. */
 void
-serve_pending_list(struct gw *g, Piugw__LocalReply *reply_out)
+inbound_pending_list(struct gw *g, Piugw__LocalReply *reply_out)
 {
 	struct state_pending *v = NULL;
 	size_t n = 0;
@@ -854,7 +854,7 @@ decide_error(Piugw__LocalReply *out, Piugw__ErrorCode code, const char *detail)
 
 /* See gw.h. */
 void
-serve_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uint32_t uid,
+inbound_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uint32_t uid,
 	     Piugw__LocalReply *out, uint64_t *seqp)
 {
 	struct state_pending p;

@@ -1,12 +1,13 @@
 /*
- * ask.c: the asking side of piugwd and its local API.
+ * outbound.c: the asking side of piugwd.
  *
  * A local query is checked against our outbound terms first (so a request
  * the partner would refuse is stopped here, with the same code), sealed
- * once, and its exact bytes re-sent every retry interval until an answer
- * or the deadline (PROTOCOL.md section 10). Answers are audited, kept in
- * state.db for `piugw results`, and PENDING answers are polled in the
- * background until they are final.
+ * once, recorded, and its exact bytes re-sent every retry interval until
+ * an answer or the deadline (PROTOCOL.md section 10). Answers are checked,
+ * audited, kept in state.db for `piugw results` where needed, and PENDING
+ * answers are polled in the background until they are final. Hello rounds
+ * to every partner carry the audit checkpoints they witness.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -28,174 +29,10 @@
 #include "piugw/error.h"
 #include "vocab.h"
 
-/* ---- local replies ---- */
-
-static struct api_out *
-local_pack(const uint8_t *rid, size_t rid_len, uint64_t tag, const Piugw__LocalReply *reply)
-{
-	Piugw__LocalReply r = *reply;
-	size_t len;
-	struct api_out *o;
-
-	r.tag = tag;
-	len = piugw__local_reply__get_packed_size(&r);
-	if ((o = malloc(sizeof(*o) + (len ? len : 1))) == NULL)
-		return NULL;
-	piugw__local_reply__pack(&r, o->buf);
-	o->len = len;
-	memcpy(o->rid, rid, rid_len);
-	o->rid_len = rid_len;
-	o->tag = tag;
-	o->seq = 0;
-	o->next = NULL;
-	return o;
-}
-
-/*
- * No memory for the reply: the caller is told so at once, from the stack
- * (an error of a few dozen bytes), rather than left to wait for its deadline.
- */
-static void
-local_send_oom(struct gw *g, const uint8_t *rid, size_t rid_len, uint64_t tag)
-{
-	Piugw__LocalReply r = PIUGW__LOCAL_REPLY__INIT;
-	Piugw__LocalError e = PIUGW__LOCAL_ERROR__INIT;
-	uint8_t buf[128];
-
-	e.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
-	e.detail = (char *)"the gateway is out of memory: try again";
-	r.kind_case = PIUGW__LOCAL_REPLY__KIND_ERROR;
-	r.error = &e;
-	r.tag = tag;
-	gw_log(GW_ERROR, "local_reply_failed", "error=%s", gw_esc("out of memory"));
-	if (piugw__local_reply__get_packed_size(&r) > sizeof(buf))
-		return;
-	if (zmq_send(g->api, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-	    zmq_send(g->api, buf, piugw__local_reply__pack(&r, buf), ZMQ_DONTWAIT) < 0)
-		gw_log(GW_WARN, "local_reply_lost", "error=%s", gw_esc(zmq_strerror(errno)));
-}
-
-/* See gw.h. */
-void
-ask_local_reply_durable(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len,
-			const Piugw__LocalReply *reply)
-{
-	struct api_out *o;
-	uint64_t tag;
-
-	if (rid_len < sizeof(tag) || rid_len - sizeof(tag) > sizeof(o->rid))
-		return; /* not a caller handle (a bug): nobody to answer */
-	rid_len -= sizeof(tag);
-	memcpy(&tag, rid + rid_len, sizeof(tag));
-	if ((o = local_pack(rid, rid_len, tag, reply)) == NULL) {
-		local_send_oom(g, rid, rid_len, tag);
-		return;
-	}
-	o->seq = seq;
-	*g->api_out_tail = o;
-	g->api_out_tail = &o->next;
-	if (!g->in_turn)
-		ask_local_flush(g);
-}
-
-/* See gw.h. */
-void
-ask_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len, const Piugw__LocalReply *reply)
-{
-	ask_local_reply_durable(g, 0, rid, rid_len, reply);
-}
-
-/* See gw.h. */
-bool
-ask_local_waiting(const struct gw *g)
-{
-	uint64_t durable = audit_durable(g->audit);
-
-	for (const struct api_out *o = g->api_out; o != NULL; o = o->next)
-		if (o->seq > durable && audit_status(g->audit) == 0)
-			return true;
-	return false;
-}
-
-/* See gw.h. */
-void
-ask_local_flush(struct gw *g)
-{
-	uint64_t durable = 0;
-	bool failed = false, asked = false;
-	struct api_out **pp = &g->api_out, *o;
-
-	while ((o = *pp) != NULL) {
-		/* Most replies wait for nothing: the log (a lock) is asked only for those that do. */
-		if (o->seq != 0 && !asked) {
-			durable = audit_durable(g->audit);
-			failed = audit_status(g->audit) != 0;
-			asked = true;
-		}
-		if (o->seq > durable && !failed) {
-			pp = &o->next; /* its record is not on disk yet */
-			continue;
-		}
-		*pp = o->next;
-		if (o->seq > durable) {
-			/* The log failed before the record was durable: say so instead. */
-			Piugw__LocalReply r = PIUGW__LOCAL_REPLY__INIT;
-			Piugw__LocalError e = PIUGW__LOCAL_ERROR__INIT;
-			struct api_out *err;
-			e.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
-			e.detail = (char *)"the audit log could not be written (see the gateway's "
-					   "health): the change is not on record";
-			r.kind_case = PIUGW__LOCAL_REPLY__KIND_ERROR;
-			r.error = &e;
-			if ((err = local_pack(o->rid, o->rid_len, o->tag, &r)) == NULL)
-				local_send_oom(g, o->rid, o->rid_len, o->tag);
-			sodium_memzero(o->buf, o->len);
-			free(o);
-			if ((o = err) == NULL)
-				continue;
-		}
-		if (zmq_send(g->api, o->rid, o->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-		    zmq_send(g->api, o->buf, o->len, ZMQ_DONTWAIT) < 0)
-			gw_log(GW_WARN, "local_reply_lost", "error=%s", gw_esc(zmq_strerror(errno)));
-		sodium_memzero(o->buf, o->len);
-		free(o);
-	}
-	g->api_out_tail = pp;
-}
-
-/* See gw.h. */
-void
-ask_local_error(struct gw *g, const uint8_t *rid, size_t rid_len, int wire_code, const char *fmt,
-		...)
-{
-	Piugw__LocalReply r = PIUGW__LOCAL_REPLY__INIT;
-	Piugw__LocalError e = PIUGW__LOCAL_ERROR__INIT;
-	char detail[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	e.code = (Piugw__ErrorCode)wire_code;
-	e.detail = detail;
-	r.kind_case = PIUGW__LOCAL_REPLY__KIND_ERROR;
-	r.error = &e;
-	ask_local_reply(g, rid, rid_len, &r);
-}
-
-/* Replace a heap-built message's string field (never freeing protobuf-c's static ""). */
-static void
-set_str(char **field, const char *v)
-{
-	if (*field != NULL && *field != protobuf_c_empty_string)
-		free(*field);
-	*field = v != NULL ? strdup(v) : NULL;
-}
-
 /* ---- jobs ---- */
 
-static struct job *
-job_new(struct gw *g, enum job_kind kind, const uint8_t *rid, size_t rid_len, uint32_t uid,
+struct job *
+outbound_job_new(struct gw *g, enum job_kind kind, const uint8_t *rid, size_t rid_len, uint32_t uid,
 	size_t n)
 {
 	struct job *j = calloc(1, sizeof(*j));
@@ -247,8 +84,8 @@ job_free(struct gw *g, struct job *j)
 }
 
 /* Answer the local caller of j with what it has, and forget j. */
-static void
-job_finish(struct gw *g, struct job *j)
+void
+outbound_job_finish(struct gw *g, struct job *j)
 {
 	Piugw__LocalReply r = PIUGW__LOCAL_REPLY__INIT;
 	Piugw__QueryReply qr = PIUGW__QUERY_REPLY__INIT;
@@ -276,7 +113,7 @@ job_finish(struct gw *g, struct job *j)
 		r.query = &qr;
 	}
 	/* Verified, opened, audited, then returned (DESIGN.md section 4). */
-	ask_local_reply_durable(g, j->seq, j->rid, j->rid_len, &r);
+	links_local_reply_durable(g, j->seq, j->rid, j->rid_len, &r);
 	job_free(g, j);
 }
 
@@ -331,7 +168,7 @@ wake:
 			size_t l2 = 0;
 			j->answers[0] = answer_clone(a, &b2, &l2);
 			free(b2);
-			job_finish(g, j);
+			outbound_job_finish(g, j);
 		}
 	}
 }
@@ -369,7 +206,7 @@ settle(struct gw *g, struct job *j, size_t slot, uint32_t uid, const Piugw__Peer
 	j->seq = audit_head(g->audit);
 	j->answers[slot] = c;
 	if (--j->open == 0)
-		job_finish(g, j);
+		outbound_job_finish(g, j);
 }
 
 /* ---- outstanding requests ---- */
@@ -404,7 +241,7 @@ outreq_try_send(struct gw *g, struct outreq *o, int64_t now)
 
 /* See gw.h: a partner connected; send what waited for it. */
 void
-ask_peer_connected(struct gw *g, const char *peer)
+outbound_peer_connected(struct gw *g, const char *peer)
 {
 	int64_t now = gw_now_ms();
 
@@ -493,8 +330,8 @@ audit_sent(struct gw *g, const char *peer, const Piugw__Query *q, const struct p
 	return gw_audit(g, &r, seqp);
 }
 
-static void
-ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const Piugw__LocalQuery *lq)
+void
+outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const Piugw__LocalQuery *lq)
 {
 	struct policy_request req;
 	struct policy_decision dec;
@@ -507,12 +344,12 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 	bool all;
 
 	if (lq->query == NULL) {
-		ask_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED, "the request holds no query");
+		links_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED, "the request holds no query");
 		return;
 	}
 	memset(&req, 0, sizeof(req));
 	if (!policy_from_query(lq->query, &req, why, sizeof(why))) {
-		ask_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED, "%s", why);
+		links_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED, "%s", why);
 		return;
 	}
 	if (lq->deadline_ms > 0 && lq->deadline_ms < dl_ms)
@@ -533,7 +370,7 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 				targets[nt++] = g->peers[i].id;
 		}
 		if (nt == 0) {
-			ask_local_error(g, rid, rid_len, PIUGW_WIRE_QUERY_TYPE_NOT_ALLOWED,
+			links_local_error(g, rid, rid_len, PIUGW_WIRE_QUERY_TYPE_NOT_ALLOWED,
 					"no partner's agreement allows this query (purpose %s, %s); "
 					"see piugw policy check",
 					vocab_name(vocab_purposes, req.purpose),
@@ -542,15 +379,15 @@ ask_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const 
 		}
 	} else {
 		if (links_peer(g, lq->to) == NULL) {
-			ask_local_error(g, rid, rid_len, PIUGW_WIRE_NO_AGREEMENT,
+			links_local_error(g, rid, rid_len, PIUGW_WIRE_NO_AGREEMENT,
 					"%s is not a partner of this gateway (no agreement with it "
 					"in %s)", lq->to, g->policy->cfg->agreements_dir);
 			return;
 		}
 		targets[nt++] = lq->to;
 	}
-	if ((j = job_new(g, JOB_QUERY, rid, rid_len, uid, nt)) == NULL) {
-		ask_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "out of memory");
+	if ((j = outbound_job_new(g, JOB_QUERY, rid, rid_len, uid, nt)) == NULL) {
+		links_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "out of memory");
 		return;
 	}
 	j->open = nt;
@@ -863,7 +700,7 @@ on_hello_reply(struct gw *g, struct outreq *o, const struct envelope_header *h,
 			char msg[400];
 			snprintf(msg, sizeof(msg), "%s: %s", piugw_wire_error_name((enum piugw_wire_error)b->error->code),
 				 b->error->detail);
-			set_str(&pi->problem, msg);
+			gw_set_str(&pi->problem, msg);
 		}
 	} else {
 		const Piugw__HelloReply *hr = b->hello_reply;
@@ -901,7 +738,7 @@ on_hello_reply(struct gw *g, struct outreq *o, const struct envelope_header *h,
 						snprintf(msg, sizeof(msg),
 							 "agreement %s differs between the two copies "
 							 "(piugw agreement diff)", pi->ours[i]->id);
-						set_str(&pi->problem, msg);
+						gw_set_str(&pi->problem, msg);
 					}
 				}
 			}
@@ -912,15 +749,15 @@ on_hello_reply(struct gw *g, struct outreq *o, const struct envelope_header *h,
 		snprintf(msg, sizeof(msg), "clock offset %+lld s is beyond the %lld s freshness window: "
 				 "queries in either direction are refused as STALE (check NTP)",
 			 (long long)(offset / 1000), (long long)(window / 1000));
-		set_str(&pi->problem, msg);
+		gw_set_str(&pi->problem, msg);
 	}
 	if (j != NULL && pi != NULL && --j->open == 0)
-		job_finish(g, j);
+		outbound_job_finish(g, j);
 }
 
 /* See gw.h. */
 bool
-ask_dealer_recv(struct gw *g, struct peer *p, struct inmsg *m)
+outbound_recv(struct gw *g, struct peer *p, struct inmsg *m)
 {
 	(void)g;
 	memset(m, 0, sizeof(*m));
@@ -934,7 +771,7 @@ ask_dealer_recv(struct gw *g, struct peer *p, struct inmsg *m)
 	}
 	/*
 	 * The CURVE server key we connected to is this member's. Freshness
-	 * (rule 3) is judged in ask_dealer, once the reply is known to answer
+	 * (rule 3) is judged in outbound_handle, once the reply is known to answer
 	 * one of our own fresh requests: a reply from a partner whose clock is
 	 * off is not used, but it tells us by how much (piugw peers).
 	 */
@@ -945,7 +782,7 @@ ask_dealer_recv(struct gw *g, struct peer *p, struct inmsg *m)
 
 /* See gw.h. */
 void
-ask_dealer(struct gw *g, struct peer *p, struct inmsg *m)
+outbound_handle(struct gw *g, struct peer *p, struct inmsg *m)
 {
 	struct envelope_opened o;
 	Piugw__Body *b = NULL;
@@ -1005,11 +842,9 @@ out:
 	zmq_msg_close(&m->rid);
 }
 
-/* ---- results, peers, status ---- */
-
 /* The query still waiting for its first answer under request_id, or NULL. */
-static struct outreq *
-in_flight(struct gw *g, const char *request_id)
+struct outreq *
+outbound_in_flight(struct gw *g, const char *request_id)
 {
 	for (struct outreq *o = g->out; o != NULL; o = o->next)
 		if (o->kind == OUT_QUERY && strcmp(o->request_id, request_id) == 0)
@@ -1018,8 +853,8 @@ in_flight(struct gw *g, const char *request_id)
 }
 
 /* Where a query in flight stands, as an answer (heap, free_unpacked). */
-static Piugw__PeerAnswer *
-in_flight_answer(const struct outreq *o)
+Piugw__PeerAnswer *
+outbound_in_flight_answer(const struct outreq *o)
 {
 	Piugw__PeerAnswer a = PIUGW__PEER_ANSWER__INIT;
 	Piugw__PeerAnswer *c;
@@ -1036,58 +871,6 @@ in_flight_answer(const struct outreq *o)
 	return c;
 }
 
-static void
-ask_results(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
-	    const Piugw__LocalResults *lr)
-{
-	struct state_result r;
-	struct job *j;
-	struct outreq *o = NULL;
-	int rc = state_result_get(g->state, lr->request_id, &r);
-
-	if (rc != 0 && (o = in_flight(g, lr->request_id)) == NULL) {
-		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
-				"nothing to collect under request id '%s': no such query was sent "
-				"from this gateway, its answer went to the caller when it came "
-				"(answers handed over are not kept; the audit log records them), "
-				"or it was kept longer than limits.answers_keep_days (%u)",
-				lr->request_id, g->policy->cfg->answers_keep_days);
-		return;
-	}
-	if (o != NULL) {
-		/* Still in flight: nothing on record yet. */
-		memset(&r, 0, sizeof(r));
-		snprintf(r.request_id, sizeof(r.request_id), "%s", o->request_id);
-		r.operator_uid = o->uid;
-		r.outcome = PIUGW__OUTCOME__OUTCOME_UNSPECIFIED;
-	}
-	/* Answers are the asker's: another operator (but root) may not collect them. */
-	if (r.operator_uid != uid && !policy_local_admin(uid)) {
-		state_result_clear(&r);
-		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
-				"request %s was sent by another operator", lr->request_id);
-		return;
-	}
-	if ((j = job_new(g, JOB_RESULTS, rid, rid_len, uid, 1)) == NULL) {
-		state_result_clear(&r);
-		return;
-	}
-	snprintf(j->request_id, sizeof(j->request_id), "%s", r.request_id);
-	j->answers[0] = o != NULL ? in_flight_answer(o)
-				  : piugw__peer_answer__unpack(NULL, r.answer_len, r.answer);
-	j->open = 1;
-	if (lr->wait_ms == 0 || (r.outcome != PIUGW__OUTCOME__OUTCOME_WAITING &&
-				 r.outcome != PIUGW__OUTCOME__OUTCOME_UNSPECIFIED)) {
-		job_finish(g, j);
-	} else {
-		/* Wait for the final answer: answer_store() finishes the job. */
-		if (j->answers[0] != NULL)
-			piugw__peer_answer__free_unpacked(j->answers[0], NULL);
-		j->answers[0] = NULL;
-		j->deadline_ms = gw_now_ms() + (lr->wait_ms > 600000 ? 600000 : lr->wait_ms);
-	}
-	state_result_clear(&r);
-}
 
 static Piugw__AgreementRef **
 agreement_refs(struct gw *g, const char *peer, size_t *np)
@@ -1113,8 +896,8 @@ agreement_refs(struct gw *g, const char *peer, size_t *np)
 	return v;
 }
 
-static Piugw__PeerInfo *
-peer_info(struct gw *g, const struct peer *p)
+Piugw__PeerInfo *
+outbound_peer_info(struct gw *g, const struct peer *p)
 {
 	Piugw__PeerInfo *pi = calloc(1, sizeof(*pi));
 
@@ -1137,8 +920,8 @@ peer_info(struct gw *g, const struct peer *p)
  * A Hello to partner p, with our agreements (refs) and the audit checkpoints
  * of witness.c: ours, and its as we witnessed it.
  */
-static struct outreq *
-hello_send(struct gw *g, struct peer *p, Piugw__AgreementRef **refs, size_t nrefs, int64_t now)
+struct outreq *
+outbound_hello(struct gw *g, struct peer *p, Piugw__AgreementRef **refs, size_t nrefs, int64_t now)
 {
 	Piugw__Hello hello = PIUGW__HELLO__INIT;
 	Piugw__Body b = PIUGW__BODY__INIT;
@@ -1165,33 +948,6 @@ hello_send(struct gw *g, struct peer *p, Piugw__AgreementRef **refs, size_t nref
 	return o;
 }
 
-static void
-ask_peers(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid)
-{
-	struct job *j = job_new(g, JOB_PEERS, rid, rid_len, uid, g->npeers);
-	int64_t now = gw_now_ms();
-
-	if (j == NULL)
-		return;
-	j->deadline_ms = now + GW_HELLO_DEADLINE_MS + 500;
-	for (size_t i = 0; i < g->npeers; i++) {
-		struct outreq *o;
-
-		if ((j->infos[i] = peer_info(g, &g->peers[i])) == NULL)
-			continue;
-		/* Answers to this Hello are what we learn now, not what we knew. */
-		j->infos[i]->reachable = false;
-		set_str(&j->infos[i]->problem, NULL);
-		o = hello_send(g, &g->peers[i], j->infos[i]->ours, j->infos[i]->n_ours, now);
-		if (o == NULL)
-			continue;
-		o->job = j;
-		o->slot = i;
-		j->open++;
-	}
-	if (j->open == 0)
-		job_finish(g, j);
-}
 
 /*
  * Every GW_WITNESS_MS a Hello to each partner, asked or not: so that each
@@ -1212,7 +968,7 @@ witness_round(struct gw *g, int64_t now)
 		if (busy || !p->connected)
 			continue;
 		refs = agreement_refs(g, p->id, &n);
-		hello_send(g, p, refs, n, now);
+		outbound_hello(g, p, refs, n, now);
 		for (size_t k = 0; k < n; k++)
 			piugw__agreement_ref__free_unpacked(refs[k], NULL);
 		free(refs);
@@ -1220,321 +976,10 @@ witness_round(struct gw *g, int64_t now)
 	g->next_witness_ms = now + GW_WITNESS_MS;
 }
 
-/*
- * piugw import and piugw store purge, run while this gateway holds the audit
- * log: the collection or erasure goes on record here, and the caller hears
- * back once the record is durable.
- */
-static void
-ask_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
-		 const Piugw__LocalStoreChange *sc)
-{
-	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
-	Piugw__LocalReply reply = PIUGW__LOCAL_REPLY__INIT;
-	Piugw__StoreChangeReply scr = PIUGW__STORE_CHANGE_REPLY__INIT;
-	char who[64];
-	uint64_t seq = 0;
-	size_t dl = strlen(sc->detail);
-	bool printable = dl <= 200;
-	int rc;
 
-	/* Only who may write the store itself: root and the gateway's own user. */
-	if (!policy_local_admin(uid)) {
-		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
-				"only root and the gateway's own user record changes to its store");
-		return;
-	}
-	if (sc->kind != PIUGW__LOCAL_STORE_CHANGE__KIND__KIND_IMPORTED &&
-	    sc->kind != PIUGW__LOCAL_STORE_CHANGE__KIND__KIND_PURGED) {
-		ask_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
-				"a store change is an import or a purge");
-		return;
-	}
-	for (size_t i = 0; printable && i < dl; i++)
-		printable = sc->detail[i] >= 0x20 && sc->detail[i] <= 0x7e;
-	if (!printable) {
-		ask_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
-				"a store change's detail is at most 200 printable ASCII characters");
-		return;
-	}
-	gw_user_name(uid, who, sizeof(who));
-	r.event = sc->kind == PIUGW__LOCAL_STORE_CHANGE__KIND__KIND_IMPORTED
-			  ? PIUGW__AUDIT_EVENT__AUDIT_IMPORTED
-			  : PIUGW__AUDIT_EVENT__AUDIT_PURGED;
-	r.record_count = sc->record_count > UINT32_MAX ? UINT32_MAX : (uint32_t)sc->record_count;
-	r.detail = sc->detail;
-	r.operator_ = who;
-	if ((rc = gw_audit(g, &r, &seq)) != 0) {
-		ask_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
-				"the audit log could not take the record: %s", piugw_strerror(rc));
-		return;
-	}
-	gw_log(GW_INFO, r.event == PIUGW__AUDIT_EVENT__AUDIT_IMPORTED ? "store_imported"
-								       : "store_purged",
-	       "records=%ju operator=%s", (uintmax_t)sc->record_count, gw_esc(who));
-	scr.audit_seq = seq;
-	reply.kind_case = PIUGW__LOCAL_REPLY__KIND_STORE_CHANGE;
-	reply.store_change = &scr;
-	ask_local_reply_durable(g, seq, rid, rid_len, &reply);
-}
 
-/* piugw audit purge while this gateway runs: taken now, run after the turn. */
-static void
-ask_audit_purge(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
-		const Piugw__LocalAuditPurge *ap)
-{
-	if (!policy_local_admin(uid)) {
-		ask_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
-				"only root and the gateway's own user purge its audit log");
-		return;
-	}
-	if (ap->older_than_days > 36500) {
-		ask_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
-				"older_than_days is 1 to 36500 (0: audit.retention_days)");
-		return;
-	}
-	if (g->purge_due || rid_len > sizeof(g->purge_caller)) {
-		ask_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
-				"an audit purge is already under way; try again when it is done");
-		return;
-	}
-	g->purge_due = true;
-	g->purge_days = ap->older_than_days != 0 ? ap->older_than_days
-						 : g->policy->cfg->audit_retention_days;
-	memcpy(g->purge_caller, rid, rid_len);
-	g->purge_caller_len = rid_len;
-}
 
-/* See gw.h. */
-void
-ask_audit_purge_run(struct gw *g)
-{
-	Piugw__LocalReply reply = PIUGW__LOCAL_REPLY__INIT;
-	Piugw__AuditPurgeReply apr = PIUGW__AUDIT_PURGE_REPLY__INIT;
-	struct diag d;
-	unsigned removed = 0;
-	char dir[PATH_MAX];
-	int rc;
 
-	g->purge_due = false;
-	diag_init(&d);
-	rc = audit_purge(g->audit, gw_now_ms() - (int64_t)g->purge_days * 86400000, &removed, &d);
-	if (rc != 0) {
-		gw_log(GW_ERROR, "audit_purge_failed", "segments=%u days=%u error=%s", removed,
-		       g->purge_days, gw_esc(piugw_strerror(rc)));
-		ask_local_error(g, g->purge_caller, g->purge_caller_len, PIUGW_WIRE_INTERNAL,
-				"%s%s%s", piugw_strerror(rc), d.n > 0 ? ": " : "",
-				d.n > 0 ? d.lines[0] : "");
-	} else {
-		gw_log(GW_INFO, "audit_purged", "segments=%u days=%u", removed, g->purge_days);
-		snprintf(dir, sizeof(dir), "%s/audit", g->policy->cfg->state_dir);
-		apr.segments_removed = removed;
-		apr.older_than_days = g->purge_days;
-		apr.audit_dir = dir;
-		reply.kind_case = PIUGW__LOCAL_REPLY__KIND_AUDIT_PURGE;
-		reply.audit_purge = &apr;
-		ask_local_reply(g, g->purge_caller, g->purge_caller_len, &reply);
-	}
-	diag_clear(&d);
-}
-
-static void
-ask_status(struct gw *g, const uint8_t *rid, size_t rid_len)
-{
-	Piugw__LocalReply r = PIUGW__LOCAL_REPLY__INIT;
-	Piugw__StatusReply *s = calloc(1, sizeof(*s));
-	const struct policy *pol = g->policy;
-	int64_t now = gw_now_ms();
-	char buf[64], exp[11];
-	struct store_stats st;
-	uint32_t pend = 0;
-
-	if (s == NULL)
-		return;
-	piugw__status_reply__init(s);
-	s->gateway_id = strdup(pol->cfg->id);
-	snprintf(buf, sizeof(buf), "piugw %s", PIUGW_VERSION);
-	s->software = strdup(buf);
-	s->directory_serial = pol->dir->serial;
-	num_format_date(pol->dir->expires_day, exp);
-	s->directory_expires = strdup(exp);
-	s->directory_members = pol->dir->n;
-	s->agreements = calloc(pol->n + 1, sizeof(*s->agreements));
-	for (size_t i = 0; s->agreements != NULL && i < pol->n; i++) {
-		const struct policy_agreement *pa = &pol->agreements[i];
-		Piugw__AgreementStatus *a = calloc(1, sizeof(*a));
-		char why[256];
-		if (a == NULL)
-			break;
-		piugw__agreement_status__init(a);
-		a->id = strdup(pa->a->id);
-		a->peer = strdup(pa->peer);
-		a->state = strdup(policy_agreement_state(pa, now, why, sizeof(why)) == POLICY_IN_FORCE
-					  ? "in force"
-					  : why);
-		a->days_left = pa->a->until_day - num_day_of_ms(now);
-		if ((a->hash.data = malloc(AGREEMENT_HASH_BYTES)) != NULL) {
-			memcpy(a->hash.data, pa->a->hash, AGREEMENT_HASH_BYTES);
-			a->hash.len = AGREEMENT_HASH_BYTES;
-		}
-		s->agreements[s->n_agreements++] = a;
-	}
-	s->peers = calloc(g->npeers + 1, sizeof(*s->peers));
-	for (size_t i = 0; s->peers != NULL && i < g->npeers; i++)
-		if ((s->peers[s->n_peers] = peer_info(g, &g->peers[i])) != NULL)
-			s->n_peers++;
-	state_pending_count(g->state, &pend);
-	s->pending_approvals = pend;
-	for (struct outreq *o = g->out; o != NULL; o = o->next)
-		s->queries_in_flight += o->kind == OUT_QUERY;
-	s->audit_head = audit_head(g->audit);
-	s->audit_last_checkpoint_ms = audit_last_checkpoint_ms(g->audit);
-	s->audit_durable = audit_durable(g->audit);
-	if (audit_status(g->audit) != 0)
-		s->audit_problem = strdup(piugw_strerror(audit_status(g->audit)));
-	if (g->witness_alarm[0] != '\0')
-		s->audit_witness_alarm = strdup(g->witness_alarm);
-	if (store_stats(g->store, now, &st) == 0)
-		s->store_rows = st.rows;
-	s->started_at_ms = g->started_ms;
-	r.kind_case = PIUGW__LOCAL_REPLY__KIND_STATUS;
-	r.status = s;
-	ask_local_reply(g, rid, rid_len, &r);
-	piugw__status_reply__free_unpacked(s, NULL);
-}
-
-/* See gw.h. */
-bool
-ask_api(struct gw *g)
-{
-	zmq_msg_t rid, msg;
-	Piugw__LocalRequest *req = NULL;
-	Piugw__LocalReply reply = PIUGW__LOCAL_REPLY__INIT;
-	const char *user;
-	uint64_t uid, tag = 0;
-	bool extra = false;
-	uint8_t caller[GW_CALLER_MAX];
-	size_t clen = 0;
-	bool got = false;
-
-	zmq_msg_init(&rid);
-	zmq_msg_init(&msg);
-	if (zmq_msg_recv(&rid, g->api, ZMQ_DONTWAIT) < 0)
-		goto out;
-	got = true;
-	if (!zmq_msg_more(&rid) || zmq_msg_recv(&msg, g->api, ZMQ_DONTWAIT) < 0)
-		goto out;
-	while (zmq_msg_more(&msg)) {
-		extra = true;
-		zmq_msg_close(&msg);
-		zmq_msg_init(&msg);
-		if (zmq_msg_recv(&msg, g->api, ZMQ_DONTWAIT) < 0)
-			goto out;
-	}
-	/* A ROUTER's routing ids are at most 255 bytes. Until the request is read, its tag is 0. */
-	if (zmq_msg_size(&rid) > GW_CALLER_MAX - sizeof(tag))
-		goto out;
-	memcpy(caller, zmq_msg_data(&rid), zmq_msg_size(&rid));
-	clen = zmq_msg_size(&rid) + sizeof(tag);
-	memcpy(caller + zmq_msg_size(&rid), &tag, sizeof(tag));
-	user = zmq_msg_gets(&msg, "User-Id");
-	if (user == NULL || !num_parse_u64(user, strlen(user), 0, UINT32_MAX, &uid)) {
-		ask_local_error(g, caller, clen, PIUGW_WIRE_UNKNOWN_SENDER,
-				"the caller's user could not be established");
-		goto out;
-	}
-	if (extra || (req = piugw__local_request__unpack(NULL, zmq_msg_size(&msg),
-							 zmq_msg_data(&msg))) == NULL) {
-		ask_local_error(g, caller, clen, PIUGW_WIRE_MALFORMED,
-				"not a LocalRequest (is piugw the same version as piugwd?)");
-		goto out;
-	}
-	memcpy(caller + clen - sizeof(tag), &req->tag, sizeof(tag));
-	if (g->draining) {
-		ask_local_error(g, caller, clen, PIUGW_WIRE_INTERNAL,
-				"the gateway is shutting down");
-		goto out;
-	}
-	if ((req->kind_case == PIUGW__LOCAL_REQUEST__KIND_PENDING ||
-	     req->kind_case == PIUGW__LOCAL_REQUEST__KIND_APPROVE ||
-	     req->kind_case == PIUGW__LOCAL_REQUEST__KIND_DENY) &&
-	    !policy_may_decide(g->policy, (uint32_t)uid)) {
-		char who[64];
-		gw_user_name((uint32_t)uid, who, sizeof(who));
-		gw_log(GW_WARN, "approval_refused", "operator=%s", gw_esc(who));
-		ask_local_error(g, caller, clen, PIUGW_WIRE_UNKNOWN_SENDER,
-				"%s is not in a group of approvers (piugwd.yaml approvers): only "
-				"they see and decide requests held for approval", who);
-		goto out;
-	}
-	switch (req->kind_case) {
-	case PIUGW__LOCAL_REQUEST__KIND_QUERY:
-		ask_query(g, caller, clen, (uint32_t)uid, req->query);
-		break;
-	case PIUGW__LOCAL_REQUEST__KIND_RESULTS:
-		ask_results(g, caller, clen, (uint32_t)uid, req->results);
-		break;
-	case PIUGW__LOCAL_REQUEST__KIND_PEERS:
-		ask_peers(g, caller, clen, (uint32_t)uid);
-		break;
-	case PIUGW__LOCAL_REQUEST__KIND_STATUS:
-		ask_status(g, caller, clen);
-		break;
-	case PIUGW__LOCAL_REQUEST__KIND_STORE_CHANGE:
-		ask_store_change(g, caller, clen, (uint32_t)uid, req->store_change);
-		break;
-	case PIUGW__LOCAL_REQUEST__KIND_AUDIT_PURGE:
-		ask_audit_purge(g, caller, clen, (uint32_t)uid, req->audit_purge);
-		break;
-	case PIUGW__LOCAL_REQUEST__KIND_PENDING:
-		serve_pending_list(g, &reply);
-		ask_local_reply(g, caller, clen, &reply);
-		break;
-	case PIUGW__LOCAL_REQUEST__KIND_APPROVE:
-	case PIUGW__LOCAL_REQUEST__KIND_DENY: {
-		bool approve = req->kind_case == PIUGW__LOCAL_REQUEST__KIND_APPROVE;
-		const Piugw__LocalDecision *d = approve ? req->approve : req->deny;
-		if (!approve && d->reason[0] == '\0') {
-			ask_local_error(g, caller, clen,
-					PIUGW_WIRE_JUSTIFICATION_REQUIRED,
-					"a denial needs a reason (--reason)");
-			break;
-		}
-		uint64_t seq = 0;
-		serve_decide(g, approve, d, (uint32_t)uid, &reply, &seq);
-		/* "approved" says the decision is on record: sent once it is durable. */
-		ask_local_reply_durable(g, seq, caller, clen, &reply);
-		break;
-	}
-	default:
-		ask_local_error(g, caller, clen, PIUGW_WIRE_MALFORMED,
-				"unknown request kind");
-		break;
-	}
-out:
-	/* reply's parts were heap-built by serve_*: free them the protobuf-c way */
-	switch (reply.kind_case) {
-	case PIUGW__LOCAL_REPLY__KIND_PENDING:
-		if (reply.pending)
-			piugw__pending_reply__free_unpacked(reply.pending, NULL);
-		break;
-	case PIUGW__LOCAL_REPLY__KIND_DECISION:
-		if (reply.decision)
-			piugw__decision_reply__free_unpacked(reply.decision, NULL);
-		break;
-	case PIUGW__LOCAL_REPLY__KIND_ERROR:
-		if (reply.error)
-			piugw__local_error__free_unpacked(reply.error, NULL);
-		break;
-	default:
-		break;
-	}
-	if (req != NULL)
-		piugw__local_request__free_unpacked(req, NULL);
-	zmq_msg_close(&msg);
-	zmq_msg_close(&rid);
-	return got;
-}
 
 /* ---- timers ---- */
 
@@ -1568,14 +1013,14 @@ expire(struct gw *g, struct outreq *o)
 		struct job *j = o->job;
 		Piugw__PeerInfo *pi = o->slot < j->n ? j->infos[o->slot] : NULL;
 		if (pi != NULL) {
-			set_str(&pi->problem, p != NULL && p->problem[0] != '\0'
+			gw_set_str(&pi->problem, p != NULL && p->problem[0] != '\0'
 						      ? p->problem
 						      : "no answer to Hello before the deadline");
 		}
 		if (p != NULL)
 			p->reachable = false;
 		if (--j->open == 0)
-			job_finish(g, j);
+			outbound_job_finish(g, j);
 	}
 	outreq_free(g, o);
 }
@@ -1627,7 +1072,7 @@ poll_waiting(struct gw *g, int64_t now)
 
 /* See gw.h. */
 void
-ask_timers(struct gw *g, int64_t now)
+outbound_timers(struct gw *g, int64_t now)
 {
 	struct outreq *o, *next;
 	struct job *j, *jn;
@@ -1650,16 +1095,16 @@ ask_timers(struct gw *g, int64_t now)
 			if (j->kind == JOB_RESULTS) {
 				/* Still not final: say where it stands. */
 				struct state_result r;
-				struct outreq *fl = in_flight(g, j->request_id);
+				struct outreq *fl = outbound_in_flight(g, j->request_id);
 				memset(&r, 0, sizeof(r));
 				if (fl != NULL)
-					j->answers[0] = in_flight_answer(fl);
+					j->answers[0] = outbound_in_flight_answer(fl);
 				else if (state_result_get(g->state, j->request_id, &r) == 0)
 					j->answers[0] = piugw__peer_answer__unpack(NULL, r.answer_len,
 										   r.answer);
 				state_result_clear(&r);
 			}
-			job_finish(g, j);
+			outbound_job_finish(g, j);
 			jn = g->jobs;
 		}
 	}
@@ -1672,7 +1117,7 @@ ask_timers(struct gw *g, int64_t now)
 
 /* See gw.h. */
 int64_t
-ask_next_timer(const struct gw *g)
+outbound_next_timer(const struct gw *g)
 {
 	int64_t t = g->next_poll_ms;
 
@@ -1694,10 +1139,10 @@ ask_next_timer(const struct gw *g)
 
 /* See gw.h. */
 void
-ask_abort_all(struct gw *g, const char *why)
+outbound_abort_all(struct gw *g, const char *why)
 {
 	while (g->jobs != NULL) {
-		ask_local_error(g, g->jobs->rid, g->jobs->rid_len, PIUGW_WIRE_INTERNAL, "%s", why);
+		links_local_error(g, g->jobs->rid, g->jobs->rid_len, PIUGW_WIRE_INTERNAL, "%s", why);
 		job_free(g, g->jobs);
 	}
 	while (g->out != NULL)
