@@ -79,25 +79,27 @@ policy_main(int argc, char **argv)
 	if (json) {
 		json_t *agreements = json_array();
 		json_t *o;
-		for (size_t i = 0; p != NULL && i < p->n; i++) {
+		for (size_t i = 0; p != NULL && i < policy_agreement_count(p); i++) {
 			char why[256], hex[65];
-			enum policy_state st = policy_agreement_state(&p->agreements[i], now, why,
-								     sizeof(why));
-			sodium_bin2hex(hex, sizeof(hex), p->agreements[i].a->hash, 32);
+			enum policy_state st = policy_agreement_state(policy_agreement_at(p, i),
+								      now, why, sizeof(why));
+			sodium_bin2hex(hex, sizeof(hex), policy_agreement_at(p, i)->a->hash, 32);
 			json_array_append_new(agreements,
 					      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-							p->agreements[i].a->id, "file",
-							p->agreements[i].path, "peer",
-							p->agreements[i].peer, "fingerprint", hex,
-							"state", policy_state_name(st), "why", why));
+							policy_agreement_at(p, i)->a->id, "file",
+							policy_agreement_at(p, i)->path, "peer",
+							policy_agreement_at(p, i)->peer,
+							"fingerprint", hex, "state",
+							policy_state_name(st), "why", why));
 		}
 		o = json_pack("{s:s, s:b, s:o, s:o}", "config", config, "ok", rc == 0, "messages",
 			      cli_diag_json(&d), "agreements", agreements);
 		if (p != NULL) {
 			char exp[11];
-			num_format_date(p->dir->expires_day, exp);
-			json_object_set_new(o, "gateway", json_string(p->cfg->id));
-			json_object_set_new(o, "directory_serial", json_integer((json_int_t)p->dir->serial));
+			num_format_date(policy_directory(p)->expires_day, exp);
+			json_object_set_new(o, "gateway", json_string(policy_config(p)->id));
+			json_object_set_new(o, "directory_serial",
+					    json_integer((json_int_t)policy_directory(p)->serial));
 			json_object_set_new(o, "directory_expires", json_string(exp));
 		}
 		ret = cli_json_print(o);
@@ -115,17 +117,18 @@ policy_main(int argc, char **argv)
 	}
 	{
 		char exp[11];
-		num_format_date(p->dir->expires_day, exp);
+		num_format_date(policy_directory(p)->expires_day, exp);
 		printf("%s: ok\n  gateway    %s (listening on %s)\n  directory  serial %ju, "
 		       "expires %s, %zu members\n  agreements %zu\n",
-		       config, p->cfg->id, p->cfg->listen, (uintmax_t)p->dir->serial, exp, p->dir->n,
-		       p->n);
-		for (size_t i = 0; i < p->n; i++) {
+		       config, policy_config(p)->id, policy_config(p)->listen,
+		       (uintmax_t)policy_directory(p)->serial, exp, policy_directory(p)->n,
+		       policy_agreement_count(p));
+		for (size_t i = 0; i < policy_agreement_count(p); i++) {
 			char why[256];
-			enum policy_state st = policy_agreement_state(&p->agreements[i], now, why,
-								     sizeof(why));
-			printf("    %-24s with %-12s %s%s\n", p->agreements[i].a->id,
-			       p->agreements[i].peer,
+			enum policy_state st = policy_agreement_state(policy_agreement_at(p, i),
+								      now, why, sizeof(why));
+			printf("    %-24s with %-12s %s%s\n", policy_agreement_at(p, i)->a->id,
+			       policy_agreement_at(p, i)->peer,
 			       st == POLICY_IN_FORCE ? "in force" : "NOT in force: ",
 			       st == POLICY_IN_FORCE ? "" : why);
 		}

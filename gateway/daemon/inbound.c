@@ -132,7 +132,7 @@ defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char
 static struct early_slot *
 early_find(struct gw *g, const uint8_t hash[32], bool create, bool *hitp)
 {
-	int64_t keep = 2 * (int64_t)g->policy->cfg->freshness_seconds * 1000;
+	int64_t keep = 2 * (int64_t)policy_config(g->policy)->freshness_seconds * 1000;
 	struct early_slot *s;
 
 	*hitp = false;
@@ -511,7 +511,8 @@ handling_of(const struct gw *g, const char *agreement_id, const char *requester)
 {
 	const struct policy_agreement *pa = policy_agreement(g->policy, agreement_id);
 	const struct agreement_terms *t =
-		pa != NULL ? agreement_terms_for(pa->a, requester, g->policy->cfg->id) : NULL;
+		pa != NULL ? agreement_terms_for(pa->a, requester, policy_config(g->policy)->id)
+			   : NULL;
 
 	return t != NULL ? (Piugw__HandlingCode)t->handling_code
 			 : PIUGW__HANDLING_CODE__HANDLING_UNSPECIFIED;
@@ -577,8 +578,8 @@ on_hello(struct gw *g, struct ex *x, const Piugw__Hello *hello)
 	snprintf(sw, sizeof(sw), "piugw %s", PIUGW_VERSION);
 	hr.software = sw;
 	hr.received_at_ms = now;
-	for (size_t i = 0; i < g->policy->n && hr.n_agreements < 16; i++) {
-		const struct policy_agreement *pa = &g->policy->agreements[i];
+	for (size_t i = 0; i < policy_agreement_count(g->policy) && hr.n_agreements < 16; i++) {
+		const struct policy_agreement *pa = policy_agreement_at(g->policy, i);
 		if (strcmp(pa->peer, x->peer) != 0)
 			continue;
 		piugw__agreement_ref__init(&refs[hr.n_agreements]);
@@ -628,7 +629,7 @@ inbound_recv(struct gw *g, struct inmsg *m)
 	user = zmq_msg_gets(&m->msg, "User-Id");
 	m->opts.conn_user_id = user;
 	m->opts.now_ms = gw_now_ms();
-	m->opts.freshness_ms = (int64_t)g->policy->cfg->freshness_seconds * 1000;
+	m->opts.freshness_ms = (int64_t)policy_config(g->policy)->freshness_seconds * 1000;
 	/*
 	 * The checks inbound_handle makes before rule 3, judged once here: only
 	 * what passes them is opened (gw_open_all).
@@ -733,12 +734,14 @@ inbound_handle(struct gw *g, struct inmsg *m)
 		else
 			snprintf(x.peer, sizeof(x.peer), "%s", o.header.sender);
 		if (rc == PIUGW_ESTALE)
-			snprintf(detail, sizeof(detail), "sent_at_ms %lld is more than %u s from our clock %lld",
-				 (long long)o.header.sent_at_ms, g->policy->cfg->freshness_seconds,
+			snprintf(detail, sizeof(detail),
+				 "sent_at_ms %lld is more than %u s from our clock %lld",
+				 (long long)o.header.sent_at_ms,
+				 policy_config(g->policy)->freshness_seconds,
 				 (long long)m->opts.now_ms);
 		else if (rc == PIUGW_ENOTFORME)
-			snprintf(detail, sizeof(detail), "this is %s, not %s", g->policy->cfg->id,
-				 o.header.recipient);
+			snprintf(detail, sizeof(detail), "this is %s, not %s",
+				 policy_config(g->policy)->id, o.header.recipient);
 		else
 			snprintf(detail, sizeof(detail), "%s", piugw_strerror(rc));
 		refuse(g, &x, rc, detail);

@@ -53,7 +53,8 @@ curve_socket(struct gw *g, void *s, bool server)
 	 * headroom over the protocol's limit lets an envelope that is only
 	 * somewhat too large reach envelope_open() and get a TOO_LARGE answer.
 	 */
-	int64_t maxsize = (int64_t)g->policy->cfg->max_message_bytes + ENVELOPE_SIZE_SLACK;
+	int64_t maxsize =
+		(int64_t)policy_config(g->policy)->max_message_bytes + ENVELOPE_SIZE_SLACK;
 
 	if (zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, me->transport_pk, KEYS_PUBLIC_BYTES) != 0 ||
 	    keys_with_transport_secret(g->keys, set_curve_secret, s) != 0 ||
@@ -90,7 +91,7 @@ monitor(struct gw *g, void *s, const char *name)
 static int
 router_open(struct gw *g, bool quiet)
 {
-	const char *ep = g->policy->cfg->listen;
+	const char *ep = policy_config(g->policy)->listen;
 	static unsigned generation;
 	char name[32];
 
@@ -141,7 +142,7 @@ router_close(struct gw *g)
 int
 links_open(struct gw *g)
 {
-	const char *api = g->policy->cfg->local_api;
+	const char *api = policy_config(g->policy)->local_api;
 
 	if ((g->zctx = zmq_ctx_new()) == NULL)
 		return PIUGW_ESYSTEM;
@@ -229,7 +230,8 @@ links_router_retry(struct gw *g)
 	 * milliseconds, and says so loudly if it lasts.
 	 */
 	if (router_open(g, waited < 5000) == 0) {
-		gw_log(GW_INFO, "listening", "endpoint=%s", gw_esc(g->policy->cfg->listen));
+		gw_log(GW_INFO, "listening", "endpoint=%s",
+		       gw_esc(policy_config(g->policy)->listen));
 		return 0;
 	}
 	return PIUGW_ESYSTEM;
@@ -291,10 +293,11 @@ links_peers_sync(struct gw *g)
 	size_t n = 0;
 
 	/* A partner is a member we hold an agreement with (in force or not: status shows it). */
-	if ((np = calloc(pol->n + 1, sizeof(*np))) == NULL)
+	if ((np = calloc(policy_agreement_count(pol) + 1, sizeof(*np))) == NULL)
 		return PIUGW_ENOMEM;
-	for (size_t i = 0; i < pol->n; i++) {
-		const struct directory_member *m = directory_member(pol->dir, pol->agreements[i].peer);
+	for (size_t i = 0; i < policy_agreement_count(pol); i++) {
+		const struct directory_member *m =
+			directory_member(policy_directory(pol), policy_agreement_at(pol, i)->peer);
 		struct peer *old;
 		bool dup = false;
 
@@ -476,7 +479,7 @@ links_zap_handle(struct gw *g)
 	}
 	{
 		const uint8_t *key = zmq_msg_data(&f[6]);
-		const struct directory *dir = g->policy->dir;
+		const struct directory *dir = policy_directory(g->policy);
 		const char *id = NULL;
 		char z85[41];
 
@@ -484,7 +487,7 @@ links_zap_handle(struct gw *g)
 			if (sodium_memcmp(dir->members[i].keys.transport_pk, key, KEYS_PUBLIC_BYTES) ==
 			    0)
 				id = dir->members[i].keys.id;
-		if (id == NULL || strcmp(id, g->policy->cfg->id) == 0 ||
+		if (id == NULL || strcmp(id, policy_config(g->policy)->id) == 0 ||
 		    !policy_admitted(g->policy, id, gw_now_ms())) {
 			zmq_z85_encode(z85, key, KEYS_PUBLIC_BYTES);
 			gw_log(GW_WARN, "zap_refused", "key=%s member=%s problem=%s", gw_esc(z85),
@@ -630,7 +633,7 @@ links_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const cha
 
 	memset(&h, 0, sizeof(h));
 	h.version = ENVELOPE_VERSION;
-	snprintf(h.sender, sizeof(h.sender), "%s", g->policy->cfg->id);
+	snprintf(h.sender, sizeof(h.sender), "%s", policy_config(g->policy)->id);
 	snprintf(h.recipient, sizeof(h.recipient), "%s", peer);
 	randombytes_buf(h.message_id, sizeof(h.message_id));
 	if (in_reply_to != NULL) {

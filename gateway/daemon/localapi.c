@@ -36,12 +36,13 @@ localapi_results(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 	int rc = state_result_get(g->state, lr->request_id, &r);
 
 	if (rc != 0 && (o = outbound_in_flight(g, lr->request_id)) == NULL) {
-		links_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
-				"nothing to collect under request id '%s': no such query was sent "
-				"from this gateway, its answer went to the caller when it came "
-				"(answers handed over are not kept; the audit log records them), "
-				"or it was kept longer than limits.answers_keep_days (%u)",
-				lr->request_id, g->policy->cfg->answers_keep_days);
+		links_local_error(
+			g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
+			"nothing to collect under request id '%s': no such query was sent "
+			"from this gateway, its answer went to the caller when it came "
+			"(answers handed over are not kept; the audit log records them), "
+			"or it was kept longer than limits.answers_keep_days (%u)",
+			lr->request_id, policy_config(g->policy)->answers_keep_days);
 		return;
 	}
 	if (o != NULL) {
@@ -187,7 +188,7 @@ localapi_audit_purge(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t 
 	}
 	g->purge_due = true;
 	g->purge_days = ap->older_than_days != 0 ? ap->older_than_days
-						 : g->policy->cfg->audit_retention_days;
+						 : policy_config(g->policy)->audit_retention_days;
 	memcpy(g->purge_caller, rid, rid_len);
 	g->purge_caller_len = rid_len;
 }
@@ -214,7 +215,7 @@ localapi_audit_purge_run(struct gw *g)
 				d.n > 0 ? d.lines[0] : "");
 	} else {
 		gw_log(GW_INFO, "audit_purged", "segments=%u days=%u", removed, g->purge_days);
-		snprintf(dir, sizeof(dir), "%s/audit", g->policy->cfg->state_dir);
+		snprintf(dir, sizeof(dir), "%s/audit", policy_config(g->policy)->state_dir);
 		apr.segments_removed = removed;
 		apr.older_than_days = g->purge_days;
 		apr.audit_dir = dir;
@@ -239,16 +240,16 @@ localapi_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 	if (s == NULL)
 		return;
 	piugw__status_reply__init(s);
-	s->gateway_id = strdup(pol->cfg->id);
+	s->gateway_id = strdup(policy_config(pol)->id);
 	snprintf(buf, sizeof(buf), "piugw %s", PIUGW_VERSION);
 	s->software = strdup(buf);
-	s->directory_serial = pol->dir->serial;
-	num_format_date(pol->dir->expires_day, exp);
+	s->directory_serial = policy_directory(pol)->serial;
+	num_format_date(policy_directory(pol)->expires_day, exp);
 	s->directory_expires = strdup(exp);
-	s->directory_members = pol->dir->n;
-	s->agreements = calloc(pol->n + 1, sizeof(*s->agreements));
-	for (size_t i = 0; s->agreements != NULL && i < pol->n; i++) {
-		const struct policy_agreement *pa = &pol->agreements[i];
+	s->directory_members = policy_directory(pol)->n;
+	s->agreements = calloc(policy_agreement_count(pol) + 1, sizeof(*s->agreements));
+	for (size_t i = 0; s->agreements != NULL && i < policy_agreement_count(pol); i++) {
+		const struct policy_agreement *pa = policy_agreement_at(pol, i);
 		Piugw__AgreementStatus *a = calloc(1, sizeof(*a));
 		char why[256];
 		if (a == NULL)

@@ -254,24 +254,28 @@ render_metrics(struct gw *g, struct buf *b)
 		(double)(now - audit_last_checkpoint_ms(g->audit)) / 1000.0);
 	bprintf(b, "# HELP piugw_store_rows Traveller rows in the store (refreshed every 30 s).\n"
 		   "# TYPE piugw_store_rows gauge\npiugw_store_rows %ju\n", (uintmax_t)m->store_rows);
-	bprintf(b, "# HELP piugw_directory_serial Serial of the member directory in force.\n"
-		   "# TYPE piugw_directory_serial gauge\npiugw_directory_serial %ju\n",
-		(uintmax_t)p->dir->serial);
-	bprintf(b, "# HELP piugw_directory_expiry_days Days until the directory expires (negative: expired).\n"
-		   "# TYPE piugw_directory_expiry_days gauge\npiugw_directory_expiry_days %d\n",
-		p->dir->expires_day - today);
+	bprintf(b,
+		"# HELP piugw_directory_serial Serial of the member directory in force.\n"
+		"# TYPE piugw_directory_serial gauge\npiugw_directory_serial %ju\n",
+		(uintmax_t)policy_directory(p)->serial);
+	bprintf(b,
+		"# HELP piugw_directory_expiry_days Days until the directory expires (negative: "
+		"expired).\n"
+		"# TYPE piugw_directory_expiry_days gauge\npiugw_directory_expiry_days %d\n",
+		policy_directory(p)->expires_day - today);
 	bprintf(b, "# HELP piugw_agreement_days_left Days until each agreement ends.\n"
 		   "# TYPE piugw_agreement_days_left gauge\n");
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < policy_agreement_count(p); i++)
 		bprintf(b, "piugw_agreement_days_left{agreement=\"%s\",peer=\"%s\"} %d\n",
-			p->agreements[i].a->id, p->agreements[i].peer,
-			p->agreements[i].a->until_day - today);
+			policy_agreement_at(p, i)->a->id, policy_agreement_at(p, i)->peer,
+			policy_agreement_at(p, i)->a->until_day - today);
 	bprintf(b, "# HELP piugw_agreement_in_force 1 if the agreement is in force now.\n"
 		   "# TYPE piugw_agreement_in_force gauge\n");
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < policy_agreement_count(p); i++)
 		bprintf(b, "piugw_agreement_in_force{agreement=\"%s\",peer=\"%s\"} %d\n",
-			p->agreements[i].a->id, p->agreements[i].peer,
-			policy_agreement_state(&p->agreements[i], now, NULL, 0) == POLICY_IN_FORCE);
+			policy_agreement_at(p, i)->a->id, policy_agreement_at(p, i)->peer,
+			policy_agreement_state(policy_agreement_at(p, i), now, NULL, 0) ==
+				POLICY_IN_FORCE);
 	bprintf(b, "# HELP piugw_peer_connected 1 while the connection to the partner is up.\n"
 		   "# TYPE piugw_peer_connected gauge\n");
 	for (size_t i = 0; i < g->npeers; i++)
@@ -286,20 +290,20 @@ metrics_health(struct gw *g, json_t **outp)
 	const struct policy *p = g->policy;
 	int64_t now = gw_now_ms();
 	int32_t today = num_day_of_ms(now);
-	uint32_t warn_days = p->cfg->directory_expiry_warning_days;
+	uint32_t warn_days = policy_config(p)->directory_expiry_warning_days;
 	json_t *reasons = json_array();
 	char msg[300];
 
-	if (p->dir->expires_day < today)
+	if (policy_directory(p)->expires_day < today)
 		json_array_append_new(reasons, json_string("the member directory has expired: ask the "
 							   "secretariat for a new one"));
-	else if (p->dir->expires_day - today <= (int32_t)warn_days) {
+	else if (policy_directory(p)->expires_day - today <= (int32_t)warn_days) {
 		snprintf(msg, sizeof(msg), "the member directory expires in %d days",
-			 p->dir->expires_day - today);
+			 policy_directory(p)->expires_day - today);
 		json_array_append_new(reasons, json_string(msg));
 	}
-	for (size_t i = 0; i < p->n; i++) {
-		const struct policy_agreement *pa = &p->agreements[i];
+	for (size_t i = 0; i < policy_agreement_count(p); i++) {
+		const struct policy_agreement *pa = policy_agreement_at(p, i);
 		int left = pa->a->until_day - today;
 		if (pa->not_member) {
 			snprintf(msg, sizeof(msg), "agreement %s is not in force: party %s is not in "
@@ -332,7 +336,7 @@ metrics_health(struct gw *g, json_t **outp)
 	if (g->witness_alarm[0] != '\0')
 		json_array_append_new(reasons, json_string(g->witness_alarm));
 	*outp = json_pack("{s:s, s:s, s:o}", "status", json_array_size(reasons) ? "degraded" : "ok",
-			  "gateway", p->cfg->id, "reasons", reasons);
+			  "gateway", policy_config(p)->id, "reasons", reasons);
 	return json_array_size(reasons) == 0;
 }
 
@@ -367,7 +371,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	/* Refusing to serve: health says why, and nothing else is running to measure. */
 	if (g->refusal[0] != '\0' && strcmp(url, "/healthz") == 0) {
 		json_t *o = json_pack("{s:s, s:s, s:[s]}", "status", "refused", "gateway",
-				      g->policy->cfg->id, "reasons", g->refusal);
+				      policy_config(g->policy)->id, "reasons", g->refusal);
 		char *s = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
 		return s == NULL ? MHD_NO
@@ -464,9 +468,9 @@ metrics_open(struct gw *g)
 		return PIUGW_ENOMEM;
 	m->epoll_fd = -1;
 	g->metrics = m;
-	if (g->policy->cfg->metrics_listen == NULL)
+	if (policy_config(g->policy)->metrics_listen == NULL)
 		return 0;
-	if (!parse_listen(g->policy->cfg->metrics_listen, &ss, why, sizeof(why))) {
+	if (!parse_listen(policy_config(g->policy)->metrics_listen, &ss, why, sizeof(why))) {
 		gw_log(GW_ERROR, "config", "metrics.listen=%s", gw_esc(why));
 		return PIUGW_ECONFIG;
 	}
@@ -477,12 +481,12 @@ metrics_open(struct gw *g)
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
 	if (m->mhd == NULL || (info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
 		gw_log(GW_ERROR, "bind", "metrics.listen=%s problem=%s",
-		       gw_esc(g->policy->cfg->metrics_listen),
+		       gw_esc(policy_config(g->policy)->metrics_listen),
 		       gw_esc("cannot listen there (in use?)"));
 		return PIUGW_ESYSTEM;
 	}
 	m->epoll_fd = info->epoll_fd;
-	gw_log(GW_INFO, "metrics", "listen=%s", gw_esc(g->policy->cfg->metrics_listen));
+	gw_log(GW_INFO, "metrics", "listen=%s", gw_esc(policy_config(g->policy)->metrics_listen));
 	return 0;
 }
 

@@ -232,10 +232,10 @@ outreq_try_send(struct gw *g, struct outreq *o, int64_t now)
 		o->sent_ms = now;
 		if (o->kind == OUT_HELLO)
 			o->hello_us = gw_mono_us();
-		o->next_ms = now + g->policy->cfg->retry_interval_ms;
+		o->next_ms = now + policy_config(g->policy)->retry_interval_ms;
 	} else {
 		/* No connection yet: the monitor's connect event sends it, or the next retry. */
-		o->next_ms = now + g->policy->cfg->retry_interval_ms;
+		o->next_ms = now + policy_config(g->policy)->retry_interval_ms;
 	}
 }
 
@@ -340,7 +340,7 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 	struct job *j;
 	char why[200];
 	int64_t now = gw_now_ms(), deadline;
-	uint32_t dl_ms = g->policy->cfg->query_deadline_seconds * 1000;
+	uint32_t dl_ms = policy_config(g->policy)->query_deadline_seconds * 1000;
 	bool all;
 
 	if (lq->query == NULL) {
@@ -355,8 +355,8 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 	if (lq->deadline_ms > 0 && lq->deadline_ms < dl_ms)
 		dl_ms = lq->deadline_ms;
 	/* Never past the freshness window: the partner would refuse the retries as STALE. */
-	if (dl_ms > g->policy->cfg->freshness_seconds * 1000)
-		dl_ms = g->policy->cfg->freshness_seconds * 1000;
+	if (dl_ms > policy_config(g->policy)->freshness_seconds * 1000)
+		dl_ms = policy_config(g->policy)->freshness_seconds * 1000;
 	deadline = now + dl_ms;
 	all = strcmp(lq->to, "all") == 0;
 	req.direction = POLICY_OUTBOUND;
@@ -379,9 +379,11 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 		}
 	} else {
 		if (links_peer(g, lq->to) == NULL) {
-			links_local_error(g, rid, rid_len, PIUGW_WIRE_NO_AGREEMENT,
-					"%s is not a partner of this gateway (no agreement with it "
-					"in %s)", lq->to, g->policy->cfg->agreements_dir);
+			links_local_error(
+				g, rid, rid_len, PIUGW_WIRE_NO_AGREEMENT,
+				"%s is not a partner of this gateway (no agreement with it "
+				"in %s)",
+				lq->to, policy_config(g->policy)->agreements_dir);
 			return;
 		}
 		targets[nt++] = lq->to;
@@ -504,7 +506,7 @@ answer_acceptable(struct gw *g, const struct outreq *o, const struct envelope_he
 	if (is_error)
 		return true;
 	pa = policy_agreement(g->policy, o->agreement_id);
-	t = pa != NULL ? agreement_terms_for(pa->a, g->policy->cfg->id, o->peer) : NULL;
+	t = pa != NULL ? agreement_terms_for(pa->a, policy_config(g->policy)->id, o->peer) : NULL;
 	if (t == NULL) {
 		disclose_check_received(&(struct agreement_terms){0}, b->query_result, arrivedp,
 					why, whylen);
@@ -685,7 +687,7 @@ on_hello_reply(struct gw *g, struct outreq *o, const struct envelope_header *h,
 
 	/* Any signed answer carries the partner's clock, a refusal too. */
 	int64_t offset = h->sent_at_ms - (now - rtt_us / 2000);
-	int64_t window = (int64_t)g->policy->cfg->freshness_seconds * 1000;
+	int64_t window = (int64_t)policy_config(g->policy)->freshness_seconds * 1000;
 
 	if (p != NULL) {
 		p->rtt_us = rtt_us;
@@ -812,7 +814,7 @@ outbound_handle(struct gw *g, struct peer *p, struct inmsg *m)
 	}
 	{
 		int64_t now = gw_now_ms(), skew = o.header.sent_at_ms - now;
-		int64_t window = (int64_t)g->policy->cfg->freshness_seconds * 1000;
+		int64_t window = (int64_t)policy_config(g->policy)->freshness_seconds * 1000;
 		if ((skew > window || -skew > window) && req->kind != OUT_HELLO) {
 			/* Not used: answered to the caller as STALE, with the offset. */
 			Piugw__Body stale = PIUGW__BODY__INIT;
@@ -821,7 +823,8 @@ outbound_handle(struct gw *g, struct peer *p, struct inmsg *m)
 			snprintf(detail, sizeof(detail),
 				 "%s's answer is dated %+lld s from our clock, outside the %u s "
 				 "freshness window: one of the two clocks is wrong (check NTP)",
-				 p->id, (long long)(skew / 1000), g->policy->cfg->freshness_seconds);
+				 p->id, (long long)(skew / 1000),
+				 policy_config(g->policy)->freshness_seconds);
 			e.code = PIUGW__ERROR_CODE__ERROR_STALE;
 			e.detail = detail;
 			stale.kind_case = PIUGW__BODY__KIND_ERROR;
@@ -875,12 +878,12 @@ outbound_in_flight_answer(const struct outreq *o)
 static Piugw__AgreementRef **
 agreement_refs(struct gw *g, const char *peer, size_t *np)
 {
-	Piugw__AgreementRef **v = calloc(g->policy->n + 1, sizeof(*v));
+	Piugw__AgreementRef **v = calloc(policy_agreement_count(g->policy) + 1, sizeof(*v));
 	int64_t now = gw_now_ms();
 
 	*np = 0;
-	for (size_t i = 0; v != NULL && i < g->policy->n; i++) {
-		const struct policy_agreement *pa = &g->policy->agreements[i];
+	for (size_t i = 0; v != NULL && i < policy_agreement_count(g->policy); i++) {
+		const struct policy_agreement *pa = policy_agreement_at(g->policy, i);
 		Piugw__AgreementRef *r;
 		if (strcmp(pa->peer, peer) != 0 || (r = calloc(1, sizeof(*r))) == NULL)
 			continue;
@@ -939,9 +942,9 @@ outbound_hello(struct gw *g, struct peer *p, Piugw__AgreementRef **refs, size_t 
 	hello.witnessed = w.witnessed;
 	b.kind_case = PIUGW__BODY__KIND_HELLO;
 	b.hello = &hello;
-	for (size_t k = 0; k < g->policy->n && pa == NULL; k++)
-		if (strcmp(g->policy->agreements[k].peer, p->id) == 0)
-			pa = &g->policy->agreements[k];
+	for (size_t k = 0; k < policy_agreement_count(g->policy) && pa == NULL; k++)
+		if (strcmp(policy_agreement_at(g->policy, k)->peer, p->id) == 0)
+			pa = policy_agreement_at(g->policy, k);
 	if ((o = outreq_new(g, OUT_HELLO, p->id, pa ? pa->a->id : NULL, pa ? pa->a->hash : NULL,
 			    &b, now + GW_HELLO_DEADLINE_MS)) != NULL)
 		outreq_try_send(g, o, now);
@@ -1043,7 +1046,8 @@ poll_waiting(struct gw *g, int64_t now)
 		bool busy = false;
 
 		if (!state_poll_due(g->last_poll_ms != 0 ? g->last_poll_ms - v[i].sent_ms : -1,
-				    now - v[i].sent_ms, g->policy->cfg->retry_interval_ms))
+				    now - v[i].sent_ms,
+				    policy_config(g->policy)->retry_interval_ms))
 			continue;
 		for (struct outreq *x = g->out; x != NULL; x = x->next)
 			busy |= x->kind == OUT_POLL && strcmp(x->request_id, v[i].request_id) == 0;
@@ -1058,7 +1062,7 @@ poll_waiting(struct gw *g, int64_t now)
 		b.kind_case = PIUGW__BODY__KIND_POLL;
 		b.poll = &poll;
 		o = outreq_new(g, OUT_POLL, v[i].peer, pa->a->id, pa->a->hash, &b,
-			       now + g->policy->cfg->query_deadline_seconds * 1000);
+			       now + policy_config(g->policy)->query_deadline_seconds * 1000);
 		if (o != NULL) {
 			snprintf(o->request_id, sizeof(o->request_id), "%s", v[i].request_id);
 			o->uid = v[i].operator_uid;
@@ -1111,7 +1115,7 @@ outbound_timers(struct gw *g, int64_t now)
 	if (now >= g->next_poll_ms && !g->draining) {
 		poll_waiting(g, now);
 		g->last_poll_ms = now;
-		g->next_poll_ms = now + g->policy->cfg->retry_interval_ms;
+		g->next_poll_ms = now + policy_config(g->policy)->retry_interval_ms;
 	}
 }
 

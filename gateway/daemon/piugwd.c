@@ -165,14 +165,16 @@ join(const char *dir, const char *name)
 static int
 envelope_build(struct gw *g, struct envelope_ctx **outp)
 {
+	const struct directory *dir = policy_directory(g->policy);
+	const struct config *cfg = policy_config(g->policy);
 	struct envelope_ctx *ctx = NULL;
 	int rc;
 
-	if ((rc = envelope_ctx_new(g->keys, g->policy->cfg->max_message_bytes, &ctx)) != 0)
+	if ((rc = envelope_ctx_new(g->keys, cfg->max_message_bytes, &ctx)) != 0)
 		return rc;
-	for (size_t i = 0; i < g->policy->dir->n; i++) {
-		const struct directory_member *m = &g->policy->dir->members[i];
-		if (strcmp(m->keys.id, g->policy->cfg->id) == 0)
+	for (size_t i = 0; i < dir->n; i++) {
+		const struct directory_member *m = &dir->members[i];
+		if (strcmp(m->keys.id, cfg->id) == 0)
 			continue;
 		if ((rc = envelope_ctx_add_peer(ctx, &m->keys)) != 0)
 			gw_log(GW_WARN, "member_key_refused", "member=%s error=%s", m->keys.id,
@@ -189,7 +191,7 @@ audit_config(struct gw *g, const char *detail)
 	char buf[160];
 
 	snprintf(buf, sizeof(buf), "%s: directory serial %ju, %zu agreement(s)", detail,
-		 (uintmax_t)g->policy->dir->serial, g->policy->n);
+		 (uintmax_t)policy_directory(g->policy)->serial, policy_agreement_count(g->policy));
 	r.event = PIUGW__AUDIT_EVENT__AUDIT_CONFIG_LOADED;
 	r.detail = buf;
 	/* A failure is logged by gw_audit and fails the log closed: nothing leaves after it. */
@@ -224,23 +226,23 @@ static void
 trust_take(const struct policy *p, struct trust *t)
 {
 	memset(t, 0, sizeof(*t));
-	if ((t->a = calloc(p->n + 1, sizeof(*t->a))) == NULL ||
-	    (t->m = calloc(p->dir->n + 1, sizeof(*t->m))) == NULL) {
+	if ((t->a = calloc(policy_agreement_count(p) + 1, sizeof(*t->a))) == NULL ||
+	    (t->m = calloc(policy_directory(p)->n + 1, sizeof(*t->m))) == NULL) {
 		free(t->a);
 		t->a = NULL;
 		gw_log(GW_ERROR, "trust_snapshot", "error=%s",
 		       gw_esc("out of memory: changes of agreements and keys go unrecorded"));
 		return;
 	}
-	for (size_t i = 0; i < p->n; i++) {
+	for (size_t i = 0; i < policy_agreement_count(p); i++) {
 		struct trust_agreement *ta = &t->a[t->na++];
-		snprintf(ta->id, sizeof(ta->id), "%s", p->agreements[i].a->id);
-		snprintf(ta->peer, sizeof(ta->peer), "%s", p->agreements[i].peer);
-		memcpy(ta->hash, p->agreements[i].a->hash, sizeof(ta->hash));
-		ta->suspended = suspended_now(&p->agreements[i]);
+		snprintf(ta->id, sizeof(ta->id), "%s", policy_agreement_at(p, i)->a->id);
+		snprintf(ta->peer, sizeof(ta->peer), "%s", policy_agreement_at(p, i)->peer);
+		memcpy(ta->hash, policy_agreement_at(p, i)->a->hash, sizeof(ta->hash));
+		ta->suspended = suspended_now(policy_agreement_at(p, i));
 	}
-	for (size_t i = 0; i < p->dir->n; i++)
-		t->m[t->nm++] = p->dir->members[i].keys;
+	for (size_t i = 0; i < policy_directory(p)->n; i++)
+		t->m[t->nm++] = policy_directory(p)->members[i].keys;
 }
 
 static void
@@ -274,8 +276,8 @@ trust_audit(struct gw *g, struct trust *old)
 
 	if (old->a == NULL)
 		return;
-	for (size_t i = 0; i < p->n; i++) {
-		const struct policy_agreement *pa = &p->agreements[i];
+	for (size_t i = 0; i < policy_agreement_count(p); i++) {
+		const struct policy_agreement *pa = policy_agreement_at(p, i);
 		const struct trust_agreement *was = NULL;
 		for (size_t j = 0; j < old->na && was == NULL; j++)
 			if (strcmp(old->a[j].id, pa->a->id) == 0)
@@ -292,14 +294,14 @@ trust_audit(struct gw *g, struct trust *old)
 	}
 	for (size_t j = 0; j < old->na; j++) {
 		bool kept = false;
-		for (size_t i = 0; i < p->n && !kept; i++)
-			kept = strcmp(old->a[j].id, p->agreements[i].a->id) == 0;
+		for (size_t i = 0; i < policy_agreement_count(p) && !kept; i++)
+			kept = strcmp(old->a[j].id, policy_agreement_at(p, i)->a->id) == 0;
 		if (!kept)
 			trust_record(g, AC, old->a[j].peer, old->a[j].id, old->a[j].hash,
 				     "agreement removed");
 	}
-	for (size_t i = 0; i < p->dir->n; i++) {
-		const struct keys_public *k = &p->dir->members[i].keys;
+	for (size_t i = 0; i < policy_directory(p)->n; i++) {
+		const struct keys_public *k = &policy_directory(p)->members[i].keys;
 		const struct keys_public *was = NULL;
 		for (size_t j = 0; j < old->nm && was == NULL; j++)
 			if (strcmp(old->m[j].id, k->id) == 0)
@@ -312,7 +314,7 @@ trust_audit(struct gw *g, struct trust *old)
 				     "member's keys changed in the directory");
 	}
 	for (size_t j = 0; j < old->nm; j++)
-		if (directory_member(p->dir, old->m[j].id) == NULL)
+		if (directory_member(policy_directory(p), old->m[j].id) == NULL)
 			trust_record(g, KC, old->m[j].id, NULL, NULL,
 				     "member removed from the directory");
 	free(old->a);
@@ -326,19 +328,20 @@ reload(struct gw *g)
 	struct diag d;
 	struct envelope_ctx *ctx = NULL;
 	char *admitted = NULL;
-	size_t n = g->policy->dir->n;
+	size_t n = policy_directory(g->policy)->n;
 	int64_t now = gw_now_ms();
 	bool cut = false;
 	char old_listen[256];
 	struct trust was;
 
 	diag_init(&d);
-	snprintf(old_listen, sizeof(old_listen), "%s", g->policy->cfg->listen);
+	snprintf(old_listen, sizeof(old_listen), "%s", policy_config(g->policy)->listen);
 	if ((admitted = calloc(n + 1, KEYS_ID_MAX + 1)) != NULL)
 		for (size_t i = 0; i < n; i++)
-			if (policy_admitted(g->policy, g->policy->dir->members[i].keys.id, now))
+			if (policy_admitted(g->policy,
+					    policy_directory(g->policy)->members[i].keys.id, now))
 				snprintf(admitted + i * (KEYS_ID_MAX + 1), KEYS_ID_MAX + 1, "%s",
-					 g->policy->dir->members[i].keys.id);
+					 policy_directory(g->policy)->members[i].keys.id);
 	trust_take(g->policy, &was);
 	if (policy_reload(&g->policy, g->config_path, now, &d) != 0) {
 		for (size_t i = 0; i < d.n; i++)
@@ -349,7 +352,7 @@ reload(struct gw *g)
 	}
 	for (size_t i = 0; i < d.n; i++)
 		gw_log(GW_WARN, "config_warning", "what=%s", gw_esc(d.lines[i]));
-	if (strcmp(old_listen, g->policy->cfg->listen) != 0)
+	if (strcmp(old_listen, policy_config(g->policy)->listen) != 0)
 		gw_log(GW_WARN, "restart_needed", "why=%s",
 		       gw_esc("gateway.listen changed; it takes effect at the next start"));
 	if (envelope_build(g, &ctx) == 0) {
@@ -369,8 +372,8 @@ reload(struct gw *g)
 		links_router_rebind(g);
 	audit_config(g, "configuration reloaded");
 	trust_audit(g, &was);
-	gw_log(GW_INFO, "reloaded", "serial=%ju agreements=%zu", (uintmax_t)g->policy->dir->serial,
-	       g->policy->n);
+	gw_log(GW_INFO, "reloaded", "serial=%ju agreements=%zu",
+	       (uintmax_t)policy_directory(g->policy)->serial, policy_agreement_count(g->policy));
 out:
 	free(was.a);
 	free(was.m);
@@ -460,7 +463,7 @@ on_signal(struct gw *g)
 static void
 kept_expire(struct gw *g, int64_t now)
 {
-	uint32_t days = g->policy->cfg->answers_keep_days;
+	uint32_t days = policy_config(g->policy)->answers_keep_days;
 	uint64_t results = 0, decided = 0;
 	char detail[160];
 
@@ -585,7 +588,8 @@ serve(struct gw *g)
 		outbound_timers(g, now);
 		if (now >= g->next_housekeeping_ms) {
 			uint64_t gone = 0;
-			int64_t keep = 2 * (int64_t)g->policy->cfg->freshness_seconds * 1000;
+			int64_t keep =
+				2 * (int64_t)policy_config(g->policy)->freshness_seconds * 1000;
 			state_replay_expire(g->state, now - keep, &gone);
 			kept_expire(g, now);
 			/* Often enough that the replay cache holds little past its window. */
@@ -615,9 +619,9 @@ refuse_to_serve(struct gw *g, const sigset_t *mask)
 {
 	int fd;
 
-	if (g->policy->cfg->metrics_listen == NULL ||
-	    (g->sigfd = signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 || metrics_open(g) != 0 ||
-	    (fd = metrics_fd(g)) < 0)
+	if (policy_config(g->policy)->metrics_listen == NULL ||
+	    (g->sigfd = signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    metrics_open(g) != 0 || (fd = metrics_fd(g)) < 0)
 		return;
 	gw_log(GW_ERROR, "refusing", "why=%s", gw_esc(g->refusal));
 	for (;;) {
@@ -763,8 +767,8 @@ main(int argc, char **argv)
 	print_diag(&d);
 	diag_clear(&d);
 	/* -n checks what a start checks: the secret key's mode, the state's. */
-	if (keys_secret_load(g.policy->cfg->certificate, &g.keys, &d) != 0 ||
-	    state_private(g.policy->cfg, &d) != 0) {
+	if (keys_secret_load(policy_config(g.policy)->certificate, &g.keys, &d) != 0 ||
+	    state_private(policy_config(g.policy), &d) != 0) {
 		print_diag(&d);
 		fprintf(stderr, "piugwd: %s: refusing to start (above)\n", config);
 		goto out;
@@ -775,36 +779,36 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ret = EXIT_USAGE;
-	if (mkdir(g.policy->cfg->state_dir, 0700) != 0 && errno != EEXIST) {
+	if (mkdir(policy_config(g.policy)->state_dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "piugwd: %s: cannot create the state directory: %s\n",
-			g.policy->cfg->state_dir, strerror(errno));
+			policy_config(g.policy)->state_dir, strerror(errno));
 		goto out;
 	}
 	if (policy_activate(g.policy, &d) != 0) {
 		print_diag(&d);
 		goto out;
 	}
-	if ((p = join(g.policy->cfg->state_dir, "audit.key")) == NULL ||
+	if ((p = join(policy_config(g.policy)->state_dir, "audit.key")) == NULL ||
 	    audit_key_load(p, true, g.audit_key, &d) != 0) {
 		print_diag(&d);
 		goto out;
 	}
 	free(p);
 	/* The newest record this gateway made durable: the log must reach it. */
-	if ((p = join(g.policy->cfg->state_dir, "state.db")) == NULL ||
+	if ((p = join(policy_config(g.policy)->state_dir, "state.db")) == NULL ||
 	    state_anchor_load(p, &anchor.seq, anchor.hash, &d) != 0) {
 		print_diag(&d);
 		goto out;
 	}
 	free(p);
-	if ((p = join(g.policy->cfg->state_dir, "audit")) == NULL)
+	if ((p = join(policy_config(g.policy)->state_dir, "audit")) == NULL)
 		goto out;
 	memset(&ao, 0, sizeof(ao));
 	ao.dir = p;
 	ao.anchor = &anchor;
 	ao.signer = g.keys;
-	ao.checkpoint_records = g.policy->cfg->audit_checkpoint_records;
-	ao.checkpoint_ms = g.policy->cfg->audit_checkpoint_seconds * 1000;
+	ao.checkpoint_records = policy_config(g.policy)->audit_checkpoint_records;
+	ao.checkpoint_ms = policy_config(g.policy)->audit_checkpoint_seconds * 1000;
 	ao.inline_writes = true; /* the loop's one durable step a turn (gw_turn_end) */
 	if ((rc = audit_open(&ao, &g.audit, &d)) != 0) {
 		print_diag(&d);
@@ -819,8 +823,9 @@ main(int argc, char **argv)
 	}
 	g.anchor_seq = anchor.seq;
 	free(p);
-	if ((p = join(g.policy->cfg->state_dir, "state.db")) == NULL ||
-	    state_open(p, &g.state, &d) != 0 || store_open(g.policy->cfg->store_file, &g.store, &d) != 0 ||
+	if ((p = join(policy_config(g.policy)->state_dir, "state.db")) == NULL ||
+	    state_open(p, &g.state, &d) != 0 ||
+	    store_open(policy_config(g.policy)->store_file, &g.store, &d) != 0 ||
 	    policy_rates_new(&g.rates) != 0 || envelope_build(&g, &g.env) != 0) {
 		print_diag(&d);
 		goto out;
@@ -854,8 +859,8 @@ main(int argc, char **argv)
 		g.audit_failed = true;
 	}
 	gw_log(GW_INFO, "ready", "gateway=%s listen=%s local_api=%s partners=%zu version=%s",
-	       g.policy->cfg->id, gw_esc(g.policy->cfg->listen), gw_esc(g.policy->cfg->local_api),
-	       g.npeers, PIUGW_VERSION);
+	       policy_config(g.policy)->id, gw_esc(policy_config(g.policy)->listen),
+	       gw_esc(policy_config(g.policy)->local_api), g.npeers, PIUGW_VERSION);
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "READY=1\n", 8) != 8)
 			gw_log(GW_WARN, "ready_fd", "error=%s", gw_esc(strerror(errno)));
@@ -864,7 +869,7 @@ main(int argc, char **argv)
 	/* From here on, one state.db transaction per turn of the loop (gw_turn_end). */
 	state_batch(g.state, true);
 	ret = serve(&g) == 0 ? 0 : EXIT_USAGE;
-	gw_log(GW_INFO, "stopped", "gateway=%s", g.policy->cfg->id);
+	gw_log(GW_INFO, "stopped", "gateway=%s", policy_config(g.policy)->id);
 out:
 	free(p);
 	outbound_abort_all(&g, "the gateway is stopping");

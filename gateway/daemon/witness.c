@@ -60,7 +60,7 @@ witness_fill(struct gw *g, const char *peer, struct witness_out *w)
 static void
 take_theirs(struct gw *g, struct peer *p, const Piugw__AuditCheckpoint *m)
 {
-	const struct directory_member *dm = directory_member(g->policy->dir, p->id);
+	const struct directory_member *dm = directory_member(policy_directory(g->policy), p->id);
 	const struct audit_checkpoint *had = witnessed_of(g, p);
 	struct audit_checkpoint cp;
 

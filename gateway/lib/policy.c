@@ -24,6 +24,43 @@
 #include "piugw/error.h"
 #include "policy.h"
 
+struct policy {
+	struct config *cfg;
+	struct directory *dir;
+	struct keys_public self;
+	struct policy_agreement *agreements;
+	size_t n;
+	int watch_fd; /* inotify on the suspensions; -1: none */
+};
+
+/* See policy.h. */
+const struct config *
+policy_config(const struct policy *p)
+{
+	return p->cfg;
+}
+
+/* See policy.h. */
+const struct directory *
+policy_directory(const struct policy *p)
+{
+	return p->dir;
+}
+
+/* See policy.h. */
+size_t
+policy_agreement_count(const struct policy *p)
+{
+	return p->n;
+}
+
+/* See policy.h. */
+const struct policy_agreement *
+policy_agreement_at(const struct policy *p, size_t i)
+{
+	return i < p->n ? &p->agreements[i] : NULL;
+}
+
 #define SUSPENDED_DIR "suspended"
 
 /* ---- loading ---- */

@@ -52,14 +52,18 @@ struct policy_agreement {
 	char suspend_reason[256];
 };
 
-struct policy {
-	struct config *cfg;
-	struct directory *dir;
-	struct keys_public self;
-	struct policy_agreement *agreements;
-	size_t n;
-	int watch_fd;                     /* inotify on the suspensions; -1: none */
-};
+/*
+ * The configuration, the directory and the agreements in force for this
+ * gateway, as one whole that a reload replaces. Opaque: read it through
+ * the functions below.
+ */
+struct policy;
+
+const struct config *policy_config(const struct policy *p);
+const struct directory *policy_directory(const struct policy *p);
+/* The agreements this gateway is a party to, in file-name order: i < count. */
+size_t policy_agreement_count(const struct policy *p);
+const struct policy_agreement *policy_agreement_at(const struct policy *p, size_t i);
 
 /*
  * Load the tree that config_path names. Problems that make the tree unusable

@@ -205,7 +205,7 @@ header(struct rogue *r, struct envelope_header *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->version = 1;
-	snprintf(h->sender, sizeof(h->sender), "%s", r->pol->cfg->id);
+	snprintf(h->sender, sizeof(h->sender), "%s", policy_config(r->pol)->id);
 	snprintf(h->recipient, sizeof(h->recipient), "%s", r->target->keys.id);
 	randombytes_buf(h->message_id, sizeof(h->message_id));
 	h->sent_at_ms = now_ms();
@@ -323,7 +323,7 @@ serve_reply(struct rogue *r, void *sock, zmq_msg_t *rid, const struct envelope_o
 
 	memset(&h, 0, sizeof(h));
 	h.version = 1;
-	snprintf(h.sender, sizeof(h.sender), "%s", r->pol->cfg->id);
+	snprintf(h.sender, sizeof(h.sender), "%s", policy_config(r->pol)->id);
 	snprintf(h.recipient, sizeof(h.recipient), "%s", o->header.sender);
 	randombytes_buf(h.message_id, sizeof(h.message_id));
 	h.has_in_reply_to = true;
@@ -356,7 +356,7 @@ serve(struct rogue *r, const char *mode, unsigned count)
 	zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sk, 32);
 	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
 	sodium_memzero(sk, sizeof(sk));
-	if (zmq_bind(sock, r->pol->cfg->listen) != 0) {
+	if (zmq_bind(sock, policy_config(r->pol)->listen) != 0) {
 		printf("BIND_FAILED %s\n", zmq_strerror(zmq_errno()));
 		zmq_close(sock);
 		return 1;
@@ -474,24 +474,25 @@ main(int argc, char **argv)
 	}
 	diag_init(&d);
 	if (policy_load(cfg, now_ms(), &r.pol, &d) != 0 ||
-	    keys_secret_load(r.pol->cfg->certificate, &r.keys, &d) != 0) {
+	    keys_secret_load(policy_config(r.pol)->certificate, &r.keys, &d) != 0) {
 		for (size_t i = 0; i < d.n; i++)
 			fprintf(stderr, "rogue: %s\n", d.lines[i]);
 		return 2;
 	}
-	r.target = directory_member(r.pol->dir, to);
-	for (size_t i = 0; i < r.pol->n && r.pa == NULL; i++)
-		if (strcmp(r.pol->agreements[i].peer, to) == 0)
-			r.pa = &r.pol->agreements[i];
+	r.target = directory_member(policy_directory(r.pol), to);
+	for (size_t i = 0; i < policy_agreement_count(r.pol) && r.pa == NULL; i++)
+		if (strcmp(policy_agreement_at(r.pol, i)->peer, to) == 0)
+			r.pa = policy_agreement_at(r.pol, i);
 	if (r.target == NULL || r.pa == NULL) {
-		fprintf(stderr, "rogue: %s is no partner of %s\n", to, r.pol->cfg->id);
+		fprintf(stderr, "rogue: %s is no partner of %s\n", to, policy_config(r.pol)->id);
 		return 2;
 	}
 	/* 2 MiB: the rogue may seal what a gateway would refuse to. */
 	envelope_ctx_new(r.keys, 2 * 1024 * 1024, &r.env);
-	for (size_t i = 0; i < r.pol->dir->n; i++)
-		if (strcmp(r.pol->dir->members[i].keys.id, r.pol->cfg->id) != 0)
-			envelope_ctx_add_peer(r.env, &r.pol->dir->members[i].keys);
+	const struct directory *dir = policy_directory(r.pol);
+	for (size_t i = 0; i < dir->n; i++)
+		if (strcmp(dir->members[i].keys.id, policy_config(r.pol)->id) != 0)
+			envelope_ctx_add_peer(r.env, &dir->members[i].keys);
 	r.ctx = zmq_ctx_new();
 
 	if (strncmp(kase, "serve-", 6) == 0) {
@@ -632,9 +633,9 @@ main(int argc, char **argv)
 		big[1024 * 1024 + 511] = '\0';
 		q.justification = big;
 	} else if (strcmp(kase, "not-for-me") == 0) {
-		for (size_t i = 0; i < r.pol->dir->n; i++) {
-			const char *id = r.pol->dir->members[i].keys.id;
-			if (strcmp(id, to) != 0 && strcmp(id, r.pol->cfg->id) != 0)
+		for (size_t i = 0; i < policy_directory(r.pol)->n; i++) {
+			const char *id = policy_directory(r.pol)->members[i].keys.id;
+			if (strcmp(id, to) != 0 && strcmp(id, policy_config(r.pol)->id) != 0)
 				snprintf(h.recipient, sizeof(h.recipient), "%s", id);
 		}
 	} else if (strcmp(kase, "bad-signature") == 0) {
@@ -644,7 +645,7 @@ main(int argc, char **argv)
 		uint8_t tsk[32], ssk[64], spk[32];
 		keys_with_transport_secret(r.keys, copy_sk, tsk);
 		crypto_sign_keypair(spk, ssk);
-		keys_from_raw(r.pol->cfg->id, tsk, ssk, &k);
+		keys_from_raw(policy_config(r.pol)->id, tsk, ssk, &k);
 		envelope_ctx_new(k, 0, &e2);
 		envelope_ctx_add_peer(e2, &r.target->keys);
 		seal(e2, &h, &b, &env, &len);

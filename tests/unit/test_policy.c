@@ -277,8 +277,8 @@ loads_and_reports_states(void **state)
 
 	diag_init(&d);
 	p = must_load(t->conf[0], &d);
-	assert_string_equal(p->cfg->id, "XA-PIU");
-	assert_int_equal(p->n, 2);
+	assert_string_equal(policy_config(p)->id, "XA-PIU");
+	assert_int_equal(policy_agreement_count(p), 2);
 	assert_int_equal(policy_agreement_state(policy_agreement(p, "XA-XB-2026-001"), NOW, why,
 						sizeof(why)), POLICY_IN_FORCE);
 	assert_int_equal(policy_agreement_state(policy_agreement(p, "XA-XC-2027-001"), NOW, why,
