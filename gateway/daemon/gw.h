@@ -17,7 +17,8 @@
  *
  * The files call downwards only (tests/integration/daemon_dag.sh checks it
  * on the objects):
- *   piugwd.c   start, configuration, reload, the loop and its turn, shutdown
+ *   piugwd.c   start: options, configuration, files, refusals; shutdown
+ *   loop.c     the loop and its turn, signals, reload
  *   localapi.c the operators' requests on the local API socket
  *   outbound.c our queries, fan-out, retries, polls, Hellos, and their answers
  *   inbound.c  partners' requests: receiving rules, answers, approvals
@@ -283,7 +284,13 @@ struct gw {
 	size_t purge_caller_len;
 };
 
-/* ---- piugwd.c: start, the loop and its turn ---- */
+/* ---- loop.c: the loop and its turn ---- */
+/* Serve until stopped (SIGTERM drains first); 0, or an error of the poll. */
+int loop_run(struct gw *g);
+/* The envelope context for every member of the directory but us. */
+int loop_envelope_build(struct gw *g, struct envelope_ctx **outp);
+/* Record the configuration in force (detail: why it was loaded). */
+void loop_audit_config(struct gw *g, const char *detail);
 /* Commit state.db's open transaction (logging a failure). */
 void gw_commit(struct gw *g);
 void gw_turn_begin(struct gw *g);
