@@ -858,7 +858,7 @@ decide_error(Piugw__LocalReply *out, Piugw__ErrorCode code, const char *detail)
 /* See gw.h. */
 void
 inbound_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, uint32_t uid,
-	     Piugw__LocalReply *out, uint64_t *seqp)
+	       Piugw__LocalReply *out, uint64_t *seqp)
 {
 	struct state_pending p;
 	struct policy_request req;

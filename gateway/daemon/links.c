@@ -705,7 +705,7 @@ local_send_oom(struct gw *g, const uint8_t *rid, size_t rid_len, uint64_t tag)
 /* See gw.h. */
 void
 links_local_reply_durable(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len,
-			const Piugw__LocalReply *reply)
+			  const Piugw__LocalReply *reply)
 {
 	struct api_out *o;
 	uint64_t tag;
@@ -789,7 +789,7 @@ links_local_flush(struct gw *g)
 /* See gw.h. */
 void
 links_local_error(struct gw *g, const uint8_t *rid, size_t rid_len, int wire_code, const char *fmt,
-		...)
+		  ...)
 {
 	Piugw__LocalReply r = PIUGW__LOCAL_REPLY__INIT;
 	Piugw__LocalError e = PIUGW__LOCAL_ERROR__INIT;

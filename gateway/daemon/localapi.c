@@ -28,7 +28,7 @@
 
 static void
 localapi_results(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
-	    const Piugw__LocalResults *lr)
+		 const Piugw__LocalResults *lr)
 {
 	struct state_result r;
 	struct job *j;
@@ -56,7 +56,7 @@ localapi_results(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 	if (r.operator_uid != uid && !policy_local_admin(uid)) {
 		state_result_clear(&r);
 		links_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
-				"request %s was sent by another operator", lr->request_id);
+				  "request %s was sent by another operator", lr->request_id);
 		return;
 	}
 	if ((j = outbound_job_new(g, JOB_RESULTS, rid, rid_len, uid, 1)) == NULL) {
@@ -115,7 +115,7 @@ localapi_peers(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid)
  */
 static void
 localapi_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
-		 const Piugw__LocalStoreChange *sc)
+		      const Piugw__LocalStoreChange *sc)
 {
 	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
 	Piugw__LocalReply reply = PIUGW__LOCAL_REPLY__INIT;
@@ -129,20 +129,22 @@ localapi_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t
 	/* Only who may write the store itself: root and the gateway's own user. */
 	if (!policy_local_admin(uid)) {
 		links_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
-				"only root and the gateway's own user record changes to its store");
+				  "only root and the gateway's own user record changes to its "
+				  "store");
 		return;
 	}
 	if (sc->kind != PIUGW__LOCAL_STORE_CHANGE__KIND__KIND_IMPORTED &&
 	    sc->kind != PIUGW__LOCAL_STORE_CHANGE__KIND__KIND_PURGED) {
 		links_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
-				"a store change is an import or a purge");
+				  "a store change is an import or a purge");
 		return;
 	}
 	for (size_t i = 0; printable && i < dl; i++)
 		printable = sc->detail[i] >= 0x20 && sc->detail[i] <= 0x7e;
 	if (!printable) {
 		links_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
-				"a store change's detail is at most 200 printable ASCII characters");
+				  "a store change's detail is at most 200 printable ASCII "
+				  "characters");
 		return;
 	}
 	gw_user_name(uid, who, sizeof(who));
@@ -154,7 +156,8 @@ localapi_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t
 	r.operator_ = who;
 	if ((rc = gw_audit(g, &r, &seq)) != 0) {
 		links_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
-				"the audit log could not take the record: %s", piugw_strerror(rc));
+				  "the audit log could not take the record: %s",
+				  piugw_strerror(rc));
 		return;
 	}
 	gw_log(GW_INFO, r.event == PIUGW__AUDIT_EVENT__AUDIT_IMPORTED ? "store_imported"
@@ -169,21 +172,21 @@ localapi_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t
 /* piugw audit purge while this gateway runs: taken now, run after the turn. */
 static void
 localapi_audit_purge(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
-		const Piugw__LocalAuditPurge *ap)
+		     const Piugw__LocalAuditPurge *ap)
 {
 	if (!policy_local_admin(uid)) {
 		links_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
-				"only root and the gateway's own user purge its audit log");
+				  "only root and the gateway's own user purge its audit log");
 		return;
 	}
 	if (ap->older_than_days > 36500) {
 		links_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
-				"older_than_days is 1 to 36500 (0: audit.retention_days)");
+				  "older_than_days is 1 to 36500 (0: audit.retention_days)");
 		return;
 	}
 	if (g->purge_due || rid_len > sizeof(g->purge_caller)) {
 		links_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
-				"an audit purge is already under way; try again when it is done");
+				  "an audit purge is already under way; try again when it is done");
 		return;
 	}
 	g->purge_due = true;
@@ -211,8 +214,8 @@ localapi_audit_purge_run(struct gw *g)
 		gw_log(GW_ERROR, "audit_purge_failed", "segments=%u days=%u error=%s", removed,
 		       g->purge_days, gw_esc(piugw_strerror(rc)));
 		links_local_error(g, g->purge_caller, g->purge_caller_len, PIUGW_WIRE_INTERNAL,
-				"%s%s%s", piugw_strerror(rc), d.n > 0 ? ": " : "",
-				d.n > 0 ? d.lines[0] : "");
+				  "%s%s%s", piugw_strerror(rc), d.n > 0 ? ": " : "",
+				  d.n > 0 ? d.lines[0] : "");
 	} else {
 		gw_log(GW_INFO, "audit_purged", "segments=%u days=%u", removed, g->purge_days);
 		snprintf(dir, sizeof(dir), "%s/audit", policy_config(g->policy)->state_dir);
@@ -328,19 +331,19 @@ localapi_handle(struct gw *g)
 	user = zmq_msg_gets(&msg, "User-Id");
 	if (user == NULL || !num_parse_u64(user, strlen(user), 0, UINT32_MAX, &uid)) {
 		links_local_error(g, caller, clen, PIUGW_WIRE_UNKNOWN_SENDER,
-				"the caller's user could not be established");
+				  "the caller's user could not be established");
 		goto out;
 	}
 	if (extra || (req = piugw__local_request__unpack(NULL, zmq_msg_size(&msg),
 							 zmq_msg_data(&msg))) == NULL) {
 		links_local_error(g, caller, clen, PIUGW_WIRE_MALFORMED,
-				"not a LocalRequest (is piugw the same version as piugwd?)");
+				  "not a LocalRequest (is piugw the same version as piugwd?)");
 		goto out;
 	}
 	memcpy(caller + clen - sizeof(tag), &req->tag, sizeof(tag));
 	if (g->draining) {
 		links_local_error(g, caller, clen, PIUGW_WIRE_INTERNAL,
-				"the gateway is shutting down");
+				  "the gateway is shutting down");
 		goto out;
 	}
 	if ((req->kind_case == PIUGW__LOCAL_REQUEST__KIND_PENDING ||
@@ -351,8 +354,8 @@ localapi_handle(struct gw *g)
 		gw_user_name((uint32_t)uid, who, sizeof(who));
 		gw_log(GW_WARN, "approval_refused", "operator=%s", gw_esc(who));
 		links_local_error(g, caller, clen, PIUGW_WIRE_UNKNOWN_SENDER,
-				"%s is not in a group of approvers (piugwd.yaml approvers): only "
-				"they see and decide requests held for approval", who);
+				  "%s is not in a group of approvers (piugwd.yaml approvers): only "
+				  "they see and decide requests held for approval", who);
 		goto out;
 	}
 	switch (req->kind_case) {
@@ -384,8 +387,8 @@ localapi_handle(struct gw *g)
 		const Piugw__LocalDecision *d = approve ? req->approve : req->deny;
 		if (!approve && d->reason[0] == '\0') {
 			links_local_error(g, caller, clen,
-					PIUGW_WIRE_JUSTIFICATION_REQUIRED,
-					"a denial needs a reason (--reason)");
+					  PIUGW_WIRE_JUSTIFICATION_REQUIRED,
+					  "a denial needs a reason (--reason)");
 			break;
 		}
 		uint64_t seq = 0;
@@ -396,7 +399,7 @@ localapi_handle(struct gw *g)
 	}
 	default:
 		links_local_error(g, caller, clen, PIUGW_WIRE_MALFORMED,
-				"unknown request kind");
+				  "unknown request kind");
 		break;
 	}
 out:

@@ -33,7 +33,7 @@
 
 struct job *
 outbound_job_new(struct gw *g, enum job_kind kind, const uint8_t *rid, size_t rid_len, uint32_t uid,
-	size_t n)
+		 size_t n)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
@@ -371,10 +371,10 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 		}
 		if (nt == 0) {
 			links_local_error(g, rid, rid_len, PIUGW_WIRE_QUERY_TYPE_NOT_ALLOWED,
-					"no partner's agreement allows this query (purpose %s, %s); "
-					"see piugw policy check",
-					vocab_name(vocab_purposes, req.purpose),
-					vocab_name(vocab_query_types, req.query_type));
+					  "no partner's agreement allows this query (purpose %s, "
+					  "%s); see piugw policy check",
+					  vocab_name(vocab_purposes, req.purpose),
+					  vocab_name(vocab_query_types, req.query_type));
 			return;
 		}
 	} else {
