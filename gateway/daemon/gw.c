@@ -14,6 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "body.h"
 #include "gw.h"
 #include "piugw/error.h"
 
@@ -87,12 +90,16 @@ gw_log(enum gw_level lvl, const char *event, const char *fmt, ...)
 	}
 }
 
+int64_t (*gw_clock_ms)(void);
+
 /* See gw.h. */
 int64_t
 gw_now_ms(void)
 {
 	struct timespec ts;
 
+	if (gw_clock_ms != NULL)
+		return gw_clock_ms();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
@@ -162,4 +169,41 @@ gw_set_str(char **field, const char *v)
 	if (*field != NULL && *field != protobuf_c_empty_string)
 		free(*field);
 	*field = v != NULL ? strdup(v) : NULL;
+}
+
+/* See gw.h. */
+int
+gw_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *agreement_id,
+	const uint8_t *agreement_hash, const Piugw__Body *body, uint8_t mid[16], uint8_t **envp,
+	size_t *lenp)
+{
+	struct envelope_header h;
+	uint8_t *b = NULL;
+	size_t blen = 0;
+	int ret;
+
+	memset(&h, 0, sizeof(h));
+	h.version = ENVELOPE_VERSION;
+	snprintf(h.sender, sizeof(h.sender), "%s", policy_config(g->policy)->id);
+	snprintf(h.recipient, sizeof(h.recipient), "%s", peer);
+	randombytes_buf(h.message_id, sizeof(h.message_id));
+	if (in_reply_to != NULL) {
+		h.has_in_reply_to = true;
+		memcpy(h.in_reply_to, in_reply_to, ENVELOPE_MESSAGE_ID_BYTES);
+	}
+	h.sent_at_ms = gw_now_ms();
+	if (agreement_id != NULL)
+		snprintf(h.agreement_id, sizeof(h.agreement_id), "%s", agreement_id);
+	if (agreement_hash != NULL) {
+		h.has_agreement_hash = true;
+		memcpy(h.agreement_hash, agreement_hash, ENVELOPE_AGREEMENT_HASH_BYTES);
+	}
+	if ((ret = body_pack(body, &b, &blen)) != 0)
+		return ret;
+	ret = envelope_seal(g->env, &h, b, blen, NULL, envp, lenp);
+	sodium_memzero(b, blen);
+	free(b);
+	if (ret == 0 && mid != NULL)
+		memcpy(mid, h.message_id, ENVELOPE_MESSAGE_ID_BYTES);
+	return ret;
 }

@@ -24,9 +24,9 @@
  *   inbound.c  partners' requests: receiving rules, answers, approvals
  *   witness.c  partners witness each other's audit logs
  *   metrics.c  /metrics and /healthz
- *   links.c    sockets: ZAP, the public ROUTER, partner DEALERs, monitors,
- *              the local API's replies
- *   gw.c       log lines, clocks, user names, appending to the audit log
+ *   reply.c    the local API's replies, held until their records are durable
+ *   links.c    sockets: ZAP, the public ROUTER, partner DEALERs, monitors
+ *   gw.c       log lines, clocks, user names, the audit, sealing a body
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -387,31 +387,32 @@ bool links_peer_send(struct gw *g, struct peer *p, const uint8_t *env, size_t le
 /* Send [rid, env] on the public ROUTER. */
 int links_router_send(struct gw *g, const uint8_t *rid, size_t rid_len, const uint8_t *env,
 		      size_t len);
-/* Seal body for peer (header filled here: fresh id, now); *envp malloc'd. */
-int links_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *agreement_id,
-	       const uint8_t *agreement_hash, const Piugw__Body *body, uint8_t mid[16],
-	       uint8_t **envp, size_t *lenp);
-
-/* ---- links.c: replies to the local API ---- */
-void links_local_reply(struct gw *g, const uint8_t *rid, size_t rid_len,
-		       const Piugw__LocalReply *reply);
-void links_local_error(struct gw *g, const uint8_t *rid, size_t rid_len, int wire_code,
+/* ---- reply.c: replies to the local API ---- */
+void reply_local(struct gw *g, const uint8_t *rid, size_t rid_len, const Piugw__LocalReply *reply);
+void reply_local_error(struct gw *g, const uint8_t *rid, size_t rid_len, int wire_code,
 		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* The same, once audit record seq is durable (or an error if the log fails first). */
-void links_local_reply_durable(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len,
-			       const Piugw__LocalReply *reply);
+void reply_local_durable(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len,
+			 const Piugw__LocalReply *reply);
 /* Send the local replies held during a turn whose records are durable. */
-void links_local_flush(struct gw *g);
+void reply_local_flush(struct gw *g);
 /* Is a local reply still waiting for its audit record? */
-bool links_local_waiting(const struct gw *g);
+bool reply_local_waiting(const struct gw *g);
 
 /* ---- gw.c: clocks, names, the audit ---- */
+/* Unix time in ms: the real clock, or gw_clock_ms if set (tests/unit/test_daemon.c). */
 int64_t gw_now_ms(void);
+extern int64_t (*gw_clock_ms)(void);
 int64_t gw_mono_us(void);
 /* Append r to the audit log (filling the peer's OS-independent fields); *seqp its seq. */
 int gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp);
 /* The OS user name of uid ("alice"), or its number. */
 void gw_user_name(uint32_t uid, char *out, size_t size);
+/* Seal body for peer (header filled here: fresh id, now); *envp malloc'd. */
+int gw_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *agreement_id,
+	    const uint8_t *agreement_hash, const Piugw__Body *body, uint8_t mid[16], uint8_t **envp,
+	    size_t *lenp);
+
 /* Replace a heap-built message's string field (never freeing protobuf-c's static ""). */
 void gw_set_str(char **field, const char *v);
 

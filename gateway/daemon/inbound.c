@@ -84,7 +84,7 @@ refuse_unaudited(struct gw *g, const char *peer, const uint8_t *rid, size_t rid_
 			   "an operator fixes it";
 	b.kind_case = PIUGW__BODY__KIND_ERROR;
 	b.error = &e;
-	if (links_seal(g, peer, mid, agreement_id, agreement_hash, &b, NULL, &env, &len) == 0)
+	if (gw_seal(g, peer, mid, agreement_id, agreement_hash, &b, NULL, &env, &len) == 0)
 		links_router_send(g, rid, rid_len, env, len);
 	free(env);
 }
@@ -268,7 +268,7 @@ reply(struct gw *g, struct ex *x, const Piugw__Body *body)
 		       gw_esc(piugw_strerror(rc)));
 		return;
 	}
-	if (links_seal(g, x->peer, x->have_mid ? x->mid : NULL, agreement_id, agreement_hash, body,
+	if (gw_seal(g, x->peer, x->have_mid ? x->mid : NULL, agreement_id, agreement_hash, body,
 		       NULL, &env, &len) != 0) {
 		gw_log(GW_ERROR, "seal_failed", "peer=%s", x->peer);
 		return;

@@ -36,7 +36,7 @@ localapi_results(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 	int rc = state_result_get(g->state, lr->request_id, &r);
 
 	if (rc != 0 && (o = outbound_in_flight(g, lr->request_id)) == NULL) {
-		links_local_error(
+		reply_local_error(
 			g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
 			"nothing to collect under request id '%s': no such query was sent "
 			"from this gateway, its answer went to the caller when it came "
@@ -55,7 +55,7 @@ localapi_results(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 	/* Answers are the asker's: another operator (but root) may not collect them. */
 	if (r.operator_uid != uid && !policy_local_admin(uid)) {
 		state_result_clear(&r);
-		links_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_QUERY,
 				  "request %s was sent by another operator", lr->request_id);
 		return;
 	}
@@ -128,21 +128,21 @@ localapi_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t
 
 	/* Only who may write the store itself: root and the gateway's own user. */
 	if (!policy_local_admin(uid)) {
-		links_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
 				  "only root and the gateway's own user record changes to its "
 				  "store");
 		return;
 	}
 	if (sc->kind != PIUGW__LOCAL_STORE_CHANGE__KIND__KIND_IMPORTED &&
 	    sc->kind != PIUGW__LOCAL_STORE_CHANGE__KIND__KIND_PURGED) {
-		links_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
 				  "a store change is an import or a purge");
 		return;
 	}
 	for (size_t i = 0; printable && i < dl; i++)
 		printable = sc->detail[i] >= 0x20 && sc->detail[i] <= 0x7e;
 	if (!printable) {
-		links_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
 				  "a store change's detail is at most 200 printable ASCII "
 				  "characters");
 		return;
@@ -155,7 +155,7 @@ localapi_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t
 	r.detail = sc->detail;
 	r.operator_ = who;
 	if ((rc = gw_audit(g, &r, &seq)) != 0) {
-		links_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
 				  "the audit log could not take the record: %s",
 				  piugw_strerror(rc));
 		return;
@@ -166,7 +166,7 @@ localapi_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t
 	scr.audit_seq = seq;
 	reply.kind_case = PIUGW__LOCAL_REPLY__KIND_STORE_CHANGE;
 	reply.store_change = &scr;
-	links_local_reply_durable(g, seq, rid, rid_len, &reply);
+	reply_local_durable(g, seq, rid, rid_len, &reply);
 }
 
 /* piugw audit purge while this gateway runs: taken now, run after the turn. */
@@ -175,17 +175,17 @@ localapi_audit_purge(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t 
 		     const Piugw__LocalAuditPurge *ap)
 {
 	if (!policy_local_admin(uid)) {
-		links_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
 				  "only root and the gateway's own user purge its audit log");
 		return;
 	}
 	if (ap->older_than_days > 36500) {
-		links_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
 				  "older_than_days is 1 to 36500 (0: audit.retention_days)");
 		return;
 	}
 	if (g->purge_due || rid_len > sizeof(g->purge_caller)) {
-		links_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
 				  "an audit purge is already under way; try again when it is done");
 		return;
 	}
@@ -213,7 +213,7 @@ localapi_audit_purge_run(struct gw *g)
 	if (rc != 0) {
 		gw_log(GW_ERROR, "audit_purge_failed", "segments=%u days=%u error=%s", removed,
 		       g->purge_days, gw_esc(piugw_strerror(rc)));
-		links_local_error(g, g->purge_caller, g->purge_caller_len, PIUGW_WIRE_INTERNAL,
+		reply_local_error(g, g->purge_caller, g->purge_caller_len, PIUGW_WIRE_INTERNAL,
 				  "%s%s%s", piugw_strerror(rc), d.n > 0 ? ": " : "",
 				  d.n > 0 ? d.lines[0] : "");
 	} else {
@@ -224,7 +224,7 @@ localapi_audit_purge_run(struct gw *g)
 		apr.audit_dir = dir;
 		reply.kind_case = PIUGW__LOCAL_REPLY__KIND_AUDIT_PURGE;
 		reply.audit_purge = &apr;
-		links_local_reply(g, g->purge_caller, g->purge_caller_len, &reply);
+		reply_local(g, g->purge_caller, g->purge_caller_len, &reply);
 	}
 	diag_clear(&d);
 }
@@ -290,7 +290,7 @@ localapi_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 	s->started_at_ms = g->started_ms;
 	r.kind_case = PIUGW__LOCAL_REPLY__KIND_STATUS;
 	r.status = s;
-	links_local_reply(g, rid, rid_len, &r);
+	reply_local(g, rid, rid_len, &r);
 	piugw__status_reply__free_unpacked(s, NULL);
 }
 
@@ -330,19 +330,19 @@ localapi_handle(struct gw *g)
 	memcpy(caller + zmq_msg_size(&rid), &tag, sizeof(tag));
 	user = zmq_msg_gets(&msg, "User-Id");
 	if (user == NULL || !num_parse_u64(user, strlen(user), 0, UINT32_MAX, &uid)) {
-		links_local_error(g, caller, clen, PIUGW_WIRE_UNKNOWN_SENDER,
+		reply_local_error(g, caller, clen, PIUGW_WIRE_UNKNOWN_SENDER,
 				  "the caller's user could not be established");
 		goto out;
 	}
 	if (extra || (req = piugw__local_request__unpack(NULL, zmq_msg_size(&msg),
 							 zmq_msg_data(&msg))) == NULL) {
-		links_local_error(g, caller, clen, PIUGW_WIRE_MALFORMED,
+		reply_local_error(g, caller, clen, PIUGW_WIRE_MALFORMED,
 				  "not a LocalRequest (is piugw the same version as piugwd?)");
 		goto out;
 	}
 	memcpy(caller + clen - sizeof(tag), &req->tag, sizeof(tag));
 	if (g->draining) {
-		links_local_error(g, caller, clen, PIUGW_WIRE_INTERNAL,
+		reply_local_error(g, caller, clen, PIUGW_WIRE_INTERNAL,
 				  "the gateway is shutting down");
 		goto out;
 	}
@@ -353,7 +353,7 @@ localapi_handle(struct gw *g)
 		char who[64];
 		gw_user_name((uint32_t)uid, who, sizeof(who));
 		gw_log(GW_WARN, "approval_refused", "operator=%s", gw_esc(who));
-		links_local_error(g, caller, clen, PIUGW_WIRE_UNKNOWN_SENDER,
+		reply_local_error(g, caller, clen, PIUGW_WIRE_UNKNOWN_SENDER,
 				  "%s is not in a group of approvers (piugwd.yaml approvers): only "
 				  "they see and decide requests held for approval", who);
 		goto out;
@@ -379,14 +379,14 @@ localapi_handle(struct gw *g)
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_PENDING:
 		inbound_pending_list(g, &reply);
-		links_local_reply(g, caller, clen, &reply);
+		reply_local(g, caller, clen, &reply);
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_APPROVE:
 	case PIUGW__LOCAL_REQUEST__KIND_DENY: {
 		bool approve = req->kind_case == PIUGW__LOCAL_REQUEST__KIND_APPROVE;
 		const Piugw__LocalDecision *d = approve ? req->approve : req->deny;
 		if (!approve && d->reason[0] == '\0') {
-			links_local_error(g, caller, clen,
+			reply_local_error(g, caller, clen,
 					  PIUGW_WIRE_JUSTIFICATION_REQUIRED,
 					  "a denial needs a reason (--reason)");
 			break;
@@ -394,11 +394,11 @@ localapi_handle(struct gw *g)
 		uint64_t seq = 0;
 		inbound_decide(g, approve, d, (uint32_t)uid, &reply, &seq);
 		/* "approved" says the decision is on record: sent once it is durable. */
-		links_local_reply_durable(g, seq, caller, clen, &reply);
+		reply_local_durable(g, seq, caller, clen, &reply);
 		break;
 	}
 	default:
-		links_local_error(g, caller, clen, PIUGW_WIRE_MALFORMED,
+		reply_local_error(g, caller, clen, PIUGW_WIRE_MALFORMED,
 				  "unknown request kind");
 		break;
 	}

@@ -76,7 +76,7 @@ gw_turn_end(struct gw *g)
 	gw_commit(g);
 	if (audit_head(g->audit) > audit_durable(g->audit)) {
 		int64_t now = gw_now_ms();
-		bool waited = g->deferred != NULL || links_local_waiting(g) || g->draining ||
+		bool waited = g->deferred != NULL || reply_local_waiting(g) || g->draining ||
 			      g->stop || (g->unflushed_ms != 0 && now - g->unflushed_ms >= GW_FLUSH_MS);
 		if (!waited) {
 			if (g->unflushed_ms == 0)
@@ -95,7 +95,7 @@ gw_turn_end(struct gw *g)
 	}
 	inbound_send_ready(g);
 	g->in_turn = false;
-	links_local_flush(g);
+	reply_local_flush(g);
 }
 
 /*
@@ -550,7 +550,7 @@ loop_run(struct gw *g)
 				now + (keep / 4 < 60000 ? keep / 4 : 60000);
 		}
 		/* Drained; answers waiting for an audit log that failed will never go. */
-		if (g->draining && g->out == NULL && !links_local_waiting(g) &&
+		if (g->draining && g->out == NULL && !reply_local_waiting(g) &&
 		    (g->deferred == NULL || audit_status(g->audit) != 0))
 			g->stop = true;
 		gw_turn_end(g);

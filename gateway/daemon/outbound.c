@@ -113,7 +113,7 @@ outbound_job_finish(struct gw *g, struct job *j)
 		r.query = &qr;
 	}
 	/* Verified, opened, audited, then returned (DESIGN.md section 4). */
-	links_local_reply_durable(g, j->seq, j->rid, j->rid_len, &r);
+	reply_local_durable(g, j->seq, j->rid, j->rid_len, &r);
 	job_free(g, j);
 }
 
@@ -273,7 +273,7 @@ outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *ag
 		o->has_hash = true;
 		memcpy(o->agreement_hash, hash, sizeof(o->agreement_hash));
 	}
-	if (links_seal(g, peer, NULL, agreement_id, hash, body, o->mid, &o->env, &o->env_len) != 0) {
+	if (gw_seal(g, peer, NULL, agreement_id, hash, body, o->mid, &o->env, &o->env_len) != 0) {
 		free(o);
 		return NULL;
 	}
@@ -344,12 +344,12 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 	bool all;
 
 	if (lq->query == NULL) {
-		links_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED, "the request holds no query");
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED, "the request holds no query");
 		return;
 	}
 	memset(&req, 0, sizeof(req));
 	if (!policy_from_query(lq->query, &req, why, sizeof(why))) {
-		links_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED, "%s", why);
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED, "%s", why);
 		return;
 	}
 	if (lq->deadline_ms > 0 && lq->deadline_ms < dl_ms)
@@ -370,7 +370,7 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 				targets[nt++] = g->peers[i].id;
 		}
 		if (nt == 0) {
-			links_local_error(g, rid, rid_len, PIUGW_WIRE_QUERY_TYPE_NOT_ALLOWED,
+			reply_local_error(g, rid, rid_len, PIUGW_WIRE_QUERY_TYPE_NOT_ALLOWED,
 					  "no partner's agreement allows this query (purpose %s, "
 					  "%s); see piugw policy check",
 					  vocab_name(vocab_purposes, req.purpose),
@@ -379,7 +379,7 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 		}
 	} else {
 		if (links_peer(g, lq->to) == NULL) {
-			links_local_error(
+			reply_local_error(
 				g, rid, rid_len, PIUGW_WIRE_NO_AGREEMENT,
 				"%s is not a partner of this gateway (no agreement with it "
 				"in %s)",
@@ -389,7 +389,7 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 		targets[nt++] = lq->to;
 	}
 	if ((j = outbound_job_new(g, JOB_QUERY, rid, rid_len, uid, nt)) == NULL) {
-		links_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "out of memory");
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "out of memory");
 		return;
 	}
 	j->open = nt;
@@ -1146,7 +1146,7 @@ void
 outbound_abort_all(struct gw *g, const char *why)
 {
 	while (g->jobs != NULL) {
-		links_local_error(g, g->jobs->rid, g->jobs->rid_len, PIUGW_WIRE_INTERNAL, "%s", why);
+		reply_local_error(g, g->jobs->rid, g->jobs->rid_len, PIUGW_WIRE_INTERNAL, "%s", why);
 		job_free(g, g->jobs);
 	}
 	while (g->out != NULL)
