@@ -1,0 +1,412 @@
+/*
+ * test_daemon.c: piugwd's pipeline without a socket. The daemon's own files
+ * are linked with fake_links.c, which keeps what would be sent and how far
+ * the audit log was durable when it left. deploy/examples/mkmesh makes a
+ * real example mesh (keys, signed directory, co-signed agreements); XB's
+ * gateway is put together as piugwd does it, on the test's clock, and XA's
+ * keys seal what XA would send. Each test drives decoded messages through
+ * a turn (gw_turn_begin, gw_open_all, inbound_handle, gw_turn_end) and
+ * asserts the replies and the audit records.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "body.h"
+#include "fake_links.h"
+#include "gw.h"
+#include "piugw/error.h"
+#include "testutil.h"
+
+#define DAY 86400000LL
+static int64_t now_ms = 1811851200000LL; /* 2027-06-01 */
+
+static int64_t
+test_clock(void)
+{
+	return now_ms;
+}
+
+struct side {
+	struct gw g;
+	char *etc, *state;
+};
+
+struct fx {
+	char *dir;
+	struct side xb; /* the gateway under test */
+	struct side xa; /* the asker: its keys and envelope context only */
+	const struct policy_agreement *pa; /* XA's copy of the XA-XB agreement */
+};
+
+static void
+side_open(struct fx *f, struct side *s, const char *id, bool whole)
+{
+	struct gw *g = &s->g;
+	struct diag d;
+	char *cfg, *p;
+
+	memset(s, 0, sizeof(*s));
+	diag_init(&d);
+	assert_true(asprintf(&s->etc, "%s/mesh/%s/etc", f->dir, id) > 0);
+	assert_true(asprintf(&s->state, "%s/mesh/%s/state", f->dir, id) > 0);
+	cfg = tu_path(s->etc, "piugwd.yaml");
+	if (policy_load(cfg, now_ms, &g->policy, &d) != 0 ||
+	    keys_secret_load(policy_config(g->policy)->certificate, &g->keys, &d) != 0) {
+		tu_diag_dump(&d);
+		fail_msg("%s: the example mesh does not load", id);
+	}
+	assert_int_equal(loop_envelope_build(g, &g->env), 0);
+	g->deferred_tail = &g->deferred;
+	g->api_out_tail = &g->api_out;
+	if (whole) {
+		struct audit_opts ao = {0};
+		p = tu_path(s->state, "audit.key");
+		assert_int_equal(audit_key_load(p, true, g->audit_key, &d), 0);
+		free(p);
+		ao.dir = p = tu_path(s->state, "audit");
+		ao.signer = g->keys;
+		ao.clock_ms = test_clock;
+		ao.inline_writes = true;
+		assert_int_equal(audit_open(&ao, &g->audit, &d), 0);
+		free(p);
+		p = tu_path(s->state, "state.db");
+		assert_int_equal(state_open(p, &g->state, &d), 0);
+		free(p);
+		state_batch(g->state, true);
+		assert_int_equal(store_open(policy_config(g->policy)->store_file, &g->store, &d), 0);
+		assert_int_equal(policy_rates_new(&g->rates), 0);
+		assert_int_equal(audit_flush(g->audit), 0);
+	}
+	free(cfg);
+	diag_clear(&d);
+}
+
+static void
+side_close(struct side *s)
+{
+	struct gw *g = &s->g;
+
+	while (g->deferred != NULL) {
+		struct deferred *x = g->deferred;
+		g->deferred = x->next;
+		free(x->env);
+		free(x);
+	}
+	audit_close(&g->audit);
+	state_close(&g->state);
+	store_close(&g->store);
+	policy_rates_free(&g->rates);
+	envelope_ctx_free(&g->env);
+	keys_secret_free(&g->keys);
+	policy_free(&g->policy);
+	free(g->early);
+	free(s->etc);
+	free(s->state);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char cmd[2048];
+	struct traveller t;
+	struct diag d;
+
+	f->dir = tu_tmpdir();
+	snprintf(cmd, sizeof(cmd), "PIUGW='%s' '%s' --base-port 39901 '%s/mesh' >'%s/mkmesh.log' 2>&1",
+		 PIUGW_BIN, PIUGW_MKMESH, f->dir, f->dir);
+	if (system(cmd) != 0)
+		fail_msg("mkmesh failed (see %s/mkmesh.log)", f->dir);
+	gw_clock_ms = test_clock;
+	gw_log_level = GW_WARN;
+	side_open(f, &f->xb, "XB-PIU", true);
+	side_open(f, &f->xa, "XA-PIU", false);
+	for (size_t i = 0; i < policy_agreement_count(f->xa.g.policy); i++)
+		if (strcmp(policy_agreement_at(f->xa.g.policy, i)->peer, "XB-PIU") == 0)
+			f->pa = policy_agreement_at(f->xa.g.policy, i);
+	assert_non_null(f->pa);
+	/* One traveller in XB's store. */
+	memset(&t, 0, sizeof(t));
+	diag_init(&d);
+	t.source = STORE_SOURCE_API;
+	t.transferred_at_ms = now_ms - DAY;
+	t.v[COL_SURNAME] = (char *)"Muller";
+	t.v[COL_GIVEN_NAMES] = (char *)"Anna";
+	t.v[COL_DATE_OF_BIRTH] = (char *)"1985-04-12";
+	t.v[COL_DOC_NUMBER] = (char *)"P1234567";
+	t.v[COL_DOC_ISSUER] = (char *)"XAA";
+	t.v[COL_CARRIER] = (char *)"XB";
+	t.v[COL_FLIGHT_NUMBER] = (char *)"101";
+	t.v[COL_FLIGHT_DATE] = (char *)"2027-05-30";
+	assert_int_equal(store_insert(f->xb.g.store, &t, NULL, &d), 0);
+	diag_clear(&d);
+	fake_sent_clear();
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	fake_sent_clear();
+	side_close(&f->xb);
+	side_close(&f->xa);
+	gw_clock_ms = NULL;
+	tu_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* A query from XA to XB, sealed with XA's keys under the XA-XB agreement. */
+static uint8_t *
+xa_query(struct fx *f, const uint8_t mid[16], const char *doc, int64_t sent_ms, size_t *lenp)
+{
+	Piugw__Query q = PIUGW__QUERY__INIT;
+	Piugw__DocumentCriteria dc = PIUGW__DOCUMENT_CRITERIA__INIT;
+	Piugw__Body b = PIUGW__BODY__INIT;
+	struct envelope_header h;
+	uint8_t *body = NULL, *env = NULL;
+	size_t blen = 0;
+
+	dc.issuing_state = (char *)"XAA";
+	dc.number = (char *)doc;
+	q.criteria_case = PIUGW__QUERY__CRITERIA_DOCUMENT;
+	q.document = &dc;
+	q.purpose = PIUGW__PURPOSE__PURPOSE_TERRORISM;
+	q.case_reference = (char *)"IT-1";
+	q.justification = (char *)"linked to an ongoing investigation";
+	b.kind_case = PIUGW__BODY__KIND_QUERY;
+	b.query = &q;
+	assert_int_equal(body_pack(&b, &body, &blen), 0);
+	memset(&h, 0, sizeof(h));
+	h.version = ENVELOPE_VERSION;
+	strcpy(h.sender, "XA-PIU");
+	strcpy(h.recipient, "XB-PIU");
+	h.has_message_id = true;
+	memcpy(h.message_id, mid, 16);
+	h.sent_at_ms = sent_ms;
+	snprintf(h.agreement_id, sizeof(h.agreement_id), "%s", f->pa->a->id);
+	h.has_agreement_hash = true;
+	memcpy(h.agreement_hash, f->pa->a->hash, sizeof(h.agreement_hash));
+	assert_int_equal(envelope_seal(f->xa.g.env, &h, body, blen, NULL, &env, lenp), 0);
+	free(body);
+	return env;
+}
+
+/*
+ * One turn of XB's loop with env from XA's connection in it. Returns how
+ * many envelopes XB sent in the turn; *earlyp how many of them left before
+ * its end (only a repeat of a reply already on record may).
+ */
+static size_t
+turn(struct fx *f, const uint8_t *env, size_t len, size_t *earlyp)
+{
+	struct gw *g = &f->xb.g;
+	struct inmsg m;
+	size_t before = fake_nsent;
+
+	memset(&m, 0, sizeof(m));
+	zmq_msg_init_size(&m.rid, 6);
+	memcpy(zmq_msg_data(&m.rid), "XA-PIU", 6);
+	zmq_msg_init_size(&m.msg, len);
+	memcpy(zmq_msg_data(&m.msg), env, len);
+	m.frames = 2;
+	m.opts.conn_user_id = "XA-PIU";
+	m.opts.now_ms = gw_now_ms();
+	m.opts.freshness_ms = (int64_t)policy_config(g->policy)->freshness_seconds * 1000;
+	m.admitted = policy_admitted(g->policy, "XA-PIU", m.opts.now_ms);
+	m.open = m.admitted;
+	gw_turn_begin(g);
+	gw_open_all(g, &m, 1);
+	inbound_handle(g, &m);
+	*earlyp = fake_nsent - before;
+	gw_turn_end(g);
+	return fake_nsent - before;
+}
+
+/* XB's last reply, opened by XA: its body (body_free) and header. */
+static Piugw__Body *
+last_reply(struct fx *f, struct envelope_header *hp)
+{
+	const struct fake_sent *s = &fake_sent[fake_nsent - 1];
+	struct envelope_opened o;
+	Piugw__Body *b = NULL;
+
+	assert_true(s->router);
+	/* Every reply leaves with every record of its turn durable. */
+	assert_int_equal(s->durable, s->head);
+	assert_int_equal(envelope_open(f->xa.g.env, s->env, s->len, NULL, &o), 0);
+	assert_int_equal(body_unpack(o.body, o.body_len, &b), 0);
+	*hp = o.header;
+	envelope_opened_clear(&o);
+	return b;
+}
+
+struct count_ctx {
+	int event;
+	unsigned n;
+};
+
+static int
+count_cb(const Piugw__AuditRecord *r, const char *seg, void *ctx)
+{
+	struct count_ctx *c = ctx;
+
+	(void)seg;
+	if ((int)r->event == c->event)
+		c->n++;
+	return 0;
+}
+
+/* How many records of event XB's audit log holds (on disk). */
+static unsigned
+records(struct fx *f, int event)
+{
+	struct count_ctx c = {event, 0};
+	char *dir = tu_path(f->xb.state, "audit");
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(audit_scan(dir, count_cb, &c, &d), 0);
+	diag_clear(&d);
+	free(dir);
+	return c.n;
+}
+
+/* A query answered in its own turn, after its record; the same bytes again, the same reply. */
+static void
+answered_after_its_record_and_repeated(void **state)
+{
+	struct fx *f = *state;
+	uint8_t mid[16], *env, *first;
+	size_t len, first_len, early;
+	struct envelope_header h;
+	Piugw__Body *b;
+
+	randombytes_buf(mid, sizeof(mid));
+	env = xa_query(f, mid, "P1234567", now_ms, &len);
+	assert_int_equal(turn(f, env, len, &early), 1);
+	assert_int_equal(early, 0); /* the answer waited for the turn's flush */
+	b = last_reply(f, &h);
+	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_QUERY_RESULT);
+	assert_int_equal(b->query_result->status, PIUGW__RESULT_STATUS__RESULT_HIT);
+	assert_int_equal(b->query_result->match_count, 1);
+	assert_true(h.has_in_reply_to);
+	assert_memory_equal(h.in_reply_to, mid, 16);
+	body_free(&b);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_ANSWERED), 1);
+	first_len = fake_sent[fake_nsent - 1].len;
+	first = malloc(first_len);
+	memcpy(first, fake_sent[fake_nsent - 1].env, first_len);
+
+	/* A retry (PROTOCOL.md section 8 rule 5): the very same reply, nothing answered again. */
+	now_ms += 1000;
+	assert_int_equal(turn(f, env, len, &early), 1);
+	assert_int_equal(fake_sent[fake_nsent - 1].durable, fake_sent[fake_nsent - 1].head);
+	assert_int_equal(fake_sent[fake_nsent - 1].len, first_len);
+	assert_memory_equal(fake_sent[fake_nsent - 1].env, first, first_len);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_ANSWERED), 1);
+	free(first);
+	free(env);
+
+	/* Other bytes under the same message id: REPLAYED, about that id. */
+	env = xa_query(f, mid, "X0000000", now_ms, &len);
+	assert_int_equal(turn(f, env, len, &early), 1);
+	assert_int_equal(early, 0);
+	b = last_reply(f, &h);
+	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_ERROR);
+	assert_int_equal(b->error->code, PIUGW__ERROR_CODE__ERROR_REPLAYED);
+	assert_memory_equal(h.in_reply_to, mid, 16);
+	body_free(&b);
+	free(env);
+}
+
+/* On the test's clock: a query ten minutes old is STALE, and says which it was. */
+static void
+stale_by_the_clock(void **state)
+{
+	struct fx *f = *state;
+	uint8_t mid[16], *env;
+	size_t len, early;
+	struct envelope_header h;
+	Piugw__Body *b;
+
+	randombytes_buf(mid, sizeof(mid));
+	env = xa_query(f, mid, "P1234567", now_ms - 10 * 60000, &len);
+	assert_int_equal(turn(f, env, len, &early), 1);
+	assert_int_equal(early, 0);
+	b = last_reply(f, &h);
+	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_ERROR);
+	assert_int_equal(b->error->code, PIUGW__ERROR_CODE__ERROR_STALE);
+	assert_memory_equal(h.in_reply_to, mid, 16);
+	body_free(&b);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_ANSWERED), 0);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_REFUSED), 1);
+	free(env);
+}
+
+/*
+ * A turn of many: every reply leaves at the turn's end, all after one
+ * flush; a reply whose record cannot be on disk never leaves as such.
+ */
+static void
+one_flush_for_a_turn(void **state)
+{
+	struct fx *f = *state;
+	struct gw *g = &f->xb.g;
+	struct inmsg m[8];
+	uint8_t *env[8];
+	size_t len[8];
+	uint64_t syncs = audit_syncs(g->audit);
+
+	for (int i = 0; i < 8; i++) {
+		uint8_t mid[16];
+		randombytes_buf(mid, sizeof(mid));
+		env[i] = xa_query(f, mid, i % 2 ? "P1234567" : "X0000000", now_ms, &len[i]);
+		memset(&m[i], 0, sizeof(m[i]));
+		zmq_msg_init_size(&m[i].rid, 6);
+		memcpy(zmq_msg_data(&m[i].rid), "XA-PIU", 6);
+		zmq_msg_init_size(&m[i].msg, len[i]);
+		memcpy(zmq_msg_data(&m[i].msg), env[i], len[i]);
+		m[i].frames = 2;
+		m[i].opts.conn_user_id = "XA-PIU";
+		m[i].opts.now_ms = now_ms;
+		m[i].admitted = m[i].open = true;
+	}
+	gw_turn_begin(g);
+	gw_open_all(g, m, 8);
+	for (int i = 0; i < 8; i++)
+		inbound_handle(g, &m[i]);
+	assert_int_equal(fake_nsent, 0);
+	gw_turn_end(g);
+	assert_int_equal(fake_nsent, 8);
+	assert_int_equal(audit_syncs(g->audit), syncs + 1);
+	for (size_t i = 0; i < fake_nsent; i++)
+		assert_int_equal(fake_sent[i].durable, fake_sent[i].head);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_ANSWERED), 8);
+	for (int i = 0; i < 8; i++)
+		free(env[i]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(answered_after_its_record_and_repeated, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(stale_by_the_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(one_flush_for_a_turn, setup, teardown),
+	};
+
+	tu_sodium_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
