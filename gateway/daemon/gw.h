@@ -384,6 +384,9 @@ bool links_monitor_handle(struct gw *g, struct peer *p, void *mon);
 struct peer *links_peer(struct gw *g, const char *id);
 /* Send env to partner p now; false if no connection takes it (retry later). */
 bool links_peer_send(struct gw *g, struct peer *p, const uint8_t *env, size_t len);
+/* Send [rid, buf] to a local caller on the local API; PIUGW_ESYSTEM (errno) if not. */
+int links_api_send(struct gw *g, const uint8_t *rid, size_t rid_len, const uint8_t *buf,
+		   size_t len);
 /* Send [rid, env] on the public ROUTER. */
 int links_router_send(struct gw *g, const uint8_t *rid, size_t rid_len, const uint8_t *env,
 		      size_t len);

@@ -606,6 +606,16 @@ links_peer_send(struct gw *g, struct peer *p, const uint8_t *env, size_t len)
 
 /* See gw.h. */
 int
+links_api_send(struct gw *g, const uint8_t *rid, size_t rid_len, const uint8_t *buf, size_t len)
+{
+	if (zmq_send(g->api, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(g->api, buf, len, ZMQ_DONTWAIT) < 0)
+		return PIUGW_ESYSTEM;
+	return 0;
+}
+
+/* See gw.h. */
+int
 links_router_send(struct gw *g, const uint8_t *rid, size_t rid_len, const uint8_t *env,
 		  size_t len)
 {

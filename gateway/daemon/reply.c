@@ -65,8 +65,7 @@ local_send_oom(struct gw *g, const uint8_t *rid, size_t rid_len, uint64_t tag)
 	gw_log(GW_ERROR, "local_reply_failed", "error=%s", gw_esc("out of memory"));
 	if (piugw__local_reply__get_packed_size(&r) > sizeof(buf))
 		return;
-	if (zmq_send(g->api, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-	    zmq_send(g->api, buf, piugw__local_reply__pack(&r, buf), ZMQ_DONTWAIT) < 0)
+	if (links_api_send(g, rid, rid_len, buf, piugw__local_reply__pack(&r, buf)) != 0)
 		gw_log(GW_WARN, "local_reply_lost", "error=%s", gw_esc(zmq_strerror(errno)));
 }
 
@@ -149,8 +148,7 @@ reply_local_flush(struct gw *g)
 			if ((o = err) == NULL)
 				continue;
 		}
-		if (zmq_send(g->api, o->rid, o->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-		    zmq_send(g->api, o->buf, o->len, ZMQ_DONTWAIT) < 0)
+		if (links_api_send(g, o->rid, o->rid_len, o->buf, o->len) != 0)
 			gw_log(GW_WARN, "local_reply_lost", "error=%s", gw_esc(zmq_strerror(errno)));
 		sodium_memzero(o->buf, o->len);
 		free(o);

@@ -13,7 +13,8 @@
 struct fake_sent {
 	uint8_t *env;
 	size_t len;
-	bool router;            /* a reply on the public ROUTER (else to a partner) */
+	bool router;            /* a reply on the public ROUTER */
+	bool api;               /* a reply to a local caller (else to a partner) */
 	uint64_t durable, head; /* the audit log at the moment it left */
 };
 

@@ -40,9 +40,10 @@ struct side {
 
 struct fx {
 	char *dir;
-	struct side xb; /* the gateway under test */
+	struct side xb; /* the gateway under test (XB, or XA in the XB -> XA tests) */
 	struct side xa; /* the asker: its keys and envelope context only */
-	const struct policy_agreement *pa; /* XA's copy of the XA-XB agreement */
+	const char *me, *asker;
+	const struct policy_agreement *pa; /* the asker's copy of their agreement */
 };
 
 static void
@@ -111,8 +112,9 @@ side_close(struct side *s)
 	free(s->state);
 }
 
+/* The gateway me under test, asked by asker: XB by XA (automatic), or XA by XB (manual). */
 static int
-setup(void **state)
+setup_pair(void **state, const char *me, const char *asker)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	char cmd[2048];
@@ -126,10 +128,12 @@ setup(void **state)
 		fail_msg("mkmesh failed (see %s/mkmesh.log)", f->dir);
 	gw_clock_ms = test_clock;
 	gw_log_level = GW_WARN;
-	side_open(f, &f->xb, "XB-PIU", true);
-	side_open(f, &f->xa, "XA-PIU", false);
+	f->me = me;
+	f->asker = asker;
+	side_open(f, &f->xb, me, true);
+	side_open(f, &f->xa, asker, false);
 	for (size_t i = 0; i < policy_agreement_count(f->xa.g.policy); i++)
-		if (strcmp(policy_agreement_at(f->xa.g.policy, i)->peer, "XB-PIU") == 0)
+		if (strcmp(policy_agreement_at(f->xa.g.policy, i)->peer, me) == 0)
 			f->pa = policy_agreement_at(f->xa.g.policy, i);
 	assert_non_null(f->pa);
 	/* One traveller in XB's store. */
@@ -153,6 +157,18 @@ setup(void **state)
 }
 
 static int
+setup(void **state)
+{
+	return setup_pair(state, "XB-PIU", "XA-PIU");
+}
+
+static int
+setup_manual(void **state)
+{
+	return setup_pair(state, "XA-PIU", "XB-PIU");
+}
+
+static int
 teardown(void **state)
 {
 	struct fx *f = *state;
@@ -166,16 +182,38 @@ teardown(void **state)
 	return 0;
 }
 
-/* A query from XA to XB, sealed with XA's keys under the XA-XB agreement. */
+/* body from the asker to the gateway under test, sealed under their agreement. */
+static uint8_t *
+asker_seal(struct fx *f, const uint8_t mid[16], const Piugw__Body *b, int64_t sent_ms,
+	   size_t *lenp)
+{
+	struct envelope_header h;
+	uint8_t *body = NULL, *env = NULL;
+	size_t blen = 0;
+
+	assert_int_equal(body_pack(b, &body, &blen), 0);
+	memset(&h, 0, sizeof(h));
+	h.version = ENVELOPE_VERSION;
+	strcpy(h.sender, f->asker);
+	strcpy(h.recipient, f->me);
+	h.has_message_id = true;
+	memcpy(h.message_id, mid, 16);
+	h.sent_at_ms = sent_ms;
+	snprintf(h.agreement_id, sizeof(h.agreement_id), "%s", f->pa->a->id);
+	h.has_agreement_hash = true;
+	memcpy(h.agreement_hash, f->pa->a->hash, sizeof(h.agreement_hash));
+	assert_int_equal(envelope_seal(f->xa.g.env, &h, body, blen, NULL, &env, lenp), 0);
+	free(body);
+	return env;
+}
+
+/* A document query from the asker. */
 static uint8_t *
 xa_query(struct fx *f, const uint8_t mid[16], const char *doc, int64_t sent_ms, size_t *lenp)
 {
 	Piugw__Query q = PIUGW__QUERY__INIT;
 	Piugw__DocumentCriteria dc = PIUGW__DOCUMENT_CRITERIA__INIT;
 	Piugw__Body b = PIUGW__BODY__INIT;
-	struct envelope_header h;
-	uint8_t *body = NULL, *env = NULL;
-	size_t blen = 0;
 
 	dc.issuing_state = (char *)"XAA";
 	dc.number = (char *)doc;
@@ -186,20 +224,7 @@ xa_query(struct fx *f, const uint8_t mid[16], const char *doc, int64_t sent_ms, 
 	q.justification = (char *)"linked to an ongoing investigation";
 	b.kind_case = PIUGW__BODY__KIND_QUERY;
 	b.query = &q;
-	assert_int_equal(body_pack(&b, &body, &blen), 0);
-	memset(&h, 0, sizeof(h));
-	h.version = ENVELOPE_VERSION;
-	strcpy(h.sender, "XA-PIU");
-	strcpy(h.recipient, "XB-PIU");
-	h.has_message_id = true;
-	memcpy(h.message_id, mid, 16);
-	h.sent_at_ms = sent_ms;
-	snprintf(h.agreement_id, sizeof(h.agreement_id), "%s", f->pa->a->id);
-	h.has_agreement_hash = true;
-	memcpy(h.agreement_hash, f->pa->a->hash, sizeof(h.agreement_hash));
-	assert_int_equal(envelope_seal(f->xa.g.env, &h, body, blen, NULL, &env, lenp), 0);
-	free(body);
-	return env;
+	return asker_seal(f, mid, &b, sent_ms, lenp);
 }
 
 /*
@@ -216,14 +241,14 @@ turn(struct fx *f, const uint8_t *env, size_t len, size_t *earlyp)
 
 	memset(&m, 0, sizeof(m));
 	zmq_msg_init_size(&m.rid, 6);
-	memcpy(zmq_msg_data(&m.rid), "XA-PIU", 6);
+	memcpy(zmq_msg_data(&m.rid), f->asker, 6);
 	zmq_msg_init_size(&m.msg, len);
 	memcpy(zmq_msg_data(&m.msg), env, len);
 	m.frames = 2;
-	m.opts.conn_user_id = "XA-PIU";
+	m.opts.conn_user_id = f->asker;
 	m.opts.now_ms = gw_now_ms();
 	m.opts.freshness_ms = (int64_t)policy_config(g->policy)->freshness_seconds * 1000;
-	m.admitted = policy_admitted(g->policy, "XA-PIU", m.opts.now_ms);
+	m.admitted = policy_admitted(g->policy, f->asker, m.opts.now_ms);
 	m.open = m.admitted;
 	gw_turn_begin(g);
 	gw_open_all(g, &m, 1);
@@ -397,6 +422,134 @@ one_flush_for_a_turn(void **state)
 		free(env[i]);
 }
 
+/*
+ * Under approval: the asker is told PENDING at once, on record; an approver
+ * sees the request, approves; the reply that says "approved" waits for its
+ * record; the asker's poll then gets the answer, within what the terms
+ * allow (hit/no-hit, no record).
+ */
+static void
+approved_then_collected(void **state)
+{
+	struct fx *f = *state;
+	struct gw *g = &f->xb.g;
+	uint8_t mid[16], pmid[16], *env;
+	size_t len, early;
+	struct envelope_header h;
+	Piugw__Body *b, pb = PIUGW__BODY__INIT;
+	Piugw__Poll poll = PIUGW__POLL__INIT;
+	Piugw__LocalReply lr = PIUGW__LOCAL_REPLY__INIT;
+	Piugw__LocalDecision dec = PIUGW__LOCAL_DECISION__INIT;
+	char ref[64];
+	uint64_t seq = 0;
+
+	randombytes_buf(mid, sizeof(mid));
+	env = xa_query(f, mid, "P1234567", now_ms, &len);
+	assert_int_equal(turn(f, env, len, &early), 1);
+	free(env);
+	b = last_reply(f, &h);
+	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_QUERY_RESULT);
+	assert_int_equal(b->query_result->status, PIUGW__RESULT_STATUS__RESULT_PENDING);
+	snprintf(ref, sizeof(ref), "%s", b->query_result->approval_ref);
+	assert_true(strncmp(ref, "AP-", 3) == 0);
+	body_free(&b);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_PENDING), 1);
+
+	inbound_pending_list(g, &lr);
+	assert_int_equal(lr.kind_case, PIUGW__LOCAL_REPLY__KIND_PENDING);
+	assert_int_equal(lr.pending->n_items, 1);
+	piugw__pending_reply__free_unpacked(lr.pending, NULL);
+
+	/* The decision, in a turn, as the local API makes it: on record, then told. */
+	dec.approval_ref = ref;
+	dec.reason = (char *)"checked";
+	memset(&lr, 0, sizeof(lr));
+	piugw__local_reply__init(&lr);
+	fake_sent_clear();
+	gw_turn_begin(g);
+	inbound_decide(g, true, &dec, 0, &lr, &seq);
+	assert_int_equal(lr.kind_case, PIUGW__LOCAL_REPLY__KIND_DECISION);
+	assert_int_equal(lr.decision->status, PIUGW__RESULT_STATUS__RESULT_HIT);
+	assert_true(seq > audit_durable(g->audit)); /* not yet on disk: not yet told */
+	reply_local_durable(g, seq, (const uint8_t *)"caller\0\0\0\0\0\0\0\1", 14, &lr);
+	assert_int_equal(fake_nsent, 0);
+	gw_turn_end(g);
+	assert_int_equal(fake_nsent, 1);
+	assert_true(fake_sent[0].api);
+	assert_true(seq <= fake_sent[0].durable); /* told once the decision is on disk */
+	piugw__decision_reply__free_unpacked(lr.decision, NULL);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_APPROVED), 1);
+
+	/* Deciding twice is refused. */
+	memset(&lr, 0, sizeof(lr));
+	piugw__local_reply__init(&lr);
+	inbound_decide(g, true, &dec, 0, &lr, &seq);
+	assert_int_equal(lr.kind_case, PIUGW__LOCAL_REPLY__KIND_ERROR);
+	assert_int_equal(seq, 0);
+	piugw__local_error__free_unpacked(lr.error, NULL);
+
+	/* The asker's poll collects it: hit/no-hit under these terms. */
+	now_ms += 5000;
+	randombytes_buf(pmid, sizeof(pmid));
+	poll.query_message_id.data = mid;
+	poll.query_message_id.len = sizeof(mid);
+	poll.approval_ref = ref;
+	pb.kind_case = PIUGW__BODY__KIND_POLL;
+	pb.poll = &poll;
+	env = asker_seal(f, pmid, &pb, now_ms, &len);
+	assert_int_equal(turn(f, env, len, &early), 1);
+	free(env);
+	b = last_reply(f, &h);
+	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_QUERY_RESULT);
+	assert_int_equal(b->query_result->status, PIUGW__RESULT_STATUS__RESULT_HIT);
+	assert_int_equal(b->query_result->disclosure, PIUGW__DISCLOSURE__DISCLOSURE_HIT_NO_HIT);
+	assert_int_equal(b->query_result->n_matches, 0);
+	assert_memory_equal(h.in_reply_to, pmid, 16);
+	body_free(&b);
+}
+
+/*
+ * The agreement's rate, on the test's clock: 60 an hour from XB to XA. The
+ * 61st in the hour is RATE_LIMITED (and recorded); an hour on, one passes.
+ */
+static void
+rate_limited_by_the_hour(void **state)
+{
+	struct fx *f = *state;
+	uint8_t mid[16], *env;
+	size_t len, early;
+	struct envelope_header h;
+	Piugw__Body *b;
+
+	for (int i = 0; i < 60; i++) {
+		randombytes_buf(mid, sizeof(mid));
+		env = xa_query(f, mid, "P1234567", now_ms, &len);
+		assert_int_equal(turn(f, env, len, &early), 1);
+		free(env);
+		b = last_reply(f, &h);
+		if (b->kind_case != PIUGW__BODY__KIND_QUERY_RESULT)
+			fail_msg("query %d of the hour refused: %s", i + 1, b->error->detail);
+		body_free(&b);
+		fake_sent_clear();
+	}
+	randombytes_buf(mid, sizeof(mid));
+	env = xa_query(f, mid, "P1234567", now_ms, &len);
+	assert_int_equal(turn(f, env, len, &early), 1);
+	free(env);
+	b = last_reply(f, &h);
+	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_ERROR);
+	assert_int_equal(b->error->code, PIUGW__ERROR_CODE__ERROR_RATE_LIMITED);
+	body_free(&b);
+	now_ms += 3600 * 1000 + 1000;
+	randombytes_buf(mid, sizeof(mid));
+	env = xa_query(f, mid, "P1234567", now_ms, &len);
+	assert_int_equal(turn(f, env, len, &early), 1);
+	free(env);
+	b = last_reply(f, &h);
+	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_QUERY_RESULT);
+	body_free(&b);
+}
+
 int
 main(void)
 {
@@ -405,6 +558,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(stale_by_the_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_flush_for_a_turn, setup, teardown),
+		cmocka_unit_test_setup_teardown(approved_then_collected, setup_manual, teardown),
+		cmocka_unit_test_setup_teardown(rate_limited_by_the_hour, setup_manual, teardown),
 	};
 
 	tu_sodium_init();
