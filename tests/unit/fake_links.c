@@ -26,6 +26,7 @@ keep(struct gw *g, bool to_router, const uint8_t *env, size_t len)
 	memcpy(s->env, env, len);
 	s->len = len;
 	s->router = to_router;
+	s->api = false;
 	s->durable = audit_durable(g->audit);
 	s->head = audit_head(g->audit);
 }

@@ -108,6 +108,13 @@ side_close(struct side *s)
 	keys_secret_free(&g->keys);
 	policy_free(&g->policy);
 	free(g->early);
+	free(g->peers);
+	while (g->out != NULL) {
+		struct outreq *o = g->out;
+		g->out = o->next;
+		free(o->env);
+		free(o);
+	}
 	free(s->etc);
 	free(s->state);
 }
@@ -550,6 +557,83 @@ rate_limited_by_the_hour(void **state)
 	body_free(&b);
 }
 
+/*
+ * The asking side: a query to a partner that never answers. It leaves at
+ * once, on record; at its deadline (the test's clock) the caller is told
+ * TIMEOUT, after the retries the terms' interval allows.
+ */
+static void
+a_silent_partner_times_out(void **state)
+{
+	struct fx *f = *state;
+	struct gw *g = &f->xb.g; /* XA, in this fixture */
+	Piugw__Query q = PIUGW__QUERY__INIT;
+	Piugw__DocumentCriteria dc = PIUGW__DOCUMENT_CRITERIA__INIT;
+	Piugw__LocalQuery lq = PIUGW__LOCAL_QUERY__INIT;
+	Piugw__LocalReply *lr;
+	static const uint8_t caller[] = "caller\0\0\0\0\0\0\0\2";
+	size_t sent;
+
+	g->peers = calloc(1, sizeof(*g->peers));
+	g->npeers = 1;
+	snprintf(g->peers[0].id, sizeof(g->peers[0].id), "XB-PIU");
+	g->peers[0].connected = true;
+	dc.issuing_state = (char *)"XAA";
+	dc.number = (char *)"P1234567";
+	q.criteria_case = PIUGW__QUERY__CRITERIA_DOCUMENT;
+	q.document = &dc;
+	q.purpose = PIUGW__PURPOSE__PURPOSE_TERRORISM;
+	q.case_reference = (char *)"IT-7";
+	q.justification = (char *)"linked to an ongoing investigation";
+	lq.to = (char *)"XB-PIU";
+	lq.query = &q;
+	fake_sent_clear();
+	gw_turn_begin(g);
+	outbound_query(g, caller, sizeof(caller) - 1, 0, &lq);
+	gw_turn_end(g);
+	assert_int_equal(fake_nsent, 1); /* the query went out */
+	assert_false(fake_sent[0].api);
+	assert_false(fake_sent[0].router);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_QUERY_SENT), 0); /* not yet flushed */
+	now_ms += GW_FLUSH_MS;
+	gw_turn_begin(g);
+	outbound_timers(g, now_ms);
+	gw_turn_end(g);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_QUERY_SENT), 1); /* within 10 ms */
+
+	/* Up to the deadline: re-sent at the retry interval, the caller not told. */
+	for (int i = 0; i < 40; i++) {
+		now_ms += 1000;
+		gw_turn_begin(g);
+		outbound_timers(g, now_ms);
+		gw_turn_end(g);
+		if (fake_nsent > 0 && fake_sent[fake_nsent - 1].api)
+			break;
+	}
+	/* Retries are the very same envelope (Hellos of the witness round go too). */
+	sent = 0;
+	for (size_t i = 0; i + 1 < fake_nsent; i++) {
+		assert_false(fake_sent[i].api);
+		if (fake_sent[i].len == fake_sent[0].len &&
+		    memcmp(fake_sent[i].env, fake_sent[0].env, fake_sent[0].len) == 0)
+			sent++;
+	}
+	assert_true(sent > 1);
+	assert_true(fake_sent[fake_nsent - 1].api);
+	lr = piugw__local_reply__unpack(NULL, fake_sent[fake_nsent - 1].len,
+					fake_sent[fake_nsent - 1].env);
+	assert_non_null(lr);
+	assert_int_equal(lr->kind_case, PIUGW__LOCAL_REPLY__KIND_QUERY);
+	assert_int_equal(lr->query->n_answers, 1);
+	assert_int_equal(lr->query->answers[0]->outcome, PIUGW__OUTCOME__OUTCOME_TIMEOUT);
+	{
+		uint64_t tag; /* the request's tag, carried back (GW_CALLER_MAX) */
+		memcpy(&tag, caller + 6, sizeof(tag));
+		assert_int_equal(lr->tag, tag);
+	}
+	piugw__local_reply__free_unpacked(lr, NULL);
+}
+
 int
 main(void)
 {
@@ -560,6 +644,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(one_flush_for_a_turn, setup, teardown),
 		cmocka_unit_test_setup_teardown(approved_then_collected, setup_manual, teardown),
 		cmocka_unit_test_setup_teardown(rate_limited_by_the_hour, setup_manual, teardown),
+		cmocka_unit_test_setup_teardown(a_silent_partner_times_out, setup_manual, teardown),
 	};
 
 	tu_sodium_init();
