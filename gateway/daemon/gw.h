@@ -289,6 +289,11 @@ struct gw {
 int loop_run(struct gw *g);
 /* The envelope context for every member of the directory but us. */
 int loop_envelope_build(struct gw *g, struct envelope_ctx **outp);
+/*
+ * Load the configuration tree again (SIGHUP): a failed load keeps the one
+ * in force; members no longer admitted are cut off; the change is audited.
+ */
+void loop_reload(struct gw *g);
 /* Record the configuration in force (detail: why it was loaded). */
 void loop_audit_config(struct gw *g, const char *detail);
 /* Commit state.db's open transaction (logging a failure). */

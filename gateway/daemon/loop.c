@@ -274,8 +274,9 @@ trust_audit(struct gw *g, struct trust *old)
 	memset(old, 0, sizeof(*old));
 }
 
-static void
-reload(struct gw *g)
+/* See gw.h. */
+void
+loop_reload(struct gw *g)
 {
 	struct diag d;
 	struct envelope_ctx *ctx = NULL;
@@ -393,7 +394,7 @@ on_signal(struct gw *g)
 	while (read(g->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			gw_log(GW_INFO, "reload_requested", NULL);
-			reload(g);
+			loop_reload(g);
 			reloaded = true;
 		} else if (g->draining) {
 			gw_log(GW_WARN, "stopping_now", "why=%s", "second stop signal");

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -58,6 +59,7 @@ side_open(struct fx *f, struct side *s, const char *id, bool whole)
 	assert_true(asprintf(&s->etc, "%s/mesh/%s/etc", f->dir, id) > 0);
 	assert_true(asprintf(&s->state, "%s/mesh/%s/state", f->dir, id) > 0);
 	cfg = tu_path(s->etc, "piugwd.yaml");
+	g->config_path = strdup(cfg);
 	if (policy_load(cfg, now_ms, &g->policy, &d) != 0 ||
 	    keys_secret_load(policy_config(g->policy)->certificate, &g->keys, &d) != 0) {
 		tu_diag_dump(&d);
@@ -109,6 +111,7 @@ side_close(struct side *s)
 	policy_free(&g->policy);
 	free(g->early);
 	free(g->peers);
+	free(g->config_path);
 	while (g->out != NULL) {
 		struct outreq *o = g->out;
 		g->out = o->next;
@@ -634,6 +637,69 @@ a_silent_partner_times_out(void **state)
 	piugw__local_reply__free_unpacked(lr, NULL);
 }
 
+/* One message of XA's into a turn already begun (see turn()). */
+static void
+handle(struct fx *f, const uint8_t *env, size_t len)
+{
+	struct gw *g = &f->xb.g;
+	struct inmsg m;
+
+	memset(&m, 0, sizeof(m));
+	zmq_msg_init_size(&m.rid, 6);
+	memcpy(zmq_msg_data(&m.rid), f->asker, 6);
+	zmq_msg_init_size(&m.msg, len);
+	memcpy(zmq_msg_data(&m.msg), env, len);
+	m.frames = 2;
+	m.opts.conn_user_id = f->asker;
+	m.opts.now_ms = gw_now_ms();
+	m.admitted = policy_admitted(g->policy, f->asker, m.opts.now_ms);
+	m.open = m.admitted;
+	gw_open_all(g, &m, 1);
+	inbound_handle(g, &m);
+}
+
+/*
+ * A reload in the middle of a turn that takes the XA-XB agreement away:
+ * what was answered before it still leaves (sealed, on record), what comes
+ * after is dropped unanswered, and the log says the agreement went.
+ */
+static void
+reload_in_the_middle_of_a_turn(void **state)
+{
+	struct fx *f = *state;
+	struct gw *g = &f->xb.g;
+	uint8_t mid[16], mid2[16], *env, *env2;
+	size_t len, len2;
+	struct envelope_header h;
+	Piugw__Body *b;
+	char *p;
+
+	randombytes_buf(mid, sizeof(mid));
+	randombytes_buf(mid2, sizeof(mid2));
+	env = xa_query(f, mid, "P1234567", now_ms, &len);
+	env2 = xa_query(f, mid2, "P1234567", now_ms, &len2);
+	gw_turn_begin(g);
+	handle(f, env, len);
+	p = tu_path(f->xb.etc, "agreements/XA-XB.yaml");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	loop_reload(g);
+	assert_false(policy_admitted(g->policy, "XA-PIU", now_ms));
+	handle(f, env2, len2);
+	assert_int_equal(fake_nsent, 0);
+	gw_turn_end(g);
+	assert_int_equal(fake_nsent, 1); /* the first one's answer; nothing for the second */
+	b = last_reply(f, &h);
+	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_QUERY_RESULT);
+	assert_memory_equal(h.in_reply_to, mid, 16);
+	body_free(&b);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_ANSWERED), 1);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_DROPPED), 1);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_CHANGED), 1);
+	free(env);
+	free(env2);
+}
+
 int
 main(void)
 {
@@ -645,6 +711,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(approved_then_collected, setup_manual, teardown),
 		cmocka_unit_test_setup_teardown(rate_limited_by_the_hour, setup_manual, teardown),
 		cmocka_unit_test_setup_teardown(a_silent_partner_times_out, setup_manual, teardown),
+		cmocka_unit_test_setup_teardown(reload_in_the_middle_of_a_turn, setup, teardown),
 	};
 
 	tu_sodium_init();
