@@ -10,10 +10,9 @@
  * durable step in this thread (gw_turn_end): state.db committed, the audit
  * log written and flushed, then the replies sent.
  *
- * Other threads, and what they share with the loop:
- *   - libzmq's I/O thread (sockets; it shares nothing of ours);
- *   - state.c's checkpointer, on its own SQLite connection to state.db.
- * The audit log has no thread of its own in the daemon (inline_writes).
+ * The only other thread is libzmq's I/O thread, which shares nothing of
+ * ours. The audit log has no thread of its own in the daemon
+ * (inline_writes), state.db none at all (SQLite checkpoints after a commit).
  *
  * The files call downwards only (tests/integration/daemon_dag.sh checks it
  * on the objects):
