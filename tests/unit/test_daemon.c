@@ -237,6 +237,36 @@ xa_query(struct fx *f, const uint8_t mid[16], const char *doc, int64_t sent_ms, 
 	return asker_seal(f, mid, &b, sent_ms, lenp);
 }
 
+/* env as it came from the asker's connection, judged as inbound_recv does. */
+static void
+received(struct fx *f, struct inmsg *m, const uint8_t *env, size_t len)
+{
+	struct gw *g = &f->xb.g;
+
+	memset(m, 0, sizeof(*m));
+	zmq_msg_init_size(&m->rid, 6);
+	memcpy(zmq_msg_data(&m->rid), f->asker, 6);
+	zmq_msg_init_size(&m->msg, len);
+	memcpy(zmq_msg_data(&m->msg), env, len);
+	m->frames = 2;
+	m->opts.conn_user_id = f->asker;
+	m->opts.now_ms = gw_now_ms();
+	m->opts.freshness_ms = (int64_t)policy_config(g->policy)->freshness_seconds * 1000;
+	m->admitted = policy_admitted(g->policy, f->asker, m->opts.now_ms);
+	m->open = m->admitted;
+}
+
+/* One message of the asker's into a turn already begun. */
+static void
+handle(struct fx *f, const uint8_t *env, size_t len)
+{
+	struct inmsg m;
+
+	received(f, &m, env, len);
+	gw_open_all(&f->xb.g, &m, 1);
+	inbound_handle(&f->xb.g, &m);
+}
+
 /*
  * One turn of XB's loop with env from XA's connection in it. Returns how
  * many envelopes XB sent in the turn; *earlyp how many of them left before
@@ -245,26 +275,12 @@ xa_query(struct fx *f, const uint8_t mid[16], const char *doc, int64_t sent_ms, 
 static size_t
 turn(struct fx *f, const uint8_t *env, size_t len, size_t *earlyp)
 {
-	struct gw *g = &f->xb.g;
-	struct inmsg m;
 	size_t before = fake_nsent;
 
-	memset(&m, 0, sizeof(m));
-	zmq_msg_init_size(&m.rid, 6);
-	memcpy(zmq_msg_data(&m.rid), f->asker, 6);
-	zmq_msg_init_size(&m.msg, len);
-	memcpy(zmq_msg_data(&m.msg), env, len);
-	m.frames = 2;
-	m.opts.conn_user_id = f->asker;
-	m.opts.now_ms = gw_now_ms();
-	m.opts.freshness_ms = (int64_t)policy_config(g->policy)->freshness_seconds * 1000;
-	m.admitted = policy_admitted(g->policy, f->asker, m.opts.now_ms);
-	m.open = m.admitted;
-	gw_turn_begin(g);
-	gw_open_all(g, &m, 1);
-	inbound_handle(g, &m);
+	gw_turn_begin(&f->xb.g);
+	handle(f, env, len);
 	*earlyp = fake_nsent - before;
-	gw_turn_end(g);
+	gw_turn_end(&f->xb.g);
 	return fake_nsent - before;
 }
 
@@ -284,6 +300,22 @@ last_reply(struct fx *f, struct envelope_header *hp)
 	*hp = o.header;
 	envelope_opened_clear(&o);
 	return b;
+}
+
+/* A fresh query (id in mid) in a turn of its own, and XB's one reply to it, opened. */
+static Piugw__Body *
+ask_once(struct fx *f, const char *doc, int64_t sent_ms, uint8_t mid[16],
+	 struct envelope_header *hp)
+{
+	uint8_t *env;
+	size_t len, early;
+
+	randombytes_buf(mid, 16);
+	env = xa_query(f, mid, doc, sent_ms, &len);
+	assert_int_equal(turn(f, env, len, &early), 1);
+	assert_int_equal(early, 0); /* it waited for the turn's flush */
+	free(env);
+	return last_reply(f, hp);
 }
 
 struct count_ctx {
@@ -370,23 +402,16 @@ static void
 stale_by_the_clock(void **state)
 {
 	struct fx *f = *state;
-	uint8_t mid[16], *env;
-	size_t len, early;
+	uint8_t mid[16];
 	struct envelope_header h;
-	Piugw__Body *b;
+	Piugw__Body *b = ask_once(f, "P1234567", now_ms - 10 * 60000, mid, &h);
 
-	randombytes_buf(mid, sizeof(mid));
-	env = xa_query(f, mid, "P1234567", now_ms - 10 * 60000, &len);
-	assert_int_equal(turn(f, env, len, &early), 1);
-	assert_int_equal(early, 0);
-	b = last_reply(f, &h);
 	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_ERROR);
 	assert_int_equal(b->error->code, PIUGW__ERROR_CODE__ERROR_STALE);
 	assert_memory_equal(h.in_reply_to, mid, 16);
 	body_free(&b);
 	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_ANSWERED), 0);
 	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_REFUSED), 1);
-	free(env);
 }
 
 /*
@@ -407,15 +432,7 @@ one_flush_for_a_turn(void **state)
 		uint8_t mid[16];
 		randombytes_buf(mid, sizeof(mid));
 		env[i] = xa_query(f, mid, i % 2 ? "P1234567" : "X0000000", now_ms, &len[i]);
-		memset(&m[i], 0, sizeof(m[i]));
-		zmq_msg_init_size(&m[i].rid, 6);
-		memcpy(zmq_msg_data(&m[i].rid), "XA-PIU", 6);
-		zmq_msg_init_size(&m[i].msg, len[i]);
-		memcpy(zmq_msg_data(&m[i].msg), env[i], len[i]);
-		m[i].frames = 2;
-		m[i].opts.conn_user_id = "XA-PIU";
-		m[i].opts.now_ms = now_ms;
-		m[i].admitted = m[i].open = true;
+		received(f, &m[i], env[i], len[i]);
 	}
 	gw_turn_begin(g);
 	gw_open_all(g, m, 8);
@@ -453,11 +470,7 @@ approved_then_collected(void **state)
 	char ref[64];
 	uint64_t seq = 0;
 
-	randombytes_buf(mid, sizeof(mid));
-	env = xa_query(f, mid, "P1234567", now_ms, &len);
-	assert_int_equal(turn(f, env, len, &early), 1);
-	free(env);
-	b = last_reply(f, &h);
+	b = ask_once(f, "P1234567", now_ms, mid, &h);
 	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_QUERY_RESULT);
 	assert_int_equal(b->query_result->status, PIUGW__RESULT_STATUS__RESULT_PENDING);
 	snprintf(ref, sizeof(ref), "%s", b->query_result->approval_ref);
@@ -526,36 +539,23 @@ static void
 rate_limited_by_the_hour(void **state)
 {
 	struct fx *f = *state;
-	uint8_t mid[16], *env;
-	size_t len, early;
+	uint8_t mid[16];
 	struct envelope_header h;
 	Piugw__Body *b;
 
 	for (int i = 0; i < 60; i++) {
-		randombytes_buf(mid, sizeof(mid));
-		env = xa_query(f, mid, "P1234567", now_ms, &len);
-		assert_int_equal(turn(f, env, len, &early), 1);
-		free(env);
-		b = last_reply(f, &h);
+		b = ask_once(f, "P1234567", now_ms, mid, &h);
 		if (b->kind_case != PIUGW__BODY__KIND_QUERY_RESULT)
 			fail_msg("query %d of the hour refused: %s", i + 1, b->error->detail);
 		body_free(&b);
 		fake_sent_clear();
 	}
-	randombytes_buf(mid, sizeof(mid));
-	env = xa_query(f, mid, "P1234567", now_ms, &len);
-	assert_int_equal(turn(f, env, len, &early), 1);
-	free(env);
-	b = last_reply(f, &h);
+	b = ask_once(f, "P1234567", now_ms, mid, &h);
 	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_ERROR);
 	assert_int_equal(b->error->code, PIUGW__ERROR_CODE__ERROR_RATE_LIMITED);
 	body_free(&b);
 	now_ms += 3600 * 1000 + 1000;
-	randombytes_buf(mid, sizeof(mid));
-	env = xa_query(f, mid, "P1234567", now_ms, &len);
-	assert_int_equal(turn(f, env, len, &early), 1);
-	free(env);
-	b = last_reply(f, &h);
+	b = ask_once(f, "P1234567", now_ms, mid, &h);
 	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_QUERY_RESULT);
 	body_free(&b);
 }
@@ -635,27 +635,6 @@ a_silent_partner_times_out(void **state)
 		assert_int_equal(lr->tag, tag);
 	}
 	piugw__local_reply__free_unpacked(lr, NULL);
-}
-
-/* One message of XA's into a turn already begun (see turn()). */
-static void
-handle(struct fx *f, const uint8_t *env, size_t len)
-{
-	struct gw *g = &f->xb.g;
-	struct inmsg m;
-
-	memset(&m, 0, sizeof(m));
-	zmq_msg_init_size(&m.rid, 6);
-	memcpy(zmq_msg_data(&m.rid), f->asker, 6);
-	zmq_msg_init_size(&m.msg, len);
-	memcpy(zmq_msg_data(&m.msg), env, len);
-	m.frames = 2;
-	m.opts.conn_user_id = f->asker;
-	m.opts.now_ms = gw_now_ms();
-	m.admitted = policy_admitted(g->policy, f->asker, m.opts.now_ms);
-	m.open = m.admitted;
-	gw_open_all(g, &m, 1);
-	inbound_handle(g, &m);
 }
 
 /*
