@@ -212,8 +212,8 @@ main(int argc, char **argv)
 	}
 	/*
 	 * Block the signals we serve through a signalfd before any thread starts
-	 * (the audit writer, ZeroMQ's I/O threads): they inherit the mask, so
-	 * SIGTERM reaches the loop and drains instead of killing the process.
+	 * (ZeroMQ's I/O thread): it inherits the mask, so SIGTERM reaches the
+	 * loop and drains instead of killing the process.
 	 */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
