@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -46,7 +45,6 @@ struct audit_log {
 	char *dir;
 	int lock_fd;
 	int dir_fd;
-	int notify_fd; /* eventfd: written each time durable_seq moves or the writer fails */
 	const struct keys_secret *signer;
 	uint32_t cp_records;
 	uint32_t cp_ms;
@@ -85,9 +83,6 @@ struct audit_log {
 	uint8_t durable_hash[32]; /* the chain hash of record durable_seq */
 	int error;
 	bool stop;
-	bool held;      /* under mu: the writer leaves the queue alone (audit_hold) */
-	bool held_wait; /* under mu: the writer waits for the release */
-	bool writing;   /* under mu: the writer has a batch on its way to the disk */
 	uint64_t syncs;
 };
 
@@ -274,7 +269,7 @@ append_locked(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp)
 	log->next_seq++;
 	if (seqp != NULL)
 		*seqp = f.seq;
-	if (!log->held && !log->inline_writes)
+	if (!log->inline_writes)
 		pthread_cond_signal(&log->work);
 	if (is_cp) {
 		log->since_cp = 0;
@@ -296,31 +291,6 @@ audit_append(struct audit_log *log, Piugw__AuditRecord *r, uint64_t *seqp)
 	ret = append_locked(log, r, seqp);
 	pthread_mutex_unlock(&log->mu);
 	return ret;
-}
-
-/* See audit.h. */
-void
-audit_hold(struct audit_log *log, bool hold)
-{
-	if (log->inline_writes)
-		return;
-	pthread_mutex_lock(&log->mu);
-	log->held = hold;
-	if (!hold && (log->qn > 0 || log->held_wait))
-		pthread_cond_signal(&log->work);
-	pthread_mutex_unlock(&log->mu);
-}
-
-/* See audit.h. */
-bool
-audit_writing(struct audit_log *log)
-{
-	bool w;
-
-	pthread_mutex_lock(&log->mu);
-	w = log->writing;
-	pthread_mutex_unlock(&log->mu);
-	return w;
 }
 
 /* See audit.h. */
@@ -380,13 +350,6 @@ audit_last_checkpoint_ms(struct audit_log *log)
 	v = log->last_cp_ms;
 	pthread_mutex_unlock(&log->mu);
 	return v;
-}
-
-/* See audit.h. */
-int
-audit_notify_fd(struct audit_log *log)
-{
-	return log->inline_writes ? -1 : log->notify_fd;
 }
 
 /* See audit.h. */
@@ -611,14 +574,12 @@ write_queue_locked(struct audit_log *log)
 	log->q = log->spare;
 	log->qcap = log->spare_cap;
 	log->qn = 0;
-	log->writing = true;
 	pthread_mutex_unlock(&log->mu);
 
 	rc = log->error != 0 ? log->error : write_batch(log, batch, bn);
 	if (rc == 0) /* the anchor a caller may keep: one hash per batch */
 		record_hash(batch[bn - 1].buf + 4, batch[bn - 1].len - 4 - CHECK_BYTES, head);
 	pthread_mutex_lock(&log->mu);
-	log->writing = false;
 	if (rc != 0) {
 		/* Fail closed: nothing more is accepted, waiters are told. */
 		log->error = rc;
@@ -635,15 +596,8 @@ write_queue_locked(struct audit_log *log)
 		free(batch[i].buf);
 	log->spare = batch;
 	log->spare_cap = bcap;
-	if (log->inline_writes)
-		return; /* nobody waits in another thread */
-	pthread_cond_broadcast(&log->durable);
-	if (log->notify_fd >= 0) {
-		uint64_t one = 1;
-		/* Only a counter overflow could fail, and then the fd is readable anyway. */
-		if (write(log->notify_fd, &one, sizeof(one)) < 0) {
-		}
-	}
+	if (!log->inline_writes)
+		pthread_cond_broadcast(&log->durable); /* waiters in other threads */
 }
 
 /* Is a checkpoint due by time? Under mu. */
@@ -661,13 +615,8 @@ writer_main(void *arg)
 
 	pthread_mutex_lock(&log->mu);
 	for (;;) {
-		while ((log->qn == 0 || log->held) && !log->stop) {
-			if (log->held) {
-				/* Its holder releases it soon; a checkpoint can wait till then. */
-				log->held_wait = true;
-				pthread_cond_wait(&log->work, &log->mu);
-				log->held_wait = false;
-			} else if (log->since_cp > 0 && log->error == 0) {
+		while (log->qn == 0 && !log->stop) {
+			if (log->since_cp > 0 && log->error == 0) {
 				int64_t left = log->last_cp_ms + log->cp_ms - log->clock_ms();
 				int64_t due;
 				struct timespec ts;
@@ -1152,8 +1101,6 @@ log_free(struct audit_log *log)
 		close(log->dir_fd);
 	if (log->lock_fd >= 0)
 		close(log->lock_fd); /* releases the flock */
-	if (log->notify_fd >= 0)
-		close(log->notify_fd);
 	pthread_mutex_destroy(&log->mu);
 	pthread_cond_destroy(&log->work);
 	pthread_cond_destroy(&log->durable);
@@ -1181,11 +1128,6 @@ audit_open(const struct audit_opts *o, struct audit_log **outp, struct diag *d)
 	if ((log = calloc(1, sizeof(*log))) == NULL)
 		return PIUGW_ENOMEM;
 	log->lock_fd = log->dir_fd = log->seg_fd = -1;
-	log->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (log->notify_fd < 0) {
-		free(log);
-		return PIUGW_ESYSTEM;
-	}
 	pthread_mutex_init(&log->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_cond_init(&log->work, &ca); /* CLOCK_REALTIME: timed waits use wall time */

@@ -85,8 +85,8 @@ struct audit_opts {
 	 * event loop's one durable step a turn). Checkpoints due by time are
 	 * signed at a flush. The records opening appends wait for the first
 	 * flush too (a full disk then fails that flush, not the open).
-	 * audit_hold(), audit_writing() and audit_notify_fd() have nothing to
-	 * do then (no-op, false, -1).
+	 * Without it, a writer thread writes each batch as it comes (the CLI's
+	 * imports and purges).
 	 */
 	bool inline_writes;
 	uint64_t segment_bytes;         /* 0: 64 MiB; a new segment starts after */
@@ -122,23 +122,6 @@ int audit_wait_durable(struct audit_log *log, uint64_t seq);
  */
 int audit_flush(struct audit_log *log);
 
-/*
- * While held, appended records wait in the queue: the writer starts no new
- * batch (one already being written finishes). Releasing hands all of them
- * to the writer at once. An event loop holds the log while it handles a
- * batch of messages, so that what it commits elsewhere before releasing
- * (state.db) reaches the disk no later than the audit records that speak
- * of it, and the writer wakes once per batch, not once per record.
- */
-void audit_hold(struct audit_log *log, bool hold);
-
-/*
- * Is the writer busy with a batch (writing, fdatasync)? Its end makes
- * audit_notify_fd() readable. A loop may keep the log held meanwhile and
- * gather more for the next batch.
- */
-bool audit_writing(struct audit_log *log);
-
 /* Append a signed checkpoint now. */
 int audit_checkpoint(struct audit_log *log, uint64_t *seqp);
 
@@ -155,15 +138,6 @@ uint64_t audit_found_head(struct audit_log *log);
 
 /* The newest durable record and its chain hash: what to keep as the anchor. */
 void audit_durable_head(struct audit_log *log, struct audit_anchor *out);
-
-/*
- * A file descriptor that becomes readable each time more records are
- * durable or the writer fails, for an event loop that answers once its
- * records are on disk instead of blocking in audit_wait_durable(). Read (and
- * discard) 8 bytes to reset it, then ask audit_durable()/audit_status().
- * Owned by the log.
- */
-int audit_notify_fd(struct audit_log *log);
 
 /* When the last checkpoint was signed (or the log opened), Unix ms. */
 int64_t audit_last_checkpoint_ms(struct audit_log *log);

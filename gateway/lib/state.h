@@ -25,8 +25,9 @@
  * collected: state_kept_expire() deletes them after a while.
  *
  * A row is committed before the reply it concerns is sent, and before the
- * audit records of that turn can reach the disk (audit_hold), so a crash
- * never lets a request be processed twice.
+ * audit records of that turn reach the disk (piugwd's turn commits state.db,
+ * then flushes the audit log), so a crash never lets a request be processed
+ * twice.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
