@@ -243,8 +243,9 @@ check "and XA's log verifies against it while it runs (exit 3: running)" \
 check "XA stops" stop XA-PIU
 rm -rf "$xa/audit" "$xa"/state.db*
 cp -a "$dir/xa-old/audit" "$dir/xa-old"/state.db* "$xa/"
-check "XA starts on the old log and the old state.db alike" start XA-PIU
-check "its own anchor cannot tell" test "$(grep -c "event=audit_witness_alarm" "$dir/XA-PIU.log")" -eq 0
+# Its own anchor cannot tell (it starts: nothing refused it). Whether XB's
+# first Hello has already raised the alarm is a matter of timing, not checked.
+check "XA starts on the old log and the old state.db alike: its own anchor cannot tell" start XA-PIU
 check "a Hello round from XA" test "$(ask XA-PIU peers)" -le 1
 check "XB's witness makes XA raise the alarm" wait_log XA-PIU "event=audit_witness_alarm peer=XB-PIU"
 check "status says so, exit 1" test "$(ask XA-PIU status)" -eq 1
