@@ -207,3 +207,13 @@ gw_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *
 		memcpy(mid, h.message_id, ENVELOPE_MESSAGE_ID_BYTES);
 	return ret;
 }
+
+/* See gw.h. */
+struct peer *
+gw_peer(struct gw *g, const char *id)
+{
+	for (size_t i = 0; i < g->npeers; i++)
+		if (strcmp(g->peers[i].id, id) == 0)
+			return &g->peers[i];
+	return NULL;
+}

@@ -385,7 +385,6 @@ void links_close(struct gw *g);
 void links_zap_handle(struct gw *g);
 /* Take one event of a monitor (p NULL: the public ROUTER's); true: p just connected. */
 bool links_monitor_handle(struct gw *g, struct peer *p, void *mon);
-struct peer *links_peer(struct gw *g, const char *id);
 /* Send env to partner p now; false if no connection takes it (retry later). */
 bool links_peer_send(struct gw *g, struct peer *p, const uint8_t *env, size_t len);
 /* Send [rid, buf] to a local caller on the local API; PIUGW_ESYSTEM (errno) if not. */
@@ -420,6 +419,8 @@ int gw_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const ch
 	    const uint8_t *agreement_hash, const Piugw__Body *body, uint8_t mid[16], uint8_t **envp,
 	    size_t *lenp);
 
+/* The partner of this id among g->peers, or NULL. */
+struct peer *gw_peer(struct gw *g, const char *id);
 /* Replace a heap-built message's string field (never freeing protobuf-c's static ""). */
 void gw_set_str(char **field, const char *v);
 

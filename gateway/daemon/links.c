@@ -275,16 +275,6 @@ peer_open(struct gw *g, struct peer *p)
 }
 
 /* See gw.h. */
-struct peer *
-links_peer(struct gw *g, const char *id)
-{
-	for (size_t i = 0; i < g->npeers; i++)
-		if (strcmp(g->peers[i].id, id) == 0)
-			return &g->peers[i];
-	return NULL;
-}
-
-/* See gw.h. */
 int
 links_peers_sync(struct gw *g)
 {
@@ -307,7 +297,7 @@ links_peers_sync(struct gw *g)
 			dup |= strcmp(np[j].id, m->keys.id) == 0;
 		if (dup)
 			continue;
-		old = links_peer(g, m->keys.id);
+		old = gw_peer(g, m->keys.id);
 		if (old != NULL && strcmp(old->endpoint, m->endpoint) == 0 &&
 		    sodium_memcmp(old->transport_pk, m->keys.transport_pk, KEYS_PUBLIC_BYTES) == 0) {
 			np[n] = *old; /* unchanged: keep the live connection */
@@ -322,8 +312,8 @@ links_peers_sync(struct gw *g)
 		if (peer_open(g, &np[n]) != 0) {
 			peer_close(&np[n]);
 			for (size_t j = 0; j < n; j++)
-				if (links_peer(g, np[j].id) == NULL ||
-				    !links_peer(g, np[j].id)->keep)
+				if (gw_peer(g, np[j].id) == NULL ||
+				    !gw_peer(g, np[j].id)->keep)
 					peer_close(&np[j]);
 			for (size_t j = 0; j < g->npeers; j++)
 				g->peers[j].keep = false;

@@ -226,7 +226,7 @@ outreq_free(struct gw *g, struct outreq *o)
 static void
 outreq_try_send(struct gw *g, struct outreq *o, int64_t now)
 {
-	struct peer *p = links_peer(g, o->peer);
+	struct peer *p = gw_peer(g, o->peer);
 
 	if (p != NULL && links_peer_send(g, p, o->env, o->env_len)) {
 		o->sent_ms = now;
@@ -378,7 +378,7 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 			return;
 		}
 	} else {
-		if (links_peer(g, lq->to) == NULL) {
+		if (gw_peer(g, lq->to) == NULL) {
 			reply_local_error(
 				g, rid, rid_len, PIUGW_WIRE_NO_AGREEMENT,
 				"%s is not a partner of this gateway (no agreement with it "
@@ -680,7 +680,7 @@ on_hello_reply(struct gw *g, struct outreq *o, const struct envelope_header *h,
 	       const Piugw__Body *b)
 {
 	struct job *j = o->job;
-	struct peer *p = links_peer(g, o->peer);
+	struct peer *p = gw_peer(g, o->peer);
 	Piugw__PeerInfo *pi = j != NULL && o->slot < j->n ? j->infos[o->slot] : NULL;
 	int64_t rtt_us = gw_mono_us() - o->hello_us;
 	int64_t now = gw_now_ms();
@@ -989,7 +989,7 @@ witness_round(struct gw *g, int64_t now)
 static void
 expire(struct gw *g, struct outreq *o)
 {
-	struct peer *p = links_peer(g, o->peer);
+	struct peer *p = gw_peer(g, o->peer);
 
 	if (o->kind == OUT_QUERY) {
 		Piugw__PeerAnswer a = PIUGW__PEER_ANSWER__INIT;
@@ -1051,7 +1051,7 @@ poll_waiting(struct gw *g, int64_t now)
 			continue;
 		for (struct outreq *x = g->out; x != NULL; x = x->next)
 			busy |= x->kind == OUT_POLL && strcmp(x->request_id, v[i].request_id) == 0;
-		if (busy || links_peer(g, v[i].peer) == NULL || pa == NULL)
+		if (busy || gw_peer(g, v[i].peer) == NULL || pa == NULL)
 			continue;
 		if (sodium_hex2bin(qmid, sizeof(qmid), v[i].request_id, strlen(v[i].request_id), NULL,
 				   NULL, NULL) != 0)

@@ -41,7 +41,7 @@ witnessed_of(struct gw *g, struct peer *p)
 void
 witness_fill(struct gw *g, const char *peer, struct witness_out *w)
 {
-	struct peer *p = links_peer(g, peer);
+	struct peer *p = gw_peer(g, peer);
 
 	w->checkpoint = NULL;
 	w->witnessed = NULL;
@@ -136,7 +136,7 @@ void
 witness_receive(struct gw *g, const char *peer, const Piugw__AuditCheckpoint *theirs,
 		const Piugw__AuditCheckpoint *ours)
 {
-	struct peer *p = links_peer(g, peer);
+	struct peer *p = gw_peer(g, peer);
 
 	if (p == NULL)
 		return;

@@ -88,15 +88,6 @@ links_monitor_handle(struct gw *g, struct peer *p, void *mon)
 	return false;
 }
 
-struct peer *
-links_peer(struct gw *g, const char *id)
-{
-	for (size_t i = 0; i < g->npeers; i++)
-		if (strcmp(g->peers[i].id, id) == 0)
-			return &g->peers[i];
-	return NULL;
-}
-
 bool
 links_peer_send(struct gw *g, struct peer *p, const uint8_t *env, size_t len)
 {
