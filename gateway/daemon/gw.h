@@ -169,25 +169,6 @@ struct deferred {
 };
 
 /*
- * Refusals made before the replay cache is reached (rules 1 to 4: malformed,
- * too large, not for us, stale, not authenticated) are remembered too, so
- * that the same bytes get the same reply bytes whatever rule refused them
- * (PROTOCOL.md section 8 rule 5). Bounded: GW_EARLY_SLOTS slots, direct-
- * mapped by the hash of (connection's member, envelope bytes), each reply at
- * most GW_EARLY_REPLY_MAX bytes (a sealed Error is far smaller), kept twice
- * the freshness window: at most 4096 x 2 KiB = 8 MiB. A slot taken by other
- * bytes forgets the earlier ones, which are then judged again.
- */
-#define GW_EARLY_SLOTS 4096
-#define GW_EARLY_REPLY_MAX 2048
-struct early_slot {
-	uint8_t hash[32];
-	int64_t at_ms;
-	size_t len;
-	uint8_t env[GW_EARLY_REPLY_MAX];
-};
-
-/*
  * A message from a partner as a turn of the loop takes it: first received
  * (up to GW_BATCH from one socket, the most any socket gets in a turn),
  * then opened (gw_open_all), then handled one by one in arrival order,
@@ -219,22 +200,28 @@ struct api_out {
 	uint8_t buf[];
 };
 
-struct gw {
-	char *config_path;
-	struct policy *policy;
-	struct policy_rates *rates;
-	struct keys_secret *keys;
-	struct envelope_ctx *env;
-	struct audit_log *audit;
-	uint64_t anchor_seq; /* the audit head last kept in state.db (gw_commit) */
-	char witness_alarm[512]; /* a partner's witness says our log was cut (witness.c) */
-	char refusal[600];       /* refusing to serve (audit log behind state.db): why */
-	struct early_slot *early; /* GW_EARLY_SLOTS, made on first use (inbound.c) */
-	int64_t next_witness_ms; /* the next Hello round to every partner */
-	uint8_t audit_key[AUDIT_KEY_BYTES];
-	struct store *store;
-	struct state *state;
+/*
+ * A turn of the loop (gw_turn_begin/end, loop.c): state.db writes join one
+ * transaction and audit records wait in memory. The turn ends with its one
+ * durable step: state.db committed (the replay rows, with the replies and
+ * the records they wait for), then the audit log written and flushed
+ * (audit_flush), so that no record of handling a request reaches the disk
+ * before the row that stops it being handled twice; then every reply of
+ * the turn goes, to partners (deferred, inbound.c) and local callers
+ * (api_out, reply.c).
+ */
+struct gw_turn {
+	bool open;
+	struct inmsg *inbox;   /* GW_BATCH messages of the socket being read */
+	struct deferred *deferred, **deferred_tail;
+	struct api_out *api_out, **api_out_tail;
+	uint64_t anchor_seq;   /* the audit head last kept in state.db (gw_commit) */
+	bool audit_failed;     /* the flush failed: logged once */
+	int64_t unflushed_ms;  /* since when records wait that nothing waits for (0: none) */
+};
 
+/* The sockets (links.c; the loop polls them). */
+struct gw_links {
 	void *zctx;
 	void *router;          /* public endpoint, partners' DEALERs; NULL while rebinding */
 	int64_t rebind_since_ms;
@@ -243,44 +230,62 @@ struct gw {
 	bool zap_again, router_mon_again; /* more than the last turn took */
 	void *api;             /* local API */
 	char *api_path;        /* the ipc socket file */
-	int sigfd;
+	uint64_t refused_at_zap;
+};
 
-	struct peer *peers;
+/* Our exchanges in flight (outbound.c). */
+struct gw_outbound {
+	struct outreq *reqs;   /* each message we sent and wait an answer to */
+	struct job *jobs;      /* each local caller waiting for them */
+	int64_t next_poll_ms;  /* background polls of WAITING results */
+	int64_t last_poll_ms;  /* when they last ran (0: not since the start) */
+};
+
+/* Partners witness each other's audit logs (witness.c; outbound.c sends the Hellos). */
+struct gw_witness {
+	char alarm[512];       /* a partner's witness says our log was cut */
+	int64_t next_round_ms; /* the next Hello round to every partner */
+};
+
+/*
+ * The daemon: what the configuration and the files give, then its parts.
+ * The exchanges in flight are objects of their own, each carrying its state
+ * from arrival to reply, and a part holds the list of them: a partner's
+ * request is a struct inmsg in the turn's inbox until judged, its reply a
+ * struct deferred until its record is durable (inbound.c); a local
+ * caller's request is a struct job with one struct outreq per partner asked
+ * (outbound.c), its reply a struct api_out (reply.c); an audit purge is a
+ * struct purge (localapi.c). The early refusals' cache (struct early_slot)
+ * is inbound.c's own.
+ */
+struct gw {
+	char *config_path;
+	struct policy *policy;
+	struct policy_rates *rates;
+	struct keys_secret *keys;
+	struct envelope_ctx *env;
+	struct audit_log *audit;
+	uint8_t audit_key[AUDIT_KEY_BYTES];
+	struct store *store;
+	struct state *state;
+	char refusal[600];     /* refusing to serve (audit log behind state.db): why */
+	struct peer *peers;    /* one per partner of the policy (links_peers_sync) */
 	size_t npeers;
-	struct outreq *out;
-	struct job *jobs;
-	struct deferred *deferred, **deferred_tail;
-	/*
-	 * A turn of the loop (gw_turn_begin/end): state.db writes join one
-	 * transaction and audit records wait in memory. The turn ends with its
-	 * one durable step: state.db committed (the replay rows, with the
-	 * replies and the records they wait for), then the audit log written
-	 * and flushed (audit_flush), so that no record of handling a request
-	 * reaches the disk before the row that stops it being handled twice;
-	 * then every reply of the turn goes, to partners (deferred) and local
-	 * callers (api_out).
-	 */
-	bool in_turn;
-	bool audit_failed;     /* the flush failed: logged once */
-	int64_t unflushed_ms;  /* since when records wait that nothing waits for (0: none) */
-	struct api_out *api_out, **api_out_tail;
 
-	struct inmsg *inbox;   /* GW_BATCH messages of the socket being read */
-
-	int64_t started_ms;
-	int64_t next_poll_ms;       /* background polls of WAITING results */
-	int64_t last_poll_ms;       /* when they last ran (0: not since the start) */
-	int64_t next_housekeeping_ms;
+	struct gw_turn turn;
+	struct gw_links links;
+	struct gw_outbound out;
+	struct early_slot *early; /* GW_EARLY_SLOTS, made on first use (inbound.c) */
+	struct gw_witness witness;
 	struct gw_metrics *metrics;
+	struct purge *purge;   /* piugw audit purge, taken and run after the turn (localapi.c) */
+
+	/* The loop (loop.c). */
+	int sigfd;
+	int64_t started_ms;
+	int64_t next_housekeeping_ms;
 	bool draining;
 	bool stop;
-	uint64_t refused_at_zap;
-
-	/* piugw audit purge: run after the turn that took it (localapi_audit_purge_run). */
-	bool purge_due;
-	uint32_t purge_days;
-	uint8_t purge_caller[GW_CALLER_MAX];
-	size_t purge_caller_len;
 };
 
 /* ---- loop.c: the loop and its turn ---- */

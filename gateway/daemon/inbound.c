@@ -2,7 +2,7 @@
  * inbound.c: the answering side of piugwd. A message from a partner goes
  * through the receiving rules of PROTOCOL.md section 8 in order; every
  * message, accepted or refused, leaves one audit record, and no reply
- * leaves before that record is durable: replies wait in g->deferred for
+ * leaves before that record is durable: replies wait in g->turn.deferred for
  * the turn's one durable step (gw_turn_end), then go (inbound_send_ready).
  *
  * SPDX-License-Identifier: Apache-2.0
@@ -120,9 +120,28 @@ defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char
 	}
 	d->env = env;
 	d->env_len = env_len;
-	*g->deferred_tail = d;
-	g->deferred_tail = &d->next;
+	*g->turn.deferred_tail = d;
+	g->turn.deferred_tail = &d->next;
 }
+
+/*
+ * Refusals made before the replay cache is reached (rules 1 to 4: malformed,
+ * too large, not for us, stale, not authenticated) are remembered too, so
+ * that the same bytes get the same reply bytes whatever rule refused them
+ * (PROTOCOL.md section 8 rule 5). Bounded: GW_EARLY_SLOTS slots, direct-
+ * mapped by the hash of (connection's member, envelope bytes), each reply at
+ * most GW_EARLY_REPLY_MAX bytes (a sealed Error is far smaller), kept twice
+ * the freshness window: at most 4096 x 2 KiB = 8 MiB. A slot taken by other
+ * bytes forgets the earlier ones, which are then judged again.
+ */
+#define GW_EARLY_SLOTS 4096
+#define GW_EARLY_REPLY_MAX 2048
+struct early_slot {
+	uint8_t hash[32];
+	int64_t at_ms;
+	size_t len;
+	uint8_t env[GW_EARLY_REPLY_MAX];
+};
 
 /*
  * The slot of hash, and whether it holds these bytes' reply still. The
@@ -167,18 +186,18 @@ inbound_send_ready(struct gw *g)
 	bool failed = audit_status(g->audit) != 0;
 	struct deferred *ready = NULL, *d;
 
-	if (g->deferred == NULL || (g->deferred->seq > durable && !failed))
+	if (g->turn.deferred == NULL || (g->turn.deferred->seq > durable && !failed))
 		return;
 	/*
 	 * In record order: those whose records are durable, all of them after
 	 * a flush; if the log failed, the rest too, as Errors.
 	 */
-	for (d = g->deferred; d != NULL && (d->seq <= durable || failed); d = d->next)
+	for (d = g->turn.deferred; d != NULL && (d->seq <= durable || failed); d = d->next)
 		ready = d;
-	d = g->deferred;
-	g->deferred = ready->next;
-	if (g->deferred == NULL)
-		g->deferred_tail = &g->deferred;
+	d = g->turn.deferred;
+	g->turn.deferred = ready->next;
+	if (g->turn.deferred == NULL)
+		g->turn.deferred_tail = &g->turn.deferred;
 	ready->next = NULL;
 	while (d != NULL) {
 		struct deferred *next = d->next;
@@ -610,8 +629,8 @@ inbound_recv(struct gw *g, struct inmsg *m)
 	zmq_msg_init(&m->rid);
 	zmq_msg_init(&m->msg);
 	m->frames = 2;
-	if (zmq_msg_recv(&m->rid, g->router, ZMQ_DONTWAIT) < 0 || !zmq_msg_more(&m->rid) ||
-	    zmq_msg_recv(&m->msg, g->router, ZMQ_DONTWAIT) < 0) {
+	if (zmq_msg_recv(&m->rid, g->links.router, ZMQ_DONTWAIT) < 0 || !zmq_msg_more(&m->rid) ||
+	    zmq_msg_recv(&m->msg, g->links.router, ZMQ_DONTWAIT) < 0) {
 		zmq_msg_close(&m->msg);
 		zmq_msg_close(&m->rid);
 		return false;
@@ -620,7 +639,7 @@ inbound_recv(struct gw *g, struct inmsg *m)
 	for (more = zmq_msg_more(&m->msg); more; m->frames++) {
 		zmq_msg_t extra;
 		zmq_msg_init(&extra);
-		if (zmq_msg_recv(&extra, g->router, ZMQ_DONTWAIT) < 0)
+		if (zmq_msg_recv(&extra, g->links.router, ZMQ_DONTWAIT) < 0)
 			more = 0;
 		else
 			more = zmq_msg_more(&extra);

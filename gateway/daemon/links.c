@@ -78,7 +78,7 @@ monitor(struct gw *g, void *s, const char *name)
 	snprintf(ep, sizeof(ep), "inproc://monitor-%s", name);
 	if (zmq_socket_monitor(s, ep, ZMQ_EVENT_ALL) != 0)
 		return NULL;
-	if ((m = zmq_socket(g->zctx, ZMQ_PAIR)) == NULL)
+	if ((m = zmq_socket(g->links.zctx, ZMQ_PAIR)) == NULL)
 		return NULL;
 	if (zmq_connect(m, ep) != 0) {
 		zmq_close(m);
@@ -91,19 +91,20 @@ monitor(struct gw *g, void *s, const char *name)
 static int
 router_open(struct gw *g, bool quiet)
 {
+	struct gw_links *l = &g->links;
 	const char *ep = policy_config(g->policy)->listen;
 	static unsigned generation;
 	char name[32];
 
-	if ((g->router = zmq_socket(g->zctx, ZMQ_ROUTER)) == NULL ||
-	    curve_socket(g, g->router, true) != 0 ||
-	    zmq_setsockopt(g->router, ZMQ_ZAP_DOMAIN, GW_ZAP_DOMAIN, strlen(GW_ZAP_DOMAIN)) != 0 ||
-	    set_int(g->router, ZMQ_ZAP_ENFORCE_DOMAIN, 1) != 0 ||
-	    set_int(g->router, ZMQ_ROUTER_MANDATORY, 1) != 0) {
+	if ((l->router = zmq_socket(l->zctx, ZMQ_ROUTER)) == NULL ||
+	    curve_socket(g, l->router, true) != 0 ||
+	    zmq_setsockopt(l->router, ZMQ_ZAP_DOMAIN, GW_ZAP_DOMAIN, strlen(GW_ZAP_DOMAIN)) != 0 ||
+	    set_int(l->router, ZMQ_ZAP_ENFORCE_DOMAIN, 1) != 0 ||
+	    set_int(l->router, ZMQ_ROUTER_MANDATORY, 1) != 0) {
 		gw_log(GW_ERROR, "socket", "what=router error=%s", gw_esc(zmq_strerror(errno)));
 		goto fail;
 	}
-	if (zmq_bind(g->router, ep) != 0) {
+	if (zmq_bind(l->router, ep) != 0) {
 		if (!quiet)
 			gw_log(GW_ERROR, "bind", "endpoint=%s error=%s hint=%s", gw_esc(ep),
 			       gw_esc(zmq_strerror(errno)),
@@ -113,28 +114,29 @@ router_open(struct gw *g, bool quiet)
 	}
 	snprintf(name, sizeof(name), "router-%u", generation++);
 	/* Polled through its ZMQ_FD (see serve in piugwd.c): ask it once first. */
-	g->router_mon_again = true;
-	if ((g->router_mon = monitor(g, g->router, name)) == NULL)
+	l->router_mon_again = true;
+	if ((l->router_mon = monitor(g, l->router, name)) == NULL)
 		goto fail;
 	return 0;
 fail:
-	if (g->router != NULL)
-		zmq_close(g->router);
-	g->router = NULL;
+	if (l->router != NULL)
+		zmq_close(l->router);
+	l->router = NULL;
 	return PIUGW_ESYSTEM;
 }
 
 static void
 router_close(struct gw *g)
 {
-	if (g->router != NULL) {
-		zmq_socket_monitor(g->router, NULL, 0);
-		zmq_close(g->router);
-		g->router = NULL;
+	struct gw_links *l = &g->links;
+	if (l->router != NULL) {
+		zmq_socket_monitor(l->router, NULL, 0);
+		zmq_close(l->router);
+		l->router = NULL;
 	}
-	if (g->router_mon != NULL) {
-		zmq_close(g->router_mon);
-		g->router_mon = NULL;
+	if (l->router_mon != NULL) {
+		zmq_close(l->router_mon);
+		l->router_mon = NULL;
 	}
 }
 
@@ -142,14 +144,15 @@ router_close(struct gw *g)
 int
 links_open(struct gw *g)
 {
+	struct gw_links *l = &g->links;
 	const char *api = policy_config(g->policy)->local_api;
 
-	if ((g->zctx = zmq_ctx_new()) == NULL)
+	if ((l->zctx = zmq_ctx_new()) == NULL)
 		return PIUGW_ESYSTEM;
 	/* The ZAP handler must exist before any socket that needs it. */
-	g->zap_again = true; /* polled through its ZMQ_FD: ask it once first */
-	if ((g->zap = zmq_socket(g->zctx, ZMQ_REP)) == NULL ||
-	    zmq_bind(g->zap, "inproc://zeromq.zap.01") != 0)
+	l->zap_again = true; /* polled through its ZMQ_FD: ask it once first */
+	if ((l->zap = zmq_socket(l->zctx, ZMQ_REP)) == NULL ||
+	    zmq_bind(l->zap, "inproc://zeromq.zap.01") != 0)
 		return PIUGW_ESYSTEM;
 	if (router_open(g, false) != 0)
 		return PIUGW_ESYSTEM;
@@ -160,8 +163,8 @@ links_open(struct gw *g)
 		       gw_esc("the local API must be an ipc:// endpoint"));
 		return PIUGW_ECONFIG;
 	}
-	free(g->api_path);
-	if ((g->api_path = strdup(api + 6)) == NULL)
+	free(l->api_path);
+	if ((l->api_path = strdup(api + 6)) == NULL)
 		return PIUGW_ENOMEM;
 	/*
 	 * Its folder (runtime: in piugwd.yaml) is where operators may go; the
@@ -169,40 +172,42 @@ links_open(struct gw *g)
 	 * group is this process's, the operators' (piugw.sysusers).
 	 */
 	{
-		char *slash = strrchr(g->api_path, '/');
-		if (slash != NULL && slash != g->api_path) {
+		char *slash = strrchr(l->api_path, '/');
+		if (slash != NULL && slash != l->api_path) {
 			*slash = '\0';
-			if (mkdir(g->api_path, 0750) == 0)
-				chmod(g->api_path, 0750); /* the umask (077) took the group's bits */
+			/* chmod: the umask (077) took the group's bits */
+			if (mkdir(l->api_path, 0750) == 0)
+				chmod(l->api_path, 0750);
 			else if (errno != EEXIST)
 				gw_log(GW_WARN, "local_api", "path=%s problem=%s",
-				       gw_esc(g->api_path), gw_esc(strerror(errno)));
+				       gw_esc(l->api_path), gw_esc(strerror(errno)));
 			*slash = '/';
 		}
 	}
-	if (unlink(g->api_path) != 0 && errno != ENOENT)
-		gw_log(GW_WARN, "local_api", "path=%s problem=%s", gw_esc(g->api_path),
+	if (unlink(l->api_path) != 0 && errno != ENOENT)
+		gw_log(GW_WARN, "local_api", "path=%s problem=%s", gw_esc(l->api_path),
 		       gw_esc(strerror(errno)));
-	if ((g->api = zmq_socket(g->zctx, ZMQ_ROUTER)) == NULL ||
+	if ((l->api = zmq_socket(l->zctx, ZMQ_ROUTER)) == NULL ||
 	    /* A ZAP domain on a NULL-mechanism socket makes libzmq ask who connects. */
-	    zmq_setsockopt(g->api, ZMQ_ZAP_DOMAIN, GW_ZAP_DOMAIN_LOCAL,
+	    zmq_setsockopt(l->api, ZMQ_ZAP_DOMAIN, GW_ZAP_DOMAIN_LOCAL,
 			   strlen(GW_ZAP_DOMAIN_LOCAL)) != 0 ||
-	    set_int(g->api, ZMQ_ZAP_ENFORCE_DOMAIN, 1) != 0 || set_int(g->api, ZMQ_LINGER, 0) != 0) {
+	    set_int(l->api, ZMQ_ZAP_ENFORCE_DOMAIN, 1) != 0 ||
+	    set_int(l->api, ZMQ_LINGER, 0) != 0) {
 		gw_log(GW_ERROR, "socket", "what=local_api error=%s", gw_esc(zmq_strerror(errno)));
 		return PIUGW_ESYSTEM;
 	}
 	{
 		int64_t maxsize = GW_LOCAL_MAX_BYTES;
-		zmq_setsockopt(g->api, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize));
+		zmq_setsockopt(l->api, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize));
 	}
-	if (zmq_bind(g->api, api) != 0) {
+	if (zmq_bind(l->api, api) != 0) {
 		gw_log(GW_ERROR, "bind", "endpoint=%s error=%s", gw_esc(api),
 		       gw_esc(zmq_strerror(errno)));
 		return PIUGW_ESYSTEM;
 	}
 	/* Owner and group: the operators' group is given access by the administrator. */
-	if (chmod(g->api_path, 0660) != 0)
-		gw_log(GW_WARN, "local_api", "path=%s problem=%s", gw_esc(g->api_path),
+	if (chmod(l->api_path, 0660) != 0)
+		gw_log(GW_WARN, "local_api", "path=%s problem=%s", gw_esc(l->api_path),
 		       gw_esc(strerror(errno)));
 	return links_peers_sync(g);
 }
@@ -214,7 +219,7 @@ links_router_rebind(struct gw *g)
 	router_close(g);
 	gw_log(GW_INFO, "connections_cut", "why=%s",
 	       gw_esc("a member lost its admission; partners reconnect and are checked again"));
-	g->rebind_since_ms = gw_now_ms();
+	g->links.rebind_since_ms = gw_now_ms();
 	return links_router_retry(g);
 }
 
@@ -222,7 +227,7 @@ links_router_rebind(struct gw *g)
 int
 links_router_retry(struct gw *g)
 {
-	int64_t waited = gw_now_ms() - g->rebind_since_ms;
+	int64_t waited = gw_now_ms() - g->links.rebind_since_ms;
 
 	/*
 	 * ZeroMQ closes the old listener in its I/O thread, so the port may
@@ -254,7 +259,7 @@ peer_open(struct gw *g, struct peer *p)
 {
 	char name[64];
 
-	if ((p->dealer = zmq_socket(g->zctx, ZMQ_DEALER)) == NULL ||
+	if ((p->dealer = zmq_socket(g->links.zctx, ZMQ_DEALER)) == NULL ||
 	    curve_socket(g, p->dealer, false) != 0 ||
 	    zmq_setsockopt(p->dealer, ZMQ_CURVE_SERVERKEY, p->transport_pk, KEYS_PUBLIC_BYTES) != 0 ||
 	    /* Queue only to a live connection: retries are ours, with identical bytes. */
@@ -340,24 +345,25 @@ links_peers_sync(struct gw *g)
 void
 links_close(struct gw *g)
 {
+	struct gw_links *l = &g->links;
 	for (size_t i = 0; i < g->npeers; i++)
 		peer_close(&g->peers[i]);
 	free(g->peers);
 	g->peers = NULL;
 	g->npeers = 0;
 	router_close(g);
-	if (g->api != NULL)
-		zmq_close(g->api);
-	if (g->zap != NULL)
-		zmq_close(g->zap);
-	g->api = g->zap = NULL;
-	if (g->api_path != NULL)
-		unlink(g->api_path);
-	free(g->api_path);
-	g->api_path = NULL;
-	if (g->zctx != NULL)
-		zmq_ctx_term(g->zctx);
-	g->zctx = NULL;
+	if (l->api != NULL)
+		zmq_close(l->api);
+	if (l->zap != NULL)
+		zmq_close(l->zap);
+	l->api = l->zap = NULL;
+	if (l->api_path != NULL)
+		unlink(l->api_path);
+	free(l->api_path);
+	l->api_path = NULL;
+	if (l->zctx != NULL)
+		zmq_ctx_term(l->zctx);
+	l->zctx = NULL;
 }
 
 /* ---- ZAP (ZeroMQ RFC 27) ---- */
@@ -368,13 +374,14 @@ static void
 zap_reply(struct gw *g, const zmq_msg_t *reqid, const char *code, const char *text,
 	  const char *user)
 {
-	zmq_send(g->zap, "1.0", 3, ZMQ_SNDMORE);
-	zmq_send(g->zap, zmq_msg_data((zmq_msg_t *)reqid), zmq_msg_size((zmq_msg_t *)reqid),
+	struct gw_links *l = &g->links;
+	zmq_send(l->zap, "1.0", 3, ZMQ_SNDMORE);
+	zmq_send(l->zap, zmq_msg_data((zmq_msg_t *)reqid), zmq_msg_size((zmq_msg_t *)reqid),
 		 ZMQ_SNDMORE);
-	zmq_send(g->zap, code, strlen(code), ZMQ_SNDMORE);
-	zmq_send(g->zap, text, strlen(text), ZMQ_SNDMORE);
-	zmq_send(g->zap, user, strlen(user), ZMQ_SNDMORE);
-	zmq_send(g->zap, "", 0, 0);
+	zmq_send(l->zap, code, strlen(code), ZMQ_SNDMORE);
+	zmq_send(l->zap, text, strlen(text), ZMQ_SNDMORE);
+	zmq_send(l->zap, user, strlen(user), ZMQ_SNDMORE);
+	zmq_send(l->zap, "", 0, 0);
 }
 
 static bool
@@ -419,6 +426,7 @@ peercred_uid(zmq_msg_t *addr, uint32_t *uid)
 void
 links_zap_handle(struct gw *g)
 {
+	struct gw_links *l = &g->links;
 	zmq_msg_t f[ZAP_FRAMES_MAX];
 	size_t n = 0;
 	int more = 1;
@@ -428,7 +436,7 @@ links_zap_handle(struct gw *g)
 	while (more) {
 		zmq_msg_t m;
 		zmq_msg_init(&m);
-		if (zmq_msg_recv(&m, g->zap, ZMQ_DONTWAIT) < 0) {
+		if (zmq_msg_recv(&m, l->zap, ZMQ_DONTWAIT) < 0) {
 			zmq_msg_close(&m);
 			break;
 		}
@@ -445,7 +453,7 @@ links_zap_handle(struct gw *g)
 			zap_reply(g, &f[1], "500", "malformed request", "");
 		else
 			/* A REP socket must answer something before it can read again. */
-			zmq_send(g->zap, "", 0, 0);
+			zmq_send(l->zap, "", 0, 0);
 		goto out;
 	}
 	if (frame_is(&f[2], GW_ZAP_DOMAIN_LOCAL)) {
@@ -464,7 +472,7 @@ links_zap_handle(struct gw *g)
 	    zmq_msg_size(&f[6]) != KEYS_PUBLIC_BYTES) {
 		gw_log(GW_WARN, "zap_refused", "problem=%s", gw_esc("not a CURVE client of our domain"));
 		zap_reply(g, &f[1], "400", "refused", "");
-		g->refused_at_zap++;
+		l->refused_at_zap++;
 		goto out;
 	}
 	{
@@ -484,7 +492,7 @@ links_zap_handle(struct gw *g)
 			       id != NULL ? id : "-",
 			       gw_esc(id == NULL ? "transport key of no directory member"
 						 : "member holds no agreement in force with us"));
-			g->refused_at_zap++;
+			l->refused_at_zap++;
 			zap_reply(g, &f[1], "400", "not admitted", "");
 			goto out;
 		}
@@ -598,8 +606,9 @@ links_peer_send(struct gw *g, struct peer *p, const uint8_t *env, size_t len)
 int
 links_api_send(struct gw *g, const uint8_t *rid, size_t rid_len, const uint8_t *buf, size_t len)
 {
-	if (zmq_send(g->api, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-	    zmq_send(g->api, buf, len, ZMQ_DONTWAIT) < 0)
+	struct gw_links *l = &g->links;
+	if (zmq_send(l->api, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(l->api, buf, len, ZMQ_DONTWAIT) < 0)
 		return PIUGW_ESYSTEM;
 	return 0;
 }
@@ -609,10 +618,11 @@ int
 links_router_send(struct gw *g, const uint8_t *rid, size_t rid_len, const uint8_t *env,
 		  size_t len)
 {
-	if (g->router == NULL)
+	struct gw_links *l = &g->links;
+	if (l->router == NULL)
 		return PIUGW_ESYSTEM;
-	if (zmq_send(g->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-	    zmq_send(g->router, env, len, ZMQ_DONTWAIT) < 0) {
+	if (zmq_send(l->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(l->router, env, len, ZMQ_DONTWAIT) < 0) {
 		/* ROUTER_MANDATORY: the connection went away; the requester will retry. */
 		gw_log(GW_WARN, "reply_not_sent", "error=%s", gw_esc(zmq_strerror(errno)));
 		return PIUGW_ESYSTEM;

@@ -169,11 +169,23 @@ localapi_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t
 	reply_local_durable(g, seq, rid, rid_len, &reply);
 }
 
-/* piugw audit purge while this gateway runs: taken now, run after the turn. */
+/*
+ * piugw audit purge while this gateway runs: taken now (g->purge), run after
+ * the turn, when nothing of the turn waits any more (it reads the oldest
+ * segments whole).
+ */
+struct purge {
+	uint32_t days;
+	size_t caller_len;
+	uint8_t caller[GW_CALLER_MAX];
+};
+
 static void
 localapi_audit_purge(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 		     const Piugw__LocalAuditPurge *ap)
 {
+	struct purge *pg;
+
 	if (!policy_local_admin(uid)) {
 		reply_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
 				  "only root and the gateway's own user purge its audit log");
@@ -184,16 +196,21 @@ localapi_audit_purge(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t 
 				  "older_than_days is 1 to 36500 (0: audit.retention_days)");
 		return;
 	}
-	if (g->purge_due || rid_len > sizeof(g->purge_caller)) {
+	if (g->purge != NULL || rid_len > sizeof(pg->caller)) {
 		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
 				  "an audit purge is already under way; try again when it is done");
 		return;
 	}
-	g->purge_due = true;
-	g->purge_days = ap->older_than_days != 0 ? ap->older_than_days
-						 : policy_config(g->policy)->audit_retention_days;
-	memcpy(g->purge_caller, rid, rid_len);
-	g->purge_caller_len = rid_len;
+	if ((pg = calloc(1, sizeof(*pg))) == NULL) {
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "%s",
+				  piugw_strerror(PIUGW_ENOMEM));
+		return;
+	}
+	pg->days = ap->older_than_days != 0 ? ap->older_than_days
+					    : policy_config(g->policy)->audit_retention_days;
+	memcpy(pg->caller, rid, rid_len);
+	pg->caller_len = rid_len;
+	g->purge = pg;
 }
 
 /* See gw.h. */
@@ -202,31 +219,35 @@ localapi_audit_purge_run(struct gw *g)
 {
 	Piugw__LocalReply reply = PIUGW__LOCAL_REPLY__INIT;
 	Piugw__AuditPurgeReply apr = PIUGW__AUDIT_PURGE_REPLY__INIT;
+	struct purge *pg = g->purge;
 	struct diag d;
 	unsigned removed = 0;
 	char dir[PATH_MAX];
 	int rc;
 
-	g->purge_due = false;
+	if (pg == NULL)
+		return;
+	g->purge = NULL;
 	diag_init(&d);
-	rc = audit_purge(g->audit, gw_now_ms() - (int64_t)g->purge_days * 86400000, &removed, &d);
+	rc = audit_purge(g->audit, gw_now_ms() - (int64_t)pg->days * 86400000, &removed, &d);
 	if (rc != 0) {
 		gw_log(GW_ERROR, "audit_purge_failed", "segments=%u days=%u error=%s", removed,
-		       g->purge_days, gw_esc(piugw_strerror(rc)));
-		reply_local_error(g, g->purge_caller, g->purge_caller_len, PIUGW_WIRE_INTERNAL,
-				  "%s%s%s", piugw_strerror(rc), d.n > 0 ? ": " : "",
+		       pg->days, gw_esc(piugw_strerror(rc)));
+		reply_local_error(g, pg->caller, pg->caller_len, PIUGW_WIRE_INTERNAL, "%s%s%s",
+				  piugw_strerror(rc), d.n > 0 ? ": " : "",
 				  d.n > 0 ? d.lines[0] : "");
 	} else {
-		gw_log(GW_INFO, "audit_purged", "segments=%u days=%u", removed, g->purge_days);
+		gw_log(GW_INFO, "audit_purged", "segments=%u days=%u", removed, pg->days);
 		snprintf(dir, sizeof(dir), "%s/audit", policy_config(g->policy)->state_dir);
 		apr.segments_removed = removed;
-		apr.older_than_days = g->purge_days;
+		apr.older_than_days = pg->days;
 		apr.audit_dir = dir;
 		reply.kind_case = PIUGW__LOCAL_REPLY__KIND_AUDIT_PURGE;
 		reply.audit_purge = &apr;
-		reply_local(g, g->purge_caller, g->purge_caller_len, &reply);
+		reply_local(g, pg->caller, pg->caller_len, &reply);
 	}
 	diag_clear(&d);
+	free(pg);
 }
 
 static void
@@ -276,15 +297,15 @@ localapi_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 			s->n_peers++;
 	state_pending_count(g->state, &pend);
 	s->pending_approvals = pend;
-	for (struct outreq *o = g->out; o != NULL; o = o->next)
+	for (struct outreq *o = g->out.reqs; o != NULL; o = o->next)
 		s->queries_in_flight += o->kind == OUT_QUERY;
 	s->audit_head = audit_head(g->audit);
 	s->audit_last_checkpoint_ms = audit_last_checkpoint_ms(g->audit);
 	s->audit_durable = audit_durable(g->audit);
 	if (audit_status(g->audit) != 0)
 		s->audit_problem = strdup(piugw_strerror(audit_status(g->audit)));
-	if (g->witness_alarm[0] != '\0')
-		s->audit_witness_alarm = strdup(g->witness_alarm);
+	if (g->witness.alarm[0] != '\0')
+		s->audit_witness_alarm = strdup(g->witness.alarm);
 	if (store_stats(g->store, now, &st) == 0)
 		s->store_rows = st.rows;
 	s->started_at_ms = g->started_ms;
@@ -310,16 +331,16 @@ localapi_handle(struct gw *g)
 
 	zmq_msg_init(&rid);
 	zmq_msg_init(&msg);
-	if (zmq_msg_recv(&rid, g->api, ZMQ_DONTWAIT) < 0)
+	if (zmq_msg_recv(&rid, g->links.api, ZMQ_DONTWAIT) < 0)
 		goto out;
 	got = true;
-	if (!zmq_msg_more(&rid) || zmq_msg_recv(&msg, g->api, ZMQ_DONTWAIT) < 0)
+	if (!zmq_msg_more(&rid) || zmq_msg_recv(&msg, g->links.api, ZMQ_DONTWAIT) < 0)
 		goto out;
 	while (zmq_msg_more(&msg)) {
 		extra = true;
 		zmq_msg_close(&msg);
 		zmq_msg_init(&msg);
-		if (zmq_msg_recv(&msg, g->api, ZMQ_DONTWAIT) < 0)
+		if (zmq_msg_recv(&msg, g->links.api, ZMQ_DONTWAIT) < 0)
 			goto out;
 	}
 	/* A ROUTER's routing ids are at most 255 bytes. Until the request is read, its tag is 0. */

@@ -36,6 +36,7 @@
 void
 gw_commit(struct gw *g)
 {
+	struct gw_turn *t = &g->turn;
 	struct audit_anchor a;
 
 	/*
@@ -44,8 +45,8 @@ gw_commit(struct gw *g)
 	 * durable, so that a crash never leaves state.db ahead of the log.
 	 */
 	audit_durable_head(g->audit, &a);
-	if (a.seq > g->anchor_seq && state_anchor_set(g->state, a.seq, a.hash, gw_now_ms()) == 0)
-		g->anchor_seq = a.seq;
+	if (a.seq > t->anchor_seq && state_anchor_set(g->state, a.seq, a.hash, gw_now_ms()) == 0)
+		t->anchor_seq = a.seq;
 	if (state_commit(g->state) != 0)
 		gw_log(GW_ERROR, "state", "problem=%s",
 		       gw_esc("state.db could not be written: replay cache and results of this "
@@ -56,7 +57,7 @@ gw_commit(struct gw *g)
 void
 gw_turn_begin(struct gw *g)
 {
-	g->in_turn = true;
+	g->turn.open = true;
 	store_read_hold(g->store, true);
 }
 
@@ -64,6 +65,7 @@ gw_turn_begin(struct gw *g)
 void
 gw_turn_end(struct gw *g)
 {
+	struct gw_turn *t = &g->turn;
 	int rc;
 
 	/*
@@ -76,25 +78,26 @@ gw_turn_end(struct gw *g)
 	gw_commit(g);
 	if (audit_head(g->audit) > audit_durable(g->audit)) {
 		int64_t now = gw_now_ms();
-		bool waited = g->deferred != NULL || reply_local_waiting(g) || g->draining ||
-			      g->stop || (g->unflushed_ms != 0 && now - g->unflushed_ms >= GW_FLUSH_MS);
+		bool waited = t->deferred != NULL || reply_local_waiting(g) || g->draining ||
+			      g->stop ||
+			      (t->unflushed_ms != 0 && now - t->unflushed_ms >= GW_FLUSH_MS);
 		if (!waited) {
-			if (g->unflushed_ms == 0)
-				g->unflushed_ms = now;
+			if (t->unflushed_ms == 0)
+				t->unflushed_ms = now;
 		} else {
-			if ((rc = audit_flush(g->audit)) != 0 && !g->audit_failed)
+			if ((rc = audit_flush(g->audit)) != 0 && !t->audit_failed)
 				gw_log(GW_ERROR, "audit_failed", "error=%s",
 				       gw_esc(piugw_strerror(rc)));
-			g->audit_failed = rc != 0;
-			g->unflushed_ms = 0;
+			t->audit_failed = rc != 0;
+			t->unflushed_ms = 0;
 		}
 	} else if ((rc = audit_flush(g->audit)) != 0) { /* a checkpoint may be due by time */
-		if (!g->audit_failed)
+		if (!t->audit_failed)
 			gw_log(GW_ERROR, "audit_failed", "error=%s", gw_esc(piugw_strerror(rc)));
-		g->audit_failed = true;
+		t->audit_failed = true;
 	}
 	inbound_send_ready(g);
-	g->in_turn = false;
+	t->open = false;
 	reply_local_flush(g);
 }
 
@@ -401,7 +404,7 @@ on_signal(struct gw *g)
 			g->stop = true;
 		} else {
 			gw_log(GW_INFO, "draining", "in_flight=%s",
-			       g->out != NULL || g->deferred != NULL ? "yes" : "no");
+			       g->out.reqs != NULL || g->turn.deferred != NULL ? "yes" : "no");
 			g->draining = true;
 		}
 	}
@@ -444,6 +447,8 @@ kept_expire(struct gw *g, int64_t now)
 int
 loop_run(struct gw *g)
 {
+	struct gw_turn *t = &g->turn;
+	struct gw_links *l = &g->links;
 	zmq_pollitem_t items[8 + 2 * 64];
 	int metrics = metrics_fd(g);
 
@@ -455,26 +460,27 @@ loop_run(struct gw *g)
 		if (timeout > 1000)
 			timeout = 1000;
 		/* Records waiting to be flushed: at most GW_FLUSH_MS after the first. */
-		if (g->unflushed_ms != 0) {
-			int64_t left = g->unflushed_ms + GW_FLUSH_MS - now;
+		if (t->unflushed_ms != 0) {
+			int64_t left = t->unflushed_ms + GW_FLUSH_MS - now;
 			if (left < timeout)
 				timeout = left > 0 ? (long)left : 0;
 		}
 		if (metrics >= 0 && metrics_timeout_ms(g) >= 0 && metrics_timeout_ms(g) < timeout)
 			timeout = metrics_timeout_ms(g);
-		if (g->router == NULL) {
+		if (l->router == NULL) {
 			/* Rebinding after a cut-off: try again soon. */
 			if (links_router_retry(g) != 0 && timeout > 10)
 				timeout = 10;
 		}
 		/* A quiet socket with more than the last turn took (not one being rebound). */
-		if ((g->zap != NULL && g->zap_again) || (g->router_mon != NULL && g->router_mon_again))
+		if ((l->zap != NULL && l->zap_again) ||
+		    (l->router_mon != NULL && l->router_mon_again))
 			timeout = 0;
 		for (size_t i = 0; i < g->npeers; i++)
 			if (g->peers[i].mon != NULL && g->peers[i].mon_again)
 				timeout = 0;
-		items[n++] = (zmq_pollitem_t){.fd = zfd(g->zap), .events = ZMQ_POLLIN};
-		items[n++] = (zmq_pollitem_t){.socket = g->api, .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.fd = zfd(l->zap), .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.socket = l->api, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.fd = g->sigfd, .events = ZMQ_POLLIN};
 		/* The audit log is written at the turn's end, by this thread: nothing to wait for. */
 		items[n++] = (zmq_pollitem_t){.fd = -1};
@@ -482,10 +488,10 @@ loop_run(struct gw *g)
 		/* Suspensions, without a look at the file system per decision (-1: none). */
 		items[n++] = (zmq_pollitem_t){.fd = policy_watch(g->policy), .events = ZMQ_POLLIN};
 		/* fd -1: a socket that is not there (rebinding) is not polled. */
-		items[n++] = (zmq_pollitem_t){.fd = zfd(g->router_mon), .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.fd = zfd(l->router_mon), .events = ZMQ_POLLIN};
 		/* Draining: no new work from partners; our own answers still come in. */
-		items[n++] = (zmq_pollitem_t){.socket = g->draining ? NULL : g->router, .fd = -1,
-					      .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){
+			.socket = g->draining ? NULL : l->router, .fd = -1, .events = ZMQ_POLLIN};
 		peer0 = n;
 		for (size_t i = 0; i < g->npeers && i < 64; i++) {
 			items[n++] = (zmq_pollitem_t){.socket = g->peers[i].dealer, .events = ZMQ_POLLIN};
@@ -510,11 +516,11 @@ loop_run(struct gw *g)
 			n = 0;
 		if (metrics >= 0)
 			metrics_run(g);
-		for (int k = 0; n > 0 && take_quiet(g->zap, &items[0], k, &g->zap_again); k++)
+		for (int k = 0; n > 0 && take_quiet(l->zap, &items[0], k, &l->zap_again); k++)
 			links_zap_handle(g);
-		for (int k = 0; n > 0 && take_quiet(g->router_mon, &items[6], k, &g->router_mon_again);
-		     k++)
-			(void)links_monitor_handle(g, NULL, g->router_mon);
+		for (int k = 0;
+		     n > 0 && take_quiet(l->router_mon, &items[6], k, &l->router_mon_again); k++)
+			(void)links_monitor_handle(g, NULL, l->router_mon);
 		for (size_t i = peer0; i < n; i += 2) {
 			struct peer *p = &g->peers[(i - peer0) / 2];
 			size_t got = 0;
@@ -522,19 +528,20 @@ loop_run(struct gw *g)
 				if (links_monitor_handle(g, p, p->mon))
 					outbound_peer_connected(g, p->id);
 			while (flagged(&items[i]) && got < GW_BATCH &&
-			       outbound_recv(g, p, &g->inbox[got]))
+			       outbound_recv(g, p, &t->inbox[got]))
 				got++;
-			gw_open_all(g, g->inbox, got);
+			gw_open_all(g, t->inbox, got);
 			for (size_t j = 0; j < got; j++)
-				outbound_handle(g, p, &g->inbox[j]);
+				outbound_handle(g, p, &t->inbox[j]);
 		}
 		if (n > 0 && !g->draining) {
 			size_t got = 0;
-			while (flagged(&items[7]) && got < GW_BATCH && inbound_recv(g, &g->inbox[got]))
+			while (flagged(&items[7]) && got < GW_BATCH &&
+			       inbound_recv(g, &t->inbox[got]))
 				got++;
-			gw_open_all(g, g->inbox, got);
+			gw_open_all(g, t->inbox, got);
 			for (size_t j = 0; j < got; j++)
-				inbound_handle(g, &g->inbox[j]);
+				inbound_handle(g, &t->inbox[j]);
 		}
 		for (int k = 0; n > 0 && flagged(&items[1]) && k < GW_BATCH && localapi_handle(g); k++)
 			;
@@ -551,11 +558,11 @@ loop_run(struct gw *g)
 				now + (keep / 4 < 60000 ? keep / 4 : 60000);
 		}
 		/* Drained; answers waiting for an audit log that failed will never go. */
-		if (g->draining && g->out == NULL && !reply_local_waiting(g) &&
-		    (g->deferred == NULL || audit_status(g->audit) != 0))
+		if (g->draining && g->out.reqs == NULL && !reply_local_waiting(g) &&
+		    (t->deferred == NULL || audit_status(g->audit) != 0))
 			g->stop = true;
 		gw_turn_end(g);
-		if (g->purge_due)
+		if (g->purge != NULL)
 			localapi_audit_purge_run(g);
 	}
 	return 0;

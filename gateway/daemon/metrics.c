@@ -232,8 +232,8 @@ render_metrics(struct gw *g, struct buf *b)
 	}
 	bprintf(b, "# HELP piugw_zap_refused_total Transport handshakes refused by the ZAP handler.\n"
 		   "# TYPE piugw_zap_refused_total counter\npiugw_zap_refused_total %ju\n",
-		(uintmax_t)g->refused_at_zap);
-	for (struct outreq *o = g->out; o != NULL; o = o->next)
+		(uintmax_t)g->links.refused_at_zap);
+	for (struct outreq *o = g->out.reqs; o != NULL; o = o->next)
 		in_flight += o->kind == OUT_QUERY;
 	bprintf(b, "# HELP piugw_queries_in_flight Queries sent and not answered yet.\n"
 		   "# TYPE piugw_queries_in_flight gauge\npiugw_queries_in_flight %u\n", in_flight);
@@ -247,7 +247,7 @@ render_metrics(struct gw *g, struct buf *b)
 		   "# TYPE piugw_audit_ok gauge\npiugw_audit_ok %d\n", audit_status(g->audit) == 0);
 	bprintf(b, "# HELP piugw_audit_witness_alarm 1 once a partner witnessed a checkpoint this log no longer holds.\n"
 		   "# TYPE piugw_audit_witness_alarm gauge\npiugw_audit_witness_alarm %d\n",
-		g->witness_alarm[0] != '\0');
+		g->witness.alarm[0] != '\0');
 	bprintf(b, "# HELP piugw_audit_checkpoint_age_seconds Since the last signed checkpoint.\n"
 		   "# TYPE piugw_audit_checkpoint_age_seconds gauge\n"
 		   "piugw_audit_checkpoint_age_seconds %.3f\n",
@@ -333,8 +333,8 @@ metrics_health(struct gw *g, json_t **outp)
 	}
 	if (store_writable(g->store) != 0)
 		json_array_append_new(reasons, json_string("the traveller store cannot be written"));
-	if (g->witness_alarm[0] != '\0')
-		json_array_append_new(reasons, json_string(g->witness_alarm));
+	if (g->witness.alarm[0] != '\0')
+		json_array_append_new(reasons, json_string(g->witness.alarm));
 	*outp = json_pack("{s:s, s:s, s:o}", "status", json_array_size(reasons) ? "degraded" : "ok",
 			  "gateway", policy_config(p)->id, "reasons", reasons);
 	return json_array_size(reasons) == 0;

@@ -48,8 +48,8 @@ outbound_job_new(struct gw *g, enum job_kind kind, const uint8_t *rid, size_t ri
 		goto fail;
 	if (n > 0 && kind == JOB_PEERS && (j->infos = calloc(n, sizeof(*j->infos))) == NULL)
 		goto fail;
-	j->next = g->jobs;
-	g->jobs = j;
+	j->next = g->out.jobs;
+	g->out.jobs = j;
 	return j;
 fail:
 	if (j != NULL) {
@@ -63,13 +63,13 @@ fail:
 static void
 job_free(struct gw *g, struct job *j)
 {
-	for (struct job **pp = &g->jobs; *pp != NULL; pp = &(*pp)->next)
+	for (struct job **pp = &g->out.jobs; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == j) {
 			*pp = j->next;
 			break;
 		}
 	/* Outstanding requests outlive their caller (answers are kept in state.db). */
-	for (struct outreq *o = g->out; o != NULL; o = o->next)
+	for (struct outreq *o = g->out.reqs; o != NULL; o = o->next)
 		if (o->job == j)
 			o->job = NULL;
 	for (size_t i = 0; i < j->n; i++) {
@@ -159,7 +159,7 @@ answer_store(struct gw *g, const Piugw__PeerAnswer *a, bool keep, uint32_t uid,
 		gw_log(GW_ERROR, "state", "problem=%s request=%s",
 		       gw_esc("an answer could not be kept for collection"), a->request_id);
 wake:
-	for (struct job *j = g->jobs, *next; j != NULL; j = next) {
+	for (struct job *j = g->out.jobs, *next; j != NULL; j = next) {
 		next = j->next;
 		if (j->kind == JOB_RESULTS && strcmp(j->request_id, a->request_id) == 0 &&
 		    a->outcome != PIUGW__OUTCOME__OUTCOME_WAITING &&
@@ -214,7 +214,7 @@ settle(struct gw *g, struct job *j, size_t slot, uint32_t uid, const Piugw__Peer
 static void
 outreq_free(struct gw *g, struct outreq *o)
 {
-	for (struct outreq **pp = &g->out; *pp != NULL; pp = &(*pp)->next)
+	for (struct outreq **pp = &g->out.reqs; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == o) {
 			*pp = o->next;
 			break;
@@ -245,12 +245,12 @@ outbound_peer_connected(struct gw *g, const char *peer)
 {
 	int64_t now = gw_now_ms();
 
-	for (struct outreq *o = g->out; o != NULL; o = o->next)
+	for (struct outreq *o = g->out.reqs; o != NULL; o = o->next)
 		if (o->sent_ms == 0 && strcmp(o->peer, peer) == 0)
 			outreq_try_send(g, o, now);
 	/* A new connection: the two logs are witnessed soon, not a minute on. */
-	if (g->next_witness_ms > now + 1000)
-		g->next_witness_ms = now + 1000;
+	if (g->witness.next_round_ms > now + 1000)
+		g->witness.next_round_ms = now + 1000;
 }
 
 /*
@@ -280,8 +280,8 @@ outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *ag
 	sodium_bin2hex(o->request_id, sizeof(o->request_id), o->mid, sizeof(o->mid));
 	o->first_ms = now;
 	o->deadline_ms = deadline_ms;
-	o->next = g->out;
-	g->out = o;
+	o->next = g->out.reqs;
+	g->out.reqs = o;
 	return o;
 }
 
@@ -795,7 +795,7 @@ outbound_handle(struct gw *g, struct peer *p, struct inmsg *m)
 	o = m->o;
 	memset(&m->o, 0, sizeof(m->o));
 	if (rc == 0 && (rc = body_unpack(o.body, o.body_len, &b)) == 0) {
-		for (req = g->out; req != NULL; req = req->next)
+		for (req = g->out.reqs; req != NULL; req = req->next)
 			if (o.header.has_in_reply_to && strcmp(req->peer, p->id) == 0 &&
 			    memcmp(req->mid, o.header.in_reply_to, 16) == 0)
 				break;
@@ -849,7 +849,7 @@ out:
 struct outreq *
 outbound_in_flight(struct gw *g, const char *request_id)
 {
-	for (struct outreq *o = g->out; o != NULL; o = o->next)
+	for (struct outreq *o = g->out.reqs; o != NULL; o = o->next)
 		if (o->kind == OUT_QUERY && strcmp(o->request_id, request_id) == 0)
 			return o;
 	return NULL;
@@ -966,7 +966,7 @@ witness_round(struct gw *g, int64_t now)
 		Piugw__AgreementRef **refs;
 		bool busy = false;
 
-		for (struct outreq *o = g->out; o != NULL && !busy; o = o->next)
+		for (struct outreq *o = g->out.reqs; o != NULL && !busy; o = o->next)
 			busy = o->kind == OUT_HELLO && o->job == NULL && strcmp(o->peer, p->id) == 0;
 		if (busy || !p->connected)
 			continue;
@@ -976,7 +976,7 @@ witness_round(struct gw *g, int64_t now)
 			piugw__agreement_ref__free_unpacked(refs[k], NULL);
 		free(refs);
 	}
-	g->next_witness_ms = now + GW_WITNESS_MS;
+	g->witness.next_round_ms = now + GW_WITNESS_MS;
 }
 
 
@@ -1045,11 +1045,11 @@ poll_waiting(struct gw *g, int64_t now)
 		struct outreq *o;
 		bool busy = false;
 
-		if (!state_poll_due(g->last_poll_ms != 0 ? g->last_poll_ms - v[i].sent_ms : -1,
-				    now - v[i].sent_ms,
-				    policy_config(g->policy)->retry_interval_ms))
+		if (!state_poll_due(
+			    g->out.last_poll_ms != 0 ? g->out.last_poll_ms - v[i].sent_ms : -1,
+			    now - v[i].sent_ms, policy_config(g->policy)->retry_interval_ms))
 			continue;
-		for (struct outreq *x = g->out; x != NULL; x = x->next)
+		for (struct outreq *x = g->out.reqs; x != NULL; x = x->next)
 			busy |= x->kind == OUT_POLL && strcmp(x->request_id, v[i].request_id) == 0;
 		if (busy || gw_peer(g, v[i].peer) == NULL || pa == NULL)
 			continue;
@@ -1081,19 +1081,19 @@ outbound_timers(struct gw *g, int64_t now)
 	struct outreq *o, *next;
 	struct job *j, *jn;
 
-	if (now >= g->next_witness_ms)
+	if (now >= g->witness.next_round_ms)
 		witness_round(g, now);
-	for (o = g->out; o != NULL; o = next) {
+	for (o = g->out.reqs; o != NULL; o = next) {
 		next = o->next;
 		if (now >= o->deadline_ms) {
 			expire(g, o);
-			next = g->out; /* the list may have changed under settle() */
+			next = g->out.reqs; /* the list may have changed under settle() */
 			continue;
 		}
 		if (now >= o->next_ms)
 			outreq_try_send(g, o, now);
 	}
-	for (j = g->jobs; j != NULL; j = jn) {
+	for (j = g->out.jobs; j != NULL; j = jn) {
 		jn = j->next;
 		if (j->deadline_ms != 0 && now >= j->deadline_ms) {
 			if (j->kind == JOB_RESULTS) {
@@ -1109,13 +1109,13 @@ outbound_timers(struct gw *g, int64_t now)
 				state_result_clear(&r);
 			}
 			outbound_job_finish(g, j);
-			jn = g->jobs;
+			jn = g->out.jobs;
 		}
 	}
-	if (now >= g->next_poll_ms && !g->draining) {
+	if (now >= g->out.next_poll_ms && !g->draining) {
 		poll_waiting(g, now);
-		g->last_poll_ms = now;
-		g->next_poll_ms = now + policy_config(g->policy)->retry_interval_ms;
+		g->out.last_poll_ms = now;
+		g->out.next_poll_ms = now + policy_config(g->policy)->retry_interval_ms;
 	}
 }
 
@@ -1123,21 +1123,21 @@ outbound_timers(struct gw *g, int64_t now)
 int64_t
 outbound_next_timer(const struct gw *g)
 {
-	int64_t t = g->next_poll_ms;
+	int64_t t = g->out.next_poll_ms;
 
-	for (const struct outreq *o = g->out; o != NULL; o = o->next) {
+	for (const struct outreq *o = g->out.reqs; o != NULL; o = o->next) {
 		if (o->next_ms < t)
 			t = o->next_ms;
 		if (o->deadline_ms < t)
 			t = o->deadline_ms;
 	}
-	for (const struct job *j = g->jobs; j != NULL; j = j->next)
+	for (const struct job *j = g->out.jobs; j != NULL; j = j->next)
 		if (j->deadline_ms != 0 && j->deadline_ms < t)
 			t = j->deadline_ms;
 	if (g->next_housekeeping_ms < t)
 		t = g->next_housekeeping_ms;
-	if (g->next_witness_ms < t)
-		t = g->next_witness_ms;
+	if (g->witness.next_round_ms < t)
+		t = g->witness.next_round_ms;
 	return t;
 }
 
@@ -1145,10 +1145,11 @@ outbound_next_timer(const struct gw *g)
 void
 outbound_abort_all(struct gw *g, const char *why)
 {
-	while (g->jobs != NULL) {
-		reply_local_error(g, g->jobs->rid, g->jobs->rid_len, PIUGW_WIRE_INTERNAL, "%s", why);
-		job_free(g, g->jobs);
+	while (g->out.jobs != NULL) {
+		reply_local_error(g, g->out.jobs->rid, g->out.jobs->rid_len, PIUGW_WIRE_INTERNAL,
+				  "%s", why);
+		job_free(g, g->out.jobs);
 	}
-	while (g->out != NULL)
-		outreq_free(g, g->out);
+	while (g->out.reqs != NULL)
+		outreq_free(g, g->out.reqs);
 }

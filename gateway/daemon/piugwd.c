@@ -225,8 +225,8 @@ main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	memset(&g, 0, sizeof(g));
 	g.sigfd = -1;
-	g.deferred_tail = &g.deferred;
-	g.api_out_tail = &g.api_out;
+	g.turn.deferred_tail = &g.turn.deferred;
+	g.turn.api_out_tail = &g.turn.api_out;
 	g.started_ms = gw_now_ms();
 	diag_init(&d);
 	if ((g.config_path = strdup(config)) == NULL)
@@ -294,7 +294,7 @@ main(int argc, char **argv)
 		}
 		goto out;
 	}
-	g.anchor_seq = anchor.seq;
+	g.turn.anchor_seq = anchor.seq;
 	free(p);
 	if ((p = join(policy_config(g.policy)->state_dir, "state.db")) == NULL ||
 	    state_open(p, &g.state, &d) != 0 ||
@@ -317,7 +317,7 @@ main(int argc, char **argv)
 	}
 	if ((g.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		goto out;
-	if ((g.inbox = calloc(GW_BATCH, sizeof(*g.inbox))) == NULL) {
+	if ((g.turn.inbox = calloc(GW_BATCH, sizeof(*g.turn.inbox))) == NULL) {
 		fprintf(stderr, "piugwd: out of memory\n");
 		goto out;
 	}
@@ -329,7 +329,7 @@ main(int argc, char **argv)
 	/* What opening and starting recorded, on disk before the first message: a full disk shows now. */
 	if ((rc = audit_flush(g.audit)) != 0) {
 		gw_log(GW_ERROR, "audit_failed", "error=%s", gw_esc(piugw_strerror(rc)));
-		g.audit_failed = true;
+		g.turn.audit_failed = true;
 	}
 	gw_log(GW_INFO, "ready", "gateway=%s listen=%s local_api=%s partners=%zu version=%s",
 	       policy_config(g.policy)->id, gw_esc(policy_config(g.policy)->listen),
@@ -346,9 +346,9 @@ main(int argc, char **argv)
 out:
 	free(p);
 	outbound_abort_all(&g, "the gateway is stopping");
-	while (g.deferred != NULL) {
-		struct deferred *x = g.deferred;
-		g.deferred = x->next;
+	while (g.turn.deferred != NULL) {
+		struct deferred *x = g.turn.deferred;
+		g.turn.deferred = x->next;
 		free(x->env);
 		free(x);
 	}
@@ -365,7 +365,8 @@ out:
 			       gw_esc("the audit log's final head could not be kept in state.db"));
 	}
 	free(g.early);
-	free(g.inbox);
+	free(g.purge);
+	free(g.turn.inbox);
 	envelope_ctx_free(&g.env);
 	store_close(&g.store);
 	state_close(&g.state);

@@ -86,9 +86,9 @@ reply_local_durable(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_l
 		return;
 	}
 	o->seq = seq;
-	*g->api_out_tail = o;
-	g->api_out_tail = &o->next;
-	if (!g->in_turn)
+	*g->turn.api_out_tail = o;
+	g->turn.api_out_tail = &o->next;
+	if (!g->turn.open)
 		reply_local_flush(g);
 }
 
@@ -105,7 +105,7 @@ reply_local_waiting(const struct gw *g)
 {
 	uint64_t durable = audit_durable(g->audit);
 
-	for (const struct api_out *o = g->api_out; o != NULL; o = o->next)
+	for (const struct api_out *o = g->turn.api_out; o != NULL; o = o->next)
 		if (o->seq > durable && audit_status(g->audit) == 0)
 			return true;
 	return false;
@@ -117,7 +117,7 @@ reply_local_flush(struct gw *g)
 {
 	uint64_t durable = 0;
 	bool failed = false, asked = false;
-	struct api_out **pp = &g->api_out, *o;
+	struct api_out **pp = &g->turn.api_out, *o;
 
 	while ((o = *pp) != NULL) {
 		/* Most replies wait for nothing: the log (a lock) is asked only for those that do. */
@@ -153,7 +153,7 @@ reply_local_flush(struct gw *g)
 		sodium_memzero(o->buf, o->len);
 		free(o);
 	}
-	g->api_out_tail = pp;
+	g->turn.api_out_tail = pp;
 }
 
 /* See gw.h. */

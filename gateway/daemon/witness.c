@@ -121,8 +121,8 @@ check_ours(struct gw *g, struct peer *p, const Piugw__AuditCheckpoint *m)
 		p->seen_ok_seq = cp.seq;
 		return;
 	}
-	if (g->witness_alarm[0] == '\0') {
-		snprintf(g->witness_alarm, sizeof(g->witness_alarm),
+	if (g->witness.alarm[0] == '\0') {
+		snprintf(g->witness.alarm, sizeof(g->witness.alarm),
 			 "%s witnessed checkpoint %ju of this gateway's audit log: %s", p->id,
 			 (uintmax_t)cp.seq, why);
 		gw_log(GW_ERROR, "audit_witness_alarm", "peer=%s seq=%ju why=%s", p->id,

@@ -66,8 +66,8 @@ side_open(struct fx *f, struct side *s, const char *id, bool whole)
 		fail_msg("%s: the example mesh does not load", id);
 	}
 	assert_int_equal(loop_envelope_build(g, &g->env), 0);
-	g->deferred_tail = &g->deferred;
-	g->api_out_tail = &g->api_out;
+	g->turn.deferred_tail = &g->turn.deferred;
+	g->turn.api_out_tail = &g->turn.api_out;
 	if (whole) {
 		struct audit_opts ao = {0};
 		p = tu_path(s->state, "audit.key");
@@ -96,9 +96,9 @@ side_close(struct side *s)
 {
 	struct gw *g = &s->g;
 
-	while (g->deferred != NULL) {
-		struct deferred *x = g->deferred;
-		g->deferred = x->next;
+	while (g->turn.deferred != NULL) {
+		struct deferred *x = g->turn.deferred;
+		g->turn.deferred = x->next;
 		free(x->env);
 		free(x);
 	}
@@ -112,9 +112,9 @@ side_close(struct side *s)
 	free(g->early);
 	free(g->peers);
 	free(g->config_path);
-	while (g->out != NULL) {
-		struct outreq *o = g->out;
-		g->out = o->next;
+	while (g->out.reqs != NULL) {
+		struct outreq *o = g->out.reqs;
+		g->out.reqs = o->next;
 		free(o->env);
 		free(o);
 	}
