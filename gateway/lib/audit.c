@@ -1663,12 +1663,56 @@ audit_key_load(const char *path, bool create, uint8_t key[AUDIT_KEY_BYTES], stru
 
 /* One field of a digest input, then a 0x00 separator. */
 static void
-digest_field(crypto_generichash_state *st, const char *s, size_t len)
+input_field(struct audit_digest_input *in, const char *s, size_t len)
 {
-	uint8_t sep = 0;
+	memcpy(in->b + in->len, s, len);
+	in->len += len;
+	in->b[in->len++] = 0;
+}
 
-	crypto_generichash_update(st, (const uint8_t *)s, len);
-	crypto_generichash_update(st, &sep, 1);
+/* See audit.h. */
+void
+audit_digest_input_document(const char *issuer, const char *number, struct audit_digest_input *in)
+{
+	char iss[16], num[64];
+
+	memcpy(in->b, AUDIT_DIGEST_DOCUMENT, sizeof(AUDIT_DIGEST_DOCUMENT));
+	in->len = sizeof(AUDIT_DIGEST_DOCUMENT);
+	input_field(in, iss, match_document(issuer, iss, sizeof(iss)));
+	input_field(in, num, match_document(number, num, sizeof(num)));
+}
+
+/* See audit.h. The names go through the store's own normalisation (match.h). */
+void
+audit_digest_input_name(const char *surname, const char *given_names, const char *date_of_birth,
+			struct audit_digest_input *in)
+{
+	char sn[MATCH_NAME_MAX], gn[MATCH_NAME_MAX], dob[16];
+
+	memcpy(in->b, AUDIT_DIGEST_NAME, sizeof(AUDIT_DIGEST_NAME));
+	in->len = sizeof(AUDIT_DIGEST_NAME);
+	input_field(in, sn, match_normalise(surname, sn, 0));
+	input_field(in, gn, match_normalise(given_names, gn, 0));
+	input_field(in, dob, match_document(date_of_birth, dob, sizeof(dob)));
+}
+
+/* See audit.h. */
+bool
+audit_digest_input_valid(const uint8_t *b, size_t len)
+{
+	return len <= AUDIT_DIGEST_INPUT_MAX &&
+	       ((len >= sizeof(AUDIT_DIGEST_DOCUMENT) &&
+		 memcmp(b, AUDIT_DIGEST_DOCUMENT, sizeof(AUDIT_DIGEST_DOCUMENT)) == 0) ||
+		(len >= sizeof(AUDIT_DIGEST_NAME) &&
+		 memcmp(b, AUDIT_DIGEST_NAME, sizeof(AUDIT_DIGEST_NAME)) == 0));
+}
+
+/* See audit.h. */
+void
+audit_digest_keyed(const uint8_t key[AUDIT_KEY_BYTES], const uint8_t *b, size_t len,
+		   uint8_t out[AUDIT_DIGEST_BYTES])
+{
+	crypto_generichash(out, AUDIT_DIGEST_BYTES, b, len, key, AUDIT_KEY_BYTES);
 }
 
 /* See audit.h. */
@@ -1676,31 +1720,61 @@ void
 audit_digest_document(const uint8_t key[AUDIT_KEY_BYTES], const char *issuer, const char *number,
 		      uint8_t out[AUDIT_DIGEST_BYTES])
 {
-	crypto_generichash_state st;
-	char iss[16], num[64];
+	struct audit_digest_input in;
 
-	crypto_generichash_init(&st, key, AUDIT_KEY_BYTES, AUDIT_DIGEST_BYTES);
-	crypto_generichash_update(&st, (const uint8_t *)"document", 9);
-	digest_field(&st, iss, match_document(issuer, iss, sizeof(iss)));
-	digest_field(&st, num, match_document(number, num, sizeof(num)));
-	crypto_generichash_final(&st, out, AUDIT_DIGEST_BYTES);
+	audit_digest_input_document(issuer, number, &in);
+	audit_digest_keyed(key, in.b, in.len, out);
 }
 
-/* See audit.h. The names go through the store's own normalisation (match.h). */
+/* See audit.h. */
 void
 audit_digest_name(const uint8_t key[AUDIT_KEY_BYTES], const char *surname,
 		  const char *given_names, const char *date_of_birth,
 		  uint8_t out[AUDIT_DIGEST_BYTES])
 {
-	crypto_generichash_state st;
-	char sn[MATCH_NAME_MAX], gn[MATCH_NAME_MAX], dob[16];
+	struct audit_digest_input in;
 
-	crypto_generichash_init(&st, key, AUDIT_KEY_BYTES, AUDIT_DIGEST_BYTES);
-	crypto_generichash_update(&st, (const uint8_t *)"name", 5);
-	digest_field(&st, sn, match_normalise(surname, sn, 0));
-	digest_field(&st, gn, match_normalise(given_names, gn, 0));
-	digest_field(&st, dob, match_document(date_of_birth, dob, sizeof(dob)));
-	crypto_generichash_final(&st, out, AUDIT_DIGEST_BYTES);
+	audit_digest_input_name(surname, given_names, date_of_birth, &in);
+	audit_digest_keyed(key, in.b, in.len, out);
+}
+
+/* See audit.h. */
+size_t
+audit_query_digest_inputs(const Piugw__Query *q, struct audit_digest_input out[2])
+{
+	size_t n = 0;
+
+	if (q->criteria_case == PIUGW__QUERY__CRITERIA_DOCUMENT) {
+		audit_digest_input_document(q->document->issuing_state, q->document->number,
+					    &out[n++]);
+	} else if (q->criteria_case == PIUGW__QUERY__CRITERIA_NAME ||
+		   q->criteria_case == PIUGW__QUERY__CRITERIA_NAME_FUZZY) {
+		const Piugw__NameCriteria *nc =
+			q->criteria_case == PIUGW__QUERY__CRITERIA_NAME ? q->name : q->name_fuzzy;
+		audit_digest_input_name(nc->surname, nc->given_names, nc->date_of_birth, &out[n++]);
+	}
+	return n;
+}
+
+/* See audit.h. */
+size_t
+audit_result_digest_inputs(const Piugw__QueryResult *r, struct audit_digest_input *out,
+			   size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_matches && n + 2 <= max; i++) {
+		const Piugw__Match *m = r->matches[i];
+		if (m->api_document != NULL && m->api_document->number[0] != '\0' &&
+		    strcmp(m->api_document->number, DISCLOSE_MASK) != 0)
+			audit_digest_input_document(m->api_document->issuing_state,
+						    m->api_document->number, &out[n++]);
+		if (m->api_identity != NULL && !m->masked && m->api_identity->surname[0] != '\0')
+			audit_digest_input_name(m->api_identity->surname,
+						m->api_identity->given_names,
+						m->api_identity->date_of_birth, &out[n++]);
+	}
+	return n;
 }
 
 /* See audit.h. */
@@ -1708,16 +1782,11 @@ size_t
 audit_query_digests(const uint8_t key[AUDIT_KEY_BYTES], const Piugw__Query *q,
 		    uint8_t out[][AUDIT_DIGEST_BYTES])
 {
-	size_t n = 0;
+	struct audit_digest_input in[2];
+	size_t n = audit_query_digest_inputs(q, in);
 
-	if (q->criteria_case == PIUGW__QUERY__CRITERIA_DOCUMENT) {
-		audit_digest_document(key, q->document->issuing_state, q->document->number, out[n++]);
-	} else if (q->criteria_case == PIUGW__QUERY__CRITERIA_NAME ||
-		   q->criteria_case == PIUGW__QUERY__CRITERIA_NAME_FUZZY) {
-		const Piugw__NameCriteria *nc =
-			q->criteria_case == PIUGW__QUERY__CRITERIA_NAME ? q->name : q->name_fuzzy;
-		audit_digest_name(key, nc->surname, nc->given_names, nc->date_of_birth, out[n++]);
-	}
+	for (size_t i = 0; i < n; i++)
+		audit_digest_keyed(key, in[i].b, in[i].len, out[i]);
 	return n;
 }
 
@@ -1726,18 +1795,15 @@ size_t
 audit_result_digests(const uint8_t key[AUDIT_KEY_BYTES], const Piugw__QueryResult *r,
 		     uint8_t out[][AUDIT_DIGEST_BYTES], size_t max)
 {
-	size_t n = 0;
+	struct audit_digest_input *in = max > 0 ? malloc(max * sizeof(*in)) : NULL;
+	size_t n;
 
-	for (size_t i = 0; i < r->n_matches && n + 2 <= max; i++) {
-		const Piugw__Match *m = r->matches[i];
-		if (m->api_document != NULL && m->api_document->number[0] != '\0' &&
-		    strcmp(m->api_document->number, DISCLOSE_MASK) != 0)
-			audit_digest_document(key, m->api_document->issuing_state,
-					      m->api_document->number, out[n++]);
-		if (m->api_identity != NULL && !m->masked && m->api_identity->surname[0] != '\0')
-			audit_digest_name(key, m->api_identity->surname, m->api_identity->given_names,
-					  m->api_identity->date_of_birth, out[n++]);
-	}
+	if (in == NULL)
+		return 0;
+	n = audit_result_digest_inputs(r, in, max);
+	for (size_t i = 0; i < n; i++)
+		audit_digest_keyed(key, in[i].b, in[i].len, out[i]);
+	free(in);
 	return n;
 }
 

@@ -265,11 +265,31 @@ int audit_purge(struct audit_log *log, int64_t before_ms, unsigned *removedp, st
 int audit_key_load(const char *path, bool create, uint8_t key[AUDIT_KEY_BYTES], struct diag *d);
 
 /*
- * Keyed digests of the identifiers of a person. Inputs are normalised here
- * as the store normalises them (match.h: ICAO 9303 transliteration for
- * names; A-Z 0-9 only for document numbers and dates), so the query path
- * and `piugw audit subject` compute the same digest however it was typed.
+ * Keyed digests of the identifiers of a person: BLAKE2b-256 keyed with the
+ * audit key over an input that names its kind ("document" || 0x00 or
+ * "name" || 0x00) followed by the fields, each then 0x00. Inputs are
+ * normalised here as the store normalises them (match.h: ICAO 9303
+ * transliteration for names; A-Z 0-9 only for document numbers and dates),
+ * so the query path and `piugw audit subject` compute the same digest
+ * however it was typed. piugwd builds the inputs and has its key holder
+ * (keyholder.h), which alone holds the key, digest them.
  */
+#define AUDIT_DIGEST_DOCUMENT "document"
+#define AUDIT_DIGEST_NAME "name"
+#define AUDIT_DIGEST_INPUT_MAX (sizeof(AUDIT_DIGEST_DOCUMENT) + 3 * 256)
+struct audit_digest_input {
+	size_t len;
+	uint8_t b[AUDIT_DIGEST_INPUT_MAX];
+};
+void audit_digest_input_document(const char *issuer, const char *number,
+				 struct audit_digest_input *in);
+void audit_digest_input_name(const char *surname, const char *given_names,
+			     const char *date_of_birth, struct audit_digest_input *in);
+/* Does b begin as a digest input must (its kind), within the size bound? */
+bool audit_digest_input_valid(const uint8_t *b, size_t len);
+void audit_digest_keyed(const uint8_t key[AUDIT_KEY_BYTES], const uint8_t *b, size_t len,
+			uint8_t out[AUDIT_DIGEST_BYTES]);
+
 void audit_digest_document(const uint8_t key[AUDIT_KEY_BYTES], const char *issuer,
 			   const char *number, uint8_t out[AUDIT_DIGEST_BYTES]);
 void audit_digest_name(const uint8_t key[AUDIT_KEY_BYTES], const char *surname,
@@ -279,8 +299,12 @@ void audit_digest_name(const uint8_t key[AUDIT_KEY_BYTES], const char *surname,
 /*
  * The persons a query searches for (at most 2 digests: its document, or its
  * name with the date of birth), and those an answer discloses (a document
- * and a name a match, masked ones left out; at most max). Returns how many.
+ * and a name a match, masked ones left out; at most max). Returns how many
+ * (audit_result_digests: 0 also when out of memory).
  */
+size_t audit_query_digest_inputs(const Piugw__Query *q, struct audit_digest_input out[2]);
+size_t audit_result_digest_inputs(const Piugw__QueryResult *r, struct audit_digest_input *out,
+				  size_t max);
 size_t audit_query_digests(const uint8_t key[AUDIT_KEY_BYTES], const Piugw__Query *q,
 			   uint8_t out[][AUDIT_DIGEST_BYTES]);
 size_t audit_result_digests(const uint8_t key[AUDIT_KEY_BYTES], const Piugw__QueryResult *r,

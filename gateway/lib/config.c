@@ -209,7 +209,7 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 		yconf_map(&y, sec, "limits", limits_keys);
 	c->max_message_bytes = 1024 * 1024;
 	if ((v = yconf_get(&y, sec, "max_message_bytes")) != NULL &&
-	    yconf_uint(&y, v, "max_message_bytes", 4096, 64 * 1024 * 1024, &u))
+	    yconf_uint(&y, v, "max_message_bytes", 4096, CONFIG_MESSAGE_BYTES_MAX, &u))
 		c->max_message_bytes = u;
 	u32_value(&y, sec, "freshness_seconds", 10, 3600, 300, &c->freshness_seconds);
 	u32_value(&y, sec, "query_deadline_seconds", 1, 3600, 30, &c->query_deadline_seconds);

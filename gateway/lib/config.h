@@ -39,6 +39,9 @@
 #ifndef PIUGW_CONFIG_H
 #define PIUGW_CONFIG_H
 
+/* The largest limits.max_message_bytes a configuration may set (a reload too). */
+#define CONFIG_MESSAGE_BYTES_MAX (64 * 1024 * 1024)
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -19,8 +19,10 @@
 struct keys_secret {
 	struct keys_public pub;
 	uint8_t *transport_sk; /* sodium_malloc; PROT_NONE while idle */
-	uint8_t *sign_sk;      /* sodium_malloc; read-only */
-	pthread_mutex_t dh_lock;
+	uint8_t *sign_sk;      /* sodium_malloc; PROT_NONE while idle; NULL once delegated */
+	keys_sign_fn sign_fn;  /* who signs once sign_sk is gone (keys_secret_delegate_sign) */
+	void *sign_ctx;
+	pthread_mutex_t dh_lock; /* the secrets' page rights */
 };
 
 #define Z85_KEY_LEN Z85_LEN(32)      /* 40 */
@@ -92,7 +94,7 @@ keys_secret_seal(struct keys_secret *k, bool check_claimed)
 	memcpy(k->pub.transport_pk, tpk, 32);
 	memcpy(k->pub.sign_pk, spk, 32);
 	sodium_mprotect_noaccess(k->transport_sk);
-	sodium_mprotect_readonly(k->sign_sk);
+	sodium_mprotect_noaccess(k->sign_sk);
 	ret = 0;
 out:
 	sodium_memzero(seed_sk, sizeof(seed_sk));
@@ -109,7 +111,8 @@ keys_secret_free(struct keys_secret **kp)
 		return;
 	k = *kp;
 	sodium_free(k->transport_sk); /* sodium_free makes it writable, then wipes */
-	sodium_free(k->sign_sk);
+	if (k->sign_sk != NULL)
+		sodium_free(k->sign_sk);
 	pthread_mutex_destroy(&k->dh_lock);
 	sodium_memzero(k, sizeof(*k));
 	free(k);
@@ -228,10 +231,29 @@ int
 keys_sign(const struct keys_secret *k, uint8_t sig[KEYS_SIGNATURE_BYTES], const uint8_t *m,
 	  size_t mlen)
 {
+	struct keys_secret *mk = (struct keys_secret *)k; /* the lock and page rights only */
+	int rc;
+
+	if (k->sign_sk == NULL)
+		return k->sign_fn(k->sign_ctx, sig, m, mlen);
+	pthread_mutex_lock(&mk->dh_lock);
+	sodium_mprotect_readonly(mk->sign_sk);
+	rc = crypto_sign_detached(sig, NULL, m, mlen, mk->sign_sk);
+	sodium_mprotect_noaccess(mk->sign_sk);
+	pthread_mutex_unlock(&mk->dh_lock);
 	/* libsodium's Ed25519 signing cannot fail; a failure is a broken invariant. */
-	if (crypto_sign_detached(sig, NULL, m, mlen, k->sign_sk) != 0)
-		return PIUGW_EINTERNAL;
-	return 0;
+	return rc == 0 ? 0 : PIUGW_EINTERNAL;
+}
+
+/* See keys.h. */
+void
+keys_secret_delegate_sign(struct keys_secret *k, keys_sign_fn fn, void *ctx)
+{
+	if (k->sign_sk != NULL)
+		sodium_free(k->sign_sk); /* made writable, wiped, unmapped */
+	k->sign_sk = NULL;
+	k->sign_fn = fn;
+	k->sign_ctx = ctx;
 }
 
 /* ---- ZPL (ZeroMQ RFC 4), as far as certificates use it ------------------- */
@@ -617,10 +639,18 @@ cert_format(const struct keys_secret *k, bool secret, char *buf, size_t *lenp)
 			     "    public-key = \"%s\"\n",
 			     k->pub.id, k->pub.id, spk, tpk);
 	} else {
+		if (k->sign_sk == NULL) { /* delegated: this process no longer holds it */
+			ret = PIUGW_EINVAL;
+			goto out;
+		}
 		sodium_mprotect_readonly(k->transport_sk);
+		sodium_mprotect_readonly(k->sign_sk);
 		ret = z85_encode(tsk, sizeof(tsk), k->transport_sk, 32);
+		if (ret == 0)
+			ret = z85_encode(ssk, sizeof(ssk), k->sign_sk, 64);
+		sodium_mprotect_noaccess(k->sign_sk);
 		sodium_mprotect_noaccess(k->transport_sk);
-		if (ret != 0 || z85_encode(ssk, sizeof(ssk), k->sign_sk, 64) != 0) {
+		if (ret != 0) {
 			ret = PIUGW_EINTERNAL;
 			goto out;
 		}

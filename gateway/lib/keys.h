@@ -11,7 +11,8 @@
  *
  * Secret keys are only ever held in sodium_malloc memory: the transport
  * secret is inaccessible except while a shared secret is computed, the
- * signing secret is read-only, and both are wiped when freed. The ZPL reader
+ * signing secret except while a signature is made, and both are wiped when
+ * freed. The ZPL reader
  * is our own (and small) because czmq's zconfig would copy the secrets into
  * ordinary heap memory that zcert_destroy never wipes.
  *
@@ -107,8 +108,20 @@ int keys_with_transport_secret(const struct keys_secret *k,
 			       int (*fn)(const uint8_t sk[KEYS_TRANSPORT_SECRET_BYTES], void *ctx),
 			       void *ctx);
 
-/* Ed25519 detached signature of m with our signing key. */
+/*
+ * Ed25519 detached signature of m with our signing key (made readable for
+ * the call only), or by whoever it was delegated to. Thread-safe.
+ */
 int keys_sign(const struct keys_secret *k, uint8_t sig[KEYS_SIGNATURE_BYTES], const uint8_t *m,
 	      size_t mlen);
+
+/*
+ * From now on k signs through fn (piugwd: its key holder process, see
+ * keyholder.h): the signing secret is wiped and unmapped here, the public
+ * keys and the transport secret stay. fn returns 0 or an error of error.h.
+ */
+typedef int (*keys_sign_fn)(void *ctx, uint8_t sig[KEYS_SIGNATURE_BYTES], const uint8_t *m,
+			    size_t mlen);
+void keys_secret_delegate_sign(struct keys_secret *k, keys_sign_fn fn, void *ctx);
 
 #endif /* PIUGW_KEYS_H */
