@@ -153,13 +153,43 @@ int
 gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp)
 {
 	uint64_t seq = 0;
-	int rc = audit_append(g->audit, r, &seq);
+	int rc = g->kh != NULL && keyholder_problem(g->kh) != NULL ? PIUGW_EINTERNAL
+								    : audit_append(g->audit, r, &seq);
 
 	if (rc != 0)
 		gw_log(GW_ERROR, "audit_append_failed", "error=%s", gw_esc(piugw_strerror(rc)));
 	if (seqp != NULL)
 		*seqp = seq;
 	return rc;
+}
+
+/* Digest n inputs through the key holder; n, or 0 if it failed (logged with the turn). */
+static size_t
+digests(struct gw *g, const struct audit_digest_input *in, size_t n,
+	uint8_t out[][AUDIT_DIGEST_BYTES])
+{
+	return n == 0 || keyholder_digest(g->kh, in, n, out) == 0 ? n : 0;
+}
+
+/* See gw.h. */
+size_t
+gw_query_digests(struct gw *g, const Piugw__Query *q, uint8_t out[][AUDIT_DIGEST_BYTES])
+{
+	struct audit_digest_input in[2];
+
+	return digests(g, in, audit_query_digest_inputs(q, in), out);
+}
+
+/* See gw.h. */
+size_t
+gw_result_digests(struct gw *g, const Piugw__QueryResult *r, uint8_t out[][AUDIT_DIGEST_BYTES],
+		  size_t max)
+{
+	static struct audit_digest_input in[KH_BATCH_MAX]; /* 50 KB: not on the stack */
+
+	if (max > KH_BATCH_MAX)
+		max = KH_BATCH_MAX;
+	return digests(g, in, audit_result_digest_inputs(r, in, max), out);
 }
 
 /* See gw.h. */

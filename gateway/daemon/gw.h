@@ -26,6 +26,8 @@
  *   reply.c    the local API's replies, held until their records are durable
  *   links.c    sockets: ZAP, the public ROUTER, partner DEALERs, monitors
  *   gw.c       log lines, clocks, user names, the audit, sealing a body
+ *   keyholder.c the key holder process and our side of its socket
+ *   sandbox.c  the seccomp filters
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -42,6 +44,7 @@
 #include "audit.h"
 #include "body.pb-c.h"
 #include "envelope.h"
+#include "keyholder.h"
 #include "local.pb-c.h"
 #include "policy.h"
 #include "state.h"
@@ -262,10 +265,10 @@ struct gw {
 	char *config_path;
 	struct policy *policy;
 	struct policy_rates *rates;
-	struct keys_secret *keys;
+	struct keys_secret *keys;  /* public keys, the CURVE secret; signs through kh */
+	struct keyholder *kh;      /* the process that holds the signing and audit keys */
 	struct envelope_ctx *env;
 	struct audit_log *audit;
-	uint8_t audit_key[AUDIT_KEY_BYTES];
 	struct store *store;
 	struct state *state;
 	char refusal[600];     /* refusing to serve (audit log behind state.db): why */
@@ -415,8 +418,19 @@ bool reply_local_waiting(const struct gw *g);
 int64_t gw_now_ms(void);
 extern int64_t (*gw_clock_ms)(void);
 int64_t gw_mono_us(void);
-/* Append r to the audit log (filling the peer's OS-independent fields); *seqp its seq. */
+/*
+ * Append r to the audit log (filling the peer's OS-independent fields); *seqp its seq.
+ * Refused (PIUGW_EINTERNAL) once the key holder failed: r's digests may be missing.
+ */
 int gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp);
+/*
+ * The keyed digests of the persons a query searches for (at most 2) and of
+ * those an answer discloses (at most max), made by the key holder; how
+ * many. Should it fail, none: gw_audit then refuses the record.
+ */
+size_t gw_query_digests(struct gw *g, const Piugw__Query *q, uint8_t out[][AUDIT_DIGEST_BYTES]);
+size_t gw_result_digests(struct gw *g, const Piugw__QueryResult *r,
+			 uint8_t out[][AUDIT_DIGEST_BYTES], size_t max);
 /* The OS user name of uid ("alice"), or its number. */
 void gw_user_name(uint32_t uid, char *out, size_t size);
 /* Seal body for peer (header filled here: fresh id, now); *envp malloc'd. */

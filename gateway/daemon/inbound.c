@@ -44,10 +44,10 @@ digests_add(struct digests *ds, const uint8_t d[AUDIT_DIGEST_BYTES])
 
 /* The identifiers a query searches for, as keyed digests. */
 static void
-digests_of_query(const struct gw *g, const Piugw__Query *q, struct digests *ds)
+digests_of_query(struct gw *g, const Piugw__Query *q, struct digests *ds)
 {
 	uint8_t d[2][AUDIT_DIGEST_BYTES];
-	size_t n = audit_query_digests(g->audit_key, q, d);
+	size_t n = gw_query_digests(g, q, d);
 
 	for (size_t i = 0; i < n; i++)
 		digests_add(ds, d[i]);
@@ -55,10 +55,10 @@ digests_of_query(const struct gw *g, const Piugw__Query *q, struct digests *ds)
 
 /* The persons an answer discloses, as keyed digests (document and name + date of birth). */
 static void
-digests_of_result(const struct gw *g, const Piugw__QueryResult *r, struct digests *ds)
+digests_of_result(struct gw *g, const Piugw__QueryResult *r, struct digests *ds)
 {
 	uint8_t d[64][AUDIT_DIGEST_BYTES];
-	size_t n = audit_result_digests(g->audit_key, r, d, 64);
+	size_t n = gw_result_digests(g, r, d, 64);
 
 	for (size_t i = 0; i < n; i++)
 		digests_add(ds, d[i]);

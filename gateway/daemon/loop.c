@@ -564,6 +564,13 @@ loop_run(struct gw *g)
 		gw_turn_end(g);
 		if (g->purge != NULL)
 			localapi_audit_purge_run(g);
+		if (g->kh != NULL && keyholder_problem(g->kh) != NULL) {
+			/* Nothing can be signed or recorded any more: no drain, a stop. */
+			gw_log(GW_ERROR, "key_holder_failed", "problem=%s hint=%s",
+			       gw_esc(keyholder_problem(g->kh)),
+			       gw_esc("the gateway stops; a restart starts a new key holder"));
+			return PIUGW_EINTERNAL;
+		}
 	}
 	return 0;
 }

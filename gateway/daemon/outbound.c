@@ -297,7 +297,7 @@ audit_sent(struct gw *g, const char *peer, const Piugw__Query *q, const struct p
 	uint8_t d[2][AUDIT_DIGEST_BYTES];
 	ProtobufCBinaryData dv[2];
 	char who[64];
-	size_t n = audit_query_digests(g->audit_key, q, d);
+	size_t n = gw_query_digests(g, q, d);
 
 	gw_user_name(uid, who, sizeof(who));
 	for (size_t i = 0; i < n; i++) {
@@ -586,7 +586,7 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 			r.record_count = (uint32_t)b->query_result->n_matches;
 			r.n_categories = set_values(arrived, cats, 32);
 			r.categories = cats;
-			nd = audit_result_digests(g->audit_key, b->query_result, d, 64);
+			nd = gw_result_digests(g, b->query_result, d, 64);
 		}
 		snprintf(l, sizeof(l), "peer=\"%s\"", o->peer);
 		metrics_add(g, "piugw_bad_answers_total", l, 1);
@@ -608,7 +608,7 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 		r.record_count = (uint32_t)qr->n_matches;
 		r.categories = (uint32_t *)qr->categories;
 		r.n_categories = qr->n_matches > 0 ? qr->n_categories : 0;
-		nd = audit_result_digests(g->audit_key, qr, d, 64);
+		nd = gw_result_digests(g, qr, d, 64);
 	} else if (b->kind_case == PIUGW__BODY__KIND_ERROR) {
 		a.outcome = PIUGW__OUTCOME__OUTCOME_REFUSED;
 		a.error = b->error;

@@ -157,6 +157,7 @@ main(int argc, char **argv)
 	struct diag d;
 	struct audit_opts ao;
 	struct audit_anchor anchor;
+	uint8_t audit_key[AUDIT_KEY_BYTES];
 	sigset_t mask;
 	const char *config = "/etc/piugw/piugwd.yaml";
 	char *p = NULL;
@@ -262,11 +263,23 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if ((p = join(policy_config(g.policy)->state_dir, "audit.key")) == NULL ||
-	    audit_key_load(p, true, g.audit_key, &d) != 0) {
+	    audit_key_load(p, true, audit_key, &d) != 0) {
 		print_diag(&d);
 		goto out;
 	}
 	free(p);
+	p = NULL;
+	/*
+	 * From here on this process holds neither the signing key nor the audit
+	 * key: its key holder does, which signs and digests on request.
+	 * Before the first socket, and before the audit log and the stores are
+	 * read (keyholder.h).
+	 */
+	if (keyholder_start(g.keys, audit_key, CONFIG_MESSAGE_BYTES_MAX + ENVELOPE_SIZE_SLACK, true,
+			    &g.kh, &d) != 0) {
+		print_diag(&d);
+		goto out;
+	}
 	/* The newest record this gateway made durable: the log must reach it. */
 	if ((p = join(policy_config(g.policy)->state_dir, "state.db")) == NULL ||
 	    state_anchor_load(p, &anchor.seq, anchor.hash, &d) != 0) {
@@ -373,7 +386,8 @@ out:
 	policy_rates_free(&g.rates);
 	keys_secret_free(&g.keys);
 	policy_free(&g.policy);
-	sodium_memzero(g.audit_key, sizeof(g.audit_key));
+	keyholder_stop(&g.kh);
+	sodium_memzero(audit_key, sizeof(audit_key));
 	if (g.sigfd >= 0)
 		close(g.sigfd);
 	free(g.config_path);

@@ -24,6 +24,7 @@
 #include "gw.h"
 #include "piugw/error.h"
 #include "testutil.h"
+#include <valgrind/valgrind.h>
 
 #define DAY 86400000LL
 static int64_t now_ms = 1811851200000LL; /* 2027-06-01 */
@@ -70,9 +71,14 @@ side_open(struct fx *f, struct side *s, const char *id, bool whole)
 	g->turn.api_out_tail = &g->turn.api_out;
 	if (whole) {
 		struct audit_opts ao = {0};
+		uint8_t key[AUDIT_KEY_BYTES];
 		p = tu_path(s->state, "audit.key");
-		assert_int_equal(audit_key_load(p, true, g->audit_key, &d), 0);
+		assert_int_equal(audit_key_load(p, true, key, &d), 0);
 		free(p);
+		/* As piugwd does; valgrind cannot run under a seccomp filter. */
+		assert_int_equal(keyholder_start(g->keys, key, 2 * 1024 * 1024, !RUNNING_ON_VALGRIND,
+						 &g->kh, &d),
+				 0);
 		ao.dir = p = tu_path(s->state, "audit");
 		ao.signer = g->keys;
 		ao.clock_ms = test_clock;
@@ -103,6 +109,7 @@ side_close(struct side *s)
 		free(x);
 	}
 	audit_close(&g->audit);
+	keyholder_stop(&g->kh);
 	state_close(&g->state);
 	store_close(&g->store);
 	policy_rates_free(&g->rates);

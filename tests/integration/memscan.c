@@ -1,0 +1,78 @@
+/*
+ * memscan.c: does process PID hold a gateway's Ed25519 signing key anywhere
+ * in its memory, readable or not? For sandbox.sh (issue 18): the key
+ * holder must, piugwd's main process must not.
+ *
+ *   memscan PID CERT_SECRET    exit 1: found, 0: not found, 2: could not look
+ *
+ * The seed (the first 32 bytes of sign-secret-key) is searched for through
+ * /proc/PID/mem, which reads pages whatever their protection (as a debugger
+ * would: root, or the same user with ptrace allowed). Mappings larger than
+ * 256 MiB are left out: a sanitizer's shadow, never a key's page.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "encoding.h"
+
+static uint8_t buf[1 << 20];
+
+int
+main(int argc, char **argv)
+{
+	char path[64], line[512], *text = NULL, *p, *q;
+	uint8_t sk[64];
+	size_t cap = 0;
+	FILE *f;
+	int mem, found = 0;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: memscan PID CERT_SECRET\n");
+		return 2;
+	}
+	if ((f = fopen(argv[2], "r")) == NULL || getdelim(&text, &cap, '\0', f) < 0) {
+		perror(argv[2]);
+		return 2;
+	}
+	fclose(f);
+	if ((p = strstr(text, "sign-secret-key = \"")) == NULL ||
+	    (q = strchr(p += 19, '"')) == NULL ||
+	    z85_decode(sk, sizeof(sk), p, (size_t)(q - p)) != 0) {
+		fprintf(stderr, "memscan: %s: no sign-secret-key\n", argv[2]);
+		return 2;
+	}
+	free(text);
+	snprintf(path, sizeof(path), "/proc/%s/maps", argv[1]);
+	if ((f = fopen(path, "r")) == NULL) {
+		perror(path);
+		return 2;
+	}
+	snprintf(path, sizeof(path), "/proc/%s/mem", argv[1]);
+	if ((mem = open(path, O_RDONLY)) < 0) {
+		perror(path);
+		return 2;
+	}
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 || strstr(line, "[vvar") != NULL ||
+		    strstr(line, "[vsyscall]") != NULL || hi - lo > 256UL << 20)
+			continue;
+		for (unsigned long at = lo; !found && at < hi; at += sizeof(buf) - 31) {
+			size_t want = hi - at < sizeof(buf) ? hi - at : sizeof(buf);
+			ssize_t n = pread(mem, buf, want, (off_t)at);
+			if (n < 32)
+				break;
+			found = memmem(buf, (size_t)n, sk, 32) != NULL;
+		}
+	}
+	fclose(f);
+	close(mem);
+	printf("%s: the signing key is %s\n", argv[1], found ? "there" : "not there");
+	return found;
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The walls of issue 18 around real gateways on 127.0.0.1: piugwd's key
+# holder is a process of its own under a seccomp filter, it alone holds the
+# signing key (read through /proc/PID/mem, as a debugger or an exploit in
+# the main process would), and when it ends the daemon says so and stops.
+# Usage: sandbox.sh PIUGW PIUGWD ROGUE MEMSCAN
+set -u
+piugw=$1 piugwd=$2 rogue=$3 memscan=$4
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+base=${PIUGW_TEST_PORT:-29901}
+. "$(dirname "$0")/meshlib.sh"
+
+# children PID: the processes whose parent is PID.
+children() {
+	local parent=$1 s line
+	for s in /proc/[0-9]*/stat; do
+		read -r line <"$s" 2>/dev/null || continue
+		set -- ${line##*) } # after "(comm) ": state ppid ...
+		[ "${2:-}" = "$parent" ] && { line=${s#/proc/}; echo "${line%/stat}"; }
+	done
+}
+key_holder() { children "${pid[$1]}"; }
+# status PID FIELD VALUE: /proc/PID/status says FIELD: VALUE.
+status() { grep -q "^$2:[[:space:]]*$3\$" "/proc/$1/status"; }
+cert() { echo "$m/$1/etc/certs/$1.cert_secret"; }
+
+check "XA starts" start XA-PIU
+check "XB starts" start XB-PIU
+xa_kh=$(key_holder XA-PIU)
+check "XA has one key holder (${xa_kh:-none})" test -n "$xa_kh" -a "$(echo "$xa_kh" | wc -w)" -eq 1
+check "its seccomp filter is on (Seccomp: 2)" status "$xa_kh" Seccomp 2
+check "it gains no privileges (NoNewPrivs: 1)" status "$xa_kh" NoNewPrivs 1
+check "a query is answered, signed by both key holders" \
+	test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+"$memscan" "$xa_kh" "$(cert XA-PIU)" >"$dir/out" 2>&1
+rc=$?
+check "the key holder holds XA's signing key (the scan finds it: $(cat "$dir/out"))" test $rc -eq 1
+"$memscan" "${pid[XA-PIU]}" "$(cert XA-PIU)" >"$dir/out" 2>&1
+rc=$?
+check "XA's main process does not ($(cat "$dir/out"))" test $rc -eq 0
+
+# The key holder ends: nothing can be signed or recorded; the daemon says why and stops.
+kill -KILL "$xa_kh"
+check "a query after it is not answered" \
+	test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -ne 0
+check "XA logs that its key holder failed, and how" wait_log XA-PIU "event=key_holder_failed.*killed by signal 9"
+wait "${pid[XA-PIU]}"
+rc=$?
+check "XA exits with status 2 (a restart starts a new one): $rc" test "$rc" -eq 2
+check "XA starts again" start XA-PIU
+check "and answers" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+check "XB stops" stop XB-PIU
+check "XA stops" stop XA-PIU
+# Their checkpoints, the final ones of a clean stop too, signed by the key holders.
+for id in XA-PIU XB-PIU; do
+	check "$id's audit log verifies to its end" test "$(ask $id audit verify)" -eq 0
+done
+warnings
+finish
