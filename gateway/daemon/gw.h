@@ -14,6 +14,13 @@
  * ours. The audit log has no thread of its own in the daemon
  * (inline_writes), state.db none at all (SQLite checkpoints after a commit).
  *
+ * The signing key and the audit key are in another process, the key holder
+ * (keyholder.c), forked at start: this one asks it for signatures and
+ * digests. Both run sandboxed (sandbox.c): the key holder under a seccomp
+ * filter of seven calls; this process, once it serves, under Landlock (its
+ * configuration read, its state, runtime and store folders written) and a
+ * seccomp filter on every thread.
+ *
  * The files call downwards only (tests/integration/daemon_dag.sh checks it
  * on the objects):
  *   piugwd.c   start: options, configuration, files, refusals; shutdown

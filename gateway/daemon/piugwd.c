@@ -21,9 +21,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -36,6 +38,7 @@
 #include "fileio.h"
 #include "num.h"
 #include "piugw/error.h"
+#include "sandbox.h"
 
 #ifndef PIUGW_VERSION
 #define PIUGW_VERSION "0.1.0"
@@ -137,6 +140,88 @@ state_private(const struct config *cfg, struct diag *d)
 	}
 	return ret;
 }
+
+/* The folder of path, in a buffer of the caller's ("." for a bare name). */
+static const char *
+folder_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return ".";
+	snprintf(buf, size, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	return buf;
+}
+
+/*
+ * Landlock, before the first thread: the configuration tree read, the
+ * state, runtime and store folders written, nothing else of the file
+ * system but what every process reads (sandbox.c). A kernel without
+ * Landlock is said once and the gateway runs. 0, or -1: refusing to start.
+ */
+static int
+limit_files(const struct config *c, const char *config)
+{
+	char cfgdir[PATH_MAX], storedir[PATH_MAX], apidir[PATH_MAX];
+	const char *ro[] = {folder_of(config, cfgdir, sizeof(cfgdir)), c->certificate, c->directory,
+			    c->directory_sig, c->secretariat_key, c->agreements_dir};
+	const char *rw[4] = {c->state_dir, c->runtime_dir,
+			     folder_of(c->store_file, storedir, sizeof(storedir))};
+	size_t nrw = 3;
+	int abi = 0, rc;
+
+	/* The local API's socket (ipc://PATH) is made where it says, the runtime folder or not. */
+	if (strncmp(c->local_api, "ipc://", 6) == 0) {
+		const char *f = folder_of(c->local_api + 6, apidir, sizeof(apidir));
+		rw[nrw++] = f;
+		/* Made now, as links_open would make it: a rule needs what it names to be there. */
+		if (mkdir(f, 0750) == 0)
+			chmod(f, 0750); /* the umask (077) took the group's bits */
+	}
+	rc = sandbox_files(ro, sizeof(ro) / sizeof(ro[0]), rw, nrw, &abi);
+	if (rc == SANDBOX_NO_LANDLOCK) {
+		gw_log(GW_WARN, "sandbox", "landlock=none why=%s",
+		       gw_esc("no Landlock here (not in this kernel, or hidden by a container's "
+			      "filter): the files this process may touch are not limited beyond "
+			      "the file modes (and systemd's ReadWritePaths)"));
+		return 0;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "piugwd: the Landlock rules could not be applied: %s\n",
+			sandbox_strerror(rc));
+		return -1;
+	}
+	gw_log(GW_DEBUG, "sandbox", "landlock_abi=%d", abi);
+	return 0;
+}
+
+#ifdef PIUGW_TEST_HOOKS
+/*
+ * Test builds only: with PIUGW_TEST_ESCAPE set, attempt once, serving, what
+ * the sandbox forbids (sandbox.sh): "shadow" (read /etc/shadow), "socket"
+ * (an AF_PACKET socket), "execve" (run /bin/true: the filter kills).
+ */
+static void
+test_escape(void)
+{
+	const char *what = getenv("PIUGW_TEST_ESCAPE");
+	int fd = -1;
+
+	if (what == NULL)
+		return;
+	errno = 0;
+	if (strcmp(what, "shadow") == 0)
+		fd = open("/etc/shadow", O_RDONLY | O_CLOEXEC);
+	else if (strcmp(what, "socket") == 0)
+		fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	else if (strcmp(what, "execve") == 0)
+		execl("/bin/true", "true", (char *)NULL);
+	gw_log(GW_WARN, "test_escape", "what=%s result=%s error=%s", gw_esc(what),
+	       fd >= 0 ? "allowed" : "refused", gw_esc(strerror(errno)));
+	if (fd >= 0)
+		close(fd);
+}
+#endif
 
 int
 main(int argc, char **argv)
@@ -280,6 +365,8 @@ main(int argc, char **argv)
 		print_diag(&d);
 		goto out;
 	}
+	if (limit_files(policy_config(g.policy), config) != 0)
+		goto out;
 	/* The newest record this gateway made durable: the log must reach it. */
 	if ((p = join(policy_config(g.policy)->state_dir, "state.db")) == NULL ||
 	    state_anchor_load(p, &anchor.seq, anchor.hash, &d) != 0) {
@@ -334,8 +421,19 @@ main(int argc, char **argv)
 		fprintf(stderr, "piugwd: out of memory\n");
 		goto out;
 	}
+	if ((rc = sandbox_no_netlink()) != 0) {
+		fprintf(stderr, "piugwd: a seccomp filter could not be installed: %s\n",
+			sandbox_strerror(rc));
+		goto out;
+	}
 	if (metrics_open(&g) != 0 || links_open(&g) != 0) {
 		fprintf(stderr, "piugwd: could not open the gateway's sockets (see above)\n");
+		goto out;
+	}
+	/* Its sockets open (libzmq's threads run), the filter for what it does from now on. */
+	if ((rc = sandbox_main(keyholder_pid(g.kh))) != 0) {
+		fprintf(stderr, "piugwd: the seccomp filter could not be installed: %s\n",
+			sandbox_strerror(rc));
 		goto out;
 	}
 	loop_audit_config(&g, "gateway started");
@@ -352,6 +450,9 @@ main(int argc, char **argv)
 			gw_log(GW_WARN, "ready_fd", "error=%s", gw_esc(strerror(errno)));
 		close(ready_fd);
 	}
+#ifdef PIUGW_TEST_HOOKS
+	test_escape();
+#endif
 	/* From here on, one state.db transaction per turn of the loop (gw_turn_end). */
 	state_batch(g.state, true);
 	ret = loop_run(&g) == 0 ? 0 : EXIT_USAGE;

@@ -12,6 +12,9 @@
 #ifndef PIUGW_SANDBOX_H
 #define PIUGW_SANDBOX_H
 
+#include <stddef.h>
+#include <sys/types.h>
+
 /* seccomp(2) itself is denied (a supervisor's filter): not an errno. */
 #define SANDBOX_DENIED (-10000)
 
@@ -20,6 +23,33 @@
  * while it has one thread. 0, SANDBOX_DENIED, or -errno.
  */
 int sandbox_keyholder(void);
+
+/*
+ * Before the first socket: socket(AF_NETLINK) fails with EOPNOTSUPP, the
+ * one error on which libzmq binds an address without an interface lookup
+ * (sandbox.c). 0, or -errno.
+ */
+int sandbox_no_netlink(void);
+
+/*
+ * The main process's, once it serves (after its sockets are open: libzmq's
+ * threads get it too): main_calls in sandbox.c allowed, socket(2) for
+ * AF_UNIX, AF_INET and AF_INET6 only, kill(2) to its key holder only;
+ * running a program, tracing, new processes, privileges and namespaces
+ * kill it; anything else fails with EPERM. 0, SANDBOX_DENIED, or -errno.
+ */
+int sandbox_main(pid_t keyholder);
+
+/*
+ * Landlock (before any thread starts: threads inherit it): from now on this
+ * process reads only the system's libraries and name files, /proc, and the
+ * ro paths (files or folders), and writes only beneath the rw paths. 0;
+ * SANDBOX_NO_LANDLOCK if the kernel has none; or -errno. *abip: the
+ * kernel's Landlock ABI (0: none).
+ */
+#define SANDBOX_NO_LANDLOCK (-10001)
+int sandbox_files(const char *const *ro, size_t nro, const char *const *rw, size_t nrw,
+		  int *abip);
 
 /* What a sandbox_* failure means, for a log line. */
 const char *sandbox_strerror(int rc);

@@ -3,9 +3,11 @@
 # holder is a process of its own under a seccomp filter, it alone holds the
 # signing key (read through /proc/PID/mem, as a debugger or an exploit in
 # the main process would), and when it ends the daemon says so and stops.
-# Usage: sandbox.sh PIUGW PIUGWD ROGUE MEMSCAN
+# The main process runs under a filter of its own on every thread and under
+# Landlock: built with the test hooks, it attempts what they forbid.
+# Usage: sandbox.sh PIUGW PIUGWD ROGUE MEMSCAN NONETLINK
 set -u
-piugw=$1 piugwd=$2 rogue=$3 memscan=$4
+piugw=$1 piugwd=$2 rogue=$3 memscan=$4 nonetlink=$5
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/lib.sh"
 base=${PIUGW_TEST_PORT:-29901}
@@ -33,6 +35,26 @@ check "its seccomp filter is on (Seccomp: 2)" status "$xa_kh" Seccomp 2
 check "it gains no privileges (NoNewPrivs: 1)" status "$xa_kh" NoNewPrivs 1
 check "a query is answered, signed by both key holders" \
 	test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+# The main process: its filter on every thread (libzmq's too), and what it may not do.
+xa=${pid[XA-PIU]}
+check "XA's main process: Seccomp 2 and NoNewPrivs 1" sh -c "grep -q '^Seccomp:.2$' /proc/$xa/status && grep -q '^NoNewPrivs:.1$' /proc/$xa/status"
+unfiltered=$(grep -L '^Seccomp:.2$' /proc/"$xa"/task/*/status)
+check "every one of its threads ($(ls /proc/"$xa"/task | wc -l)) is filtered${unfiltered:+ (not: $unfiltered)}" test -z "$unfiltered"
+# escape WHAT: XC, built with the test hooks, attempts WHAT once it serves.
+escape() { start XC-PIU env PIUGW_TEST_ESCAPE="$1"; }
+check "XC starts and tries to read /etc/shadow" escape shadow
+check "  Landlock refuses it" wait_log XC-PIU 'event=test_escape what=shadow result=refused error="Permission denied"'
+check "  and XC serves on" test "$(ask XA-PIU query --to XC-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+check "  until stopped" stop XC-PIU
+check "XC starts and tries to open a packet socket" escape socket
+check "  its filter refuses it" wait_log XC-PIU 'event=test_escape what=socket result=refused error="Operation not permitted"'
+check "  until stopped" stop XC-PIU
+check "XC starts and tries to run a program" escape execve
+wait "${pid[XC-PIU]}"
+rc=$?
+check "  its filter kills it (SIGSYS: status $rc)" test "$rc" -eq $((128 + 31))
+check "  before a word of it (no test_escape line)" test "$(grep -c 'what=execve' "$dir/XC-PIU.log")" -eq 0
+
 "$memscan" "$xa_kh" "$(cert XA-PIU)" >"$dir/out" 2>&1
 rc=$?
 check "the key holder holds XA's signing key (the scan finds it: $(cat "$dir/out"))" test $rc -eq 1
@@ -50,6 +72,14 @@ rc=$?
 check "XA exits with status 2 (a restart starts a new one): $rc" test "$rc" -eq 2
 check "XA starts again" start XA-PIU
 check "and answers" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+# As the systemd unit runs it: no netlink socket (RestrictAddressFamilies=).
+# libzmq's bind looks the address up as an interface name first and
+# aborted on the unit's EAFNOSUPPORT: the unit could not start piugwd.
+check "XC starts without netlink, as under its systemd unit" start XC-PIU "$nonetlink"
+check "  and answers" test "$(ask XA-PIU query --to XC-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+check "  and reloads" sh -c "kill -HUP ${pid[XC-PIU]}"
+check "  (reloaded)" wait_log XC-PIU "event=reloaded"
+check "  until stopped" stop XC-PIU
 check "XB stops" stop XB-PIU
 check "XA stops" stop XA-PIU
 # Their checkpoints, the final ones of a clean stop too, signed by the key holders.

@@ -21,16 +21,27 @@
 
 int fdatasync(int fd);
 
+/*
+ * The log is opened as the library loads, before piugwd's Landlock rules
+ * (which leave the test's folder out) apply.
+ */
+static int log_fd = -1;
+
+__attribute__((constructor)) static void
+open_log(void)
+{
+	const char *log = getenv("SLOWSYNC_LOG");
+
+	if (log != NULL)
+		log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+}
+
 static void
 note(const char *line)
 {
-	const char *log = getenv("SLOWSYNC_LOG");
-	int fd;
-
-	if (log != NULL && (fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) >= 0) {
-		ssize_t w = write(fd, line, strlen(line));
+	if (log_fd >= 0) {
+		ssize_t w = write(log_fd, line, strlen(line));
 		(void)w;
-		close(fd);
 	}
 }
 
