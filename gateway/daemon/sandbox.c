@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -24,31 +25,51 @@
 #include "sandbox.h"
 
 /*
- * An allow-list of n system calls for this thread; anything else kills the
- * process. First asks the kernel whether seccomp(2) is there for us at
- * all: a supervisor's own filter may deny it with EPERM (systemd's
- * @system-service does), and libseccomp would then fail with an error that
- * does not say so.
+ * Is seccomp(2) there for us at all? A supervisor's own filter may deny it
+ * with EPERM (systemd's @system-service does), and libseccomp would then
+ * fail with an error that does not say so. 0, SANDBOX_DENIED, or -errno.
  */
 static int
-allow_only(const int *calls, size_t n)
+seccomp_usable(void)
 {
 	uint32_t action = SECCOMP_RET_KILL_PROCESS;
-	scmp_filter_ctx ctx;
-	int rc = 0;
 
 	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) != 0)
 		return errno == EPERM ? SANDBOX_DENIED : -errno;
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
+	return 0;
+}
+
+/*
+ * Load the filter ctx if building it went well (rc 0), for every thread of
+ * the process with tsync; release it either way. 0, or the first error.
+ */
+static int
+load(scmp_filter_ctx ctx, int rc, bool tsync)
+{
+	if (rc == 0 && tsync)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (rc == 0) /* the kernel's errno, not libseccomp's ECANCELED */
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	return rc;
+}
+
+/* An allow-list of n system calls for this thread; anything else kills the process. */
+static int
+allow_only(const int *calls, size_t n)
+{
+	scmp_filter_ctx ctx;
+	int rc;
+
+	if ((rc = seccomp_usable()) != 0)
+		return rc;
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
+	return load(ctx, rc, false);
 }
 
 /* See sandbox.h. */
@@ -172,17 +193,10 @@ int
 sandbox_no_netlink(void)
 {
 	scmp_filter_ctx ctx;
-	int rc;
 
 	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL)
 		return -ENOMEM;
-	rc = netlink_unsupported(ctx);
-	if (rc == 0)
-		rc = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
-	if (rc == 0)
-		rc = seccomp_load(ctx);
-	seccomp_release(ctx);
-	return rc;
+	return load(ctx, netlink_unsupported(ctx), false);
 }
 
 /* See sandbox.h. */
@@ -190,12 +204,11 @@ int
 sandbox_main(pid_t keyholder)
 {
 	static const int families[] = {AF_UNIX, AF_INET, AF_INET6};
-	uint32_t action = SECCOMP_RET_KILL_PROCESS;
 	scmp_filter_ctx ctx;
-	int rc = 0;
+	int rc;
 
-	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) != 0)
-		return errno == EPERM ? SANDBOX_DENIED : -errno;
+	if ((rc = seccomp_usable()) != 0)
+		return rc;
 	/* Anything else fails with EPERM: a path nobody foresaw fails, it does not crash. */
 	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL)
 		return -ENOMEM;
@@ -223,14 +236,7 @@ sandbox_main(pid_t keyholder)
 	if (rc == 0 && keyholder > 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
 				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)keyholder));
-	if (rc == 0) /* libzmq's threads run already */
-		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	if (rc == 0)
-		rc = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
-	if (rc == 0)
-		rc = seccomp_load(ctx);
-	seccomp_release(ctx);
-	return rc;
+	return load(ctx, rc, true); /* libzmq's threads run already */
 }
 
 /* ---- Landlock: the main process's files ---- */
