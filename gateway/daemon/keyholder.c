@@ -200,6 +200,8 @@ holder_main(int fd, struct keys_secret *k, const uint8_t audit_key[AUDIT_KEY_BYT
 	uint8_t *akey = sodium_malloc(AUDIT_KEY_BYTES);
 	uint8_t *buf = malloc(frame_max);
 
+	/* What it does not need: the CURVE secret (inherited with the daemon's memory). */
+	keys_secret_forget_transport(k);
 	/* Signals are the daemon's: this process ends when the daemon closes the socket. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);

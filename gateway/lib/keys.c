@@ -18,7 +18,7 @@
 
 struct keys_secret {
 	struct keys_public pub;
-	uint8_t *transport_sk; /* sodium_malloc; PROT_NONE while idle */
+	uint8_t *transport_sk; /* sodium_malloc; PROT_NONE while idle; NULL once forgotten */
 	uint8_t *sign_sk;      /* sodium_malloc; PROT_NONE while idle; NULL once delegated */
 	keys_sign_fn sign_fn;  /* who signs once sign_sk is gone (keys_secret_delegate_sign) */
 	void *sign_ctx;
@@ -110,7 +110,8 @@ keys_secret_free(struct keys_secret **kp)
 	if (kp == NULL || *kp == NULL)
 		return;
 	k = *kp;
-	sodium_free(k->transport_sk); /* sodium_free makes it writable, then wipes */
+	if (k->transport_sk != NULL)
+		sodium_free(k->transport_sk); /* sodium_free makes it writable, then wipes */
 	if (k->sign_sk != NULL)
 		sodium_free(k->sign_sk);
 	pthread_mutex_destroy(&k->dh_lock);
@@ -189,6 +190,8 @@ keys_dh(const struct keys_secret *k, const uint8_t peer_pk[KEYS_PUBLIC_BYTES], u
 	struct keys_secret *mk = (struct keys_secret *)k; /* the lock and page rights only */
 	int rc;
 
+	if (k->transport_sk == NULL)
+		return PIUGW_EINVAL;
 	pthread_mutex_lock(&mk->dh_lock);
 	sodium_mprotect_readonly(mk->transport_sk);
 	rc = crypto_scalarmult(shared, mk->transport_sk, peer_pk);
@@ -218,6 +221,8 @@ keys_with_transport_secret(const struct keys_secret *k,
 	struct keys_secret *mk = (struct keys_secret *)k; /* the lock and page rights only */
 	int rc;
 
+	if (k->transport_sk == NULL)
+		return PIUGW_EINVAL;
 	pthread_mutex_lock(&mk->dh_lock);
 	sodium_mprotect_readonly(mk->transport_sk);
 	rc = fn(mk->transport_sk, ctx);
@@ -243,6 +248,17 @@ keys_sign(const struct keys_secret *k, uint8_t sig[KEYS_SIGNATURE_BYTES], const 
 	pthread_mutex_unlock(&mk->dh_lock);
 	/* libsodium's Ed25519 signing cannot fail; a failure is a broken invariant. */
 	return rc == 0 ? 0 : PIUGW_EINTERNAL;
+}
+
+/* See keys.h. */
+void
+keys_secret_forget_transport(struct keys_secret *k)
+{
+	pthread_mutex_lock(&k->dh_lock);
+	if (k->transport_sk != NULL)
+		sodium_free(k->transport_sk); /* made writable, wiped, unmapped */
+	k->transport_sk = NULL;
+	pthread_mutex_unlock(&k->dh_lock);
 }
 
 /* See keys.h. */
@@ -639,7 +655,7 @@ cert_format(const struct keys_secret *k, bool secret, char *buf, size_t *lenp)
 			     "    public-key = \"%s\"\n",
 			     k->pub.id, k->pub.id, spk, tpk);
 	} else {
-		if (k->sign_sk == NULL) { /* delegated: this process no longer holds it */
+		if (k->sign_sk == NULL || k->transport_sk == NULL) { /* not held here any more */
 			ret = PIUGW_EINVAL;
 			goto out;
 		}

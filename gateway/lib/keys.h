@@ -120,6 +120,13 @@ int keys_sign(const struct keys_secret *k, uint8_t sig[KEYS_SIGNATURE_BYTES], co
  * keyholder.h): the signing secret is wiped and unmapped here, the public
  * keys and the transport secret stay. fn returns 0 or an error of error.h.
  */
+/*
+ * Wipe and unmap the transport secret (piugwd's key holder, which signs and
+ * never speaks CURVE): keys_dh and keys_with_transport_secret fail with
+ * PIUGW_EINVAL from then on.
+ */
+void keys_secret_forget_transport(struct keys_secret *k);
+
 typedef int (*keys_sign_fn)(void *ctx, uint8_t sig[KEYS_SIGNATURE_BYTES], const uint8_t *m,
 			    size_t mlen);
 void keys_secret_delegate_sign(struct keys_secret *k, keys_sign_fn fn, void *ctx);

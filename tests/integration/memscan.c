@@ -1,11 +1,13 @@
 /*
- * memscan.c: does process PID hold a gateway's Ed25519 signing key anywhere
- * in its memory, readable or not? For sandbox.sh (issue 18): the key
- * holder must, piugwd's main process must not.
+ * memscan.c: does process PID hold a gateway's Ed25519 signing key (or,
+ * with --transport, its CURVE secret) anywhere in its memory, readable or
+ * not? For sandbox.sh (issue 18): the key holder holds the one and not the
+ * other, piugwd's main process the other and not the one.
  *
- *   memscan PID CERT_SECRET    exit 1: found, 0: not found, 2: could not look
+ *   memscan [--transport] PID CERT_SECRET    exit 1: found, 0: not found, 2: could not look
  *
- * The seed (the first 32 bytes of sign-secret-key) is searched for through
+ * The seed (the first 32 bytes of sign-secret-key), or the curve section's
+ * secret-key, is searched for through
  * /proc/PID/mem, which reads pages whatever their protection (as a debugger
  * would: root, or the same user with ptrace allowed). Mappings larger than
  * 256 MiB are left out: a sanitizer's shadow, never a key's page.
@@ -14,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,19 +35,23 @@ main(int argc, char **argv)
 	FILE *f;
 	int mem, found = 0;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: memscan PID CERT_SECRET\n");
+	bool transport = argc == 4 && strcmp(argv[1], "--transport") == 0;
+	const char *what = transport ? "\n    secret-key = \"" : "sign-secret-key = \"";
+	size_t klen = transport ? 32 : 64;
+
+	if (argc != 3 && !transport) {
+		fprintf(stderr, "usage: memscan [--transport] PID CERT_SECRET\n");
 		return 2;
 	}
+	argv += transport;
 	if ((f = fopen(argv[2], "r")) == NULL || getdelim(&text, &cap, '\0', f) < 0) {
 		perror(argv[2]);
 		return 2;
 	}
 	fclose(f);
-	if ((p = strstr(text, "sign-secret-key = \"")) == NULL ||
-	    (q = strchr(p += 19, '"')) == NULL ||
-	    z85_decode(sk, sizeof(sk), p, (size_t)(q - p)) != 0) {
-		fprintf(stderr, "memscan: %s: no sign-secret-key\n", argv[2]);
+	if ((p = strstr(text, what)) == NULL || (q = strchr(p += strlen(what), '"')) == NULL ||
+	    z85_decode(sk, klen, p, (size_t)(q - p)) != 0) {
+		fprintf(stderr, "memscan: %s: no %s\n", argv[2], transport ? "secret-key" : "sign-secret-key");
 		return 2;
 	}
 	free(text);
@@ -73,6 +80,7 @@ main(int argc, char **argv)
 	}
 	fclose(f);
 	close(mem);
-	printf("%s: the signing key is %s\n", argv[1], found ? "there" : "not there");
+	printf("%s: the %s is %s\n", argv[1], transport ? "CURVE secret" : "signing key",
+	       found ? "there" : "not there");
 	return found;
 }

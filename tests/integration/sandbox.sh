@@ -61,6 +61,13 @@ check "the key holder holds XA's signing key (the scan finds it: $(cat "$dir/out
 "$memscan" "${pid[XA-PIU]}" "$(cert XA-PIU)" >"$dir/out" 2>&1
 rc=$?
 check "XA's main process does not ($(cat "$dir/out"))" test $rc -eq 0
+# The CURVE secret the other way round: the main process speaks CURVE, the key holder never.
+"$memscan" --transport "${pid[XA-PIU]}" "$(cert XA-PIU)" >"$dir/out" 2>&1
+rc=$?
+check "XA's main process holds its CURVE secret (libzmq's copy: $(cat "$dir/out"))" test $rc -eq 1
+"$memscan" --transport "$xa_kh" "$(cert XA-PIU)" >"$dir/out" 2>&1
+rc=$?
+check "its key holder does not ($(cat "$dir/out"))" test $rc -eq 0
 
 # The key holder ends: nothing can be signed or recorded; the daemon says why and stops.
 kill -KILL "$xa_kh"

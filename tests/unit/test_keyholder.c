@@ -111,6 +111,12 @@ signs_and_digests(void **state)
 	audit_digest_name(f->akey, "MUELLER", "ANNA", "19850412", want);
 	assert_memory_equal(got[1], want, sizeof(want));
 	assert_null(keyholder_problem(f->kh));
+	/* The daemon's side keeps its CURVE secret (the key holder forgets its copy). */
+	{
+		uint8_t other_pk[32], other_sk[32], shared[32];
+		crypto_box_keypair(other_pk, other_sk);
+		assert_int_equal(keys_dh(f->k, other_pk, shared), 0);
+	}
 }
 
 /* Does this process's memory hold the signing seed anywhere, even in pages it cannot read? */
