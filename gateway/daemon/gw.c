@@ -153,9 +153,11 @@ int
 gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp)
 {
 	uint64_t seq = 0;
-	int rc = g->kh != NULL && keyholder_problem(g->kh) != NULL ? PIUGW_EINTERNAL
-								    : audit_append(g->audit, r, &seq);
+	int rc = PIUGW_EINTERNAL;
 
+	/* A record whose digests the key holder could not make is not written. */
+	if (g->kh == NULL || keyholder_problem(g->kh) == NULL)
+		rc = audit_append(g->audit, r, &seq);
 	if (rc != 0)
 		gw_log(GW_ERROR, "audit_append_failed", "error=%s", gw_esc(piugw_strerror(rc)));
 	if (seqp != NULL)

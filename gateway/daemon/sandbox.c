@@ -256,7 +256,7 @@ sandbox_main(pid_t keyholder)
 	(FS_READ | FS_EXEC | FS_WRITE | LANDLOCK_ACCESS_FS_MAKE_CHAR |                        \
 	 LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK)
 
-/* Allow access beneath path (a file or a folder); a path that is not there is left out. */
+/* Allow access beneath path (a file or a folder); one not there, or NULL, is left out. */
 static int
 ll_allow(int ruleset, const char *path, uint64_t access)
 {
@@ -264,6 +264,8 @@ ll_allow(int ruleset, const char *path, uint64_t access)
 	struct stat st;
 	int rc = 0;
 
+	if (path == NULL)
+		return 0;
 	if ((pb.parent_fd = open(path, O_PATH | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	/* A file takes only the rights of a file. */
