@@ -141,11 +141,6 @@ static const int main_calls[] = {
 	SCMP_SYS(mlock), SCMP_SYS(munlock),
 };
 
-/*
- * What must end the process, not just fail: running another program,
- * reading or writing another process, new processes, privileges,
- * namespaces, the kernel's own tables.
- */
 #ifdef __SANITIZE_ADDRESS__
 /*
  * Test builds with AddressSanitizer: LeakSanitizer stops the world at exit
@@ -160,6 +155,11 @@ static const int sanitizer_calls[] = {
 #define MAIN_KILLS_PTRACE SCMP_SYS(ptrace),
 #endif
 
+/*
+ * What must end the process, not just fail: running another program,
+ * reading or writing another process, new processes, privileges,
+ * namespaces, the kernel's own tables.
+ */
 static const int main_kills[] = {
 	SCMP_SYS(execve), SCMP_SYS(execveat), MAIN_KILLS_PTRACE SCMP_SYS(process_vm_readv),
 	SCMP_SYS(process_vm_writev), SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(setuid),
