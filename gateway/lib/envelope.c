@@ -332,16 +332,89 @@ out:
 	return ret;
 }
 
+struct envelope_sealing {
+	/* key(me -> peer), copied: the context may be rebuilt before finish (a reload) */
+	uint8_t key[ENVELOPE_KEY_BYTES];
+	uint8_t *hb;     /* the packed header */
+	size_t hlen;
+	uint8_t *sin;    /* the signing input of section 5: its tail is the body */
+	size_t sin_len;
+	size_t body_len;
+	size_t max_size;
+};
+
+/* See envelope.h. */
+void
+envelope_sealing_free(struct envelope_sealing **sp)
+{
+	struct envelope_sealing *s;
+
+	if (sp == NULL || (s = *sp) == NULL)
+		return;
+	if (s->sin != NULL) { /* it holds the body: personal data */
+		sodium_memzero(s->sin, s->sin_len);
+		free(s->sin);
+	}
+	free(s->hb);
+	sodium_memzero(s, sizeof(*s));
+	free(s);
+	*sp = NULL;
+}
+
 /* See envelope.h. */
 int
-envelope_seal(struct envelope_ctx *ctx, const struct envelope_header *h, const uint8_t *body,
-	      size_t body_len, const uint8_t *nonce, uint8_t **outp, size_t *lenp)
+envelope_seal_begin(struct envelope_ctx *ctx, const struct envelope_header *h, const uint8_t *body,
+		    size_t body_len, struct envelope_sealing **outp)
+{
+	const struct envelope_peer *peer;
+	struct envelope_sealing *s;
+	int ret;
+
+	*outp = NULL;
+	if (strcmp(h->sender, keys_secret_public(ctx->self)->id) != 0 ||
+	    h->version != ENVELOPE_VERSION || (body == NULL && body_len != 0))
+		return PIUGW_EINVAL;
+	if ((peer = peer_find(ctx, h->recipient)) == NULL)
+		return PIUGW_EUNKNOWNSENDER;
+	if (body_len > ctx->max_size)
+		return PIUGW_ETOOLARGE;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return PIUGW_ENOMEM;
+	memcpy(s->key, peer->keys, ENVELOPE_KEY_BYTES);
+	if ((ret = envelope_header_pack(h, &s->hb, &s->hlen)) != 0)
+		goto fail;
+	/* Section 5: sign header and body together, so neither can be swapped. */
+	s->sin_len = envelope_sign_input_len(s->hlen, body_len);
+	if ((s->sin = malloc(s->sin_len)) == NULL) {
+		ret = PIUGW_ENOMEM;
+		goto fail;
+	}
+	envelope_sign_input(s->sin, s->hb, s->hlen, body, body_len);
+	s->body_len = body_len;
+	s->max_size = ctx->max_size;
+	*outp = s;
+	return 0;
+fail:
+	envelope_sealing_free(&s);
+	return ret;
+}
+
+/* See envelope.h. */
+void
+envelope_sealing_input(const struct envelope_sealing *s, const uint8_t **mp, size_t *lenp)
+{
+	*mp = s->sin;
+	*lenp = s->sin_len;
+}
+
+/* See envelope.h. */
+int
+envelope_seal_finish(struct envelope_sealing *s, const uint8_t sig[KEYS_SIGNATURE_BYTES],
+		     const uint8_t *nonce, uint8_t **outp, size_t *lenp)
 {
 	int ret = PIUGW_EINTERNAL;
-	const struct envelope_peer *peer;
-	uint8_t *hb = NULL, *sin = NULL, *pt = NULL, *ct = NULL, *ad = NULL, *env = NULL;
-	size_t hlen = 0, sin_len, pt_len = 0, ct_len, ad_len = 0, env_len;
-	uint8_t sig[KEYS_SIGNATURE_BYTES];
+	uint8_t *pt = NULL, *ct = NULL, *ad = NULL, *env = NULL;
+	size_t pt_len = 0, ct_len, ad_len = 0, env_len;
 	uint8_t nonce_buf[ENVELOPE_NONCE_BYTES];
 	Piugw__Sealed sealed = PIUGW__SEALED__INIT;
 	Piugw__Envelope envelope = PIUGW__ENVELOPE__INIT;
@@ -349,36 +422,10 @@ envelope_seal(struct envelope_ctx *ctx, const struct envelope_header *h, const u
 
 	*outp = NULL;
 	*lenp = 0;
-	if (strcmp(h->sender, keys_secret_public(ctx->self)->id) != 0 ||
-	    h->version != ENVELOPE_VERSION || (body == NULL && body_len != 0)) {
-		ret = PIUGW_EINVAL;
-		goto out;
-	}
-	if ((peer = peer_find(ctx, h->recipient)) == NULL) {
-		ret = PIUGW_EUNKNOWNSENDER;
-		goto out;
-	}
-	if (body_len > ctx->max_size) {
-		ret = PIUGW_ETOOLARGE;
-		goto out;
-	}
-	if ((ret = envelope_header_pack(h, &hb, &hlen)) != 0)
-		goto out;
-
-	/* Section 5: sign header and body together, so neither can be swapped. */
-	sin_len = envelope_sign_input_len(hlen, body_len);
-	if ((sin = malloc(sin_len)) == NULL) {
-		ret = PIUGW_ENOMEM;
-		goto out;
-	}
-	envelope_sign_input(sin, hb, hlen, body, body_len);
-	if ((ret = keys_sign(ctx->self, sig, sin, sin_len)) != 0)
-		goto out;
-
-	sealed.body.data = (uint8_t *)body;
-	sealed.body.len = body_len;
-	sealed.signature.data = sig;
-	sealed.signature.len = sizeof(sig);
+	sealed.body.data = s->sin + s->sin_len - s->body_len;
+	sealed.body.len = s->body_len;
+	sealed.signature.data = (uint8_t *)sig;
+	sealed.signature.len = KEYS_SIGNATURE_BYTES;
 	pt_len = piugw__sealed__get_packed_size(&sealed);
 	if ((pt = malloc(pt_len)) == NULL) {
 		ret = PIUGW_ENOMEM;
@@ -391,27 +438,27 @@ envelope_seal(struct envelope_ctx *ctx, const struct envelope_header *h, const u
 		randombytes_buf(nonce_buf, sizeof(nonce_buf));
 		nonce = nonce_buf;
 	}
-	if ((ad = aead_ad(hb, hlen, &ad_len)) == NULL ||
+	if ((ad = aead_ad(s->hb, s->hlen, &ad_len)) == NULL ||
 	    (ct = malloc(pt_len + AEAD_TAG_BYTES)) == NULL) {
 		ret = PIUGW_ENOMEM;
 		goto out;
 	}
 	if (crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &clen, pt, pt_len, ad, ad_len, NULL,
-						       nonce, peer->keys) != 0) { /* fails only past 256 GiB */
+						       nonce, s->key) != 0) { /* fails only past 256 GiB */
 		ret = PIUGW_EINTERNAL;
 		goto out;
 	}
 	ct_len = (size_t)clen;
 
-	envelope.header.data = hb;
-	envelope.header.len = hlen;
+	envelope.header.data = s->hb;
+	envelope.header.len = s->hlen;
 	envelope.nonce.data = (uint8_t *)nonce;
 	envelope.nonce.len = ENVELOPE_NONCE_BYTES;
 	envelope.sealed.data = ct;
 	envelope.sealed.len = ct_len;
 	env_len = piugw__envelope__get_packed_size(&envelope);
 	/* Do not send what the recipient must refuse as TOO_LARGE. */
-	if (env_len > ctx->max_size) {
+	if (env_len > s->max_size) {
 		ret = PIUGW_ETOOLARGE;
 		goto out;
 	}
@@ -425,19 +472,32 @@ envelope_seal(struct envelope_ctx *ctx, const struct envelope_header *h, const u
 	env = NULL;
 	ret = 0;
 out:
-	/* The plaintext and the signing input hold the body: personal data. */
-	if (sin != NULL) {
-		sodium_memzero(sin, envelope_sign_input_len(hlen, body_len));
-		free(sin);
-	}
+	/* The plaintext holds the body: personal data. */
 	if (pt != NULL) {
 		sodium_memzero(pt, pt_len);
 		free(pt);
 	}
-	free(hb);
 	free(ad);
 	free(ct);
 	free(env);
+	return ret;
+}
+
+/* See envelope.h. */
+int
+envelope_seal(struct envelope_ctx *ctx, const struct envelope_header *h, const uint8_t *body,
+	      size_t body_len, const uint8_t *nonce, uint8_t **outp, size_t *lenp)
+{
+	struct envelope_sealing *s = NULL;
+	uint8_t sig[KEYS_SIGNATURE_BYTES];
+	int ret;
+
+	*outp = NULL;
+	*lenp = 0;
+	if ((ret = envelope_seal_begin(ctx, h, body, body_len, &s)) == 0 &&
+	    (ret = keys_sign(ctx->self, sig, s->sin, s->sin_len)) == 0)
+		ret = envelope_seal_finish(s, sig, nonce, outp, lenp);
+	envelope_sealing_free(&s);
 	return ret;
 }
 

@@ -141,6 +141,20 @@ int envelope_seal(struct envelope_ctx *ctx, const struct envelope_header *h, con
 		  size_t body_len, const uint8_t *nonce, uint8_t **outp, size_t *lenp);
 
 /*
+ * The same in two steps, for a signer that signs many at once (piugwd's key
+ * holder, a turn's replies in one round trip): begin checks and packs what
+ * is signed (envelope_sealing_input: valid while s lives); finish takes its
+ * signature and encrypts. envelope_seal is begin, keys_sign, finish.
+ */
+struct envelope_sealing;
+int envelope_seal_begin(struct envelope_ctx *ctx, const struct envelope_header *h, const uint8_t *body,
+			size_t body_len, struct envelope_sealing **outp);
+void envelope_sealing_input(const struct envelope_sealing *s, const uint8_t **mp, size_t *lenp);
+int envelope_seal_finish(struct envelope_sealing *s, const uint8_t sig[KEYS_SIGNATURE_BYTES],
+			 const uint8_t *nonce, uint8_t **outp, size_t *lenp);
+void envelope_sealing_free(struct envelope_sealing **sp);
+
+/*
  * Open an envelope received by this gateway, applying in order the checks of
  * section 8 that need no stored state: size; Envelope and Header parse;
  * version; recipient is us; sender is the connection's User-Id (if given);
