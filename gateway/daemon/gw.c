@@ -165,12 +165,17 @@ gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp)
 	return rc;
 }
 
-/* Digest n inputs through the key holder; n, or 0 if it failed (logged with the turn). */
-static size_t
-digests(struct gw *g, const struct audit_digest_input *in, size_t n,
-	uint8_t out[][AUDIT_DIGEST_BYTES])
+/* See gw.h. */
+size_t
+gw_digests(struct gw *g, const struct audit_digest_input *in, size_t n,
+	   uint8_t out[][AUDIT_DIGEST_BYTES])
 {
-	return n == 0 || keyholder_digest(g->kh, in, n, out) == 0 ? n : 0;
+	for (size_t at = 0; at < n; at += KH_BATCH_MAX) {
+		size_t k = n - at < KH_BATCH_MAX ? n - at : KH_BATCH_MAX;
+		if (keyholder_digest(g->kh, in + at, k, out + at) != 0)
+			return 0;
+	}
+	return n;
 }
 
 /* See gw.h. */
@@ -179,7 +184,7 @@ gw_query_digests(struct gw *g, const Piugw__Query *q, uint8_t out[][AUDIT_DIGEST
 {
 	struct audit_digest_input in[2];
 
-	return digests(g, in, audit_query_digest_inputs(q, in), out);
+	return gw_digests(g, in, audit_query_digest_inputs(q, in), out);
 }
 
 /* See gw.h. */
@@ -191,7 +196,7 @@ gw_result_digests(struct gw *g, const Piugw__QueryResult *r, uint8_t out[][AUDIT
 
 	if (max > KH_BATCH_MAX)
 		max = KH_BATCH_MAX;
-	return digests(g, in, audit_result_digest_inputs(r, in, max), out);
+	return gw_digests(g, in, audit_result_digest_inputs(r, in, max), out);
 }
 
 /* See gw.h. */
@@ -201,6 +206,32 @@ gw_set_str(char **field, const char *v)
 	if (*field != NULL && *field != protobuf_c_empty_string)
 		free(*field);
 	*field = v != NULL ? strdup(v) : NULL;
+}
+
+/*
+ * The header of a message from us to peer: a fresh id, now, the reply and
+ * agreement fields as given.
+ */
+static void
+header_for(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *agreement_id,
+	   const uint8_t *agreement_hash, struct envelope_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = ENVELOPE_VERSION;
+	snprintf(h->sender, sizeof(h->sender), "%s", policy_config(g->policy)->id);
+	snprintf(h->recipient, sizeof(h->recipient), "%s", peer);
+	randombytes_buf(h->message_id, sizeof(h->message_id));
+	if (in_reply_to != NULL) {
+		h->has_in_reply_to = true;
+		memcpy(h->in_reply_to, in_reply_to, ENVELOPE_MESSAGE_ID_BYTES);
+	}
+	h->sent_at_ms = gw_now_ms();
+	if (agreement_id != NULL)
+		snprintf(h->agreement_id, sizeof(h->agreement_id), "%s", agreement_id);
+	if (agreement_hash != NULL) {
+		h->has_agreement_hash = true;
+		memcpy(h->agreement_hash, agreement_hash, ENVELOPE_AGREEMENT_HASH_BYTES);
+	}
 }
 
 /* See gw.h. */
@@ -214,22 +245,7 @@ gw_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *
 	size_t blen = 0;
 	int ret;
 
-	memset(&h, 0, sizeof(h));
-	h.version = ENVELOPE_VERSION;
-	snprintf(h.sender, sizeof(h.sender), "%s", policy_config(g->policy)->id);
-	snprintf(h.recipient, sizeof(h.recipient), "%s", peer);
-	randombytes_buf(h.message_id, sizeof(h.message_id));
-	if (in_reply_to != NULL) {
-		h.has_in_reply_to = true;
-		memcpy(h.in_reply_to, in_reply_to, ENVELOPE_MESSAGE_ID_BYTES);
-	}
-	h.sent_at_ms = gw_now_ms();
-	if (agreement_id != NULL)
-		snprintf(h.agreement_id, sizeof(h.agreement_id), "%s", agreement_id);
-	if (agreement_hash != NULL) {
-		h.has_agreement_hash = true;
-		memcpy(h.agreement_hash, agreement_hash, ENVELOPE_AGREEMENT_HASH_BYTES);
-	}
+	header_for(g, peer, in_reply_to, agreement_id, agreement_hash, &h);
 	if ((ret = body_pack(body, &b, &blen)) != 0)
 		return ret;
 	ret = envelope_seal(g->env, &h, b, blen, NULL, envp, lenp);
@@ -238,6 +254,49 @@ gw_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *
 	if (ret == 0 && mid != NULL)
 		memcpy(mid, h.message_id, ENVELOPE_MESSAGE_ID_BYTES);
 	return ret;
+}
+
+/* See gw.h. */
+int
+gw_seal_begin(struct gw *g, const char *peer, const uint8_t *in_reply_to,
+	      const char *agreement_id, const uint8_t *agreement_hash, const Piugw__Body *body,
+	      struct envelope_sealing **sp)
+{
+	struct envelope_header h;
+	uint8_t *b = NULL;
+	size_t blen = 0;
+	int ret;
+
+	header_for(g, peer, in_reply_to, agreement_id, agreement_hash, &h);
+	if ((ret = body_pack(body, &b, &blen)) != 0)
+		return ret;
+	ret = envelope_seal_begin(g->env, &h, b, blen, sp);
+	sodium_memzero(b, blen);
+	free(b);
+	return ret;
+}
+
+/* See gw.h. */
+int
+gw_seal_finish(struct gw *g, struct envelope_sealing **s, size_t n, uint8_t **env, size_t *len)
+{
+	const uint8_t *m[KH_BATCH_MAX] = {NULL};
+	size_t mlen[KH_BATCH_MAX] = {0};
+	uint8_t sig[KH_BATCH_MAX][KEYS_SIGNATURE_BYTES];
+	int rc;
+
+	if (n < 1 || n > KH_BATCH_MAX)
+		return PIUGW_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		env[i] = NULL;
+		envelope_sealing_input(s[i], &m[i], &mlen[i]);
+	}
+	if ((rc = keyholder_sign(g->kh, m, mlen, n, sig)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = envelope_seal_finish(s[i], sig[i], NULL, &env[i], &len[i])) != 0)
+			gw_log(GW_ERROR, "seal_failed", "error=%s", gw_esc(piugw_strerror(rc)));
+	return 0;
 }
 
 /* See gw.h. */

@@ -174,8 +174,10 @@ struct deferred {
 	uint8_t agreement_hash[ENVELOPE_AGREEMENT_HASH_BYTES];
 	bool early;            /* an early refusal: into the early cache when sent */
 	uint8_t early_hash[32];
-	uint8_t *env;
+	uint8_t *env;          /* NULL while sealing waits for the turn's signatures */
 	size_t env_len;
+	struct envelope_sealing *sealing; /* signed and sealed at the turn's end */
+	bool remember;         /* then into the replay cache (the request's row) */
 };
 
 /*
@@ -357,6 +359,12 @@ bool inbound_recv(struct gw *g, struct inmsg *m);
 void inbound_handle(struct gw *g, struct inmsg *m); /* handle m; releases it */
 void inbound_send_ready(struct gw *g);  /* send replies whose audit is durable */
 /*
+ * Sign the turn's replies in as few round trips to the key holder as its
+ * batches allow, seal them, and keep in the replay cache those a repeat
+ * gets: before the turn's commit.
+ */
+void inbound_seal_turn(struct gw *g);
+/*
  * Approvals, for the local API. Fill reply; for a decision, *seqp is the
  * audit record the reply must wait for (0: none, an error).
  */
@@ -431,6 +439,12 @@ int64_t gw_mono_us(void);
  */
 int gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp);
 /*
+ * The keyed digests of n inputs, by the key holder in as few round trips as
+ * its batches allow; n, or 0 if it failed (gw_audit then refuses the record).
+ */
+size_t gw_digests(struct gw *g, const struct audit_digest_input *in, size_t n,
+		  uint8_t out[][AUDIT_DIGEST_BYTES]);
+/*
  * The keyed digests of the persons a query searches for (at most 2) and of
  * those an answer discloses (at most max), made by the key holder; how
  * many. Should it fail, none: gw_audit then refuses the record.
@@ -444,6 +458,18 @@ void gw_user_name(uint32_t uid, char *out, size_t size);
 int gw_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *agreement_id,
 	    const uint8_t *agreement_hash, const Piugw__Body *body, uint8_t mid[16], uint8_t **envp,
 	    size_t *lenp);
+
+/*
+ * The same in two steps, for a turn's replies signed in one round trip to
+ * the key holder: begin packs what is signed; finish signs n (at most
+ * KH_BATCH_MAX) at once and seals each into env[i] (NULL where that one
+ * failed, logged). finish fails as a whole only if the key holder does.
+ */
+int gw_seal_begin(struct gw *g, const char *peer, const uint8_t *in_reply_to,
+		  const char *agreement_id, const uint8_t *agreement_hash, const Piugw__Body *body,
+		  struct envelope_sealing **sp);
+int gw_seal_finish(struct gw *g, struct envelope_sealing **s, size_t n, uint8_t **env,
+		   size_t *len);
 
 /* The partner of this id among g->peers, or NULL. */
 struct peer *gw_peer(struct gw *g, const char *id);

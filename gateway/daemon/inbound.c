@@ -21,47 +21,63 @@
 #include "piugw/error.h"
 #include "vocab.h"
 
-/* Subject digests collected for one audit record. */
+/*
+ * Subject digests collected for one audit record: the inputs first, as the
+ * query and then its answer give them, then all digested at once by the
+ * key holder when the record is made (digests_finish): one round trip.
+ */
+#define DIGESTS_MAX 64
 struct digests {
-	ProtobufCBinaryData v[64];
-	uint8_t d[64][AUDIT_DIGEST_BYTES];
+	struct audit_digest_input *in; /* DIGESTS_MAX + 2: the query's, then the answer's */
+	size_t nin;
+	ProtobufCBinaryData v[DIGESTS_MAX];
+	uint8_t d[DIGESTS_MAX][AUDIT_DIGEST_BYTES];
 	size_t n;
 };
 
+/* The inputs of the exchange being handled: one at a time, 50 KB, not on the stack. */
+static struct audit_digest_input digest_inputs[DIGESTS_MAX + 2];
+
 static void
-digests_add(struct digests *ds, const uint8_t d[AUDIT_DIGEST_BYTES])
+digests_init(struct digests *ds)
 {
-	for (size_t i = 0; i < ds->n; i++)
-		if (memcmp(ds->d[i], d, AUDIT_DIGEST_BYTES) == 0)
-			return;
-	if (ds->n == 64)
-		return;
-	memcpy(ds->d[ds->n], d, AUDIT_DIGEST_BYTES);
-	ds->v[ds->n].data = ds->d[ds->n];
-	ds->v[ds->n].len = AUDIT_DIGEST_BYTES;
-	ds->n++;
+	ds->in = digest_inputs;
+	ds->nin = ds->n = 0;
 }
 
-/* The identifiers a query searches for, as keyed digests. */
+/* The identifiers a query searches for. */
 static void
-digests_of_query(struct gw *g, const Piugw__Query *q, struct digests *ds)
+digests_of_query(struct digests *ds, const Piugw__Query *q)
 {
-	uint8_t d[2][AUDIT_DIGEST_BYTES];
-	size_t n = gw_query_digests(g, q, d);
-
-	for (size_t i = 0; i < n; i++)
-		digests_add(ds, d[i]);
+	ds->nin += audit_query_digest_inputs(q, &ds->in[ds->nin]);
 }
 
-/* The persons an answer discloses, as keyed digests (document and name + date of birth). */
+/* The persons an answer discloses (document and name + date of birth). */
 static void
-digests_of_result(struct gw *g, const Piugw__QueryResult *r, struct digests *ds)
+digests_of_result(struct digests *ds, const Piugw__QueryResult *r)
 {
-	uint8_t d[64][AUDIT_DIGEST_BYTES];
-	size_t n = gw_result_digests(g, r, d, 64);
+	ds->nin += audit_result_digest_inputs(r, &ds->in[ds->nin], DIGESTS_MAX + 2 - ds->nin);
+}
 
-	for (size_t i = 0; i < n; i++)
-		digests_add(ds, d[i]);
+/* Digest the inputs collected, each once (none if the key holder fails: gw_audit refuses). */
+static void
+digests_finish(struct gw *g, struct digests *ds)
+{
+	uint8_t d[DIGESTS_MAX + 2][AUDIT_DIGEST_BYTES];
+	size_t n = gw_digests(g, ds->in, ds->nin, d);
+
+	for (size_t i = 0; i < n && ds->n < DIGESTS_MAX; i++) {
+		size_t j = 0;
+		while (j < ds->n && memcmp(ds->d[j], d[i], AUDIT_DIGEST_BYTES) != 0)
+			j++;
+		if (j < ds->n)
+			continue;
+		memcpy(ds->d[ds->n], d[i], AUDIT_DIGEST_BYTES);
+		ds->v[ds->n].data = ds->d[ds->n];
+		ds->v[ds->n].len = AUDIT_DIGEST_BYTES;
+		ds->n++;
+	}
+	ds->nin = 0;
 }
 
 /* ---- replies ---- */
@@ -90,7 +106,7 @@ refuse_unaudited(struct gw *g, const char *peer, const uint8_t *rid, size_t rid_
 }
 
 /* Queue env for rid until audit record seq is durable, then send (inbound_send_ready). */
-static void
+static struct deferred *
 defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char *peer,
       const uint8_t *mid, const char *agreement_id, const uint8_t *agreement_hash,
       const uint8_t *early_hash, uint8_t *env, size_t env_len)
@@ -103,7 +119,7 @@ defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char
 		       gw_esc(d == NULL ? "out of memory" : "routing id too long"));
 		free(d);
 		free(env);
-		return;
+		return NULL;
 	}
 	d->seq = seq;
 	memcpy(d->rid, rid, rid_len);
@@ -122,6 +138,7 @@ defer(struct gw *g, uint64_t seq, const uint8_t *rid, size_t rid_len, const char
 	d->env_len = env_len;
 	*g->turn.deferred_tail = d;
 	g->turn.deferred_tail = &d->next;
+	return d;
 }
 
 /*
@@ -205,10 +222,11 @@ inbound_send_ready(struct gw *g)
 			refuse_unaudited(g, d->peer, d->rid, d->rid_len, d->has_mid ? d->req_mid : NULL,
 					 d->agreement_id[0] ? d->agreement_id : NULL,
 					 d->has_hash ? d->agreement_hash : NULL);
-		else
+		else if (d->env != NULL) /* NULL: its signature failed with the key holder */
 			links_router_send(g, d->rid, d->rid_len, d->env, d->env_len);
-		if (d->early && d->seq <= durable)
+		if (d->early && d->seq <= durable && d->env != NULL)
 			early_keep(g, d->early_hash, d->env, d->env_len);
+		envelope_sealing_free(&d->sealing);
 		free(d->env);
 		free(d);
 		d = next;
@@ -255,6 +273,7 @@ reply(struct gw *g, struct ex *x, const Piugw__Body *body)
 		x->rec.message_id.data = x->mid;
 		x->rec.message_id.len = sizeof(x->mid);
 	}
+	digests_finish(g, &x->ds);
 	x->rec.subject_digests = x->ds.v;
 	x->rec.n_subject_digests = x->ds.n;
 	if (x->unknown[0] != '\0') {
@@ -287,22 +306,79 @@ reply(struct gw *g, struct ex *x, const Piugw__Body *body)
 		       gw_esc(piugw_strerror(rc)));
 		return;
 	}
+	/* In a turn, signed with the turn's other replies at its end (inbound_seal_turn). */
+	if (g->turn.open) {
+		struct envelope_sealing *sl = NULL;
+		struct deferred *d;
+		if (gw_seal_begin(g, x->peer, x->have_mid ? x->mid : NULL, agreement_id,
+				  agreement_hash, body, &sl) != 0) {
+			gw_log(GW_ERROR, "seal_failed", "peer=%s", x->peer);
+			return;
+		}
+		if ((d = defer(g, seq, x->rid, x->rid_len, x->peer, x->have_mid ? x->mid : NULL,
+			       agreement_id, agreement_hash,
+			       x->remember ? NULL : x->early ? x->hash : NULL, NULL, 0)) == NULL) {
+			envelope_sealing_free(&sl);
+			return;
+		}
+		d->sealing = sl;
+		d->remember = x->remember && x->have_mid;
+		return;
+	}
 	if (gw_seal(g, x->peer, x->have_mid ? x->mid : NULL, agreement_id, agreement_hash, body,
 		       NULL, &env, &len) != 0) {
 		gw_log(GW_ERROR, "seal_failed", "peer=%s", x->peer);
 		return;
 	}
-	/*
-	 * Into the replay cache now, in this turn's commit, with the record it
-	 * waits for: a repeat gets these bytes once that record is durable, and
-	 * if it never becomes so (a crash before the flush), the next start
-	 * forgets them (state_replay_unaudited).
-	 */
 	if (x->remember && x->have_mid &&
 	    state_replay_set_reply(g->state, x->peer, x->mid, env, len, seq) != 0)
 		gw_log(GW_ERROR, "state", "problem=%s", gw_esc("replay cache not updated"));
 	defer(g, seq, x->rid, x->rid_len, x->peer, x->have_mid ? x->mid : NULL, agreement_id,
 	      agreement_hash, x->remember ? NULL : x->early ? x->hash : NULL, env, len);
+}
+
+/* See gw.h. */
+void
+inbound_seal_turn(struct gw *g)
+{
+	struct deferred *d = g->turn.deferred;
+
+	while (d != NULL) {
+		struct deferred *v[KH_BATCH_MAX];
+		struct envelope_sealing *sl[KH_BATCH_MAX];
+		uint8_t *env[KH_BATCH_MAX];
+		size_t len[KH_BATCH_MAX], n = 0;
+
+		for (; d != NULL && n < KH_BATCH_MAX; d = d->next)
+			if (d->sealing != NULL) {
+				v[n] = d;
+				sl[n++] = d->sealing;
+			}
+		if (n == 0)
+			break;
+		/* The key holder failed: none of these leaves (the loop stops, and says why). */
+		if (gw_seal_finish(g, sl, n, env, len) != 0)
+			for (size_t i = 0; i < n; i++)
+				env[i] = NULL;
+		for (size_t i = 0; i < n; i++) {
+			envelope_sealing_free(&v[i]->sealing);
+			v[i]->env = env[i];
+			v[i]->env_len = env[i] != NULL ? len[i] : 0;
+			/*
+			 * Into the replay cache in this turn's commit, with the
+			 * record it waits for: a repeat gets these bytes once that
+			 * record is durable, and if it never becomes so (a crash
+			 * before the flush), the next start forgets them
+			 * (state_replay_unaudited). Until then a repeat is
+			 * IN_PROGRESS, and dropped.
+			 */
+			if (env[i] != NULL && v[i]->remember &&
+			    state_replay_set_reply(g->state, v[i]->peer, v[i]->req_mid, env[i],
+						   len[i], v[i]->seq) != 0)
+				gw_log(GW_ERROR, "state", "problem=%s",
+				       gw_esc("replay cache not updated"));
+		}
+	}
 }
 
 /* Refuse with an Error of the wire code of err (PIUGW_E*). */
@@ -380,7 +456,7 @@ answer(struct gw *g, const Piugw__Query *q, const struct policy_decision *dec,
 	store_result_clear(&r);
 	if (ret != 0)
 		return ret;
-	digests_of_result(g, *qrp, &x->ds);
+	digests_of_result(&x->ds, *qrp);
 	x->rec.record_count = (uint32_t)(*qrp)->n_matches;
 	x->rec.categories = (uint32_t *)(*qrp)->categories;
 	x->rec.n_categories = (*qrp)->n_matches > 0 ? (*qrp)->n_categories : 0;
@@ -431,7 +507,7 @@ on_query(struct gw *g, struct ex *x, const Piugw__Query *q)
 
 	memset(&req, 0, sizeof(req));
 	memset(&dec, 0, sizeof(dec));
-	digests_of_query(g, q, &x->ds);
+	digests_of_query(&x->ds, q);
 	x->rec.case_reference = q->case_reference;
 	x->rec.purpose = (uint32_t)q->purpose;
 	snprintf(why, sizeof(why), "peer=\"%s\",agreement=\"%s\"", x->peer, x->h->agreement_id);
@@ -567,7 +643,7 @@ on_poll(struct gw *g, struct ex *x, const Piugw__Poll *poll)
 		x->rec.record_count = (uint32_t)stored->n_matches;
 		x->rec.categories = (uint32_t *)stored->categories;
 		x->rec.n_categories = stored->n_matches > 0 ? stored->n_categories : 0;
-		digests_of_result(g, stored, &x->ds);
+		digests_of_result(&x->ds, stored);
 	} else {
 		state_pending_clear(&p);
 		refuse(g, x, PIUGW_EINTERNAL, "the stored decision could not be read");
@@ -673,6 +749,7 @@ inbound_handle(struct gw *g, struct inmsg *m)
 	zmq_msg_t *msg = &m->msg;
 
 	memset(&x, 0, sizeof(x));
+	digests_init(&x.ds);
 	memset(&o, 0, sizeof(o));
 	piugw__audit_record__init(&x.rec);
 	x.rid = zmq_msg_data(&m->rid);
@@ -893,6 +970,7 @@ inbound_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, u
 
 	*seqp = 0;
 	memset(&x, 0, sizeof(x));
+	digests_init(&x.ds);
 	memset(&req, 0, sizeof(req));
 	memset(&dec, 0, sizeof(dec));
 	piugw__audit_record__init(&x.rec);
@@ -926,7 +1004,7 @@ inbound_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, u
 		}
 	}
 	if (q != NULL) {
-		digests_of_query(g, q, &x.ds);
+		digests_of_query(&x.ds, q);
 		x.rec.purpose = (uint32_t)q->purpose;
 		x.rec.case_reference = q->case_reference;
 		x.rec.query_type = (uint32_t)policy_query_type(q);
@@ -964,6 +1042,7 @@ inbound_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec_in, u
 		decide_error(out, PIUGW__ERROR_CODE__ERROR_INTERNAL, piugw_strerror(PIUGW_ENOMEM));
 		goto out;
 	}
+	digests_finish(g, &x.ds);
 	x.rec.subject_digests = x.ds.v;
 	x.rec.n_subject_digests = x.ds.n;
 	x.rec.peer = x.peer;

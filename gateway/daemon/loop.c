@@ -69,12 +69,14 @@ gw_turn_end(struct gw *g)
 	int rc;
 
 	/*
-	 * The turn's one durable step (gw.h): state.db, then the audit log,
-	 * then every reply whose records are on disk, all in this turn. When
+	 * The turn's one durable step (gw.h): its replies signed in one round
+	 * trip, state.db, then the audit log, then every reply whose records
+	 * are on disk, all in this turn. When
 	 * no reply waits for them, the records wait (GW_FLUSH_MS at most) to
 	 * share the next turn's flush.
 	 */
 	store_read_hold(g->store, false);
+	inbound_seal_turn(g);
 	gw_commit(g);
 	if (audit_head(g->audit) > audit_durable(g->audit)) {
 		int64_t now = gw_now_ms();

@@ -463,6 +463,7 @@ out:
 	while (g.turn.deferred != NULL) {
 		struct deferred *x = g.turn.deferred;
 		g.turn.deferred = x->next;
+		envelope_sealing_free(&x->sealing);
 		free(x->env);
 		free(x);
 	}

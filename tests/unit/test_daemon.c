@@ -105,6 +105,7 @@ side_close(struct side *s)
 	while (g->turn.deferred != NULL) {
 		struct deferred *x = g->turn.deferred;
 		g->turn.deferred = x->next;
+		envelope_sealing_free(&x->sealing);
 		free(x->env);
 		free(x);
 	}
