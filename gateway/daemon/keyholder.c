@@ -38,6 +38,7 @@ struct keyholder {
 	int fd;
 	size_t frame_max;
 	uint8_t *buf;          /* frame_max bytes: the request being built */
+	unsigned long round_trips;
 	char problem[256];
 };
 
@@ -279,6 +280,7 @@ kh_call(struct keyholder *kh, size_t len, uint8_t *reply, size_t want)
 	if (kh->problem[0] != '\0')
 		return PIUGW_EINTERNAL;
 	be32_put(kh->buf, (uint32_t)len);
+	kh->round_trips++;
 	if (write_full(kh->fd, kh->buf, 4 + len, true) != 0)
 		return kh_failed(kh, "its socket is closed", false);
 	if ((r = read_full(kh->fd, head, 4)) != 1)
@@ -440,6 +442,13 @@ const char *
 keyholder_problem(const struct keyholder *kh)
 {
 	return kh->problem[0] != '\0' ? kh->problem : NULL;
+}
+
+/* See keyholder.h. */
+unsigned long
+keyholder_round_trips(const struct keyholder *kh)
+{
+	return kh->round_trips;
 }
 
 /* See keyholder.h. */

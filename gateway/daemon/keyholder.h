@@ -73,6 +73,8 @@ int keyholder_sign(struct keyholder *kh, const uint8_t *const *m, const size_t *
  * does not allow)"). Every request fails from then on.
  */
 const char *keyholder_problem(const struct keyholder *kh);
+/* Requests made so far (round trips): what batching saves shows here. */
+unsigned long keyholder_round_trips(const struct keyholder *kh);
 pid_t keyholder_pid(const struct keyholder *kh);
 
 /* Close its socket and wait for it to end; *khp NULL after. */

@@ -393,6 +393,36 @@ answered_after_its_record_and_repeated(void **state)
 	free(first);
 	free(env);
 
+	/* Twice in one turn: answered once (the second is IN_PROGRESS), then the same bytes. */
+	{
+		struct gw *g = &f->xb.g;
+		struct inmsg m[2];
+		uint8_t mid2[16];
+		uint8_t *e2;
+		size_t l2, n0;
+		randombytes_buf(mid2, sizeof(mid2));
+		e2 = xa_query(f, mid2, "P1234567", now_ms, &l2);
+		received(f, &m[0], e2, l2);
+		received(f, &m[1], e2, l2);
+		n0 = fake_nsent;
+		gw_turn_begin(g);
+		gw_open_all(g, m, 2);
+		inbound_handle(g, &m[0]);
+		inbound_handle(g, &m[1]);
+		gw_turn_end(g);
+		assert_int_equal(fake_nsent, n0 + 1);
+		assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_ANSWERED), 2);
+		first_len = fake_sent[fake_nsent - 1].len;
+		first = malloc(first_len);
+		memcpy(first, fake_sent[fake_nsent - 1].env, first_len);
+		now_ms += 1000;
+		assert_int_equal(turn(f, e2, l2, &early), 1);
+		assert_int_equal(fake_sent[fake_nsent - 1].len, first_len);
+		assert_memory_equal(fake_sent[fake_nsent - 1].env, first, first_len);
+		free(first);
+		free(e2);
+	}
+
 	/* Other bytes under the same message id: REPLAYED, about that id. */
 	env = xa_query(f, mid, "X0000000", now_ms, &len);
 	assert_int_equal(turn(f, env, len, &early), 1);
@@ -424,7 +454,9 @@ stale_by_the_clock(void **state)
 
 /*
  * A turn of many: every reply leaves at the turn's end, all after one
- * flush; a reply whose record cannot be on disk never leaves as such.
+ * flush and signed in one round trip to the key holder (each record's
+ * digests in one more); a reply whose record cannot be on disk never
+ * leaves as such.
  */
 static void
 one_flush_for_a_turn(void **state)
@@ -435,6 +467,7 @@ one_flush_for_a_turn(void **state)
 	uint8_t *env[8];
 	size_t len[8];
 	uint64_t syncs = audit_syncs(g->audit);
+	unsigned long trips = keyholder_round_trips(g->kh);
 
 	for (int i = 0; i < 8; i++) {
 		uint8_t mid[16];
@@ -450,6 +483,7 @@ one_flush_for_a_turn(void **state)
 	gw_turn_end(g);
 	assert_int_equal(fake_nsent, 8);
 	assert_int_equal(audit_syncs(g->audit), syncs + 1);
+	assert_int_equal(keyholder_round_trips(g->kh), trips + 8 + 1);
 	for (size_t i = 0; i < fake_nsent; i++)
 		assert_int_equal(fake_sent[i].durable, fake_sent[i].head);
 	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_ANSWERED), 8);
