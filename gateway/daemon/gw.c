@@ -236,31 +236,9 @@ header_for(struct gw *g, const char *peer, const uint8_t *in_reply_to, const cha
 
 /* See gw.h. */
 int
-gw_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *agreement_id,
-	const uint8_t *agreement_hash, const Piugw__Body *body, uint8_t mid[16], uint8_t **envp,
-	size_t *lenp)
-{
-	struct envelope_header h;
-	uint8_t *b = NULL;
-	size_t blen = 0;
-	int ret;
-
-	header_for(g, peer, in_reply_to, agreement_id, agreement_hash, &h);
-	if ((ret = body_pack(body, &b, &blen)) != 0)
-		return ret;
-	ret = envelope_seal(g->env, &h, b, blen, NULL, envp, lenp);
-	sodium_memzero(b, blen);
-	free(b);
-	if (ret == 0 && mid != NULL)
-		memcpy(mid, h.message_id, ENVELOPE_MESSAGE_ID_BYTES);
-	return ret;
-}
-
-/* See gw.h. */
-int
 gw_seal_begin(struct gw *g, const char *peer, const uint8_t *in_reply_to,
 	      const char *agreement_id, const uint8_t *agreement_hash, const Piugw__Body *body,
-	      struct envelope_sealing **sp)
+	      uint8_t mid[16], struct envelope_sealing **sp)
 {
 	struct envelope_header h;
 	uint8_t *b = NULL;
@@ -273,6 +251,32 @@ gw_seal_begin(struct gw *g, const char *peer, const uint8_t *in_reply_to,
 	ret = envelope_seal_begin(g->env, &h, b, blen, sp);
 	sodium_memzero(b, blen);
 	free(b);
+	if (ret == 0 && mid != NULL)
+		memcpy(mid, h.message_id, ENVELOPE_MESSAGE_ID_BYTES);
+	return ret;
+}
+
+/* See gw.h. */
+int
+gw_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *agreement_id,
+	const uint8_t *agreement_hash, const Piugw__Body *body, uint8_t mid[16], uint8_t **envp,
+	size_t *lenp)
+{
+	struct envelope_sealing *s = NULL;
+	uint8_t sig[KEYS_SIGNATURE_BYTES];
+	const uint8_t *m;
+	size_t mlen;
+	int ret;
+
+	*envp = NULL;
+	*lenp = 0;
+	if ((ret = gw_seal_begin(g, peer, in_reply_to, agreement_id, agreement_hash, body, mid,
+				 &s)) != 0)
+		return ret;
+	envelope_sealing_input(s, &m, &mlen);
+	if ((ret = keys_sign(g->keys, sig, m, mlen)) == 0)
+		ret = envelope_seal_finish(s, sig, NULL, envp, lenp);
+	envelope_sealing_free(&s);
 	return ret;
 }
 

@@ -461,13 +461,14 @@ int gw_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const ch
 
 /*
  * The same in two steps, for a turn's replies signed in one round trip to
- * the key holder: begin packs what is signed; finish signs n (at most
+ * the key holder (gw_seal is the two for one message): begin packs what is
+ * signed (mid: its message id, may be NULL); finish signs n (at most
  * KH_BATCH_MAX) at once and seals each into env[i] (NULL where that one
  * failed, logged). finish fails as a whole only if the key holder does.
  */
 int gw_seal_begin(struct gw *g, const char *peer, const uint8_t *in_reply_to,
 		  const char *agreement_id, const uint8_t *agreement_hash, const Piugw__Body *body,
-		  struct envelope_sealing **sp);
+		  uint8_t mid[16], struct envelope_sealing **sp);
 int gw_seal_finish(struct gw *g, struct envelope_sealing **s, size_t n, uint8_t **env,
 		   size_t *len);
 

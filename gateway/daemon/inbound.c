@@ -311,7 +311,7 @@ reply(struct gw *g, struct ex *x, const Piugw__Body *body)
 		struct envelope_sealing *sl = NULL;
 		struct deferred *d;
 		if (gw_seal_begin(g, x->peer, x->have_mid ? x->mid : NULL, agreement_id,
-				  agreement_hash, body, &sl) != 0) {
+				  agreement_hash, body, NULL, &sl) != 0) {
 			gw_log(GW_ERROR, "seal_failed", "peer=%s", x->peer);
 			return;
 		}

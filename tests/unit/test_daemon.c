@@ -357,6 +357,26 @@ records(struct fx *f, int event)
 	return c.n;
 }
 
+/* A copy of the last message sent (*lenp its length). */
+static uint8_t *
+last_sent_copy(size_t *lenp)
+{
+	uint8_t *c;
+
+	*lenp = fake_sent[fake_nsent - 1].len;
+	assert_non_null(c = malloc(*lenp));
+	memcpy(c, fake_sent[fake_nsent - 1].env, *lenp);
+	return c;
+}
+
+/* The last message sent is these very bytes. */
+static void
+last_sent_is(const uint8_t *want, size_t len)
+{
+	assert_int_equal(fake_sent[fake_nsent - 1].len, len);
+	assert_memory_equal(fake_sent[fake_nsent - 1].env, want, len);
+}
+
 /* A query answered in its own turn, after its record; the same bytes again, the same reply. */
 static void
 answered_after_its_record_and_repeated(void **state)
@@ -379,16 +399,13 @@ answered_after_its_record_and_repeated(void **state)
 	assert_memory_equal(h.in_reply_to, mid, 16);
 	body_free(&b);
 	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_ANSWERED), 1);
-	first_len = fake_sent[fake_nsent - 1].len;
-	first = malloc(first_len);
-	memcpy(first, fake_sent[fake_nsent - 1].env, first_len);
+	first = last_sent_copy(&first_len);
 
 	/* A retry (PROTOCOL.md section 8 rule 5): the very same reply, nothing answered again. */
 	now_ms += 1000;
 	assert_int_equal(turn(f, env, len, &early), 1);
 	assert_int_equal(fake_sent[fake_nsent - 1].durable, fake_sent[fake_nsent - 1].head);
-	assert_int_equal(fake_sent[fake_nsent - 1].len, first_len);
-	assert_memory_equal(fake_sent[fake_nsent - 1].env, first, first_len);
+	last_sent_is(first, first_len);
 	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_ANSWERED), 1);
 	free(first);
 	free(env);
@@ -412,13 +429,10 @@ answered_after_its_record_and_repeated(void **state)
 		gw_turn_end(g);
 		assert_int_equal(fake_nsent, n0 + 1);
 		assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_ANSWERED), 2);
-		first_len = fake_sent[fake_nsent - 1].len;
-		first = malloc(first_len);
-		memcpy(first, fake_sent[fake_nsent - 1].env, first_len);
+		first = last_sent_copy(&first_len);
 		now_ms += 1000;
 		assert_int_equal(turn(f, e2, l2, &early), 1);
-		assert_int_equal(fake_sent[fake_nsent - 1].len, first_len);
-		assert_memory_equal(fake_sent[fake_nsent - 1].env, first, first_len);
+		last_sent_is(first, first_len);
 		free(first);
 		free(e2);
 	}
