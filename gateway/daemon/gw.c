@@ -5,11 +5,14 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,36 +60,48 @@ void
 gw_log(enum gw_level lvl, const char *event, const char *fmt, ...)
 {
 	static const char *names[] = {"debug", "info", "warn", "error"};
-	char ts[32];
+	char ts[32], line[8192];
 	struct timespec now;
 	struct tm tm;
 	va_list ap;
+	int k;
 
 	if ((int)lvl < gw_log_level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	flockfile(stderr);
-	fprintf(stderr, "%s.%03ldZ level=%s event=%s", ts, now.tv_nsec / 1000000, names[lvl], event);
-	if (fmt != NULL && fmt[0] != '\0') {
-		fputc(' ', stderr);
+	/*
+	 * One write(2) a line: the key holder and the metrics process share
+	 * stderr with the daemon, and a line made of several writes could be cut
+	 * by another process's.
+	 */
+	k = snprintf(line, sizeof(line), "%s.%03ldZ level=%s event=%s%s", ts, now.tv_nsec / 1000000,
+		     names[lvl], event, fmt != NULL && fmt[0] != '\0' ? " " : "");
+	if (k > 0 && (size_t)k < sizeof(line) && fmt != NULL) {
 		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
+		int more = vsnprintf(line + k, sizeof(line) - (size_t)k, fmt, ap);
 		va_end(ap);
+		k = more < 0 ? k : k + more;
 	}
-	fputc('\n', stderr);
-	funlockfile(stderr);
+	if (k < 0)
+		return;
+	if ((size_t)k >= sizeof(line) - 1) {
+		/* Longer than a log line should be: cut, and said so. */
+		static const char cut[] = " truncated=yes";
+		k = (int)(sizeof(line) - sizeof(cut));
+		memcpy(line + k, cut, sizeof(cut) - 1);
+		k += (int)sizeof(cut) - 1;
+	}
+	line[k++] = '\n';
+	fflush(stderr);
+	while (write(STDERR_FILENO, line, (size_t)k) < 0 && errno == EINTR)
+		;
 	if (gw_log_syslog) {
 		static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
-		char line[1024];
-		int k = snprintf(line, sizeof(line), "event=%s ", event);
-		if (fmt != NULL && k > 0 && (size_t)k < sizeof(line)) {
-			va_start(ap, fmt);
-			vsnprintf(line + k, sizeof(line) - (size_t)k, fmt, ap);
-			va_end(ap);
-		}
-		syslog(prio[lvl], "%s", line);
+		const char *e = strstr(line, " event=");
+		/* syslog stamps its own time and level: from event= on, without the newline. */
+		syslog(prio[lvl], "%.*s", (int)(line + k - 1 - (e + 1)), e + 1);
 	}
 }
 
@@ -312,3 +327,31 @@ gw_peer(struct gw *g, const char *id)
 			return &g->peers[i];
 	return NULL;
 }
+
+#ifdef PIUGW_TEST_HOOKS
+/* See gw.h. */
+void
+gw_test_escape(const char *process, const char *variable)
+{
+	const char *what = getenv(variable);
+	char path[64];
+	int fd = -1;
+
+	if (what == NULL)
+		return;
+	errno = 0;
+	if (strcmp(what, "shadow") == 0)
+		fd = open("/etc/shadow", O_RDONLY | O_CLOEXEC);
+	else if (strcmp(what, "socket") == 0)
+		fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	else if (strcmp(what, "parent_memory") == 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/mem", (long)getppid());
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	} else if (strcmp(what, "execve") == 0)
+		execl("/bin/true", "true", (char *)NULL);
+	gw_log(GW_WARN, "test_escape", "what=%s result=%s error=%s process=%s", gw_esc(what),
+	       fd >= 0 ? "allowed" : "refused", gw_esc(strerror(errno)), process);
+	if (fd >= 0)
+		close(fd);
+}
+#endif

@@ -385,13 +385,28 @@ void witness_fill(struct gw *g, const char *peer, struct witness_out *w);
 void witness_receive(struct gw *g, const char *peer, const Piugw__AuditCheckpoint *theirs,
 		     const Piugw__AuditCheckpoint *ours);
 
+#ifdef PIUGW_TEST_HOOKS
+/*
+ * Test builds only: with the environment's variable set, attempt once what
+ * the sandbox forbids (sandbox.sh), and log what happened: "shadow" (read
+ * /etc/shadow), "socket" (an AF_PACKET socket), "parent_memory" (open the
+ * parent's /proc/PID/mem), "execve" (run /bin/true: the filter kills).
+ */
+void gw_test_escape(const char *process, const char *variable);
+#endif
+
 /* ---- metrics.c: /metrics and /healthz on a loopback address ---- */
 struct gw_metrics;
-int metrics_open(struct gw *g);            /* nothing to serve without metrics.listen */
+/*
+ * The counters, and with metrics.listen the metrics process (metricsd.h),
+ * forked now: call it before the store, the audit log or a socket is open.
+ */
+int metrics_open(struct gw *g);
 void metrics_close(struct gw *g);
-int metrics_fd(struct gw *g);              /* libmicrohttpd's epoll fd, or -1 */
-long metrics_timeout_ms(struct gw *g);     /* when it wants to run again, or -1 */
-void metrics_run(struct gw *g);
+int metrics_fd(struct gw *g);              /* the metrics process's socket, or -1 */
+short metrics_events(struct gw *g);        /* the poll events to wait for on it */
+pid_t metrics_pid(struct gw *g);           /* 0: none */
+void metrics_run(struct gw *g);            /* its socket is ready: answer what it asks */
 /* Add v to the counter name{labels} (name: one of the static family names). */
 void metrics_add(struct gw *g, const char *name, const char *labels, double v);
 /* One round trip of a query to peer. */

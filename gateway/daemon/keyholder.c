@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -201,6 +202,7 @@ holder_main(int fd, struct keys_secret *k, const uint8_t audit_key[AUDIT_KEY_BYT
 	uint8_t *akey = sodium_malloc(AUDIT_KEY_BYTES);
 	uint8_t *buf = malloc(frame_max);
 
+	prctl(PR_SET_NAME, "piugwd-keys", 0, 0, 0); /* ps and /proc tell it apart */
 	/* What it does not need: the CURVE secret (inherited with the daemon's memory). */
 	keys_secret_forget_transport(k);
 	/* Signals are the daemon's: this process ends when the daemon closes the socket. */

@@ -452,7 +452,6 @@ loop_run(struct gw *g)
 	struct gw_turn *t = &g->turn;
 	struct gw_links *l = &g->links;
 	zmq_pollitem_t items[8 + 2 * 64];
-	int metrics = metrics_fd(g);
 
 	while (!g->stop) {
 		size_t n = 0, peer0;
@@ -467,8 +466,6 @@ loop_run(struct gw *g)
 			if (left < timeout)
 				timeout = left > 0 ? (long)left : 0;
 		}
-		if (metrics >= 0 && metrics_timeout_ms(g) >= 0 && metrics_timeout_ms(g) < timeout)
-			timeout = metrics_timeout_ms(g);
 		if (l->router == NULL) {
 			/* Rebinding after a cut-off: try again soon. */
 			if (links_router_retry(g) != 0 && timeout > 10)
@@ -486,7 +483,8 @@ loop_run(struct gw *g)
 		items[n++] = (zmq_pollitem_t){.fd = g->sigfd, .events = ZMQ_POLLIN};
 		/* The audit log is written at the turn's end, by this thread: nothing to wait for. */
 		items[n++] = (zmq_pollitem_t){.fd = -1};
-		items[n++] = (zmq_pollitem_t){.fd = metrics, .events = ZMQ_POLLIN};
+		/* The metrics process: a scrape's request, or a snapshot being written. */
+		items[n++] = (zmq_pollitem_t){.fd = metrics_fd(g), .events = metrics_events(g)};
 		/* Suspensions, without a look at the file system per decision (-1: none). */
 		items[n++] = (zmq_pollitem_t){.fd = policy_watch(g->policy), .events = ZMQ_POLLIN};
 		/* fd -1: a socket that is not there (rebinding) is not polled. */
@@ -516,7 +514,7 @@ loop_run(struct gw *g)
 		/* A reload may have closed sockets in items: poll the new ones first. */
 		if (items[2].revents & ZMQ_POLLIN && on_signal(g))
 			n = 0;
-		if (metrics >= 0)
+		if (n > 0 && items[4].revents != 0)
 			metrics_run(g);
 		for (int k = 0; n > 0 && take_quiet(l->zap, &items[0], k, &l->zap_again); k++)
 			links_zap_handle(g);

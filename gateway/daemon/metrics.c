@@ -1,18 +1,20 @@
 /*
- * metrics.c: Prometheus metrics and a health endpoint over HTTP, served by
- * libmicrohttpd on a loopback address (metrics.listen in piugwd.yaml).
+ * metrics.c: Prometheus metrics and a health endpoint, served on a loopback
+ * address (metrics.listen in piugwd.yaml) by the metrics process
+ * (metricsd.h).
  *
- * libmicrohttpd runs without a thread of its own (MHD_USE_EPOLL): its
- * epoll descriptor is one more item in the gateway's zmq_poll loop, so the
- * handlers read the gateway's state on the loop's thread, with no locks.
- * Counters are kept as (name, labels) pairs; gauges are computed when
- * scraped. Labels carry gateway ids, agreement ids and codes only: never
- * personal data.
+ * The counters are kept here, and a scrape's page is made here, on the
+ * loop's thread with no locks: the metrics process's socket is one more
+ * item in the gateway's zmq_poll loop, and each of its requests gets a
+ * snapshot of /metrics and /healthz as they are now. Counters are kept as
+ * (name, labels) pairs; gauges are computed when scraped. Labels carry
+ * gateway ids, agreement ids and codes only: never personal data.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,13 +22,12 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <microhttpd.h>
-
 #include "gw.h"
+#include "metricsd.h"
 #include "num.h"
 #include "piugw/error.h"
 
-#define BODY_MAX (256 * 1024)
+#define BODY_MAX MX_BODY_MAX
 
 struct counter {
 	const char *name; /* static */
@@ -62,8 +63,7 @@ struct hist {
 };
 
 struct gw_metrics {
-	struct MHD_Daemon *mhd;
-	int epoll_fd;
+	struct metricsd *proc; /* NULL without metrics.listen */
 	struct counter *c;
 	size_t n, cap;
 	struct hist *h;
@@ -340,73 +340,48 @@ metrics_health(struct gw *g, json_t **outp)
 	return json_array_size(reasons) == 0;
 }
 
-static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len)
+/* The refusal's page: health says why, and nothing else is running to measure. */
+static void
+snapshot_refusing(struct gw *g, struct metricsd *proc)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	enum MHD_Result ret;
+	static const char up[] = "# HELP piugw_serving 0 while piugwd refuses to serve.\n"
+				 "# TYPE piugw_serving gauge\npiugw_serving 0\n";
+	json_t *o = json_pack("{s:s, s:s, s:[s]}", "status", "refused", "gateway",
+			      policy_config(g->policy)->id, "reasons", g->refusal);
+	char *h = json_dumps(o, JSON_COMPACT);
 
-	if (r == NULL) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, "Content-Type", type);
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	json_decref(o);
+	(void)metricsd_send(proc, 200, up, sizeof(up) - 1, 503, h != NULL ? h : "{}",
+			    h != NULL ? strlen(h) : 2);
+	free(h);
 }
 
-static enum MHD_Result
-handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-       const char *version, const char *upload, size_t *upload_len, void **ctx)
+/* A scrape wants the pages as they are now. */
+static void
+snapshot(struct gw *g)
 {
-	struct gw *g = cls;
+	static const char many[] = "too many series\n";
+	struct gw_metrics *m = g->metrics;
+	struct buf b = {.p = malloc(16384), .cap = 16384};
+	json_t *o = NULL;
+	bool ok;
+	char *h;
 
-	(void)version;
-	(void)upload;
-	(void)ctx;
-	if (*upload_len != 0 || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", strdup("GET only\n"), 9);
-	/* Refusing to serve: health says why, and nothing else is running to measure. */
-	if (g->refusal[0] != '\0' && strcmp(url, "/healthz") == 0) {
-		json_t *o = json_pack("{s:s, s:s, s:[s]}", "status", "refused", "gateway",
-				      policy_config(g->policy)->id, "reasons", g->refusal);
-		char *s = json_dumps(o, JSON_COMPACT);
-		json_decref(o);
-		return s == NULL ? MHD_NO
-				 : reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", s,
-					 strlen(s));
+	if (g->refusal[0] != '\0') {
+		free(b.p);
+		snapshot_refusing(g, m->proc);
+		return;
 	}
-	if (g->refusal[0] != '\0' && strcmp(url, "/metrics") == 0) {
-		static const char up[] = "# HELP piugw_serving 0 while piugwd refuses to serve.\n"
-					 "# TYPE piugw_serving gauge\npiugw_serving 0\n";
-		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4", strdup(up),
-			     sizeof(up) - 1);
-	}
-	if (strcmp(url, "/metrics") == 0) {
-		struct buf b = {.p = malloc(16384), .cap = 16384};
-		if (b.p == NULL)
-			return MHD_NO;
-		render_metrics(g, &b);
-		if (b.oom) {
-			free(b.p);
-			return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
-				     strdup("too many series\n"), 16);
-		}
-		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4", b.p, b.n);
-	}
-	if (strcmp(url, "/healthz") == 0) {
-		json_t *o = NULL;
-		bool ok = metrics_health(g, &o);
-		char *s = json_dumps(o, JSON_COMPACT);
-		json_decref(o);
-		if (s == NULL)
-			return MHD_NO;
-		return reply(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", s,
-			     strlen(s));
-	}
-	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", strdup("/metrics or /healthz\n"), 21);
+	b.oom = b.p == NULL;
+	render_metrics(g, &b);
+	ok = metrics_health(g, &o);
+	h = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	(void)metricsd_send(m->proc, b.oom ? 500 : 200, b.oom ? many : b.p,
+			    b.oom ? sizeof(many) - 1 : b.n, ok ? 200 : 503, h != NULL ? h : "{}",
+			    h != NULL ? strlen(h) : 2);
+	free(h);
+	free(b.p);
 }
 
 /* Parse "127.0.0.1:9741" or "[::1]:9741"; only loopback addresses. */
@@ -461,32 +436,29 @@ metrics_open(struct gw *g)
 {
 	struct gw_metrics *m;
 	struct sockaddr_storage ss;
-	const union MHD_DaemonInfo *info;
+	struct diag d;
+	const char *listen = policy_config(g->policy)->metrics_listen;
 	char why[200];
+	int rc;
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return PIUGW_ENOMEM;
-	m->epoll_fd = -1;
 	g->metrics = m;
-	if (policy_config(g->policy)->metrics_listen == NULL)
+	if (listen == NULL)
 		return 0;
-	if (!parse_listen(policy_config(g->policy)->metrics_listen, &ss, why, sizeof(why))) {
+	if (!parse_listen(listen, &ss, why, sizeof(why))) {
 		gw_log(GW_ERROR, "config", "metrics.listen=%s", gw_esc(why));
 		return PIUGW_ECONFIG;
 	}
-	m->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-				  0, NULL, NULL, handle, g, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
-	if (m->mhd == NULL || (info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
-		gw_log(GW_ERROR, "bind", "metrics.listen=%s problem=%s",
-		       gw_esc(policy_config(g->policy)->metrics_listen),
-		       gw_esc("cannot listen there (in use?)"));
-		return PIUGW_ESYSTEM;
-	}
-	m->epoll_fd = info->epoll_fd;
-	gw_log(GW_INFO, "metrics", "listen=%s", gw_esc(policy_config(g->policy)->metrics_listen));
+	diag_init(&d);
+	rc = metricsd_start(&ss, listen, g->keys, MX_WAIT_MS, true, &m->proc, &d);
+	for (size_t i = 0; i < d.n; i++)
+		gw_log(GW_ERROR, "metrics_failed", "problem=%s", gw_esc(d.lines[i]));
+	diag_clear(&d);
+	if (rc != 0)
+		return rc;
+	gw_log(GW_INFO, "metrics", "listen=%s pid=%ld", gw_esc(listen),
+	       (long)metricsd_pid(m->proc));
 	return 0;
 }
 
@@ -494,26 +466,44 @@ metrics_open(struct gw *g)
 int
 metrics_fd(struct gw *g)
 {
-	return g->metrics != NULL ? g->metrics->epoll_fd : -1;
+	return g->metrics != NULL ? metricsd_fd(g->metrics->proc) : -1;
 }
 
 /* See gw.h. */
-long
-metrics_timeout_ms(struct gw *g)
+short
+metrics_events(struct gw *g)
 {
-	MHD_UNSIGNED_LONG_LONG t;
+	short e = g->metrics != NULL ? metricsd_events(g->metrics->proc) : 0;
 
-	if (g->metrics == NULL || g->metrics->mhd == NULL || MHD_get_timeout(g->metrics->mhd, &t) != MHD_YES)
-		return -1;
-	return t > 1000 ? 1000 : (long)t;
+	return (short)((e & POLLIN ? ZMQ_POLLIN : 0) | (e & POLLOUT ? ZMQ_POLLOUT : 0));
+}
+
+/* See gw.h. */
+pid_t
+metrics_pid(struct gw *g)
+{
+	return g->metrics != NULL ? metricsd_pid(g->metrics->proc) : 0;
 }
 
 /* See gw.h. */
 void
 metrics_run(struct gw *g)
 {
-	if (g->metrics != NULL && g->metrics->mhd != NULL)
-		MHD_run(g->metrics->mhd);
+	struct gw_metrics *m = g->metrics;
+	int k;
+
+	if (m == NULL || m->proc == NULL || metricsd_fd(m->proc) < 0)
+		return;
+	if ((k = metricsd_wanted(m->proc)) > 0)
+		snapshot(g);
+	if (k < 0 || metricsd_problem(m->proc) != NULL) {
+		/* Said once: its socket is gone from the loop from now on. */
+		gw_log(GW_ERROR, "metrics_failed", "problem=%s why=%s",
+		       gw_esc(metricsd_problem(m->proc)),
+		       gw_esc("/metrics and /healthz are not served until piugwd is restarted; "
+			      "the gateway serves on"));
+		metricsd_stop(&m->proc);
+	}
 }
 
 /* See gw.h. */
@@ -524,8 +514,7 @@ metrics_close(struct gw *g)
 
 	if (m == NULL)
 		return;
-	if (m->mhd != NULL)
-		MHD_stop_daemon(m->mhd);
+	metricsd_stop(&m->proc);
 	free(m->c);
 	free(m->h);
 	free(m);

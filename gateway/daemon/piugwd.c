@@ -93,18 +93,13 @@ join(const char *dir, const char *name)
 static void
 refuse_to_serve(struct gw *g, const sigset_t *mask)
 {
-	int fd;
-
-	if (policy_config(g->policy)->metrics_listen == NULL ||
-	    (g->sigfd = signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
-	    metrics_open(g) != 0 || (fd = metrics_fd(g)) < 0)
+	if (metrics_fd(g) < 0 || (g->sigfd = signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return;
 	gw_log(GW_ERROR, "refusing", "why=%s", gw_esc(g->refusal));
-	for (;;) {
+	while (metrics_fd(g) >= 0) {
 		zmq_pollitem_t p[2] = {{.fd = g->sigfd, .events = ZMQ_POLLIN},
-				       {.fd = fd, .events = ZMQ_POLLIN}};
-		long t = metrics_timeout_ms(g);
-		if (zmq_poll(p, 2, t < 0 || t > 1000 ? 1000 : t) < 0 && errno != EINTR)
+				       {.fd = metrics_fd(g), .events = metrics_events(g)}};
+		if (zmq_poll(p, 2, 1000) < 0 && errno != EINTR)
 			return;
 		if (p[0].revents & ZMQ_POLLIN) {
 			struct signalfd_siginfo si;
@@ -112,7 +107,8 @@ refuse_to_serve(struct gw *g, const sigset_t *mask)
 			    (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
 				return;
 		}
-		metrics_run(g);
+		if (p[1].revents != 0)
+			metrics_run(g);
 	}
 }
 
@@ -195,33 +191,6 @@ limit_files(const struct config *c, const char *config)
 	return 0;
 }
 
-#ifdef PIUGW_TEST_HOOKS
-/*
- * Test builds only: with PIUGW_TEST_ESCAPE set, attempt once, serving, what
- * the sandbox forbids (sandbox.sh): "shadow" (read /etc/shadow), "socket"
- * (an AF_PACKET socket), "execve" (run /bin/true: the filter kills).
- */
-static void
-test_escape(void)
-{
-	const char *what = getenv("PIUGW_TEST_ESCAPE");
-	int fd = -1;
-
-	if (what == NULL)
-		return;
-	errno = 0;
-	if (strcmp(what, "shadow") == 0)
-		fd = open("/etc/shadow", O_RDONLY | O_CLOEXEC);
-	else if (strcmp(what, "socket") == 0)
-		fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	else if (strcmp(what, "execve") == 0)
-		execl("/bin/true", "true", (char *)NULL);
-	gw_log(GW_WARN, "test_escape", "what=%s result=%s error=%s", gw_esc(what),
-	       fd >= 0 ? "allowed" : "refused", gw_esc(strerror(errno)));
-	if (fd >= 0)
-		close(fd);
-}
-#endif
 
 int
 main(int argc, char **argv)
@@ -365,6 +334,11 @@ main(int argc, char **argv)
 		print_diag(&d);
 		goto out;
 	}
+	/* Metrics parse what anyone on the host sends: a process of its own (metricsd.h). */
+	if (metrics_open(&g) != 0) {
+		fprintf(stderr, "piugwd: the metrics process could not be started (see above)\n");
+		goto out;
+	}
 	if (limit_files(policy_config(g.policy), config) != 0)
 		goto out;
 	/* The newest record this gateway made durable: the log must reach it. */
@@ -426,12 +400,12 @@ main(int argc, char **argv)
 			sandbox_strerror(rc));
 		goto out;
 	}
-	if (metrics_open(&g) != 0 || links_open(&g) != 0) {
+	if (links_open(&g) != 0) {
 		fprintf(stderr, "piugwd: could not open the gateway's sockets (see above)\n");
 		goto out;
 	}
 	/* Its sockets open (libzmq's threads run), the filter for what it does from now on. */
-	if ((rc = sandbox_main(keyholder_pid(g.kh))) != 0) {
+	if ((rc = sandbox_main(keyholder_pid(g.kh), metrics_pid(&g))) != 0) {
 		fprintf(stderr, "piugwd: the seccomp filter could not be installed: %s\n",
 			sandbox_strerror(rc));
 		goto out;
@@ -451,7 +425,7 @@ main(int argc, char **argv)
 		close(ready_fd);
 	}
 #ifdef PIUGW_TEST_HOOKS
-	test_escape();
+	gw_test_escape("main", "PIUGW_TEST_ESCAPE");
 #endif
 	/* From here on, one state.db transaction per turn of the loop (gw_turn_end). */
 	state_batch(g.state, true);

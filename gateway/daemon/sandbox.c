@@ -201,7 +201,7 @@ sandbox_no_netlink(void)
 
 /* See sandbox.h. */
 int
-sandbox_main(pid_t keyholder)
+sandbox_main(pid_t keyholder, pid_t metrics)
 {
 	static const int families[] = {AF_UNIX, AF_INET, AF_INET6};
 	scmp_filter_ctx ctx;
@@ -232,11 +232,58 @@ sandbox_main(pid_t keyholder)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 				      SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME));
-	/* Signals: only to its key holder (to end one that no longer answers). */
+	/* Signals: only to its key holder and metrics process (to end one that broke the rules). */
 	if (rc == 0 && keyholder > 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
 				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)keyholder));
+	if (rc == 0 && metrics > 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)metrics));
 	return load(ctx, rc, true); /* libzmq's threads run already */
+}
+
+/* ---- the metrics process ---- */
+
+/*
+ * What the metrics process calls once it serves: libmicrohttpd's loop
+ * (epoll, accept, reading and writing connections), its own pipe to the
+ * daemon, memory and time. No socket(2), no file: anything else fails with
+ * EPERM, and what main_kills names kills it.
+ */
+static const int metrics_calls[] = {
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(close),
+	SCMP_SYS(fcntl), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(recvfrom),
+	SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(shutdown),
+	SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(mprotect), SCMP_SYS(madvise),
+	SCMP_SYS(brk), SCMP_SYS(futex), SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(restart_syscall),
+};
+
+/* See sandbox.h. */
+int
+sandbox_metrics(void)
+{
+	scmp_filter_ctx ctx;
+	int rc;
+
+	if ((rc = seccomp_usable()) != 0)
+		return rc;
+	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof(metrics_calls) / sizeof(metrics_calls[0]) && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, metrics_calls[i], 0);
+#ifdef __SANITIZE_ADDRESS__
+	for (size_t i = 0; i < sizeof(sanitizer_calls) / sizeof(sanitizer_calls[0]) && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sanitizer_calls[i], 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack), 0);
+#endif
+	for (size_t i = 0; i < sizeof(main_kills) / sizeof(main_kills[0]) && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, main_kills[i], 0);
+	return load(ctx, rc, false); /* one thread */
 }
 
 /* ---- Landlock: the main process's files ---- */
@@ -278,6 +325,74 @@ ll_allow(int ruleset, const char *path, uint64_t access)
 	return rc;
 }
 
+/*
+ * The ruleset's attributes as the kernel's ABI 6 knows them: Debian 12's
+ * headers stop at the first field. The kernel takes the leading part its
+ * ABI knows (ll_attr_size).
+ */
+struct ll_attr {
+	uint64_t fs, net, scoped;
+};
+#define LL_NET_BIND_TCP (1ULL << 0)    /* ABI 4 */
+#define LL_NET_CONNECT_TCP (1ULL << 1) /* ABI 4 */
+#define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ULL << 1)        /* ABI 6 */
+
+static size_t
+ll_attr_size(int abi)
+{
+	return abi >= 6 ? sizeof(struct ll_attr) : abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
+}
+
+/* The kernel's Landlock ABI, 0 if none, or SANDBOX_NO_LANDLOCK / -errno in *rcp. */
+static int
+ll_abi(int *rcp)
+{
+	int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+
+	*rcp = 0;
+	/* Not built in, turned off at boot, or hidden by a container's filter. */
+	if (abi < 0)
+		*rcp = errno == ENOSYS || errno == EOPNOTSUPP || errno == EPERM ? SANDBOX_NO_LANDLOCK
+										: -errno;
+	return abi < 0 ? 0 : abi;
+}
+
+/* The file-system rights ABI abi knows. */
+static uint64_t
+ll_fs(int abi)
+{
+	uint64_t fs = FS_ALL;
+
+	if (abi < 2)
+		fs &= ~LANDLOCK_ACCESS_FS_REFER;
+	if (abi < 3)
+		fs &= ~LANDLOCK_ACCESS_FS_TRUNCATE;
+	return fs;
+}
+
+/* See sandbox.h. */
+int
+sandbox_nothing(int *abip)
+{
+	struct ll_attr attr = {0};
+	int ruleset, rc;
+
+	if ((*abip = ll_abi(&rc)) == 0)
+		return rc;
+	attr.fs = ll_fs(*abip);
+	attr.net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+	attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+	if ((ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, ll_attr_size(*abip), 0)) < 0)
+		return -errno;
+	rc = 0;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    syscall(SYS_landlock_restrict_self, ruleset, 0) != 0)
+		rc = -errno;
+	close(ruleset);
+	return rc;
+}
+
 /* See sandbox.h. */
 int
 sandbox_files(const char *const *ro, size_t nro, const char *const *rw, size_t nrw, int *abip)
@@ -289,19 +404,12 @@ sandbox_files(const char *const *ro, size_t nro, const char *const *rw, size_t n
 		"/etc/services", "/etc/protocols", "/etc/localtime", "/etc/ld.so.cache",
 		"/proc", "/sys/devices/system/cpu", "/dev/urandom",
 	};
-	struct landlock_ruleset_attr attr = {.handled_access_fs = FS_ALL};
-	int abi, ruleset, rc = 0;
+	struct landlock_ruleset_attr attr = {0};
+	int ruleset, rc;
 
-	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	*abip = abi < 0 ? 0 : abi;
-	/* Not built in, turned off at boot, or hidden by a container's filter. */
-	if (abi < 0)
-		return errno == ENOSYS || errno == EOPNOTSUPP || errno == EPERM ? SANDBOX_NO_LANDLOCK
-										 : -errno;
-	if (abi < 2)
-		attr.handled_access_fs &= ~LANDLOCK_ACCESS_FS_REFER;
-	if (abi < 3)
-		attr.handled_access_fs &= ~LANDLOCK_ACCESS_FS_TRUNCATE;
+	if ((*abip = ll_abi(&rc)) == 0)
+		return rc;
+	attr.handled_access_fs = ll_fs(*abip);
 	if ((ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0)) < 0)
 		return -errno;
 	for (size_t i = 0; i < sizeof(system_ro) / sizeof(system_ro[0]) && rc == 0; i++)

@@ -34,11 +34,20 @@ int sandbox_no_netlink(void);
 /*
  * The main process's, once it serves (after its sockets are open: libzmq's
  * threads get it too): main_calls in sandbox.c allowed, socket(2) for
- * AF_UNIX, AF_INET and AF_INET6 only, kill(2) to its key holder only;
+ * AF_UNIX, AF_INET and AF_INET6 only, kill(2) to its key holder and metrics
+ * process only (metrics 0: none);
  * running a program, tracing, new processes, privileges and namespaces
  * kill it; anything else fails with EPERM. 0, SANDBOX_DENIED, or -errno.
  */
-int sandbox_main(pid_t keyholder);
+int sandbox_main(pid_t keyholder, pid_t metrics);
+
+/*
+ * The metrics process's, once its listening socket is open (one thread):
+ * libmicrohttpd's calls on sockets it is given, its pipe, memory and time;
+ * no new socket, no file; what kills the main process kills it; anything
+ * else fails with EPERM. 0, SANDBOX_DENIED, or -errno.
+ */
+int sandbox_metrics(void);
 
 /*
  * Landlock (before any thread starts: threads inherit it): from now on this
@@ -50,6 +59,14 @@ int sandbox_main(pid_t keyholder);
 #define SANDBOX_NO_LANDLOCK (-10001)
 int sandbox_files(const char *const *ro, size_t nro, const char *const *rw, size_t nrw,
 		  int *abip);
+
+/*
+ * Landlock with no rule: from now on this process opens no file or folder,
+ * and where the kernel knows them (ABI 4, 6), binds and connects no TCP
+ * port and signals or reaches no process outside its own domain. 0;
+ * SANDBOX_NO_LANDLOCK; or -errno. *abip as for sandbox_files.
+ */
+int sandbox_nothing(int *abip);
 
 /* What a sandbox_* failure means, for a log line. */
 const char *sandbox_strerror(int rc);

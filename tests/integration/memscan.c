@@ -5,6 +5,7 @@
  * other, piugwd's main process the other and not the one.
  *
  *   memscan [--transport] PID CERT_SECRET    exit 1: found, 0: not found, 2: could not look
+ *   memscan --text TEXT PID                  the same for TEXT (a traveller's document number)
  *
  * The seed (the first 32 bytes of sign-secret-key), or the curve section's
  * secret-key, is searched for through
@@ -36,25 +37,39 @@ main(int argc, char **argv)
 	int mem, found = 0;
 
 	bool transport = argc == 4 && strcmp(argv[1], "--transport") == 0;
+	bool plain = argc == 4 && strcmp(argv[1], "--text") == 0;
 	const char *what = transport ? "\n    secret-key = \"" : "sign-secret-key = \"";
-	size_t klen = transport ? 32 : 64;
+	const char *name = plain ? "text" : transport ? "CURVE secret" : "signing key";
+	size_t klen = transport ? 32 : 64, nlen = 32;
+	const uint8_t *needle = sk;
 
-	if (argc != 3 && !transport) {
-		fprintf(stderr, "usage: memscan [--transport] PID CERT_SECRET\n");
+	if (argc != 3 && !transport && !plain) {
+		fprintf(stderr, "usage: memscan [--transport] PID CERT_SECRET | --text TEXT PID\n");
 		return 2;
 	}
-	argv += transport;
-	if ((f = fopen(argv[2], "r")) == NULL || getdelim(&text, &cap, '\0', f) < 0) {
-		perror(argv[2]);
-		return 2;
+	if (plain) {
+		needle = (const uint8_t *)argv[2];
+		if ((nlen = strlen(argv[2])) == 0 || nlen > 4096) {
+			fprintf(stderr, "memscan: TEXT: 1 to 4096 bytes\n");
+			return 2;
+		}
+		argv[2] = argv[3]; /* PID where the others have it */
+		argv[1] = argv[2];
+	} else {
+		argv += transport;
+		if ((f = fopen(argv[2], "r")) == NULL || getdelim(&text, &cap, '\0', f) < 0) {
+			perror(argv[2]);
+			return 2;
+		}
+		fclose(f);
+		if ((p = strstr(text, what)) == NULL || (q = strchr(p += strlen(what), '"')) == NULL ||
+		    z85_decode(sk, klen, p, (size_t)(q - p)) != 0) {
+			fprintf(stderr, "memscan: %s: no %s\n", argv[2],
+				transport ? "secret-key" : "sign-secret-key");
+			return 2;
+		}
+		free(text);
 	}
-	fclose(f);
-	if ((p = strstr(text, what)) == NULL || (q = strchr(p += strlen(what), '"')) == NULL ||
-	    z85_decode(sk, klen, p, (size_t)(q - p)) != 0) {
-		fprintf(stderr, "memscan: %s: no %s\n", argv[2], transport ? "secret-key" : "sign-secret-key");
-		return 2;
-	}
-	free(text);
 	snprintf(path, sizeof(path), "/proc/%s/maps", argv[1]);
 	if ((f = fopen(path, "r")) == NULL) {
 		perror(path);
@@ -70,17 +85,16 @@ main(int argc, char **argv)
 		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 || strstr(line, "[vvar") != NULL ||
 		    strstr(line, "[vsyscall]") != NULL || hi - lo > 256UL << 20)
 			continue;
-		for (unsigned long at = lo; !found && at < hi; at += sizeof(buf) - 31) {
+		for (unsigned long at = lo; !found && at < hi; at += sizeof(buf) - (nlen - 1)) {
 			size_t want = hi - at < sizeof(buf) ? hi - at : sizeof(buf);
 			ssize_t n = pread(mem, buf, want, (off_t)at);
-			if (n < 32)
+			if (n < (ssize_t)nlen)
 				break;
-			found = memmem(buf, (size_t)n, sk, 32) != NULL;
+			found = memmem(buf, (size_t)n, needle, nlen) != NULL;
 		}
 	}
 	fclose(f);
 	close(mem);
-	printf("%s: the %s is %s\n", argv[1], transport ? "CURVE secret" : "signing key",
-	       found ? "there" : "not there");
+	printf("%s: the %s is %s\n", argv[1], name, found ? "there" : "not there");
 	return found;
 }

@@ -5,6 +5,8 @@
 # the main process would), and when it ends the daemon says so and stops.
 # The main process runs under a filter of its own on every thread and under
 # Landlock: built with the test hooks, it attempts what they forbid.
+# The metrics process (libmicrohttpd) is a third: no key, no traveller, no
+# file, and its end is logged while the gateway serves on.
 # Usage: sandbox.sh PIUGW PIUGWD ROGUE MEMSCAN NONETLINK
 set -u
 piugw=$1 piugwd=$2 rogue=$3 memscan=$4 nonetlink=$5
@@ -13,16 +15,18 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 base=${PIUGW_TEST_PORT:-29901}
 . "$(dirname "$0")/meshlib.sh"
 
-# children PID: the processes whose parent is PID.
-children() {
-	local parent=$1 s line
+# child ID NAME: the processes of gateway ID named NAME (piugwd-keys, piugwd-metrics).
+child() {
+	local parent=${pid[$1]} name=$2 s line
 	for s in /proc/[0-9]*/stat; do
 		read -r line <"$s" 2>/dev/null || continue
+		case $line in *" ($name) "*) ;; *) continue ;; esac
 		set -- ${line##*) } # after "(comm) ": state ppid ...
 		[ "${2:-}" = "$parent" ] && { line=${s#/proc/}; echo "${line%/stat}"; }
 	done
 }
-key_holder() { children "${pid[$1]}"; }
+key_holder() { child "$1" piugwd-keys; }
+metrics_of() { child "$1" piugwd-metrics; }
 # status PID FIELD VALUE: /proc/PID/status says FIELD: VALUE.
 status() { grep -q "^$2:[[:space:]]*$3\$" "/proc/$1/status"; }
 cert() { echo "$m/$1/etc/certs/$1.cert_secret"; }
@@ -69,6 +73,44 @@ check "XA's main process holds its CURVE secret (libzmq's copy: $(cat "$dir/out"
 rc=$?
 check "its key holder does not ($(cat "$dir/out"))" test $rc -eq 0
 
+# The metrics process: its own filter, nothing of the keys or the travellers.
+xa_mx=$(metrics_of XA-PIU)
+check "XA has one metrics process (${xa_mx:-none})" test -n "$xa_mx" -a "$(echo "$xa_mx" | wc -w)" -eq 1
+check "  under its filter (Seccomp: 2, NoNewPrivs: 1)" sh -c "grep -q '^Seccomp:.2$' /proc/$xa_mx/status && grep -q '^NoNewPrivs:.1$' /proc/$xa_mx/status"
+if [ "$(id -u)" -eq 0 ]; then
+	check "  as nobody, piugwd being root" grep -q '^Uid:.65534.65534.65534.65534$' "/proc/$xa_mx/status"
+fi
+check "  which serves /metrics" sh -c "curl -sf http://127.0.0.1:$((base + 100))/metrics | grep -q '^piugw_queries_sent_total{peer=\"XB-PIU\"'"
+for what in "" --transport; do
+	"$memscan" $what "$xa_mx" "$(cert XA-PIU)" >"$dir/out" 2>&1
+	rc=$?
+	check "  holds no key ($(cat "$dir/out"))" test $rc -eq 0
+done
+# The traveller asked about is in XA's main process (the positive control), never in metrics.
+"$memscan" --text P1234567 "$xa" >"$dir/out" 2>&1
+rc=$?
+check "XA's main process has seen the traveller ($(cat "$dir/out"))" test $rc -eq 1
+"$memscan" --text P1234567 "$xa_mx" >"$dir/out" 2>&1
+rc=$?
+check "  its metrics process has not ($(cat "$dir/out"))" test $rc -eq 0
+# escape_metrics WHAT: XC's metrics process attempts WHAT once it serves.
+escape_metrics() { start XC-PIU env PIUGW_TEST_ESCAPE_METRICS="$1"; }
+check "XC's metrics process tries to read /etc/shadow" escape_metrics shadow
+check "  its filter refuses it (no open(2) at all; Landlock, with no rule, behind it)" wait_log XC-PIU 'event=test_escape what=shadow result=refused error="Operation not permitted" process=metrics'
+check "  and XC's main process's memory" stop XC-PIU
+check "  (tried)" escape_metrics parent_memory
+check "  its filter refuses that too" wait_log XC-PIU 'event=test_escape what=parent_memory result=refused error="Operation not permitted" process=metrics'
+check "  and a packet socket" stop XC-PIU
+check "  (tried)" escape_metrics socket
+check "  its filter refuses it" wait_log XC-PIU 'event=test_escape what=socket result=refused error="Operation not permitted" process=metrics'
+check "  and still serves /healthz" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((base + 102))/healthz")" != 000
+check "  until stopped" stop XC-PIU
+check "XC's metrics process tries to run a program" escape_metrics execve
+check "  XC logs that its filter killed it" wait_log XC-PIU "event=metrics_failed problem=\"it ended (killed by signal 31"
+check "  /metrics is no longer served" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((base + 102))/metrics")" = 000
+check "  and XC answers on" test "$(ask XA-PIU query --to XC-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
+check "  until stopped" stop XC-PIU
+
 # The key holder ends: nothing can be signed or recorded; the daemon says why and stops.
 kill -KILL "$xa_kh"
 check "a query after it is not answered" \
@@ -92,6 +134,10 @@ check "XA stops" stop XA-PIU
 # Their checkpoints, the final ones of a clean stop too, signed by the key holders.
 for id in XA-PIU XB-PIU; do
 	check "$id's audit log verifies to its end" test "$(ask $id audit verify)" -eq 0
+done
+# Three processes write one log: each line whole (one write(2) a line).
+for id in XA-PIU XB-PIU XC-PIU; do
+	check "$id's log lines are whole" test "$(grep -c 'level=.* level=' "$dir/$id.log")" -eq 0
 done
 warnings
 finish
