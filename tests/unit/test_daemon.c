@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -735,10 +736,65 @@ reload_in_the_middle_of_a_turn(void **state)
 	free(env2);
 }
 
+/*
+ * The key holder and the metrics process share stderr with the daemon: a
+ * log line is one write, never cut by another process's. Four processes
+ * log 2,000 lines each into one pipe at once; every line read back is
+ * whole. (Made of several writes, as gw_log's lines were, lines came out
+ * cut in each of three runs on a 2-core machine.)
+ */
+static void
+log_lines_stay_whole_across_processes(void **state)
+{
+	enum { PROCS = 4, LINES = 2000 };
+	int fds[2], saved = dup(STDERR_FILENO), st;
+	pid_t kids[PROCS];
+	FILE *in;
+	char *line = NULL;
+	size_t cap = 0, whole = 0;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	for (int p = 0; p < PROCS; p++) {
+		if ((kids[p] = fork()) == 0) {
+			close(fds[0]);
+			dup2(fds[1], STDERR_FILENO);
+			for (int i = 0; i < LINES; i++)
+				gw_log(GW_WARN, "test_line", "process=%d line=%d pad=%s", p, i,
+				       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+			_exit(0);
+		}
+		assert_true(kids[p] > 0);
+	}
+	close(fds[1]);
+	assert_non_null(in = fdopen(fds[0], "r"));
+	while ((n = getline(&line, &cap, in)) > 0) {
+		int p, i;
+		char end;
+		const char *at = strstr(line, " level=warn event=test_line ");
+		/* The time, then exactly one line of one process. */
+		assert_non_null(at);
+		assert_null(strstr(at + 7, "level="));
+		assert_int_equal(sscanf(at, " level=warn event=test_line process=%d line=%d pad=%*[x]%c",
+					&p, &i, &end),
+				 3);
+		assert_int_equal(end, '\n');
+		whole++;
+	}
+	fclose(in);
+	free(line);
+	for (int p = 0; p < PROCS; p++)
+		assert_int_equal(waitpid(kids[p], &st, 0), kids[p]);
+	close(saved);
+	assert_int_equal(whole, PROCS * LINES);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(log_lines_stay_whole_across_processes),
 		cmocka_unit_test_setup_teardown(answered_after_its_record_and_repeated, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(stale_by_the_clock, setup, teardown),
