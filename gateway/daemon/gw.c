@@ -195,15 +195,6 @@ gw_digests(struct gw *g, const struct audit_digest_input *in, size_t n,
 
 /* See gw.h. */
 size_t
-gw_query_digests(struct gw *g, const Piugw__Query *q, uint8_t out[][AUDIT_DIGEST_BYTES])
-{
-	struct audit_digest_input in[2];
-
-	return gw_digests(g, in, audit_query_digest_inputs(q, in), out);
-}
-
-/* See gw.h. */
-size_t
 gw_result_digests(struct gw *g, const Piugw__QueryResult *r, uint8_t out[][AUDIT_DIGEST_BYTES],
 		  size_t max)
 {
@@ -297,25 +288,40 @@ gw_seal(struct gw *g, const char *peer, const uint8_t *in_reply_to, const char *
 
 /* See gw.h. */
 int
-gw_seal_finish(struct gw *g, struct envelope_sealing **s, size_t n, uint8_t **env, size_t *len)
+gw_seal_finish_digests(struct gw *g, struct envelope_sealing **s, size_t n, uint8_t **env,
+		       size_t *len, const struct audit_digest_input *in, size_t nin,
+		       uint8_t out[][AUDIT_DIGEST_BYTES], size_t *ndp)
 {
 	const uint8_t *m[KH_BATCH_MAX] = {NULL};
 	size_t mlen[KH_BATCH_MAX] = {0};
 	uint8_t sig[KH_BATCH_MAX][KEYS_SIGNATURE_BYTES];
 	int rc;
 
-	if (n < 1 || n > KH_BATCH_MAX)
+	*ndp = 0;
+	if (n + nin < 1 || n + nin > KH_BATCH_MAX)
 		return PIUGW_EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		env[i] = NULL;
 		envelope_sealing_input(s[i], &m[i], &mlen[i]);
 	}
-	if ((rc = keyholder_sign(g->kh, m, mlen, n, sig)) != 0)
+	if ((rc = keyholder_sign_digest(g->kh, m, mlen, n, in, nin, sig, out)) != 0)
 		return rc;
+	*ndp = nin;
 	for (size_t i = 0; i < n; i++)
 		if ((rc = envelope_seal_finish(s[i], sig[i], NULL, &env[i], &len[i])) != 0)
 			gw_log(GW_ERROR, "seal_failed", "error=%s", gw_esc(piugw_strerror(rc)));
 	return 0;
+}
+
+/* See gw.h. */
+int
+gw_seal_finish(struct gw *g, struct envelope_sealing **s, size_t n, uint8_t **env, size_t *len)
+{
+	size_t nd;
+
+	if (n < 1)
+		return PIUGW_EINVAL;
+	return gw_seal_finish_digests(g, s, n, env, len, NULL, 0, NULL, &nd);
 }
 
 /* See gw.h. */

@@ -460,11 +460,10 @@ int gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp);
 size_t gw_digests(struct gw *g, const struct audit_digest_input *in, size_t n,
 		  uint8_t out[][AUDIT_DIGEST_BYTES]);
 /*
- * The keyed digests of the persons a query searches for (at most 2) and of
- * those an answer discloses (at most max), made by the key holder; how
- * many. Should it fail, none: gw_audit then refuses the record.
+ * The keyed digests of the persons an answer discloses (at most max), made
+ * by the key holder; how many. Should it fail, none: gw_audit then refuses
+ * the record. (A query's are made with its signatures: gw_seal_finish_digests.)
  */
-size_t gw_query_digests(struct gw *g, const Piugw__Query *q, uint8_t out[][AUDIT_DIGEST_BYTES]);
 size_t gw_result_digests(struct gw *g, const Piugw__QueryResult *r,
 			 uint8_t out[][AUDIT_DIGEST_BYTES], size_t max);
 /* The OS user name of uid ("alice"), or its number. */
@@ -486,6 +485,14 @@ int gw_seal_begin(struct gw *g, const char *peer, const uint8_t *in_reply_to,
 		  uint8_t mid[16], struct envelope_sealing **sp);
 int gw_seal_finish(struct gw *g, struct envelope_sealing **s, size_t n, uint8_t **env,
 		   size_t *len);
+/*
+ * finish with the nin keyed digests of in made in the same round trip
+ * (n may be 0: the digests alone); *ndp how many (0 if the key holder
+ * failed: gw_audit then refuses the record). n + nin at most KH_BATCH_MAX.
+ */
+int gw_seal_finish_digests(struct gw *g, struct envelope_sealing **s, size_t n, uint8_t **env,
+			   size_t *len, const struct audit_digest_input *in, size_t nin,
+			   uint8_t out[][AUDIT_DIGEST_BYTES], size_t *ndp);
 
 /* The partner of this id among g->peers, or NULL. */
 struct peer *gw_peer(struct gw *g, const char *id);

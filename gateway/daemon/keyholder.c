@@ -137,8 +137,8 @@ holder_serve(int fd, struct keys_secret *k, uint8_t *akey, uint8_t *buf, size_t 
 
 	for (;;) {
 		uint8_t head[4];
-		uint32_t len, count;
-		size_t at, out = 5, item;
+		uint32_t len, count, nsign;
+		size_t at, out = 5;
 		int r = read_full(fd, head, 4);
 
 		if (r == 0)
@@ -156,32 +156,40 @@ holder_serve(int fd, struct keys_secret *k, uint8_t *akey, uint8_t *buf, size_t 
 			holder_end(fd, 2, "a test escape that its filter let through");
 		}
 #endif
-		if (buf[0] != KH_SIGN && buf[0] != KH_DIGEST)
+		/* How many to sign, then how many to digest. */
+		if (buf[0] == KH_SIGN || buf[0] == KH_DIGEST) {
+			count = be32_get(buf + 1);
+			nsign = buf[0] == KH_SIGN ? count : 0;
+			at = 5;
+		} else if (buf[0] == KH_SIGN_DIGEST && len >= 9) {
+			nsign = be32_get(buf + 1);
+			count = be32_get(buf + 5);
+			count = count > KH_BATCH_MAX || nsign > KH_BATCH_MAX ? UINT32_MAX : nsign + count;
+			at = 9;
+		} else
 			holder_end(fd, 2, "a request of an unknown kind");
-		count = be32_get(buf + 1);
 		if (count < 1 || count > KH_BATCH_MAX)
 			holder_end(fd, 2, "a batch of a size it does not take");
-		item = buf[0] == KH_SIGN ? KEYS_SIGNATURE_BYTES : AUDIT_DIGEST_BYTES;
-		at = 5;
 		for (uint32_t i = 0; i < count; i++) {
 			uint32_t n;
 			if (len - at < 4 || (n = be32_get(buf + at), len - at - 4 < n))
 				holder_end(fd, 2, "an item past the end of its request");
 			at += 4;
-			if (buf[0] == KH_SIGN) {
+			if (i < nsign) {
 				if (!holder_signable(buf + at, n))
 					holder_end(fd, 2, "bytes to sign without a prefix it signs");
 				if (keys_sign(k, reply + out, buf + at, n) != 0)
 					holder_end(fd, 2, "a signature failed");
+				out += KEYS_SIGNATURE_BYTES;
 			} else {
 				if (!audit_digest_input_valid(buf + at, n))
 					holder_end(fd, 2, "bytes to digest that are no digest input");
 				sodium_mprotect_readonly(akey);
 				audit_digest_keyed(akey, buf + at, n, reply + out);
 				sodium_mprotect_noaccess(akey);
+				out += AUDIT_DIGEST_BYTES;
 			}
 			at += n;
-			out += item;
 		}
 		if (at != len)
 			holder_end(fd, 2, "trailing bytes after its items");
@@ -300,41 +308,93 @@ kh_call(struct keyholder *kh, size_t len, uint8_t *reply, size_t want)
 	return 0;
 }
 
-/* Put n items into kh->buf as a request of kind; the frame's length, 0 if too long. */
+/*
+ * Put items into kh->buf as a request of kind, the first nsign of the n to
+ * sign and the rest to digest (kinds KH_SIGN and KH_DIGEST: all of one):
+ * as many as fit in a frame. *taken: how many; the frame's length, 0 if
+ * not even the first fits.
+ */
 static size_t
 kh_build(struct keyholder *kh, enum kh_kind kind, const uint8_t *const *m, const size_t *mlen,
-	 size_t n)
+	 size_t n, size_t nsign, size_t *taken)
 {
-	size_t at = 4 + 5;
+	size_t at = 4 + (kind == KH_SIGN_DIGEST ? 9 : 5), i;
 
 	kh->buf[4] = (uint8_t)kind;
-	be32_put(kh->buf + 5, (uint32_t)n);
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n && i < KH_BATCH_MAX; i++) {
 		if (mlen[i] > kh->frame_max - (at - 4) || kh->frame_max - (at - 4) - mlen[i] < 4)
-			return 0;
+			break;
 		be32_put(kh->buf + at, (uint32_t)mlen[i]);
 		memcpy(kh->buf + at + 4, m[i], mlen[i]);
 		at += 4 + mlen[i];
 	}
-	return at - 4;
+	*taken = i;
+	if (kind == KH_SIGN_DIGEST) {
+		be32_put(kh->buf + 5, (uint32_t)(nsign < i ? nsign : i));
+		be32_put(kh->buf + 9, (uint32_t)(nsign < i ? i - nsign : 0));
+	} else
+		be32_put(kh->buf + 5, (uint32_t)i);
+	return i == 0 ? 0 : at - 4;
 }
 
-/* See keyholder.h. */
+/* See keyholder.h. As many frames as the messages' sizes need. */
 int
 keyholder_sign(struct keyholder *kh, const uint8_t *const *m, const size_t *mlen, size_t n,
 	       uint8_t sig[][KEYS_SIGNATURE_BYTES])
 {
 	uint8_t reply[KH_REPLY_MAX];
-	size_t len;
+	size_t len, k;
 	int rc;
 
 	if (n < 1 || n > KH_BATCH_MAX)
 		return PIUGW_EINVAL;
-	if ((len = kh_build(kh, KH_SIGN, m, mlen, n)) == 0)
-		return PIUGW_ETOOLARGE;
-	if ((rc = kh_call(kh, len, reply, n * KEYS_SIGNATURE_BYTES)) != 0)
+	for (size_t at = 0; at < n; at += k) {
+		if ((len = kh_build(kh, KH_SIGN, m + at, mlen + at, n - at, n - at, &k)) == 0)
+			return PIUGW_ETOOLARGE;
+		if ((rc = kh_call(kh, len, reply, k * KEYS_SIGNATURE_BYTES)) != 0)
+			return rc;
+		memcpy(sig + at, reply + 1, k * KEYS_SIGNATURE_BYTES);
+	}
+	return 0;
+}
+
+/* See keyholder.h. */
+int
+keyholder_sign_digest(struct keyholder *kh, const uint8_t *const *m, const size_t *mlen,
+		      size_t nsign, const struct audit_digest_input *in, size_t nin,
+		      uint8_t sig[][KEYS_SIGNATURE_BYTES], uint8_t out[][AUDIT_DIGEST_BYTES])
+{
+	uint8_t reply[KH_REPLY_MAX];
+	const uint8_t *item[KH_BATCH_MAX] = {NULL};
+	size_t ilen[KH_BATCH_MAX] = {0}, len, k;
+	int rc;
+
+	if (nsign + nin < 1 || nsign + nin > KH_BATCH_MAX)
+		return PIUGW_EINVAL;
+	if (nin == 0)
+		return keyholder_sign(kh, m, mlen, nsign, sig);
+	if (nsign == 0)
+		return keyholder_digest(kh, in, nin, out);
+	for (size_t i = 0; i < nsign; i++) {
+		item[i] = m[i];
+		ilen[i] = mlen[i];
+	}
+	for (size_t i = 0; i < nin; i++) {
+		item[nsign + i] = in[i].b;
+		ilen[nsign + i] = in[i].len;
+	}
+	len = kh_build(kh, KH_SIGN_DIGEST, item, ilen, nsign + nin, nsign, &k);
+	if (k < nsign + nin) {
+		/* Too large for one frame: as two requests. */
+		if ((rc = keyholder_sign(kh, m, mlen, nsign, sig)) != 0)
+			return rc;
+		return keyholder_digest(kh, in, nin, out);
+	}
+	if ((rc = kh_call(kh, len, reply, nsign * KEYS_SIGNATURE_BYTES + nin * AUDIT_DIGEST_BYTES)) !=
+	    0)
 		return rc;
-	memcpy(sig, reply + 1, n * KEYS_SIGNATURE_BYTES);
+	memcpy(sig, reply + 1, nsign * KEYS_SIGNATURE_BYTES);
+	memcpy(out, reply + 1 + nsign * KEYS_SIGNATURE_BYTES, nin * AUDIT_DIGEST_BYTES);
 	return 0;
 }
 
@@ -351,8 +411,8 @@ keyholder_digest(struct keyholder *kh, const struct audit_digest_input *in, size
 		 uint8_t out[][AUDIT_DIGEST_BYTES])
 {
 	uint8_t reply[KH_REPLY_MAX];
-	const uint8_t *m[KH_BATCH_MAX];
-	size_t mlen[KH_BATCH_MAX], len;
+	const uint8_t *m[KH_BATCH_MAX] = {NULL};
+	size_t mlen[KH_BATCH_MAX] = {0}, len, k;
 	int rc;
 
 	if (n < 1 || n > KH_BATCH_MAX)
@@ -361,8 +421,8 @@ keyholder_digest(struct keyholder *kh, const struct audit_digest_input *in, size
 		m[i] = in[i].b;
 		mlen[i] = in[i].len;
 	}
-	if ((len = kh_build(kh, KH_DIGEST, m, mlen, n)) == 0)
-		return PIUGW_ETOOLARGE;
+	if ((len = kh_build(kh, KH_DIGEST, m, mlen, n, 0, &k)) == 0 || k < n)
+		return PIUGW_ETOOLARGE; /* not with inputs of their bounded size */
 	if ((rc = kh_call(kh, len, reply, n * AUDIT_DIGEST_BYTES)) != 0)
 		return rc;
 	memcpy(out, reply + 1, n * AUDIT_DIGEST_BYTES);

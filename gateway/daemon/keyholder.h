@@ -9,14 +9,19 @@
  * integers big-endian):
  *
  *   request  u32 len || u8 kind || u32 count || count x (u32 n || n bytes)
- *   reply    u32 len || u8 kind || count x (64-byte signature | 32-byte digest)
+ *            u32 len || KH_SIGN_DIGEST || u32 nsign || u32 ndigest ||
+ *                       (nsign + ndigest) x (u32 n || n bytes)
+ *   reply    u32 len || u8 kind || the items' signatures (64 bytes) and
+ *                       digests (32 bytes), in the order of the items
  *
  * len counts what follows it. kind KH_SIGN signs each item, which must
  * begin with one of the prefixes of PROTOCOL.md the daemon signs ("piugw v1
  * sig" || 0x00: an envelope; "piugw v1 audit checkpoint" || 0x00); kind
  * KH_DIGEST digests each item, which must be an audit digest input
- * (audit_digest_input_valid). count is 1 to KH_BATCH_MAX; the items must
- * fill the frame exactly. Anything else (an unknown kind, a prefix it does
+ * (audit_digest_input_valid); kind KH_SIGN_DIGEST signs its first nsign
+ * items and digests the ndigest after them, under the same rules: a message
+ * and its audit record's digests in one round trip. count (nsign + ndigest)
+ * is 1 to KH_BATCH_MAX; the items must fill the frame exactly. Anything else (an unknown kind, a prefix it does
  * not sign, a frame too long or cut short, a trailing byte) ends the key
  * holder, and with it the daemon: it first sends a frame of kind KH_ENDED
  * with its reason, which the daemon logs. Once sandboxed, before its first
@@ -43,7 +48,7 @@
 #include "diag.h"
 #include "keys.h"
 
-enum kh_kind { KH_SIGN = 1, KH_DIGEST = 2, KH_READY = 0x7d, KH_ENDED = 0x7f };
+enum kh_kind { KH_SIGN = 1, KH_DIGEST = 2, KH_SIGN_DIGEST = 3, KH_READY = 0x7d, KH_ENDED = 0x7f };
 #define KH_BATCH_MAX 64
 
 struct keyholder;
@@ -63,9 +68,20 @@ int keyholder_start(struct keys_secret *k, uint8_t audit_key[AUDIT_KEY_BYTES],
 int keyholder_digest(struct keyholder *kh, const struct audit_digest_input *in, size_t n,
 		     uint8_t out[][AUDIT_DIGEST_BYTES]);
 
-/* Signatures of n messages (n <= KH_BATCH_MAX), in one round trip. */
+/*
+ * Signatures of n messages (n <= KH_BATCH_MAX): in one round trip, or as
+ * many as their sizes need (a frame holds at most max_sign_bytes).
+ */
 int keyholder_sign(struct keyholder *kh, const uint8_t *const *m, const size_t *mlen, size_t n,
 		   uint8_t sig[][KEYS_SIGNATURE_BYTES]);
+
+/*
+ * Signatures of nsign messages and keyed digests of nin inputs (nsign + nin
+ * <= KH_BATCH_MAX), in one round trip when they fit one frame.
+ */
+int keyholder_sign_digest(struct keyholder *kh, const uint8_t *const *m, const size_t *mlen,
+			  size_t nsign, const struct audit_digest_input *in, size_t nin,
+			  uint8_t sig[][KEYS_SIGNATURE_BYTES], uint8_t out[][AUDIT_DIGEST_BYTES]);
 
 /*
  * NULL while it serves; once it failed, why (its own reason, or how it

@@ -254,18 +254,21 @@ outbound_peer_connected(struct gw *g, const char *peer)
 }
 
 /*
- * A request to peer, in the list of those in flight; sent by the caller
+ * A request to peer sealed already (env, with message id mid: its own from
+ * now on), in the list of those in flight; sent by the caller
  * (outreq_try_send), once what must come first (its audit record) is done.
  */
 static struct outreq *
-outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *agreement_id,
-	   const uint8_t *hash, const Piugw__Body *body, int64_t deadline_ms)
+outreq_new_sealed(struct gw *g, enum outreq_kind kind, const char *peer, const char *agreement_id,
+		  const uint8_t *hash, const uint8_t mid[16], uint8_t *env, size_t env_len,
+		  int64_t deadline_ms)
 {
 	struct outreq *o = calloc(1, sizeof(*o));
-	int64_t now = gw_now_ms();
 
-	if (o == NULL)
+	if (o == NULL) {
+		free(env);
 		return NULL;
+	}
 	o->kind = kind;
 	snprintf(o->peer, sizeof(o->peer), "%s", peer);
 	snprintf(o->agreement_id, sizeof(o->agreement_id), "%s", agreement_id ? agreement_id : "");
@@ -273,31 +276,44 @@ outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *ag
 		o->has_hash = true;
 		memcpy(o->agreement_hash, hash, sizeof(o->agreement_hash));
 	}
-	if (gw_seal(g, peer, NULL, agreement_id, hash, body, o->mid, &o->env, &o->env_len) != 0) {
-		free(o);
-		return NULL;
-	}
+	memcpy(o->mid, mid, sizeof(o->mid));
+	o->env = env;
+	o->env_len = env_len;
 	sodium_bin2hex(o->request_id, sizeof(o->request_id), o->mid, sizeof(o->mid));
-	o->first_ms = now;
+	o->first_ms = gw_now_ms();
 	o->deadline_ms = deadline_ms;
 	o->next = g->out.reqs;
 	g->out.reqs = o;
 	return o;
 }
 
+/* The same, body sealed here. */
+static struct outreq *
+outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *agreement_id,
+	   const uint8_t *hash, const Piugw__Body *body, int64_t deadline_ms)
+{
+	uint8_t mid[16], *env = NULL;
+	size_t len = 0;
+
+	if (gw_seal(g, peer, NULL, agreement_id, hash, body, mid, &env, &len) != 0)
+		return NULL;
+	return outreq_new_sealed(g, kind, peer, agreement_id, hash, mid, env, len, deadline_ms);
+}
+
 /* ---- queries ---- */
 
-/* Record a query sent (or stopped here, refusal != 0); *seqp its record. */
+/*
+ * Record a query sent (or stopped here, refusal != 0), with the n (at most
+ * 2) digests of whom it searches for; *seqp its record.
+ */
 static int
 audit_sent(struct gw *g, const char *peer, const Piugw__Query *q, const struct policy_request *req,
 	   const struct policy_decision *dec, const uint8_t mid[16], uint32_t uid, int refusal,
-	   uint64_t *seqp)
+	   uint8_t d[][AUDIT_DIGEST_BYTES], size_t n, uint64_t *seqp)
 {
 	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
-	uint8_t d[2][AUDIT_DIGEST_BYTES];
 	ProtobufCBinaryData dv[2];
 	char who[64];
-	size_t n = gw_query_digests(g, q, d);
 
 	gw_user_name(uid, who, sizeof(who));
 	for (size_t i = 0; i < n; i++) {
@@ -330,13 +346,27 @@ audit_sent(struct gw *g, const char *peer, const Piugw__Query *q, const struct p
 	return gw_audit(g, &r, seqp);
 }
 
+/* One partner of a query: its decision, and the query sealed for it. */
+struct target {
+	int rc;
+	struct policy_decision dec;
+	struct envelope_sealing *sl;
+	uint8_t mid[16];
+	uint8_t *env;
+	size_t env_len;
+};
+
 void
 outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, const Piugw__LocalQuery *lq)
 {
 	struct policy_request req;
 	struct policy_decision dec;
 	const char *targets[64];
-	size_t nt = 0;
+	struct target *tg = NULL;
+	struct envelope_sealing *sl[64];
+	uint8_t *env[64], d[2][AUDIT_DIGEST_BYTES];
+	size_t env_len[64], nt = 0, ns = 0, nin, nd = 0;
+	struct audit_digest_input in[2];
 	struct job *j;
 	char why[200];
 	int64_t now = gw_now_ms(), deadline;
@@ -388,33 +418,64 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 		}
 		targets[nt++] = lq->to;
 	}
-	if ((j = outbound_job_new(g, JOB_QUERY, rid, rid_len, uid, nt)) == NULL) {
+	if ((j = outbound_job_new(g, JOB_QUERY, rid, rid_len, uid, nt)) == NULL ||
+	    (tg = calloc(nt, sizeof(*tg))) == NULL) {
+		if (j != NULL)
+			job_free(g, j);
 		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "out of memory");
 		return;
 	}
 	j->open = nt;
 	j->deadline_ms = deadline + 1000;
+	/*
+	 * Each partner's decision, and the query sealed for those that allow
+	 * it; then every envelope signed and the query's digests made in one
+	 * round trip to the key holder, however many partners it goes to.
+	 */
 	for (size_t i = 0; i < nt; i++) {
 		Piugw__Body b = PIUGW__BODY__INIT;
+		req.peer = targets[i];
+		tg[i].rc = policy_decide(g->policy, g->rates, &req, &tg[i].dec);
+		b.kind_case = PIUGW__BODY__KIND_QUERY;
+		b.query = lq->query;
+		if (tg[i].rc == 0 &&
+		    gw_seal_begin(g, targets[i], NULL, tg[i].dec.agreement->a->id,
+				  tg[i].dec.agreement->a->hash, &b, tg[i].mid, &tg[i].sl) == 0)
+			sl[ns++] = tg[i].sl;
+	}
+	nin = audit_query_digest_inputs(lq->query, in);
+	if (gw_seal_finish_digests(g, sl, ns, env, env_len, in, nin, d, &nd) != 0)
+		for (size_t k = 0; k < ns; k++)
+			env[k] = NULL;
+	for (size_t i = 0, k = 0; i < nt; i++)
+		if (tg[i].sl != NULL) {
+			tg[i].env = env[k];
+			tg[i].env_len = env[k] != NULL ? env_len[k] : 0;
+			envelope_sealing_free(&tg[i].sl);
+			k++;
+		}
+	for (size_t i = 0; i < nt; i++) {
+		const struct policy_decision *td = &tg[i].dec;
 		Piugw__PeerAnswer a = PIUGW__PEER_ANSWER__INIT;
 		Piugw__Error e = PIUGW__ERROR__INIT;
-		struct outreq *o;
-		int rc;
+		struct outreq *o = NULL;
+		int rc = tg[i].rc;
+		bool last = i + 1 == nt;
 
 		req.peer = targets[i];
-		rc = policy_decide(g->policy, g->rates, &req, &dec);
 		a.peer = (char *)targets[i];
 		a.sent_at_ms = now;
 		if (rc != 0) {
 			e.code = (Piugw__ErrorCode)piugw_error_wire_code(rc);
-			e.detail = dec.detail;
-			if (audit_sent(g, targets[i], lq->query, &req, &dec, NULL, uid, rc, NULL) != 0) {
+			e.detail = (char *)td->detail;
+			if (audit_sent(g, targets[i], lq->query, &req, td, NULL, uid, rc, d, nd, NULL) !=
+			    0) {
 				e.code = PIUGW__ERROR_CODE__ERROR_INTERNAL;
 				e.detail = (char *)"the audit log cannot be written: nothing was sent";
 			}
 			a.outcome = PIUGW__OUTCOME__OUTCOME_REFUSED_LOCALLY;
 			a.error = &e;
-			a.agreement_id = dec.agreement ? dec.agreement->a->id : (char *)"";
+			a.agreement_id = td->agreement ? td->agreement->a->id : (char *)"";
 			gw_log(GW_INFO, "query_stopped_locally", "peer=%s code=%s", targets[i],
 			       piugw_wire_error_name(piugw_error_wire_code(rc)));
 			snprintf(why, sizeof(why), "direction=\"outbound_local\",peer=\"%s\",code=\"%s\"",
@@ -423,21 +484,23 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 			a.request_id = (char *)"";
 			settle(g, j, i, uid, &a, NULL, false);
 			/* settle() may have finished (and freed) the job */
-			if (i + 1 == nt)
-				return;
+			if (last)
+				break;
 			continue;
 		}
-		b.kind_case = PIUGW__BODY__KIND_QUERY;
-		b.query = lq->query;
-		o = outreq_new(g, OUT_QUERY, targets[i], dec.agreement->a->id, dec.agreement->a->hash,
-			       &b, deadline);
+		if (tg[i].env != NULL) {
+			o = outreq_new_sealed(g, OUT_QUERY, targets[i], td->agreement->a->id,
+					      td->agreement->a->hash, tg[i].mid, tg[i].env,
+					      tg[i].env_len, deadline);
+			tg[i].env = NULL; /* the request's, even if it could not be made */
+		}
 		/*
 		 * On record before it leaves: appended first, and durable by the
 		 * end of this turn, while the partner works on it (a crash in
 		 * between leaves the partner's record of it alone).
 		 */
 		e.detail = (char *)"the query could not be sealed";
-		if (o != NULL && audit_sent(g, targets[i], lq->query, &req, &dec, o->mid, uid, 0,
+		if (o != NULL && audit_sent(g, targets[i], lq->query, &req, td, o->mid, uid, 0, d, nd,
 					    NULL) != 0) {
 			outreq_free(g, o);
 			o = NULL;
@@ -448,24 +511,27 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 			a.outcome = PIUGW__OUTCOME__OUTCOME_REFUSED_LOCALLY;
 			a.error = &e;
 			a.request_id = (char *)"";
-			a.agreement_id = dec.agreement->a->id;
+			a.agreement_id = td->agreement->a->id;
 			settle(g, j, i, uid, &a, NULL, false);
-			if (i + 1 == nt)
-				return;
+			if (last)
+				break;
 			continue;
 		}
 		o->job = j;
 		o->slot = i;
 		outreq_try_send(g, o, now);
 		snprintf(why, sizeof(why), "peer=\"%s\",agreement=\"%s\"", targets[i],
-			 dec.agreement->a->id);
+			 td->agreement->a->id);
 		metrics_add(g, "piugw_queries_sent_total", why, 1);
 		gw_log(GW_INFO, "query_sent", "peer=%s request=%s agreement=%s type=%s", targets[i],
-		       o->request_id, dec.agreement->a->id,
+		       o->request_id, td->agreement->a->id,
 		       vocab_name(vocab_query_types, req.query_type));
 		/* In flight, it is known to `piugw results` from the list of requests. */
 		o->uid = uid;
 	}
+	for (size_t i = 0; i < nt; i++)
+		free(tg[i].env);
+	free(tg);
 }
 
 /* An answer to one of our queries or polls. */

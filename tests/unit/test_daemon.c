@@ -695,6 +695,57 @@ a_silent_partner_times_out(void **state)
 }
 
 /*
+ * A query to every partner: each envelope signed and the query's digests
+ * made in one round trip to the key holder, however many partners; each
+ * partner gets its own envelope, each on record with the same digests.
+ * (Before: a signature and the digests for each partner, 2 round trips a
+ * partner.)
+ */
+static void
+a_query_to_all_takes_one_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct gw *g = &f->xb.g; /* XA, in this fixture */
+	Piugw__Query q = PIUGW__QUERY__INIT;
+	Piugw__DocumentCriteria dc = PIUGW__DOCUMENT_CRITERIA__INIT;
+	Piugw__LocalQuery lq = PIUGW__LOCAL_QUERY__INIT;
+	static const uint8_t caller[] = "caller\0\0\0\0\0\0\0\3";
+	static const char *const ids[] = {"XB-PIU", "XC-PIU"};
+	unsigned long trips;
+
+	g->peers = calloc(2, sizeof(*g->peers));
+	g->npeers = 2;
+	for (int i = 0; i < 2; i++) {
+		snprintf(g->peers[i].id, sizeof(g->peers[i].id), "%s", ids[i]);
+		g->peers[i].connected = true;
+	}
+	dc.issuing_state = (char *)"XAA";
+	dc.number = (char *)"P1234567";
+	q.criteria_case = PIUGW__QUERY__CRITERIA_DOCUMENT;
+	q.document = &dc;
+	q.purpose = PIUGW__PURPOSE__PURPOSE_TERRORISM;
+	q.case_reference = (char *)"IT-8";
+	q.justification = (char *)"linked to an ongoing investigation";
+	lq.to = (char *)"all";
+	lq.query = &q;
+	fake_sent_clear();
+	trips = keyholder_round_trips(g->kh);
+	gw_turn_begin(g);
+	outbound_query(g, caller, sizeof(caller) - 1, 0, &lq);
+	assert_int_equal(keyholder_round_trips(g->kh), trips + 1);
+	gw_turn_end(g);
+	assert_int_equal(fake_nsent, 2); /* one envelope to each */
+	assert_false(fake_sent[0].len == fake_sent[1].len &&
+		     memcmp(fake_sent[0].env, fake_sent[1].env, fake_sent[0].len) == 0);
+	now_ms += GW_FLUSH_MS;
+	gw_turn_begin(g);
+	outbound_timers(g, now_ms);
+	gw_turn_end(g);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_QUERY_SENT), 2);
+	outbound_abort_all(g, "the test ends"); /* the caller is told, as at a stop */
+}
+
+/*
  * A reload in the middle of a turn that takes the XA-XB agreement away:
  * what was answered before it still leaves (sealed, on record), what comes
  * after is dropped unanswered, and the log says the agreement went.
@@ -795,6 +846,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(log_lines_stay_whole_across_processes),
+		cmocka_unit_test_setup_teardown(a_query_to_all_takes_one_round_trip, setup_manual,
+						teardown),
 		cmocka_unit_test_setup_teardown(answered_after_its_record_and_repeated, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(stale_by_the_clock, setup, teardown),

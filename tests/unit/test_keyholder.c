@@ -119,6 +119,36 @@ signs_and_digests(void **state)
 	}
 }
 
+/*
+ * A message and its audit record's digests in one round trip
+ * (KH_SIGN_DIGEST): the same signature and digests as asked for apart.
+ */
+static void
+signs_and_digests_at_once(void **state)
+{
+	struct fx *f = *state;
+	uint8_t m1[sizeof(SIG_PREFIX) + 5], sig[1][KEYS_SIGNATURE_BYTES], one[KEYS_SIGNATURE_BYTES];
+	uint8_t got[2][AUDIT_DIGEST_BYTES], want[AUDIT_DIGEST_BYTES];
+	const uint8_t *m[1] = {m1};
+	size_t mlen[1] = {sizeof(m1)};
+	struct audit_digest_input in[2];
+	unsigned long before = keyholder_round_trips(f->kh);
+
+	memcpy(m1, SIG_PREFIX, sizeof(SIG_PREFIX));
+	memcpy(m1 + sizeof(SIG_PREFIX), "query", 5);
+	audit_digest_input_document("XBA", "P1234567", &in[0]);
+	audit_digest_input_name("Müller", "Anna", "1985-04-12", &in[1]);
+	assert_int_equal(keyholder_sign_digest(f->kh, m, mlen, 1, in, 2, sig, got), 0);
+	assert_int_equal(keyholder_round_trips(f->kh), before + 1);
+	assert_int_equal(crypto_sign_verify_detached(sig[0], m1, sizeof(m1), f->pk), 0);
+	assert_int_equal(keyholder_sign(f->kh, m, mlen, 1, (uint8_t(*)[KEYS_SIGNATURE_BYTES])one), 0);
+	assert_memory_equal(one, sig[0], sizeof(one));
+	audit_digest_document(f->akey, "xba", "p 123 4567", want);
+	assert_memory_equal(got[0], want, sizeof(want));
+	audit_digest_name(f->akey, "MUELLER", "ANNA", "19850412", want);
+	assert_memory_equal(got[1], want, sizeof(want));
+}
+
 /* Does this process's memory hold the signing seed anywhere, even in pages it cannot read? */
 static bool
 seed_in_memory(const struct fx *f)
@@ -230,6 +260,69 @@ refuses_unsignable_bytes(void **state)
 		  "without a prefix it signs");
 }
 
+/*
+ * A turn's replies may be larger together than one frame holds (each at
+ * most max_sign_bytes): they are signed in as many round trips as needed,
+ * not refused as too large (which lost the turn's replies).
+ */
+static void
+signs_a_batch_larger_than_a_frame(void **state)
+{
+	struct fx *f = *state;
+	/* The frame holds one full batch of digest inputs: about 50 KB here. */
+	enum { N = 3, SIZE = 64 * (4 + AUDIT_DIGEST_INPUT_MAX) / 2 };
+	uint8_t *big = calloc(N, SIZE), sig[N][KEYS_SIGNATURE_BYTES];
+	const uint8_t *m[N];
+	size_t mlen[N];
+	unsigned long before = keyholder_round_trips(f->kh);
+
+	for (int i = 0; i < N; i++) {
+		m[i] = big + (size_t)i * SIZE;
+		mlen[i] = SIZE;
+		memcpy(big + (size_t)i * SIZE, SIG_PREFIX, sizeof(SIG_PREFIX));
+		big[(size_t)i * SIZE + sizeof(SIG_PREFIX)] = (uint8_t)i;
+	}
+	assert_int_equal(keyholder_sign(f->kh, m, mlen, N, sig), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(crypto_sign_verify_detached(sig[i], m[i], mlen[i], f->pk), 0);
+	assert_int_equal(keyholder_round_trips(f->kh), before + N); /* one each: two do not fit */
+	free(big);
+}
+
+/* In a KH_SIGN_DIGEST frame, the items to sign follow the rules of KH_SIGN. */
+static void
+refuses_unsignable_bytes_beside_digests(void **state)
+{
+	struct fx *f = *state;
+	const char agreement[] = "piugw v1 agreement\0terms";
+	uint8_t r[256];
+	struct audit_digest_input in;
+	size_t n = 4 + 9;
+
+	audit_digest_input_document("XBA", "P1234567", &in);
+	r[4] = KH_SIGN_DIGEST;
+	memcpy(r + 5, "\0\0\0\1\0\0\0\1", 8); /* one to sign, one to digest */
+	r[n] = r[n + 1] = r[n + 2] = 0, r[n + 3] = sizeof(agreement);
+	memcpy(r + n + 4, agreement, sizeof(agreement));
+	n += 4 + sizeof(agreement);
+	r[n] = r[n + 1] = r[n + 2] = 0, r[n + 3] = (uint8_t)in.len;
+	memcpy(r + n + 4, in.b, in.len);
+	n += 4 + in.len;
+	r[0] = r[1] = 0, r[2] = (uint8_t)((n - 4) >> 8), r[3] = (uint8_t)(n - 4);
+	ends_with(f, r, n, "without a prefix it signs");
+}
+
+/* Its two counts, each and together, within a batch. */
+static void
+refuses_a_mixed_batch_too_large(void **state)
+{
+	struct fx *f = *state;
+	/* 0xffffffff to sign and 2 to digest: together 1 once wrapped, if added unchecked. */
+	uint8_t r[13] = {0, 0, 0, 9, KH_SIGN_DIGEST, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2};
+
+	ends_with(f, r, sizeof(r), "a batch of a size it does not take");
+}
+
 static void
 refuses_no_prefix_through_the_api(void **state)
 {
@@ -272,7 +365,7 @@ refuses_unknown_kinds(void **state)
 	struct fx *f = *state;
 	uint8_t r[256];
 
-	ends_with(f, r, request(r, 3, "name\0", 5, 0), "unknown kind");
+	ends_with(f, r, request(r, 4, "name\0", 5, 0), "unknown kind");
 }
 
 static void
@@ -425,6 +518,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(refuses_what_is_no_digest_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(refuses_trailing_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(refuses_unknown_kinds, setup, teardown),
+		cmocka_unit_test_setup_teardown(signs_and_digests_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(signs_a_batch_larger_than_a_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(refuses_unsignable_bytes_beside_digests, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(refuses_a_mixed_batch_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(refuses_an_oversized_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(refuses_a_cut_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(sandbox_no_shadow, setup, teardown),
