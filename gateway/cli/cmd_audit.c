@@ -62,7 +62,7 @@ audit_usage(FILE *f)
 		"  show     list events; filters: --since DATE --until DATE (YYYY-MM-DD, inclusive)\n"
 		"           --peer ID --agreement ID --event NAME --refusal CODE --case REF\n"
 		"  subject  every event about one person: who asked, who received what, when\n"
-		"           (needs the gateway's audit key, state/audit.key)\n"
+		"           (needs the gateway's audit key, audit.key_file of piugwd.yaml)\n"
 		"  export   a verifiable bundle of the segments covering a time range, with the\n"
 		"           public certificate, for an oversight body\n"
 		"  purge    remove segments older than the retention (default from piugwd.yaml),\n"
@@ -539,16 +539,11 @@ cmd_show(struct aopts *o, bool subject)
 	}
 	if (subject) {
 		uint8_t key[AUDIT_KEY_BYTES];
-		char *kp = NULL;
 		if (cfg == NULL) {
 			ret = cli_usage(verb, "the audit key is found through piugwd.yaml: use -c");
 			goto out;
 		}
-		if ((kp = cli_concat(cfg->state_dir, "/audit.key")) == NULL)
-			goto out;
-		rc = audit_key_load(kp, false, key, &d);
-		free(kp);
-		if (rc != 0) {
+		if ((rc = audit_key_load(cfg->audit_key_file, false, key, &d)) != 0) {
 			cli_print_diag(verb, &d);
 			ret = cli_exit_for(rc);
 			goto out;

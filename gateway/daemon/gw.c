@@ -350,6 +350,8 @@ gw_test_escape(const char *process, const char *variable)
 		fd = open("/etc/shadow", O_RDONLY | O_CLOEXEC);
 	else if (strcmp(what, "socket") == 0)
 		fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	else if (strncmp(what, "read:", 5) == 0)
+		fd = open(what + 5, O_RDONLY | O_CLOEXEC);
 	else if (strcmp(what, "parent_memory") == 0) {
 		snprintf(path, sizeof(path), "/proc/%ld/mem", (long)getppid());
 		fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -389,8 +389,9 @@ void witness_receive(struct gw *g, const char *peer, const Piugw__AuditCheckpoin
 /*
  * Test builds only: with the environment's variable set, attempt once what
  * the sandbox forbids (sandbox.sh), and log what happened: "shadow" (read
- * /etc/shadow), "socket" (an AF_PACKET socket), "parent_memory" (open the
- * parent's /proc/PID/mem), "execve" (run /bin/true: the filter kills).
+ * /etc/shadow), "read:PATH" (open PATH), "socket" (an AF_PACKET socket),
+ * "parent_memory" (open the parent's /proc/PID/mem), "execve" (run
+ * /bin/true: the filter kills).
  */
 void gw_test_escape(const char *process, const char *variable);
 #endif

@@ -149,6 +149,19 @@ folder_of(const char *path, char *buf, size_t size)
 	return buf;
 }
 
+/* Is path (a file) in folder dir, or dir itself? By their real paths. */
+static bool
+beneath(const char *path, const char *dir)
+{
+	char rp[PATH_MAX], rd[PATH_MAX];
+	size_t n;
+
+	if (path == NULL || dir == NULL || realpath(path, rp) == NULL || realpath(dir, rd) == NULL)
+		return false;
+	n = strlen(rd);
+	return strcmp(rp, rd) == 0 || (strncmp(rp, rd, n) == 0 && (rp[n] == '/' || n == 1));
+}
+
 /*
  * Landlock, before the first thread: the configuration tree read, the
  * state, runtime and store folders written, nothing else of the file
@@ -159,7 +172,8 @@ static int
 limit_files(const struct config *c, const char *config)
 {
 	char cfgdir[PATH_MAX], storedir[PATH_MAX], apidir[PATH_MAX];
-	const char *ro[] = {folder_of(config, cfgdir, sizeof(cfgdir)), c->certificate, c->directory,
+	/* Not the certificate: once the key holder runs, the keys are never read again. */
+	const char *ro[] = {folder_of(config, cfgdir, sizeof(cfgdir)), c->directory,
 			    c->directory_sig, c->secretariat_key, c->agreements_dir};
 	const char *rw[4] = {c->state_dir, c->runtime_dir,
 			     folder_of(c->store_file, storedir, sizeof(storedir))};
@@ -187,6 +201,27 @@ limit_files(const struct config *c, const char *config)
 			sandbox_strerror(rc));
 		return -1;
 	}
+	/* Landlock allows whole folders: a key file kept in one is still this process's to read. */
+	{
+		const char *keys[] = {c->certificate, c->audit_key_file};
+		const char *what[] = {"gateway.certificate", "audit.key_file"};
+		for (size_t k = 0; k < 2; k++) {
+			const char *in = NULL;
+			for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]) && in == NULL; i++)
+				if (beneath(keys[k], ro[i]))
+					in = ro[i];
+			for (size_t i = 0; i < nrw && in == NULL; i++)
+				if (beneath(keys[k], rw[i]))
+					in = rw[i];
+			if (in != NULL)
+				gw_log(GW_WARN, "sandbox", "key_readable=%s folder=%s why=%s", what[k],
+				       gw_esc(in),
+				       gw_esc("the key file lies in a folder this process keeps "
+					      "access to, so a flaw in it could read the key the key "
+					      "holder guards: keep the key files in a folder of their "
+					      "own (piugwd.yaml(5))"));
+		}
+	}
 	gw_log(GW_DEBUG, "sandbox", "landlock_abi=%d", abi);
 	return 0;
 }
@@ -211,6 +246,7 @@ main(int argc, char **argv)
 	struct diag d;
 	struct audit_opts ao;
 	struct audit_anchor anchor;
+	struct config *cfg = NULL; /* piugwd.yaml alone, before the key holder */
 	uint8_t audit_key[AUDIT_KEY_BYTES];
 	sigset_t mask;
 	const char *config = "/etc/piugw/piugwd.yaml";
@@ -286,7 +322,56 @@ main(int argc, char **argv)
 	diag_init(&d);
 	if ((g.config_path = strdup(config)) == NULL)
 		goto out;
-	if (policy_load(config, g.started_ms, &g.policy, &d) != 0) {
+	if (check) {
+		/* -n checks what a start checks: the tree, the secret key's mode, the state's. */
+		if (policy_load(config, g.started_ms, &g.policy, &d) != 0 ||
+		    keys_secret_load(policy_config(g.policy)->certificate, &g.keys, &d) != 0 ||
+		    state_private(policy_config(g.policy), &d) != 0) {
+			print_diag(&d);
+			fprintf(stderr, "piugwd: %s: refusing to start (above)\n", config);
+			goto out;
+		}
+		print_diag(&d);
+		printf("%s: ok\n", config);
+		ret = 0;
+		goto out;
+	}
+	/*
+	 * Its own piugwd.yaml (the administrators' file), its keys and the
+	 * audit key first: the key holder is forked before anything that
+	 * others wrote is read, the member directory and the partners'
+	 * agreements included.
+	 */
+	if (config_load(config, &cfg, &d) != 0 ||
+	    keys_secret_load(cfg->certificate, &g.keys, &d) != 0 || state_private(cfg, &d) != 0) {
+		print_diag(&d);
+		fprintf(stderr, "piugwd: %s: refusing to start (check it with: piugw policy check -c %s)\n",
+			config, config);
+		goto out;
+	}
+	ret = EXIT_USAGE;
+	if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "piugwd: %s: cannot create the state directory: %s\n", cfg->state_dir,
+			strerror(errno));
+		goto out;
+	}
+	if (audit_key_load(cfg->audit_key_file, true, audit_key, &d) != 0) {
+		print_diag(&d);
+		goto out;
+	}
+	/*
+	 * From here on this process holds neither the signing key nor the audit
+	 * key: its key holder does, which signs and digests on request.
+	 * Before the first socket, and before the directory, the agreements,
+	 * the audit log and the stores are read (keyholder.h).
+	 */
+	if (keyholder_start(g.keys, audit_key, CONFIG_MESSAGE_BYTES_MAX + ENVELOPE_SIZE_SLACK, true,
+			    &g.kh, &d) != 0) {
+		print_diag(&d);
+		goto out;
+	}
+	ret = EXIT_CONFIG;
+	if (policy_load_as(config, g.started_ms, keys_secret_public(g.keys), &g.policy, &d) != 0) {
 		print_diag(&d);
 		fprintf(stderr, "piugwd: %s: refusing to start (check it with: piugw policy check -c %s)\n",
 			config, config);
@@ -294,43 +379,16 @@ main(int argc, char **argv)
 	}
 	print_diag(&d);
 	diag_clear(&d);
-	/* -n checks what a start checks: the secret key's mode, the state's. */
-	if (keys_secret_load(policy_config(g.policy)->certificate, &g.keys, &d) != 0 ||
-	    state_private(policy_config(g.policy), &d) != 0) {
-		print_diag(&d);
-		fprintf(stderr, "piugwd: %s: refusing to start (above)\n", config);
-		goto out;
-	}
-	if (check) {
-		printf("%s: ok\n", config);
-		ret = 0;
+	/* The same file read twice: what the key holder was started from must be what runs. */
+	if (strcmp(policy_config(g.policy)->certificate, cfg->certificate) != 0 ||
+	    strcmp(policy_config(g.policy)->state_dir, cfg->state_dir) != 0 ||
+	    strcmp(policy_config(g.policy)->audit_key_file, cfg->audit_key_file) != 0) {
+		fprintf(stderr, "piugwd: %s changed while piugwd started (certificate, state "
+				"directory or audit key): start it again\n", config);
 		goto out;
 	}
 	ret = EXIT_USAGE;
-	if (mkdir(policy_config(g.policy)->state_dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "piugwd: %s: cannot create the state directory: %s\n",
-			policy_config(g.policy)->state_dir, strerror(errno));
-		goto out;
-	}
 	if (policy_activate(g.policy, &d) != 0) {
-		print_diag(&d);
-		goto out;
-	}
-	if ((p = join(policy_config(g.policy)->state_dir, "audit.key")) == NULL ||
-	    audit_key_load(p, true, audit_key, &d) != 0) {
-		print_diag(&d);
-		goto out;
-	}
-	free(p);
-	p = NULL;
-	/*
-	 * From here on this process holds neither the signing key nor the audit
-	 * key: its key holder does, which signs and digests on request.
-	 * Before the first socket, and before the audit log and the stores are
-	 * read (keyholder.h).
-	 */
-	if (keyholder_start(g.keys, audit_key, CONFIG_MESSAGE_BYTES_MAX + ENVELOPE_SIZE_SLACK, true,
-			    &g.kh, &d) != 0) {
 		print_diag(&d);
 		goto out;
 	}
@@ -462,6 +520,7 @@ out:
 	policy_rates_free(&g.rates);
 	keys_secret_free(&g.keys);
 	policy_free(&g.policy);
+	config_free(&cfg);
 	keyholder_stop(&g.kh);
 	sodium_memzero(audit_key, sizeof(audit_key));
 	if (g.sigfd >= 0)

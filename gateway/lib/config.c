@@ -24,7 +24,7 @@ static const char *const limits_keys[] = {"max_message_bytes", "freshness_second
 					  "directory_expiry_warning_days", "answers_keep_days", NULL};
 static const char *const metrics_keys[] = {"listen", NULL};
 static const char *const audit_keys[] = {"checkpoint_records", "checkpoint_seconds",
-					 "retention_days", NULL};
+					 "retention_days", "key_file", NULL};
 static const char *const store_keys[] = {"file", "retention_days", NULL};
 
 /* base/rel, or rel itself when absolute. */
@@ -234,6 +234,8 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 	u32_value(&y, sec, "checkpoint_records", 1, 1000000, 1000, &c->audit_checkpoint_records);
 	u32_value(&y, sec, "checkpoint_seconds", 1, 86400, 60, &c->audit_checkpoint_seconds);
 	u32_value(&y, sec, "retention_days", 1, 36500, 1826, &c->audit_retention_days);
+	c->audit_key_file = path_value(&y, yconf_get(&y, sec, "key_file"), "audit key file",
+				       c->state_dir, "audit.key");
 
 	sec = yconf_get(&y, root, "store");
 	if (sec != NULL)
@@ -246,7 +248,8 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 		goto out;
 	if (c->certificate == NULL || c->directory == NULL || c->directory_sig == NULL ||
 	    c->secretariat_key == NULL || c->agreements_dir == NULL || c->state_dir == NULL ||
-	    c->runtime_dir == NULL || c->local_api == NULL || c->store_file == NULL) {
+	    c->runtime_dir == NULL || c->local_api == NULL || c->store_file == NULL ||
+	    c->audit_key_file == NULL) {
 		ret = PIUGW_ENOMEM;
 		goto out;
 	}
@@ -299,6 +302,7 @@ config_free(struct config **cp)
 	free(c->local_api);
 	free(c->metrics_listen);
 	free(c->store_file);
+	free(c->audit_key_file);
 	for (size_t i = 0; i < c->napprovers; i++)
 		free(c->approvers[i]);
 	free(c->approvers);

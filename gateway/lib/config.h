@@ -27,6 +27,9 @@
  *     checkpoint_records: 1000
  *     checkpoint_seconds: 60
  *     retention_days: 1826
+ *     key_file: audit.key                 # relative to state; outside state and the
+ *                                         # configuration folder, the main process cannot
+ *                                         # read it (Landlock)
  *   store:
  *     file: store.db                      # relative to state
  *     retention_days: 1826
@@ -62,6 +65,7 @@ struct config {
 	char *local_api;
 	char *metrics_listen; /* NULL: off */
 	char *store_file;
+	char *audit_key_file; /* the audit key (digests of identifiers) */
 	char **approvers;     /* groups whose members may see and decide held requests */
 	size_t napprovers;    /* 0: every operator (and always root and the gateway's user) */
 	uint64_t max_message_bytes;

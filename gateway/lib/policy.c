@@ -222,14 +222,19 @@ policy_directory_load(const struct config *cfg, struct directory **outp, struct 
 	return directory_load(cfg->directory, cfg->directory_sig, &anchor, outp, d);
 }
 
-/* Our certificate must hold the keys the directory lists for us. */
+/*
+ * Our certificate (or, self given, the keys the running gateway holds) must
+ * hold the keys the directory lists for us.
+ */
 static int
-check_self(struct policy *p, struct diag *d)
+check_self(struct policy *p, const struct keys_public *self, struct diag *d)
 {
 	const struct directory_member *m;
 	int ret;
 
-	if ((ret = keys_public_load(p->cfg->certificate, &p->self, d)) != 0)
+	if (self != NULL)
+		p->self = *self;
+	else if ((ret = keys_public_load(p->cfg->certificate, &p->self, d)) != 0)
 		return ret;
 	if (strcmp(p->self.id, p->cfg->id) != 0) {
 		diag_add(d, "%s: certificate of %s, but piugwd.yaml says this gateway is %s",
@@ -243,9 +248,15 @@ check_self(struct policy *p, struct diag *d)
 	}
 	if (sodium_memcmp(m->keys.transport_pk, p->self.transport_pk, 32) != 0 ||
 	    sodium_memcmp(m->keys.sign_pk, p->self.sign_pk, 32) != 0) {
-		diag_add(d, "%s:%u: the directory lists other keys for %s than %s holds; send the "
-			    "secretariat your current .cert, or restore the matching keys",
-			 p->cfg->directory, m->line, p->cfg->id, p->cfg->certificate);
+		if (self != NULL)
+			diag_add(d, "%s:%u: the directory lists other keys for %s than this running "
+				    "gateway holds; new keys take a restart of piugwd",
+				 p->cfg->directory, m->line, p->cfg->id);
+		else
+			diag_add(d, "%s:%u: the directory lists other keys for %s than %s holds; "
+				    "send the secretariat your current .cert, or restore the "
+				    "matching keys",
+				 p->cfg->directory, m->line, p->cfg->id, p->cfg->certificate);
 		return PIUGW_ECONFIG;
 	}
 	return 0;
@@ -254,6 +265,14 @@ check_self(struct policy *p, struct diag *d)
 /* See policy.h. */
 int
 policy_load(const char *config_path, int64_t now_ms, struct policy **outp, struct diag *d)
+{
+	return policy_load_as(config_path, now_ms, NULL, outp, d);
+}
+
+/* See policy.h. */
+int
+policy_load_as(const char *config_path, int64_t now_ms, const struct keys_public *self,
+	       struct policy **outp, struct diag *d)
 {
 	int ret = PIUGW_EINTERNAL, rc;
 	struct policy *p = NULL;
@@ -278,7 +297,7 @@ policy_load(const char *config_path, int64_t now_ms, struct policy **outp, struc
 		diag_add(d, "warning: %s: the directory expired on %s; ask the secretariat for the "
 			    "current one (service continues)", p->cfg->directory, day);
 	}
-	if ((ret = check_self(p, d)) != 0)
+	if ((ret = check_self(p, self, d)) != 0)
 		goto out;
 	if ((ret = list_agreements(p->cfg->agreements_dir, &files, &nfiles, d)) != 0)
 		goto out;
@@ -357,7 +376,16 @@ policy_reload(struct policy **current, const char *config_path, int64_t now_ms, 
 	struct policy *np = NULL;
 	int ret;
 
-	if ((ret = policy_load(config_path, now_ms, &np, d)) != 0) {
+	/* Our keys as the running gateway holds them: the certificate file is not read again. */
+	if ((ret = policy_load_as(config_path, now_ms, *current != NULL ? &(*current)->self : NULL,
+				  &np, d)) == 0 &&
+	    *current != NULL && strcmp(np->cfg->certificate, (*current)->cfg->certificate) != 0) {
+		diag_add(d, "%s: gateway.certificate changed (%s): new keys take a restart of piugwd",
+			 config_path, np->cfg->certificate);
+		policy_free(&np);
+		ret = PIUGW_ECONFIG;
+	}
+	if (ret != 0) {
 		diag_add(d, "%s: not loaded; the running configuration stays in force",
 			 config_path);
 		return ret;

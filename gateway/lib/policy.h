@@ -75,6 +75,13 @@ const struct policy_agreement *policy_agreement_at(const struct policy *p, size_
  * Nothing is written: see policy_activate().
  */
 int policy_load(const char *config_path, int64_t now_ms, struct policy **outp, struct diag *d);
+/*
+ * The same with our public keys given (the running gateway's) instead of
+ * read from gateway.certificate: piugwd, once its key holder runs, never
+ * reads the secret certificate again (and Landlock keeps it from doing so).
+ */
+int policy_load_as(const char *config_path, int64_t now_ms, const struct keys_public *self,
+		   struct policy **outp, struct diag *d);
 void policy_free(struct policy **pp);
 
 /* Record what a gateway that starts using p must remember (the directory serial). */
@@ -82,8 +89,10 @@ int policy_activate(const struct policy *p, struct diag *d);
 
 /*
  * Build a new policy aside; only if it loads and activates, replace *current
- * with it and free the old one. On failure *current is untouched and d says
- * why. Returns 0 or the load's error.
+ * with it and free the old one. Our keys are the current policy's (the
+ * certificate is not read; another gateway.certificate is refused: new keys
+ * take a restart). On failure *current is untouched and d says why.
+ * Returns 0 or the load's error.
  */
 int policy_reload(struct policy **current, const char *config_path, int64_t now_ms,
 		  struct diag *d);

@@ -31,7 +31,19 @@ metrics_of() { child "$1" piugwd-metrics; }
 status() { grep -q "^$2:[[:space:]]*$3\$" "/proc/$1/status"; }
 cert() { echo "$m/$1/etc/certs/$1.cert_secret"; }
 
+# XC keeps its key files in a folder of their own (piugwd.yaml(5), KEY FILES);
+# XA and XB where the example mesh puts them: in the configuration folder
+# and the state directory, which Landlock cannot take from the main process.
+xck=$m/XC-PIU/keys
+mkdir -m 700 "$xck"
+mv "$m/XC-PIU/etc/certs/XC-PIU.cert_secret" "$xck/"
+[ -f "$m/XC-PIU/state/audit.key" ] && mv "$m/XC-PIU/state/audit.key" "$xck/"
+sed -i "s|certificate: certs/XC-PIU.cert_secret|certificate: $xck/XC-PIU.cert_secret|" "$(cfg XC-PIU)"
+printf 'audit:\n  key_file: %s/audit.key\n' "$xck" >>"$(cfg XC-PIU)"
+
 check "XA starts" start XA-PIU
+check "  it says its certificate is in a folder it keeps" grep -q 'event=sandbox key_readable=gateway.certificate' "$dir/XA-PIU.log"
+check "  and its audit key too" grep -q 'event=sandbox key_readable=audit.key_file' "$dir/XA-PIU.log"
 check "XB starts" start XB-PIU
 xa_kh=$(key_holder XA-PIU)
 check "XA has one key holder (${xa_kh:-none})" test -n "$xa_kh" -a "$(echo "$xa_kh" | wc -w)" -eq 1
@@ -46,6 +58,13 @@ unfiltered=$(grep -L '^Seccomp:.2$' /proc/"$xa"/task/*/status)
 check "every one of its threads ($(ls /proc/"$xa"/task | wc -l)) is filtered${unfiltered:+ (not: $unfiltered)}" test -z "$unfiltered"
 # escape WHAT: XC, built with the test hooks, attempts WHAT once it serves.
 escape() { start XC-PIU env PIUGW_TEST_ESCAPE="$1"; }
+check "XC starts and tries to read its own certificate" escape "read:$xck/XC-PIU.cert_secret"
+check "  Landlock refuses it: only the key holder read it" wait_log XC-PIU "event=test_escape what=read:$xck/XC-PIU.cert_secret result=refused error=\"Permission denied\""
+check "  nor does it say a key is readable" test "$(grep -c 'key_readable' "$dir/XC-PIU.log")" -eq 0
+check "  until stopped" stop XC-PIU
+check "XC starts and tries to read its audit key" escape "read:$xck/audit.key"
+check "  Landlock refuses it" wait_log XC-PIU "event=test_escape what=read:$xck/audit.key result=refused error=\"Permission denied\""
+check "  until stopped" stop XC-PIU
 check "XC starts and tries to read /etc/shadow" escape shadow
 check "  Landlock refuses it" wait_log XC-PIU 'event=test_escape what=shadow result=refused error="Permission denied"'
 check "  and XC serves on" test "$(ask XA-PIU query --to XC-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0

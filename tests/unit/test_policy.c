@@ -700,6 +700,44 @@ reload_is_atomic_and_rollback_refused(void **state)
 	assert_true(tu_diag_has(&d, "the directory expired on 2027-05-01"));
 	put_agreement(t, 0, "ab.yaml", ab_text, 1 | 2);
 	write_directory(t, 7, "2099-12-31");
+	diag_clear(&d);
+
+	/*
+	 * The running gateway's keys are the key holder's: a reload does not
+	 * read the certificate (the main process may not), and one that names
+	 * another is refused: new keys take a restart.
+	 */
+	{
+		char *cert = pathf("%s/certs/XA-PIU.cert_secret", t->base);
+		char *moved = pathf("%s/certs/XA-PIU.cert_secret.away", t->base);
+		char *text = pathf("gateway:\n  id: XA-PIU\n  listen: tcp://127.0.0.1:17401\n"
+				   "  certificate: ../certs/XA-PIU.cert_secret.away\n"
+				   "directory:\n  file: ../directory.yaml\n"
+				   "  secretariat_key: ../secretariat.pub\nstate: state\n");
+		char *old = NULL;
+		size_t cap = 0;
+		FILE *f = fopen(t->conf[0], "r");
+		assert_non_null(f);
+		assert_true(getdelim(&old, &cap, '\0', f) > 0);
+		fclose(f);
+		assert_int_equal(rename(cert, moved), 0);
+		before = cur;
+		assert_int_equal(policy_reload(&cur, t->conf[0], NOW, &d), 0);
+		assert_ptr_not_equal(cur, before);
+		diag_clear(&d);
+		write_text(t->conf[0], text);
+		before = cur;
+		assert_int_equal(policy_reload(&cur, t->conf[0], NOW, &d), PIUGW_ECONFIG);
+		assert_ptr_equal(cur, before);
+		assert_true(tu_diag_has(&d, "gateway.certificate changed"));
+		assert_true(tu_diag_has(&d, "new keys take a restart"));
+		write_text(t->conf[0], old);
+		assert_int_equal(rename(moved, cert), 0);
+		free(old);
+		free(text);
+		free(cert);
+		free(moved);
+	}
 	policy_free(&cur);
 	free(ab);
 	diag_clear(&d);
