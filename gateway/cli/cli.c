@@ -188,6 +188,24 @@ cli_now_ms(void)
 }
 
 /* See cli.h. */
+const char *
+cli_ago(int64_t ms)
+{
+	static char buf[32];
+	int64_t s = ms < 0 ? 0 : ms / 1000;
+
+	if (s < 120)
+		snprintf(buf, sizeof(buf), "%lld s", (long long)s);
+	else if (s < 2 * 3600)
+		snprintf(buf, sizeof(buf), "%lld min", (long long)(s / 60));
+	else if (s < 2 * 86400)
+		snprintf(buf, sizeof(buf), "%lld h", (long long)(s / 3600));
+	else
+		snprintf(buf, sizeof(buf), "%lld days", (long long)(s / 86400));
+	return buf;
+}
+
+/* See cli.h. */
 char *
 cli_concat(const char *a, const char *b)
 {

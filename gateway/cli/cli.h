@@ -57,6 +57,8 @@ char *cli_concat(const char *a, const char *b);
 
 /* Unix time in milliseconds. */
 int64_t cli_now_ms(void);
+/* A duration for people: "12 s", "5 min", "3 h", "4 days" (a static buffer). */
+const char *cli_ago(int64_t ms);
 
 /*
  * Open the audit log of the gateway of cfg as the gateway itself would:
@@ -104,6 +106,15 @@ const char *cli_safe(const char *s);
  */
 int cli_call(const char *verb, const char *config, const char *api, const Piugw__LocalRequest *req,
 	     int timeout_ms, Piugw__LocalReply **replyp);
+/*
+ * cli_call for a request answered more than once (LocalQuery.stream): each
+ * reply with more set goes to more(r, ctx) as it comes (more may be NULL);
+ * *replyp is the final one.
+ */
+int cli_call_stream(const char *verb, const char *config, const char *api,
+		    const Piugw__LocalRequest *req, int timeout_ms,
+		    void (*more)(const Piugw__LocalReply *r, void *ctx), void *ctx,
+		    Piugw__LocalReply **replyp);
 
 /* The options of the verbs that only talk to the gateway (peers, status, pending...). */
 struct cli_local_opts {

@@ -62,13 +62,18 @@ peers_main(int argc, char **argv)
 	       "STATE", "RTT", "CLOCK");
 	for (size_t i = 0; i < reply->peers->n_peers; i++) {
 		const Piugw__PeerInfo *p = reply->peers->peers[i];
-		char rtt[16] = "-", off[16] = "-";
+		char rtt[16] = "-", off[16] = "-", age[40] = "";
+		int64_t now = cli_now_ms();
 		if (p->rtt_us > 0) { /* it answered, if only to refuse */
 			snprintf(rtt, sizeof(rtt), "%.2f ms", (double)p->rtt_us / 1000.0);
 			snprintf(off, sizeof(off), "%+lld ms", (long long)p->clock_offset_ms);
+			/* A dead partner's figures are its last: say how old. */
+			if (p->measured_at_ms > 0 && (!p->reachable || now - p->measured_at_ms > 90000))
+				snprintf(age, sizeof(age), " (%s ago)",
+					 cli_ago(now - p->measured_at_ms));
 		}
-		printf("%-12s %-24s %-11s %9s %10s ", p->id, p->endpoint,
-		       p->reachable ? "reachable" : "UNREACHABLE", rtt, off);
+		printf("%-12s %-24s %-11s %9s %10s%s ", p->id, p->endpoint,
+		       p->reachable ? "reachable" : "UNREACHABLE", rtt, off, age);
 		for (size_t k = 0; k < p->n_ours; k++) {
 			char a[17], b[17] = "-";
 			hash8(&p->ours[k]->hash, a);

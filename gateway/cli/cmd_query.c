@@ -43,8 +43,12 @@ query_usage(FILE *f)
 		"  --max N             at most N records\n"
 		"  --agreement ID      ask under this agreement\n"
 		"  --deadline SECONDS  give up after this long (default: the gateway's)\n\n"
-		"Output:\n"
-		"  --json              machine-readable\n"
+		"Output: each partner's answer as it comes, then a summary line (how many\n"
+		"answered, hit, no hit, pending, refused, unreachable, and who). A partner whose\n"
+		"connection is down is answered PEER_UNREACHABLE within seconds, not at the deadline.\n"
+		"  --json              machine-readable: one object at the end, with \"summary\"\n"
+		"  --stream            with --json: one JSON object a line, each answer as it\n"
+		"                      comes ({\"answer\": ...}), then {\"summary\": ...}\n"
 		"  -c, --config FILE   the gateway's piugwd.yaml (default %s)\n"
 		"  --api ipc://PATH    the gateway's local API instead (or PIUGW_API)\n"
 		"  -h, --help          show this help\n\n"
@@ -57,7 +61,7 @@ enum {
 	O_TO = 256, O_PURPOSE, O_OFFENCE, O_CASE, O_REASON, O_DOCUMENT, O_ISSUER, O_DOCTYPE,
 	O_NAME, O_GIVEN, O_DOB, O_FUZZY, O_NATIONALITY, O_LOCATOR, O_CARRIER, O_FLIGHT, O_DATE,
 	O_PHONE, O_EMAIL, O_FF, O_CATEGORIES, O_MAX, O_AGREEMENT, O_DEADLINE, O_JSON, O_API,
-	O_WAIT,
+	O_WAIT, O_STREAM,
 };
 
 /* Parse "a,b,c" categories into q. */
@@ -84,8 +88,142 @@ parse_categories(const char *s, Piugw__Query *q)
 	return true;
 }
 
+/* What the analyst sees as answers come: each once, in text or as JSON lines. */
+struct shown {
+	bool json;     /* JSON lines (--json --stream), else text */
+	char **peers;  /* those shown so far */
+	size_t n;
+};
+
+static bool
+shown_already(const struct shown *sh, const char *peer)
+{
+	for (size_t i = 0; i < sh->n; i++)
+		if (strcmp(sh->peers[i], peer) == 0)
+			return true;
+	return false;
+}
+
+static void
+show_answer(struct shown *sh, const Piugw__PeerAnswer *a)
+{
+	char **np;
+
+	if (shown_already(sh, a->peer))
+		return;
+	if (sh->json) {
+		json_t *o = json_pack("{s:o}", "answer", cli_pb_json(&a->base));
+		char *t = json_dumps(o, JSON_COMPACT);
+		if (t != NULL)
+			printf("%s\n", t);
+		free(t);
+		json_decref(o);
+	} else {
+		if (sh->n > 0)
+			printf("\n");
+		cli_print_answer(a);
+	}
+	fflush(stdout);
+	if ((np = realloc(sh->peers, (sh->n + 1) * sizeof(*np))) != NULL) {
+		sh->peers = np;
+		sh->peers[sh->n++] = strdup(a->peer);
+	}
+}
+
+/* A streamed answer (LocalReply with more set): shown as it comes. */
+static void
+on_more(const Piugw__LocalReply *r, void *ctx)
+{
+	if (r->kind_case == PIUGW__LOCAL_REPLY__KIND_QUERY)
+		for (size_t i = 0; i < r->query->n_answers; i++)
+			show_answer(ctx, r->query->answers[i]);
+}
+
+/* The summary's groups, in the order it names them. */
+enum { S_HIT, S_NO_HIT, S_PENDING, S_REFUSED, S_UNREACHABLE, S_TIMEOUT, S_BAD, S_N };
+static const char *const group_names[S_N] = {"hit", "no hit", "pending", "refused",
+					     "unreachable", "timed out", "bad answer"};
+static const char *const group_keys[S_N] = {"hit", "no_hit", "pending", "refused",
+					    "unreachable", "timeout", "bad_answer"};
+
 static int
-print_reply(const Piugw__LocalReply *r, bool json)
+group_of(const Piugw__PeerAnswer *a)
+{
+	switch (a->outcome) {
+	case PIUGW__OUTCOME__OUTCOME_ANSWERED:
+		if (a->result == NULL)
+			return S_BAD;
+		if (a->result->status == PIUGW__RESULT_STATUS__RESULT_HIT)
+			return S_HIT;
+		if (a->result->status == PIUGW__RESULT_STATUS__RESULT_NO_HIT)
+			return S_NO_HIT;
+		if (a->result->status == PIUGW__RESULT_STATUS__RESULT_PENDING)
+			return S_PENDING;
+		return S_REFUSED; /* DENIED by a person there */
+	case PIUGW__OUTCOME__OUTCOME_WAITING:
+	case PIUGW__OUTCOME__OUTCOME_UNSPECIFIED:
+		return S_PENDING;
+	case PIUGW__OUTCOME__OUTCOME_REFUSED:
+	case PIUGW__OUTCOME__OUTCOME_REFUSED_LOCALLY:
+		return S_REFUSED;
+	case PIUGW__OUTCOME__OUTCOME_PEER_UNREACHABLE:
+		return S_UNREACHABLE;
+	case PIUGW__OUTCOME__OUTCOME_TIMEOUT:
+		return S_TIMEOUT;
+	default:
+		return S_BAD;
+	}
+}
+
+/*
+ * The last line: how many partners, how many answered, hit, no hit,
+ * pending, refused, unreachable, timed out, and who (all but the no hits).
+ */
+static json_t *
+summary(const Piugw__QueryReply *qr, bool text)
+{
+	json_t *o = json_object(), *who[S_N];
+	size_t count[S_N] = {0};
+
+	for (int k = 0; k < S_N; k++)
+		who[k] = json_array();
+	for (size_t i = 0; i < qr->n_answers; i++) {
+		int k = group_of(qr->answers[i]);
+		count[k]++;
+		json_array_append_new(who[k], json_string(qr->answers[i]->peer));
+	}
+	json_object_set_new(o, "partners", json_integer((json_int_t)qr->n_answers));
+	json_object_set_new(o, "answered",
+			    json_integer((json_int_t)(count[S_HIT] + count[S_NO_HIT])));
+	for (int k = 0; k < S_N; k++) {
+		json_t *g = json_object();
+		json_object_set_new(g, "count", json_integer((json_int_t)count[k]));
+		json_object_set_new(g, "who", who[k]);
+		json_object_set_new(o, group_keys[k], g);
+	}
+	if (text) {
+		printf("%ssummary: %zu partner%s, %zu answered (%zu hit, %zu no hit)",
+		       qr->n_answers > 0 ? "\n" : "", qr->n_answers, qr->n_answers == 1 ? "" : "s",
+		       count[S_HIT] + count[S_NO_HIT], count[S_HIT], count[S_NO_HIT]);
+		for (int k = S_PENDING; k < S_N; k++)
+			if (count[k] > 0 || k <= S_UNREACHABLE)
+				printf(", %zu %s", count[k], group_names[k]);
+		for (int k = 0; k < S_N; k++) {
+			if (k == S_NO_HIT || count[k] == 0)
+				continue;
+			printf("%s%s: ", k == S_HIT ? "; " : "; ", group_names[k]);
+			for (size_t i = 0; i < json_array_size(who[k]); i++)
+				printf("%s%s", i ? " " : "",
+				       json_string_value(json_array_get(who[k], i)));
+		}
+		printf("\n");
+	}
+	return o;
+}
+
+/* The answers (those not shown as they came), and with summarise the summary. */
+static int
+print_reply(const Piugw__LocalReply *r, bool json, bool stream, bool summarise, struct shown *sh)
 {
 	const Piugw__QueryReply *qr = r->query;
 	int ret = CLI_EXIT_OK;
@@ -101,15 +239,27 @@ print_reply(const Piugw__LocalReply *r, bool json)
 		    a->outcome != PIUGW__OUTCOME__OUTCOME_UNSPECIFIED)
 			ret = CLI_EXIT_FAILED;
 	}
-	if (json) {
-		int rc = cli_json_print(cli_pb_json(&qr->base));
+	if (json && !stream) {
+		json_t *o = cli_pb_json(&qr->base);
+		if (summarise)
+			json_object_set_new(o, "summary", summary(qr, false));
+		int rc = cli_json_print(o);
 		return rc != 0 ? rc : ret;
 	}
-	for (size_t i = 0; i < qr->n_answers; i++) {
-		if (i > 0)
-			printf("\n");
-		cli_print_answer(qr->answers[i]);
-	}
+	/* What did not come streamed (all of it from an older gateway), then the summary. */
+	for (size_t i = 0; i < qr->n_answers; i++)
+		show_answer(sh, qr->answers[i]);
+	if (!summarise)
+		return ret;
+	if (json) {
+		json_t *o = json_pack("{s:o}", "summary", summary(qr, false));
+		char *t = json_dumps(o, JSON_COMPACT);
+		if (t != NULL)
+			printf("%s\n", t);
+		free(t);
+		json_decref(o);
+	} else
+		json_decref(summary(qr, true));
 	return ret;
 }
 
@@ -142,6 +292,7 @@ query_main(int argc, char **argv)
 		{"agreement", required_argument, NULL, O_AGREEMENT},
 		{"deadline", required_argument, NULL, O_DEADLINE},
 		{"json", no_argument, NULL, O_JSON},
+		{"stream", no_argument, NULL, O_STREAM},
 		{"config", required_argument, NULL, 'c'},
 		{"api", required_argument, NULL, O_API},
 		{"help", no_argument, NULL, 'h'},
@@ -157,7 +308,8 @@ query_main(int argc, char **argv)
 	Piugw__SelectorCriteria sel = PIUGW__SELECTOR_CRITERIA__INIT;
 	Piugw__LocalReply *reply = NULL;
 	const char *config = CLI_DEFAULT_CONFIG, *api = NULL, *flight = NULL, *carrier = NULL;
-	bool json = false, fuzzy = false;
+	bool json = false, fuzzy = false, stream = false;
+	struct shown sh = {0};
 	int32_t day = 0;
 	int c, kinds = 0, ret;
 	uint64_t v;
@@ -211,6 +363,7 @@ query_main(int argc, char **argv)
 			lq.deadline_ms = (uint32_t)v * 1000;
 			break;
 		case O_JSON: json = true; break;
+		case O_STREAM: stream = true; break;
 		case 'c': config = optarg; break;
 		case O_API: api = optarg; break;
 		case 'h': query_usage(stdout); return CLI_EXIT_OK;
@@ -274,12 +427,18 @@ query_main(int argc, char **argv)
 	lq.query = &q;
 	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_QUERY;
 	req.query = &lq;
-	ret = cli_call("query", config, api, &req, (int)(lq.deadline_ms ? lq.deadline_ms : 300000) + 5000,
-		       &reply);
-	if (ret != CLI_EXIT_OK)
-		return ret;
-	ret = print_reply(reply, json);
+	/* Text shows each answer as it comes; JSON is one object, or with --stream one a line. */
+	lq.stream = !json || stream;
+	sh.json = json;
+	ret = cli_call_stream("query", config, api, &req,
+			      (int)(lq.deadline_ms ? lq.deadline_ms : 300000) + 5000, on_more, &sh,
+			      &reply);
+	if (ret == CLI_EXIT_OK)
+		ret = print_reply(reply, json, lq.stream, true, &sh);
 	piugw_client_reply_free(&reply);
+	for (size_t i = 0; i < sh.n; i++)
+		free(sh.peers[i]);
+	free(sh.peers);
 	return ret;
 }
 
@@ -334,7 +493,13 @@ results_main(int argc, char **argv)
 	req.results = &lr;
 	if ((ret = cli_call("results", config, api, &req, (int)lr.wait_ms + 10000, &reply)) != 0)
 		return ret;
-	ret = print_reply(reply, json);
+	{
+		struct shown sh = {.json = false};
+		ret = print_reply(reply, json, false, false, &sh);
+		for (size_t i = 0; i < sh.n; i++)
+			free(sh.peers[i]);
+		free(sh.peers);
+	}
 	piugw_client_reply_free(&reply);
 	return ret;
 }

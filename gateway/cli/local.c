@@ -26,6 +26,16 @@ int
 cli_call(const char *verb, const char *config, const char *api, const Piugw__LocalRequest *req,
 	 int timeout_ms, Piugw__LocalReply **replyp)
 {
+	return cli_call_stream(verb, config, api, req, timeout_ms, NULL, NULL, replyp);
+}
+
+/* See cli.h. */
+int
+cli_call_stream(const char *verb, const char *config, const char *api,
+		const Piugw__LocalRequest *req, int timeout_ms,
+		void (*more)(const Piugw__LocalReply *r, void *ctx), void *ctx,
+		Piugw__LocalReply **replyp)
+{
 	struct piugw_client *c = NULL;
 	struct config *cfg = NULL;
 	struct diag d;
@@ -59,7 +69,15 @@ cli_call(const char *verb, const char *config, const char *api, const Piugw__Loc
 				rc == PIUGW_ENOENT ? " (is piugwd running with this configuration?)" : "");
 		goto out;
 	}
-	if ((rc = piugw_client_call(c, req, timeout_ms, replyp)) != 0) {
+	rc = piugw_client_send(c, req);
+	/* Replies with more set come first, each handed to more as it comes. */
+	while (rc == 0 && (rc = piugw_client_recv(c, timeout_ms, replyp)) == 0 && (*replyp)->more &&
+	       (*replyp)->kind_case != PIUGW__LOCAL_REPLY__KIND_ERROR) {
+		if (more != NULL)
+			more(*replyp, ctx);
+		piugw_client_reply_free(replyp);
+	}
+	if (rc != 0) {
 		fprintf(stderr, "piugw %s: %s\n", verb,
 			rc == PIUGW_ESYSTEM && errno == ETIMEDOUT
 				? "the gateway did not answer in time"
@@ -338,6 +356,8 @@ cli_print_answer(const Piugw__PeerAnswer *a)
 	if (a->error != NULL)
 		printf("  %s: %s\n", piugw_wire_error_name((enum piugw_wire_error)a->error->code),
 		       cli_safe(a->error->detail));
+	if (a->detail != NULL && a->detail[0] != '\0')
+		printf("  %s\n", cli_safe(a->detail));
 	if (a->result != NULL) {
 		const Piugw__QueryResult *r = a->result;
 		json_t *rj = cli_pb_json(&r->base);

@@ -61,6 +61,7 @@
 #define GW_ZAP_DOMAIN_LOCAL "piugw-local"
 #define GW_HELLO_DEADLINE_MS 3000
 #define GW_WITNESS_MS 60000 /* a Hello round to every partner (witness.c) */
+#define GW_PEER_DOWN_WARN_MS 60000 /* a partner away this long is a warning, once */
 #define GW_LOCAL_MAX_BYTES (256 * 1024)
 /*
  * Records nothing waits for (our query sent, a configuration loaded) are
@@ -100,7 +101,10 @@ struct peer {
 	int64_t clock_offset_ms;
 	bool reachable;
 	bool keep;            /* reload bookkeeping */
-	int64_t down_since_ms; /* not connected since (health) */
+	int64_t down_since_ms; /* not connected since (health, PEER_UNREACHABLE); 0 while up */
+	bool down_warned;      /* down for GW_PEER_DOWN_WARN_MS: said once, as a warning */
+	int64_t measured_at_ms; /* when rtt_us and clock_offset_ms were measured */
+	int64_t redial_ms;      /* links_peer_redial's last */
 	/* witness.c: its audit log as we saw it, ours as it saw it */
 	struct audit_checkpoint witnessed; /* its newest checkpoint we witnessed */
 	bool witnessed_loaded;             /* read from state.db */
@@ -157,6 +161,7 @@ struct job {
 	char request_id[2 * ENVELOPE_MESSAGE_ID_BYTES + 1]; /* JOB_RESULTS */
 	int64_t deadline_ms;
 	uint64_t seq;          /* the audit records its answers were recorded up to */
+	bool stream;           /* JOB_QUERY: each answer to the caller as it is settled */
 };
 
 
@@ -426,6 +431,11 @@ void links_zap_handle(struct gw *g);
 bool links_monitor_handle(struct gw *g, struct peer *p, void *mon);
 /* Send env to partner p now; false if no connection takes it (retry later). */
 bool links_peer_send(struct gw *g, struct peer *p, const uint8_t *env, size_t len);
+/*
+ * p is down and a query waits for it: try to connect now, not at the end of
+ * libzmq's backoff (up to 5 s), at most once a second.
+ */
+void links_peer_redial(struct gw *g, struct peer *p, int64_t now);
 /* Send [rid, buf] to a local caller on the local API; PIUGW_ESYSTEM (errno) if not. */
 int links_api_send(struct gw *g, const uint8_t *rid, size_t rid_len, const uint8_t *buf,
 		   size_t len);

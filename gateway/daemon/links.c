@@ -554,11 +554,18 @@ links_monitor_handle(struct gw *g, struct peer *p, void *mon)
 	case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
 		p->connected = p->ever_connected = true;
 		p->problem[0] = '\0';
-		gw_log(GW_INFO, "peer_connected", "peer=%s endpoint=%s", p->id, gw_esc(p->endpoint));
+		p->down_since_ms = 0;
+		if (p->down_warned)
+			gw_log(GW_WARN, "peer_back", "peer=%s endpoint=%s", p->id, gw_esc(p->endpoint));
+		else
+			gw_log(GW_INFO, "peer_connected", "peer=%s endpoint=%s", p->id,
+			       gw_esc(p->endpoint));
+		p->down_warned = false;
 		return true; /* the caller sends what waited for it */
 	case ZMQ_EVENT_DISCONNECTED:
+		/* A partner's restart is routine: a warning only if it stays away (outbound_timers). */
 		if (p->connected) {
-			gw_log(GW_WARN, "peer_disconnected", "peer=%s", p->id);
+			gw_log(GW_INFO, "peer_disconnected", "peer=%s", p->id);
 			p->down_since_ms = gw_now_ms();
 		}
 		p->connected = false;
@@ -567,6 +574,8 @@ links_monitor_handle(struct gw *g, struct peer *p, void *mon)
 		break;
 	case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
 		p->connected = false;
+		if (p->down_since_ms == 0)
+			p->down_since_ms = gw_now_ms();
 		snprintf(p->problem, sizeof(p->problem),
 			 "the partner refused our key (ZAP status %u): does it hold an agreement "
 			 "in force with us and our current key?", val);
@@ -575,6 +584,8 @@ links_monitor_handle(struct gw *g, struct peer *p, void *mon)
 	case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
 	case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
 		p->connected = false;
+		if (p->down_since_ms == 0)
+			p->down_since_ms = gw_now_ms();
 		snprintf(p->problem, sizeof(p->problem),
 			 "CURVE handshake failed: is the partner's transport key in the directory "
 			 "current?");
@@ -591,6 +602,22 @@ links_monitor_handle(struct gw *g, struct peer *p, void *mon)
 }
 
 /* ---- sending ---- */
+
+/* See gw.h. */
+void
+links_peer_redial(struct gw *g, struct peer *p, int64_t now)
+{
+	(void)g;
+	if (p->connected || p->dealer == NULL || now - p->redial_ms < 1000)
+		return;
+	p->redial_ms = now;
+	/* A new connect starts at once, with libzmq's backoff back at its first interval. */
+	if (zmq_disconnect(p->dealer, p->endpoint) != 0 && errno != ENOENT)
+		return;
+	if (zmq_connect(p->dealer, p->endpoint) != 0)
+		gw_log(GW_ERROR, "connect", "peer=%s endpoint=%s error=%s", p->id, gw_esc(p->endpoint),
+		       gw_esc(zmq_strerror(errno)));
+}
 
 /* See gw.h. */
 bool

@@ -451,10 +451,24 @@ loop_run(struct gw *g)
 {
 	struct gw_turn *t = &g->turn;
 	struct gw_links *l = &g->links;
-	zmq_pollitem_t items[8 + 2 * 64];
+	zmq_pollitem_t *items = NULL;
+	size_t cap = 0;
+	int ret = 0;
 
 	while (!g->stop) {
 		size_t n = 0, peer0;
+
+		/* Every partner polled, however many (a reload may bring more). */
+		if (cap < 8 + 2 * g->npeers) {
+			zmq_pollitem_t *ni = realloc(items, (8 + 2 * g->npeers) * sizeof(*items));
+			if (ni == NULL) {
+				gw_log(GW_ERROR, "poll_failed", "error=%s", gw_esc("out of memory"));
+				ret = PIUGW_ENOMEM;
+				break;
+			}
+			items = ni;
+			cap = 8 + 2 * g->npeers;
+		}
 		int64_t now = gw_now_ms(), next = outbound_next_timer(g);
 		long timeout = next <= now ? 0 : (long)(next - now);
 
@@ -493,7 +507,7 @@ loop_run(struct gw *g)
 		items[n++] = (zmq_pollitem_t){
 			.socket = g->draining ? NULL : l->router, .fd = -1, .events = ZMQ_POLLIN};
 		peer0 = n;
-		for (size_t i = 0; i < g->npeers && i < 64; i++) {
+		for (size_t i = 0; i < g->npeers; i++) {
 			items[n++] = (zmq_pollitem_t){.socket = g->peers[i].dealer, .events = ZMQ_POLLIN};
 			items[n++] = (zmq_pollitem_t){.fd = zfd(g->peers[i].mon), .events = ZMQ_POLLIN};
 		}
@@ -501,7 +515,8 @@ loop_run(struct gw *g)
 			if (errno == EINTR)
 				continue;
 			gw_log(GW_ERROR, "poll_failed", "error=%s", gw_esc(zmq_strerror(errno)));
-			return PIUGW_ESYSTEM;
+			ret = PIUGW_ESYSTEM;
+			break;
 		}
 		gw_turn_begin(g);
 		/* Before any decision of this turn. */
@@ -569,8 +584,10 @@ loop_run(struct gw *g)
 			gw_log(GW_ERROR, "key_holder_failed", "problem=%s hint=%s",
 			       gw_esc(keyholder_problem(g->kh)),
 			       gw_esc("the gateway stops; a restart starts a new key holder"));
-			return PIUGW_EINTERNAL;
+			ret = PIUGW_EINTERNAL;
+			break;
 		}
 	}
-	return 0;
+	free(items);
+	return ret;
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -205,6 +206,17 @@ settle(struct gw *g, struct job *j, size_t slot, uint32_t uid, const Piugw__Peer
 	/* Every record of this answer is appended by now: the caller waits for them. */
 	j->seq = audit_head(g->audit);
 	j->answers[slot] = c;
+	if (j->stream && j->open > 1) {
+		/* This one now, once its records are durable; all of them at the end. */
+		Piugw__LocalReply r = PIUGW__LOCAL_REPLY__INIT;
+		Piugw__QueryReply qr = PIUGW__QUERY_REPLY__INIT;
+		qr.answers = &j->answers[slot];
+		qr.n_answers = 1;
+		r.kind_case = PIUGW__LOCAL_REPLY__KIND_QUERY;
+		r.query = &qr;
+		r.more = true;
+		reply_local_durable(g, j->seq, j->rid, j->rid_len, &r);
+	}
 	if (--j->open == 0)
 		outbound_job_finish(g, j);
 }
@@ -236,6 +248,9 @@ outreq_try_send(struct gw *g, struct outreq *o, int64_t now)
 	} else {
 		/* No connection yet: the monitor's connect event sends it, or the next retry. */
 		o->next_ms = now + policy_config(g->policy)->retry_interval_ms;
+		/* A query is not kept waiting on libzmq's backoff (unreachable_grace_ms). */
+		if (p != NULL && o->kind == OUT_QUERY && o->sent_ms == 0)
+			links_peer_redial(g, p, now);
 	}
 }
 
@@ -361,11 +376,11 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 {
 	struct policy_request req;
 	struct policy_decision dec;
-	const char *targets[64];
+	const char **targets = NULL;
 	struct target *tg = NULL;
-	struct envelope_sealing *sl[64];
-	uint8_t *env[64], d[2][AUDIT_DIGEST_BYTES];
-	size_t env_len[64], nt = 0, ns = 0, nin, nd = 0;
+	struct envelope_sealing **sl = NULL;
+	uint8_t **env = NULL, d[2][AUDIT_DIGEST_BYTES];
+	size_t *env_len = NULL, nt = 0, ns = 0, nin, nd = 0;
 	struct audit_digest_input in[2];
 	struct job *j;
 	char why[200];
@@ -389,12 +404,20 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 		dl_ms = policy_config(g->policy)->freshness_seconds * 1000;
 	deadline = now + dl_ms;
 	all = strcmp(lq->to, "all") == 0;
+	/* As many as there are partners: no cap but the directory's. */
+	if ((targets = calloc(g->npeers + 1, sizeof(*targets))) == NULL ||
+	    (sl = calloc(g->npeers + 1, sizeof(*sl))) == NULL ||
+	    (env = calloc(g->npeers + 1, sizeof(*env))) == NULL ||
+	    (env_len = calloc(g->npeers + 1, sizeof(*env_len))) == NULL) {
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "out of memory");
+		goto out;
+	}
 	req.direction = POLICY_OUTBOUND;
 	req.agreement_id = lq->agreement_id[0] != '\0' ? lq->agreement_id : NULL;
 	req.now_ms = now;
 	if (all) {
 		/* Every partner whose terms allow this query. */
-		for (size_t i = 0; i < g->npeers && nt < 64; i++) {
+		for (size_t i = 0; i < g->npeers; i++) {
 			req.peer = g->peers[i].id;
 			if (policy_decide(g->policy, NULL, &req, &dec) == 0)
 				targets[nt++] = g->peers[i].id;
@@ -405,7 +428,7 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 					  "%s); see piugw policy check",
 					  vocab_name(vocab_purposes, req.purpose),
 					  vocab_name(vocab_query_types, req.query_type));
-			return;
+			goto out;
 		}
 	} else {
 		if (gw_peer(g, lq->to) == NULL) {
@@ -414,7 +437,7 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 				"%s is not a partner of this gateway (no agreement with it "
 				"in %s)",
 				lq->to, policy_config(g->policy)->agreements_dir);
-			return;
+			goto out;
 		}
 		targets[nt++] = lq->to;
 	}
@@ -423,10 +446,11 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 		if (j != NULL)
 			job_free(g, j);
 		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "out of memory");
-		return;
+		goto out;
 	}
 	j->open = nt;
 	j->deadline_ms = deadline + 1000;
+	j->stream = lq->stream;
 	/*
 	 * Each partner's decision, and the query sealed for those that allow
 	 * it; then every envelope signed and the query's digests made in one
@@ -443,10 +467,21 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 				  tg[i].dec.agreement->a->hash, &b, tg[i].mid, &tg[i].sl) == 0)
 			sl[ns++] = tg[i].sl;
 	}
+	/* Up to KH_BATCH_MAX - nin partners in that one round trip; more take more. */
 	nin = audit_query_digest_inputs(lq->query, in);
-	if (gw_seal_finish_digests(g, sl, ns, env, env_len, in, nin, d, &nd) != 0)
-		for (size_t k = 0; k < ns; k++)
-			env[k] = NULL;
+	for (size_t at = 0; at < ns || (at == 0 && nin > 0);) {
+		size_t k = ns - at;
+		bool last = k + nin <= KH_BATCH_MAX;
+		int rc = last ? gw_seal_finish_digests(g, sl + at, k, env + at, env_len + at, in, nin,
+						       d, &nd)
+			      : gw_seal_finish(g, sl + at, k = KH_BATCH_MAX, env + at, env_len + at);
+		if (rc != 0)
+			for (size_t i = at; i < at + k; i++)
+				env[i] = NULL;
+		at += k;
+		if (last)
+			break;
+	}
 	for (size_t i = 0, k = 0; i < nt; i++)
 		if (tg[i].sl != NULL) {
 			tg[i].env = env[k];
@@ -531,7 +566,12 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 	}
 	for (size_t i = 0; i < nt; i++)
 		free(tg[i].env);
+out:
 	free(tg);
+	free(targets);
+	free(sl);
+	free(env);
+	free(env_len);
 }
 
 /* An answer to one of our queries or polls. */
@@ -758,6 +798,7 @@ on_hello_reply(struct gw *g, struct outreq *o, const struct envelope_header *h,
 	if (p != NULL) {
 		p->rtt_us = rtt_us;
 		p->clock_offset_ms = offset;
+		p->measured_at_ms = now;
 	}
 	if (pi != NULL) {
 		pi->rtt_us = rtt_us;
@@ -979,6 +1020,8 @@ outbound_peer_info(struct gw *g, const struct peer *p)
 	pi->reachable = p->reachable;
 	pi->rtt_us = p->rtt_us;
 	pi->clock_offset_ms = p->clock_offset_ms;
+	pi->measured_at_ms = p->measured_at_ms;
+	pi->down_since_ms = p->connected ? 0 : p->down_since_ms;
 	pi->ours = agreement_refs(g, p->id, &pi->n_ours);
 	if (p->problem[0] != '\0')
 		pi->problem = strdup(p->problem);
@@ -1052,6 +1095,50 @@ witness_round(struct gw *g, int64_t now)
 
 /* ---- timers ---- */
 
+/*
+ * When a query to a partner whose connection is down is answered
+ * PEER_UNREACHABLE without waiting for its deadline: once the partner has
+ * been down unreachable_grace_ms, counted from the later of the query and
+ * the loss. INT64_MAX while it is up (or for what is not a query).
+ */
+static int64_t
+unreachable_at(const struct gw *g, const struct outreq *o)
+{
+	const struct peer *p = NULL;
+	int64_t from;
+
+	if (o->kind != OUT_QUERY)
+		return INT64_MAX;
+	for (size_t i = 0; i < g->npeers && p == NULL; i++)
+		if (strcmp(g->peers[i].id, o->peer) == 0)
+			p = &g->peers[i];
+	if (p == NULL || p->connected)
+		return INT64_MAX;
+	from = o->first_ms > p->down_since_ms ? o->first_ms : p->down_since_ms;
+	return from + policy_config(g->policy)->unreachable_grace_ms;
+}
+
+/* When partner p went down, and why, in words: "no connection since 2026-...Z (12 s ago): why". */
+static void
+down_detail(const struct peer *p, int64_t now, char *buf, size_t size)
+{
+	char when[32] = "?";
+	time_t t;
+	struct tm tm;
+
+	if (p == NULL) {
+		snprintf(buf, size, "not a partner of this gateway any more");
+		return;
+	}
+	t = (time_t)(p->down_since_ms / 1000);
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(buf, size, "%s since %s (%lld s ago)%s%s",
+		 p->ever_connected ? "no connection" : "never connected", when,
+		 (long long)((now - p->down_since_ms) / 1000), p->problem[0] ? ": " : "",
+		 p->problem);
+}
+
 static void
 expire(struct gw *g, struct outreq *o)
 {
@@ -1061,16 +1148,25 @@ expire(struct gw *g, struct outreq *o)
 		Piugw__PeerAnswer a = PIUGW__PEER_ANSWER__INIT;
 		uint32_t uid = o->uid;
 		bool unreachable = o->sent_ms == 0 || p == NULL || !p->connected;
+		int64_t now = gw_now_ms();
+		char detail[300];
 
 		a.peer = o->peer;
 		a.request_id = o->request_id;
 		a.agreement_id = o->agreement_id;
 		a.sent_at_ms = o->first_ms;
-		a.answered_at_ms = gw_now_ms();
+		a.answered_at_ms = now;
 		a.outcome = unreachable ? PIUGW__OUTCOME__OUTCOME_PEER_UNREACHABLE
 					: PIUGW__OUTCOME__OUTCOME_TIMEOUT;
-		gw_log(GW_WARN, "query_expired", "peer=%s request=%s outcome=%s", o->peer,
-		       o->request_id, unreachable ? "peer_unreachable" : "timeout");
+		if (unreachable)
+			down_detail(p, now, detail, sizeof(detail));
+		else
+			snprintf(detail, sizeof(detail), "connected, but no answer in %lld s",
+				 (long long)((now - o->first_ms) / 1000));
+		a.detail = detail;
+		gw_log(unreachable ? GW_INFO : GW_WARN, "query_expired",
+		       "peer=%s request=%s outcome=%s detail=%s", o->peer, o->request_id,
+		       unreachable ? "peer_unreachable" : "timeout", gw_esc(detail));
 		{
 			char l[128];
 			snprintf(l, sizeof(l), "direction=\"received\",peer=\"%s\",status=\"%s\"",
@@ -1149,9 +1245,20 @@ outbound_timers(struct gw *g, int64_t now)
 
 	if (now >= g->witness.next_round_ms)
 		witness_round(g, now);
+	/* A partner's restart is routine (info); one that stays away is worth a warning, once. */
+	for (size_t i = 0; i < g->npeers; i++) {
+		struct peer *p = &g->peers[i];
+		if (!p->connected && !p->down_warned && p->down_since_ms != 0 &&
+		    now - p->down_since_ms >= GW_PEER_DOWN_WARN_MS) {
+			char detail[300];
+			down_detail(p, now, detail, sizeof(detail));
+			gw_log(GW_WARN, "peer_down", "peer=%s detail=%s", p->id, gw_esc(detail));
+			p->down_warned = true;
+		}
+	}
 	for (o = g->out.reqs; o != NULL; o = next) {
 		next = o->next;
-		if (now >= o->deadline_ms) {
+		if (now >= o->deadline_ms || now >= unreachable_at(g, o)) {
 			expire(g, o);
 			next = g->out.reqs; /* the list may have changed under settle() */
 			continue;
@@ -1196,6 +1303,8 @@ outbound_next_timer(const struct gw *g)
 			t = o->next_ms;
 		if (o->deadline_ms < t)
 			t = o->deadline_ms;
+		if (unreachable_at(g, o) < t)
+			t = unreachable_at(g, o);
 	}
 	for (const struct job *j = g->out.jobs; j != NULL; j = j->next)
 		if (j->deadline_ms != 0 && j->deadline_ms < t)
@@ -1204,6 +1313,11 @@ outbound_next_timer(const struct gw *g)
 		t = g->next_housekeeping_ms;
 	if (g->witness.next_round_ms < t)
 		t = g->witness.next_round_ms;
+	for (size_t i = 0; i < g->npeers; i++)
+		if (!g->peers[i].connected && !g->peers[i].down_warned &&
+		    g->peers[i].down_since_ms != 0 &&
+		    g->peers[i].down_since_ms + GW_PEER_DOWN_WARN_MS < t)
+			t = g->peers[i].down_since_ms + GW_PEER_DOWN_WARN_MS;
 	return t;
 }
 

@@ -149,6 +149,30 @@ folder_of(const char *path, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * Descriptors: about 30 of its own, and 5 a partner (its DEALER and the
+ * DEALER's monitor, 3; the connections both ways, 2), measured on the
+ * example mesh (doc/SCALING.md); the local API's and the metrics' clients
+ * come on top. Raise the soft limit to what that needs, within the hard
+ * one; say so if even that is short.
+ */
+static void
+fd_budget(size_t partners)
+{
+	rlim_t need = 30 + 5 * (rlim_t)partners + 256;
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= need)
+		return;
+	r.rlim_cur = r.rlim_max == RLIM_INFINITY || r.rlim_max >= need ? need : r.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur >= need)
+		return;
+	gw_log(GW_WARN, "limits", "nofile=%ju need=%ju partners=%zu why=%s",
+	       (uintmax_t)r.rlim_cur, (uintmax_t)need, partners,
+	       gw_esc("too few file descriptors for this many partners: raise LimitNOFILE= "
+		      "(systemd) or ulimit -n"));
+}
+
 /* Is path (a file) in folder dir, or dir itself? By their real paths. */
 static bool
 beneath(const char *path, const char *dir)
@@ -387,6 +411,7 @@ main(int argc, char **argv)
 				"directory or audit key): start it again\n", config);
 		goto out;
 	}
+	fd_budget(policy_agreement_count(g.policy));
 	ret = EXIT_USAGE;
 	if (policy_activate(g.policy, &d) != 0) {
 		print_diag(&d);

@@ -91,25 +91,32 @@ piugw_client_close(struct piugw_client **cp)
 
 /* See piugw/client.h. */
 int
-piugw_client_call(struct piugw_client *c, const Piugw__LocalRequest *req, int timeout_ms,
-		  Piugw__LocalReply **replyp)
+piugw_client_send(struct piugw_client *c, const Piugw__LocalRequest *req)
 {
 	size_t len = piugw__local_request__get_packed_size(req);
 	uint8_t *buf = malloc(len ? len : 1);
+	int ret = 0;
+
+	if (buf == NULL)
+		return PIUGW_ENOMEM;
+	piugw__local_request__pack(req, buf);
+	if (zmq_send(c->sock, buf, len, 0) != (int)len)
+		ret = PIUGW_ESYSTEM;
+	free(buf);
+	return ret;
+}
+
+/* See piugw/client.h. */
+int
+piugw_client_recv(struct piugw_client *c, int timeout_ms, Piugw__LocalReply **replyp)
+{
 	zmq_msg_t msg;
 	zmq_pollitem_t items[2] = {{.socket = c->sock, .events = ZMQ_POLLIN},
 				   {.socket = c->mon, .events = ZMQ_POLLIN}};
 	int ret = PIUGW_EINTERNAL, rc;
 
 	*replyp = NULL;
-	if (buf == NULL)
-		return PIUGW_ENOMEM;
-	piugw__local_request__pack(req, buf);
 	zmq_msg_init(&msg);
-	if (zmq_send(c->sock, buf, len, 0) != (int)len) {
-		ret = PIUGW_ESYSTEM;
-		goto out;
-	}
 	do
 		rc = zmq_poll(items, 2, timeout_ms);
 	while (rc < 0 && errno == EINTR);
@@ -136,8 +143,20 @@ piugw_client_call(struct piugw_client *c, const Piugw__LocalRequest *req, int ti
 	ret = 0;
 out:
 	zmq_msg_close(&msg);
-	free(buf);
 	return ret;
+}
+
+/* See piugw/client.h. */
+int
+piugw_client_call(struct piugw_client *c, const Piugw__LocalRequest *req, int timeout_ms,
+		  Piugw__LocalReply **replyp)
+{
+	int ret;
+
+	*replyp = NULL;
+	if ((ret = piugw_client_send(c, req)) != 0)
+		return ret;
+	return piugw_client_recv(c, timeout_ms, replyp);
 }
 
 /* See piugw/client.h. */

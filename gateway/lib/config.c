@@ -21,6 +21,7 @@ static const char *const gateway_keys[] = {"id", "listen", "certificate", NULL};
 static const char *const directory_keys[] = {"file", "signature", "secretariat_key", NULL};
 static const char *const limits_keys[] = {"max_message_bytes", "freshness_seconds",
 					  "query_deadline_seconds", "retry_interval_ms",
+					  "unreachable_grace_ms",
 					  "directory_expiry_warning_days", "answers_keep_days", NULL};
 static const char *const metrics_keys[] = {"listen", NULL};
 static const char *const audit_keys[] = {"checkpoint_records", "checkpoint_seconds",
@@ -214,6 +215,7 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 	u32_value(&y, sec, "freshness_seconds", 10, 3600, 300, &c->freshness_seconds);
 	u32_value(&y, sec, "query_deadline_seconds", 1, 3600, 30, &c->query_deadline_seconds);
 	u32_value(&y, sec, "retry_interval_ms", 50, 60000, 1000, &c->retry_interval_ms);
+	u32_value(&y, sec, "unreachable_grace_ms", 0, 60000, 2000, &c->unreachable_grace_ms);
 	u32_value(&y, sec, "directory_expiry_warning_days", 0, 365, 14,
 		  &c->directory_expiry_warning_days);
 	u32_value(&y, sec, "answers_keep_days", 1, 36500, 30, &c->answers_keep_days);

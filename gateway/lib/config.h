@@ -19,6 +19,7 @@
  *     freshness_seconds: 300
  *     query_deadline_seconds: 30
  *     retry_interval_ms: 1000
+ *     unreachable_grace_ms: 2000          # a partner down this long: PEER_UNREACHABLE at once
  *     directory_expiry_warning_days: 14
  *     answers_keep_days: 30               # then kept answers are deleted (see state.h)
  *   metrics:
@@ -72,6 +73,7 @@ struct config {
 	uint32_t freshness_seconds;
 	uint32_t query_deadline_seconds;
 	uint32_t retry_interval_ms;
+	uint32_t unreachable_grace_ms; /* a query to a partner down this long is not waited for */
 	uint32_t directory_expiry_warning_days;
 	uint32_t answers_keep_days;
 	uint32_t audit_checkpoint_records;

@@ -50,6 +50,15 @@ void piugw_client_close(struct piugw_client **cp);
 int piugw_client_call(struct piugw_client *c, const Piugw__LocalRequest *req, int timeout_ms,
 		      Piugw__LocalReply **replyp);
 
+/*
+ * The same in two steps, for a request answered more than once (a
+ * LocalQuery with stream set: one LocalReply per answer with more set,
+ * then the final one): send, then receive each reply in turn, waiting up
+ * to timeout_ms for each. The same returns as piugw_client_call.
+ */
+int piugw_client_send(struct piugw_client *c, const Piugw__LocalRequest *req);
+int piugw_client_recv(struct piugw_client *c, int timeout_ms, Piugw__LocalReply **replyp);
+
 void piugw_client_reply_free(Piugw__LocalReply **rp);
 
 #ifdef __cplusplus

@@ -353,17 +353,34 @@ check "XB starts again" start XB-PIU
 wait "$asker"
 check "the retried query is answered" has "XB-PIU  answered"
 
-# A partner down: the others still answer, it is PEER_UNREACHABLE.
+# A partner down: the others still answer; it is PEER_UNREACHABLE once down
+# for limits.unreachable_grace_ms (2 s), not at the query's deadline (30 s
+# here: the 20 s bound below would end a fan-out that waited for it).
+check "XA measures XC (peers: a Hello round trip)" test "$(ask XA-PIU peers)" -eq 0
 check "XC stops" stop XC-PIU
-check "fan-out with XC down" test "$(ask XA-PIU query --to all "${Q[@]}" --document P1234567 --issuer XAA --deadline 3)" -eq 1
+check "  XA says so as news, not as a warning" wait_log XA-PIU "level=info event=peer_disconnected peer=XC-PIU"
+fan() { timeout 20 "$piugw" query -c "$(cfg XA-PIU)" --to all "${Q[@]}" --document P1234567 --issuer XAA --deadline 30 "$@"; }
+fan >"$dir/out" 2>"$dir/err"
+rc=$?
+check "fan-out with XC down ends without its deadline (exit $rc)" test "$rc" -eq 1
 check "XB still answers" has "XB-PIU  answered"
 check "XC unreachable" has "XC-PIU  PEER_UNREACHABLE"
+check "  since when and why" has "no connection since .* s ago): disconnected"
+check "the summary says who" has "summary: 2 partners, 1 answered (1 hit, 0 no hit), 0 pending, 0 refused, 1 unreachable; hit: XB-PIU; unreachable: XC-PIU"
+fan --json --stream >"$dir/lines" 2>"$dir/err"
+check "--json --stream: one answer a line" test "$(grep -c '^{"answer":' "$dir/lines")" -eq 2
+check "  then the summary, last" sh -c "tail -1 '$dir/lines' | grep -q '^{\"summary\":{\"partners\":2,'"
+check "  which says who is unreachable" grep -q '"unreachable":{"count":1,"who":\["XC-PIU"\]}' "$dir/lines"
+"$piugw" peers -c "$(cfg XA-PIU)" >"$dir/peers" 2>&1
+check "peers marks XC's last figures with their age" grep -E "^XC-PIU .*UNREACHABLE .* ms \([0-9]+ s ago\)" "$dir/peers"
 
 # INTERNAL: XC cannot write its audit log (a file-size limit below the size
 # its audit segment has reached stands in for a full disk; SQLite's 32 KiB
 # shared-memory file still fits). It must refuse work, not answer
 # unaudited, and not die.
-check "XC back" start XC-PIU
+# Descriptors: a soft limit below what its partners need is raised (within the hard one).
+check "XC back, its soft descriptor limit at 64" start XC-PIU bash -c 'ulimit -Sn 64 && exec "$@"' _
+check "  raised to what two partners need (30 + 5 a partner + 256)" grep -qE '^Max open files +296 ' "/proc/${pid[XC-PIU]}/limits"
 rg XA-PIU XC-PIU hello --count 800
 check "XC's audit grows past 48 KiB" test "$(stat -c %s "$m"/XC-PIU/state/audit/*.seg | sort -n | tail -1)" -gt 49152
 check "XC stops" stop XC-PIU

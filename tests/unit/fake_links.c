@@ -88,6 +88,14 @@ links_monitor_handle(struct gw *g, struct peer *p, void *mon)
 	return false;
 }
 
+void
+links_peer_redial(struct gw *g, struct peer *p, int64_t now)
+{
+	(void)g;
+	(void)p;
+	(void)now;
+}
+
 bool
 links_peer_send(struct gw *g, struct peer *p, const uint8_t *env, size_t len)
 {
