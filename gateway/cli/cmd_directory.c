@@ -1,6 +1,10 @@
 /*
- * cmd_directory.c: piugw directory sign|verify
+ * cmd_directory.c: piugw directory add|remove|set|sign|verify
  *
+ * The secretariat's verbs. add, remove and set edit the master copy of the
+ * directory (no signature needed to edit; each raises the serial and leaves
+ * the file to be signed), writing it in the one layout directory_format
+ * gives, and never a file gateways would refuse (it is parsed back first).
  * A convenience over minisign's own format: what `piugw directory sign`
  * writes, `minisign -V` verifies, and what `minisign -S` writes, gateways
  * verify. The secretariat may use either.
@@ -24,8 +28,20 @@ static void
 directory_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: piugw directory sign --key SECRET.key [--password-file FILE] DIRECTORY.yaml\n"
+		"Usage: piugw directory add DIRECTORY.yaml --cert ID.cert --endpoint tcp://HOST:PORT\n"
+		"                          --name TEXT --contact TEXT [--state XX] [--expires DATE]\n"
+		"       piugw directory remove DIRECTORY.yaml ID\n"
+		"       piugw directory set DIRECTORY.yaml ID [--cert FILE] [--endpoint E] [--name T]\n"
+		"                          [--contact T] [--state XX] [--expires DATE]\n"
+		"       piugw directory sign --key SECRET.key [--password-file FILE] DIRECTORY.yaml\n"
 		"       piugw directory verify [--pubkey FILE | -c CONFIG] DIRECTORY.yaml [--json]\n\n"
+		"  add     add the member whose keys the .cert holds (its id is the cert's); makes\n"
+		"          DIRECTORY.yaml with serial 1 if it is not there (then --expires is needed)\n"
+		"  remove  take member ID out\n"
+		"  set     change member ID: its endpoint, name, contact, state, or keys (--cert)\n"
+		"          add, remove and set raise the serial by one and leave the file to sign\n"
+		"          (its old signature no longer matches: gateways refuse it until signed);\n"
+		"          comments are not kept\n"
 		"  sign    check DIRECTORY.yaml, then sign it into DIRECTORY.yaml.minisig with the\n"
 		"          secretariat's minisign key (prehashed, as 'minisign -S' does)\n"
 		"  verify  verify the signature with the secretariat's public key and show the\n"
@@ -39,6 +55,207 @@ directory_usage(FILE *f)
 		"  --json                machine-readable output\n"
 		"  -h, --help            show this help\n",
 		CLI_DEFAULT_CONFIG);
+}
+
+/* A string option's new value in *field (owned by the directory). */
+static bool
+set_text(char **field, const char *v)
+{
+	char *c = strdup(v);
+
+	if (c == NULL)
+		return false;
+	free(*field);
+	*field = c;
+	return true;
+}
+
+/* piugw directory add|remove|set: argv[0] is the subcommand. */
+static int
+edit_main(const char *sub, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"cert", required_argument, NULL, 'C'},
+		{"endpoint", required_argument, NULL, 'e'},
+		{"name", required_argument, NULL, 'n'},
+		{"contact", required_argument, NULL, 'u'},
+		{"state", required_argument, NULL, 's'},
+		{"expires", required_argument, NULL, 'x'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *cert = NULL, *endpoint = NULL, *name = NULL, *contact = NULL, *st = NULL;
+	const char *expires = NULL, *file, *id = NULL;
+	char verb[32], *out = NULL, what[160];
+	bool json = false, add = strcmp(sub, "add") == 0, fresh = false;
+	uint8_t *text = NULL;
+	size_t len = 0, olen = 0;
+	struct directory *dir = NULL, *check = NULL;
+	struct directory_member *m = NULL;
+	struct keys_public pk;
+	struct diag d;
+	int32_t day = 0;
+	uint64_t was = 0;
+	int c, rc, ret = CLI_EXIT_USAGE;
+
+	snprintf(verb, sizeof(verb), "directory %s", sub);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'C': cert = optarg; break;
+		case 'e': endpoint = optarg; break;
+		case 'n': name = optarg; break;
+		case 'u': contact = optarg; break;
+		case 's': st = optarg; break;
+		case 'x': expires = optarg; break;
+		case 'j': json = true; break;
+		case 'h': directory_usage(stdout); return CLI_EXIT_OK;
+		default: return cli_usage(verb, "unknown or incomplete option");
+		}
+	}
+	if (optind >= argc)
+		return cli_usage(verb, "name the directory file");
+	file = argv[optind++];
+	if (!add) {
+		if (optind >= argc)
+			return cli_usage(verb, "name the member (its id, e.g. XA-PIU)");
+		id = argv[optind++];
+	}
+	if (optind != argc)
+		return cli_usage(verb, "unexpected argument '%s'", cli_safe(argv[optind]));
+	if (strcmp(sub, "remove") == 0 && (cert || endpoint || name || contact || st || expires))
+		return cli_usage(verb, "remove takes the file and the member's id only");
+	if (add && (cert == NULL || endpoint == NULL || name == NULL || contact == NULL))
+		return cli_usage(verb, "--cert, --endpoint, --name and --contact are required");
+	if (endpoint != NULL && !directory_endpoint_valid(endpoint))
+		return cli_usage(verb, "--endpoint '%s' is not tcp://HOST:PORT", cli_safe(endpoint));
+	if (st != NULL && (strlen(st) != 2 || st[0] < 'A' || st[0] > 'Z' || st[1] < 'A' ||
+			   st[1] > 'Z'))
+		return cli_usage(verb, "--state '%s' is not an ISO 3166-1 alpha-2 code such as XA",
+				 cli_safe(st));
+	if (expires != NULL && !num_parse_date(expires, strlen(expires), &day))
+		return cli_usage(verb, "--expires '%s' is not a date (YYYY-MM-DD)", cli_safe(expires));
+	diag_init(&d);
+	if (cert != NULL && (rc = keys_public_load(cert, &pk, &d)) != 0) {
+		cli_print_diag(verb, &d);
+		ret = cli_exit_for(rc);
+		goto out;
+	}
+	rc = fileio_read(file, 1024 * 1024, 0, &text, &len, &d);
+	if (rc == PIUGW_ENOENT && add) {
+		/* The first member makes the directory. */
+		diag_clear(&d);
+		if (expires == NULL) {
+			ret = cli_usage(verb, "%s is not there: --expires DATE makes it", file);
+			goto out;
+		}
+		if ((dir = calloc(1, sizeof(*dir))) == NULL)
+			goto out;
+		fresh = true;
+	} else if (rc != 0 || (rc = directory_parse((const char *)text, len, file, &dir, &d)) != 0) {
+		cli_print_diag(verb, &d);
+		ret = cli_exit_for(rc);
+		goto out;
+	}
+	was = dir->serial;
+	if (add) {
+		struct directory_member *nm;
+		const char *pid = pk.id;
+		if (directory_member(dir, pid) != NULL) {
+			fprintf(stderr, "piugw %s: %s is a member already: change it with piugw "
+					"directory set %s %s ...\n", verb, pid, file, pid);
+			ret = CLI_EXIT_FAILED;
+			goto out;
+		}
+		/* XA-PIU's state is XA, unless said otherwise. */
+		if (st == NULL && !(pid[0] >= 'A' && pid[0] <= 'Z' && pid[1] >= 'A' &&
+				    pid[1] <= 'Z' && (pid[2] == '-' || pid[2] == '_' || pid[2] == '.'))) {
+			ret = cli_usage(verb, "--state XX is needed: %s does not begin with one", pid);
+			goto out;
+		}
+		if ((nm = realloc(dir->members, (dir->n + 1) * sizeof(*nm))) == NULL)
+			goto out;
+		dir->members = nm;
+		m = &dir->members[dir->n++];
+		memset(m, 0, sizeof(*m));
+		m->keys = pk;
+		memcpy(m->state, st != NULL ? st : pid, 2);
+		snprintf(what, sizeof(what), "%s added", pid);
+	} else {
+		for (size_t i = 0; i < dir->n && m == NULL; i++)
+			if (strcmp(dir->members[i].keys.id, id) == 0)
+				m = &dir->members[i];
+		if (m == NULL) {
+			fprintf(stderr, "piugw %s: %s is not a member of %s\n", verb, cli_safe(id), file);
+			ret = CLI_EXIT_FAILED;
+			goto out;
+		}
+		if (strcmp(sub, "remove") == 0) {
+			size_t at = (size_t)(m - dir->members);
+			free(m->name);
+			free(m->endpoint);
+			free(m->urgent_contact);
+			memmove(m, m + 1, (dir->n - at - 1) * sizeof(*m));
+			dir->n--;
+			m = NULL;
+			snprintf(what, sizeof(what), "%s removed", id);
+		} else {
+			if (cert != NULL) {
+				if (strcmp(pk.id, id) != 0) {
+					fprintf(stderr, "piugw %s: %s is the certificate of %s, not of "
+							"%s\n", verb, cert, pk.id, cli_safe(id));
+					ret = CLI_EXIT_FAILED;
+					goto out;
+				}
+				m->keys = pk;
+			}
+			if (st != NULL)
+				memcpy(m->state, st, 2);
+			snprintf(what, sizeof(what), "%s changed", id);
+		}
+	}
+	if (m != NULL && ((endpoint != NULL && !set_text(&m->endpoint, endpoint)) ||
+			  (name != NULL && !set_text(&m->name, name)) ||
+			  (contact != NULL && !set_text(&m->urgent_contact, contact))))
+		goto out;
+	if (expires != NULL)
+		dir->expires_day = day;
+	dir->serial = was + 1;
+	/* Never a file the gateways would refuse: what is written is parsed back first. */
+	if ((rc = directory_format(dir, &out, &olen)) != 0 ||
+	    (rc = directory_parse(out, olen, file, &check, &d)) != 0) {
+		cli_print_diag(verb, &d);
+		fprintf(stderr, "piugw %s: %s is unchanged\n", verb, file);
+		ret = rc == PIUGW_ECONFIG ? CLI_EXIT_FAILED : cli_exit_for(rc);
+		goto out;
+	}
+	if ((rc = cli_replace_file(file, out, olen, 0644, &d)) != 0) {
+		cli_print_diag(verb, &d);
+		goto out;
+	}
+	if (json) {
+		ret = cli_json_print(json_pack("{s:s, s:s, s:I, s:I, s:i, s:b}", "directory", file,
+					       "change", what, "serial_before", (json_int_t)was,
+					       "serial", (json_int_t)dir->serial, "members",
+					       (int)dir->n, "signed", 0));
+	} else {
+		if (fresh)
+			printf("%s: made, %s; serial 1, 1 member\n", file, what);
+		else
+			printf("%s: %s; serial %ju -> %ju, %zu member%s\n", file, what,
+			       (uintmax_t)was, (uintmax_t)dir->serial, dir->n, dir->n == 1 ? "" : "s");
+		printf("  sign it before it goes out: piugw directory sign --key SECRETARIAT.key %s\n",
+		       file);
+		ret = CLI_EXIT_OK;
+	}
+out:
+	free(out);
+	directory_free(&dir);
+	directory_free(&check);
+	fileio_free(text, len, 0);
+	diag_clear(&d);
+	return ret;
 }
 
 int
@@ -72,8 +289,11 @@ directory_main(int argc, char **argv)
 		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
 	sub = argv[1];
+	if (strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0 || strcmp(sub, "set") == 0)
+		return edit_main(sub, argc - 1, argv + 1);
 	if (strcmp(sub, "sign") != 0 && strcmp(sub, "verify") != 0)
-		return cli_usage("directory", "unknown subcommand '%s' (sign, verify)", sub);
+		return cli_usage("directory", "unknown subcommand '%s' (add, remove, set, sign, "
+					      "verify)", sub);
 	sign = strcmp(sub, "sign") == 0;
 	optind = 1;
 	while ((c = getopt_long(argc - 1, argv + 1, "c:h", longopts, NULL)) != -1) {

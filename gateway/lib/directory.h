@@ -60,6 +60,13 @@ int directory_load(const char *path, const char *sig_path, const struct minisign
 
 void directory_free(struct directory **dp);
 
+/*
+ * dir as the YAML text directory_parse reads (the layout above, keys and
+ * free text quoted), for the secretariat's commands (piugw directory add,
+ * remove, set). *outp malloc'd. Comments of an earlier file are not kept.
+ */
+int directory_format(const struct directory *dir, char **outp, size_t *lenp);
+
 /* The member with this id, or NULL. */
 const struct directory_member *directory_member(const struct directory *dir, const char *id);
 

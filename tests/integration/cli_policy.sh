@@ -72,6 +72,31 @@ printf 'serial: 0\n' >"$dir/bad.yaml"
 check "signing a broken directory refused" test "$(run directory sign --key "$m/secretariat/secretariat.key" "$dir/bad.yaml")" -eq 1
 check "no signature written for it" test ! -e "$dir/bad.yaml.minisig"
 
+# The secretariat's edits: a directory from .cert files, without an editor.
+nd=$dir/new/directory.yaml
+mkdir -p "$dir/new"
+check "directory add on no file: --expires needed" test "$(run directory add "$nd" --cert "$A/certs/XA-PIU.cert" --endpoint tcp://127.0.0.1:7401 --name "PIU of XA" --contact "+00 555 0101")" -eq 2
+check "directory add makes it" test "$(run directory add "$nd" --cert "$A/certs/XA-PIU.cert" --endpoint tcp://127.0.0.1:7401 --name "PIU of XA" --contact "+00 555 0101" --expires 2099-12-31)" -eq 0
+check "  with serial 1" has "made, XA-PIU added; serial 1, 1 member"
+check "  and says to sign it" has "piugw directory sign --key"
+check "a second member, from its .cert alone" test "$(run directory add "$nd" --cert "$B/certs/XB-PIU.cert" --endpoint tcp://127.0.0.1:7402 --name 'Bundes "PIU": Köln # 2' --contact "+00 555 0102" --json)" -eq 0
+check "  serial 2" has '"serial": 2'
+check "the same member twice is refused" test "$(run directory add "$nd" --cert "$B/certs/XB-PIU.cert" --endpoint tcp://127.0.0.1:7402 --name x --contact y)" -eq 1
+check "  saying how to change it" has "XB-PIU is a member already: change it with piugw directory set"
+check "a bad endpoint is refused" test "$(run directory set "$nd" XB-PIU --endpoint udp://x:1)" -eq 2
+check "set the endpoint" test "$(run directory set "$nd" XB-PIU --endpoint tcp://127.0.0.1:7502)" -eq 0
+check "  serial 3" has "XB-PIU changed; serial 2 -> 3"
+check "another's cert is not XB's keys" test "$(run directory set "$nd" XB-PIU --cert "$A/certs/XA-PIU.cert")" -eq 1
+check "add XC" test "$(run directory add "$nd" --cert "$m/XC-PIU/etc/certs/XC-PIU.cert" --endpoint tcp://127.0.0.1:7403 --name "PIU of XC" --contact "+00 555 0103")" -eq 0
+check "remove XA" test "$(run directory remove "$nd" XA-PIU)" -eq 0
+check "  serial 5, 2 members" has "XA-PIU removed; serial 4 -> 5, 2 members"
+check "removing one not there is refused" test "$(run directory remove "$nd" XA-PIU)" -eq 1
+check "the edited file signs" test "$(run directory sign --key "$m/secretariat/secretariat.key" "$nd")" -eq 0
+check "  and verifies" test "$(run directory verify --pubkey "$m/secretariat/secretariat.pub" "$nd")" -eq 0
+check "  XB's endpoint as set" has "XB-PIU       XB  tcp://127.0.0.1:7502"
+check "  its name as given" has 'Bundes "PIU": Köln # 2'
+check "an edit leaves the old signature behind, which no longer verifies" sh -c "'$piugw' directory set '$nd' XC-PIU --name 'PIU XC' >/dev/null && ! '$piugw' directory verify --pubkey '$m/secretariat/secretariat.pub' '$nd' >/dev/null 2>&1"
+
 # a typo in piugwd.yaml
 cp "$A/piugwd.yaml" "$dir/conf.bak"
 sed -i 's/^  listen:/  lisen:/' "$A/piugwd.yaml"

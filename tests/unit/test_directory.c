@@ -329,6 +329,47 @@ malformed_directories(void **state)
 	free(good);
 }
 
+/* What directory_format writes, directory_parse reads back the same, free text included. */
+static void
+format_round_trips(void **state)
+{
+	(void)state;
+	char *text = directory_text(3, "2027-01-01"), *out = NULL, *out2 = NULL;
+	size_t len = 0, len2 = 0;
+	struct directory *a = NULL, *b = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(directory_parse(text, strlen(text), "t", &a, &d), 0);
+	/* Text that needs quoting: a colon, quotes, a backslash, a hash, non-ASCII. */
+	free(a->members[1].name);
+	a->members[1].name = strdup("PIU \"Zentrale\": Bundeskriminalamt \\ # Köln");
+	assert_int_equal(directory_format(a, &out, &len), 0);
+	assert_int_equal(directory_parse(out, len, "formatted", &b, &d), 0);
+	assert_int_equal(b->serial, 3);
+	assert_int_equal(b->expires_day, a->expires_day);
+	assert_int_equal(b->n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(b->members[i].keys.id, a->members[i].keys.id);
+		assert_memory_equal(b->members[i].state, a->members[i].state, 2);
+		assert_string_equal(b->members[i].name, a->members[i].name);
+		assert_string_equal(b->members[i].endpoint, a->members[i].endpoint);
+		assert_string_equal(b->members[i].urgent_contact, a->members[i].urgent_contact);
+		assert_memory_equal(b->members[i].keys.transport_pk, a->members[i].keys.transport_pk, 32);
+		assert_memory_equal(b->members[i].keys.sign_pk, a->members[i].keys.sign_pk, 32);
+	}
+	/* And the same text again: one canonical form. */
+	assert_int_equal(directory_format(b, &out2, &len2), 0);
+	assert_int_equal(len2, len);
+	assert_memory_equal(out2, out, len);
+	directory_free(&a);
+	directory_free(&b);
+	free(text);
+	free(out);
+	free(out2);
+	diag_clear(&d);
+}
+
 static void
 serial_rollback(void **state)
 {
@@ -392,6 +433,7 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(encrypted_secret_key, setup, teardown),
 		cmocka_unit_test(malformed_directories),
+		cmocka_unit_test(format_round_trips),
 		cmocka_unit_test_setup_teardown(serial_rollback, setup, teardown),
 		cmocka_unit_test(public_key_and_signature_formats),
 	};
