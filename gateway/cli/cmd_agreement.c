@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "agreement.h"
 #include "cli.h"
+#include "fileio.h"
 #include "num.h"
 #include "piugw/error.h"
 #include "policy.h"
@@ -20,14 +22,21 @@ static void
 agreement_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: piugw agreement sign --cert-secret FILE AGREEMENT.yaml [--json]\n"
-		"       piugw agreement check [-c CONFIG] AGREEMENT.yaml [--json]\n"
+		"Usage: piugw agreement new --template FILE --party A --party B --id ID\n"
+		"                           --from DATE --until DATE [--out FILE] [--json]\n"
+		"       piugw agreement sign --cert-secret FILE AGREEMENT.yaml... [--json]\n"
+		"       piugw agreement check [-c CONFIG] AGREEMENT.yaml... [--json]\n"
 		"       piugw agreement diff FILE1 FILE2 [--json]\n"
 		"       piugw agreement suspend [-c CONFIG] [--reason TEXT] ID [--json]\n"
 		"       piugw agreement resume [-c CONFIG] ID [--json]\n\n"
-		"  sign     add (or replace) this gateway's signature in AGREEMENT.yaml.sig\n"
+		"  new      a new agreement from a template (any agreement file): its id, dates\n"
+		"           and parties replaced (the template's first party by the first --party,\n"
+		"           its second by the second, in every term), its terms per direction kept;\n"
+		"           written to --out (default ID.yaml), never over a file that is there\n"
+		"  sign     add (or replace) this gateway's signature in AGREEMENT.yaml.sig, for\n"
+		"           each file named (exit 1 if one could not be signed)\n"
 		"  check    which signatures are present and valid, and whether the agreement\n"
-		"           is in force today, or why not (exit 1 if it is not)\n"
+		"           is in force today, or why not, for each file (exit 1 if one is not)\n"
 		"  diff     term-by-term differences between two copies (exit 1 if they differ)\n"
 		"  suspend  stop using an agreement here, at once, without anyone's signature\n"
 		"  resume   lift a local suspension\n\n"
@@ -36,6 +45,11 @@ agreement_usage(FILE *f)
 		"  -c, --config FILE   piugwd.yaml (default %s): where the directory,\n"
 		"                      the secretariat key and the state directory are\n"
 		"  --reason TEXT       why, for the record (suspend)\n"
+		"  --template FILE     new: the agreement to start from\n"
+		"  --party ID          new: twice, the two parties (gateway ids)\n"
+		"  --id ID             new: the new agreement's id\n"
+		"  --from, --until D   new: in force from and until these days (YYYY-MM-DD)\n"
+		"  --out FILE          new: where to write it\n"
 		"  --json              machine-readable output\n"
 		"  -h, --help          show this help\n",
 		CLI_DEFAULT_CONFIG);
@@ -45,6 +59,9 @@ struct opts {
 	const char *cert_secret;
 	const char *config;
 	const char *reason;
+	const char *template, *id, *from, *until, *out;
+	const char *party[2];
+	int nparty;
 	bool json;
 	int argc;
 	char **argv; /* operands */
@@ -57,6 +74,12 @@ parse_opts(const char *verb, int argc, char **argv, struct opts *o)
 		{"cert-secret", required_argument, NULL, 's'},
 		{"config", required_argument, NULL, 'c'},
 		{"reason", required_argument, NULL, 'r'},
+		{"template", required_argument, NULL, 'T'},
+		{"party", required_argument, NULL, 'P'},
+		{"id", required_argument, NULL, 'I'},
+		{"from", required_argument, NULL, 'F'},
+		{"until", required_argument, NULL, 'U'},
+		{"out", required_argument, NULL, 'o'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -71,6 +94,16 @@ parse_opts(const char *verb, int argc, char **argv, struct opts *o)
 		case 's': o->cert_secret = optarg; break;
 		case 'c': o->config = optarg; break;
 		case 'r': o->reason = optarg; break;
+		case 'T': o->template = optarg; break;
+		case 'P':
+			if (o->nparty == 2)
+				return cli_usage(verb, "--party twice: an agreement has two parties");
+			o->party[o->nparty++] = optarg;
+			break;
+		case 'I': o->id = optarg; break;
+		case 'F': o->from = optarg; break;
+		case 'U': o->until = optarg; break;
+		case 'o': o->out = optarg; break;
 		case 'j': o->json = true; break;
 		case 'h': agreement_usage(stdout); return -1;
 		default: return cli_usage(verb, "unknown or incomplete option");
@@ -92,10 +125,10 @@ sig_path_of(const char *path)
 	return p;
 }
 
+/* Sign file as k; one JSON object into list (with --json). An exit code. */
 static int
-cmd_sign(struct opts *o)
+sign_one(struct opts *o, struct keys_secret *k, const char *file, json_t *list)
 {
-	struct keys_secret *k = NULL;
 	struct agreement *a = NULL;
 	struct agreement_sigs sigs;
 	struct diag d;
@@ -104,13 +137,7 @@ cmd_sign(struct opts *o)
 	int ret = CLI_EXIT_USAGE, rc;
 
 	diag_init(&d);
-	if (o->argc != 1)
-		return cli_usage("agreement sign", "name one agreement file");
-	if (o->cert_secret == NULL)
-		return cli_usage("agreement sign", "--cert-secret is required (e.g. "
-						   "/etc/piugw/certs/XA-PIU.cert_secret)");
-	if ((rc = agreement_load(o->argv[0], &a, &d)) != 0 ||
-	    (rc = keys_secret_load(o->cert_secret, &k, &d)) != 0) {
+	if ((rc = agreement_load(file, &a, &d)) != 0) {
 		cli_print_diag("agreement sign", &d);
 		ret = cli_exit_for(rc);
 		goto out;
@@ -122,7 +149,7 @@ cmd_sign(struct opts *o)
 		ret = CLI_EXIT_FAILED;
 		goto out;
 	}
-	if ((sig_path = sig_path_of(o->argv[0])) == NULL)
+	if ((sig_path = sig_path_of(file)) == NULL)
 		goto out;
 	if ((rc = agreement_sigs_load(sig_path, &sigs, &d)) != 0) {
 		cli_print_diag("agreement sign", &d);
@@ -138,46 +165,93 @@ cmd_sign(struct opts *o)
 		goto out;
 	}
 	sodium_bin2hex(hex, sizeof(hex), a->hash, 32);
-	if (o->json) {
-		ret = cli_json_print(json_pack("{s:s, s:s, s:s, s:s}", "agreement", a->id,
-					       "signed_by", keys_secret_public(k)->id,
-					       "signature_file", sig_path, "fingerprint", hex));
-		goto out;
-	}
-	printf("%s: signed %s as %s\n  fingerprint %s\n  signatures now: %zu of 2\n", sig_path,
-	       a->id, keys_secret_public(k)->id, hex, sigs.n);
+	if (o->json)
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:i}", "agreement", a->id,
+						      "signed_by", keys_secret_public(k)->id,
+						      "signature_file", sig_path, "fingerprint", hex,
+						      "signatures", (int)sigs.n));
+	else
+		printf("%s: signed %s as %s\n  fingerprint %s\n  signatures now: %zu of 2\n",
+		       sig_path, a->id, keys_secret_public(k)->id, hex, sigs.n);
 	ret = CLI_EXIT_OK;
 out:
 	free(text);
 	free(sig_path);
 	agreement_free(&a);
-	keys_secret_free(&k);
 	diag_clear(&d);
 	return ret;
 }
 
+/* The worse of two exit codes (usage beats failed beats ok). */
 static int
-cmd_check(struct opts *o)
+worse(int a, int b)
 {
-	struct config *cfg = NULL;
-	struct directory *dir = NULL;
+	return a == CLI_EXIT_USAGE || b == CLI_EXIT_USAGE ? CLI_EXIT_USAGE : a > b ? a : b;
+}
+
+/* One object for one file (as before), an array for more. */
+static int
+print_list(json_t *list)
+{
+	if (json_array_size(list) == 1) {
+		json_t *one = json_incref(json_array_get(list, 0));
+		json_decref(list);
+		return cli_json_print(one);
+	}
+	return cli_json_print(list);
+}
+
+static int
+cmd_sign(struct opts *o)
+{
+	struct keys_secret *k = NULL;
+	struct diag d;
+	json_t *list;
+	int ret = CLI_EXIT_OK, rc;
+
+	if (o->argc < 1)
+		return cli_usage("agreement sign", "name the agreement files to sign");
+	if (o->cert_secret == NULL)
+		return cli_usage("agreement sign", "--cert-secret is required (e.g. "
+						   "/etc/piugw/certs/XA-PIU.cert_secret)");
+	diag_init(&d);
+	if ((rc = keys_secret_load(o->cert_secret, &k, &d)) != 0) {
+		cli_print_diag("agreement sign", &d);
+		diag_clear(&d);
+		return cli_exit_for(rc);
+	}
+	diag_clear(&d);
+	list = json_array();
+	for (int i = 0; i < o->argc; i++)
+		ret = worse(ret, sign_one(o, k, o->argv[i], list));
+	keys_secret_free(&k);
+	if (o->json && json_array_size(list) > 0) {
+		rc = print_list(list);
+		return rc != 0 ? rc : ret;
+	}
+	json_decref(list);
+	return ret;
+}
+
+/* Check one file against cfg's directory; its object into list (--json). An exit code. */
+static int
+check_one(struct opts *o, struct config *cfg, struct directory *dir, const char *file,
+	  json_t *list)
+{
 	struct policy_agreement pa;
 	struct diag d;
 	char why[256], hex[65], from[11], until[11];
 	enum policy_state st;
-	int ret = CLI_EXIT_USAGE, rc;
+	int ret, rc;
 	int64_t now = cli_now_ms();
 
 	diag_init(&d);
 	memset(&pa, 0, sizeof(pa));
-	if (o->argc != 1)
-		return cli_usage("agreement check", "name one agreement file");
-	if ((rc = config_load(o->config, &cfg, &d)) != 0 ||
-	    (rc = policy_directory_load(cfg, &dir, &d)) != 0 ||
-	    (rc = policy_agreement_load(cfg, dir, o->argv[0], &pa, &d)) != 0) {
+	if ((rc = policy_agreement_load(cfg, dir, file, &pa, &d)) != 0) {
 		if (o->json)
-			cli_json_print(json_pack("{s:s, s:b, s:o}", "file", o->argv[0], "in_force", 0,
-						 "errors", cli_diag_json(&d)));
+			json_array_append_new(list, json_pack("{s:s, s:b, s:o}", "file", file,
+							      "in_force", 0, "errors",
+							      cli_diag_json(&d)));
 		else
 			cli_print_diag("agreement check", &d);
 		ret = cli_exit_for(rc);
@@ -195,17 +269,16 @@ cmd_check(struct opts *o)
 							      pa.a->parties[i], "present",
 							      pa.signed_by[i], "valid",
 							      pa.valid_by[i]));
-		rc = cli_json_print(json_pack("{s:s, s:s, s:s, s:[s,s], s:s, s:s, s:o, s:s, s:b, s:s}",
-					      "file", o->argv[0], "agreement", pa.a->id,
-					      "fingerprint", hex, "parties", pa.a->parties[0],
-					      pa.a->parties[1], "from", from, "until", until,
-					      "signatures", sigs, "state", policy_state_name(st),
-					      "in_force", st == POLICY_IN_FORCE, "why", why));
-		if (rc != 0)
-			ret = rc;
+		json_array_append_new(
+			list, json_pack("{s:s, s:s, s:s, s:[s,s], s:s, s:s, s:o, s:s, s:b, s:s}",
+					"file", file, "agreement", pa.a->id, "fingerprint", hex,
+					"parties", pa.a->parties[0], pa.a->parties[1], "from", from,
+					"until", until, "signatures", sigs, "state",
+					policy_state_name(st), "in_force", st == POLICY_IN_FORCE,
+					"why", why));
 		goto out;
 	}
-	printf("%s: agreement %s between %s and %s\n", o->argv[0], pa.a->id, pa.a->parties[0],
+	printf("%s: agreement %s between %s and %s\n", file, pa.a->id, pa.a->parties[0],
 	       pa.a->parties[1]);
 	printf("  fingerprint  %s\n  period       %s to %s\n", hex, from, until);
 	for (int i = 0; i < 2; i++)
@@ -219,8 +292,118 @@ cmd_check(struct opts *o)
 		printf("  state        NOT in force: %s\n", why);
 out:
 	policy_agreement_clear(&pa);
+	diag_clear(&d);
+	return ret;
+}
+
+static int
+cmd_check(struct opts *o)
+{
+	struct config *cfg = NULL;
+	struct directory *dir = NULL;
+	struct diag d;
+	json_t *list = json_array();
+	int ret = CLI_EXIT_OK, rc;
+
+	if (o->argc < 1) {
+		json_decref(list);
+		return cli_usage("agreement check", "name the agreement files to check");
+	}
+	diag_init(&d);
+	if ((rc = config_load(o->config, &cfg, &d)) != 0 ||
+	    (rc = policy_directory_load(cfg, &dir, &d)) != 0) {
+		if (o->json)
+			cli_json_print(json_pack("{s:s, s:b, s:o}", "file", o->argv[0], "in_force", 0,
+						 "errors", cli_diag_json(&d)));
+		else
+			cli_print_diag("agreement check", &d);
+		ret = cli_exit_for(rc);
+		goto out;
+	}
+	for (int i = 0; i < o->argc; i++) {
+		if (i > 0 && !o->json)
+			printf("\n");
+		ret = worse(ret, check_one(o, cfg, dir, o->argv[i], list));
+	}
+	if (o->json) {
+		rc = print_list(list);
+		list = NULL;
+		if (rc != 0)
+			ret = rc;
+	}
+out:
+	json_decref(list);
 	directory_free(&dir);
 	config_free(&cfg);
+	diag_clear(&d);
+	return ret;
+}
+
+/* piugw agreement new: an agreement from a template, for two parties. */
+static int
+cmd_new(struct opts *o)
+{
+	uint8_t *text = NULL;
+	size_t len = 0, olen = 0;
+	char *out = NULL, *path = NULL;
+	struct diag d;
+	int32_t f = 0, u = 0;
+	int ret = CLI_EXIT_USAGE, rc;
+
+	if (o->argc != 0)
+		return cli_usage("agreement new", "unexpected argument '%s'", cli_safe(o->argv[0]));
+	if (o->template == NULL || o->nparty != 2 || o->id == NULL || o->from == NULL ||
+	    o->until == NULL)
+		return cli_usage("agreement new", "--template, --party twice, --id, --from and "
+						  "--until are required");
+	if (!num_parse_date(o->from, strlen(o->from), &f) ||
+	    !num_parse_date(o->until, strlen(o->until), &u))
+		return cli_usage("agreement new", "--from and --until take dates (YYYY-MM-DD)");
+	if (u < f)
+		return cli_usage("agreement new", "--until %s is before --from %s", o->until,
+				 o->from);
+	if (strcmp(o->party[0], o->party[1]) == 0)
+		return cli_usage("agreement new", "the two parties are one: %s",
+				 cli_safe(o->party[0]));
+	diag_init(&d);
+	if (o->out != NULL)
+		path = strdup(o->out);
+	else
+		path = cli_concat(o->id, ".yaml");
+	if (path == NULL)
+		goto out;
+	if (access(path, F_OK) == 0) {
+		fprintf(stderr, "piugw agreement new: %s is there already: name another with --out, "
+				"or move it away\n", path);
+		ret = CLI_EXIT_FAILED;
+		goto out;
+	}
+	if ((rc = fileio_read(o->template, 1024 * 1024, 0, &text, &len, &d)) != 0 ||
+	    (rc = agreement_from_template((const char *)text, len, o->template, o->id, o->party,
+					  o->from, o->until, &out, &olen, &d)) != 0) {
+		cli_print_diag("agreement new", &d);
+		ret = rc == PIUGW_ECONFIG ? CLI_EXIT_FAILED : cli_exit_for(rc);
+		goto out;
+	}
+	if ((rc = cli_replace_file(path, out, olen, 0644, &d)) != 0) {
+		cli_print_diag("agreement new", &d);
+		goto out;
+	}
+	if (o->json) {
+		ret = cli_json_print(json_pack("{s:s, s:s, s:[s,s], s:s, s:s}", "file", path,
+					       "agreement", o->id, "parties", o->party[0],
+					       o->party[1], "from", o->from, "until", o->until));
+		goto out;
+	}
+	printf("%s: agreement %s between %s and %s, %s to %s (terms of %s)\n"
+	       "  next: each party signs it (piugw agreement sign --cert-secret ID.cert_secret "
+	       "%s)\n",
+	       path, o->id, o->party[0], o->party[1], o->from, o->until, o->template, path);
+	ret = CLI_EXIT_OK;
+out:
+	free(out);
+	free(path);
+	fileio_free(text, len, 0);
 	diag_clear(&d);
 	return ret;
 }
@@ -436,6 +619,8 @@ agreement_main(int argc, char **argv)
 	}
 	if ((rc = parse_opts("agreement", argc - 1, argv + 1, &o)) != 0)
 		return rc < 0 ? CLI_EXIT_OK : rc;
+	if (strcmp(sub, "new") == 0)
+		return cmd_new(&o);
 	if (strcmp(sub, "sign") == 0)
 		return cmd_sign(&o);
 	if (strcmp(sub, "check") == 0)
@@ -446,6 +631,6 @@ agreement_main(int argc, char **argv)
 		return cmd_suspend(&o, true);
 	if (strcmp(sub, "resume") == 0)
 		return cmd_suspend(&o, false);
-	return cli_usage("agreement", "unknown subcommand '%s' (sign, check, diff, suspend, resume)",
-			 sub);
+	return cli_usage("agreement",
+			 "unknown subcommand '%s' (new, sign, check, diff, suspend, resume)", sub);
 }

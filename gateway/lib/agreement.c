@@ -498,3 +498,66 @@ agreement_sigs_format(const struct agreement_sigs *s)
 	}
 	return out;
 }
+
+/* ---- from a template ---- */
+
+struct tmpl {
+	const char *id, *from, *until;
+	char was[2][KEYS_ID_MAX + 1]; /* the template's parties */
+	const char *party[2];
+};
+
+static const char *
+tmpl_subst(void *ctx, const char *key, const char *value)
+{
+	struct tmpl *t = ctx;
+
+	if (key != NULL && strcmp(key, "agreement") == 0)
+		return t->id;
+	if (key != NULL && strcmp(key, "from") == 0)
+		return t->from;
+	if (key != NULL && strcmp(key, "until") == 0)
+		return t->until;
+	for (int i = 0; i < 2; i++)
+		if (strcmp(value, t->was[i]) == 0)
+			return t->party[i];
+	return NULL;
+}
+
+/* See agreement.h. */
+int
+agreement_from_template(const char *text, size_t len, const char *label, const char *id,
+			const char *const party[2], const char *from, const char *until,
+			char **outp, size_t *lenp, struct diag *d)
+{
+	struct agreement *a = NULL, *check = NULL;
+	struct tmpl t = {.id = id, .from = from, .until = until, .party = {party[0], party[1]}};
+	struct yconf y;
+	int rc;
+
+	*outp = NULL;
+	*lenp = 0;
+	/* Any agreement is a template: its parties, first and second, become the new ones. */
+	if ((rc = agreement_parse(text, len, label, &a, d)) != 0) {
+		diag_add(d, "%s: a template is an agreement file like any other (its id, parties "
+			    "and dates are replaced)", label);
+		return rc;
+	}
+	memcpy(t.was, a->parties, sizeof(t.was));
+	agreement_free(&a);
+	if ((rc = yconf_load(&y, text, len, label, d)) != 0)
+		return rc;
+	rc = yconf_rewrite(&y, tmpl_subst, &t, outp, lenp);
+	yconf_free(&y);
+	if (rc != 0)
+		return rc;
+	/* What is written must be an agreement. */
+	if ((rc = agreement_parse(*outp, *lenp, id, &check, d)) != 0) {
+		free(*outp);
+		*outp = NULL;
+		*lenp = 0;
+		return rc;
+	}
+	agreement_free(&check);
+	return 0;
+}

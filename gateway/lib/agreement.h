@@ -74,6 +74,18 @@ struct agreement {
 int agreement_parse(const char *text, size_t len, const char *label, struct agreement **outp,
 		    struct diag *d);
 int agreement_load(const char *path, struct agreement **outp, struct diag *d);
+
+/*
+ * A new agreement from a template (any agreement file): its id, its
+ * in_force dates (from, until: YYYY-MM-DD) and its parties replaced, the
+ * template's first party by party[0] and its second by party[1] wherever
+ * they appear (parties, each term's requester and responder); the terms
+ * per direction kept. The result is parsed before it is returned.
+ * *outp malloc'd. 0, or PIUGW_ECONFIG with why in d.
+ */
+int agreement_from_template(const char *text, size_t len, const char *label, const char *id,
+			    const char *const party[2], const char *from, const char *until,
+			    char **outp, size_t *lenp, struct diag *d);
 void agreement_free(struct agreement **ap);
 
 /* The terms for requests from requester to responder, or NULL. */

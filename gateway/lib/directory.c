@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <sodium.h>
-#include <yaml.h>
 
 #include "directory.h"
 #include "encoding.h"
@@ -337,107 +336,30 @@ out:
 
 /* ---- writing one ---- */
 
-static int
-emit(yaml_emitter_t *e, yaml_event_t *ev)
-{
-	return yaml_emitter_emit(e, ev) ? 0 : PIUGW_EINTERNAL;
-}
-
-static int
-emit_scalar(yaml_emitter_t *e, const char *v, bool quoted)
-{
-	yaml_event_t ev;
-
-	/* Untagged, a plain string either way; quoted where free text or Z85 could be misread. */
-	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)v, (int)strlen(v), 1, 1,
-					  quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
-						 : YAML_PLAIN_SCALAR_STYLE))
-		return PIUGW_ENOMEM;
-	return emit(e, &ev);
-}
-
-static int
-emit_pair(yaml_emitter_t *e, const char *k, const char *v, bool quoted)
-{
-	int rc = emit_scalar(e, k, false);
-
-	return rc != 0 ? rc : emit_scalar(e, v, quoted);
-}
-
-static int
-emit_block(yaml_emitter_t *e, bool map, bool start)
-{
-	yaml_event_t ev;
-	int ok;
-
-	if (map)
-		ok = start ? yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-								 YAML_BLOCK_MAPPING_STYLE)
-			   : yaml_mapping_end_event_initialize(&ev);
-	else
-		ok = start ? yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-								  YAML_BLOCK_SEQUENCE_STYLE)
-			   : yaml_sequence_end_event_initialize(&ev);
-	return ok ? emit(e, &ev) : PIUGW_ENOMEM;
-}
-
-static int
-buf_write(void *ctx, unsigned char *b, size_t n)
-{
-	struct {
-		char *p;
-		size_t n, cap;
-	} *o = ctx;
-
-	if (o->n + n + 1 > o->cap) {
-		size_t cap = (o->n + n + 1) * 2;
-		char *np = realloc(o->p, cap);
-		if (np == NULL)
-			return 0;
-		o->p = np;
-		o->cap = cap;
-	}
-	memcpy(o->p + o->n, b, n);
-	o->n += n;
-	o->p[o->n] = '\0';
-	return 1;
-}
-
 /* See directory.h. */
 int
 directory_format(const struct directory *dir, char **outp, size_t *lenp)
 {
-	struct {
-		char *p;
-		size_t n, cap;
-	} o = {NULL, 0, 0};
+	struct yconf_out o;
 	yaml_emitter_t e;
-	yaml_event_t ev;
 	char serial[24], expires[11];
-	int rc = 0;
+	int rc;
 
 	*outp = NULL;
 	*lenp = 0;
-	if (!yaml_emitter_initialize(&e))
-		return PIUGW_ENOMEM;
-	yaml_emitter_set_output(&e, buf_write, &o);
-	yaml_emitter_set_unicode(&e, 1);
-	yaml_emitter_set_width(&e, -1);
 	snprintf(serial, sizeof(serial), "%ju", (uintmax_t)dir->serial);
 	num_format_date(dir->expires_day, expires);
-	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || emit(&e, &ev) != 0 ||
-	    !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) || emit(&e, &ev) != 0)
-		rc = PIUGW_ENOMEM;
+	if ((rc = yconf_emit_begin(&e, &o)) != 0)
+		return rc;
+	rc = yconf_emit_block(&e, true, true);
 	if (rc == 0)
-		rc = emit_block(&e, true, true);
+		rc = yconf_emit_pair(&e, "serial", serial, false);
 	if (rc == 0)
-		rc = emit_pair(&e, "serial", serial, false);
+		rc = yconf_emit_pair(&e, "expires", expires, false);
 	if (rc == 0)
-		rc = emit_pair(&e, "expires", expires, false);
+		rc = yconf_emit_scalar(&e, "members", false);
 	if (rc == 0)
-		rc = emit_scalar(&e, "members", false);
-	if (rc == 0)
-		rc = emit_block(&e, false, true);
+		rc = yconf_emit_block(&e, false, true);
 	for (size_t i = 0; i < dir->n && rc == 0; i++) {
 		const struct directory_member *m = &dir->members[i];
 		char tk[41], sk[41], st[3];
@@ -446,37 +368,27 @@ directory_format(const struct directory *dir, char **outp, size_t *lenp)
 		z85_encode(sk, sizeof(sk), m->keys.sign_pk, 32);
 		memcpy(st, m->state, 2);
 		st[2] = '\0';
-		rc = emit_block(&e, true, true);
+		rc = yconf_emit_block(&e, true, true);
 		if (rc == 0)
-			rc = emit_pair(&e, "id", m->keys.id, false);
+			rc = yconf_emit_pair(&e, "id", m->keys.id, false);
 		if (rc == 0)
-			rc = emit_pair(&e, "state", st, false);
+			rc = yconf_emit_pair(&e, "state", st, false);
 		if (rc == 0)
-			rc = emit_pair(&e, "name", m->name, true);
+			rc = yconf_emit_pair(&e, "name", m->name, true);
 		if (rc == 0)
-			rc = emit_pair(&e, "endpoint", m->endpoint, false);
+			rc = yconf_emit_pair(&e, "endpoint", m->endpoint, false);
 		if (rc == 0)
-			rc = emit_pair(&e, "transport_key", tk, true);
+			rc = yconf_emit_pair(&e, "transport_key", tk, true);
 		if (rc == 0)
-			rc = emit_pair(&e, "signing_key", sk, true);
+			rc = yconf_emit_pair(&e, "signing_key", sk, true);
 		if (rc == 0)
-			rc = emit_pair(&e, "urgent_contact", m->urgent_contact, true);
+			rc = yconf_emit_pair(&e, "urgent_contact", m->urgent_contact, true);
 		if (rc == 0)
-			rc = emit_block(&e, true, false);
+			rc = yconf_emit_block(&e, true, false);
 	}
 	if (rc == 0)
-		rc = emit_block(&e, false, false);
+		rc = yconf_emit_block(&e, false, false);
 	if (rc == 0)
-		rc = emit_block(&e, true, false);
-	if (rc == 0 && (!yaml_document_end_event_initialize(&ev, 1) || emit(&e, &ev) != 0 ||
-			!yaml_stream_end_event_initialize(&ev) || emit(&e, &ev) != 0))
-		rc = PIUGW_EINTERNAL;
-	yaml_emitter_delete(&e);
-	if (rc != 0) {
-		free(o.p);
-		return rc;
-	}
-	*outp = o.p;
-	*lenp = o.n;
-	return 0;
+		rc = yconf_emit_block(&e, true, false);
+	return yconf_emit_end(&e, &o, rc, outp, lenp);
 }

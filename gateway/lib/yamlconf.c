@@ -533,3 +533,187 @@ yconf_strdup(struct yconf *y, yaml_node_t *n, const char *what)
 	c[len] = '\0';
 	return c;
 }
+
+/* ---- writing ---- */
+
+static int
+out_write(void *ctx, unsigned char *b, size_t n)
+{
+	struct yconf_out *o = ctx;
+
+	if (o->n + n + 1 > o->cap) {
+		size_t cap = (o->n + n + 1) * 2;
+		char *np = realloc(o->p, cap);
+		if (np == NULL)
+			return 0;
+		o->p = np;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->n, b, n);
+	o->n += n;
+	o->p[o->n] = '\0';
+	return 1;
+}
+
+static int
+emit(yaml_emitter_t *e, yaml_event_t *ev)
+{
+	return yaml_emitter_emit(e, ev) ? 0 : PIUGW_EINTERNAL;
+}
+
+/* See yamlconf.h. */
+int
+yconf_emit_begin(yaml_emitter_t *e, struct yconf_out *o)
+{
+	yaml_event_t ev;
+
+	memset(o, 0, sizeof(*o));
+	if (!yaml_emitter_initialize(e))
+		return PIUGW_ENOMEM;
+	yaml_emitter_set_output(e, out_write, o);
+	yaml_emitter_set_unicode(e, 1);
+	yaml_emitter_set_width(e, -1);
+	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || emit(e, &ev) != 0 ||
+	    !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) || emit(e, &ev) != 0) {
+		yaml_emitter_delete(e);
+		free(o->p);
+		return PIUGW_ENOMEM;
+	}
+	return 0;
+}
+
+/* See yamlconf.h. */
+int
+yconf_emit_end(yaml_emitter_t *e, struct yconf_out *o, int rc, char **outp, size_t *lenp)
+{
+	yaml_event_t ev;
+
+	if (rc == 0 && (!yaml_document_end_event_initialize(&ev, 1) || emit(e, &ev) != 0 ||
+			!yaml_stream_end_event_initialize(&ev) || emit(e, &ev) != 0))
+		rc = PIUGW_EINTERNAL;
+	yaml_emitter_delete(e);
+	if (rc != 0) {
+		free(o->p);
+		return rc;
+	}
+	*outp = o->p;
+	*lenp = o->n;
+	return 0;
+}
+
+/* See yamlconf.h. */
+int
+yconf_emit_scalar(yaml_emitter_t *e, const char *v, bool quoted)
+{
+	yaml_event_t ev;
+
+	/* Untagged, a plain string either way; quoted where free text or Z85 could be misread. */
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)v, (int)strlen(v), 1, 1,
+					  quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
+						 : YAML_PLAIN_SCALAR_STYLE))
+		return PIUGW_ENOMEM;
+	return emit(e, &ev);
+}
+
+/* See yamlconf.h. */
+int
+yconf_emit_pair(yaml_emitter_t *e, const char *k, const char *v, bool quoted)
+{
+	int rc = yconf_emit_scalar(e, k, false);
+
+	return rc != 0 ? rc : yconf_emit_scalar(e, v, quoted);
+}
+
+/* See yamlconf.h. */
+int
+yconf_emit_block(yaml_emitter_t *e, bool map, bool start)
+{
+	yaml_event_t ev;
+	int ok;
+
+	if (map)
+		ok = start ? yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+								 YAML_BLOCK_MAPPING_STYLE)
+			   : yaml_mapping_end_event_initialize(&ev);
+	else
+		ok = start ? yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+								  YAML_BLOCK_SEQUENCE_STYLE)
+			   : yaml_sequence_end_event_initialize(&ev);
+	return ok ? emit(e, &ev) : PIUGW_ENOMEM;
+}
+
+/* n of y's document and what it holds, each scalar through f (key: its mapping key, or NULL). */
+static int
+emit_tree(yaml_emitter_t *e, struct yconf *y, yaml_node_t *n, const char *key, int depth,
+	  yconf_subst_fn f, void *ctx)
+{
+	yaml_event_t ev;
+	int rc = 0;
+
+	if (n == NULL || depth > 64)
+		return PIUGW_ECONFIG;
+	switch (n->type) {
+	case YAML_SCALAR_NODE: {
+		const char *v = (const char *)n->data.scalar.value, *w = f != NULL ? f(ctx, key, v) : v;
+		bool plain = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ||
+			     n->data.scalar.style == YAML_ANY_SCALAR_STYLE;
+		if (w == NULL)
+			w = v;
+		/* A plain value stays plain; the emitter quotes what would be misread. */
+		if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)w, (int)strlen(w),
+						  1, 1,
+						  plain ? YAML_PLAIN_SCALAR_STYLE
+							: n->data.scalar.style))
+			return PIUGW_ENOMEM;
+		return emit(e, &ev);
+	}
+	case YAML_SEQUENCE_NODE:
+		if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+							  n->data.sequence.style) ||
+		    emit(e, &ev) != 0)
+			return PIUGW_ENOMEM;
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     it < n->data.sequence.items.top && rc == 0; it++)
+			rc = emit_tree(e, y, yaml_document_get_node(&y->doc, *it), key, depth + 1, f,
+				       ctx);
+		if (rc == 0 && (!yaml_sequence_end_event_initialize(&ev) || emit(e, &ev) != 0))
+			rc = PIUGW_ENOMEM;
+		return rc;
+	case YAML_MAPPING_NODE:
+		if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, n->data.mapping.style) ||
+		    emit(e, &ev) != 0)
+			return PIUGW_ENOMEM;
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top && rc == 0; p++) {
+			yaml_node_t *k = yaml_document_get_node(&y->doc, p->key);
+			const char *kn = k != NULL && k->type == YAML_SCALAR_NODE
+						 ? (const char *)k->data.scalar.value
+						 : NULL;
+			rc = emit_tree(e, y, k, NULL, depth + 1, NULL, NULL);
+			if (rc == 0)
+				rc = emit_tree(e, y, yaml_document_get_node(&y->doc, p->value), kn,
+					       depth + 1, f, ctx);
+		}
+		if (rc == 0 && (!yaml_mapping_end_event_initialize(&ev) || emit(e, &ev) != 0))
+			rc = PIUGW_ENOMEM;
+		return rc;
+	default:
+		return PIUGW_ECONFIG;
+	}
+}
+
+/* See yamlconf.h. */
+int
+yconf_rewrite(struct yconf *y, yconf_subst_fn f, void *ctx, char **outp, size_t *lenp)
+{
+	struct yconf_out o;
+	yaml_emitter_t e;
+	int rc;
+
+	*outp = NULL;
+	*lenp = 0;
+	if ((rc = yconf_emit_begin(&e, &o)) != 0)
+		return rc;
+	rc = emit_tree(&e, y, yconf_root(y), NULL, 0, f, ctx);
+	return yconf_emit_end(&e, &o, rc, outp, lenp);
+}

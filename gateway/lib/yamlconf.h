@@ -72,6 +72,36 @@ unsigned yconf_col(const yaml_node_t *n);
  */
 bool yconf_map(struct yconf *y, yaml_node_t *n, const char *what, const char *const allowed[]);
 
+/* ---- writing YAML (libyaml's emitter) ---- */
+
+/* What an emitter writes: a growing, NUL-ended buffer. */
+struct yconf_out {
+	char *p;
+	size_t n, cap;
+};
+
+/* Start a one-document stream into o (UTF-8, no line folding). */
+int yconf_emit_begin(yaml_emitter_t *e, struct yconf_out *o);
+/* End it if rc is 0 (else only clean up): *outp (malloc'd) and *lenp, or rc. */
+int yconf_emit_end(yaml_emitter_t *e, struct yconf_out *o, int rc, char **outp, size_t *lenp);
+/* A string, double-quoted with quoted, else plain. */
+int yconf_emit_scalar(yaml_emitter_t *e, const char *v, bool quoted);
+int yconf_emit_pair(yaml_emitter_t *e, const char *k, const char *v, bool quoted);
+/* Start or end a block mapping (map) or sequence. */
+int yconf_emit_block(yaml_emitter_t *e, bool map, bool start);
+
+/*
+ * A scalar's replacement: key is the mapping key it is the value of (NULL
+ * for a key itself or outside a mapping); NULL keeps value.
+ */
+typedef const char *(*yconf_subst_fn)(void *ctx, const char *key, const char *value);
+/*
+ * y's document written back, each value passed through f, the styles of its
+ * collections and quoted scalars kept (comments are lost: libyaml keeps
+ * none).
+ */
+int yconf_rewrite(struct yconf *y, yconf_subst_fn f, void *ctx, char **outp, size_t *lenp);
+
 /* The value of key in mapping m, or NULL. */
 yaml_node_t *yconf_get(struct yconf *y, yaml_node_t *m, const char *key);
 

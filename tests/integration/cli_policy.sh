@@ -97,6 +97,30 @@ check "  XB's endpoint as set" has "XB-PIU       XB  tcp://127.0.0.1:7502"
 check "  its name as given" has 'Bundes "PIU": Köln # 2'
 check "an edit leaves the old signature behind, which no longer verifies" sh -c "'$piugw' directory set '$nd' XC-PIU --name 'PIU XC' >/dev/null && ! '$piugw' directory verify --pubkey '$m/secretariat/secretariat.pub' '$nd' >/dev/null 2>&1"
 
+# Agreements from a template, signed and checked many at a time.
+C=$m/XC-PIU/etc
+na=$dir/new/XB-XC-2026-009.yaml
+check "agreement new from XA-XB's terms, for XB and XC" test "$(run agreement new --template "$A/agreements/XA-XB.yaml" --party XB-PIU --party XC-PIU --id XB-XC-2026-009 --from 2026-01-01 --until 2030-12-31 --out "$na")" -eq 0
+check "  the first party's terms are XB's" sh -c "grep -A1 -- '- requester: XB-PIU' '$na' | grep -q 'responder: XC-PIU'"
+check "  nothing of XA is left" test "$(grep -c XA-PIU "$na")" -eq 0
+check "  the dates given" grep -q 'in_force: {from: 2026-01-01, until: 2030-12-31}' "$na"
+terms_of() { grep -E '^ *(purposes|categories|disclosure|approval):' "$1" | sed 's/^ *//'; }
+check "  the terms kept, direction by direction" test "$(terms_of "$na")" = "$(terms_of "$A/agreements/XA-XB.yaml")"
+check "never over a file that is there" test "$(run agreement new --template "$A/agreements/XA-XB.yaml" --party XB-PIU --party XC-PIU --id XB-XC-2026-009 --from 2026-01-01 --until 2030-12-31 --out "$na")" -eq 1
+check "one party twice is misuse" test "$(run agreement new --template "$A/agreements/XA-XB.yaml" --party XB-PIU --party XB-PIU --id X --from 2026-01-01 --until 2030-12-31 --out "$dir/new/x.yaml")" -eq 2
+printf 'agreement: nonsense\n' >"$dir/new/bad-template.yaml"
+check "a template that is no agreement is refused" test "$(run agreement new --template "$dir/new/bad-template.yaml" --party XB-PIU --party XC-PIU --id Y --from 2026-01-01 --until 2030-12-31 --out "$dir/new/y.yaml")" -eq 1
+check "  saying what a template is" has "a template is an agreement file like any other"
+cp "$na" "$dir/new/XB-XC-copy.yaml"
+check "XB signs both in one call" test "$(run agreement sign --cert-secret "$B/certs/XB-PIU.cert_secret" "$na" "$dir/new/XB-XC-copy.yaml")" -eq 0
+check "  each" test "$(grep -c 'signatures now: 1 of 2' "$dir/out")" -eq 2
+check "XC signs both, --json: one object a file" test "$(run agreement sign --cert-secret "$C/certs/XC-PIU.cert_secret" "$na" "$dir/new/XB-XC-copy.yaml" --json)" -eq 0
+check "  two of two" test "$(grep -c '"signatures": 2' "$dir/out")" -eq 2
+check "check both: in force" test "$(run agreement check -c "$B/piugwd.yaml" "$na" "$dir/new/XB-XC-copy.yaml")" -eq 0
+check "  each in force" test "$(grep -c 'state        in force' "$dir/out")" -eq 2
+check "check one good and one unsigned: exit 1, both reported" test "$(run agreement check -c "$B/piugwd.yaml" "$na" "$dir/new/XB-XC-2026-009.yaml.sig" "$A/agreements/XA-XB.yaml")" -eq 1
+check "  the good one still shown" has "XB-XC-2026-009 between XB-PIU and XC-PIU"
+
 # a typo in piugwd.yaml
 cp "$A/piugwd.yaml" "$dir/conf.bak"
 sed -i 's/^  listen:/  lisen:/' "$A/piugwd.yaml"

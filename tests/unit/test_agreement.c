@@ -342,11 +342,49 @@ reports_all_errors_at_once_from_a_file(void **state)
 	tu_rmtree(dir);
 }
 
+/* A template's parties become the new ones, in order, in every term; its terms stay. */
+static void
+new_from_a_template(void **state)
+{
+	const char *const parties[2] = {"XC-PIU", "XD-PIU"};
+	struct agreement *a = NULL;
+	char *out = NULL;
+	size_t len = 0;
+	struct diag d;
+
+	(void)state;
+	diag_init(&d);
+	assert_int_equal(agreement_from_template(base, strlen(base), "tmpl", "XC-XD-7", parties,
+						 "2027-02-01", "2029-01-31", &out, &len, &d),
+			 0);
+	assert_int_equal(agreement_parse(out, len, "new", &a, &d), 0);
+	assert_string_equal(a->id, "XC-XD-7");
+	assert_string_equal(a->parties[0], "XC-PIU");
+	assert_string_equal(a->parties[1], "XD-PIU");
+	assert_non_null(agreement_terms_for(a, "XC-PIU", "XD-PIU"));
+	assert_null(agreement_terms_for(a, "XD-PIU", "XC-PIU")); /* one direction, as the template */
+	assert_int_equal(agreement_terms_for(a, "XC-PIU", "XD-PIU")->max_results, 10);
+	assert_null(strstr(out, "XA-PIU"));
+	agreement_free(&a);
+	free(out);
+	/* What would not be an agreement is refused, and nothing is returned. */
+	assert_int_equal(agreement_from_template(base, strlen(base), "tmpl", "bad id!", parties,
+						 "2027-02-01", "2029-01-31", &out, &len, &d),
+			 PIUGW_ECONFIG);
+	assert_null(out);
+	assert_int_equal(agreement_from_template("agreement: x\n", 13, "tmpl", "XC-XD-7", parties,
+						 "2027-02-01", "2029-01-31", &out, &len, &d),
+			 PIUGW_ECONFIG);
+	assert_true(tu_diag_has(&d, "a template is an agreement file like any other"));
+	diag_clear(&d);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(vector_agreement),
+		cmocka_unit_test(new_from_a_template),
 		cmocka_unit_test(signature_file_round_trip),
 		cmocka_unit_test(signature_file_errors),
 		cmocka_unit_test(accepts_the_base_and_its_variants),
