@@ -246,22 +246,7 @@ holder_main(int fd, struct keys_secret *k, const uint8_t audit_key[AUDIT_KEY_BYT
 static void
 kh_reap(struct keyholder *kh, char *how, size_t size)
 {
-	int st;
-
-	how[0] = '\0';
-	if (kh->pid <= 0)
-		return;
-	while (waitpid(kh->pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return;
-	kh->pid = -1;
-	if (WIFSIGNALED(st))
-		snprintf(how, size, " (killed by signal %d%s)", WTERMSIG(st),
-			 WTERMSIG(st) == SIGSYS ? ", SIGSYS: a system call its seccomp filter "
-						  "does not allow"
-						: "");
-	else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
-		snprintf(how, size, " (exit status %d)", WEXITSTATUS(st));
+	sandbox_reap(&kh->pid, how, size);
 }
 
 /* Every request fails from now on; end the key holder if it still runs (stop: it may). */
@@ -274,7 +259,7 @@ kh_failed(struct keyholder *kh, const char *why, bool stop)
 		if (stop && kh->pid > 0)
 			kill(kh->pid, SIGKILL);
 		kh_reap(kh, how, sizeof(how));
-		snprintf(kh->problem, sizeof(kh->problem), "%s%s", why, how);
+		snprintf(kh->problem, sizeof(kh->problem), "%.127s%.127s", why, how);
 	}
 	return PIUGW_EINTERNAL;
 }

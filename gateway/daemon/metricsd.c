@@ -306,22 +306,7 @@ struct metricsd {
 static void
 reap(struct metricsd *m, char *how, size_t size)
 {
-	int st;
-
-	how[0] = '\0';
-	if (m->pid <= 0)
-		return;
-	while (waitpid(m->pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return;
-	m->pid = -1;
-	if (WIFSIGNALED(st))
-		snprintf(how, size, " (killed by signal %d%s)", WTERMSIG(st),
-			 WTERMSIG(st) == SIGSYS ? ", SIGSYS: a system call its seccomp filter "
-						  "does not allow"
-						: "");
-	else if (WIFEXITED(st))
-		snprintf(how, size, " (exit status %d)", WEXITSTATUS(st));
+	sandbox_reap(&m->pid, how, size);
 }
 
 /* It failed: end it if it still runs (kill: it broke the protocol), say why once. */

@@ -7,15 +7,18 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/landlock.h>
@@ -56,6 +59,17 @@ load(scmp_filter_ctx ctx, int rc, bool tsync)
 	return rc;
 }
 
+/* Add one rule, action for each of the n calls, while rc is 0. */
+static int
+rules(scmp_filter_ctx ctx, int rc, uint32_t action, const int *calls, size_t n)
+{
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, action, calls[i], 0);
+	return rc;
+}
+
+#define RULES(ctx, rc, action, calls) rules(ctx, rc, action, calls, sizeof(calls) / sizeof(calls[0]))
+
 /* An allow-list of n system calls for this thread; anything else kills the process. */
 static int
 allow_only(const int *calls, size_t n)
@@ -67,9 +81,7 @@ allow_only(const int *calls, size_t n)
 		return rc;
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
-	return load(ctx, rc, false);
+	return load(ctx, rules(ctx, 0, SCMP_ACT_ALLOW, calls, n), false);
 }
 
 /* See sandbox.h. */
@@ -86,6 +98,28 @@ sandbox_keyholder(void)
 	};
 
 	return allow_only(calls, sizeof(calls) / sizeof(calls[0]));
+}
+
+/* See sandbox.h. */
+void
+sandbox_reap(pid_t *pidp, char *how, size_t size)
+{
+	int st;
+
+	how[0] = '\0';
+	if (*pidp <= 0)
+		return;
+	while (waitpid(*pidp, &st, 0) < 0)
+		if (errno != EINTR)
+			return;
+	*pidp = -1;
+	if (WIFSIGNALED(st))
+		snprintf(how, size, " (killed by signal %d%s)", WTERMSIG(st),
+			 WTERMSIG(st) == SIGSYS ? ", SIGSYS: a system call its seccomp filter "
+						  "does not allow"
+						: "");
+	else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+		snprintf(how, size, " (exit status %d)", WEXITSTATUS(st));
 }
 
 /* See sandbox.h. */
@@ -212,14 +246,11 @@ sandbox_main(pid_t keyholder, pid_t metrics)
 	/* Anything else fails with EPERM: a path nobody foresaw fails, it does not crash. */
 	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; i < sizeof(main_calls) / sizeof(main_calls[0]) && rc == 0; i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, main_calls[i], 0);
+	rc = RULES(ctx, rc, SCMP_ACT_ALLOW, main_calls);
 #ifdef __SANITIZE_ADDRESS__
-	for (size_t i = 0; i < sizeof(sanitizer_calls) / sizeof(sanitizer_calls[0]) && rc == 0; i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sanitizer_calls[i], 0);
+	rc = RULES(ctx, rc, SCMP_ACT_ALLOW, sanitizer_calls);
 #endif
-	for (size_t i = 0; i < sizeof(main_kills) / sizeof(main_kills[0]) && rc == 0; i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, main_kills[i], 0);
+	rc = RULES(ctx, rc, SCMP_ACT_KILL_PROCESS, main_kills);
 	if (rc == 0)
 		rc = netlink_unsupported(ctx);
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]) && rc == 0; i++)
@@ -273,16 +304,13 @@ sandbox_metrics(void)
 		return rc;
 	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; i < sizeof(metrics_calls) / sizeof(metrics_calls[0]) && rc == 0; i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, metrics_calls[i], 0);
+	rc = RULES(ctx, rc, SCMP_ACT_ALLOW, metrics_calls);
 #ifdef __SANITIZE_ADDRESS__
-	for (size_t i = 0; i < sizeof(sanitizer_calls) / sizeof(sanitizer_calls[0]) && rc == 0; i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sanitizer_calls[i], 0);
+	rc = RULES(ctx, rc, SCMP_ACT_ALLOW, sanitizer_calls);
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack), 0);
 #endif
-	for (size_t i = 0; i < sizeof(main_kills) / sizeof(main_kills[0]) && rc == 0; i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, main_kills[i], 0);
+	rc = RULES(ctx, rc, SCMP_ACT_KILL_PROCESS, main_kills);
 	return load(ctx, rc, false); /* one thread */
 }
 

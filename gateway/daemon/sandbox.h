@@ -68,6 +68,14 @@ int sandbox_files(const char *const *ro, size_t nro, const char *const *rw, size
  */
 int sandbox_nothing(int *abip);
 
+/*
+ * Wait for child *pidp (its socket closed: it has ended or is about to), set
+ * *pidp to -1, and say how it ended for a log line: "" for exit 0, " (exit
+ * status 2)", " (killed by signal 31, SIGSYS: a system call its seccomp
+ * filter does not allow)".
+ */
+void sandbox_reap(pid_t *pidp, char *how, size_t size);
+
 /* What a sandbox_* failure means, for a log line. */
 const char *sandbox_strerror(int rc);
 

@@ -618,6 +618,31 @@ rate_limited_by_the_hour(void **state)
 }
 
 /*
+ * The asking side's fixture: its partners ids (n of them, connected), and
+ * an analyst's document query to `to` in lq (q and dc filled).
+ */
+static void
+local_query(struct gw *g, const char *const *ids, size_t n, const char *to,
+	    Piugw__LocalQuery *lq, Piugw__Query *q, Piugw__DocumentCriteria *dc)
+{
+	g->peers = calloc(n, sizeof(*g->peers));
+	g->npeers = n;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(g->peers[i].id, sizeof(g->peers[i].id), "%s", ids[i]);
+		g->peers[i].connected = true;
+	}
+	dc->issuing_state = (char *)"XAA";
+	dc->number = (char *)"P1234567";
+	q->criteria_case = PIUGW__QUERY__CRITERIA_DOCUMENT;
+	q->document = dc;
+	q->purpose = PIUGW__PURPOSE__PURPOSE_TERRORISM;
+	q->case_reference = (char *)"IT-7";
+	q->justification = (char *)"linked to an ongoing investigation";
+	lq->to = (char *)to;
+	lq->query = q;
+}
+
+/*
  * The asking side: a query to a partner that never answers. It leaves at
  * once, on record; at its deadline (the test's clock) the caller is told
  * TIMEOUT, after the retries the terms' interval allows.
@@ -634,19 +659,9 @@ a_silent_partner_times_out(void **state)
 	static const uint8_t caller[] = "caller\0\0\0\0\0\0\0\2";
 	size_t sent;
 
-	g->peers = calloc(1, sizeof(*g->peers));
-	g->npeers = 1;
-	snprintf(g->peers[0].id, sizeof(g->peers[0].id), "XB-PIU");
-	g->peers[0].connected = true;
-	dc.issuing_state = (char *)"XAA";
-	dc.number = (char *)"P1234567";
-	q.criteria_case = PIUGW__QUERY__CRITERIA_DOCUMENT;
-	q.document = &dc;
-	q.purpose = PIUGW__PURPOSE__PURPOSE_TERRORISM;
-	q.case_reference = (char *)"IT-7";
-	q.justification = (char *)"linked to an ongoing investigation";
-	lq.to = (char *)"XB-PIU";
-	lq.query = &q;
+	static const char *const ids[] = {"XB-PIU"};
+
+	local_query(g, ids, 1, "XB-PIU", &lq, &q, &dc);
 	fake_sent_clear();
 	gw_turn_begin(g);
 	outbound_query(g, caller, sizeof(caller) - 1, 0, &lq);
@@ -713,21 +728,7 @@ a_query_to_all_takes_one_round_trip(void **state)
 	static const char *const ids[] = {"XB-PIU", "XC-PIU"};
 	unsigned long trips;
 
-	g->peers = calloc(2, sizeof(*g->peers));
-	g->npeers = 2;
-	for (int i = 0; i < 2; i++) {
-		snprintf(g->peers[i].id, sizeof(g->peers[i].id), "%s", ids[i]);
-		g->peers[i].connected = true;
-	}
-	dc.issuing_state = (char *)"XAA";
-	dc.number = (char *)"P1234567";
-	q.criteria_case = PIUGW__QUERY__CRITERIA_DOCUMENT;
-	q.document = &dc;
-	q.purpose = PIUGW__PURPOSE__PURPOSE_TERRORISM;
-	q.case_reference = (char *)"IT-8";
-	q.justification = (char *)"linked to an ongoing investigation";
-	lq.to = (char *)"all";
-	lq.query = &q;
+	local_query(g, ids, 2, "all", &lq, &q, &dc);
 	fake_sent_clear();
 	trips = keyholder_round_trips(g->kh);
 	gw_turn_begin(g);
