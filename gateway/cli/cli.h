@@ -137,6 +137,7 @@ int cli_print_answer(const Piugw__PeerAnswer *a);
 
 int keygen_main(int argc, char **argv);
 int agreement_main(int argc, char **argv);
+int config_main(int argc, char **argv);
 int directory_main(int argc, char **argv);
 int policy_main(int argc, char **argv);
 int audit_main(int argc, char **argv);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -150,10 +151,17 @@ locate(struct aopts *o, struct config **cfgp, char **dirp, char **certp, struct 
 	if (o->cert != NULL) {
 		*certp = strdup(o->cert);
 	} else if ((*certp = strdup((*cfgp)->certificate)) != NULL) {
-		/* The public half sits beside the secret: ID.cert next to ID.cert_secret. */
+		/*
+		 * The public half sits beside the secret: ID.cert next to
+		 * ID.cert_secret; if it is not there, the public keys are read
+		 * from the secret certificate itself (and its text wiped).
+		 */
 		size_t l = strlen(*certp);
-		if (l > 7 && strcmp(*certp + l - 7, "_secret") == 0)
+		if (l > 7 && strcmp(*certp + l - 7, "_secret") == 0) {
 			(*certp)[l - 7] = '\0';
+			if (access(*certp, F_OK) != 0)
+				(*certp)[l - 7] = '_';
+		}
 	}
 	return 0;
 }

@@ -23,8 +23,9 @@ static const struct {
 	const char *summary;
 } subcommands[] = {
 	{"keygen", keygen_main, "generate this gateway's transport and signing keys"},
-	{"agreement", agreement_main, "sign, check, compare, suspend and resume agreements"},
-	{"directory", directory_main, "sign and verify the member directory (minisign)"},
+	{"agreement", agreement_main, "make, sign, check, compare, suspend and resume agreements"},
+	{"config", config_main, "write a gateway's piugwd.yaml"},
+	{"directory", directory_main, "edit, sign and verify the member directory (minisign)"},
 	{"policy", policy_main, "check a whole configuration tree offline"},
 	{"audit", audit_main, "verify, search and export the audit log"},
 	{"import", import_main, "read PAXLST, CSV or JSON Lines into the traveller store"},

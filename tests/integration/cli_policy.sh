@@ -121,6 +121,12 @@ check "  each in force" test "$(grep -c 'state        in force' "$dir/out")" -eq
 check "check one good and one unsigned: exit 1, both reported" test "$(run agreement check -c "$B/piugwd.yaml" "$na" "$dir/new/XB-XC-2026-009.yaml.sig" "$A/agreements/XA-XB.yaml")" -eq 1
 check "  the good one still shown" has "XB-XC-2026-009 between XB-PIU and XC-PIU"
 
+# piugwd.yaml from the command line.
+check "config new" test "$(run config new --id XD-PIU --listen tcp://127.0.0.1:7404 --state "$dir/new/state" --certificate "$dir/new/keys/XD-PIU.cert_secret" --audit-key "$dir/new/keys/audit.key" --out "$dir/new/piugwd.yaml")" -eq 0
+check "  read back as piugwd reads it" has "audit key    $dir/new/keys/audit.key"
+check "  never over a file that is there" test "$(run config new --id XD-PIU --listen tcp://127.0.0.1:7404 --out "$dir/new/piugwd.yaml")" -eq 1
+check "  a bad id is refused, nothing written" test "$(run config new --id 'xd piu' --listen tcp://127.0.0.1:7404 --out "$dir/new/other.yaml")" -eq 1 -a ! -e "$dir/new/other.yaml"
+
 # a typo in piugwd.yaml
 cp "$A/piugwd.yaml" "$dir/conf.bak"
 sed -i 's/^  listen:/  lisen:/' "$A/piugwd.yaml"
@@ -129,7 +135,7 @@ check "typo located and corrected" has "piugwd.yaml:4:3: unknown key 'lisen' in 
 cp "$dir/conf.bak" "$A/piugwd.yaml"
 
 # --help everywhere, misuse is exit 2
-for v in agreement directory policy keygen; do
+for v in agreement config directory policy keygen; do
 	check "piugw $v --help" test "$(run $v --help)" -eq 0
 	check "piugw $v --help on stdout" grep -q "Usage: piugw $v" "$dir/out"
 done

@@ -2,17 +2,19 @@
 # lib.sh: the example mesh in $dir/mesh with the named travellers in every
 # store, and helpers that start, stop and question the gateways, always
 # synchronised on events (the ready descriptor, log lines).
-#   piugw=... piugwd=... rogue=... base=PORT; . lib.sh; . meshlib.sh
+#   piugw=... piugwd=... rogue=... base=PORT [members=N]; . lib.sh; . meshlib.sh
+# members=N: mkmesh --members N (XA-PIU, XB-PIU, ...) instead of the three.
 m="$dir/mesh"
 declare -A pid
 # Whatever happens, no gateway outlives the test.
 # PIUGW_TEST_KEEP=1 keeps the folder (mesh, logs) for a look afterwards.
 trap 'for p in "${pid[@]}"; do kill -KILL "$p" 2>/dev/null; done
       [ -n "${PIUGW_TEST_KEEP:-}" ] && echo "kept: $dir" || rm -rf "$dir"' EXIT
-PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port "$base" "$m" >/dev/null 2>&1 ||
+PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port "$base" ${members:+--members "$members"} "$m" >/dev/null 2>&1 ||
 	{ echo "mkmesh failed"; exit 1; }
+ids=$(cd "$m" && ls -d *-PIU)
 "$top/deploy/examples/mktravellers" >"$dir/travellers.csv"
-for id in XA-PIU XB-PIU XC-PIU; do
+for id in $ids; do
 	"$piugw" import --format csv -c "$m/$id/etc/piugwd.yaml" "$dir/travellers.csv" >/dev/null ||
 		{ echo "import failed"; exit 1; }
 done
