@@ -1095,6 +1095,16 @@ witness_round(struct gw *g, int64_t now)
 
 /* ---- timers ---- */
 
+/* Is a partner down? (If none is, no query needs its partner looked up.) */
+static bool
+any_peer_down(const struct gw *g)
+{
+	for (size_t i = 0; i < g->npeers; i++)
+		if (!g->peers[i].connected)
+			return true;
+	return false;
+}
+
 /*
  * When a query to a partner whose connection is down is answered
  * PEER_UNREACHABLE without waiting for its deadline: once the partner has
@@ -1102,12 +1112,12 @@ witness_round(struct gw *g, int64_t now)
  * the loss. INT64_MAX while it is up (or for what is not a query).
  */
 static int64_t
-unreachable_at(const struct gw *g, const struct outreq *o)
+unreachable_at(const struct gw *g, const struct outreq *o, bool any_down)
 {
 	const struct peer *p = NULL;
 	int64_t from;
 
-	if (o->kind != OUT_QUERY)
+	if (o->kind != OUT_QUERY || !any_down)
 		return INT64_MAX;
 	for (size_t i = 0; i < g->npeers && p == NULL; i++)
 		if (strcmp(g->peers[i].id, o->peer) == 0)
@@ -1242,6 +1252,7 @@ outbound_timers(struct gw *g, int64_t now)
 {
 	struct outreq *o, *next;
 	struct job *j, *jn;
+	bool down = any_peer_down(g);
 
 	if (now >= g->witness.next_round_ms)
 		witness_round(g, now);
@@ -1258,7 +1269,7 @@ outbound_timers(struct gw *g, int64_t now)
 	}
 	for (o = g->out.reqs; o != NULL; o = next) {
 		next = o->next;
-		if (now >= o->deadline_ms || now >= unreachable_at(g, o)) {
+		if (now >= o->deadline_ms || now >= unreachable_at(g, o, down)) {
 			expire(g, o);
 			next = g->out.reqs; /* the list may have changed under settle() */
 			continue;
@@ -1297,14 +1308,16 @@ int64_t
 outbound_next_timer(const struct gw *g)
 {
 	int64_t t = g->out.next_poll_ms;
+	bool down = any_peer_down(g);
 
 	for (const struct outreq *o = g->out.reqs; o != NULL; o = o->next) {
 		if (o->next_ms < t)
 			t = o->next_ms;
 		if (o->deadline_ms < t)
 			t = o->deadline_ms;
-		if (unreachable_at(g, o) < t)
-			t = unreachable_at(g, o);
+		int64_t u = unreachable_at(g, o, down);
+		if (u < t)
+			t = u;
 	}
 	for (const struct job *j = g->out.jobs; j != NULL; j = j->next)
 		if (j->deadline_ms != 0 && j->deadline_ms < t)
