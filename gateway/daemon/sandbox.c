@@ -208,6 +208,31 @@ static const int main_kills[] = {
 };
 
 /*
+ * A filter whose default fails with EPERM (a path nobody foresaw fails, it
+ * does not crash): the n calls allowed, and in sanitizer builds what their
+ * runtime needs; what main_kills names kills. NULL with *rcp set if there
+ * can be none; else *rcp is 0 or the first error, for load().
+ */
+static scmp_filter_ctx
+eperm_filter(const int *calls, size_t n, int *rcp)
+{
+	scmp_filter_ctx ctx;
+
+	if ((*rcp = seccomp_usable()) != 0)
+		return NULL;
+	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL) {
+		*rcp = -ENOMEM;
+		return NULL;
+	}
+	*rcp = rules(ctx, 0, SCMP_ACT_ALLOW, calls, n);
+#ifdef __SANITIZE_ADDRESS__
+	*rcp = RULES(ctx, *rcp, SCMP_ACT_ALLOW, sanitizer_calls);
+#endif
+	*rcp = RULES(ctx, *rcp, SCMP_ACT_KILL_PROCESS, main_kills);
+	return ctx;
+}
+
+/*
  * socket(AF_NETLINK) fails with EOPNOTSUPP. libzmq looks a bound address up
  * as an interface name first, with getifaddrs(3), which opens a netlink
  * socket, and aborts on any error but EOPNOTSUPP or EINVAL (src/
@@ -241,16 +266,8 @@ sandbox_main(pid_t keyholder, pid_t metrics)
 	scmp_filter_ctx ctx;
 	int rc;
 
-	if ((rc = seccomp_usable()) != 0)
+	if ((ctx = eperm_filter(main_calls, sizeof(main_calls) / sizeof(main_calls[0]), &rc)) == NULL)
 		return rc;
-	/* Anything else fails with EPERM: a path nobody foresaw fails, it does not crash. */
-	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL)
-		return -ENOMEM;
-	rc = RULES(ctx, rc, SCMP_ACT_ALLOW, main_calls);
-#ifdef __SANITIZE_ADDRESS__
-	rc = RULES(ctx, rc, SCMP_ACT_ALLOW, sanitizer_calls);
-#endif
-	rc = RULES(ctx, rc, SCMP_ACT_KILL_PROCESS, main_kills);
 	if (rc == 0)
 		rc = netlink_unsupported(ctx);
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]) && rc == 0; i++)
@@ -300,17 +317,13 @@ sandbox_metrics(void)
 	scmp_filter_ctx ctx;
 	int rc;
 
-	if ((rc = seccomp_usable()) != 0)
+	if ((ctx = eperm_filter(metrics_calls, sizeof(metrics_calls) / sizeof(metrics_calls[0]),
+				&rc)) == NULL)
 		return rc;
-	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL)
-		return -ENOMEM;
-	rc = RULES(ctx, rc, SCMP_ACT_ALLOW, metrics_calls);
 #ifdef __SANITIZE_ADDRESS__
-	rc = RULES(ctx, rc, SCMP_ACT_ALLOW, sanitizer_calls);
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack), 0);
 #endif
-	rc = RULES(ctx, rc, SCMP_ACT_KILL_PROCESS, main_kills);
 	return load(ctx, rc, false); /* one thread */
 }
 
