@@ -8,6 +8,7 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
+#define _GNU_SOURCE /* asprintf, memmem */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -152,15 +153,28 @@ locate(struct aopts *o, struct config **cfgp, char **dirp, char **certp, struct 
 		*certp = strdup(o->cert);
 	} else if ((*certp = strdup((*cfgp)->certificate)) != NULL) {
 		/*
-		 * The public half sits beside the secret: ID.cert next to
-		 * ID.cert_secret; if it is not there, the public keys are read
-		 * from the secret certificate itself (and its text wiped).
+		 * The public certificate: ID.cert beside ID.cert_secret, or in the
+		 * configuration folder's certs/ (the key files kept apart); else
+		 * the secret certificate, whose public keys verify alike (but
+		 * which an export refuses to copy).
 		 */
 		size_t l = strlen(*certp);
 		if (l > 7 && strcmp(*certp + l - 7, "_secret") == 0) {
 			(*certp)[l - 7] = '\0';
-			if (access(*certp, F_OK) != 0)
-				(*certp)[l - 7] = '_';
+			if (access(*certp, F_OK) != 0) {
+				const char *slash = strrchr(o->config, '/');
+				char *alt = NULL;
+				if (asprintf(&alt, "%.*s/certs/%s.cert",
+					     slash != NULL ? (int)(slash - o->config) : 1,
+					     slash != NULL ? o->config : ".", (*cfgp)->id) > 0 &&
+				    access(alt, F_OK) == 0) {
+					free(*certp);
+					*certp = alt;
+				} else {
+					free(alt);
+					(*certp)[l - 7] = '_';
+				}
+			}
 		}
 	}
 	return 0;
@@ -591,6 +605,27 @@ out:
 
 /* ---- export ---- */
 
+/* Does the file at path hold a secret key (a .cert_secret)? Unreadable: treated as one. */
+static bool
+is_secret_cert(const char *path)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+	struct diag d;
+	bool secret;
+
+	diag_init(&d);
+	if (fileio_read(path, KEYS_FILE_MAX, 0, &text, &len, &d) != 0) {
+		diag_clear(&d);
+		return true;
+	}
+	secret = memmem(text, len, "secret-key", 10) != NULL;
+	sodium_memzero(text, len);
+	fileio_free(text, len, 0);
+	diag_clear(&d);
+	return secret;
+}
+
 struct range_ctx {
 	int64_t since, until;
 	char *first_seg, *last_seg; /* segments holding records in range */
@@ -674,6 +709,11 @@ cmd_export(struct aopts *o)
 		goto out;
 	fprintf(man, "PIU gateway audit export\nrecords in range: %ju\n", (uintmax_t)rc_.records);
 	snprintf(path, sizeof(path), "%s/%s", o->out, cb);
+	if (is_secret_cert(cert)) {
+		diag_add(&d, "%s is a secret certificate: a bundle carries the public one only "
+			     "(ID.cert); give it with --cert", cert);
+		goto fail;
+	}
 	if (copy_file(cert, path, h, &d) != 0)
 		goto fail;
 	sodium_bin2hex(hex, sizeof(hex), h, 32);

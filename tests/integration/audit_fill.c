@@ -1,9 +1,9 @@
 /*
  * audit_fill.c: writes a small, realistic audit log for cli_audit.sh, through
- * the library as the daemon will: usage: audit_fill STATE_DIR CERT_SECRET.
- * Events: a query from XB about document P1234567 (XBA), its answer, a
- * refusal, a query sent to XC about a name, an import. Digests use the
- * state's audit key (created if missing).
+ * the library as the daemon will: usage: audit_fill STATE_DIR CERT_SECRET
+ * [AUDIT_KEY]. Events: a query from XB about document P1234567 (XBA), its
+ * answer, a refusal, a query sent to XC about a name, an import. Digests
+ * use the audit key (default STATE_DIR/audit.key; created if missing).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -25,11 +25,14 @@ main(int argc, char **argv)
 	uint8_t key[AUDIT_KEY_BYTES], doc[32], name[32], mid[16];
 	uint64_t seq = 0;
 
-	if (argc != 3 || sodium_init() < 0)
+	if ((argc != 3 && argc != 4) || sodium_init() < 0)
 		return 2;
 	diag_init(&d);
 	snprintf(dir, sizeof(dir), "%s/audit", argv[1]);
-	snprintf(keyp, sizeof(keyp), "%s/audit.key", argv[1]);
+	if (argc == 4)
+		snprintf(keyp, sizeof(keyp), "%s", argv[3]);
+	else
+		snprintf(keyp, sizeof(keyp), "%s/audit.key", argv[1]);
 	if (keys_secret_load(argv[2], &k, &d) != 0 || audit_key_load(keyp, true, key, &d) != 0)
 		goto fail;
 	struct audit_opts o = {.dir = dir, .signer = k, .checkpoint_records = 4};

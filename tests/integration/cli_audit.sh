@@ -11,7 +11,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 m="$dir/mesh"
 PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port 28401 "$m" >/dev/null 2>&1 || { echo "mkmesh failed"; exit 1; }
 C="$m/XA-PIU/etc/piugwd.yaml"
-"$fill" "$m/XA-PIU/state" "$m/XA-PIU/etc/certs/XA-PIU.cert_secret" || { echo "audit_fill failed"; exit 1; }
+"$fill" "$m/XA-PIU/state" "$m/XA-PIU/keys/XA-PIU.cert_secret" "$m/XA-PIU/keys/audit.key" || { echo "audit_fill failed"; exit 1; }
 
 check "verify: intact" test "$(run audit verify -c "$C")" -eq 0
 check "verify says intact" has "intact"
@@ -46,6 +46,11 @@ check "subject needs criteria" test "$(run audit subject -c "$C")" -eq 2
 check "export" test "$(run audit export -c "$C" --out "$dir/bundle")" -eq 0
 check "bundle has a manifest" test -f "$dir/bundle/MANIFEST"
 check "bundle verifies on its own" test "$(run audit verify --dir "$dir/bundle" --cert "$dir/bundle/XA-PIU.cert")" -eq 0
+# The key files kept apart (keys/), the public certificate is found in etc/certs:
+# a bundle for an oversight body never carries a secret key.
+check "  and carries no secret key" test -z "$(grep -l 'secret-key' "$dir/bundle"/*)"
+check "a secret certificate is refused for a bundle" test "$(run audit export -c "$C" --cert "$m/XA-PIU/keys/XA-PIU.cert_secret" --out "$dir/bundle2")" -ne 0
+check "  saying which one to give" has "is a secret certificate: a bundle carries the public one only"
 check "export into an existing folder refused" test "$(run audit export -c "$C" --out "$dir/bundle")" -ne 0
 
 check "purge keeps fresh records" test "$(run audit purge -c "$C" --older-than-days 1)" -eq 0

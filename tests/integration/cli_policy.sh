@@ -29,9 +29,9 @@ cp "$A/agreements/XA-XB.yaml.sig" "$dir/sig.bak"
 grep -v '^XB-PIU ' "$dir/sig.bak" >"$A/agreements/XA-XB.yaml.sig"
 check "missing signature: exit 1" test "$(run agreement check -c "$A/piugwd.yaml" "$A/agreements/XA-XB.yaml")" -eq 1
 check "missing signature named" has "XB-PIU       missing"
-check "XB signs (exit 0)" test "$(run agreement sign --cert-secret "$B/certs/XB-PIU.cert_secret" "$A/agreements/XA-XB.yaml")" -eq 0
+check "XB signs (exit 0)" test "$(run agreement sign --cert-secret "$m/XB-PIU/keys/XB-PIU.cert_secret" "$A/agreements/XA-XB.yaml")" -eq 0
 check "in force again" test "$(run agreement check -c "$A/piugwd.yaml" "$A/agreements/XA-XB.yaml")" -eq 0
-check "sign by a non-party refused" test "$(run agreement sign --cert-secret "$m/XC-PIU/etc/certs/XC-PIU.cert_secret" "$A/agreements/XA-XB.yaml")" -eq 1
+check "sign by a non-party refused" test "$(run agreement sign --cert-secret "$m/XC-PIU/keys/XC-PIU.cert_secret" "$A/agreements/XA-XB.yaml")" -eq 1
 check "non-party message" has "XC-PIU is not a party"
 check "sign without --cert-secret is misuse" test "$(run agreement sign "$A/agreements/XA-XB.yaml")" -eq 2
 
@@ -112,9 +112,9 @@ printf 'agreement: nonsense\n' >"$dir/new/bad-template.yaml"
 check "a template that is no agreement is refused" test "$(run agreement new --template "$dir/new/bad-template.yaml" --party XB-PIU --party XC-PIU --id Y --from 2026-01-01 --until 2030-12-31 --out "$dir/new/y.yaml")" -eq 1
 check "  saying what a template is" has "a template is an agreement file like any other"
 cp "$na" "$dir/new/XB-XC-copy.yaml"
-check "XB signs both in one call" test "$(run agreement sign --cert-secret "$B/certs/XB-PIU.cert_secret" "$na" "$dir/new/XB-XC-copy.yaml")" -eq 0
+check "XB signs both in one call" test "$(run agreement sign --cert-secret "$m/XB-PIU/keys/XB-PIU.cert_secret" "$na" "$dir/new/XB-XC-copy.yaml")" -eq 0
 check "  each" test "$(grep -c 'signatures now: 1 of 2' "$dir/out")" -eq 2
-check "XC signs both, --json: one object a file" test "$(run agreement sign --cert-secret "$C/certs/XC-PIU.cert_secret" "$na" "$dir/new/XB-XC-copy.yaml" --json)" -eq 0
+check "XC signs both, --json: one object a file" test "$(run agreement sign --cert-secret "$m/XC-PIU/keys/XC-PIU.cert_secret" "$na" "$dir/new/XB-XC-copy.yaml" --json)" -eq 0
 check "  two of two" test "$(grep -c '"signatures": 2' "$dir/out")" -eq 2
 check "check both: in force" test "$(run agreement check -c "$B/piugwd.yaml" "$na" "$dir/new/XB-XC-copy.yaml")" -eq 0
 check "  each in force" test "$(grep -c 'state        in force' "$dir/out")" -eq 2

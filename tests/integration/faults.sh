@@ -52,12 +52,12 @@ st=0
 "$piugwd" -n -c "$(cfg XC-PIU)" >"$dir/xc-open.log" 2>&1 || st=$?
 check "piugwd -n refuses it too" test "$st" -eq 1
 chmod 0600 "$m/XC-PIU/state/store.db"
-chmod 0644 "$m/XC-PIU/etc/certs/XC-PIU.cert_secret"
+chmod 0644 "$m/XC-PIU/keys/XC-PIU.cert_secret"
 st=0
 "$piugwd" -n -c "$(cfg XC-PIU)" >"$dir/xc-open.log" 2>&1 || st=$?
 check "piugwd -n refuses a secret key of mode 0644, as a start does" test "$st" -eq 1
 check "saying so" grep -q "cert_secret: secret key file has mode 0644" "$dir/xc-open.log"
-chmod 0600 "$m/XC-PIU/etc/certs/XC-PIU.cert_secret"
+chmod 0600 "$m/XC-PIU/keys/XC-PIU.cert_secret"
 
 # --- a store the disk has damaged: the partner is told INTERNAL at once --------------
 # Every page but the first (SQLite's header) overwritten, as a failing disk
@@ -224,7 +224,7 @@ check "XB stops" stop XB-PIU
 # state.db's anchor cannot catch a copy of the log put back with a copy of
 # state.db. The partners can: each Hello shows the sender's newest signed
 # checkpoint, and hands back the newest one of the recipient's it witnessed.
-printf 'audit:\n  checkpoint_records: 5\n' >>"$(cfg XA-PIU)"
+sed -i 's/^audit:$/audit:\n  checkpoint_records: 5/' "$(cfg XA-PIU)" # beside its key_file
 mkdir -p "$dir/xa-old"
 cp -a "$xa/audit" "$xa"/state.db* "$dir/xa-old/"
 check "XB starts" start XB-PIU

@@ -217,8 +217,8 @@ check "ZAP refusal logged" wait_log XA-PIU "event=zap_refused"
 next=$(( $(date -u +%Y) + 1 ))
 sed -e "s/^agreement: XA-XB-2026-001/agreement: XA-XB-FUTURE/" \
     -e "s/from: 2026-01-01/from: $next-01-01/" "$m/XA-PIU/etc/agreements/XA-XB.yaml" >"$dir/future.yaml"
-"$piugw" agreement sign --cert-secret "$m/XA-PIU/etc/certs/XA-PIU.cert_secret" "$dir/future.yaml" >/dev/null
-"$piugw" agreement sign --cert-secret "$m/XB-PIU/etc/certs/XB-PIU.cert_secret" "$dir/future.yaml" >/dev/null
+"$piugw" agreement sign --cert-secret "$m/XA-PIU/keys/XA-PIU.cert_secret" "$dir/future.yaml" >/dev/null
+"$piugw" agreement sign --cert-secret "$m/XB-PIU/keys/XB-PIU.cert_secret" "$dir/future.yaml" >/dev/null
 for id in XA-PIU XB-PIU; do cp "$dir/future.yaml" "$dir/future.yaml.sig" "$m/$id/etc/agreements/"; done
 kill -HUP "${pid[XA-PIU]}"
 check "XA reloads" wait_log XA-PIU "event=reloaded serial=1 agreements=3"
@@ -260,8 +260,8 @@ check "REPLAYED" t reuse-id "^ERROR REPLAYED" --load "$dir/hello.env"
 cp "$m/XB-PIU/etc/agreements/XA-XB.yaml" "$dir/xaxb.yaml"
 cp "$m/XB-PIU/etc/agreements/XA-XB.yaml.sig" "$dir/xaxb.yaml.sig"
 echo "# edited at XB" >>"$m/XB-PIU/etc/agreements/XA-XB.yaml"
-"$piugw" agreement sign --cert-secret "$m/XA-PIU/etc/certs/XA-PIU.cert_secret" "$m/XB-PIU/etc/agreements/XA-XB.yaml" >/dev/null
-"$piugw" agreement sign --cert-secret "$m/XB-PIU/etc/certs/XB-PIU.cert_secret" "$m/XB-PIU/etc/agreements/XA-XB.yaml" >/dev/null
+"$piugw" agreement sign --cert-secret "$m/XA-PIU/keys/XA-PIU.cert_secret" "$m/XB-PIU/etc/agreements/XA-XB.yaml" >/dev/null
+"$piugw" agreement sign --cert-secret "$m/XB-PIU/keys/XB-PIU.cert_secret" "$m/XB-PIU/etc/agreements/XA-XB.yaml" >/dev/null
 kill -HUP "${pid[XB-PIU]}"
 check "XB reloads" wait_log XB-PIU "event=reloaded"
 check "XB puts the new text on record" wait_log XB-PIU "event=agreement_changed peer=XA-PIU agreement=XA-XB-2026-001"

@@ -29,22 +29,24 @@ key_holder() { child "$1" piugwd-keys; }
 metrics_of() { child "$1" piugwd-metrics; }
 # status PID FIELD VALUE: /proc/PID/status says FIELD: VALUE.
 status() { grep -q "^$2:[[:space:]]*$3\$" "/proc/$1/status"; }
-cert() { echo "$m/$1/etc/certs/$1.cert_secret"; }
+cert() { # the secret certificate of ID, wherever this test keeps it
+	if [ -f "$m/$1/keys/$1.cert_secret" ]; then echo "$m/$1/keys/$1.cert_secret"; else echo "$m/$1/etc/certs/$1.cert_secret"; fi
+}
 
-# XC keeps its key files in a folder of their own (piugwd.yaml(5), KEY FILES);
-# XA and XB where the example mesh puts them: in the configuration folder
-# and the state directory, which Landlock cannot take from the main process.
+# The example mesh keeps each gateway's key files in a folder of their own
+# (OUT/ID/keys; piugwd.yaml(5), KEY FILES), as XC has them. XA is set up
+# the way the defaults would put them: in the configuration folder and the
+# state directory, which Landlock cannot take from the main process.
 xck=$m/XC-PIU/keys
-mkdir -m 700 "$xck"
-mv "$m/XC-PIU/etc/certs/XC-PIU.cert_secret" "$xck/"
-[ -f "$m/XC-PIU/state/audit.key" ] && mv "$m/XC-PIU/state/audit.key" "$xck/"
-sed -i "s|certificate: certs/XC-PIU.cert_secret|certificate: $xck/XC-PIU.cert_secret|" "$(cfg XC-PIU)"
-printf 'audit:\n  key_file: %s/audit.key\n' "$xck" >>"$(cfg XC-PIU)"
+mv "$m/XA-PIU/keys/XA-PIU.cert_secret" "$m/XA-PIU/etc/certs/"
+sed -i -e "s|certificate: .*|certificate: certs/XA-PIU.cert_secret|" \
+	-e "s|key_file: .*|key_file: $m/XA-PIU/state/audit.key|" "$(cfg XA-PIU)"
 
 check "XA starts" start XA-PIU
 check "  it says its certificate is in a folder it keeps" grep -q 'event=sandbox key_readable=gateway.certificate' "$dir/XA-PIU.log"
 check "  and its audit key too" grep -q 'event=sandbox key_readable=audit.key_file' "$dir/XA-PIU.log"
 check "XB starts" start XB-PIU
+check "  its key files apart, it says nothing of the kind" test "$(grep -c key_readable "$dir/XB-PIU.log")" -eq 0
 xa_kh=$(key_holder XA-PIU)
 check "XA has one key holder (${xa_kh:-none})" test -n "$xa_kh" -a "$(echo "$xa_kh" | wc -w)" -eq 1
 check "its seccomp filter is on (Seccomp: 2)" status "$xa_kh" Seccomp 2
