@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "encoding.h"
 #include "keyholder.h"
 #include "piugw/error.h"
 #include "sandbox.h"
@@ -42,21 +43,6 @@ struct keyholder {
 	unsigned long round_trips;
 	char problem[256];
 };
-
-static void
-be32_put(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-be32_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* Read exactly n bytes; 1: done, 0: end of file before the first byte, -1: cut or error. */
 static int

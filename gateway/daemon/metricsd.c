@@ -22,6 +22,7 @@
 
 #include <microhttpd.h>
 
+#include "encoding.h"
 #include "gw.h"
 #include "metricsd.h"
 #include "piugw/error.h"
@@ -30,35 +31,11 @@
 /* nobody: who the metrics process runs as when piugwd runs as root. */
 #define NOBODY 65534
 
-static void
-be16_put(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-be32_put(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-be32_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
+/* The monotonic clock in ms (gw.c's). */
 static int64_t
 mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return gw_mono_us() / 1000;
 }
 
 /* ---- the metrics process ---- */

@@ -1,5 +1,6 @@
 /*
- * encoding.h: Z85 (ZeroMQ RFC 32) for keys, in constant time.
+ * encoding.h: Z85 (ZeroMQ RFC 32) for keys, in constant time; big-endian
+ * integers in frames.
  *
  * libzmq's zmq_z85_decode() looks characters up in a table indexed by the
  * secret itself; these functions touch the same memory whatever the input,
@@ -32,5 +33,28 @@ int z85_encode(char *out, size_t out_size, const uint8_t *in, size_t in_len);
  * wiped.
  */
 int z85_decode(uint8_t *out, size_t out_len, const char *in, size_t in_len);
+
+/* Big-endian 16 and 32-bit integers, as the daemon's own frames carry them. */
+static inline void
+be16_put(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+be32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t
+be32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
 #endif /* PIUGW_ENCODING_H */
