@@ -211,7 +211,7 @@ summary(const Piugw__QueryReply *qr, bool text)
 		for (int k = 0; k < S_N; k++) {
 			if (k == S_NO_HIT || count[k] == 0)
 				continue;
-			printf("%s%s: ", k == S_HIT ? "; " : "; ", group_names[k]);
+			printf("; %s: ", group_names[k]);
 			for (size_t i = 0; i < json_array_size(who[k]); i++)
 				printf("%s%s", i ? " " : "",
 				       json_string_value(json_array_get(who[k], i)));
