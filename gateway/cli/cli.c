@@ -96,25 +96,7 @@ cli_json_print(json_t *o)
 int
 cli_replace_file(const char *path, const void *buf, size_t len, unsigned mode, struct diag *d)
 {
-	size_t n = strlen(path) + 16;
-	char *tmp = malloc(n);
-	int ret;
-
-	if (tmp == NULL)
-		return PIUGW_ENOMEM;
-	snprintf(tmp, n, "%s.tmp%ld", path, (long)getpid());
-	if ((ret = fileio_create_excl(tmp, mode, buf, len, d)) != 0)
-		goto out;
-	if (rename(tmp, path) != 0) {
-		diag_add(d, "%s: cannot replace: %s", path, strerror(errno));
-		unlink(tmp);
-		ret = PIUGW_ESYSTEM;
-		goto out;
-	}
-	ret = 0;
-out:
-	free(tmp);
-	return ret;
+	return fileio_replace(path, buf, len, mode, d);
 }
 
 /* See cli.h. */

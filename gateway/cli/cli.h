@@ -135,6 +135,17 @@ json_t *cli_pb_json(const ProtobufCMessage *m);
 /* One partner's answer, readable; returns 0 if answered or waiting, else 1. */
 int cli_print_answer(const Piugw__PeerAnswer *a);
 
+struct agreement;
+/*
+ * The differences between two agreements, term by term and direction by
+ * direction (identity, parties, period, each direction's terms): printed
+ * one a line, or into list as objects {where, field, first, second}
+ * (list not NULL). a NULL: every term of b against none. How many.
+ */
+unsigned cli_agreement_diff(const struct agreement *a, const struct agreement *b, json_t *list);
+/* piugw agreement propose|incoming|outgoing|accept|decline (cmd_proposal.c). */
+int agreement_mesh_main(const char *sub, int argc, char **argv);
+
 int keygen_main(int argc, char **argv);
 int agreement_main(int argc, char **argv);
 int config_main(int argc, char **argv);

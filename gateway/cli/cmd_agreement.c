@@ -28,7 +28,9 @@ agreement_usage(FILE *f)
 		"       piugw agreement check [-c CONFIG] AGREEMENT.yaml... [--json]\n"
 		"       piugw agreement diff FILE1 FILE2 [--json]\n"
 		"       piugw agreement suspend [-c CONFIG] [--reason TEXT] ID [--json]\n"
-		"       piugw agreement resume [-c CONFIG] ID [--json]\n\n"
+		"       piugw agreement resume [-c CONFIG] ID [--json]\n"
+		"       piugw agreement propose|incoming|outgoing|accept|decline ...\n"
+		"                (over the mesh: piugw agreement propose --help)\n\n"
 		"  new      a new agreement from a template (any agreement file): its id, dates\n"
 		"           and parties replaced (the template's first party by the first --party,\n"
 		"           its second by the second, in every term), its terms per direction kept;\n"
@@ -421,6 +423,9 @@ diff_line(struct diff_out *o, const char *where, const char *field, const char *
 {
 	if (strcmp(a, b) == 0)
 		return;
+	/* A term the first has not (a new agreement's, against none). */
+	if (strcmp(a, "?") == 0)
+		a = "(none)";
 	o->n++;
 	if (o->json)
 		json_array_append_new(o->list, json_pack("{s:s, s:s, s:s, s:s}", "where", where,
@@ -487,32 +492,24 @@ diff_terms(struct diff_out *o, const char *where, const struct agreement_terms *
 #undef DIFF_WORD
 }
 
-static int
-cmd_diff(struct opts *o)
+/* See cli.h. */
+unsigned
+cli_agreement_diff(const struct agreement *a, const struct agreement *b, json_t *list)
 {
-	struct agreement *a = NULL, *b = NULL;
-	struct diag d;
-	struct diff_out out = {.json = o->json};
+	struct diff_out out = {.json = list != NULL, .list = list};
 	char x[2 * KEYS_ID_MAX + 8], y[2 * KEYS_ID_MAX + 8];
-	int ret = CLI_EXIT_USAGE, rc;
-	bool same_bytes;
 
-	diag_init(&d);
-	if (o->argc != 2)
-		return cli_usage("agreement diff", "name two agreement files");
-	rc = agreement_load(o->argv[0], &a, &d);
-	if (rc == 0)
-		rc = agreement_load(o->argv[1], &b, &d);
-	if (rc != 0) {
-		cli_print_diag("agreement diff", &d);
-		ret = cli_exit_for(rc);
-		goto out;
+	if (a == NULL) {
+		/* Nothing in force: every term of b, against none. */
+		static const struct agreement_terms none;
+		for (size_t i = 0; i < b->nterms; i++) {
+			char where[80];
+			snprintf(where, sizeof(where), "%s -> %s", b->terms[i].requester,
+				 b->terms[i].responder);
+			diff_terms(&out, where, &none, &b->terms[i]);
+		}
+		return out.n;
 	}
-	same_bytes = a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
-	if (o->json)
-		out.list = json_array();
-	else
-		printf("comparing %s  |  %s\n", o->argv[0], o->argv[1]);
 	diff_line(&out, "agreement", "id", a->id, b->id);
 	snprintf(x, sizeof(x), "%s, %s", a->parties[0], a->parties[1]);
 	snprintf(y, sizeof(y), "%s, %s", b->parties[0], b->parties[1]);
@@ -539,6 +536,36 @@ cmd_diff(struct opts *o)
 				diff_terms(&out, where, t, u);
 		}
 	}
+	return out.n;
+}
+
+static int
+cmd_diff(struct opts *o)
+{
+	struct agreement *a = NULL, *b = NULL;
+	struct diag d;
+	struct diff_out out = {.json = o->json};
+	char x[2 * KEYS_ID_MAX + 8], y[2 * KEYS_ID_MAX + 8];
+	int ret = CLI_EXIT_USAGE, rc;
+	bool same_bytes;
+
+	diag_init(&d);
+	if (o->argc != 2)
+		return cli_usage("agreement diff", "name two agreement files");
+	rc = agreement_load(o->argv[0], &a, &d);
+	if (rc == 0)
+		rc = agreement_load(o->argv[1], &b, &d);
+	if (rc != 0) {
+		cli_print_diag("agreement diff", &d);
+		ret = cli_exit_for(rc);
+		goto out;
+	}
+	same_bytes = a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+	if (o->json)
+		out.list = json_array();
+	else
+		printf("comparing %s  |  %s\n", o->argv[0], o->argv[1]);
+	out.n = cli_agreement_diff(a, b, out.list);
 	if (out.n == 0 && !same_bytes)
 		diff_line(&out, "file", "bytes", "differ", "(same terms)");
 	ret = out.n == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
@@ -617,6 +644,10 @@ agreement_main(int argc, char **argv)
 		agreement_usage(stdout);
 		return CLI_EXIT_OK;
 	}
+	if (strcmp(sub, "propose") == 0 || strcmp(sub, "incoming") == 0 ||
+	    strcmp(sub, "outgoing") == 0 || strcmp(sub, "accept") == 0 ||
+	    strcmp(sub, "decline") == 0)
+		return agreement_mesh_main(sub, argc - 1, argv + 1);
 	if ((rc = parse_opts("agreement", argc - 1, argv + 1, &o)) != 0)
 		return rc < 0 ? CLI_EXIT_OK : rc;
 	if (strcmp(sub, "new") == 0)
@@ -632,5 +663,6 @@ agreement_main(int argc, char **argv)
 	if (strcmp(sub, "resume") == 0)
 		return cmd_suspend(&o, false);
 	return cli_usage("agreement",
-			 "unknown subcommand '%s' (new, sign, check, diff, suspend, resume)", sub);
+			 "unknown subcommand '%s' (new, sign, check, diff, suspend, resume, "
+			 "propose, incoming, outgoing, accept, decline)", sub);
 }

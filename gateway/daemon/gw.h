@@ -28,6 +28,7 @@
  *   localapi.c the operators' requests on the local API socket
  *   outbound.c our queries, fan-out, retries, polls, Hellos, and their answers
  *   inbound.c  partners' requests: receiving rules, answers, approvals
+ *   proposals.c agreements proposed and co-signed over the mesh, both sides
  *   witness.c  partners witness each other's audit logs
  *   metrics.c  /metrics and /healthz
  *   reply.c    the local API's replies, held until their records are durable
@@ -110,10 +111,17 @@ struct peer {
 	bool witnessed_loaded;             /* read from state.db */
 	uint64_t seen_ok_seq;              /* the last of ours it handed back that we hold */
 	uint64_t regressed_seq;            /* the last lower one it showed (logged once) */
+	/*
+	 * A member we hold no agreement with, connected only to carry our
+	 * agreement proposals (proposals.c): no Hellos, no queries, not in
+	 * piugw peers or the health.
+	 */
+	bool stranger;
+	bool hint;             /* it sent us something: ask about our proposals to it now */
 };
 
 /* One message this gateway sent and waits an answer to. */
-enum outreq_kind { OUT_QUERY, OUT_POLL, OUT_HELLO };
+enum outreq_kind { OUT_QUERY, OUT_POLL, OUT_HELLO, OUT_PROPOSAL };
 
 struct job;
 
@@ -136,6 +144,9 @@ struct outreq {
 	struct job *job;       /* the local caller waiting, or NULL (background poll) */
 	uint32_t uid;          /* the operator who asked */
 	size_t slot;           /* which answer of the job */
+	/* OUT_PROPOSAL: request_id holds the proposal's reference; its caller, if one waits */
+	uint8_t *caller;
+	size_t caller_len;
 };
 
 /* A local caller waiting for answers (a query, a fan-out, peers, results --wait). */
@@ -296,6 +307,7 @@ struct gw {
 	struct gw_witness witness;
 	struct gw_metrics *metrics;
 	struct purge *purge;   /* piugw audit purge, taken and run after the turn (localapi.c) */
+	bool reload_wanted;    /* an agreement was installed: reload at the next turn */
 
 	/* The loop (loop.c). */
 	int sigfd;
@@ -354,6 +366,9 @@ struct outreq *outbound_in_flight(struct gw *g, const char *request_id);
 Piugw__PeerAnswer *outbound_in_flight_answer(const struct outreq *o);
 /* What we know of partner p (peers, status); heap-built, NULL on out of memory. */
 Piugw__PeerInfo *outbound_peer_info(struct gw *g, const struct peer *p);
+/* An agreement proposal (LocalPropose) to its other party: answered once it is held or refused. */
+void outbound_propose(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+		      const Piugw__LocalPropose *lp);
 /* A Hello to p carrying refs and the witnessed checkpoints, sent now. */
 struct outreq *outbound_hello(struct gw *g, struct peer *p, Piugw__AgreementRef **refs,
 			      size_t nrefs, int64_t now);
@@ -376,6 +391,41 @@ void inbound_seal_turn(struct gw *g);
 void inbound_pending_list(struct gw *g, Piugw__LocalReply *reply);
 void inbound_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec, uint32_t uid,
 		    Piugw__LocalReply *reply, uint64_t *seqp);
+
+/* ---- proposals.c: agreements proposed and co-signed over the mesh ---- */
+/*
+ * An AgreementProposal from peer (doc/protocol-notes.md section 5): checked,
+ * and held for a person, or found held already (*row filled, why the audit
+ * detail). Else the PIUGW_E* code to refuse it with, why its detail.
+ */
+int proposals_receive(struct gw *g, const char *peer, const struct envelope_header *h,
+		      const Piugw__AgreementProposal *ap, struct state_proposal *row, char *why,
+		      size_t n);
+/* The AgreementResponse that tells where row stands (pointing into row). */
+void proposals_response(const struct state_proposal *row, Piugw__AgreementResponse *r);
+/*
+ * Our proposal of lp: checked and kept (*row). *resendp: send it (else it
+ * was only installed again, after a failure). PIUGW_E* with why else.
+ */
+int proposals_make(struct gw *g, const Piugw__LocalPropose *lp, struct state_proposal *row,
+		   bool *resendp, char *why, size_t n);
+/*
+ * The partner's answer b to our proposal ref: *row updated and kept (an
+ * acceptance installed), rec's event and refusal set, why its detail. Else
+ * a bad answer (rec->event AUDIT_DROPPED, nothing changed).
+ */
+int proposals_answered(struct gw *g, const char *ref, const struct envelope_header *h,
+		       const Piugw__Body *b, struct state_proposal *row, Piugw__AuditRecord *rec,
+		       char *why, size_t n);
+/* A person's decision (who) on a proposal held here: *row updated, kept, installed if accepted. */
+int proposals_decide(struct gw *g, const Piugw__LocalProposalDecision *dec, const char *who,
+		     struct state_proposal *row, char *why, size_t n);
+Piugw__Proposal *proposals_info(const struct state_proposal *row); /* heap; NULL: no memory */
+/* Answer a local caller with row (a ProposalsReply of one), once record seq is durable. */
+void proposals_reply_local(struct gw *g, const uint8_t *rid, size_t rid_len, uint64_t seq,
+			   const struct state_proposal *row);
+/* Every proposal (or the one of ref) into out, a ProposalsReply. */
+void proposals_list(struct gw *g, const char *ref, Piugw__LocalReply *out);
 
 /* ---- witness.c: partners witness each other's audit logs ---- */
 /* What this gateway shows a partner in a Hello or HelloReply. */

@@ -655,6 +655,31 @@ on_poll(struct gw *g, struct ex *x, const Piugw__Poll *poll)
 	state_pending_clear(&p);
 }
 
+/* An agreement proposed by x->peer: held for a person here, or where it stands. */
+static void
+on_proposal(struct gw *g, struct ex *x, const Piugw__AgreementProposal *ap)
+{
+	Piugw__AgreementResponse r = PIUGW__AGREEMENT_RESPONSE__INIT;
+	Piugw__Body b = PIUGW__BODY__INIT;
+	struct state_proposal row;
+	char why[400];
+	int rc;
+
+	if ((rc = proposals_receive(g, x->peer, x->h, ap, &row, why, sizeof(why))) != 0) {
+		refuse(g, x, rc, why);
+		return;
+	}
+	proposals_response(&row, &r);
+	b.kind_case = PIUGW__BODY__KIND_AGREEMENT_RESPONSE;
+	b.agreement_response = &r;
+	x->rec.event = PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_PROPOSED;
+	x->rec.agreement_hash.data = row.hash;
+	x->rec.agreement_hash.len = sizeof(row.hash);
+	x->rec.detail = why;
+	reply(g, x, &b);
+	state_proposal_clear(&row);
+}
+
 static void
 on_hello(struct gw *g, struct ex *x, const Piugw__Hello *hello)
 {
@@ -730,7 +755,7 @@ inbound_recv(struct gw *g, struct inmsg *m)
 	 * what passes them is opened (gw_open_all).
 	 */
 	m->admitted = user != NULL && keys_id_valid(user, strlen(user)) &&
-		      policy_admitted(g->policy, user, m->opts.now_ms);
+		      policy_member(g->policy, user);
 	m->open = m->admitted && m->frames == 2;
 	return true;
 }
@@ -789,7 +814,7 @@ inbound_handle(struct gw *g, struct inmsg *m)
 	 */
 	if (!m->admitted) {
 		x.rec.event = PIUGW__AUDIT_EVENT__AUDIT_DROPPED;
-		x.rec.detail = (char *)"member no longer admitted (directory or agreements changed)";
+		x.rec.detail = (char *)"no longer a member of the directory";
 		gw_log(GW_WARN, "dropped", "peer=%s why=%s", user, gw_esc(x.rec.detail));
 		x.peer[0] = '\0';
 		reply(g, &x, NULL);
@@ -876,12 +901,33 @@ inbound_handle(struct gw *g, struct inmsg *m)
 	/* A newer peer's fields are ignored (proto3), and named in the record. */
 	if (body_unknown_fields(&body->base, x.unknown, sizeof(x.unknown)) > 0)
 		gw_log(GW_INFO, "unknown_fields", "peer=%s fields=%s", x.peer, gw_esc(x.unknown));
+	/* A Hello may follow the acceptance of our proposal there: ask about it now. */
+	if (body->kind_case == PIUGW__BODY__KIND_HELLO && gw_peer(g, x.peer) != NULL)
+		gw_peer(g, x.peer)->hint = true;
+	/*
+	 * Every member of the directory may propose an agreement; the rest
+	 * needs one in force (a Query's own agreement is judged by the policy,
+	 * which says which rule it breaks).
+	 */
+	if ((body->kind_case == PIUGW__BODY__KIND_HELLO ||
+	     body->kind_case == PIUGW__BODY__KIND_POLL) &&
+	    !policy_admitted(g->policy, x.peer, m->opts.now_ms)) {
+		char why[200];
+		snprintf(why, sizeof(why), "%s holds no agreement in force with %s; without one, "
+			 "only an AgreementProposal is taken", policy_config(g->policy)->id, x.peer);
+		refuse(g, &x, PIUGW_ENOAGREEMENT, why);
+		goto out;
+	}
 	switch (body->kind_case) {
 	case PIUGW__BODY__KIND_HELLO: on_hello(g, &x, body->hello); break;
 	case PIUGW__BODY__KIND_QUERY: on_query(g, &x, body->query); break;
 	case PIUGW__BODY__KIND_POLL: on_poll(g, &x, body->poll); break;
+	case PIUGW__BODY__KIND_AGREEMENT_PROPOSAL:
+		on_proposal(g, &x, body->agreement_proposal);
+		break;
 	default:
-		refuse(g, &x, PIUGW_EMALFORMED, "only Hello, Query and Poll are requests");
+		refuse(g, &x, PIUGW_EMALFORMED,
+		       "only Hello, Query, Poll and AgreementProposal are requests");
 		break;
 	}
 out:

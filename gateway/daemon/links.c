@@ -285,18 +285,31 @@ links_peers_sync(struct gw *g)
 {
 	const struct policy *pol = g->policy;
 	struct peer *np = NULL;
-	size_t n = 0;
+	struct state_proposal *pv = NULL;
+	size_t n = 0, npv = 0, na = policy_agreement_count(pol);
 
-	/* A partner is a member we hold an agreement with (in force or not: status shows it). */
-	if ((np = calloc(policy_agreement_count(pol) + 1, sizeof(*np))) == NULL)
+	/*
+	 * A partner is a member we hold an agreement with (in force or not:
+	 * status shows it); a stranger, one we hold none with but have
+	 * proposed one to, not decided yet (proposals.c).
+	 */
+	if (state_proposal_list(g->state, &pv, &npv) != 0)
+		npv = 0;
+	if ((np = calloc(na + npv + 1, sizeof(*np))) == NULL) {
+		for (size_t i = 0; i < npv; i++)
+			state_proposal_clear(&pv[i]);
+		free(pv);
 		return PIUGW_ENOMEM;
-	for (size_t i = 0; i < policy_agreement_count(pol); i++) {
-		const struct directory_member *m =
-			directory_member(policy_directory(pol), policy_agreement_at(pol, i)->peer);
+	}
+	for (size_t i = 0; i < na + npv; i++) {
+		const char *id = i < na ? policy_agreement_at(pol, i)->peer : pv[i - na].peer;
+		const struct directory_member *m = directory_member(policy_directory(pol), id);
 		struct peer *old;
-		bool dup = false;
+		bool dup = false, stranger = i >= na;
 
-		if (m == NULL)
+		if (m == NULL || !policy_member(pol, id) ||
+		    (stranger && (pv[i - na].incoming || (pv[i - na].state != STATE_PROPOSAL_SENDING &&
+							 pv[i - na].state != STATE_PROPOSAL_HELD))))
 			continue;
 		for (size_t j = 0; j < n; j++)
 			dup |= strcmp(np[j].id, m->keys.id) == 0;
@@ -306,6 +319,7 @@ links_peers_sync(struct gw *g)
 		if (old != NULL && strcmp(old->endpoint, m->endpoint) == 0 &&
 		    sodium_memcmp(old->transport_pk, m->keys.transport_pk, KEYS_PUBLIC_BYTES) == 0) {
 			np[n] = *old; /* unchanged: keep the live connection */
+			np[n].stranger = stranger;
 			old->keep = true;
 			n++;
 			continue;
@@ -314,6 +328,7 @@ links_peers_sync(struct gw *g)
 		snprintf(np[n].endpoint, sizeof(np[n].endpoint), "%s", m->endpoint);
 		memcpy(np[n].transport_pk, m->keys.transport_pk, KEYS_PUBLIC_BYTES);
 		np[n].down_since_ms = gw_now_ms();
+		np[n].stranger = stranger;
 		if (peer_open(g, &np[n]) != 0) {
 			peer_close(&np[n]);
 			for (size_t j = 0; j < n; j++)
@@ -323,10 +338,16 @@ links_peers_sync(struct gw *g)
 			for (size_t j = 0; j < g->npeers; j++)
 				g->peers[j].keep = false;
 			free(np);
+			for (size_t j = 0; j < npv; j++)
+				state_proposal_clear(&pv[j]);
+			free(pv);
 			return PIUGW_ESYSTEM;
 		}
 		n++;
 	}
+	for (size_t j = 0; j < npv; j++)
+		state_proposal_clear(&pv[j]);
+	free(pv);
 	for (size_t j = 0; j < g->npeers; j++) {
 		if (!g->peers[j].keep) {
 			gw_log(GW_INFO, "peer_removed", "peer=%s", g->peers[j].id);
@@ -485,13 +506,13 @@ links_zap_handle(struct gw *g)
 			if (sodium_memcmp(dir->members[i].keys.transport_pk, key, KEYS_PUBLIC_BYTES) ==
 			    0)
 				id = dir->members[i].keys.id;
-		if (id == NULL || strcmp(id, policy_config(g->policy)->id) == 0 ||
-		    !policy_admitted(g->policy, id, gw_now_ms())) {
+		/* Every member: one without an agreement in force may still propose one. */
+		if (id == NULL || !policy_member(g->policy, id)) {
 			zmq_z85_encode(z85, key, KEYS_PUBLIC_BYTES);
 			gw_log(GW_WARN, "zap_refused", "key=%s member=%s problem=%s", gw_esc(z85),
 			       id != NULL ? id : "-",
 			       gw_esc(id == NULL ? "transport key of no directory member"
-						 : "member holds no agreement in force with us"));
+						 : "our own transport key"));
 			l->refused_at_zap++;
 			zap_reply(g, &f[1], "400", "not admitted", "");
 			goto out;

@@ -92,7 +92,8 @@ localapi_peers(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid)
 	for (size_t i = 0; i < g->npeers; i++) {
 		struct outreq *o;
 
-		if ((j->infos[i] = outbound_peer_info(g, &g->peers[i])) == NULL)
+		if (g->peers[i].stranger ||
+		    (j->infos[i] = outbound_peer_info(g, &g->peers[i])) == NULL)
 			continue;
 		/* Answers to this Hello are what we learn now, not what we knew. */
 		j->infos[i]->reachable = false;
@@ -106,6 +107,46 @@ localapi_peers(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid)
 	}
 	if (j->open == 0)
 		outbound_job_finish(g, j);
+}
+
+/*
+ * A person's decision on an agreement proposed to us: recorded, installed
+ * if accepted (proposals.c), and the caller told once the record is durable;
+ * the proposer learns it when it asks again.
+ */
+static void
+localapi_proposal_decide(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+			 const Piugw__LocalProposalDecision *d)
+{
+	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+	struct state_proposal row;
+	char why[600], who[64];
+	uint64_t seq = 0;
+	int rc;
+
+	gw_user_name(uid, who, sizeof(who));
+	if ((rc = proposals_decide(g, d, who, &row, why, sizeof(why))) != 0) {
+		enum piugw_wire_error w = piugw_error_wire_code(rc);
+		reply_local_error(g, rid, rid_len, w == PIUGW_WIRE_NONE ? PIUGW_WIRE_MALFORMED : w,
+				  "%s", why);
+		state_proposal_clear(&row);
+		return;
+	}
+	r.event = PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_DECIDED;
+	r.peer = row.peer;
+	r.agreement_id = row.agreement_id;
+	r.agreement_hash.data = row.hash;
+	r.agreement_hash.len = sizeof(row.hash);
+	r.operator_ = who;
+	r.detail = why;
+	if (gw_audit(g, &r, &seq) != 0)
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
+				  "decided, but the audit log cannot be written");
+	else
+		proposals_reply_local(g, rid, rid_len, seq, &row);
+	/* A Hello to every partner now: a proposer among them asks again at once. */
+	g->witness.next_round_ms = gw_now_ms();
+	state_proposal_clear(&row);
 }
 
 /*
@@ -293,7 +334,7 @@ localapi_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 	}
 	s->peers = calloc(g->npeers + 1, sizeof(*s->peers));
 	for (size_t i = 0; s->peers != NULL && i < g->npeers; i++)
-		if ((s->peers[s->n_peers] = outbound_peer_info(g, &g->peers[i])) != NULL)
+		if (!g->peers[i].stranger && (s->peers[s->n_peers] = outbound_peer_info(g, &g->peers[i])) != NULL)
 			s->n_peers++;
 	state_pending_count(g->state, &pend);
 	s->pending_approvals = pend;
@@ -379,7 +420,28 @@ localapi_handle(struct gw *g)
 				  "they see and decide requests held for approval", who);
 		goto out;
 	}
+	if ((req->kind_case == PIUGW__LOCAL_REQUEST__KIND_PROPOSE ||
+	     req->kind_case == PIUGW__LOCAL_REQUEST__KIND_PROPOSALS ||
+	     req->kind_case == PIUGW__LOCAL_REQUEST__KIND_PROPOSAL_DECISION) &&
+	    !policy_local_admin((uint32_t)uid)) {
+		char who[64];
+		gw_user_name((uint32_t)uid, who, sizeof(who));
+		reply_local_error(g, caller, clen, PIUGW_WIRE_UNKNOWN_SENDER,
+				  "%s may not propose or decide agreements: only root and the "
+				  "gateway's own user do", who);
+		goto out;
+	}
 	switch (req->kind_case) {
+	case PIUGW__LOCAL_REQUEST__KIND_PROPOSE:
+		outbound_propose(g, caller, clen, (uint32_t)uid, req->propose);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_PROPOSALS:
+		proposals_list(g, req->proposals->reference, &reply);
+		reply_local(g, caller, clen, &reply);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_PROPOSAL_DECISION:
+		localapi_proposal_decide(g, caller, clen, (uint32_t)uid, req->proposal_decision);
+		break;
 	case PIUGW__LOCAL_REQUEST__KIND_QUERY:
 		outbound_query(g, caller, clen, (uint32_t)uid, req->query);
 		break;
@@ -433,6 +495,10 @@ out:
 	case PIUGW__LOCAL_REPLY__KIND_DECISION:
 		if (reply.decision)
 			piugw__decision_reply__free_unpacked(reply.decision, NULL);
+		break;
+	case PIUGW__LOCAL_REPLY__KIND_PROPOSALS:
+		if (reply.proposals)
+			piugw__proposals_reply__free_unpacked(reply.proposals, NULL);
 		break;
 	case PIUGW__LOCAL_REPLY__KIND_ERROR:
 		if (reply.error)

@@ -529,6 +529,19 @@ loop_run(struct gw *g)
 		/* A reload may have closed sockets in items: poll the new ones first. */
 		if (items[2].revents & ZMQ_POLLIN && on_signal(g))
 			n = 0;
+		/*
+		 * An agreement co-signed over the mesh was installed (proposals.c):
+		 * in force now, and a Hello to every partner at once, which tells
+		 * a proposer waiting for it to ask again.
+		 */
+		if (g->reload_wanted) {
+			g->reload_wanted = false;
+			gw_log(GW_INFO, "reload_requested", "why=%s",
+			       gw_esc("an agreement was installed"));
+			loop_reload(g);
+			g->witness.next_round_ms = gw_now_ms();
+			n = 0;
+		}
 		if (n > 0 && items[4].revents != 0)
 			metrics_run(g);
 		for (int k = 0; n > 0 && take_quiet(l->zap, &items[0], k, &l->zap_again); k++)

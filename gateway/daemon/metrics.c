@@ -279,8 +279,9 @@ render_metrics(struct gw *g, struct buf *b)
 	bprintf(b, "# HELP piugw_peer_connected 1 while the connection to the partner is up.\n"
 		   "# TYPE piugw_peer_connected gauge\n");
 	for (size_t i = 0; i < g->npeers; i++)
-		bprintf(b, "piugw_peer_connected{peer=\"%s\"} %d\n", g->peers[i].id,
-			g->peers[i].connected);
+		if (!g->peers[i].stranger)
+			bprintf(b, "piugw_peer_connected{peer=\"%s\"} %d\n", g->peers[i].id,
+				g->peers[i].connected);
 }
 
 /* See gw.h. */
@@ -319,7 +320,7 @@ metrics_health(struct gw *g, json_t **outp)
 	}
 	for (size_t i = 0; i < g->npeers; i++) {
 		const struct peer *pe = &g->peers[i];
-		if (!pe->connected && now - pe->down_since_ms > 60000) {
+		if (!pe->connected && !pe->stranger && now - pe->down_since_ms > 60000) {
 			snprintf(msg, sizeof(msg), "partner %s unreachable for %lld s%s%s", pe->id,
 				 (long long)((now - pe->down_since_ms) / 1000),
 				 pe->problem[0] ? ": " : "", pe->problem);

@@ -7,7 +7,9 @@
  * an answer or the deadline (PROTOCOL.md section 10). Answers are checked,
  * audited, kept in state.db for `piugw results` where needed, and PENDING
  * answers are polled in the background until they are final. Hello rounds
- * to every partner carry the audit checkpoints they witness.
+ * to every partner carry the audit checkpoints they witness. Our agreement
+ * proposals go the same way (proposals.c judges and keeps them): sent
+ * until the other side holds them, then asked again until decided.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -232,6 +234,7 @@ outreq_free(struct gw *g, struct outreq *o)
 			break;
 		}
 	free(o->env);
+	free(o->caller);
 	free(o);
 }
 
@@ -418,6 +421,8 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 	if (all) {
 		/* Every partner whose terms allow this query. */
 		for (size_t i = 0; i < g->npeers; i++) {
+			if (g->peers[i].stranger)
+				continue;
 			req.peer = g->peers[i].id;
 			if (policy_decide(g->policy, NULL, &req, &dec) == 0)
 				targets[nt++] = g->peers[i].id;
@@ -431,7 +436,7 @@ outbound_query(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid, c
 			goto out;
 		}
 	} else {
-		if (gw_peer(g, lq->to) == NULL) {
+		if (gw_peer(g, lq->to) == NULL || gw_peer(g, lq->to)->stranger) {
 			reply_local_error(
 				g, rid, rid_len, PIUGW_WIRE_NO_AGREEMENT,
 				"%s is not a partner of this gateway (no agreement with it "
@@ -889,6 +894,9 @@ outbound_recv(struct gw *g, struct peer *p, struct inmsg *m)
 	return true;
 }
 
+static void on_proposal_answer(struct gw *g, struct outreq *o, const struct envelope_header *h,
+			       const Piugw__Body *b, bool stale);
+
 /* See gw.h. */
 void
 outbound_handle(struct gw *g, struct peer *p, struct inmsg *m)
@@ -922,7 +930,9 @@ outbound_handle(struct gw *g, struct peer *p, struct inmsg *m)
 	{
 		int64_t now = gw_now_ms(), skew = o.header.sent_at_ms - now;
 		int64_t window = (int64_t)policy_config(g->policy)->freshness_seconds * 1000;
-		if ((skew > window || -skew > window) && req->kind != OUT_HELLO) {
+		if ((skew > window || -skew > window) && req->kind == OUT_PROPOSAL) {
+			on_proposal_answer(g, req, &o.header, b, true);
+		} else if ((skew > window || -skew > window) && req->kind != OUT_HELLO) {
 			/* Not used: answered to the caller as STALE, with the offset. */
 			Piugw__Body stale = PIUGW__BODY__INIT;
 			Piugw__Error e = PIUGW__ERROR__INIT;
@@ -940,6 +950,8 @@ outbound_handle(struct gw *g, struct peer *p, struct inmsg *m)
 			on_answer(g, req, &o.header, &stale, true);
 		} else if (req->kind == OUT_HELLO) {
 			on_hello_reply(g, req, &o.header, b);
+		} else if (req->kind == OUT_PROPOSAL) {
+			on_proposal_answer(g, req, &o.header, b, false);
 		} else {
 			on_answer(g, req, &o.header, b, false);
 		}
@@ -1077,7 +1089,7 @@ witness_round(struct gw *g, int64_t now)
 
 		for (struct outreq *o = g->out.reqs; o != NULL && !busy; o = o->next)
 			busy = o->kind == OUT_HELLO && o->job == NULL && strcmp(o->peer, p->id) == 0;
-		if (busy || !p->connected)
+		if (busy || !p->connected || p->stranger)
 			continue;
 		refs = agreement_refs(g, p->id, &n);
 		outbound_hello(g, p, refs, n, now);
@@ -1093,6 +1105,206 @@ witness_round(struct gw *g, int64_t now)
 
 
 
+/* ---- agreement proposals ---- */
+
+/* Is our proposal ref on its way already? */
+static bool
+proposal_in_flight(const struct gw *g, const char *ref)
+{
+	for (const struct outreq *o = g->out.reqs; o != NULL; o = o->next)
+		if (o->kind == OUT_PROPOSAL && strcmp(o->request_id, ref) == 0)
+			return true;
+	return false;
+}
+
+/* Send row's AgreementProposal (again), for the caller if one waits. */
+static void
+proposal_send(struct gw *g, const struct state_proposal *row, const uint8_t *rid, size_t rid_len,
+	      int64_t now)
+{
+	Piugw__AgreementProposal ap = PIUGW__AGREEMENT_PROPOSAL__INIT;
+	Piugw__Body b = PIUGW__BODY__INIT;
+	uint32_t dl = policy_config(g->policy)->query_deadline_seconds * 1000;
+	struct outreq *o;
+
+	ap.agreement.data = row->bytes;
+	ap.agreement.len = row->len;
+	ap.signature.data = (uint8_t *)row->proposer_sig;
+	ap.signature.len = sizeof(row->proposer_sig);
+	if (row->has_replaces) {
+		ap.replaces_hash.data = (uint8_t *)row->replaces;
+		ap.replaces_hash.len = sizeof(row->replaces);
+	}
+	b.kind_case = PIUGW__BODY__KIND_AGREEMENT_PROPOSAL;
+	b.agreement_proposal = &ap;
+	/* A member we hold no agreement with: a connection only for this. */
+	if (gw_peer(g, row->peer) == NULL)
+		links_peers_sync(g);
+	if ((o = outreq_new(g, OUT_PROPOSAL, row->peer, row->agreement_id, row->hash, &b,
+			    now + dl)) == NULL) {
+		if (rid != NULL)
+			reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
+					  "the proposal could not be sealed");
+		return;
+	}
+	snprintf(o->request_id, sizeof(o->request_id), "%.32s", row->ref);
+	if (rid != NULL && (o->caller = malloc(rid_len)) != NULL) {
+		memcpy(o->caller, rid, rid_len);
+		o->caller_len = rid_len;
+	}
+	outreq_try_send(g, o, now);
+}
+
+/* See gw.h. */
+void
+outbound_propose(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+		 const Piugw__LocalPropose *lp)
+{
+	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+	struct state_proposal row;
+	char why[600], who[64], detail[700];
+	bool send = false;
+	uint64_t seq = 0;
+	int rc;
+
+	if ((rc = proposals_make(g, lp, &row, &send, why, sizeof(why))) != 0) {
+		enum piugw_wire_error w = piugw_error_wire_code(rc);
+		reply_local_error(g, rid, rid_len, w == PIUGW_WIRE_NONE ? PIUGW_WIRE_MALFORMED : w,
+				  "%s", why);
+		return;
+	}
+	gw_user_name(uid, who, sizeof(who));
+	r.event = send ? PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_PROPOSED
+		       : PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_CHANGED;
+	r.outbound = true;
+	r.peer = row.peer;
+	r.agreement_id = row.agreement_id;
+	r.agreement_hash.data = row.hash;
+	r.agreement_hash.len = sizeof(row.hash);
+	r.operator_ = who;
+	snprintf(detail, sizeof(detail), "%s %s%s", row.ref,
+		 send ? (row.has_replaces ? "an amendment proposed" : "a new agreement proposed")
+		      : "installed again: ",
+		 send ? "" : (row.state == STATE_PROPOSAL_ACCEPTED ? row.installed : row.detail));
+	r.detail = detail;
+	if (gw_audit(g, &r, &seq) != 0) {
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
+				  "the audit log cannot be written");
+		state_proposal_clear(&row);
+		return;
+	}
+	if (send)
+		proposal_send(g, &row, rid, rid_len, gw_now_ms());
+	else
+		proposals_reply_local(g, rid, rid_len, seq, &row);
+	state_proposal_clear(&row);
+}
+
+/* The partner's answer to our proposal (stale: outside the freshness window, not used). */
+static void
+on_proposal_answer(struct gw *g, struct outreq *o, const struct envelope_header *h,
+		   const Piugw__Body *b, bool stale)
+{
+	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
+	struct state_proposal row;
+	char why[700];
+	uint64_t seq = 0;
+	int rc;
+
+	memset(&row, 0, sizeof(row));
+	r.outbound = true;
+	r.peer = o->peer;
+	r.agreement_id = o->agreement_id;
+	r.agreement_hash.data = o->agreement_hash;
+	r.agreement_hash.len = sizeof(o->agreement_hash);
+	r.message_id.data = (uint8_t *)h->in_reply_to;
+	r.message_id.len = sizeof(h->in_reply_to);
+	if (stale) {
+		rc = PIUGW_ESTALE;
+		r.event = PIUGW__AUDIT_EVENT__AUDIT_DROPPED;
+		snprintf(why, sizeof(why), "an answer about %s outside the freshness window "
+			 "(check the clocks); asked again later", o->request_id);
+	} else {
+		rc = proposals_answered(g, o->request_id, h, b, &row, &r, why, sizeof(why));
+	}
+	r.detail = why;
+	if (gw_audit(g, &r, &seq) != 0)
+		seq = 0;
+	if (rc != 0)
+		gw_log(GW_WARN, "proposal_answer", "peer=%s ref=%s problem=%s", o->peer,
+		       o->request_id, gw_esc(why));
+	if (o->caller != NULL) {
+		state_proposal_clear(&row);
+		if (state_proposal_get(g->state, o->request_id, &row) == 0)
+			proposals_reply_local(g, o->caller, o->caller_len, seq, &row);
+		else
+			reply_local_error(g, o->caller, o->caller_len, PIUGW_WIRE_INTERNAL,
+					  "%s", why);
+	}
+	state_proposal_clear(&row);
+}
+
+/* A proposal's caller waited its deadline: the proposal stays, and is sent again. */
+static void
+proposal_expired(struct gw *g, struct outreq *o)
+{
+	struct state_proposal row;
+
+	if (o->caller == NULL)
+		return;
+	if (state_proposal_get(g->state, o->request_id, &row) != 0) {
+		reply_local_error(g, o->caller, o->caller_len, PIUGW_WIRE_INTERNAL,
+				  "the proposal is no longer kept");
+		return;
+	}
+	snprintf(row.detail, sizeof(row.detail), "%s did not answer before the deadline; the "
+		 "proposal is kept and sent again until it does (piugw agreement outgoing)",
+		 o->peer);
+	proposals_reply_local(g, o->caller, o->caller_len, 0, &row);
+	state_proposal_clear(&row);
+}
+
+/*
+ * Our proposals not decided yet, asked about again: at the ages of the
+ * answers held for approval (state_poll_due), or at once when the partner
+ * sent us something (an acceptance there brings its Hello).
+ */
+static void
+proposals_poll(struct gw *g, int64_t now, bool due_round)
+{
+	struct state_proposal *v = NULL;
+	size_t n = 0;
+	bool any_hint = false;
+
+	for (size_t i = 0; i < g->npeers; i++)
+		any_hint |= g->peers[i].hint;
+	if (!due_round && !any_hint)
+		return;
+	if (state_proposal_list(g->state, &v, &n) == 0)
+		for (size_t i = 0; i < n; i++) {
+			struct peer *p = gw_peer(g, v[i].peer);
+			bool due;
+			if (v[i].incoming || (v[i].state != STATE_PROPOSAL_SENDING &&
+					      v[i].state != STATE_PROPOSAL_HELD))
+				continue;
+			due = (p != NULL && p->hint) ||
+			      (due_round &&
+			       state_poll_due(g->out.last_poll_ms == 0 ? -1
+					      : g->out.last_poll_ms > v[i].created_ms
+						      ? g->out.last_poll_ms - v[i].created_ms
+						      : 0,
+					      now - v[i].created_ms,
+					      policy_config(g->policy)->retry_interval_ms));
+			if (due && !proposal_in_flight(g, v[i].ref))
+				proposal_send(g, &v[i], NULL, 0, now);
+		}
+	for (size_t i = 0; i < n; i++)
+		state_proposal_clear(&v[i]);
+	free(v);
+	for (size_t i = 0; i < g->npeers; i++)
+		g->peers[i].hint = false;
+}
+
 /* ---- timers ---- */
 
 /* Is a partner down? (If none is, no query needs its partner looked up.) */
@@ -1100,7 +1312,7 @@ static bool
 any_peer_down(const struct gw *g)
 {
 	for (size_t i = 0; i < g->npeers; i++)
-		if (!g->peers[i].connected)
+		if (!g->peers[i].connected && !g->peers[i].stranger)
 			return true;
 	return false;
 }
@@ -1184,6 +1396,8 @@ expire(struct gw *g, struct outreq *o)
 			metrics_add(g, "piugw_answers_total", l, 1);
 		}
 		settle(g, o->job, o->slot, uid, &a, NULL, o->kind == OUT_POLL);
+	} else if (o->kind == OUT_PROPOSAL) {
+		proposal_expired(g, o);
 	} else if (o->kind == OUT_HELLO && o->job != NULL) {
 		struct job *j = o->job;
 		Piugw__PeerInfo *pi = o->slot < j->n ? j->infos[o->slot] : NULL;
@@ -1259,7 +1473,7 @@ outbound_timers(struct gw *g, int64_t now)
 	/* A partner's restart is routine (info); one that stays away is worth a warning, once. */
 	for (size_t i = 0; i < g->npeers; i++) {
 		struct peer *p = &g->peers[i];
-		if (!p->connected && !p->down_warned && p->down_since_ms != 0 &&
+		if (!p->connected && !p->down_warned && p->down_since_ms != 0 && !p->stranger &&
 		    now - p->down_since_ms >= GW_PEER_DOWN_WARN_MS) {
 			char detail[300];
 			down_detail(p, now, detail, sizeof(detail));
@@ -1296,6 +1510,7 @@ outbound_timers(struct gw *g, int64_t now)
 			jn = g->out.jobs;
 		}
 	}
+	proposals_poll(g, now, now >= g->out.next_poll_ms && !g->draining);
 	if (now >= g->out.next_poll_ms && !g->draining) {
 		poll_waiting(g, now);
 		g->out.last_poll_ms = now;
@@ -1328,7 +1543,7 @@ outbound_next_timer(const struct gw *g)
 		t = g->witness.next_round_ms;
 	for (size_t i = 0; i < g->npeers; i++)
 		if (!g->peers[i].connected && !g->peers[i].down_warned &&
-		    g->peers[i].down_since_ms != 0 &&
+		    g->peers[i].down_since_ms != 0 && !g->peers[i].stranger &&
 		    g->peers[i].down_since_ms + GW_PEER_DOWN_WARN_MS < t)
 			t = g->peers[i].down_since_ms + GW_PEER_DOWN_WARN_MS;
 	return t;

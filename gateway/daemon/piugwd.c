@@ -188,9 +188,12 @@ beneath(const char *path, const char *dir)
 
 /*
  * Landlock, before the first thread: the configuration tree read, the
- * state, runtime and store folders written, nothing else of the file
- * system but what every process reads (sandbox.c). A kernel without
- * Landlock is said once and the gateway runs. 0, or -1: refusing to start.
+ * state, runtime and store folders written, and the agreements folder,
+ * where agreements co-signed over the mesh are installed (proposals.c: a
+ * file there is in force only with both parties' signatures, which this
+ * process cannot make); nothing else of the file system but what every
+ * process reads (sandbox.c). A kernel without Landlock is said once and
+ * the gateway runs. 0, or -1: refusing to start.
  */
 static int
 limit_files(const struct config *c, const char *config)
@@ -198,10 +201,10 @@ limit_files(const struct config *c, const char *config)
 	char cfgdir[PATH_MAX], storedir[PATH_MAX], apidir[PATH_MAX];
 	/* Not the certificate: once the key holder runs, the keys are never read again. */
 	const char *ro[] = {folder_of(config, cfgdir, sizeof(cfgdir)), c->directory,
-			    c->directory_sig, c->secretariat_key, c->agreements_dir};
-	const char *rw[4] = {c->state_dir, c->runtime_dir,
-			     folder_of(c->store_file, storedir, sizeof(storedir))};
-	size_t nrw = 3;
+			    c->directory_sig, c->secretariat_key};
+	const char *rw[5] = {c->state_dir, c->runtime_dir,
+			     folder_of(c->store_file, storedir, sizeof(storedir)), c->agreements_dir};
+	size_t nrw = 4;
 	int abi = 0, rc;
 
 	/* The local API's socket (ipc://PATH) is made where it says, the runtime folder or not. */

@@ -499,6 +499,43 @@ agreement_sigs_format(const struct agreement_sigs *s)
 	return out;
 }
 
+/* See agreement.h. */
+int
+agreement_install(const struct agreement *a, const struct agreement_sigs *sigs, const char *dir,
+		  const char *path, char **installedp, struct diag *d)
+{
+	size_t n = strlen(dir) + strlen(a->id) + 16;
+	char *file = NULL, *sig_path = NULL, *text = NULL;
+	int ret;
+
+	*installedp = NULL;
+	if (path != NULL)
+		file = strdup(path);
+	else if ((file = malloc(n)) != NULL)
+		snprintf(file, n, "%s/%s.yaml", dir, a->id);
+	if (file == NULL || (sig_path = malloc(strlen(file) + 5)) == NULL ||
+	    (text = agreement_sigs_format(sigs)) == NULL) {
+		ret = PIUGW_ENOMEM;
+		goto out;
+	}
+	sprintf(sig_path, "%s.sig", file);
+	/*
+	 * The signatures first, then the file: a new agreement is not there
+	 * until its file is; an amendment cut between the two is an agreement
+	 * whose signatures do not verify, which is never in force.
+	 */
+	if ((ret = fileio_replace(sig_path, text, strlen(text), 0644, d)) != 0 ||
+	    (ret = fileio_replace(file, a->bytes, a->len, 0644, d)) != 0)
+		goto out;
+	*installedp = file;
+	file = NULL;
+out:
+	free(text);
+	free(sig_path);
+	free(file);
+	return ret;
+}
+
 /* ---- from a template ---- */
 
 struct tmpl {

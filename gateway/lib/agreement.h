@@ -134,4 +134,13 @@ const struct agreement_sig *agreement_sigs_get(const struct agreement_sigs *s, c
 /* Format the file text (sorted by gateway id) into a new string. */
 char *agreement_sigs_format(const struct agreement_sigs *s);
 
+/*
+ * Install a co-signed agreement in folder dir: its file at path (the file
+ * of the agreement it replaces) or dir/ID.yaml, with sigs in FILE.sig,
+ * each replaced whole (fileio_replace), the signatures first. *installedp
+ * the file's path (malloc'd). 0, or an error with why in d.
+ */
+int agreement_install(const struct agreement *a, const struct agreement_sigs *sigs, const char *dir,
+		      const char *path, char **installedp, struct diag *d);
+
 #endif /* PIUGW_AGREEMENT_H */

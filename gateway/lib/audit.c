@@ -1834,6 +1834,9 @@ audit_event_name(int event)
 	case PIUGW__AUDIT_EVENT__AUDIT_LOG_ERASED: return "log erased";
 	case PIUGW__AUDIT_EVENT__AUDIT_LOG_CLOSED: return "log closed";
 	case PIUGW__AUDIT_EVENT__AUDIT_LOG_RESTORED: return "log restored";
+	case PIUGW__AUDIT_EVENT__AUDIT_WITNESSED: return "witnessed";
+	case PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_PROPOSED: return "agreement proposed";
+	case PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_DECIDED: return "agreement decided";
 	default: return "?";
 	}
 }

@@ -28,6 +28,8 @@ body_unpack(const uint8_t *buf, size_t len, Piugw__Body **outp)
 	case PIUGW__BODY__KIND_QUERY_RESULT:
 	case PIUGW__BODY__KIND_POLL:
 	case PIUGW__BODY__KIND_ERROR:
+	case PIUGW__BODY__KIND_AGREEMENT_PROPOSAL:
+	case PIUGW__BODY__KIND_AGREEMENT_RESPONSE:
 		break;
 	default:
 		/* No kind, or one from a newer version: nothing we could act on. */

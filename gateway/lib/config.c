@@ -22,7 +22,8 @@ static const char *const directory_keys[] = {"file", "signature", "secretariat_k
 static const char *const limits_keys[] = {"max_message_bytes", "freshness_seconds",
 					  "query_deadline_seconds", "retry_interval_ms",
 					  "unreachable_grace_ms",
-					  "directory_expiry_warning_days", "answers_keep_days", NULL};
+					  "directory_expiry_warning_days", "answers_keep_days",
+					  "proposals_per_day", NULL};
 static const char *const metrics_keys[] = {"listen", NULL};
 static const char *const audit_keys[] = {"checkpoint_records", "checkpoint_seconds",
 					 "retention_days", "key_file", NULL};
@@ -219,6 +220,7 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 	u32_value(&y, sec, "directory_expiry_warning_days", 0, 365, 14,
 		  &c->directory_expiry_warning_days);
 	u32_value(&y, sec, "answers_keep_days", 1, 36500, 30, &c->answers_keep_days);
+	u32_value(&y, sec, "proposals_per_day", 1, 1000, 10, &c->proposals_per_day);
 	if (c->query_deadline_seconds > c->freshness_seconds)
 		yconf_error(&y, yconf_get(&y, sec, "query_deadline_seconds"),
 			    "query_deadline_seconds (%u) is longer than freshness_seconds (%u): "

@@ -22,6 +22,7 @@
  *     unreachable_grace_ms: 2000          # a partner down this long: PEER_UNREACHABLE at once
  *     directory_expiry_warning_days: 14
  *     answers_keep_days: 30               # then kept answers are deleted (see state.h)
+ *     proposals_per_day: 10               # agreement proposals taken from one member a day
  *   metrics:
  *     listen: 127.0.0.1:9741              # default: off
  *   audit:
@@ -76,6 +77,7 @@ struct config {
 	uint32_t unreachable_grace_ms; /* a query to a partner down this long is not waited for */
 	uint32_t directory_expiry_warning_days;
 	uint32_t answers_keep_days;
+	uint32_t proposals_per_day; /* agreement proposals taken from one member in 24 hours */
 	uint32_t audit_checkpoint_records;
 	uint32_t audit_checkpoint_seconds;
 	uint32_t audit_retention_days;

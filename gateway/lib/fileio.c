@@ -115,6 +115,47 @@ fileio_free(uint8_t *buf, size_t len, int flags)
 
 /* See fileio.h. */
 int
+fileio_replace(const char *path, const void *buf, size_t len, unsigned mode, struct diag *d)
+{
+	size_t n = strlen(path) + 24;
+	char *tmp = malloc(n), *dir = NULL, *slash;
+	int ret, dfd;
+
+	if (tmp == NULL)
+		return PIUGW_ENOMEM;
+	snprintf(tmp, n, "%s.tmp%ld", path, (long)getpid());
+	unlink(tmp); /* a leftover of a crash of this very pid */
+	if ((ret = fileio_create_excl(tmp, mode, buf, len, d)) != 0)
+		goto out;
+	if (rename(tmp, path) != 0) {
+		diag_add(d, "%s: cannot replace: %s", path, strerror(errno));
+		unlink(tmp);
+		ret = PIUGW_ESYSTEM;
+		goto out;
+	}
+	/* The rename itself made durable: the folder's entry. */
+	if ((dir = strdup(path)) == NULL) {
+		ret = PIUGW_ENOMEM;
+		goto out;
+	}
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	if ((dfd = open(slash != NULL ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	ret = 0;
+out:
+	free(dir);
+	free(tmp);
+	return ret;
+}
+
+/* See fileio.h. */
+int
 fileio_create_excl(const char *path, unsigned mode, const void *buf, size_t len,
 		   struct diag *d)
 {

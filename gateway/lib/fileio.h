@@ -44,6 +44,13 @@ int fileio_create_excl(const char *path, unsigned mode, const void *buf, size_t 
 		       struct diag *d);
 
 /*
+ * Replace path with len bytes, or create it: written aside (PATH.tmpPID,
+ * mode), made durable, renamed over path, and the folder's entry made
+ * durable too. A reader sees the old file or the new one, never a part.
+ */
+int fileio_replace(const char *path, const void *buf, size_t len, unsigned mode, struct diag *d);
+
+/*
  * Is path closed to everyone but this process's user: owned by it, with no
  * group or other permission? A folder is checked with everything in it (two
  * levels down: the state directory and its audit folder). Each entry that is

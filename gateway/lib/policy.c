@@ -1024,6 +1024,13 @@ policy_admitted(const struct policy *p, const char *id, int64_t now_ms)
 
 /* See policy.h. */
 bool
+policy_member(const struct policy *p, const char *id)
+{
+	return strcmp(id, p->cfg->id) != 0 && directory_member(p->dir, id) != NULL;
+}
+
+/* See policy.h. */
+bool
 policy_local_admin(uint32_t uid)
 {
 	return uid == 0 || uid == (uint32_t)geteuid();

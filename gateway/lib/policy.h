@@ -123,9 +123,14 @@ const struct policy_agreement *policy_agreement(const struct policy *p, const ch
 
 /*
  * Does member id hold at least one agreement in force with us at now_ms?
- * (ZAP admits only those, and every message is judged again.) Never us.
+ * (Without one, a member may only propose one.) Never us.
  */
 bool policy_admitted(const struct policy *p, const char *id, int64_t now_ms);
+/*
+ * Is id a member of the directory other than us? The public endpoint takes
+ * every member (one without an agreement may only propose one).
+ */
+bool policy_member(const struct policy *p, const char *id);
 
 /* Root or the gateway's own user: may do anything on the local API. */
 bool policy_local_admin(uint32_t uid);

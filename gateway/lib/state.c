@@ -18,7 +18,7 @@
 #include "piugw/error.h"
 #include "state.h"
 
-#define STATE_STMTS 24
+#define STATE_STMTS 32
 
 /* One request in the replay index: a keyed hash of (sender, message_id) and its row. */
 struct rp_entry {
@@ -90,10 +90,27 @@ static const char upgrade_3_4[] =
 	"BEGIN;ALTER TABLE replay ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0;"
 	"PRAGMA user_version=4;COMMIT;";
 
+/*
+ * Version 5: agreements proposed over the mesh, sent and received
+ * (doc/protocol-notes.md section 5). No personal data: kept for good.
+ */
+#define PROPOSAL_TABLE \
+	"CREATE TABLE IF NOT EXISTS proposal (" \
+	"  ref TEXT PRIMARY KEY, incoming INTEGER NOT NULL, peer TEXT NOT NULL," \
+	"  agreement_id TEXT NOT NULL, hash BLOB NOT NULL, replaces BLOB, bytes BLOB NOT NULL," \
+	"  proposer_sig BLOB NOT NULL, responder_sig BLOB, state INTEGER NOT NULL," \
+	"  detail TEXT NOT NULL DEFAULT '', their_ref TEXT NOT NULL DEFAULT ''," \
+	"  decided_by TEXT NOT NULL DEFAULT '', installed TEXT NOT NULL DEFAULT ''," \
+	"  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);" \
+	"CREATE UNIQUE INDEX IF NOT EXISTS proposal_key ON proposal(incoming, peer, hash);"
+
+static const char upgrade_4_5[] = "BEGIN;" PROPOSAL_TABLE "PRAGMA user_version=5;COMMIT;";
+
 static const char schema[] =
 	ANCHOR_TABLE
 	WITNESS_TABLE
 	REPLAY_TABLE
+	PROPOSAL_TABLE
 	"CREATE TABLE IF NOT EXISTS pending ("
 	"  ref TEXT PRIMARY KEY, peer TEXT NOT NULL, agreement_id TEXT NOT NULL,"
 	"  message_id BLOB NOT NULL, received_ms INTEGER NOT NULL, status INTEGER NOT NULL,"
@@ -293,13 +310,14 @@ state_open(const char *path, struct state **outp, struct diag *d)
 	}
 	/* Only a new or older file is written to here: opening a current one writes nothing. */
 	if (version == 0 && ((ret = exec(s, schema, d)) != 0 ||
-			     (ret = exec(s, "PRAGMA user_version=4", d)) != 0))
+			     (ret = exec(s, "PRAGMA user_version=5", d)) != 0))
 		goto out;
 	/* Version 1's table is made anew, with the current columns: 4 at once. */
 	if ((version == 1 && (ret = exec(s, upgrade_1_2, d)) != 0) ||
 	    ((version == 1 || version == 2) && (ret = exec(s, upgrade_2_3, d)) != 0) ||
 	    (version == 1 && (ret = exec(s, "PRAGMA user_version=4", d)) != 0) ||
-	    ((version == 2 || version == 3) && (ret = exec(s, upgrade_3_4, d)) != 0)) {
+	    ((version == 2 || version == 3) && (ret = exec(s, upgrade_3_4, d)) != 0) ||
+	    (version >= 1 && version <= 4 && (ret = exec(s, upgrade_4_5, d)) != 0)) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
@@ -792,6 +810,177 @@ state_pending_decide(struct state *s, const char *ref, int status, const uint8_t
 	if ((ret = run(st)) != 0)
 		return ret;
 	return sqlite3_changes(s->db) == 1 ? 0 : PIUGW_EUNKNOWNQUERY;
+}
+
+/* ---- agreements proposed over the mesh ---- */
+
+/* See state.h. */
+void
+state_proposal_clear(struct state_proposal *p)
+{
+	free(p->bytes);
+	p->bytes = NULL;
+	p->len = 0;
+}
+
+#define PROPOSAL_COLS "ref, incoming, peer, agreement_id, hash, replaces, bytes, proposer_sig, " \
+		      "responder_sig, state, detail, their_ref, decided_by, installed, created_ms, " \
+		      "updated_ms"
+
+static void
+fixed_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t n, bool *hasp)
+{
+	const void *b = sqlite3_column_blob(st, col);
+	bool has = b != NULL && (size_t)sqlite3_column_bytes(st, col) == n;
+
+	if (has)
+		memcpy(out, b, n);
+	if (hasp != NULL)
+		*hasp = has;
+}
+
+static int
+proposal_row(sqlite3_stmt *st, struct state_proposal *p)
+{
+	memset(p, 0, sizeof(*p));
+	column_text(st, 0, p->ref, sizeof(p->ref));
+	p->incoming = sqlite3_column_int(st, 1) != 0;
+	column_text(st, 2, p->peer, sizeof(p->peer));
+	column_text(st, 3, p->agreement_id, sizeof(p->agreement_id));
+	fixed_blob(st, 4, p->hash, sizeof(p->hash), NULL);
+	fixed_blob(st, 5, p->replaces, sizeof(p->replaces), &p->has_replaces);
+	if (column_blob(st, 6, &p->bytes, &p->len) != 0)
+		return PIUGW_ENOMEM;
+	fixed_blob(st, 7, p->proposer_sig, sizeof(p->proposer_sig), NULL);
+	fixed_blob(st, 8, p->responder_sig, sizeof(p->responder_sig), &p->has_responder_sig);
+	p->state = sqlite3_column_int(st, 9);
+	column_text(st, 10, p->detail, sizeof(p->detail));
+	column_text(st, 11, p->their_ref, sizeof(p->their_ref));
+	column_text(st, 12, p->decided_by, sizeof(p->decided_by));
+	column_text(st, 13, p->installed, sizeof(p->installed));
+	p->created_ms = sqlite3_column_int64(st, 14);
+	p->updated_ms = sqlite3_column_int64(st, 15);
+	return 0;
+}
+
+static int
+proposal_fill(sqlite3_stmt *st, void *p)
+{
+	return proposal_row(st, p);
+}
+
+static void
+proposal_clear(void *p)
+{
+	state_proposal_clear(p);
+}
+
+/* See state.h. */
+int
+state_proposal_put(struct state *s, const struct state_proposal *p)
+{
+	sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO proposal(" PROPOSAL_COLS
+				   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+
+	if (wtx(s) != 0)
+		return PIUGW_ESYSTEM;
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, p->ref, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, p->incoming ? 1 : 0);
+		sqlite3_bind_text(st, 3, p->peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, p->agreement_id, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 5, p->hash, sizeof(p->hash), SQLITE_STATIC);
+		if (p->has_replaces)
+			sqlite3_bind_blob(st, 6, p->replaces, sizeof(p->replaces), SQLITE_STATIC);
+		sqlite3_bind_blob(st, 7, p->bytes, (int)p->len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 8, p->proposer_sig, sizeof(p->proposer_sig), SQLITE_STATIC);
+		if (p->has_responder_sig)
+			sqlite3_bind_blob(st, 9, p->responder_sig, sizeof(p->responder_sig),
+					  SQLITE_STATIC);
+		sqlite3_bind_int(st, 10, p->state);
+		sqlite3_bind_text(st, 11, p->detail, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 12, p->their_ref, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 13, p->decided_by, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 14, p->installed, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 15, p->created_ms);
+		sqlite3_bind_int64(st, 16, p->updated_ms);
+	}
+	return run(st);
+}
+
+static int
+proposal_one(sqlite3_stmt *st, struct state_proposal *out)
+{
+	int ret, rc;
+
+	if (st == NULL)
+		return PIUGW_ESYSTEM;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = proposal_row(st, out);
+	else
+		ret = rc == SQLITE_DONE ? PIUGW_EUNKNOWNQUERY : PIUGW_ESYSTEM;
+	done(st);
+	return ret;
+}
+
+/* See state.h. */
+int
+state_proposal_get(struct state *s, const char *ref, struct state_proposal *out)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " PROPOSAL_COLS " FROM proposal WHERE ref=?");
+
+	memset(out, 0, sizeof(*out));
+	if (st != NULL)
+		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	return proposal_one(st, out);
+}
+
+/* See state.h. */
+int
+state_proposal_find(struct state *s, bool incoming, const char *peer,
+		    const uint8_t hash[STATE_HASH_BYTES], struct state_proposal *out)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " PROPOSAL_COLS " FROM proposal "
+				   "WHERE incoming=? AND peer=? AND hash=?");
+
+	memset(out, 0, sizeof(*out));
+	if (st != NULL) {
+		sqlite3_bind_int(st, 1, incoming ? 1 : 0);
+		sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, hash, STATE_HASH_BYTES, SQLITE_STATIC);
+	}
+	return proposal_one(st, out);
+}
+
+/* See state.h. */
+int
+state_proposal_list(struct state *s, struct state_proposal **vp, size_t *np)
+{
+	return collect_rows(prep(s, "SELECT " PROPOSAL_COLS " FROM proposal "
+				    "ORDER BY created_ms DESC, ref"),
+			    sizeof(**vp), proposal_fill, proposal_clear, (void **)vp, np);
+}
+
+/* See state.h. */
+int
+state_proposal_count_since(struct state *s, const char *peer, int64_t since_ms, uint32_t *np)
+{
+	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM proposal "
+				   "WHERE incoming=1 AND peer=? AND created_ms>=?");
+	int ret = PIUGW_ESYSTEM;
+
+	*np = 0;
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, since_ms);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			*np = (uint32_t)sqlite3_column_int64(st, 0);
+			ret = 0;
+		}
+	}
+	done(st);
+	return ret;
 }
 
 /* ---- results ---- */

@@ -17,6 +17,8 @@
  *   witnessed the newest signed checkpoint of each partner's audit log that
  *             this gateway has seen, handed back to the partner in Hello
  *             exchanges (doc/protocol-notes.md);
+ *   proposal  agreements proposed over the mesh, sent and received, and
+ *             what became of them (doc/protocol-notes.md section 5);
  *   results   answers this (asking) gateway keeps for `piugw results`: the
  *             partners' PENDING answers it is still polling for, their final
  *             answers, and answers that came after their caller stopped
@@ -42,7 +44,7 @@
 #include "diag.h"
 #include "keys.h"
 
-#define STATE_SCHEMA_VERSION 4
+#define STATE_SCHEMA_VERSION 5
 #define STATE_ID_BYTES 16
 #define STATE_HASH_BYTES 32
 #define STATE_REF_MAX 64
@@ -197,6 +199,52 @@ int state_result_put(struct state *s, const struct state_result *r);
 int state_result_get(struct state *s, const char *request_id, struct state_result *out);
 /* Every result with this outcome (e.g. still waiting), oldest first. */
 int state_result_list(struct state *s, int outcome, struct state_result **vp, size_t *np);
+
+/* ---- agreements proposed over the mesh (both sides) ---- */
+
+/* The values of local.proto's ProposalState. */
+enum state_proposal_state {
+	STATE_PROPOSAL_SENDING = 1,  /* ours, not yet held by the partner */
+	STATE_PROPOSAL_HELD = 2,     /* held for a person at the recipient */
+	STATE_PROPOSAL_ACCEPTED = 3, /* co-signed and installed here */
+	STATE_PROPOSAL_DECLINED = 4,
+	STATE_PROPOSAL_REFUSED = 5,  /* ours, refused by the partner's gateway */
+	STATE_PROPOSAL_FAILED = 6,   /* accepted, not installed here: detail says why */
+};
+
+struct state_proposal {
+	char ref[STATE_REF_MAX + 1];       /* ours: "AG-..." received, "PR-..." sent */
+	bool incoming;
+	char peer[KEYS_ID_MAX + 1];
+	char agreement_id[STATE_REF_MAX + 1];
+	uint8_t hash[STATE_HASH_BYTES];
+	bool has_replaces;
+	uint8_t replaces[STATE_HASH_BYTES];
+	uint8_t *bytes;                    /* the agreement file */
+	size_t len;
+	uint8_t proposer_sig[KEYS_SIGNATURE_BYTES];
+	bool has_responder_sig;
+	uint8_t responder_sig[KEYS_SIGNATURE_BYTES];
+	int state;                         /* enum state_proposal_state */
+	char detail[512];
+	char their_ref[STATE_REF_MAX + 1];
+	char decided_by[64];
+	char installed[512];               /* where it was installed */
+	int64_t created_ms, updated_ms;
+};
+
+void state_proposal_clear(struct state_proposal *p);
+/* Insert, or replace the row of p->ref. Joins the batch. */
+int state_proposal_put(struct state *s, const struct state_proposal *p);
+/* PIUGW_EUNKNOWNQUERY if there is no such row. */
+int state_proposal_get(struct state *s, const char *ref, struct state_proposal *out);
+int state_proposal_find(struct state *s, bool incoming, const char *peer,
+			const uint8_t hash[STATE_HASH_BYTES], struct state_proposal *out);
+/* All, newest first; free each (state_proposal_clear) and *vp. */
+int state_proposal_list(struct state *s, struct state_proposal **vp, size_t *np);
+/* Proposals received from peer since since_ms (the rate limit). */
+int state_proposal_count_since(struct state *s, const char *peer, int64_t since_ms,
+			       uint32_t *np);
 
 #define STATE_POLL_MAX_MS 300000
 

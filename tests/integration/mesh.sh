@@ -279,7 +279,9 @@ check "and puts that on record too" wait_log XB-PIU "event=agreement_changed pee
 check "copies agree again" test "$(ask XA-PIU peers)" -eq 0
 
 # Revocation while connected: XC holds a connection to XA; XA suspends their
-# agreement; XC's next message on the same connection is not served.
+# agreement; XC's next message on the same connection is not served. (A
+# member without an agreement in force is still a member: it may propose
+# one, and is told NO_AGREEMENT for anything else.)
 coproc RG { "$rogue" -c "$(cfg XC-PIU)" --to XA-PIU hello-twice; }
 # bash unsets RG and RG_PID as soon as the coprocess ends: keep copies.
 rgpid=$RG_PID
@@ -289,7 +291,8 @@ check "XC connected and served" test "$first" = "HELLO 1"
 "$piugw" agreement suspend -c "$(cfg XA-PIU)" --reason "test" XA-XC-2026-002 >/dev/null
 echo go >&"$rgin"
 read -r -t 20 second <&"$rgout" || second=
-check "cut off on the open connection at once" test "$second" = "NO_REPLY"
+check "cut off on the open connection at once: NO_AGREEMENT" \
+	test "${second:0:19}" = "ERROR NO_AGREEMENT "
 wait "$rgpid" 2>/dev/null || true
 exec {rgout}<&- {rgin}>&-
 "$piugw" agreement resume -c "$(cfg XA-PIU)" XA-XC-2026-002 >/dev/null
@@ -325,14 +328,15 @@ kill -HUP "${pid[XA-PIU]}"
 check "XC back in XA's directory" wait_log XA-PIU "event=reloaded serial=6"
 
 # The last agreement with XC leaves XA's tree: on reload XC's connections go
-# (the public socket is rebound) and its key is refused at the handshake.
+# (the public socket is rebound); XC, still a member, gets through the
+# handshake (it may propose an agreement) and nothing else: NO_AGREEMENT.
 mkdir -p "$dir/held"
 mv "$m/XA-PIU/etc/agreements/XA-XC.yaml" "$m/XA-PIU/etc/agreements/XA-XC.yaml.sig" "$dir/held/"
 kill -HUP "${pid[XA-PIU]}"
 check "XC cut off on reload" wait_log XA-PIU "event=member_cut_off member=XC-PIU"
 check "open connections cut" wait_log XA-PIU "event=connections_cut"
 rg XC-PIU XA-PIU hello
-check "XC's key now refused" grep -q "^REFUSED_AT_HANDSHAKE" "$dir/out"
+check "XC's Hello now refused: NO_AGREEMENT" grep -q "^ERROR NO_AGREEMENT .*only an AgreementProposal is taken" "$dir/out"
 check "XB still served after the rebind" t hello "^HELLO"
 check "the agreement's removal is on record" wait_log XA-PIU "agreement removed"
 mv "$dir/held/XA-XC.yaml" "$dir/held/XA-XC.yaml.sig" "$m/XA-PIU/etc/agreements/"

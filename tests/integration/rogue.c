@@ -8,10 +8,15 @@
  *   IN_REPLY_TO ok|none|other  whether it names the message sent
  *   RESULT <status> <n>       a QueryResult
  *   HELLO <n agreements>      a HelloReply
+ *   PROPOSAL <status> <ref>   an AgreementResponse (1 held, 2 accepted, 3 declined)
  *   NO_REPLY                  nothing before the deadline
  *   REFUSED_AT_HANDSHAKE      ZAP refused our key
  *
  *   rogue -c PIUGWD.YAML --to ID CASE [--save F | --load F] [--count N]
+ *
+ * propose --load AGREEMENT: an AgreementProposal of that file, signed by us
+ * (propose-bad-signature: the signature of other bytes); the header names
+ * the file's id and hash.
  *
  * As a responder instead (serve-MODE), it binds its gateway's endpoint
  * (that gateway stopped) and answers ID's next --count queries badly,
@@ -37,6 +42,7 @@
 #include <sodium.h>
 #include <zmq.h>
 
+#include "agreement.h"
 #include "body.h"
 #include "body.pb-c.h"
 #include "envelope.h"
@@ -190,6 +196,9 @@ exchange_frames(struct rogue *r, const uint8_t *env, size_t len, const char *sav
 		       b->query_result->match_count, b->query_result->approval_ref);
 	} else if (b->kind_case == PIUGW__BODY__KIND_HELLO_REPLY) {
 		printf("HELLO %zu\n", b->hello_reply->n_agreements);
+	} else if (b->kind_case == PIUGW__BODY__KIND_AGREEMENT_RESPONSE) {
+		printf("PROPOSAL %d %s\n", (int)b->agreement_response->status,
+		       b->agreement_response->reference);
 	} else {
 		printf("OTHER %d\n", (int)b->kind_case);
 	}
@@ -556,6 +565,34 @@ main(int argc, char **argv)
 				exchange(&r, env, len, NULL);
 			}
 		}
+		goto out;
+	} else if (strcmp(kase, "propose") == 0 || strcmp(kase, "propose-bad-signature") == 0) {
+		Piugw__AgreementProposal ap = PIUGW__AGREEMENT_PROPOSAL__INIT;
+		struct agreement *a = NULL;
+		uint8_t sig[KEYS_SIGNATURE_BYTES];
+		uint8_t *text = load != NULL ? load_file(load, &len) : NULL;
+		if (text == NULL || agreement_parse((const char *)text, len, load, &a, &d) != 0) {
+			fprintf(stderr, "rogue: propose needs --load AGREEMENT.yaml\n");
+			free(text);
+			goto out;
+		}
+		agreement_sign(a, r.keys, sig);
+		if (strcmp(kase, "propose-bad-signature") == 0)
+			sig[0] ^= 1;
+		ap.agreement.data = a->bytes;
+		ap.agreement.len = a->len;
+		ap.signature.data = sig;
+		ap.signature.len = sizeof(sig);
+		b.kind_case = PIUGW__BODY__KIND_AGREEMENT_PROPOSAL;
+		b.agreement_proposal = &ap;
+		header(&r, &h);
+		snprintf(h.agreement_id, sizeof(h.agreement_id), "%s", a->id);
+		memcpy(h.agreement_hash, a->hash, sizeof(h.agreement_hash));
+		h.has_agreement_hash = true;
+		seal(r.env, &h, &b, &env, &len);
+		exchange(&r, env, len, NULL);
+		agreement_free(&a);
+		free(text);
 		goto out;
 	} else if (strcmp(kase, "resend") == 0) {
 		/* The exact bytes of an earlier message (--load), and the reply to --save. */

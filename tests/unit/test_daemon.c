@@ -261,7 +261,7 @@ received(struct fx *f, struct inmsg *m, const uint8_t *env, size_t len)
 	m->opts.conn_user_id = f->asker;
 	m->opts.now_ms = gw_now_ms();
 	m->opts.freshness_ms = (int64_t)policy_config(g->policy)->freshness_seconds * 1000;
-	m->admitted = policy_admitted(g->policy, f->asker, m->opts.now_ms);
+	m->admitted = policy_member(g->policy, f->asker);
 	m->open = m->admitted;
 }
 
@@ -776,13 +776,15 @@ reload_in_the_middle_of_a_turn(void **state)
 	handle(f, env2, len2);
 	assert_int_equal(fake_nsent, 0);
 	gw_turn_end(g);
-	assert_int_equal(fake_nsent, 1); /* the first one's answer; nothing for the second */
+	/* The first one's answer; the second refused: no agreement any more. */
+	assert_int_equal(fake_nsent, 2);
 	b = last_reply(f, &h);
-	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_QUERY_RESULT);
-	assert_memory_equal(h.in_reply_to, mid, 16);
+	assert_int_equal(b->kind_case, PIUGW__BODY__KIND_ERROR);
+	assert_int_equal(b->error->code, PIUGW__ERROR_CODE__ERROR_NO_AGREEMENT);
+	assert_memory_equal(h.in_reply_to, mid2, 16);
 	body_free(&b);
 	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_ANSWERED), 1);
-	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_DROPPED), 1);
+	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_REFUSED), 1);
 	assert_int_equal(records(f, PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_CHANGED), 1);
 	free(env);
 	free(env2);
