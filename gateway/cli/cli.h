@@ -145,6 +145,7 @@ struct agreement;
 unsigned cli_agreement_diff(const struct agreement *a, const struct agreement *b, json_t *list);
 /* piugw agreement propose|incoming|outgoing|accept|decline (cmd_proposal.c). */
 int agreement_mesh_main(const char *sub, int argc, char **argv);
+void agreement_mesh_usage(FILE *f);
 
 int keygen_main(int argc, char **argv);
 int agreement_main(int argc, char **argv);

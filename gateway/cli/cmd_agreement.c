@@ -29,8 +29,7 @@ agreement_usage(FILE *f)
 		"       piugw agreement diff FILE1 FILE2 [--json]\n"
 		"       piugw agreement suspend [-c CONFIG] [--reason TEXT] ID [--json]\n"
 		"       piugw agreement resume [-c CONFIG] ID [--json]\n"
-		"       piugw agreement propose|incoming|outgoing|accept|decline ...\n"
-		"                (over the mesh: piugw agreement propose --help)\n\n"
+		"       (over the mesh: propose, incoming, outgoing, accept, decline: below)\n\n"
 		"  new      a new agreement from a template (any agreement file): its id, dates\n"
 		"           and parties replaced (the template's first party by the first --party,\n"
 		"           its second by the second, in every term), its terms per direction kept;\n"
@@ -53,8 +52,9 @@ agreement_usage(FILE *f)
 		"  --from, --until D   new: in force from and until these days (YYYY-MM-DD)\n"
 		"  --out FILE          new: where to write it\n"
 		"  --json              machine-readable output\n"
-		"  -h, --help          show this help\n",
+		"  -h, --help          show this help\n\n",
 		CLI_DEFAULT_CONFIG);
+	agreement_mesh_usage(f);
 }
 
 struct opts {

@@ -27,8 +27,9 @@
 #include "num.h"
 #include "piugw/error.h"
 
-static void
-mesh_usage(FILE *f)
+/* See cli.h. */
+void
+agreement_mesh_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: piugw agreement propose AGREEMENT.yaml [--cert-secret FILE] [-c CONFIG] [--json]\n"
@@ -94,7 +95,7 @@ mesh_opts(const char *verb, int argc, char **argv, struct mopts *o)
 		case 'r': o->reason = optarg; break;
 		case 'A': o->all = true; break;
 		case 'j': o->json = true; break;
-		case 'h': mesh_usage(stdout); return -1;
+		case 'h': agreement_mesh_usage(stdout); return -1;
 		default: return cli_usage(verb, "unknown or incomplete option");
 		}
 	}
