@@ -97,6 +97,14 @@ sed -e 's/XB-PIU/XC-PIU/g' -e 's/XA-XB-2027/XA-XC-2027/' "$dir/new.yaml" >"$dir/
 check "a signature not the sender's is refused" t2 XA-PIU XC-PIU propose-bad-signature "^ERROR BAD_SIGNATURE" --load "$dir/xc.yaml"
 check "a proposal between XA and XC is held" t2 XA-PIU XC-PIU propose "^PROPOSAL 1 AG-" --load "$dir/xc.yaml"
 check "  and the same again gets the same reference" sh -c "ref=\$(grep -o 'AG-[0-9A-F]*' '$dir/out'); '$rogue' -c '$(cfg XA-PIU)' --to XC-PIU propose --load '$dir/xc.yaml' | grep -q \"^PROPOSAL 1 \$ref\""
+# An agreement under the id of one XC holds is an amendment of it: without
+# the hash it replaces, AGREEMENT_MISMATCH with XC's hash; the very same
+# file, nothing to propose.
+sed 's/max_results: 10/max_results: 11/' "$m/XA-PIU/etc/agreements/XA-XC.yaml" >"$dir/xc-amend.yaml"
+check "an amendment that does not name what it replaces: AGREEMENT_MISMATCH with XC's hash" \
+	t2 XA-PIU XC-PIU propose "^ERROR AGREEMENT_MISMATCH [0-9a-f]\{64\}$" --load "$dir/xc-amend.yaml"
+check "the agreement XC holds already: MALFORMED" \
+	t2 XA-PIU XC-PIU propose "^ERROR MALFORMED XC-PIU already holds this very agreement" --load "$m/XA-PIU/etc/agreements/XA-XC.yaml"
 # XC takes ten proposals a day from one member (limits.proposals_per_day); XA sent one.
 n=0
 for i in 1 2 3 4 5 6 7 8 9; do

@@ -6,6 +6,9 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -379,12 +382,91 @@ new_from_a_template(void **state)
 	diag_clear(&d);
 }
 
+/*
+ * An agreement co-signed over the mesh is installed with its two
+ * signatures: a new one as ID.yaml in the folder, an amendment over the
+ * file of the one it replaces; each file replaced whole, no temporary file
+ * left, and what was installed loads and verifies.
+ */
+static void
+installed_with_both_signatures(void **state)
+{
+	json_t *v = tu_load_vectors("envelope-v1.json");
+	const json_t *va = json_object_get(v, "agreement");
+	char *vpath = tu_path(PIUGW_VECTORS_DIR, tu_json_str(va, "file"));
+	char *dir = tu_tmpdir(), *old = tu_path(dir, "xa-xb.yaml"), *got = NULL, *sig_path;
+	struct agreement *a = NULL, *b = NULL;
+	struct agreement_sigs sigs, back;
+	struct diag d;
+	DIR *dh;
+	struct dirent *e;
+	int files = 0;
+
+	(void)state;
+	diag_init(&d);
+	memset(&sigs, 0, sizeof(sigs));
+	assert_int_equal(agreement_load(vpath, &a, &d), 0);
+	for (size_t i = 0; i < 2; i++) {
+		struct keys_secret *k = vector_party(v, i);
+		uint8_t sig[64];
+		assert_int_equal(agreement_sign(a, k, sig), 0);
+		agreement_sigs_put(&sigs, keys_secret_public(k)->id, sig);
+		keys_secret_free(&k);
+	}
+	/* New: ID.yaml in the folder. */
+	assert_int_equal(agreement_install(a, &sigs, dir, NULL, &got, &d), 0);
+	assert_true(strstr(got, "/XA-XB-2026-001.yaml") != NULL);
+	assert_int_equal(agreement_load(got, &b, &d), 0);
+	assert_memory_equal(b->hash, a->hash, 32);
+	agreement_free(&b);
+	sig_path = malloc(strlen(got) + 5);
+	sprintf(sig_path, "%s.sig", got);
+	memset(&back, 0, sizeof(back));
+	assert_int_equal(agreement_sigs_load(sig_path, &back, &d), 0);
+	assert_int_equal(back.n, 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct agreement_sig *s = agreement_sigs_get(&sigs, a->parties[i]);
+		assert_non_null(s);
+		assert_memory_equal(agreement_sigs_get(&back, a->parties[i])->sig, s->sig, 64);
+	}
+	free(sig_path);
+	free(got);
+	/* An amendment: over the file of the one it replaces, whatever its name. */
+	tu_write_file(old, "old text\n", 9, 0644);
+	assert_int_equal(agreement_install(a, &sigs, dir, old, &got, &d), 0);
+	assert_string_equal(got, old);
+	assert_int_equal(agreement_load(old, &b, &d), 0);
+	assert_memory_equal(b->hash, a->hash, 32);
+	agreement_free(&b);
+	free(got);
+	/* Two agreements, two signature files, nothing else. */
+	assert_non_null(dh = opendir(dir));
+	while ((e = readdir(dh)) != NULL)
+		if (e->d_name[0] != '.') {
+			files++;
+			assert_null(strstr(e->d_name, ".tmp"));
+		}
+	closedir(dh);
+	assert_int_equal(files, 4);
+	/* A folder that cannot be written: an error naming the file, nothing installed. */
+	assert_int_equal(agreement_install(a, &sigs, "/nonexistent", NULL, &got, &d), PIUGW_ESYSTEM);
+	assert_null(got);
+	assert_true(tu_diag_has(&d, "/nonexistent/XA-XB-2026-001.yaml.sig"));
+	diag_clear(&d);
+	agreement_free(&a);
+	json_decref(v);
+	free(vpath);
+	free(old);
+	tu_rmtree(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(vector_agreement),
 		cmocka_unit_test(new_from_a_template),
+		cmocka_unit_test(installed_with_both_signatures),
 		cmocka_unit_test(signature_file_round_trip),
 		cmocka_unit_test(signature_file_errors),
 		cmocka_unit_test(accepts_the_base_and_its_variants),

@@ -459,6 +459,132 @@ schema_3_is_upgraded(void **state)
 	assert_repeat(f->s, "XA-PIU", 7, 1, "kept reply");
 }
 
+/* A proposal row as proposals.c makes one. */
+static void
+proposal_of(struct state_proposal *p, const char *ref, bool incoming, const char *peer, int tag,
+	    int64_t ms)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->ref, sizeof(p->ref), "%s", ref);
+	p->incoming = incoming;
+	snprintf(p->peer, sizeof(p->peer), "%s", peer);
+	snprintf(p->agreement_id, sizeof(p->agreement_id), "XA-XB-%d", tag);
+	memset(p->hash, tag, sizeof(p->hash));
+	memset(p->proposer_sig, 0x5a, sizeof(p->proposer_sig));
+	p->bytes = (uint8_t *)strdup("agreement: XA-XB\n");
+	p->len = strlen((char *)p->bytes);
+	p->state = incoming ? STATE_PROPOSAL_HELD : STATE_PROPOSAL_SENDING;
+	p->created_ms = p->updated_ms = ms;
+}
+
+/*
+ * Agreements proposed over the mesh, both ways: found by (direction,
+ * member, hash) as a proposal asked again is, changed in place, listed
+ * newest first, counted per member for the rate, and kept across a restart.
+ */
+static void
+proposals_are_kept(void **state)
+{
+	struct fx *f = *state;
+	struct state_proposal p, q, *v = NULL;
+	size_t n = 0;
+	uint32_t c = 9;
+
+	proposal_of(&p, "AG-000000000001", true, "XA-PIU", 1, 1000);
+	assert_int_equal(state_proposal_put(f->s, &p), 0);
+	state_proposal_clear(&p);
+	proposal_of(&p, "AG-000000000002", true, "XA-PIU", 2, 2000);
+	p.has_replaces = true;
+	memset(p.replaces, 7, sizeof(p.replaces));
+	assert_int_equal(state_proposal_put(f->s, &p), 0);
+	state_proposal_clear(&p);
+	proposal_of(&p, "PR-000000000003", false, "XA-PIU", 1, 3000);
+	assert_int_equal(state_proposal_put(f->s, &p), 0);
+	/* The same agreement from us and to us are two rows. */
+	memset(q.hash, 0, sizeof(q.hash));
+	assert_int_equal(state_proposal_find(f->s, true, "XA-PIU", p.hash, &q), 0);
+	assert_string_equal(q.ref, "AG-000000000001");
+	assert_false(q.has_replaces);
+	assert_false(q.has_responder_sig);
+	assert_int_equal(q.len, p.len);
+	assert_memory_equal(q.bytes, p.bytes, p.len);
+	state_proposal_clear(&q);
+	assert_int_equal(state_proposal_find(f->s, false, "XA-PIU", p.hash, &q), 0);
+	assert_string_equal(q.ref, "PR-000000000003");
+	state_proposal_clear(&q);
+	assert_int_equal(state_proposal_find(f->s, true, "XC-PIU", p.hash, &q),
+			 PIUGW_EUNKNOWNQUERY);
+	state_proposal_clear(&q);
+	/* Decided: the same row, changed. */
+	p.state = STATE_PROPOSAL_ACCEPTED;
+	p.has_responder_sig = true;
+	memset(p.responder_sig, 0x6b, sizeof(p.responder_sig));
+	snprintf(p.installed, sizeof(p.installed), "/etc/piugw/agreements/XA-XB-1.yaml");
+	p.updated_ms = 4000;
+	assert_int_equal(state_proposal_put(f->s, &p), 0);
+	state_proposal_clear(&p);
+	reopen(f);
+	assert_int_equal(state_proposal_get(f->s, "PR-000000000003", &q), 0);
+	assert_int_equal(q.state, STATE_PROPOSAL_ACCEPTED);
+	assert_true(q.has_responder_sig);
+	assert_int_equal(q.responder_sig[63], 0x6b);
+	assert_string_equal(q.installed, "/etc/piugw/agreements/XA-XB-1.yaml");
+	assert_int_equal(q.updated_ms, 4000);
+	state_proposal_clear(&q);
+	assert_int_equal(state_proposal_get(f->s, "AG-000000000002", &q), 0);
+	assert_true(q.has_replaces);
+	assert_int_equal(q.replaces[31], 7);
+	state_proposal_clear(&q);
+	assert_int_equal(state_proposal_get(f->s, "AG-0000000000FF", &q), PIUGW_EUNKNOWNQUERY);
+	state_proposal_clear(&q);
+	assert_int_equal(state_proposal_list(f->s, &v, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].ref, "PR-000000000003");
+	assert_string_equal(v[2].ref, "AG-000000000001");
+	for (size_t i = 0; i < n; i++)
+		state_proposal_clear(&v[i]);
+	free(v);
+	/* The rate counts what was received from the member since then. */
+	assert_int_equal(state_proposal_count_since(f->s, "XA-PIU", 1500, &c), 0);
+	assert_int_equal(c, 1);
+	assert_int_equal(state_proposal_count_since(f->s, "XA-PIU", 0, &c), 0);
+	assert_int_equal(c, 2);
+	assert_int_equal(state_proposal_count_since(f->s, "XB-PIU", 0, &c), 0);
+	assert_int_equal(c, 0);
+}
+
+/* A state.db of schema 4 (before proposals) gains their table, its rows intact. */
+static void
+schema_4_gains_proposals(void **state)
+{
+	struct fx *f = *state;
+	struct state_proposal p;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(check(f->s, "XA-PIU", 7, 1, 1000, NULL, NULL), STATE_SEEN_NEW);
+	set_reply(f->s, "XA-PIU", 7, "kept reply");
+	state_close(&f->s);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE proposal; PRAGMA user_version=4;", NULL, NULL,
+				      NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	reopen(f);
+	assert_repeat(f->s, "XA-PIU", 7, 1, "kept reply");
+	proposal_of(&p, "AG-000000000001", true, "XA-PIU", 1, 1000);
+	assert_int_equal(state_proposal_put(f->s, &p), 0);
+	state_proposal_clear(&p);
+	state_close(&f->s);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), STATE_SCHEMA_VERSION);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	reopen(f);
+}
+
 /* PIUGW_ESYSTEM: a state database where none can be made says where and why. */
 static void
 a_state_that_cannot_be_made(void **state)
@@ -548,6 +674,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(replay_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(replies_wait_for_their_audit_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(schema_3_is_upgraded, setup, teardown),
+		cmocka_unit_test_setup_teardown(proposals_are_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(schema_4_gains_proposals, setup, teardown),
 		cmocka_unit_test_setup_teardown(survives_reopen_and_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(expiry_forgets_only_the_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_commits_together, setup, teardown),
