@@ -146,6 +146,9 @@ status_main(int argc, char **argv)
 		       p->problem && p->problem[0] ? ": " : "", cli_safe(p->problem));
 	}
 	printf("pending     %u approval(s) waiting (piugw pending)\n", s->pending_approvals);
+	if (s->proposals_held > 0)
+		printf("proposals   %u agreement(s) proposed to us, waiting for a decision "
+		       "(piugw agreement incoming)\n", s->proposals_held);
 	printf("in flight   %u query(ies)\n", s->queries_in_flight);
 	bool problem = s->audit_problem != NULL && s->audit_problem[0] != '\0';
 	printf("audit       head %ju, durable %ju, last checkpoint %lld s ago%s%s\n",

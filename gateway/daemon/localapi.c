@@ -126,7 +126,8 @@ localapi_proposal_decide(struct gw *g, const uint8_t *rid, size_t rid_len, uint3
 
 	gw_user_name(uid, who, sizeof(who));
 	if ((rc = proposals_decide(g, d, who, &row, why, sizeof(why))) != 0) {
-		enum piugw_wire_error w = piugw_error_wire_code(rc);
+		enum piugw_wire_error w =
+			rc == PIUGW_EINVAL ? PIUGW_WIRE_MALFORMED : piugw_error_wire_code(rc);
 		reply_local_error(g, rid, rid_len, w == PIUGW_WIRE_NONE ? PIUGW_WIRE_MALFORMED : w,
 				  "%s", why);
 		state_proposal_clear(&row);
@@ -338,6 +339,8 @@ localapi_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 			s->n_peers++;
 	state_pending_count(g->state, &pend);
 	s->pending_approvals = pend;
+	state_proposal_count_held(g->state, &pend);
+	s->proposals_held = pend;
 	for (struct outreq *o = g->out.reqs; o != NULL; o = o->next)
 		s->queries_in_flight += o->kind == OUT_QUERY;
 	s->audit_head = audit_head(g->audit);

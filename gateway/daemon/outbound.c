@@ -1107,6 +1107,8 @@ witness_round(struct gw *g, int64_t now)
 
 /* ---- agreement proposals ---- */
 
+static void down_detail(const struct peer *p, int64_t now, char *buf, size_t size);
+
 /* Is our proposal ref on its way already? */
 static bool
 proposal_in_flight(const struct gw *g, const char *ref)
@@ -1168,7 +1170,9 @@ outbound_propose(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 	int rc;
 
 	if ((rc = proposals_make(g, lp, &row, &send, why, sizeof(why))) != 0) {
-		enum piugw_wire_error w = piugw_error_wire_code(rc);
+		/* The caller's file or signature is wrong (EINVAL): not our failure. */
+		enum piugw_wire_error w =
+			rc == PIUGW_EINVAL ? PIUGW_WIRE_MALFORMED : piugw_error_wire_code(rc);
 		reply_local_error(g, rid, rid_len, w == PIUGW_WIRE_NONE ? PIUGW_WIRE_MALFORMED : w,
 				  "%s", why);
 		return;
@@ -1257,9 +1261,17 @@ proposal_expired(struct gw *g, struct outreq *o)
 				  "the proposal is no longer kept");
 		return;
 	}
-	snprintf(row.detail, sizeof(row.detail), "%s did not answer before the deadline; the "
-		 "proposal is kept and sent again until it does (piugw agreement outgoing)",
-		 o->peer);
+	{
+		struct peer *p = gw_peer(g, o->peer);
+		char why[300];
+		if (p == NULL || !p->connected)
+			down_detail(p, gw_now_ms(), why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "connected, but no answer before the deadline");
+		snprintf(row.detail, sizeof(row.detail), "not delivered yet: %s; the proposal is "
+			 "kept and sent again until %s takes it (piugw agreement outgoing)", why,
+			 o->peer);
+	}
 	proposals_reply_local(g, o->caller, o->caller_len, 0, &row);
 	state_proposal_clear(&row);
 }
@@ -1329,7 +1341,8 @@ unreachable_at(const struct gw *g, const struct outreq *o, bool any_down)
 	const struct peer *p = NULL;
 	int64_t from;
 
-	if (o->kind != OUT_QUERY || !any_down)
+	/* A query, and a proposal whose caller waits (any_down does not count strangers). */
+	if (o->kind == OUT_PROPOSAL ? o->caller == NULL : o->kind != OUT_QUERY || !any_down)
 		return INT64_MAX;
 	for (size_t i = 0; i < g->npeers && p == NULL; i++)
 		if (strcmp(g->peers[i].id, o->peer) == 0)

@@ -282,8 +282,14 @@ install(struct gw *g, struct state_proposal *row, char *why, size_t n)
 		rc = PIUGW_EBADSIG;
 		goto out;
 	}
-	/* What was replaced is what the proposal said it replaces, still. */
+	/* Installed already (a second answer to the same proposal): nothing to do. */
 	pa = held(g, a->id);
+	if (pa != NULL && sodium_memcmp(pa->a->hash, row->hash, AGREEMENT_HASH_BYTES) == 0) {
+		snprintf(row->installed, sizeof(row->installed), "%s", pa->path);
+		rc = 0;
+		goto out;
+	}
+	/* What was replaced is what the proposal said it replaces, still. */
 	if ((pa == NULL) != !row->has_replaces ||
 	    (pa != NULL && sodium_memcmp(pa->a->hash, row->replaces, AGREEMENT_HASH_BYTES) != 0)) {
 		snprintf(why, n, "the agreement %s held here is no longer the one this proposal "
@@ -451,6 +457,12 @@ proposals_answered(struct gw *g, const char *ref, const struct envelope_header *
 	}
 	was = row->state;
 	rec->event = PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_DECIDED;
+	/* Decided already (an answer to a second copy of the same question): kept as it is. */
+	if (was != STATE_PROPOSAL_SENDING && was != STATE_PROPOSAL_HELD) {
+		snprintf(why, n, "%s: an answer about a proposal decided already, not used", ref);
+		rec->event = PIUGW__AUDIT_EVENT__AUDIT_DROPPED;
+		return 0;
+	}
 	if (strcmp(h->agreement_id, row->agreement_id) != 0 || !h->has_agreement_hash ||
 	    sodium_memcmp(h->agreement_hash, row->hash, AGREEMENT_HASH_BYTES) != 0) {
 		snprintf(why, n, "bad answer: its agreement fields are not the proposal's");

@@ -964,6 +964,22 @@ state_proposal_list(struct state *s, struct state_proposal **vp, size_t *np)
 
 /* See state.h. */
 int
+state_proposal_count_held(struct state *s, uint32_t *np)
+{
+	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM proposal WHERE incoming=1 AND state=2");
+	int ret = PIUGW_ESYSTEM;
+
+	*np = 0;
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		*np = (uint32_t)sqlite3_column_int64(st, 0);
+		ret = 0;
+	}
+	done(st);
+	return ret;
+}
+
+/* See state.h. */
+int
 state_proposal_count_since(struct state *s, const char *peer, int64_t since_ms, uint32_t *np)
 {
 	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM proposal "

@@ -200,6 +200,11 @@ yconf_load(struct yconf *y, const char *text, size_t len, const char *label, str
 	memset(y, 0, sizeof(*y));
 	y->label = label;
 	y->d = d;
+	/* No bytes at all (an empty protobuf field is NULL): an empty text, not a NULL one. */
+	if (text == NULL) {
+		text = "";
+		len = 0;
+	}
 	if (len > YCONF_FILE_MAX) {
 		diag_add(d, "%s: %zu bytes, more than the %d allowed", label, len, YCONF_FILE_MAX);
 		return PIUGW_ECONFIG;

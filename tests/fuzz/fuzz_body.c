@@ -1,7 +1,9 @@
 /*
  * fuzz_body.c: body_unpack() on arbitrary bytes (the decrypted Sealed.body),
  * then for a Query the checks a partner's query goes through (policy_from_query),
- * and for a Hello or HelloReply the audit checkpoints it carries (body_checkpoint_get).
+ * for a Hello or HelloReply the audit checkpoints it carries (body_checkpoint_get),
+ * and for an AgreementProposal the agreement it carries, parsed as the
+ * responder parses it (agreement_parse).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agreement.h"
 #include "body.h"
 #include "policy.h"
 
@@ -27,6 +30,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			char why[200] = "";
 			if (!policy_from_query(b->query, &req, why, sizeof(why)) && why[0] == '\0')
 				abort(); /* a refusal always says why */
+		}
+		if (b->kind_case == PIUGW__BODY__KIND_AGREEMENT_PROPOSAL &&
+		    b->agreement_proposal->agreement.len <= 65536) {
+			struct agreement *a = NULL;
+			struct diag d;
+			diag_init(&d);
+			int rc = agreement_parse((const char *)b->agreement_proposal->agreement.data,
+						 b->agreement_proposal->agreement.len, "fuzz", &a, &d);
+			/* A refusal says why; what is taken has two parties and its own hash. */
+			if ((rc != 0 && d.n == 0) ||
+			    (rc == 0 && (a->parties[0][0] == '\0' || a->parties[1][0] == '\0' ||
+					 a->len != b->agreement_proposal->agreement.len)))
+				abort();
+			agreement_free(&a);
+			diag_clear(&d);
 		}
 		const Piugw__AuditCheckpoint *cps[2] = {NULL, NULL};
 		if (b->kind_case == PIUGW__BODY__KIND_HELLO) {

@@ -64,6 +64,8 @@ check "  from XA" has "from XA-PIU"
 check "  every term against none" has "XA-PIU -> XB-PIU       max_results      0  |  10"
 ref=$(ask XB-PIU agreement incoming --json >/dev/null; grep -o '"reference": "AG-[0-9A-F]*"' "$dir/out" | head -1 | cut -d'"' -f4)
 check "  under a reference ($ref)" test -n "$ref"
+check "  and piugw status says one waits" test "$(ask XB-PIU status)" -eq 0
+check "  proposals   1 agreement(s) proposed to us" has "proposals   1 agreement(s) proposed to us"
 check "nothing installed before a person decides" \
 	test ! -e "$m/XA-PIU/etc/agreements/XA-XB-2027.yaml" -a ! -e "$m/XB-PIU/etc/agreements/XA-XB-2027.yaml"
 check "XB's administrator accepts it" test "$(ask XB-PIU agreement accept "$ref")" -eq 0

@@ -551,6 +551,9 @@ proposals_are_kept(void **state)
 	assert_int_equal(c, 2);
 	assert_int_equal(state_proposal_count_since(f->s, "XB-PIU", 0, &c), 0);
 	assert_int_equal(c, 0);
+	/* Waiting for a person here: the two received, not the one we sent. */
+	assert_int_equal(state_proposal_count_held(f->s, &c), 0);
+	assert_int_equal(c, 2);
 }
 
 /* A state.db of schema 4 (before proposals) gains their table, its rows intact. */
