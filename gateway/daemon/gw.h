@@ -54,6 +54,7 @@
 #include "envelope.h"
 #include "keyholder.h"
 #include "local.pb-c.h"
+#include "piugw/error.h"
 #include "policy.h"
 #include "state.h"
 #include "store.h"
@@ -421,6 +422,10 @@ int proposals_answered(struct gw *g, const char *ref, const struct envelope_head
 int proposals_decide(struct gw *g, const Piugw__LocalProposalDecision *dec, const char *who,
 		     struct state_proposal *row, char *why, size_t n);
 Piugw__Proposal *proposals_info(const struct state_proposal *row); /* heap; NULL: no memory */
+/* The audit record's fields of row: peer, agreement id and hash, who (a local operator, or NULL). */
+void proposals_record(const struct state_proposal *row, const char *who, Piugw__AuditRecord *r);
+/* The wire code a local caller is told for the PIUGW_E* code of proposals_make or _decide. */
+enum piugw_wire_error proposals_wire_code(int rc);
 /* Answer a local caller with row (a ProposalsReply of one), once record seq is durable. */
 void proposals_reply_local(struct gw *g, const uint8_t *rid, size_t rid_len, uint64_t seq,
 			   const struct state_proposal *row);

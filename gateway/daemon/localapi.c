@@ -126,19 +126,12 @@ localapi_proposal_decide(struct gw *g, const uint8_t *rid, size_t rid_len, uint3
 
 	gw_user_name(uid, who, sizeof(who));
 	if ((rc = proposals_decide(g, d, who, &row, why, sizeof(why))) != 0) {
-		enum piugw_wire_error w =
-			rc == PIUGW_EINVAL ? PIUGW_WIRE_MALFORMED : piugw_error_wire_code(rc);
-		reply_local_error(g, rid, rid_len, w == PIUGW_WIRE_NONE ? PIUGW_WIRE_MALFORMED : w,
-				  "%s", why);
+		reply_local_error(g, rid, rid_len, proposals_wire_code(rc), "%s", why);
 		state_proposal_clear(&row);
 		return;
 	}
 	r.event = PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_DECIDED;
-	r.peer = row.peer;
-	r.agreement_id = row.agreement_id;
-	r.agreement_hash.data = row.hash;
-	r.agreement_hash.len = sizeof(row.hash);
-	r.operator_ = who;
+	proposals_record(&row, who, &r);
 	r.detail = why;
 	if (gw_audit(g, &r, &seq) != 0)
 		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,

@@ -1170,22 +1170,14 @@ outbound_propose(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 	int rc;
 
 	if ((rc = proposals_make(g, lp, &row, &send, why, sizeof(why))) != 0) {
-		/* The caller's file or signature is wrong (EINVAL): not our failure. */
-		enum piugw_wire_error w =
-			rc == PIUGW_EINVAL ? PIUGW_WIRE_MALFORMED : piugw_error_wire_code(rc);
-		reply_local_error(g, rid, rid_len, w == PIUGW_WIRE_NONE ? PIUGW_WIRE_MALFORMED : w,
-				  "%s", why);
+		reply_local_error(g, rid, rid_len, proposals_wire_code(rc), "%s", why);
 		return;
 	}
 	gw_user_name(uid, who, sizeof(who));
 	r.event = send ? PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_PROPOSED
 		       : PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_CHANGED;
 	r.outbound = true;
-	r.peer = row.peer;
-	r.agreement_id = row.agreement_id;
-	r.agreement_hash.data = row.hash;
-	r.agreement_hash.len = sizeof(row.hash);
-	r.operator_ = who;
+	proposals_record(&row, who, &r);
 	snprintf(detail, sizeof(detail), "%s %s%s", row.ref,
 		 send ? (row.has_replaces ? "an amendment proposed" : "a new agreement proposed")
 		      : "installed again: ",

@@ -600,6 +600,27 @@ proposals_decide(struct gw *g, const Piugw__LocalProposalDecision *dec, const ch
 }
 
 /* See gw.h. */
+void
+proposals_record(const struct state_proposal *row, const char *who, Piugw__AuditRecord *r)
+{
+	r->peer = (char *)row->peer;
+	r->agreement_id = (char *)row->agreement_id;
+	r->agreement_hash.data = (uint8_t *)row->hash;
+	r->agreement_hash.len = sizeof(row->hash);
+	r->operator_ = (char *)who;
+}
+
+/* See gw.h. */
+enum piugw_wire_error
+proposals_wire_code(int rc)
+{
+	/* The caller's file or signature is wrong (EINVAL): not our failure. */
+	enum piugw_wire_error w = rc == PIUGW_EINVAL ? PIUGW_WIRE_MALFORMED : piugw_error_wire_code(rc);
+
+	return w == PIUGW_WIRE_NONE ? PIUGW_WIRE_MALFORMED : w;
+}
+
+/* See gw.h. */
 Piugw__Proposal *
 proposals_info(const struct state_proposal *row)
 {

@@ -295,10 +295,9 @@ out:
 int
 directory_serial_store(const char *state_dir, uint64_t serial, struct diag *d)
 {
-	char *path = NULL, *tmp = NULL, text[32];
+	char *path = NULL, text[32];
 	uint64_t highest = 0;
-	size_t n;
-	int ret, dfd = -1;
+	int ret;
 
 	if ((ret = directory_serial_check(state_dir, serial, &highest, d)) != 0)
 		return ret;
@@ -306,31 +305,10 @@ directory_serial_store(const char *state_dir, uint64_t serial, struct diag *d)
 		return 0;
 	if ((path = serial_path(state_dir)) == NULL)
 		return PIUGW_ENOMEM;
-	n = strlen(path) + 8;
-	if ((tmp = malloc(n)) == NULL) {
-		ret = PIUGW_ENOMEM;
-		goto out;
-	}
-	snprintf(tmp, n, "%s.new", path);
 	snprintf(text, sizeof(text), "%ju\n", (uintmax_t)serial);
-	unlink(tmp);
-	/* Write aside, make it durable, then rename over: never a torn serial. */
-	if ((ret = fileio_create_excl(tmp, 0600, text, strlen(text), d)) != 0)
-		goto out;
-	if (rename(tmp, path) != 0) {
-		diag_add(d, "%s: cannot replace: %s", path, strerror(errno));
-		unlink(tmp);
-		ret = PIUGW_ESYSTEM;
-		goto out;
-	}
-	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	ret = 0;
-out:
+	/* Written aside, made durable, then renamed over: never a torn serial. */
+	ret = fileio_replace(path, text, strlen(text), 0600, d);
 	free(path);
-	free(tmp);
 	return ret;
 }
 

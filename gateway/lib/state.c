@@ -439,6 +439,21 @@ run(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
 }
 
+/* Run a statement from prep() that counts (SELECT count(*) ...) into *np. */
+static int
+count_of(sqlite3_stmt *st, uint32_t *np)
+{
+	int ret = PIUGW_ESYSTEM;
+
+	*np = 0;
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		*np = (uint32_t)sqlite3_column_int64(st, 0);
+		ret = 0;
+	}
+	done(st);
+	return ret;
+}
+
 /* Before a write: in batch mode, open the batch's transaction if none is. */
 static int
 wtx(struct state *s)
@@ -777,16 +792,7 @@ state_pending_list(struct state *s, struct state_pending **vp, size_t *np)
 int
 state_pending_count(struct state *s, uint32_t *np)
 {
-	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM pending WHERE status=0");
-	int ret = PIUGW_ESYSTEM;
-
-	*np = 0;
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		*np = (uint32_t)sqlite3_column_int64(st, 0);
-		ret = 0;
-	}
-	done(st);
-	return ret;
+	return count_of(prep(s, "SELECT count(*) FROM pending WHERE status=0"), np);
 }
 
 /* See state.h. */
@@ -966,16 +972,8 @@ state_proposal_list(struct state *s, struct state_proposal **vp, size_t *np)
 int
 state_proposal_count_held(struct state *s, uint32_t *np)
 {
-	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM proposal WHERE incoming=1 AND state=2");
-	int ret = PIUGW_ESYSTEM;
-
-	*np = 0;
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		*np = (uint32_t)sqlite3_column_int64(st, 0);
-		ret = 0;
-	}
-	done(st);
-	return ret;
+	return count_of(prep(s, "SELECT count(*) FROM proposal WHERE incoming=1 AND state=2"),
+			np);
 }
 
 /* See state.h. */
@@ -984,19 +982,12 @@ state_proposal_count_since(struct state *s, const char *peer, int64_t since_ms, 
 {
 	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM proposal "
 				   "WHERE incoming=1 AND peer=? AND created_ms>=?");
-	int ret = PIUGW_ESYSTEM;
 
-	*np = 0;
 	if (st != NULL) {
 		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, since_ms);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			*np = (uint32_t)sqlite3_column_int64(st, 0);
-			ret = 0;
-		}
 	}
-	done(st);
-	return ret;
+	return count_of(st, np);
 }
 
 /* ---- results ---- */
