@@ -1179,8 +1179,10 @@ outbound_propose(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
 	r.outbound = true;
 	proposals_record(&row, who, &r);
 	snprintf(detail, sizeof(detail), "%s %s%s", row.ref,
-		 send ? (row.has_replaces ? "an amendment proposed" : "a new agreement proposed")
-		      : "installed again: ",
+		 send				       ? (row.has_replaces ? "an amendment proposed"
+								   : "a new agreement proposed")
+		 : row.state == STATE_PROPOSAL_ACCEPTED ? "installed again: "
+							: "still not installed: ",
 		 send ? "" : (row.state == STATE_PROPOSAL_ACCEPTED ? row.installed : row.detail));
 	r.detail = detail;
 	if (gw_audit(g, &r, &seq) != 0) {

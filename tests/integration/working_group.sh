@@ -117,6 +117,22 @@ done
 check "ten proposals from one member in a day are held" test "$n" -eq 9
 sed "s/XA-XC-2027/XA-XC-R10/" "$dir/xc.yaml" >"$dir/r10.yaml"
 check "  the eleventh is refused: RATE_LIMITED" t2 XA-PIU XC-PIU propose "^ERROR RATE_LIMITED 10 proposals from XA-PIU in the last 24 hours" --load "$dir/r10.yaml"
+# An acceptance that cannot be installed at the proposer is said, not
+# hidden, and installed by proposing the file again once mended. XA's
+# daemon proposes the file the rogue proposed (the same bytes: XC answers
+# where it stands); where XA must write its .sig stands a folder.
+first=$(rg XA-PIU XC-PIU propose --load "$dir/xc.yaml"; grep -o 'AG-[0-9A-F]*' "$dir/out")
+check "XA proposes the agreement XC holds for it already" test "$(ask XA-PIU agreement propose "$dir/xc.yaml")" -eq 0
+check "  held there under the first reference ($first)" has "their reference $first"
+mkdir "$m/XA-PIU/etc/agreements/XA-XC-2027.yaml.sig"
+ref=$(ask XC-PIU agreement incoming --json >/dev/null; grep -B3 '"agreement_id": "XA-XC-2027"' "$dir/out" | grep -o 'AG-[0-9A-F]*' | head -1)
+check "XC accepts it" test "$(ask XC-PIU agreement accept "$ref")" -eq 0
+check "XA cannot install it, and says so" wait_log XA-PIU "event=agreement_not_installed .* agreement=XA-XC-2027"
+check "  outgoing shows it accepted, NOT installed" test "$(ask XA-PIU agreement outgoing)" -eq 0
+check "  with why" has "accepted, NOT installed"
+rmdir "$m/XA-PIU/etc/agreements/XA-XC-2027.yaml.sig"
+check "proposed again once mended: installed" test "$(ask XA-PIU agreement propose "$dir/xc.yaml")" -eq 0
+check "  in force at XA" wait_log XA-PIU "agreement=XA-XC-2027 what=\"agreement added\""
 check "both sides have every step on record" sh -c "'$piugw' audit show -c '$(cfg XA-PIU)' --event agreement_decided | grep -c XA-XB-2027 | grep -qx 2 &&
 	'$piugw' audit show -c '$(cfg XB-PIU)' --event agreement_decided | grep -c XA-XB-2027 | grep -qx 2"
 
