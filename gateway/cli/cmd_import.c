@@ -1,5 +1,5 @@
 /*
- * cmd_import.c: piugw import --format paxlst|csv|jsonl [-c CONFIG | --store FILE] FILE...
+ * cmd_import.c: piugw import --format paxlst|pnrgov|csv|jsonl [-c CONFIG | --store FILE] FILE...
  *               piugw store stats|purge [-c CONFIG | --store FILE]
  *
  * SPDX-License-Identifier: Apache-2.0
@@ -27,19 +27,24 @@ static void
 import_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: piugw import --format paxlst|csv|jsonl [-c CONFIG | --store FILE] FILE...\n\n"
+		"Usage: piugw import --format paxlst|pnrgov|csv|jsonl [-c CONFIG | --store FILE] FILE...\n\n"
 		"Read API/PNR data into this gateway's traveller store. Each file is stored whole\n"
 		"or not at all: the counts printed (read, stored, rejected, replaced) are what\n"
 		"was committed, and a file that fails says that nothing of it was stored (exit 2).\n"
-		"Inside a file, a PAXLST message that is malformed is rejected whole\n"
-		"(file:segment: reason) and the rest still imports; CSV and JSON Lines rows\n"
-		"likewise (exit 1). Importing the same records again replaces them, never adds\n"
+		"Inside a file, a PAXLST message or a PNRGOV booking that is malformed or cut\n"
+		"short is rejected whole (file:segment: reason) and the rest still imports;\n"
+		"CSV and JSON Lines rows likewise (exit 1). A PNRGOV booking replaces what was\n"
+		"stored of it on its flight; a cancelled one is removed from the flight.\n"
+		"Sensitive data (meal, medical and assistance codes; free text nobody can vouch\n"
+		"for) is dropped before anything is stored, and counted.\n"
+		"Importing the same records again replaces them, never adds\n"
 		"them twice: a record is known by its record_id where the file gives one, else\n"
 		"by source, flight (carrier, number, date, departure) and the passenger's\n"
 		"document, or name and date of birth. A transfer time in the future is refused.\n"
 		"The import goes on the gateway's audit log (through piugwd if it runs): run\n"
 		"it as the user that owns the gateway's state folder.\n\n"
-		"  --format F         paxlst (UN/EDIFACT PAXLST D02B/D05B), csv or jsonl\n"
+		"  --format F         paxlst (UN/EDIFACT PAXLST D02B/D05B), pnrgov (PNRGOV\n"
+		"                     EDIFACT 11.1 to 15.1), csv or jsonl\n"
 		"  -c, --config FILE  piugwd.yaml, for the store's path (default %s)\n"
 		"  --store FILE       a bare store file of no gateway (nothing is recorded)\n"
 		"  --json             the summary as JSON\n\n"
@@ -235,7 +240,7 @@ import_main(int argc, char **argv)
 		switch (c) {
 		case 'f':
 			if ((fmt = import_format_by_name(optarg)) < 0)
-				return cli_usage("import", "unknown format '%s' (paxlst, csv, jsonl)",
+				return cli_usage("import", "unknown format '%s' (paxlst, pnrgov, csv, jsonl)",
 						 optarg);
 			break;
 		case 'c': config = optarg; break;
@@ -246,7 +251,7 @@ import_main(int argc, char **argv)
 		}
 	}
 	if (fmt < 0)
-		return cli_usage("import", "--format is required (paxlst, csv or jsonl)");
+		return cli_usage("import", "--format is required (paxlst, pnrgov, csv or jsonl)");
 	if (optind >= argc)
 		return cli_usage("import", "name at least one file");
 	if (store_path == NULL) {
@@ -312,24 +317,42 @@ import_main(int argc, char **argv)
 			       (uintmax_t)st.messages, (uintmax_t)st.messages_rejected,
 			       (uintmax_t)st.read, (uintmax_t)st.stored, (uintmax_t)st.replaced,
 			       (uintmax_t)st.rejected, rc != 0 ? "; FAILED: nothing stored" : "");
+		else if (!json && fmt == IMPORT_PNRGOV)
+			printf("%s: %ju bookings (%ju rejected); %ju travellers read, %ju stored (%ju "
+			       "replaced a record with the same key), %ju removed from their flight "
+			       "(cancelled, or no longer on the booking), %ju rejected; %ju sensitive "
+			       "element%s dropped%s\n", argv[i], (uintmax_t)st.messages,
+			       (uintmax_t)st.messages_rejected, (uintmax_t)st.read,
+			       (uintmax_t)st.stored, (uintmax_t)st.replaced, (uintmax_t)st.removed,
+			       (uintmax_t)st.rejected, (uintmax_t)st.sensitive_dropped,
+			       st.sensitive_dropped == 1 ? "" : "s",
+			       rc != 0 ? "; FAILED: nothing stored" : "");
 		else if (!json)
 			printf("%s: %ju rows read, %ju stored (%ju replaced a record with the same key), "
 			       "%ju rejected%s\n", argv[i], (uintmax_t)st.read, (uintmax_t)st.stored,
 			       (uintmax_t)st.replaced, (uintmax_t)st.rejected,
 			       rc != 0 ? "; FAILED: nothing stored" : "");
-		json_array_append_new(files, json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
+		if (!json && fmt != IMPORT_PNRGOV && st.sensitive_dropped > 0)
+			printf("%s: %ju sensitive SSR code%s dropped (never stored)\n", argv[i],
+			       (uintmax_t)st.sensitive_dropped, st.sensitive_dropped == 1 ? "" : "s");
+		json_array_append_new(files, json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+						       "s:o}",
 						       "file", argv[i], "committed", rc == 0,
 						       "messages_rejected",
 						       (json_int_t)st.messages_rejected,
 						       "read", (json_int_t)st.read, "stored",
 						       (json_int_t)st.stored, "replaced",
-						       (json_int_t)st.replaced, "rejected",
+						       (json_int_t)st.replaced, "removed",
+						       (json_int_t)st.removed, "sensitive_dropped",
+						       (json_int_t)st.sensitive_dropped, "rejected",
 						       (json_int_t)st.rejected, "reasons",
 						       cli_diag_json(&d)));
 		total.read += st.read;
 		total.stored += st.stored;
 		total.replaced += st.replaced;
 		total.rejected += st.rejected;
+		total.removed += st.removed;
+		total.sensitive_dropped += st.sensitive_dropped;
 		nfiles++;
 		diag_clear(&d);
 	}
@@ -342,17 +365,20 @@ import_main(int argc, char **argv)
 			 (uintmax_t)total.replaced, (uintmax_t)total.rejected);
 	else
 		snprintf(detail, sizeof(detail), "%s import: %d file%s, %ju read, %ju stored (%ju "
-			 "replaced), %ju rejected", import_format_name((enum import_format)fmt),
-			 nfiles, nfiles == 1 ? "" : "s", (uintmax_t)total.read,
-			 (uintmax_t)total.stored, (uintmax_t)total.replaced,
-			 (uintmax_t)total.rejected);
+			 "replaced), %ju removed, %ju rejected, %ju sensitive dropped",
+			 import_format_name((enum import_format)fmt), nfiles, nfiles == 1 ? "" : "s",
+			 (uintmax_t)total.read, (uintmax_t)total.stored, (uintmax_t)total.replaced,
+			 (uintmax_t)total.removed, (uintmax_t)total.rejected,
+			 (uintmax_t)total.sensitive_dropped);
 	if (store_path == NULL && store_audit_record(&sa, true, total.stored, detail, true) != 0)
 		ret = CLI_EXIT_USAGE;
 	store_audit_end(&sa);
 	if (json)
-		cli_json_print(json_pack("{s:o, s:I, s:I, s:I, s:I}", "files", files, "read",
+		cli_json_print(json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "files", files, "read",
 					 (json_int_t)total.read, "stored", (json_int_t)total.stored,
-					 "replaced", (json_int_t)total.replaced, "rejected",
+					 "replaced", (json_int_t)total.replaced, "removed",
+					 (json_int_t)total.removed, "sensitive_dropped",
+					 (json_int_t)total.sensitive_dropped, "rejected",
 					 (json_int_t)total.rejected));
 	else
 		json_decref(files);

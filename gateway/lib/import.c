@@ -11,7 +11,10 @@
 
 #include <jansson.h>
 
+#include "edifact.h"
 #include "import.h"
+#include "pnrgov.h"
+#include "sensitive.h"
 #include "match.h"
 #include "num.h"
 #include "piugw/error.h"
@@ -21,15 +24,6 @@
 #define IMPORT_SKEW_MS (5 * 60 * 1000)
 
 /* ---- shared ---- */
-
-/* Two digits as a number, or -1. */
-static int
-d2(const char *p)
-{
-	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
-		return -1;
-	return (p[0] - '0') * 10 + (p[1] - '0');
-}
 
 /* Parse "YYYY-MM-DD", "YYYY-MM-DDTHH:MM" or "YYYY-MM-DDTHH:MM:SS[Z]" as UTC ms. */
 static bool
@@ -43,11 +37,11 @@ parse_instant(const char *s, int64_t *ms)
 		return false;
 	if (len > 10) {
 		/* Clock fields have leading zeros ("08"), so they are read as two digits. */
-		if (s[10] != 'T' || len < 16 || s[13] != ':' || (h = d2(s + 11)) < 0 || h > 23 ||
-		    (m = d2(s + 14)) < 0 || m > 59)
+		if (s[10] != 'T' || len < 16 || s[13] != ':' || (h = edi_d2(s + 11)) < 0 || h > 23 ||
+		    (m = edi_d2(s + 14)) < 0 || m > 59)
 			return false;
 		if (len > 16) {
-			if (s[16] != ':' || len < 19 || (sec = d2(s + 17)) < 0 || sec > 60)
+			if (s[16] != ':' || len < 19 || (sec = edi_d2(s + 17)) < 0 || sec > 60)
 				return false;
 			if (len > 19 && !(len == 20 && s[19] == 'Z'))
 				return false;
@@ -67,107 +61,6 @@ progress_maybe(struct import_stats *st, import_progress cb, void *ctx, uint64_t 
 }
 
 /* ---- PAXLST ---- */
-
-#define EDI_EL 24
-#define EDI_COMP 10
-#define EDI_SEG_MAX 4096
-
-struct edi_seg {
-	char tag[4];
-	unsigned nel;
-	unsigned ncomp[EDI_EL];
-	const char *v[EDI_EL][EDI_COMP];
-	bool nul; /* a NUL byte inside: its element would be cut short there */
-	char buf[EDI_SEG_MAX];
-};
-
-struct edi {
-	char comp, elem, dec, rel, term;
-	const char *p, *end;
-	unsigned segno; /* in the file, 1-based */
-};
-
-/* The value of element e, component c, or "". */
-static const char *
-ev(const struct edi_seg *s, unsigned e, unsigned c)
-{
-	if (e >= s->nel || c >= s->ncomp[e] || s->v[e][c] == NULL)
-		return "";
-	return s->v[e][c];
-}
-
-/*
- * The next segment. Returns 1 with *s filled, 0 at the end, -1 if the
- * segment has no terminator (a truncated interchange), -2 if it is longer
- * than a segment may be (the reader is then past its terminator: the next
- * segment can be read).
- */
-static int
-edi_next(struct edi *x, struct edi_seg *s)
-{
-	size_t b = 0;
-	unsigned e = 0, c = 0;
-
-	while (x->p < x->end && (*x->p == '\r' || *x->p == '\n'))
-		x->p++;
-	if (x->p >= x->end)
-		return 0;
-	memset(s->ncomp, 0, sizeof(s->ncomp));
-	s->nul = false;
-	s->nel = 1;
-	s->ncomp[0] = 1;
-	s->v[0][0] = s->buf;
-	x->segno++;
-	for (;;) {
-		char ch;
-		if (x->p >= x->end)
-			return -1; /* no terminator: cut short */
-		ch = *x->p++;
-		if (b + 2 >= sizeof(s->buf)) {
-			/* Too long: skip to its end (a release character escapes one byte). */
-			for (; x->p < x->end; x->p++) {
-				if (*x->p == x->rel && x->p + 1 < x->end)
-					x->p++;
-				else if (*x->p == x->term)
-					break;
-			}
-			if (x->p >= x->end)
-				return -1;
-			x->p++;
-			return -2;
-		}
-		if (ch == x->rel) {
-			if (x->p >= x->end)
-				return -1;
-			s->buf[b++] = *x->p++;
-			continue;
-		}
-		if (ch == x->term) {
-			s->buf[b++] = '\0';
-			break;
-		}
-		if (ch == x->elem || ch == x->comp) {
-			s->buf[b++] = '\0';
-			if (ch == x->elem) {
-				if (++e >= EDI_EL)
-					return -1;
-				c = 0;
-				s->nel = e + 1;
-			} else if (++c >= EDI_COMP) {
-				return -1;
-			}
-			s->v[e][c] = s->buf + b;
-			s->ncomp[e] = c + 1;
-			continue;
-		}
-		if (ch == '\r' || ch == '\n')
-			continue;
-		s->nul |= ch == '\0';
-		s->buf[b++] = ch;
-	}
-	snprintf(s->tag, sizeof(s->tag), "%.3s", ev(s, 0, 0));
-	return 1;
-}
 
 struct leg {
 	char dep[8], arr[8], dep_time[20], arr_time[20], date[11];
@@ -223,26 +116,6 @@ static char *
 dup_or_null(const char *s)
 {
 	return s != NULL && *s != '\0' ? strdup(s) : NULL;
-}
-
-/* YYMMDD into YYYY-MM-DD; past dates (births) pivot on this year, others are 20YY. */
-static bool
-edi_date(const char *s, bool past, int32_t today, char out[11])
-{
-	int yy = d2(s), mm, dd;
-	int32_t day;
-
-	if (strlen(s) < 6 || yy < 0 || (mm = d2(s + 2)) < 0 || (dd = d2(s + 4)) < 0)
-		return false;
-	snprintf(out, 11, "20%02d-%02d-%02d", yy, mm, dd);
-	if (!num_parse_date(out, 10, &day))
-		return false;
-	/* A date in the past (a birth) is never in the future: 20yy after today is 19yy. */
-	if (past && day > today) {
-		snprintf(out, 11, "19%02d-%02d-%02d", yy, mm, dd);
-		return num_parse_date(out, 10, &day);
-	}
-	return true;
 }
 
 static void
@@ -329,24 +202,17 @@ msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int32_t tod
 {
 	const char *tag = sg->tag;
 	struct traveller *t = m->in_person ? &m->people[m->npeople - 1] : NULL;
-	char date[11];
+	char date[11], why[100];
 
-	/* MUEL\0LER would be stored as MUEL, bytes that are not UTF-8 as garbage. */
-	if (sg->nul) {
-		msg_fail(m, segno, "%s segment holds a NUL byte", tag);
+	if (!edi_text_ok(sg, why, sizeof(why))) {
+		msg_fail(m, segno, "%s", why);
 		return;
 	}
-	for (unsigned e = 0; e < sg->nel; e++)
-		for (unsigned c = 0; c < sg->ncomp[e]; c++)
-			if (sg->v[e][c] != NULL && !match_utf8_valid(sg->v[e][c])) {
-				msg_fail(m, segno, "%s segment is not UTF-8 (element %u)", tag, e);
-				return;
-			}
 
 	if (strcmp(tag, "TDT") == 0) {
-		const char *id = ev(sg, 2, 0), *car = ev(sg, 5, 0);
+		const char *id = edi_value(sg, 2, 0), *car = edi_value(sg, 5, 0);
 		size_t cl = strlen(car);
-		if (strcmp(ev(sg, 1, 0), "20") != 0 || *id == '\0') {
+		if (strcmp(edi_value(sg, 1, 0), "20") != 0 || *id == '\0') {
 			msg_fail(m, segno, "%s", "TDT must be TDT+20+<carrier and flight number>");
 			return;
 		}
@@ -358,7 +224,7 @@ msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int32_t tod
 		return;
 	}
 	if (strcmp(tag, "LOC") == 0) {
-		const char *q = ev(sg, 1, 0), *place = ev(sg, 2, 0);
+		const char *q = edi_value(sg, 1, 0), *place = edi_value(sg, 2, 0);
 		if (t == NULL) {
 			if (strcmp(q, "125") == 0) {
 				if (m->nlegs == MAX_LEGS) {
@@ -386,13 +252,13 @@ msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int32_t tod
 		return;
 	}
 	if (strcmp(tag, "DTM") == 0) {
-		const char *q = ev(sg, 1, 0), *v = ev(sg, 1, 1);
+		const char *q = edi_value(sg, 1, 0), *v = edi_value(sg, 1, 1);
 		if (t == NULL && m->nlegs > 0 && (strcmp(q, "189") == 0 || strcmp(q, "232") == 0)) {
 			struct leg *l = &m->legs[m->nlegs - 1];
 			char when[20];
 			int hh, mi;
 			if (!edi_date(v, false, today, date) || strlen(v) < 10 ||
-			    (hh = d2(v + 6)) < 0 || hh > 23 || (mi = d2(v + 8)) < 0 || mi > 59) {
+			    (hh = edi_d2(v + 6)) < 0 || hh > 23 || (mi = edi_d2(v + 8)) < 0 || mi > 59) {
 				msg_fail(m, segno, "%s", "DTM time must be YYMMDDHHMM");
 				return;
 			}
@@ -417,7 +283,7 @@ msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int32_t tod
 		return;
 	}
 	if (strcmp(tag, "NAD") == 0) {
-		const char *q = ev(sg, 1, 0);
+		const char *q = edi_value(sg, 1, 0);
 		char given[512] = "";
 		size_t o = 0;
 		if (strcmp(q, "FL") != 0 && strcmp(q, "FM") != 0) {
@@ -438,7 +304,7 @@ msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int32_t tod
 			m->people = np;
 			m->cap = nc;
 		}
-		if (*ev(sg, 4, 0) == '\0') {
+		if (*edi_value(sg, 4, 0) == '\0') {
 			msg_fail(m, segno, "%s", "NAD without a surname (element 4)");
 			return;
 		}
@@ -449,12 +315,12 @@ msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int32_t tod
 			m->passengers++;
 		else
 			m->crew++;
-		set(t, COL_SURNAME, ev(sg, 4, 0));
+		set(t, COL_SURNAME, edi_value(sg, 4, 0));
 		/* Given names joined by spaces; what does not fit is cut (o stays inside given). */
 		for (unsigned c = 1; c < sg->ncomp[4] && c < EDI_COMP && o + 1 < sizeof(given); c++)
-			if (*ev(sg, 4, c) != '\0') {
+			if (*edi_value(sg, 4, c) != '\0') {
 				int w = snprintf(given + o, sizeof(given) - o, "%s%s", o ? " " : "",
-						 ev(sg, 4, c));
+						 edi_value(sg, 4, c));
 				o = w < 0 ? o : o + (size_t)w >= sizeof(given) ? sizeof(given) - 1 : o + (size_t)w;
 			}
 		set(t, COL_GIVEN_NAMES, given);
@@ -462,17 +328,17 @@ msg_segment(struct msg *m, const struct edi_seg *sg, unsigned segno, int32_t tod
 	}
 	if (t == NULL)
 		return;
-	if (strcmp(tag, "ATT") == 0 && strcmp(ev(sg, 1, 0), "2") == 0)
-		set(t, COL_SEX, ev(sg, 3, 0));
+	if (strcmp(tag, "ATT") == 0 && strcmp(edi_value(sg, 1, 0), "2") == 0)
+		set(t, COL_SEX, edi_value(sg, 3, 0));
 	else if (strcmp(tag, "NAT") == 0)
-		set(t, COL_NATIONALITY, ev(sg, 2, 0));
-	else if (strcmp(tag, "RFF") == 0 && strcmp(ev(sg, 1, 0), "AVF") == 0)
-		set(t, COL_RECORD_LOCATOR, ev(sg, 1, 1));
-	else if (strcmp(tag, "RFF") == 0 && strcmp(ev(sg, 1, 0), "SEA") == 0)
-		set(t, COL_SEAT, ev(sg, 1, 1));
+		set(t, COL_NATIONALITY, edi_value(sg, 2, 0));
+	else if (strcmp(tag, "RFF") == 0 && strcmp(edi_value(sg, 1, 0), "AVF") == 0)
+		set(t, COL_RECORD_LOCATOR, edi_value(sg, 1, 1));
+	else if (strcmp(tag, "RFF") == 0 && strcmp(edi_value(sg, 1, 0), "SEA") == 0)
+		set(t, COL_SEAT, edi_value(sg, 1, 1));
 	else if (strcmp(tag, "DOC") == 0) {
-		set(t, COL_DOC_TYPE, ev(sg, 1, 0));
-		set(t, COL_DOC_NUMBER, ev(sg, 2, 0));
+		set(t, COL_DOC_TYPE, edi_value(sg, 1, 0));
+		set(t, COL_DOC_NUMBER, edi_value(sg, 2, 0));
 	}
 }
 
@@ -480,41 +346,23 @@ static int
 import_paxlst(struct store *s, const char *text, size_t len, const char *label, int64_t now_ms,
 	      struct import_stats *st, struct diag *d, import_progress cb, void *ctx)
 {
-	struct edi x = {':', '+', '.', '?', '\'', text, text + len, 0};
-	struct edi_seg *sg = malloc(sizeof(*sg));
-	struct msg *m = calloc(1, sizeof(*m));
+	struct edi x;
+	struct edi_seg *sg;
+	struct msg *m;
 	bool in_interchange = false, in_msg = false;
 	unsigned msgs_in_ic = 0, groups_in_ic = 0;
 	int64_t transferred = now_ms;
 	uint64_t next = PROGRESS_EVERY;
 	int rc, ret = 0;
 
+	if ((rc = edi_open(&x, text, len, label, d)) != 0)
+		return rc;
+	sg = malloc(sizeof(*sg));
+	m = calloc(1, sizeof(*m));
 	if (sg == NULL || m == NULL) {
 		free(sg);
 		free(m);
 		return PIUGW_ENOMEM;
-	}
-	/* UNA: the service string advice declares the separators. */
-	if (len >= 9 && memcmp(text, "UNA", 3) == 0) {
-		x.comp = text[3];
-		x.elem = text[4];
-		x.dec = text[5];
-		x.rel = text[6];
-		x.term = text[8];
-		x.p = text + 9;
-		x.segno = 1;
-		/* Separators that coincide make every segment ambiguous: refuse the file. */
-		const char seps[] = {x.comp, x.elem, x.rel, x.term};
-		for (size_t i = 0; i < 4; i++)
-			for (size_t k = i + 1; k < 4; k++)
-				if (seps[i] == seps[k]) {
-					diag_add(d, "%s:1: the UNA declares the same character for two of "
-						    "the separators (component, element, release, "
-						    "terminator): the interchange cannot be read", label);
-					free(sg);
-					free(m);
-					return PIUGW_EMALFORMED;
-				}
 	}
 	while ((rc = edi_next(&x, sg)) == 1 || rc == -2) {
 		if (rc == -2) {
@@ -530,7 +378,7 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 			continue;
 		}
 		if (strcmp(sg->tag, "UNB") == 0) {
-			const char *dt = ev(sg, 4, 0), *tm_ = ev(sg, 4, 1);
+			const char *dt = edi_value(sg, 4, 0), *tm_ = edi_value(sg, 4, 1);
 			char date[11];
 			int hh, mi;
 			in_interchange = true;
@@ -538,7 +386,7 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 			groups_in_ic = 0;
 			transferred = now_ms;
 			if (edi_date(dt, false, num_day_of_ms(now_ms), date) && strlen(tm_) == 4 &&
-			    (hh = d2(tm_)) >= 0 && (mi = d2(tm_ + 2)) >= 0) {
+			    (hh = edi_d2(tm_)) >= 0 && (mi = edi_d2(tm_ + 2)) >= 0) {
 				int32_t day;
 				num_parse_date(date, 10, &day);
 				transferred = (int64_t)day * 86400000 + ((int64_t)hh * 60 + mi) * 60000;
@@ -555,7 +403,7 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 			in_msg = true;
 			m->start_seg = x.segno;
 			m->segs = 1;
-			if (strcmp(ev(sg, 2, 0), "PAXLST") != 0)
+			if (strcmp(edi_value(sg, 2, 0), "PAXLST") != 0)
 				msg_fail(m, x.segno, "%s", "not a PAXLST message (UNH element 2)");
 			continue;
 		}
@@ -565,7 +413,7 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 		}
 		if (strcmp(sg->tag, "UNZ") == 0) {
 			uint64_t want = 0;
-			const char *c = ev(sg, 1, 0);
+			const char *c = edi_value(sg, 1, 0);
 			/* With functional groups (UNG), UNZ counts the groups, not the messages. */
 			unsigned have = groups_in_ic > 0 ? groups_in_ic : msgs_in_ic;
 			if (!in_interchange)
@@ -582,7 +430,7 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 		m->segs++;
 		if (strcmp(sg->tag, "UNT") == 0) {
 			uint64_t n = 0;
-			const char *c = ev(sg, 1, 0);
+			const char *c = edi_value(sg, 1, 0);
 			if (!num_parse_u64(c, strlen(c), 1, 10000000, &n) || n != m->segs)
 				msg_fail(m, x.segno, "UNT counts %.12s segments, the message has %u: "
 						     "segments were lost or added", c, m->segs);
@@ -595,7 +443,7 @@ import_paxlst(struct store *s, const char *text, size_t len, const char *label, 
 			continue;
 		}
 		if (strcmp(sg->tag, "CNT") == 0) {
-			const char *q = ev(sg, 1, 0), *c = ev(sg, 1, 1);
+			const char *q = edi_value(sg, 1, 0), *c = edi_value(sg, 1, 1);
 			uint64_t n = 0;
 			unsigned have = strcmp(q, "42") == 0 ? m->passengers : m->crew;
 			if ((strcmp(q, "42") == 0 || strcmp(q, "41") == 0) &&
@@ -649,6 +497,22 @@ row_store(struct rows *r, struct traveller *t, unsigned line)
 	r->st->read++;
 	r->st->messages++;
 	diag_init(&why);
+	/* The codes that reveal religion or health never enter the store. */
+	if (t->v[COL_SSR] != NULL) {
+		/* What is kept is never longer than the list. */
+		size_t size = strlen(t->v[COL_SSR]) + 1;
+		char *kept = malloc(size);
+		unsigned n = kept != NULL ? sensitive_filter_list(t->v[COL_SSR], kept, size) : 0;
+		if (n > 0) {
+			r->st->sensitive_dropped += n;
+			free(t->v[COL_SSR]);
+			t->v[COL_SSR] = kept[0] != '\0' ? kept : NULL;
+			if (kept[0] == '\0')
+				free(kept);
+		} else {
+			free(kept);
+		}
+	}
 	/* A transfer time to come would slip past masking and retention. */
 	if (t->transferred_at_ms > r->now_ms + IMPORT_SKEW_MS) {
 		diag_add(&why, "transferred_at is in the future");
@@ -1073,6 +937,7 @@ import_text(struct store *s, enum import_format fmt, const char *text, size_t le
 	case IMPORT_PAXLST: ret = import_paxlst(s, text, len, label, now_ms, st, d, progress, ctx); break;
 	case IMPORT_CSV: ret = import_csv(s, text, len, label, now_ms, st, d, progress, ctx); break;
 	case IMPORT_JSONL: ret = import_jsonl(s, text, len, label, now_ms, st, d, progress, ctx); break;
+	case IMPORT_PNRGOV: ret = pnrgov_import(s, text, len, label, now_ms, st, d, progress, ctx); break;
 	}
 	if (ret == 0 && (ret = store_commit(s)) != 0)
 		diag_add(d, "%s: the store could not commit the file (is its disk full?)", label);
@@ -1081,6 +946,7 @@ import_text(struct store *s, enum import_format fmt, const char *text, size_t le
 	if (ret != 0) {
 		st->stored = 0;
 		st->replaced = 0;
+		st->removed = 0;
 	}
 	return ret;
 }
@@ -1095,6 +961,8 @@ import_format_by_name(const char *name)
 		return IMPORT_CSV;
 	if (strcmp(name, "jsonl") == 0)
 		return IMPORT_JSONL;
+	if (strcmp(name, "pnrgov") == 0)
+		return IMPORT_PNRGOV;
 	return -1;
 }
 
@@ -1106,6 +974,7 @@ import_format_name(enum import_format fmt)
 	case IMPORT_PAXLST: return "paxlst";
 	case IMPORT_CSV: return "csv";
 	case IMPORT_JSONL: return "jsonl";
+	case IMPORT_PNRGOV: return "pnrgov";
 	}
 	return "?";
 }

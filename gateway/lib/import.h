@@ -11,6 +11,12 @@
  *   CSV     RFC 4180, a header row naming the columns (store.h, plus
  *           "source" API|PNR and "transferred_at" YYYY-MM-DD[THH:MM[:SS]Z]).
  *   JSONL   one JSON object per line with the same keys.
+ *   PNRGOV  PNR as carriers push it (pnrgov.h): a booking that is malformed
+ *           or cut short is rejected whole, the rest of the file imports.
+ *
+ * Sensitive data never enters the store (sensitive.h): SSR codes that
+ * reveal religion or health, in PNRGOV or in the ssr column of CSV and JSON
+ * Lines, are dropped and counted.
  *
  * A file is stored whole or not at all (one transaction): the counts are the
  * truth once import_text() returns 0, and 0 stored otherwise. Inside it, a
@@ -30,7 +36,7 @@
 #include "diag.h"
 #include "store.h"
 
-enum import_format { IMPORT_PAXLST = 1, IMPORT_CSV = 2, IMPORT_JSONL = 3 };
+enum import_format { IMPORT_PAXLST = 1, IMPORT_CSV = 2, IMPORT_JSONL = 3, IMPORT_PNRGOV = 4 };
 
 struct import_stats {
 	uint64_t read;     /* records (passengers x legs, or rows) read */
@@ -39,6 +45,8 @@ struct import_stats {
 	uint64_t messages; /* PAXLST messages, or rows */
 	uint64_t messages_rejected;
 	uint64_t replaced; /* of the stored: records that were in the store already */
+	uint64_t removed;  /* PNRGOV: travellers of cancelled or changed bookings taken off a flight */
+	uint64_t sensitive_dropped; /* elements never stored (sensitive.h), or unvouched free text */
 };
 
 /* Called now and then with the running totals (for a progress line). */
@@ -56,7 +64,7 @@ int import_text(struct store *s, enum import_format fmt, const char *text, size_
 		const char *label, int64_t now_ms, struct import_stats *st, struct diag *d,
 		import_progress progress, void *ctx);
 
-/* The format named "paxlst", "csv" or "jsonl", or -1. */
+/* The format named "paxlst", "csv", "jsonl" or "pnrgov", or -1. */
 int import_format_by_name(const char *name);
 /* And back. */
 const char *import_format_name(enum import_format fmt);

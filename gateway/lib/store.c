@@ -959,6 +959,38 @@ out:
 
 /* See store.h. */
 int
+store_delete_booking(struct store *s, const char *locator, const char *carrier,
+		     const char *flight_number, const char *date, uint64_t *deletedp)
+{
+	static const char *const sql[2] = {
+		"DELETE FROM selector WHERE traveller_id IN (SELECT id FROM traveller "
+		"WHERE source = 2 AND locator_key = ?1 AND flight_key = ?2)",
+		"DELETE FROM traveller WHERE source = 2 AND locator_key = ?1 AND flight_key = ?2"};
+	char lk[32], fk[48];
+	sqlite3_stmt *st = NULL;
+
+	*deletedp = 0;
+	match_document(locator, lk, sizeof(lk));
+	flight_key(carrier, flight_number, date, fk, sizeof(fk));
+	if (lk[0] == '\0')
+		return PIUGW_EINVAL;
+	for (int i = 0; i < 2; i++) {
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK)
+			return PIUGW_ESYSTEM;
+		sqlite3_bind_text(st, 1, lk, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, fk, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			return PIUGW_ESYSTEM;
+		}
+		sqlite3_finalize(st);
+	}
+	*deletedp = (uint64_t)sqlite3_changes64(s->db);
+	return 0;
+}
+
+/* See store.h. */
+int
 store_stats(struct store *s, int64_t now_ms, struct store_stats *out)
 {
 	sqlite3_stmt *st = NULL;

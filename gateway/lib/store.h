@@ -114,6 +114,15 @@ void store_read_hold(struct store *s, bool on);
  */
 int store_insert(struct store *s, const struct traveller *t, bool *replacedp, struct diag *d);
 
+/*
+ * Remove a booking from a flight: every PNR row with this record locator on
+ * this flight (carrier, number, YYYY-MM-DD), before its new state is stored
+ * or because it was cancelled. Joins the caller's transaction. *deletedp how
+ * many rows went.
+ */
+int store_delete_booking(struct store *s, const char *locator, const char *carrier,
+			 const char *flight_number, const char *date, uint64_t *deletedp);
+
 /* How many rows the store holds. */
 int store_count(struct store *s, uint64_t *np);
 

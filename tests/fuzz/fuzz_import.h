@@ -1,7 +1,7 @@
 /*
  * fuzz_import.h: one import reader on arbitrary bytes, into an in-memory
  * store emptied every 1000 inputs (memory stays bounded). Included by
- * fuzz_paxlst.c, fuzz_csv.c and fuzz_jsonl.c with FUZZ_FORMAT defined.
+ * fuzz_paxlst.c, fuzz_pnrgov.c, fuzz_csv.c and fuzz_jsonl.c with FUZZ_FORMAT defined.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
