@@ -391,7 +391,8 @@ store_usage(FILE *f)
 {
 	fprintf(f, "Usage: piugw store stats [-c CONFIG | --store FILE] [--json]\n"
 		   "       piugw store purge [-c CONFIG | --store FILE] [--older-than-days N]\n\n"
-		   "  stats  rows by source, by age band and the range of flight dates\n"
+		   "  stats  rows by source, persons (one on a flight, from API and PNR, counted\n"
+		   "         once), by age band, and the range of flight dates\n"
 		   "  purge  delete rows transferred longer ago than the retention (default from\n"
 		   "         piugwd.yaml, else 1826 days: five years) and say how many; the\n"
 		   "         erasure goes on the gateway's audit log, as an import does\n");
@@ -484,17 +485,20 @@ store_main(int argc, char **argv)
 			ret = CLI_EXIT_USAGE;
 		} else if (json) {
 			ret = cli_json_print(json_pack(
-				"{s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:s, s:s}", "rows",
-				(json_int_t)st.rows, "api", (json_int_t)st.api, "pnr", (json_int_t)st.pnr,
+				"{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:s, s:s}", "rows",
+				(json_int_t)st.rows, "persons", (json_int_t)st.persons, "api",
+				(json_int_t)st.api, "pnr", (json_int_t)st.pnr,
 				"age", "under_30_days", (json_int_t)st.age_bands[0], "under_183_days",
 				(json_int_t)st.age_bands[1], "under_5_years", (json_int_t)st.age_bands[2],
 				"older", (json_int_t)st.age_bands[3], "first_flight", st.first_flight,
 				"last_flight", st.last_flight));
 		} else {
 			printf("rows          %ju (API %ju, PNR %ju)\n"
+			       "persons       %ju (a person on a flight counted once, from API and PNR)\n"
 			       "transferred   < 30 days %ju, < 183 days %ju, < 5 years %ju, older %ju\n"
 			       "flight dates  %s to %s\n",
 			       (uintmax_t)st.rows, (uintmax_t)st.api, (uintmax_t)st.pnr,
+			       (uintmax_t)st.persons,
 			       (uintmax_t)st.age_bands[0], (uintmax_t)st.age_bands[1],
 			       (uintmax_t)st.age_bands[2], (uintmax_t)st.age_bands[3],
 			       st.first_flight[0] ? st.first_flight : "-",

@@ -249,6 +249,7 @@ struct ex {
 	struct digests ds;
 	char unknown[160];  /* the fields of the request this version does not know */
 	char detail[320];   /* rec.detail with them named */
+	char sources[240];  /* an answer: which source each disclosed category came from */
 };
 
 static const char *
@@ -453,6 +454,12 @@ answer(struct gw *g, const Piugw__Query *q, const struct policy_decision *dec,
 	}
 	if (ret == 0)
 		ret = disclose_build(g->store, &r, dec, gw_now_ms(), qrp, &masked);
+	/* A person's elements may come from API and PNR rows: the record says which from which. */
+	if (ret == 0) {
+		disclose_sources(&r, dec, x->sources, sizeof(x->sources));
+		if (x->sources[0] != '\0')
+			x->rec.detail = x->sources;
+	}
 	store_result_clear(&r);
 	if (ret != 0)
 		return ret;

@@ -272,6 +272,40 @@ build_match(struct store *s, struct ctx *c, const struct store_match *m)
 
 /* See disclose.h. */
 void
+disclose_sources(const struct store_result *r, const struct policy_decision *dec, char *out,
+		 size_t size)
+{
+	vocab_set from[3] = {0, 0, 0}; /* by STORE_SOURCE_* */
+	size_t n, o = 0;
+
+	if (size > 0)
+		out[0] = '\0';
+	if (dec->disclosure == PIUGW__DISCLOSURE__DISCLOSURE_HIT_NO_HIT)
+		return;
+	n = r->n < dec->max_results ? r->n : dec->max_results;
+	for (size_t i = 0; i < n; i++)
+		for (int c = 0; c < COL__COUNT; c++) {
+			int cat = store_cols[c].category, src = r->m[i].col_source[c];
+			if (cat > 0 && src >= 1 && src <= 2 && (dec->categories & VOCAB_BIT(cat)))
+				from[src] |= VOCAB_BIT(cat);
+		}
+	for (int src = 1; src <= 2; src++) {
+		bool first = true;
+		if (from[src] == 0)
+			continue;
+		o += (size_t)snprintf(out + o, o < size ? size - o : 0, "%sfrom %s:", o ? "; " : "",
+				      src == STORE_SOURCE_API ? "API" : "PNR");
+		for (const struct vocab *v = vocab_categories; v->name != NULL; v++)
+			if (from[src] & VOCAB_BIT(v->value)) {
+				o += (size_t)snprintf(out + o, o < size ? size - o : 0, "%s %s",
+						      first ? "" : ",", v->name);
+				first = false;
+			}
+	}
+}
+
+/* See disclose.h. */
+void
 disclose_free(Piugw__QueryResult **qp)
 {
 	if (qp == NULL || *qp == NULL)

@@ -29,6 +29,16 @@ int disclose_build(struct store *s, const struct store_result *r,
 void disclose_free(Piugw__QueryResult **qp);
 
 /*
+ * Where what disclose_build disclosed of r came from, for the audit record
+ * (a person's elements may come from their API and their PNR rows, store.h):
+ * "from API: api.identity, api.document; from PNR: pnr.booking" over the
+ * categories the decision allows, of the matches it discloses. "" when
+ * nothing is disclosed.
+ */
+void disclose_sources(const struct store_result *r, const struct policy_decision *dec, char *out,
+		      size_t size);
+
+/*
  * The asking side's check of a partner's answer (PROTOCOL.md section 11):
  * does qr hold only what t, our copy of the terms for our requests to that
  * partner, lets us receive, and only what qr itself declares (categories),

@@ -68,7 +68,7 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *insert, *insert_sel, *by_doc, *by_name, *by_dob, *by_locator, *by_flight,
-		*by_sel, *begin, *commit, *rollback, *del_sel, *del_row;
+		*by_sel, *by_person, *begin, *commit, *rollback, *del_sel, *del_row;
 	unsigned depth;      /* store_begin nesting: 0 none, 1 a transaction, more savepoints */
 	bool hold;           /* store_read_hold: searches share one read transaction */
 	char cols_sql[2048]; /* "id, source, transferred_at, surname, ..." */
@@ -171,8 +171,8 @@ store_close(struct store **sp)
 		return;
 	s = *sp;
 	sqlite3_stmt *all[] = {s->insert, s->insert_sel, s->by_doc, s->by_name, s->by_dob,
-			       s->by_locator, s->by_flight, s->by_sel, s->begin, s->commit,
-			       s->rollback, s->del_sel, s->del_row};
+			       s->by_locator, s->by_flight, s->by_sel, s->by_person, s->begin,
+			       s->commit, s->rollback, s->del_sel, s->del_row};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sqlite3_finalize(all[i]);
 	sqlite3_close(s->db);
@@ -277,6 +277,9 @@ store_open(const char *path, struct store **outp, struct diag *d)
 	SEL(by_flight, "flight_key = ?1 ORDER BY surname")
 	SEL(by_sel, "id IN (SELECT traveller_id FROM selector WHERE kind = ?1 AND value = ?2) "
 		    "ORDER BY transferred_at DESC")
+	/* The other rows of one person on one flight (store.h). */
+	SEL(by_person, "flight_key = ?1 AND (doc_key = ?2 OR (name_key = ?3 AND dob_key IS NOT "
+		       "NULL)) ORDER BY id")
 #undef SEL
 	*outp = s;
 	s = NULL;
@@ -724,7 +727,163 @@ row(sqlite3_stmt *st, struct store_match *m)
 		}
 	}
 	m->score = 1.0;
+	m->rows = 1;
+	m->sources = 1u << (m->t.source & 7);
+	for (int i = 0; i < COL__COUNT; i++)
+		m->col_source[i] = m->t.v[i] != NULL ? (uint8_t)m->t.source : 0;
 	return 0;
+}
+
+/* ---- one person, many rows ---- */
+
+/* What one row is one person by on its flight. */
+struct person_key {
+	char fk[48], dep[16], dk[96], nk[2 * MATCH_NAME_MAX + 24];
+	bool has_dk, has_nk;
+};
+
+static void
+person_key(const struct traveller *t, struct person_key *k)
+{
+	flight_key(t->v[COL_CARRIER], t->v[COL_FLIGHT_NUMBER], t->v[COL_FLIGHT_DATE], k->fk,
+		   sizeof(k->fk));
+	match_document(t->v[COL_DEP_AIRPORT], k->dep, sizeof(k->dep));
+	k->has_dk = !empty(t->v[COL_DOC_NUMBER]);
+	doc_key(t->v[COL_DOC_ISSUER], t->v[COL_DOC_NUMBER], k->dk, sizeof(k->dk));
+	/* A name alone is not a person: with the date of birth only. */
+	k->has_nk = !empty(t->v[COL_DATE_OF_BIRTH]) && !empty(t->v[COL_SURNAME]);
+	name_key(t->v[COL_SURNAME], t->v[COL_GIVEN_NAMES], t->v[COL_DATE_OF_BIRTH], k->nk,
+		 sizeof(k->nk));
+}
+
+static bool
+same_person(const struct person_key *a, const struct person_key *b)
+{
+	/* One leg of a flight: the same departure, where both rows say it. */
+	return strcmp(a->fk, b->fk) == 0 &&
+	       (a->dep[0] == '\0' || b->dep[0] == '\0' || strcmp(a->dep, b->dep) == 0) &&
+	       ((a->has_dk && b->has_dk && strcmp(a->dk, b->dk) == 0) ||
+		(a->has_nk && b->has_nk && strcmp(a->nk, b->nk) == 0));
+}
+
+/* The source whose elements of column c come first: API for api.*, PNR for pnr.*. */
+static int
+own_source(int c)
+{
+	int cat = store_cols[c].category;
+	return cat >= 1 && cat <= 4 ? STORE_SOURCE_API : STORE_SOURCE_PNR;
+}
+
+/* Join row b (taken: its values move) into the person a. */
+static void
+fold(struct store_match *a, struct traveller *b)
+{
+	for (int c = 0; c < COL__COUNT; c++) {
+		if (b->v[c] == NULL)
+			continue;
+		if (a->t.v[c] == NULL ||
+		    (a->col_source[c] != own_source(c) && b->source == own_source(c))) {
+			free(a->t.v[c]);
+			a->t.v[c] = b->v[c];
+			b->v[c] = NULL;
+			a->col_source[c] = (uint8_t)b->source;
+		}
+	}
+	a->sources |= 1u << (b->source & 7);
+	a->rows++;
+	if (b->transferred_at_ms < a->t.transferred_at_ms)
+		a->t.transferred_at_ms = b->transferred_at_ms;
+	traveller_clear(b);
+}
+
+/*
+ * One match per person: the rows of r of one person joined, then each
+ * person's other rows in the store (the PNR of an API match, and the other
+ * way round) joined too. *mergedp how many rows of r went into another.
+ */
+#define PERSON_ROWS_MAX 16
+static int
+merge_persons(struct store *s, struct store_result *r, size_t *mergedp)
+{
+	struct person {
+		struct person_key k;
+		int64_t ids[PERSON_ROWS_MAX]; /* the rows joined */
+		unsigned nids;
+	} *p;
+	size_t n = 0;
+	int ret = 0;
+
+	*mergedp = 0;
+	if (r->n == 0)
+		return 0;
+	if ((p = calloc(r->n, sizeof(*p))) == NULL)
+		return PIUGW_ENOMEM;
+	for (size_t i = 0; i < r->n; i++) {
+		struct person_key ki;
+		size_t j;
+		person_key(&r->m[i].t, &ki);
+		for (j = 0; j < n && !same_person(&p[j].k, &ki); j++)
+			;
+		if (j < n && p[j].nids < PERSON_ROWS_MAX) {
+			p[j].ids[p[j].nids++] = r->m[i].t.id;
+			fold(&r->m[j], &r->m[i].t);
+			(*mergedp)++;
+			continue;
+		}
+		p[n].k = ki;
+		p[n].ids[0] = r->m[i].t.id;
+		p[n].nids = 1;
+		if (n != i)
+			r->m[n] = r->m[i];
+		n++;
+	}
+	r->n = n;
+	/* Their rows the search did not find (another source, found by the other key). */
+	for (size_t i = 0; i < r->n && ret == 0; i++) {
+		sqlite3_stmt *st = s->by_person;
+		int rc;
+		if (!p[i].k.has_dk && !p[i].k.has_nk)
+			continue;
+		sqlite3_bind_text(st, 1, p[i].k.fk, -1, SQLITE_STATIC);
+		if (p[i].k.has_dk)
+			sqlite3_bind_text(st, 2, p[i].k.dk, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 2);
+		if (p[i].k.has_nk)
+			sqlite3_bind_text(st, 3, p[i].k.nk, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 3);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			struct store_match other;
+			int64_t id = sqlite3_column_int64(st, 0);
+			bool seen = false;
+			for (unsigned x = 0; x < p[i].nids && !seen; x++)
+				seen = p[i].ids[x] == id;
+			if (seen || p[i].nids == PERSON_ROWS_MAX)
+				continue;
+			if (row(st, &other) != 0) {
+				ret = PIUGW_ENOMEM;
+				break;
+			}
+			{
+				/* Another leg of the same flight is another row, not this person's. */
+				struct person_key ko;
+				person_key(&other.t, &ko);
+				if (!same_person(&p[i].k, &ko)) {
+					traveller_clear(&other.t);
+					continue;
+				}
+			}
+			p[i].ids[p[i].nids++] = id;
+			fold(&r->m[i], &other.t);
+		}
+		if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+			ret = PIUGW_ESYSTEM;
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	free(p);
+	return ret;
 }
 
 static int
@@ -741,17 +900,23 @@ result_push(struct store_result *r, size_t *cap)
 	return 0;
 }
 
-/* Run a bound statement: every row counted, the first `limit` kept. */
+/*
+ * Run a bound statement: every row counted, persons joined (merge_persons),
+ * the first `limit` kept. Twice as many rows as asked are read before the
+ * join, so that rows of one person do not leave fewer than limit matches;
+ * total counts the persons among them and every row past them.
+ */
 static int
-collect(sqlite3_stmt *st, size_t limit, const char *matched_on, struct store_result *out)
+collect(struct store *s, sqlite3_stmt *st, size_t limit, const char *matched_on,
+	struct store_result *out)
 {
-	size_t cap = 0;
+	size_t cap = 0, keep = limit < SIZE_MAX / 4 ? 2 * limit + 2 : limit, merged = 0;
 	int rc, ret = 0;
 
 	memset(out, 0, sizeof(*out));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		out->total++;
-		if (out->n >= limit)
+		if (out->n >= keep)
 			continue;
 		if ((ret = result_push(out, &cap)) != 0 || (ret = row(st, &out->m[out->n])) != 0)
 			break;
@@ -761,6 +926,11 @@ collect(sqlite3_stmt *st, size_t limit, const char *matched_on, struct store_res
 		ret = PIUGW_ESYSTEM;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	if (ret == 0 && (ret = merge_persons(s, out, &merged)) == 0) {
+		out->total -= merged;
+		while (out->n > limit)
+			traveller_clear(&out->m[--out->n].t);
+	}
 	if (ret != 0)
 		store_result_clear(out);
 	return ret;
@@ -776,7 +946,7 @@ store_search_document(struct store *s, const char *issuer, const char *number, s
 	snapshot(s);
 	doc_key(issuer, number, dk, sizeof(dk));
 	sqlite3_bind_text(s->by_doc, 1, dk, -1, SQLITE_TRANSIENT);
-	return collect(s->by_doc, limit, "document", out);
+	return collect(s, s->by_doc, limit, "document", out);
 }
 
 /* See store.h. */
@@ -789,7 +959,7 @@ store_search_name(struct store *s, const char *surname, const char *given,
 	snapshot(s);
 	name_key(surname, given, date_of_birth, nk, sizeof(nk));
 	sqlite3_bind_text(s->by_name, 1, nk, -1, SQLITE_TRANSIENT);
-	return collect(s->by_name, limit, "name+date_of_birth", out);
+	return collect(s, s->by_name, limit, "name+date_of_birth", out);
 }
 
 static int
@@ -836,6 +1006,14 @@ store_search_name_fuzzy(struct store *s, const char *surname, const char *given,
 	}
 	if (out->n > 1)
 		qsort(out->m, out->n, sizeof(*out->m), cmp_score);
+	/* The best-scoring row of each person leads; its other rows join it. */
+	{
+		size_t merged = 0;
+		if ((ret = merge_persons(s, out, &merged)) != 0) {
+			store_result_clear(out);
+			return ret;
+		}
+	}
 	out->total = out->n;
 	while (out->n > limit)
 		traveller_clear(&out->m[--out->n].t);
@@ -851,7 +1029,7 @@ store_search_locator(struct store *s, const char *locator, size_t limit, struct 
 	snapshot(s);
 	match_document(locator, lk, sizeof(lk));
 	sqlite3_bind_text(s->by_locator, 1, lk, -1, SQLITE_TRANSIENT);
-	return collect(s->by_locator, limit, "record_locator", out);
+	return collect(s, s->by_locator, limit, "record_locator", out);
 }
 
 /* See store.h. */
@@ -864,7 +1042,7 @@ store_search_flight(struct store *s, const char *carrier, const char *flight_num
 	snapshot(s);
 	flight_key(carrier, flight_number, date, fk, sizeof(fk));
 	sqlite3_bind_text(s->by_flight, 1, fk, -1, SQLITE_TRANSIENT);
-	return collect(s->by_flight, limit, "flight", out);
+	return collect(s, s->by_flight, limit, "flight", out);
 }
 
 /* See store.h. */
@@ -884,7 +1062,7 @@ store_search_selector(struct store *s, enum store_selector kind, const char *val
 	}
 	sqlite3_bind_int(s->by_sel, 1, (int)kind);
 	sqlite3_bind_text(s->by_sel, 2, norm, -1, SQLITE_TRANSIENT);
-	return collect(s->by_sel, limit, on[kind], out);
+	return collect(s, s->by_sel, limit, on[kind], out);
 }
 
 /* See store.h. */
@@ -902,13 +1080,17 @@ store_co_travellers(struct store *s, const struct traveller *t, struct store_res
 		return ret;
 	/* The same booking, the same leg (normalised as the flight search does), not them. */
 	char mine[48], theirs[48];
+	struct person_key me, them;
 	flight_key(t->v[COL_CARRIER], t->v[COL_FLIGHT_NUMBER], t->v[COL_FLIGHT_DATE], mine,
 		   sizeof(mine));
+	person_key(t, &me);
 	for (size_t i = 0; i < all.n; i++) {
 		struct store_match *m = &all.m[i];
 		flight_key(m->t.v[COL_CARRIER], m->t.v[COL_FLIGHT_NUMBER], m->t.v[COL_FLIGHT_DATE],
 			   theirs, sizeof(theirs));
-		if (m->t.id == t->id || strcmp(mine, theirs) != 0) {
+		person_key(&m->t, &them);
+		/* Not them, however their rows were joined (by id or as one person). */
+		if (m->t.id == t->id || same_person(&me, &them) || strcmp(mine, theirs) != 0) {
 			traveller_clear(&m->t);
 			continue;
 		}
@@ -1024,6 +1206,24 @@ store_stats(struct store *s, int64_t now_ms, struct store_stats *out)
 				 (const char *)sqlite3_column_text(st, 8));
 		ret = 0;
 	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/*
+	 * A person: on a leg of a flight, the document, else the name and date
+	 * of birth, else the row (the search's rule, less the rows whose
+	 * departure one of them leaves out).
+	 */
+	if (ret == 0 &&
+	    (sqlite3_prepare_v2(s->db,
+				"SELECT count(*) FROM (SELECT DISTINCT flight_key, "
+				"upper(coalesce(dep_airport, '')), "
+				"coalesce(doc_key, CASE WHEN dob_key IS NOT NULL THEN name_key END, "
+				"'row ' || id) FROM traveller)",
+				-1, &st, NULL) != SQLITE_OK ||
+	     sqlite3_step(st) != SQLITE_ROW))
+		ret = PIUGW_ESYSTEM;
+	else if (ret == 0)
+		out->persons = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return ret;
 }

@@ -2,7 +2,10 @@
  * store.h: the traveller store (DESIGN.md section 5) in one SQLite file.
  *
  * One row is one person on one flight leg, from API or PNR, with the time
- * the carrier transferred it. Every element is a column of the table below,
+ * the carrier transferred it. A search returns one match per person: the
+ * rows of one flight (carrier, number, date) with the same document, or
+ * the same name and date of birth, are one person, whichever source each
+ * came from, and their elements are joined (store_match.col_source). Every element is a column of the table below,
  * which also says which category it belongs to and whether Art 12(2) of
  * Directive 2016/681 masks it after mask_after_days; imports, searches, the
  * disclosure filter and masking all work from that one table.
@@ -129,10 +132,20 @@ int store_count(struct store *s, uint64_t *np);
 /* ---- search ---- */
 
 struct store_match {
-	struct traveller t;
+	struct traveller t;  /* the person's elements, joined from every row of them */
 	double score;        /* 1.0 exact */
 	bool needs_review;   /* every fuzzy hit */
 	const char *matched_on;
+	/*
+	 * Where each element came from (STORE_SOURCE_*; 0: none): the API
+	 * row's for api.* elements and the PNR row's for pnr.* ones where both
+	 * have them. t.source is the first row's; t.transferred_at_ms the
+	 * oldest row's (masking goes by the oldest); sources a bit
+	 * (1 << STORE_SOURCE_*) per source joined.
+	 */
+	uint8_t col_source[COL__COUNT];
+	unsigned sources;
+	unsigned rows;       /* how many rows were joined */
 };
 
 struct store_result {
@@ -175,6 +188,7 @@ int store_purge(struct store *s, int64_t before_ms, uint64_t *deletedp);
 
 struct store_stats {
 	uint64_t rows, api, pnr;
+	uint64_t persons;      /* rows of one person on one flight counted once (store_match) */
 	uint64_t age_bands[4]; /* < 30 days, < 183 days (masking), < 5 years, older */
 	char first_flight[11], last_flight[11];
 };

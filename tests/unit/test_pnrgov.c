@@ -380,6 +380,84 @@ bytes_that_are_not_text(void **state)
 	assert_int_equal(on_booking(f, "NUL001"), 0);
 }
 
+/* The PAXLST of the flight, as test_import reads it. */
+static void
+paxlst(struct fx *f, struct diag *d)
+{
+	char *path = tu_path(PIUGW_FIXTURES_DIR "/paxlst", "basic.edi");
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct import_stats st;
+
+	assert_int_equal(fileio_read(path, 1 << 20, 0, &buf, &len, NULL), 0);
+	assert_int_equal(import_text(f->s, IMPORT_PAXLST, (char *)buf, len, "basic.edi", NOW, &st, d,
+				     NULL, NULL), 0);
+	assert_int_equal(st.stored, 3);
+	fileio_free(buf, len, 0);
+	free(path);
+}
+
+/*
+ * One person, two sources: Anna Mueller's API (PAXLST) and PNR rows of
+ * XB101 on 2027-05-30 are one match, with the elements of both, each from
+ * its own source; a booking's search lists each traveller once; stats count
+ * persons and rows apart; importing both again changes nothing.
+ */
+static void
+one_person_across_api_and_pnr(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	struct store_result r;
+	struct store_stats ss;
+	const struct store_match *m;
+
+	diag_init(&d);
+	paxlst(f, &d);
+	run(f, "booking.edi", &d);
+	for (int pass = 0; pass < 2; pass++) {
+		r = by_doc(f, "XBA", "P1234567");
+		m = &r.m[0];
+		assert_int_equal(r.n, 1);
+		assert_int_equal(m->rows, 2);
+		assert_int_equal(m->sources, (1u << STORE_SOURCE_API) | (1u << STORE_SOURCE_PNR));
+		/* API elements from the API row, PNR ones from the PNR row, the rest where found. */
+		assert_int_equal(m->col_source[COL_DOC_NUMBER], STORE_SOURCE_API);
+		assert_int_equal(m->col_source[COL_EMBARKATION], STORE_SOURCE_API); /* PAXLST only */
+		assert_int_equal(m->col_source[COL_RECORD_LOCATOR], STORE_SOURCE_PNR);
+		assert_int_equal(m->col_source[COL_EMAILS], STORE_SOURCE_PNR);
+		assert_int_equal(m->col_source[COL_SEAT], STORE_SOURCE_PNR); /* not in the PAXLST */
+		assert_string_equal(V(&m->t, COL_EMBARKATION), "XBB");
+		assert_string_equal(V(&m->t, COL_EMAILS), "ANNA.MUELLER@EXAMPLE.XB");
+		assert_string_equal(V(&m->t, COL_SEAT), "12A");
+		store_result_clear(&r);
+		/* By name and date of birth too: one match, both sources. */
+		assert_int_equal(store_search_name(f->s, "MUELLER", "ANNA", "1985-04-12", 10, &r), 0);
+		assert_int_equal(r.total, 1);
+		assert_int_equal(r.m[0].rows, 2);
+		store_result_clear(&r);
+		/* The booking: Anna, Jonas (both sources) and Lena (PNR only), each once. */
+		assert_int_equal(store_search_locator(f->s, "ABC123", 10, &r), 0);
+		assert_int_equal(r.total, 3);
+		assert_int_equal(r.n, 3);
+		store_result_clear(&r);
+		/* Co-travellers of Anna: Jonas and Lena, not Anna's own other row. */
+		r = by_doc(f, "XBA", "P1234567");
+		struct store_result co;
+		assert_int_equal(store_co_travellers(f->s, &r.m[0].t, &co), 0);
+		assert_int_equal(co.n, 2);
+		store_result_clear(&co);
+		store_result_clear(&r);
+		assert_int_equal(store_stats(f->s, NOW, &ss), 0);
+		assert_int_equal(ss.rows, 7);      /* 3 API, 4 PNR */
+		assert_int_equal(ss.persons, 5);   /* Anna and Jonas once each */
+		/* Again, both files: the same store. */
+		paxlst(f, &d);
+		run(f, "booking.edi", &d);
+	}
+	diag_clear(&d);
+}
+
 /* The ssr column of CSV and JSON Lines is filtered the same way. */
 static void
 csv_ssr_column_filtered(void **state)
@@ -415,6 +493,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(bad_bookings_refused_the_rest_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(bytes_that_are_not_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(csv_ssr_column_filtered, setup, teardown),
+		cmocka_unit_test_setup_teardown(one_person_across_api_and_pnr, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
