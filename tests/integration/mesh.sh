@@ -118,7 +118,7 @@ fi
 check "the first import is on XB's record" test "$(ask XB-PIU audit show --event imported --json)" -eq 0
 check "as it began and as it ended" has '"count": 2'
 check "its beginning" has '"detail": "csv import begins: 1 file"'
-check "with its counts, not the file's name" has '"detail": "csv import: 1 file, 3 read, 3 stored (0 replaced), 0 removed, 0 rejected, 0 sensitive dropped"'
+check "with its counts (MOML dropped), not the file's name" has '"detail": "csv import: 1 file, 3 read, 3 stored (0 replaced), 0 removed, 0 rejected, 1 sensitive dropped"'
 # XB runs now: it writes the record, and answers once the record is durable.
 check "import while XB runs" test "$(ask XB-PIU import --format csv "$dir/travellers.csv")" -eq 0
 check "XB recorded it" wait_log XB-PIU store_imported
