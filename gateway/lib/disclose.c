@@ -14,6 +14,7 @@
 
 #include "disclose.h"
 #include "piugw/error.h"
+#include "num.h"
 #include "vocab.h"
 
 struct ctx {
@@ -35,6 +36,32 @@ static bool
 allowed(const struct ctx *c, int category)
 {
 	return category != 0 && (c->dec->categories & VOCAB_BIT(category));
+}
+
+/*
+ * A segment of the itinerary as the store keeps it, "BA0123 LHR-JFK
+ * 2026-05-01" (carrier and number, departure-arrival, date), into its
+ * fields; text of another form is kept whole as the flight number. Takes
+ * text (heap). A masked one ("***") is kept whole too.
+ */
+static void
+segment_of(struct ctx *c, char *text, Piugw__Segment *sg)
+{
+	char fl[16], dep[8], arr[8], date[11], extra;
+	int32_t day;
+
+	if (sscanf(text, " %15s %7[A-Za-z0-9]-%7[A-Za-z0-9] %10s %c", fl, dep, arr, date, &extra) == 4 &&
+	    strlen(fl) > 2 && (strcmp(date, "open") == 0 || num_parse_date(date, 10, &day))) {
+		sg->carrier = need(c, strndup(fl, 2));
+		sg->flight_number = need(c, strdup(fl + 2));
+		sg->departure_airport = need(c, strdup(dep));
+		sg->arrival_airport = need(c, strdup(arr));
+		if (strcmp(date, "open") != 0)
+			sg->departure_time_ms = (int64_t)day * 86400000;
+		free(text);
+		return;
+	}
+	sg->flight_number = text;
 }
 
 /* The value of column col for the reply: NULL-safe, masked where the law says. */
@@ -243,7 +270,7 @@ build_match(struct store *s, struct ctx *c, const struct store_match *m)
 			if (sg == NULL)
 				break;
 			piugw__segment__init(sg);
-			sg->flight_number = segs[i]; /* "BA0123 LHR-JFK 2026-05-01" as stored */
+			segment_of(c, segs[i], sg); /* "BA0123 LHR-JFK 2026-05-01" as stored */
 			segs[i] = NULL;
 			x->pnr_itinerary->segments[x->pnr_itinerary->n_segments++] = sg;
 		}

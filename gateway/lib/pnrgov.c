@@ -476,7 +476,10 @@ on_ssr(struct reader *r, const struct edi_seg *sg, unsigned seg)
 	on_ssr_for(r, p, sg, seg);
 }
 
-/* An itinerary TVL: "2010-03-30 ATL-LGW DL10" into the booking's itinerary. */
+/*
+ * An itinerary TVL into the booking's itinerary, in the store's form of a
+ * segment: "DL10 ATL-LGW 2010-03-30" (an open date: "open").
+ */
 static void
 on_leg(struct reader *r, const struct edi_seg *sg, unsigned seg)
 {
@@ -488,9 +491,9 @@ on_leg(struct reader *r, const struct edi_seg *sg, unsigned seg)
 		BOOK_FAIL(r, seg, "TVL: the departure date is not DDMMYY");
 		return;
 	}
-	snprintf(leg, sizeof(leg), "%s %s-%s %s%s", date[0] ? date : "open",
-		 edi_value(sg, 2, 0), edi_value(sg, 3, 0), carrier, num);
-	add(r->b.bv, COL_ITINERARY, "; ", leg);
+	snprintf(leg, sizeof(leg), "%s%s %s-%s %s", carrier, num, edi_value(sg, 2, 0),
+		 edi_value(sg, 3, 0), date[0] ? date : "open");
+	add(r->b.bv, COL_ITINERARY, ";", leg);
 	if (date[0] != '\0')
 		add(r->b.bv, COL_TRAVEL_DATES, ";", date);
 	r->b.in_leg = true;

@@ -1,6 +1,6 @@
 # Shared by the scripts that run real gateways (mesh.sh, faults.sh), after
-# lib.sh: the example mesh in $dir/mesh with the named travellers in every
-# store, and helpers that start, stop and question the gateways, always
+# lib.sh: the example mesh in $dir/mesh with the named travellers (API,
+# mktravellers) and their PNR (mkpnrgov) in every store, and helpers that start, stop and question the gateways, always
 # synchronised on events (the ready descriptor, log lines).
 #   piugw=... piugwd=... rogue=... base=PORT [members=N]; . lib.sh; . meshlib.sh
 # members=N: mkmesh --members N (XA-PIU, XB-PIU, ...) instead of the three.
@@ -14,9 +14,12 @@ PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port "$base" ${members:+--memb
 	{ echo "mkmesh failed"; exit 1; }
 ids=$(cd "$m" && ls -d *-PIU)
 "$top/deploy/examples/mktravellers" >"$dir/travellers.csv"
+"$top/deploy/examples/mkpnrgov" >"$dir/pnr.edi"
 for id in $ids; do
 	"$piugw" import --format csv -c "$m/$id/etc/piugwd.yaml" "$dir/travellers.csv" >/dev/null ||
 		{ echo "import failed"; exit 1; }
+	"$piugw" import --format pnrgov -c "$m/$id/etc/piugwd.yaml" "$dir/pnr.edi" >/dev/null 2>&1 ||
+		{ echo "PNRGOV import failed"; exit 1; }
 done
 cfg() { echo "$m/$1/etc/piugwd.yaml"; }
 
