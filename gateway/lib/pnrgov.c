@@ -649,17 +649,14 @@ book_end(struct reader *r, unsigned seg)
 	r->st->read += b->ntrav;
 	if (b->err[0] != '\0')
 		goto reject;
-	if (store_begin(r->s) != 0)
-		return PIUGW_ESYSTEM;
-	/* Its new state replaces its old one on this flight; a cancelled one just goes. */
-	rc = store_delete_booking(r->s, b->bv[COL_RECORD_LOCATOR], f->carrier, f->number, f->date,
-				  &gone);
-	if (rc != 0) {
-		store_rollback(r->s);
-		return rc == PIUGW_EINVAL ? 0 : rc;
-	}
+	/*
+	 * Every traveller made whole and checked before anything is written:
+	 * a booking is stored or refused whole without a savepoint of its own
+	 * (the file's transaction is the store's one). A write that fails then
+	 * fails the file.
+	 */
 	diag_init(&why);
-	for (unsigned i = 0; !b->cancelled && i < b->ntrav; i++) {
+	for (unsigned i = 0; !b->cancelled && i < b->ntrav && b->err[0] == '\0'; i++) {
 		struct traveller *t = &b->trav[i].t;
 		char id[256];
 		for (int c = 0; c < COL__COUNT; c++)
@@ -679,27 +676,36 @@ book_end(struct reader *r, unsigned seg)
 			 f->carrier, f->number, f->date, f->dep,
 			 empty(b->trav[i].ref) ? t->v[COL_SURNAME] : b->trav[i].ref,
 			 empty(b->trav[i].ref) && t->v[COL_GIVEN_NAMES] ? t->v[COL_GIVEN_NAMES] : "");
+		free(t->record_id);
 		t->record_id = strdup(id);
-		rc = store_insert(r->s, t, NULL, &why);
-		if (rc == PIUGW_EINVAL) {
+		if (t->record_id == NULL || store_check(t, &why) != 0)
 			BOOK_FAIL(r, b->start_seg, "traveller %u is incomplete: %s", i + 1,
-				  why.n > 0 ? why.lines[why.n - 1] : "?");
-			break;
-		}
-		if (rc != 0) {
+				  why.n > 0 ? why.lines[why.n - 1] : "out of memory");
+		/* Two TIFs under one reference number would be one record twice. */
+		for (unsigned k = 0; k < i && b->err[0] == '\0'; k++)
+			if (strcmp(b->trav[k].t.record_id, t->record_id) == 0)
+				BOOK_FAIL(r, b->start_seg, "travellers %u and %u have the same "
+					  "reference (TIF)", k + 1, i + 1);
+	}
+	diag_clear(&why);
+	if (b->err[0] != '\0')
+		goto reject;
+	/* Its new state replaces its old one on this flight; a cancelled one just goes. */
+	if ((rc = store_delete_booking(r->s, b->bv[COL_RECORD_LOCATOR], f->carrier, f->number,
+				       f->date, &gone)) != 0)
+		return PIUGW_ESYSTEM;
+	diag_init(&why);
+	for (unsigned i = 0; !b->cancelled && i < b->ntrav; i++) {
+		/* Its booking on this flight was just removed: nothing of it to look up. */
+		if (store_insert_new(r->s, &b->trav[i].t, &why) != 0) {
+			diag_add(r->d, "%s:%u: the store failed: %s", r->label, b->start_seg,
+				 why.n > 0 ? why.lines[why.n - 1] : "?");
 			diag_clear(&why);
-			store_rollback(r->s);
-			return rc;
+			return PIUGW_ESYSTEM;
 		}
 		stored++;
 	}
 	diag_clear(&why);
-	if (b->err[0] != '\0') {
-		store_rollback(r->s);
-		goto reject;
-	}
-	if (store_commit(r->s) != 0)
-		return PIUGW_ESYSTEM;
 	{
 		uint64_t same = gone < stored ? gone : stored;
 		r->st->stored += stored;

@@ -68,7 +68,8 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *insert, *insert_sel, *by_doc, *by_name, *by_dob, *by_locator, *by_flight,
-		*by_sel, *by_person, *begin, *commit, *rollback, *del_sel, *del_row;
+		*by_sel, *by_person, *begin, *commit, *rollback, *del_sel, *del_row, *del_book_sel,
+		*del_book_row, *savepoint, *release;
 	unsigned depth;      /* store_begin nesting: 0 none, 1 a transaction, more savepoints */
 	bool hold;           /* store_read_hold: searches share one read transaction */
 	char cols_sql[2048]; /* "id, source, transferred_at, surname, ..." */
@@ -172,7 +173,8 @@ store_close(struct store **sp)
 	s = *sp;
 	sqlite3_stmt *all[] = {s->insert, s->insert_sel, s->by_doc, s->by_name, s->by_dob,
 			       s->by_locator, s->by_flight, s->by_sel, s->by_person, s->begin,
-			       s->commit, s->rollback, s->del_sel, s->del_row};
+			       s->commit, s->rollback, s->del_sel, s->del_row, s->del_book_sel,
+			       s->del_book_row, s->savepoint, s->release};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sqlite3_finalize(all[i]);
 	sqlite3_close(s->db);
@@ -261,9 +263,17 @@ store_open(const char *path, struct store **outp, struct diag *d)
 	    (ret = prepare(s, &s->begin, "BEGIN", d)) != 0 ||
 	    (ret = prepare(s, &s->commit, "COMMIT", d)) != 0 ||
 	    (ret = prepare(s, &s->rollback, "ROLLBACK", d)) != 0 ||
+	    (ret = prepare(s, &s->savepoint, "SAVEPOINT nest", d)) != 0 ||
+	    (ret = prepare(s, &s->release, "RELEASE nest", d)) != 0 ||
 	    (ret = prepare(s, &s->del_sel, "DELETE FROM selector WHERE traveller_id IN "
 					   "(SELECT id FROM traveller WHERE record_key = ?1)", d)) != 0 ||
-	    (ret = prepare(s, &s->del_row, "DELETE FROM traveller WHERE record_key = ?1", d)) != 0)
+	    (ret = prepare(s, &s->del_row, "DELETE FROM traveller WHERE record_key = ?1", d)) != 0 ||
+	    (ret = prepare(s, &s->del_book_sel,
+			   "DELETE FROM selector WHERE traveller_id IN (SELECT id FROM traveller "
+			   "WHERE source = 2 AND locator_key = ?1 AND flight_key = ?2)", d)) != 0 ||
+	    (ret = prepare(s, &s->del_book_row,
+			   "DELETE FROM traveller WHERE source = 2 AND locator_key = ?1 AND "
+			   "flight_key = ?2", d)) != 0)
 		goto out;
 #define SEL(stmt, where)                                                                           \
 	snprintf(sql, sizeof(sql), "SELECT %s, name_norm FROM traveller WHERE %s", s->cols_sql,    \
@@ -302,10 +312,8 @@ step_done(struct store *s, sqlite3_stmt *st)
 int
 store_begin(struct store *s)
 {
-	int rc = s->depth == 0 ? step_done(s, s->begin)
-			       : sqlite3_exec(s->db, "SAVEPOINT nest", NULL, NULL, NULL) == SQLITE_OK
-				 ? 0
-				 : PIUGW_ESYSTEM;
+	/* Prepared once: a savepoint per PAXLST message or PNRGOV booking. */
+	int rc = step_done(s, s->depth == 0 ? s->begin : s->savepoint);
 
 	if (rc == 0)
 		s->depth++;
@@ -319,9 +327,7 @@ store_commit(struct store *s)
 	if (s->depth == 0)
 		return PIUGW_EINVAL;
 	if (--s->depth > 0)
-		return sqlite3_exec(s->db, "RELEASE nest", NULL, NULL, NULL) == SQLITE_OK
-			       ? 0
-			       : PIUGW_ESYSTEM;
+		return step_done(s, s->release);
 	if (step_done(s, s->commit) == 0)
 		return 0;
 	/* A commit that failed (the disk is full) leaves nothing half-done behind. */
@@ -599,16 +605,11 @@ values_ok(const struct traveller *t, struct diag *d)
 
 /* See store.h. */
 int
-store_insert(struct store *s, const struct traveller *t, bool *replacedp, struct diag *d)
+store_check(const struct traveller *t, struct diag *d)
 {
-	char dk[96], nk[2 * MATCH_NAME_MAX + 24], bk[16], nn[MATCH_NAME_MAX], lk[32], fk[48];
-	char rk[33];
 	int32_t day = 0;
-	int64_t id;
 	int ret;
 
-	if (replacedp != NULL)
-		*replacedp = false;
 	if (t->source != STORE_SOURCE_API && t->source != STORE_SOURCE_PNR) {
 		diag_add(d, "source must be API or PNR");
 		return PIUGW_EINVAL;
@@ -647,6 +648,27 @@ store_insert(struct store *s, const struct traveller *t, bool *replacedp, struct
 			return PIUGW_EINVAL;
 		}
 	}
+	if (!empty(t->record_id) && strlen(t->record_id) >= FIELD_MAX) {
+		diag_add(d, "record_id is longer than %d bytes", FIELD_MAX - 1);
+		return PIUGW_EINVAL;
+	}
+	return 0;
+}
+
+/* Check t and add it; replace: first remove the record of its key (store_insert). */
+static int
+insert_row(struct store *s, const struct traveller *t, bool replace, bool *replacedp,
+	   struct diag *d)
+{
+	char dk[96], nk[2 * MATCH_NAME_MAX + 24], bk[16], nn[MATCH_NAME_MAX], lk[32], fk[48];
+	char rk[33];
+	int64_t id;
+	int ret;
+
+	if (replacedp != NULL)
+		*replacedp = false;
+	if ((ret = store_check(t, d)) != 0)
+		return ret;
 	doc_key(t->v[COL_DOC_ISSUER], t->v[COL_DOC_NUMBER], dk, sizeof(dk));
 	name_key(t->v[COL_SURNAME], t->v[COL_GIVEN_NAMES], t->v[COL_DATE_OF_BIRTH], nk, sizeof(nk));
 	dob_key(t->v[COL_DATE_OF_BIRTH], bk, sizeof(bk));
@@ -654,21 +676,19 @@ store_insert(struct store *s, const struct traveller *t, bool *replacedp, struct
 	match_document(t->v[COL_RECORD_LOCATOR], lk, sizeof(lk));
 	flight_key(t->v[COL_CARRIER], t->v[COL_FLIGHT_NUMBER], t->v[COL_FLIGHT_DATE], fk,
 		   sizeof(fk));
-	if (!empty(t->record_id) && strlen(t->record_id) >= FIELD_MAX) {
-		diag_add(d, "record_id is longer than %d bytes", FIELD_MAX - 1);
-		return PIUGW_EINVAL;
-	}
 	record_key(t, empty(t->v[COL_DOC_NUMBER]) ? "" : dk, nk, rk);
 
 	/* The same record again replaces what was stored of it. */
-	sqlite3_bind_text(s->del_sel, 1, rk, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s->del_row, 1, rk, -1, SQLITE_STATIC);
-	if (step_done(s, s->del_sel) != 0 || step_done(s, s->del_row) != 0) {
-		diag_add(d, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		return PIUGW_ESYSTEM;
+	if (replace) {
+		sqlite3_bind_text(s->del_sel, 1, rk, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s->del_row, 1, rk, -1, SQLITE_STATIC);
+		if (step_done(s, s->del_sel) != 0 || step_done(s, s->del_row) != 0) {
+			diag_add(d, "%s: %s", s->path, sqlite3_errmsg(s->db));
+			return PIUGW_ESYSTEM;
+		}
+		if (replacedp != NULL)
+			*replacedp = sqlite3_changes(s->db) > 0;
 	}
-	if (replacedp != NULL)
-		*replacedp = sqlite3_changes(s->db) > 0;
 
 	sqlite3_stmt *st = s->insert;
 	sqlite3_bind_int(st, 1, t->source);
@@ -707,6 +727,27 @@ store_insert(struct store *s, const struct traveller *t, bool *replacedp, struct
 		return PIUGW_ESYSTEM;
 	}
 	return 0;
+}
+
+/* See store.h. */
+int
+store_insert(struct store *s, const struct traveller *t, bool *replacedp, struct diag *d)
+{
+	return insert_row(s, t, true, replacedp, d);
+}
+
+/* See store.h. */
+int
+store_insert_new(struct store *s, const struct traveller *t, struct diag *d)
+{
+	int rc = insert_row(s, t, false, NULL, d);
+
+	/* Not new after all (a caller's mistake): refused by the key's index, said so. */
+	if (rc == PIUGW_ESYSTEM && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE) {
+		diag_add(d, "a record with this key is stored already");
+		return PIUGW_EINVAL;
+	}
+	return rc;
 }
 
 /* ---- search ---- */
@@ -1144,12 +1185,8 @@ int
 store_delete_booking(struct store *s, const char *locator, const char *carrier,
 		     const char *flight_number, const char *date, uint64_t *deletedp)
 {
-	static const char *const sql[2] = {
-		"DELETE FROM selector WHERE traveller_id IN (SELECT id FROM traveller "
-		"WHERE source = 2 AND locator_key = ?1 AND flight_key = ?2)",
-		"DELETE FROM traveller WHERE source = 2 AND locator_key = ?1 AND flight_key = ?2"};
+	sqlite3_stmt *st[2] = {s->del_book_sel, s->del_book_row};
 	char lk[32], fk[48];
-	sqlite3_stmt *st = NULL;
 
 	*deletedp = 0;
 	match_document(locator, lk, sizeof(lk));
@@ -1157,15 +1194,10 @@ store_delete_booking(struct store *s, const char *locator, const char *carrier,
 	if (lk[0] == '\0')
 		return PIUGW_EINVAL;
 	for (int i = 0; i < 2; i++) {
-		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK)
+		sqlite3_bind_text(st[i], 1, lk, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st[i], 2, fk, -1, SQLITE_STATIC);
+		if (step_done(s, st[i]) != 0)
 			return PIUGW_ESYSTEM;
-		sqlite3_bind_text(st, 1, lk, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, fk, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_finalize(st);
-			return PIUGW_ESYSTEM;
-		}
-		sqlite3_finalize(st);
 	}
 	*deletedp = (uint64_t)sqlite3_changes64(s->db);
 	return 0;

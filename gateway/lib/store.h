@@ -126,6 +126,16 @@ int store_insert(struct store *s, const struct traveller *t, bool *replacedp, st
 int store_delete_booking(struct store *s, const char *locator, const char *carrier,
 			 const char *flight_number, const char *date, uint64_t *deletedp);
 
+/* The checks of store_insert alone, nothing written: 0 or PIUGW_EINVAL with why in d. */
+int store_check(const struct traveller *t, struct diag *d);
+
+/*
+ * The same, for a record known to be new: its booking was just removed
+ * (store_delete_booking), so its key is not looked up first. A record whose
+ * key is stored after all is refused (PIUGW_EINVAL), never stored twice.
+ */
+int store_insert_new(struct store *s, const struct traveller *t, struct diag *d);
+
 /* How many rows the store holds. */
 int store_count(struct store *s, uint64_t *np);
 

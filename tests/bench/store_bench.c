@@ -4,12 +4,18 @@
  * then times document lookups and fuzzy name searches (names given in the
  * other order, as a partner might send them) of travellers that exist.
  *
- *   store_bench [--travellers N] [--gen PATH] [--dir DIR]
+ *   store_bench [--travellers N] [--gen PATH] [--dir DIR] [--pnrgov]
+ *
+ * --pnrgov: the same travellers' PNR too, as the carriers' PNRGOV pushes
+ * (gen_travellers --pnrgov, one push per booking), imported after the CSV
+ * and timed; the lookups then run on the store where each person's API and
+ * PNR rows are joined (store.h).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +39,11 @@ main(int argc, char **argv)
 	static const struct option lo[] = {{"travellers", required_argument, NULL, 't'},
 					   {"gen", required_argument, NULL, 'g'},
 					   {"dir", required_argument, NULL, 'd'},
+					   {"pnrgov", no_argument, NULL, 'p'},
 					   {NULL, 0, NULL, 0}};
+	bool pnrgov = false;
+	double p0 = 0, p1 = 0;
+	uint64_t bookings = 0, pnr_travellers = 0;
 	uint64_t n = 1000000;
 	const char *gen = "build/release/deploy/examples/gen_travellers";
 	char tmpl[] = "/var/tmp/piugw-store-bench-XXXXXX", *dir = NULL, path[4200], cmd[9000];
@@ -48,6 +58,10 @@ main(int argc, char **argv)
 		}
 		if (c == 'd') {
 			dir = optarg;
+			continue;
+		}
+		if (c == 'p') {
+			pnrgov = true;
 			continue;
 		}
 		fprintf(stderr, "usage: store_bench [--travellers N] [--gen PATH] [--dir DIR]\n");
@@ -86,6 +100,27 @@ main(int argc, char **argv)
 	}
 	double i1 = bench_now_us();
 	fileio_free(buf, len, 0);
+
+	if (pnrgov) {
+		struct import_stats ps;
+		snprintf(cmd, sizeof(cmd), "'%s' %ju --pnrgov > '%s/pnr.edi'", gen, (uintmax_t)n, dir);
+		if (system(cmd) != 0)
+			return 1;
+		snprintf(path, sizeof(path), "%s/pnr.edi", dir);
+		if (fileio_read(path, (size_t)4 << 30, 0, &buf, &len, &d) != 0)
+			return 1;
+		p0 = bench_now_us();
+		if (import_text(s, IMPORT_PNRGOV, (char *)buf, len, "pnr.edi", 1811851200000LL, &ps, &d,
+				NULL, NULL) != 0 || ps.rejected != 0) {
+			for (size_t k = 0; k < d.n && k < 5; k++)
+				fprintf(stderr, "%s\n", d.lines[k]);
+			return 1;
+		}
+		p1 = bench_now_us();
+		bookings = ps.messages;
+		pnr_travellers = ps.stored;
+		fileio_free(buf, len, 0);
+	}
 
 	/* The sample of travellers that exist. */
 	snprintf(path, sizeof(path), "%s/queries.tsv", dir);
@@ -136,6 +171,15 @@ main(int argc, char **argv)
 	       (g1 - g0) / 1e6);
 	printf("  import (CSV)       %8.1f s   %10.0f rows/s\n", (i1 - i0) / 1e6,
 	       (double)st.stored / ((i1 - i0) / 1e6));
+	if (pnrgov) {
+		struct store_stats ss;
+		store_stats(s, 1811851200000LL, &ss);
+		printf("  import (PNRGOV)    %8.1f s   %10.0f travellers/s (%ju bookings, %ju "
+		       "travellers; then %ju rows, %ju persons)\n",
+		       (p1 - p0) / 1e6, (double)pnr_travellers / ((p1 - p0) / 1e6),
+		       (uintmax_t)bookings, (uintmax_t)pnr_travellers, (uintmax_t)ss.rows,
+		       (uintmax_t)ss.persons);
+	}
 	printf("  document lookup    p50 %7.1f us   p99 %7.1f us   (%zu lookups, %u misses)\n", d50,
 	       d99, nd, misses);
 	printf("  fuzzy name search  p50 %7.1f us   p99 %7.1f us   (%zu searches, %u misses)\n",
