@@ -64,11 +64,19 @@ const struct store_col_info store_cols[COL__COUNT] = {
 	[COL_SSR] = {"ssr", 0, true},
 };
 
+/* The two indexes a person is found by (schema 3: with the flight). */
+#define INDEX_DOC "CREATE INDEX t_doc ON traveller(doc_key, transferred_at, flight_key);"
+#define INDEX_NAME "CREATE INDEX t_name ON traveller(name_key, transferred_at, flight_key);"
+
+/* Every search selects the row's keys after its columns and name_norm (person keys). */
+#define KEY_COLS ", doc_key, name_key, flight_key, dob_key"
+#define KEY_COL0 (3 + COL__COUNT + 1)
+
 struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *insert, *insert_sel, *by_doc, *by_name, *by_dob, *by_locator, *by_flight,
-		*by_sel, *by_person, *begin, *commit, *rollback, *del_sel, *del_row, *del_book_sel,
+		*by_sel, *by_person_doc, *by_person_name, *by_id, *begin, *commit, *rollback, *del_sel, *del_row, *del_book_sel,
 		*del_book_row, *savepoint, *release;
 	unsigned depth;      /* store_begin nesting: 0 none, 1 a transaction, more savepoints */
 	bool hold;           /* store_read_hold: searches share one read transaction */
@@ -97,12 +105,21 @@ traveller_clear(struct traveller *t)
 	}
 }
 
+/* Drop what a match holds. */
+static void
+match_clear(struct store_match *m)
+{
+	traveller_clear(&m->t);
+	free(m->pkey);
+	m->pkey = NULL;
+}
+
 /* See store.h. */
 void
 store_result_clear(struct store_result *r)
 {
 	for (size_t i = 0; i < r->n; i++)
-		traveller_clear(&r->m[i].t);
+		match_clear(&r->m[i]);
 	free(r->m);
 	memset(r, 0, sizeof(*r));
 }
@@ -145,9 +162,12 @@ create_schema(struct store *s, struct diag *d)
 		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s TEXT", store_cols[i].name);
 	snprintf(sql + o, sizeof(sql) - o,
 		 ");"
-		 /* (key, time): lookups come back newest first without a sort step */
-		 "CREATE INDEX t_doc ON traveller(doc_key, transferred_at);"
-		 "CREATE INDEX t_name ON traveller(name_key, transferred_at);"
+		 /*
+		  * (key, time): lookups come back newest first without a sort step;
+		  * and the flight, so that a person's other rows on it are found
+		  * from the index alone (merge_persons)
+		  */
+		 INDEX_DOC INDEX_NAME
 		 "CREATE INDEX t_dob ON traveller(dob_key);"
 		 "CREATE INDEX t_locator ON traveller(locator_key);"
 		 "CREATE INDEX t_flight ON traveller(flight_key);"
@@ -172,7 +192,7 @@ store_close(struct store **sp)
 		return;
 	s = *sp;
 	sqlite3_stmt *all[] = {s->insert, s->insert_sel, s->by_doc, s->by_name, s->by_dob,
-			       s->by_locator, s->by_flight, s->by_sel, s->by_person, s->begin,
+			       s->by_locator, s->by_flight, s->by_sel, s->by_person_doc, s->by_person_name, s->by_id, s->begin,
 			       s->commit, s->rollback, s->del_sel, s->del_row, s->del_book_sel,
 			       s->del_book_row, s->savepoint, s->release};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -226,7 +246,14 @@ store_open(const char *path, struct store **outp, struct diag *d)
 	if (version == 0) {
 		if ((ret = create_schema(s, d)) != 0)
 			goto out;
-	} else if (version == 1) {
+	} else if (version > STORE_SCHEMA_VERSION) {
+		diag_add(d, "%s: store schema %d is newer than this piugw knows (%d); upgrade piugw",
+			 path, version, STORE_SCHEMA_VERSION);
+		ret = PIUGW_ECONFIG;
+		goto out;
+	}
+	/* Migrations from older schema versions, one step each. */
+	if (version == 1) {
 		/* Rows stored before have no key: only what is imported from now on is matched. */
 		if ((ret = exec(s, "BEGIN;ALTER TABLE traveller ADD COLUMN record_key TEXT;"
 				   "CREATE UNIQUE INDEX t_record ON traveller(record_key);"
@@ -234,13 +261,16 @@ store_open(const char *path, struct store **outp, struct diag *d)
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 			goto out;
 		}
-	} else if (version > STORE_SCHEMA_VERSION) {
-		diag_add(d, "%s: store schema %d is newer than this piugw knows (%d); upgrade piugw",
-			 path, version, STORE_SCHEMA_VERSION);
-		ret = PIUGW_ECONFIG;
-		goto out;
+		version = 2;
 	}
-	/* (Migrations from older schema versions go here, one step each.) */
+	if (version == 2) {
+		/* The person's indexes gain the flight (rebuilt once: it takes a while on a big store). */
+		if ((ret = exec(s, "BEGIN;DROP INDEX t_doc;DROP INDEX t_name;" INDEX_DOC INDEX_NAME
+				   "PRAGMA user_version = 3;COMMIT;", d)) != 0) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			goto out;
+		}
+	}
 
 	o += (size_t)snprintf(s->cols_sql + o, sizeof(s->cols_sql) - o,
 			      "id, source, transferred_at");
@@ -276,7 +306,8 @@ store_open(const char *path, struct store **outp, struct diag *d)
 			   "flight_key = ?2", d)) != 0)
 		goto out;
 #define SEL(stmt, where)                                                                           \
-	snprintf(sql, sizeof(sql), "SELECT %s, name_norm FROM traveller WHERE %s", s->cols_sql,    \
+	snprintf(sql, sizeof(sql), "SELECT %s, name_norm" KEY_COLS " FROM traveller WHERE %s",      \
+		 s->cols_sql,                                                                      \
 		 where);                                                                           \
 	if ((ret = prepare(s, &s->stmt, sql, d)) != 0)                                             \
 		goto out;
@@ -287,10 +318,26 @@ store_open(const char *path, struct store **outp, struct diag *d)
 	SEL(by_flight, "flight_key = ?1 ORDER BY surname")
 	SEL(by_sel, "id IN (SELECT traveller_id FROM selector WHERE kind = ?1 AND value = ?2) "
 		    "ORDER BY transferred_at DESC")
-	/* The other rows of one person on one flight (store.h). */
-	SEL(by_person, "flight_key = ?1 AND (doc_key = ?2 OR (name_key = ?3 AND dob_key IS NOT "
-		       "NULL)) ORDER BY id")
+	/*
+	 * The other rows of one person on one flight (store.h): by the document's
+	 * index, or by the name's (with the date of birth in it), narrowed to the
+	 * flight (an OR of the two would walk every row of the flight instead).
+	 */
 #undef SEL
+	/*
+	 * Each by its own index (without statistics SQLite would take the
+	 * flight's), ids only: the row itself, found again, is not decoded; a
+	 * row of someone else's is read by its id (by_id).
+	 */
+	if ((ret = prepare(s, &s->by_person_doc, "SELECT id FROM traveller INDEXED BY t_doc "
+				"WHERE doc_key = ?1 AND flight_key = ?2", d)) != 0 ||
+	    (ret = prepare(s, &s->by_person_name, "SELECT id FROM traveller INDEXED BY t_name "
+				"WHERE name_key = ?1 AND flight_key = ?2", d)) != 0)
+		goto out;
+	snprintf(sql, sizeof(sql), "SELECT %s, name_norm" KEY_COLS " FROM traveller WHERE id = ?1",
+		 s->cols_sql);
+	if ((ret = prepare(s, &s->by_id, sql, d)) != 0)
+		goto out;
 	*outp = s;
 	s = NULL;
 	ret = 0;
@@ -752,7 +799,34 @@ store_insert_new(struct store *s, const struct traveller *t, struct diag *d)
 
 /* ---- search ---- */
 
-/* Read the current row of st into m. */
+/* What one row is one person by on its flight (store.h). */
+struct person_key {
+	char fk[48], dep[16], dk[96], nk[2 * MATCH_NAME_MAX + 24];
+	bool has_dk, has_nk;
+};
+
+
+static void
+column_copy(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+	const unsigned char *v = sqlite3_column_text(st, col);
+	snprintf(out, size, "%s", v != NULL ? (const char *)v : "");
+}
+
+/* The person key of a row as stored: nothing normalised again. */
+static void
+stored_key(sqlite3_stmt *st, const struct traveller *t, struct person_key *k)
+{
+	column_copy(st, KEY_COL0, k->dk, sizeof(k->dk));
+	column_copy(st, KEY_COL0 + 1, k->nk, sizeof(k->nk));
+	column_copy(st, KEY_COL0 + 2, k->fk, sizeof(k->fk));
+	k->has_dk = k->dk[0] != '\0';
+	k->has_nk = sqlite3_column_type(st, KEY_COL0 + 3) != SQLITE_NULL && k->nk[0] != '\0';
+	match_document(t->v[COL_DEP_AIRPORT], k->dep, sizeof(k->dep));
+}
+
+
+/* Read the current row of st into m, with its person key. */
 static int
 row(sqlite3_stmt *st, struct store_match *m)
 {
@@ -767,6 +841,11 @@ row(sqlite3_stmt *st, struct store_match *m)
 			return PIUGW_ENOMEM;
 		}
 	}
+	if ((m->pkey = malloc(sizeof(struct person_key))) == NULL) {
+		traveller_clear(&m->t);
+		return PIUGW_ENOMEM;
+	}
+	stored_key(st, &m->t, m->pkey);
 	m->score = 1.0;
 	m->rows = 1;
 	m->sources = 1u << (m->t.source & 7);
@@ -776,12 +855,6 @@ row(sqlite3_stmt *st, struct store_match *m)
 }
 
 /* ---- one person, many rows ---- */
-
-/* What one row is one person by on its flight. */
-struct person_key {
-	char fk[48], dep[16], dk[96], nk[2 * MATCH_NAME_MAX + 24];
-	bool has_dk, has_nk;
-};
 
 static void
 person_key(const struct traveller *t, struct person_key *k)
@@ -843,8 +916,11 @@ fold(struct store_match *a, struct traveller *b)
  * way round) joined too. *mergedp how many rows of r went into another.
  */
 #define PERSON_ROWS_MAX 16
+/* What a search found every row of already: its own key need not be looked up again. */
+enum { FOUND_BY_DOC = 1, FOUND_BY_NAME = 2 };
+
 static int
-merge_persons(struct store *s, struct store_result *r, size_t *mergedp)
+merge_persons(struct store *s, struct store_result *r, int found_by, size_t *mergedp)
 {
 	struct person {
 		struct person_key k;
@@ -862,12 +938,17 @@ merge_persons(struct store *s, struct store_result *r, size_t *mergedp)
 	for (size_t i = 0; i < r->n; i++) {
 		struct person_key ki;
 		size_t j;
-		person_key(&r->m[i].t, &ki);
+		if (r->m[i].pkey != NULL)
+			ki = *(struct person_key *)r->m[i].pkey;
+		else
+			person_key(&r->m[i].t, &ki);
 		for (j = 0; j < n && !same_person(&p[j].k, &ki); j++)
 			;
 		if (j < n && p[j].nids < PERSON_ROWS_MAX) {
 			p[j].ids[p[j].nids++] = r->m[i].t.id;
 			fold(&r->m[j], &r->m[i].t);
+			free(r->m[i].pkey);
+			r->m[i].pkey = NULL;
 			(*mergedp)++;
 			continue;
 		}
@@ -881,47 +962,44 @@ merge_persons(struct store *s, struct store_result *r, size_t *mergedp)
 	r->n = n;
 	/* Their rows the search did not find (another source, found by the other key). */
 	for (size_t i = 0; i < r->n && ret == 0; i++) {
-		sqlite3_stmt *st = s->by_person;
-		int rc;
-		if (!p[i].k.has_dk && !p[i].k.has_nk)
-			continue;
-		sqlite3_bind_text(st, 1, p[i].k.fk, -1, SQLITE_STATIC);
-		if (p[i].k.has_dk)
-			sqlite3_bind_text(st, 2, p[i].k.dk, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 2);
-		if (p[i].k.has_nk)
-			sqlite3_bind_text(st, 3, p[i].k.nk, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 3);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			struct store_match other;
-			int64_t id = sqlite3_column_int64(st, 0);
-			bool seen = false;
-			for (unsigned x = 0; x < p[i].nids && !seen; x++)
-				seen = p[i].ids[x] == id;
-			if (seen || p[i].nids == PERSON_ROWS_MAX)
+		for (int half = 0; half < 2 && ret == 0; half++) {
+			sqlite3_stmt *st = half == 0 ? s->by_person_doc : s->by_person_name;
+			int rc;
+			if (half == 0 ? !p[i].k.has_dk || (found_by & FOUND_BY_DOC)
+				      : !p[i].k.has_nk || (found_by & FOUND_BY_NAME))
 				continue;
-			if (row(st, &other) != 0) {
-				ret = PIUGW_ENOMEM;
-				break;
-			}
-			{
+			sqlite3_bind_text(st, 1, half == 0 ? p[i].k.dk : p[i].k.nk, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, p[i].k.fk, -1, SQLITE_STATIC);
+			while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+				struct store_match other;
+				int64_t id = sqlite3_column_int64(st, 0);
+				bool seen = false;
+				for (unsigned x = 0; x < p[i].nids && !seen; x++)
+					seen = p[i].ids[x] == id;
+				if (seen || p[i].nids == PERSON_ROWS_MAX)
+					continue;
+				sqlite3_bind_int64(s->by_id, 1, id);
+				rc = sqlite3_step(s->by_id);
+				if (rc != SQLITE_ROW || row(s->by_id, &other) != 0) {
+					sqlite3_reset(s->by_id);
+					ret = rc == SQLITE_ROW ? PIUGW_ENOMEM : PIUGW_ESYSTEM;
+					break;
+				}
+				sqlite3_reset(s->by_id);
 				/* Another leg of the same flight is another row, not this person's. */
-				struct person_key ko;
-				person_key(&other.t, &ko);
-				if (!same_person(&p[i].k, &ko)) {
-					traveller_clear(&other.t);
+				if (!same_person(&p[i].k, other.pkey)) {
+					match_clear(&other);
 					continue;
 				}
+				p[i].ids[p[i].nids++] = id;
+				fold(&r->m[i], &other.t);
+				match_clear(&other);
 			}
-			p[i].ids[p[i].nids++] = id;
-			fold(&r->m[i], &other.t);
+			if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+				ret = PIUGW_ESYSTEM;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
 		}
-		if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-			ret = PIUGW_ESYSTEM;
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
 	}
 	free(p);
 	return ret;
@@ -948,7 +1026,7 @@ result_push(struct store_result *r, size_t *cap)
  * total counts the persons among them and every row past them.
  */
 static int
-collect(struct store *s, sqlite3_stmt *st, size_t limit, const char *matched_on,
+collect(struct store *s, sqlite3_stmt *st, size_t limit, const char *matched_on, int found_by,
 	struct store_result *out)
 {
 	size_t cap = 0, keep = limit < SIZE_MAX / 4 ? 2 * limit + 2 : limit, merged = 0;
@@ -967,10 +1045,10 @@ collect(struct store *s, sqlite3_stmt *st, size_t limit, const char *matched_on,
 		ret = PIUGW_ESYSTEM;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (ret == 0 && (ret = merge_persons(s, out, &merged)) == 0) {
+	if (ret == 0 && (ret = merge_persons(s, out, found_by, &merged)) == 0) {
 		out->total -= merged;
 		while (out->n > limit)
-			traveller_clear(&out->m[--out->n].t);
+			match_clear(&out->m[--out->n]);
 	}
 	if (ret != 0)
 		store_result_clear(out);
@@ -987,7 +1065,7 @@ store_search_document(struct store *s, const char *issuer, const char *number, s
 	snapshot(s);
 	doc_key(issuer, number, dk, sizeof(dk));
 	sqlite3_bind_text(s->by_doc, 1, dk, -1, SQLITE_TRANSIENT);
-	return collect(s, s->by_doc, limit, "document", out);
+	return collect(s, s->by_doc, limit, "document", FOUND_BY_DOC, out);
 }
 
 /* See store.h. */
@@ -1000,7 +1078,7 @@ store_search_name(struct store *s, const char *surname, const char *given,
 	snapshot(s);
 	name_key(surname, given, date_of_birth, nk, sizeof(nk));
 	sqlite3_bind_text(s->by_name, 1, nk, -1, SQLITE_TRANSIENT);
-	return collect(s, s->by_name, limit, "name+date_of_birth", out);
+	return collect(s, s->by_name, limit, "name+date_of_birth", FOUND_BY_NAME, out);
 }
 
 static int
@@ -1050,14 +1128,14 @@ store_search_name_fuzzy(struct store *s, const char *surname, const char *given,
 	/* The best-scoring row of each person leads; its other rows join it. */
 	{
 		size_t merged = 0;
-		if ((ret = merge_persons(s, out, &merged)) != 0) {
+		if ((ret = merge_persons(s, out, 0, &merged)) != 0) {
 			store_result_clear(out);
 			return ret;
 		}
 	}
 	out->total = out->n;
 	while (out->n > limit)
-		traveller_clear(&out->m[--out->n].t);
+		match_clear(&out->m[--out->n]);
 	return 0;
 }
 
@@ -1070,7 +1148,7 @@ store_search_locator(struct store *s, const char *locator, size_t limit, struct 
 	snapshot(s);
 	match_document(locator, lk, sizeof(lk));
 	sqlite3_bind_text(s->by_locator, 1, lk, -1, SQLITE_TRANSIENT);
-	return collect(s, s->by_locator, limit, "record_locator", out);
+	return collect(s, s->by_locator, limit, "record_locator", 0, out);
 }
 
 /* See store.h. */
@@ -1083,7 +1161,7 @@ store_search_flight(struct store *s, const char *carrier, const char *flight_num
 	snapshot(s);
 	flight_key(carrier, flight_number, date, fk, sizeof(fk));
 	sqlite3_bind_text(s->by_flight, 1, fk, -1, SQLITE_TRANSIENT);
-	return collect(s, s->by_flight, limit, "flight", out);
+	return collect(s, s->by_flight, limit, "flight", 0, out);
 }
 
 /* See store.h. */
@@ -1103,7 +1181,7 @@ store_search_selector(struct store *s, enum store_selector kind, const char *val
 	}
 	sqlite3_bind_int(s->by_sel, 1, (int)kind);
 	sqlite3_bind_text(s->by_sel, 2, norm, -1, SQLITE_TRANSIENT);
-	return collect(s, s->by_sel, limit, on[kind], out);
+	return collect(s, s->by_sel, limit, on[kind], 0, out);
 }
 
 /* See store.h. */
@@ -1129,10 +1207,13 @@ store_co_travellers(struct store *s, const struct traveller *t, struct store_res
 		struct store_match *m = &all.m[i];
 		flight_key(m->t.v[COL_CARRIER], m->t.v[COL_FLIGHT_NUMBER], m->t.v[COL_FLIGHT_DATE],
 			   theirs, sizeof(theirs));
-		person_key(&m->t, &them);
+		if (m->pkey != NULL)
+			them = *(const struct person_key *)m->pkey;
+		else
+			person_key(&m->t, &them);
 		/* Not them, however their rows were joined (by id or as one person). */
 		if (m->t.id == t->id || same_person(&me, &them) || strcmp(mine, theirs) != 0) {
-			traveller_clear(&m->t);
+			match_clear(m);
 			continue;
 		}
 		all.m[out->n++] = *m;

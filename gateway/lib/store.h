@@ -21,7 +21,7 @@
 
 #include "diag.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 enum store_col {
 	/* api.identity */
@@ -156,6 +156,7 @@ struct store_match {
 	uint8_t col_source[COL__COUNT];
 	unsigned sources;
 	unsigned rows;       /* how many rows were joined */
+	void *pkey;          /* the store's: its person key, as stored (freed by store_result_clear) */
 };
 
 struct store_result {
