@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "body.pb-c.h"
 #include "disclose.h"
 #include "piugw/error.h"
@@ -413,6 +415,52 @@ retention_and_stats(void **state)
 }
 
 /*
+ * A store of schema 2 (the person's indexes without the flight) is rebuilt
+ * to 3 on open, its rows intact, and its person lookups then stay in the
+ * index; one newer than this build knows is refused, named.
+ */
+static void
+schema_2_is_upgraded(void **state)
+{
+	struct fx *f = *state;
+	struct store_result r;
+	struct diag d;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char *plan = NULL;
+
+	store_close(&f->s);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP INDEX t_doc; DROP INDEX t_name;"
+					  "CREATE INDEX t_doc ON traveller(doc_key, transferred_at);"
+					  "CREATE INDEX t_name ON traveller(name_key, transferred_at);"
+					  "PRAGMA user_version = 2;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	diag_init(&d);
+	assert_int_equal(store_open(f->path, &f->s, &d), 0);
+	assert_int_equal(store_search_document(f->s, "XBA", "P1234567", 10, &r), 0);
+	assert_int_equal(r.total, 1);
+	store_result_clear(&r);
+	store_close(&f->s);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT id FROM traveller "
+					    "INDEXED BY t_doc WHERE doc_key = 'x' AND flight_key = 'y'",
+					    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	plan = strdup((const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	assert_non_null(strstr(plan, "COVERING INDEX t_doc"));
+	free(plan);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(f->path, &f->s, &d), PIUGW_ECONFIG);
+	assert_true(tu_diag_has(&d, "store schema 99 is newer than this piugw knows (3)"));
+	diag_clear(&d);
+}
+
+/*
  * The asker's side: an answer may hold only what our terms let the partner
  * send us, what it declares itself, within max_results and the disclosure.
  */
@@ -483,6 +531,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(disclosure_rules, setup, teardown),
 		cmocka_unit_test(received_answers_are_checked),
 		cmocka_unit_test_setup_teardown(retention_and_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(schema_2_is_upgraded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
