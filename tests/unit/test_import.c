@@ -55,16 +55,9 @@ teardown(void **state)
 static struct import_stats
 run_fixture(struct fx *f, const char *name, struct diag *d)
 {
-	char *path = tu_path(PIUGW_FIXTURES_DIR "/paxlst", name);
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	struct import_stats st;
 
-	assert_int_equal(fileio_read(path, 1 << 20, 0, &buf, &len, NULL), 0);
-	assert_int_equal(import_text(f->s, IMPORT_PAXLST, (char *)buf, len, name, NOW, &st, d, NULL,
-				     NULL), 0);
-	fileio_free(buf, len, 0);
-	free(path);
+	tu_import_fixture(f->s, IMPORT_PAXLST, PIUGW_FIXTURES_DIR "/paxlst", name, NOW, &st, d);
 	return st;
 }
 

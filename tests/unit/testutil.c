@@ -14,6 +14,8 @@
 #include <sodium.h>
 
 #include "diag.h"
+#include "fileio.h"
+#include "import.h"
 #include "testutil.h"
 
 char *
@@ -135,4 +137,20 @@ tu_diag_dump(const struct diag *d)
 {
 	for (size_t i = 0; i < d->n; i++)
 		print_message("  diag: %s\n", d->lines[i]);
+}
+
+void
+tu_import_fixture(struct store *s, int format, const char *dir, const char *name, int64_t now_ms,
+		  struct import_stats *st, struct diag *d)
+{
+	char *path = tu_path(dir, name);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(fileio_read(path, 1 << 20, 0, &buf, &len, NULL), 0);
+	assert_int_equal(import_text(s, (enum import_format)format, (char *)buf, len, name, now_ms,
+				     st, d, NULL, NULL),
+			 0);
+	fileio_free(buf, len, 0);
+	free(path);
 }

@@ -50,4 +50,13 @@ void tu_diag_dump(const struct diag *d);
 /* Initialise libsodium once (asserts). */
 void tu_sodium_init(void);
 
+struct store;
+struct import_stats;
+/*
+ * Import fixture dir/name (format: enum import_format) into s at now_ms,
+ * failing the test if the store fails; rejections go to d.
+ */
+void tu_import_fixture(struct store *s, int format, const char *dir, const char *name,
+		       int64_t now_ms, struct import_stats *st, struct diag *d);
+
 #endif /* PIUGW_TESTUTIL_H */
