@@ -81,8 +81,8 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *insert, *insert_sel, *by_doc, *by_name, *by_dob, *by_locator, *by_flight,
-		*by_sel, *by_person_doc, *by_person_name, *by_id, *begin, *commit, *rollback, *del_sel, *del_row, *del_book_sel,
-		*del_book_row, *savepoint, *release;
+		*by_sel, *by_person_doc, *by_person_name, *by_id, *begin, *commit, *rollback,
+		*del_sel, *del_row, *del_book_sel, *del_book_row, *savepoint, *release;
 	unsigned depth;      /* store_begin nesting: 0 none, 1 a transaction, more savepoints */
 	bool hold;           /* store_read_hold: searches share one read transaction */
 	char cols_sql[2048]; /* "id, source, transferred_at, surname, ..." */
@@ -196,9 +196,10 @@ store_close(struct store **sp)
 		return;
 	s = *sp;
 	sqlite3_stmt *all[] = {s->insert, s->insert_sel, s->by_doc, s->by_name, s->by_dob,
-			       s->by_locator, s->by_flight, s->by_sel, s->by_person_doc, s->by_person_name, s->by_id, s->begin,
-			       s->commit, s->rollback, s->del_sel, s->del_row, s->del_book_sel,
-			       s->del_book_row, s->savepoint, s->release};
+			       s->by_locator, s->by_flight, s->by_sel, s->by_person_doc,
+			       s->by_person_name, s->by_id, s->begin, s->commit, s->rollback,
+			       s->del_sel, s->del_row, s->del_book_sel, s->del_book_row,
+			       s->savepoint, s->release};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sqlite3_finalize(all[i]);
 	sqlite3_close(s->db);

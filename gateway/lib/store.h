@@ -3,10 +3,12 @@
  *
  * One row is one person on one flight leg, from API or PNR, with the time
  * the carrier transferred it. A search returns one match per person: the
- * rows of one flight (carrier, number, date) with the same document, or
- * the same name and date of birth, are one person, whichever source each
- * came from, and their elements are joined (store_match.col_source). Every element is a column of the table below,
- * which also says which category it belongs to and whether Art 12(2) of
+ * rows of one leg of a flight (carrier, number, date, and the departure
+ * where both rows give it) with the same document, or the same name and
+ * date of birth, are one person, whichever source each came from, and
+ * their elements are joined (store_match.col_source). Every element is a
+ * column of the table below, which also says which category it belongs to
+ * and whether Art 12(2) of
  * Directive 2016/681 masks it after mask_after_days; imports, searches, the
  * disclosure filter and masking all work from that one table.
  *

@@ -1,7 +1,8 @@
 # Shared by the scripts that run real gateways (mesh.sh, faults.sh), after
 # lib.sh: the example mesh in $dir/mesh with the named travellers (API,
-# mktravellers) and their PNR (mkpnrgov) in every store, and helpers that start, stop and question the gateways, always
-# synchronised on events (the ready descriptor, log lines).
+# mktravellers) and their PNR (mkpnrgov) in every store, and helpers that
+# start, stop and question the gateways, always synchronised on events (the
+# ready descriptor, log lines).
 #   piugw=... piugwd=... rogue=... base=PORT [members=N]; . lib.sh; . meshlib.sh
 # members=N: mkmesh --members N (XA-PIU, XB-PIU, ...) instead of the three.
 m="$dir/mesh"
