@@ -187,11 +187,14 @@ book_clear(struct book *b)
 
 /* ---- segments of a booking ---- */
 
-/* A title stuck to the end of a given name by AIRIMP's rule: "CHARLESMR". */
+/*
+ * A title stuck to the end of a given name by AIRIMP's rule: "CHARLESMR".
+ * Only the titles no given name ends in: not DR (ALEXANDR) nor PROF.
+ */
 static bool
 strip_title(char *given)
 {
-	static const char *const titles[] = {"MSTR", "MISS", "PROF", "MRS", "MR", "MS", "DR"};
+	static const char *const titles[] = {"MSTR", "MISS", "MRS", "MR", "MS"};
 	size_t n = strlen(given);
 
 	for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
@@ -952,8 +955,8 @@ pnrgov_import(struct store *s, const char *text, size_t len, const char *label, 
 	if (ret == 0 && r->lead_space)
 		diag_add(d, "%s: warning: spaces before segments, ignored", label);
 	if (ret == 0 && r->titles > 0)
-		diag_add(d, "%s: warning: %u given name%s carried a title (MR, MRS, MS, ...), "
-			    "removed", label, r->titles, r->titles == 1 ? "" : "s");
+		diag_add(d, "%s: warning: %u given name%s carried a title (MR, MRS, MS, MISS, "
+			    "MSTR), removed", label, r->titles, r->titles == 1 ? "" : "s");
 	book_clear(&r->b);
 	free(r);
 	free(sg);

@@ -274,6 +274,19 @@ quirks_accepted_with_warnings(void **state)
 	assert_true(tu_diag_has(&d, "warning: UNZ reference 44 is written otherwise than UNB's "
 				    "000000044"));
 	assert_true(tu_diag_has(&d, "warning: 1 given name carried a title"));
+	/* A name that only looks like one with a title is left alone. */
+	const char alex[] = "UNB+IATA:1+XB+XAPIU+270530:1200+8'UNH+1+PNRGOV:12:1:IA'MSG+:22'"
+			    "TVL+300527:1000::1400+XBB+XAA+XB+101'SRC'RCI+XB:ALX001'"
+			    "TIF+IVANOV+ALEXANDR:A:1'"
+			    "SSR+DOCS:HK:1:XB:::::/P/XBA/P6660001/XBA/01JAN90/M/01JAN30+::1'"
+			    "UNT+8+1'UNZ+1+8'";
+	struct import_stats a;
+	assert_int_equal(import_text(f->s, IMPORT_PNRGOV, alex, sizeof(alex) - 1, "alex", NOW, &a,
+				     &d, NULL, NULL), 0);
+	assert_int_equal(a.stored, 1);
+	r = by_doc(f, "XBA", "P6660001");
+	assert_string_equal(V(&r.m[0].t, COL_GIVEN_NAMES), "ALEXANDR");
+	store_result_clear(&r);
 	r = by_doc(f, "XBA", "P5550001"); /* a three-letter issuer, a two-letter nationality */
 	assert_string_equal(V(&r.m[0].t, COL_NATIONALITY), "XB");
 	assert_string_equal(V(&r.m[0].t, COL_GIVEN_NAMES), "CHARLES");
