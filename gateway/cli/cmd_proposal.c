@@ -184,9 +184,10 @@ held_agreement(const char *config, const char *id, char **pathp)
 		struct agreement *a = NULL;
 		if (n < 6 || strcmp(e->d_name + n - 5, ".yaml") != 0)
 			continue;
-		if ((path = malloc(strlen(cfg->agreements_dir) + n + 2)) == NULL)
+		size_t size = strlen(cfg->agreements_dir) + n + 2;
+		if ((path = malloc(size)) == NULL)
 			break;
-		sprintf(path, "%s/%s", cfg->agreements_dir, e->d_name);
+		snprintf(path, size, "%s/%s", cfg->agreements_dir, e->d_name);
 		if (agreement_load(path, &a, &d) == 0 && strcmp(a->id, id) == 0) {
 			found = a;
 			*pathp = path;

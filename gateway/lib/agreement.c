@@ -518,7 +518,7 @@ agreement_install(const struct agreement *a, const struct agreement_sigs *sigs, 
 		ret = PIUGW_ENOMEM;
 		goto out;
 	}
-	sprintf(sig_path, "%s.sig", file);
+	snprintf(sig_path, strlen(file) + 5, "%s.sig", file);
 	/*
 	 * The signatures first, then the file: a new agreement is not there
 	 * until its file is; an amendment cut between the two is an agreement

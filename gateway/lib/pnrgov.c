@@ -125,10 +125,10 @@ add(char **v, enum store_col c, const char *sep, const char *s)
 		return;
 	}
 	a = strlen(v[c]);
-	b = strlen(s);
-	if ((n = realloc(v[c], a + strlen(sep) + b + 1)) == NULL)
+	b = strlen(sep) + strlen(s) + 1;
+	if ((n = realloc(v[c], a + b)) == NULL)
 		return;
-	sprintf(n + a, "%s%s", sep, s);
+	snprintf(n + a, b, "%s%s", sep, s);
 	v[c] = n;
 }
 
