@@ -293,7 +293,7 @@ links_peers_sync(struct gw *g)
 	 * status shows it); a stranger, one we hold none with but have
 	 * proposed one to, not decided yet (proposals.c).
 	 */
-	if (state_proposal_list(g->state, &pv, &npv) != 0)
+	if (state_proposal_waiting(g->state, &pv, &npv) != 0)
 		npv = 0;
 	if ((np = calloc(na + npv + 1, sizeof(*np))) == NULL) {
 		for (size_t i = 0; i < npv; i++)
@@ -307,9 +307,7 @@ links_peers_sync(struct gw *g)
 		struct peer *old;
 		bool dup = false, stranger = i >= na;
 
-		if (m == NULL || !policy_member(pol, id) ||
-		    (stranger && (pv[i - na].incoming || (pv[i - na].state != STATE_PROPOSAL_SENDING &&
-							 pv[i - na].state != STATE_PROPOSAL_HELD))))
+		if (m == NULL || !policy_member(pol, id))
 			continue;
 		for (size_t j = 0; j < n; j++)
 			dup |= strcmp(np[j].id, m->keys.id) == 0;

@@ -1286,13 +1286,10 @@ proposals_poll(struct gw *g, int64_t now, bool due_round)
 		any_hint |= g->peers[i].hint;
 	if (!due_round && !any_hint)
 		return;
-	if (state_proposal_list(g->state, &v, &n) == 0)
+	if (state_proposal_waiting(g->state, &v, &n) == 0)
 		for (size_t i = 0; i < n; i++) {
 			struct peer *p = gw_peer(g, v[i].peer);
 			bool due;
-			if (v[i].incoming || (v[i].state != STATE_PROPOSAL_SENDING &&
-					      v[i].state != STATE_PROPOSAL_HELD))
-				continue;
 			due = (p != NULL && p->hint) ||
 			      (due_round &&
 			       state_poll_due(g->out.last_poll_ms == 0 ? -1

@@ -961,6 +961,16 @@ state_proposal_find(struct state *s, bool incoming, const char *peer,
 
 /* See state.h. */
 int
+state_proposal_waiting(struct state *s, struct state_proposal **vp, size_t *np)
+{
+	/* SENDING (1) and HELD (2): the ones still asked about. */
+	return collect_rows(prep(s, "SELECT " PROPOSAL_COLS " FROM proposal "
+				    "WHERE incoming=0 AND state IN (1, 2) ORDER BY created_ms"),
+			    sizeof(**vp), proposal_fill, proposal_clear, (void **)vp, np);
+}
+
+/* See state.h. */
+int
 state_proposal_list(struct state *s, struct state_proposal **vp, size_t *np)
 {
 	return collect_rows(prep(s, "SELECT " PROPOSAL_COLS " FROM proposal "

@@ -244,6 +244,8 @@ int state_proposal_find(struct state *s, bool incoming, const char *peer,
 int state_proposal_list(struct state *s, struct state_proposal **vp, size_t *np);
 /* Proposals received and held for a decision here. */
 int state_proposal_count_held(struct state *s, uint32_t *np);
+/* Our proposals not decided yet (SENDING, HELD), oldest first: what is still asked about. */
+int state_proposal_waiting(struct state *s, struct state_proposal **vp, size_t *np);
 /* Proposals received from peer since since_ms (the rate limit). */
 int state_proposal_count_since(struct state *s, const char *peer, int64_t since_ms,
 			       uint32_t *np);

@@ -500,6 +500,12 @@ proposals_are_kept(void **state)
 	state_proposal_clear(&p);
 	proposal_of(&p, "PR-000000000003", false, "XA-PIU", 1, 3000);
 	assert_int_equal(state_proposal_put(f->s, &p), 0);
+	/* Ours, not decided: the one still asked about (not those we received). */
+	assert_int_equal(state_proposal_waiting(f->s, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].ref, "PR-000000000003");
+	state_proposal_clear(&v[0]);
+	free(v);
 	/* The same agreement from us and to us are two rows. */
 	memset(q.hash, 0, sizeof(q.hash));
 	assert_int_equal(state_proposal_find(f->s, true, "XA-PIU", p.hash, &q), 0);
@@ -543,6 +549,10 @@ proposals_are_kept(void **state)
 	assert_string_equal(v[2].ref, "AG-000000000001");
 	for (size_t i = 0; i < n; i++)
 		state_proposal_clear(&v[i]);
+	free(v);
+	/* Nothing of ours waits any more: the one we sent was accepted. */
+	assert_int_equal(state_proposal_waiting(f->s, &v, &n), 0);
+	assert_int_equal(n, 0);
 	free(v);
 	/* The rate counts what was received from the member since then. */
 	assert_int_equal(state_proposal_count_since(f->s, "XA-PIU", 1500, &c), 0);
