@@ -118,9 +118,10 @@ int cli_call_stream(const char *verb, const char *config, const char *api,
 
 /* The options of the verbs that only talk to the gateway (peers, status, pending...). */
 struct cli_local_opts {
-	const char *config, *api, *reason;
-	bool json;
+	const char *config, *api, *reason, *cert_secret;
+	bool json, all;
 	bool takes_reason; /* set by the caller: --reason is allowed */
+	bool takes_cert_secret, takes_all; /* likewise --cert-secret FILE and --all */
 	char **args;       /* what is left */
 	int nargs;
 };

@@ -12,7 +12,6 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <dirent.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,48 +61,6 @@ agreement_mesh_usage(FILE *f)
 		CLI_DEFAULT_CONFIG);
 }
 
-struct mopts {
-	const char *config, *api, *cert_secret, *reason;
-	bool json, all;
-	int argc;
-	char **argv;
-};
-
-static int
-mesh_opts(const char *verb, int argc, char **argv, struct mopts *o)
-{
-	static const struct option longopts[] = {
-		{"cert-secret", required_argument, NULL, 's'},
-		{"config", required_argument, NULL, 'c'},
-		{"api", required_argument, NULL, 'a'},
-		{"reason", required_argument, NULL, 'r'},
-		{"all", no_argument, NULL, 'A'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-
-	memset(o, 0, sizeof(*o));
-	o->config = CLI_DEFAULT_CONFIG;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's': o->cert_secret = optarg; break;
-		case 'c': o->config = optarg; break;
-		case 'a': o->api = optarg; break;
-		case 'r': o->reason = optarg; break;
-		case 'A': o->all = true; break;
-		case 'j': o->json = true; break;
-		case 'h': agreement_mesh_usage(stdout); return -1;
-		default: return cli_usage(verb, "unknown or incomplete option");
-		}
-	}
-	o->argc = argc - optind;
-	o->argv = argv + optind;
-	return 0;
-}
-
 static const char *
 state_name(Piugw__ProposalState s)
 {
@@ -132,7 +89,7 @@ when(int64_t ms, char out[32])
 
 /* The secret certificate: --cert-secret, or the configuration's. */
 static int
-load_key(const char *verb, const struct mopts *o, struct keys_secret **kp)
+load_key(const char *verb, const struct cli_local_opts *o, struct keys_secret **kp)
 {
 	struct config *cfg = NULL;
 	struct diag d;
@@ -204,7 +161,7 @@ held_agreement(const char *config, const char *id, char **pathp)
 
 /* One proposal, for people: where it stands, and for a held one, what it changes. */
 static void
-print_proposal(const struct mopts *o, const Piugw__Proposal *p, json_t *list)
+print_proposal(const struct cli_local_opts *o, const Piugw__Proposal *p, json_t *list)
 {
 	char created[32], updated[32], fp[65] = "", rep[65] = "", from[11] = "?", until[11] = "?";
 	struct agreement *a = NULL, *cur = NULL;
@@ -284,7 +241,7 @@ out:
 
 /* Ask the gateway for its proposals (or the one of ref). */
 static int
-fetch(const char *verb, const struct mopts *o, const char *ref, Piugw__LocalReply **replyp)
+fetch(const char *verb, const struct cli_local_opts *o, const char *ref, Piugw__LocalReply **replyp)
 {
 	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalProposals lp = PIUGW__LOCAL_PROPOSALS__INIT;
@@ -296,15 +253,15 @@ fetch(const char *verb, const struct mopts *o, const char *ref, Piugw__LocalRepl
 }
 
 static int
-cmd_list(const char *verb, const struct mopts *o, bool incoming)
+cmd_list(const char *verb, const struct cli_local_opts *o, bool incoming)
 {
 	Piugw__LocalReply *reply = NULL;
 	json_t *list = o->json ? json_array() : NULL;
 	size_t shown = 0;
 	int ret;
 
-	if (o->argc != 0)
-		return cli_usage(verb, "unexpected argument '%s'", o->argv[0]);
+	if (o->nargs != 0)
+		return cli_usage(verb, "unexpected argument '%s'", o->args[0]);
 	if ((ret = fetch(verb, o, NULL, &reply)) != 0) {
 		json_decref(list);
 		return ret;
@@ -329,7 +286,7 @@ cmd_list(const char *verb, const struct mopts *o, bool incoming)
 
 /* Print the outcome of a propose or a decision; the exit code it means. */
 static int
-outcome(const struct mopts *o, const Piugw__LocalReply *reply)
+outcome(const struct cli_local_opts *o, const Piugw__LocalReply *reply)
 {
 	const Piugw__Proposal *p;
 
@@ -357,7 +314,7 @@ outcome(const struct mopts *o, const Piugw__LocalReply *reply)
 }
 
 static int
-cmd_propose(const struct mopts *o)
+cmd_propose(const struct cli_local_opts *o)
 {
 	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalPropose lp = PIUGW__LOCAL_PROPOSE__INIT;
@@ -368,10 +325,10 @@ cmd_propose(const struct mopts *o)
 	struct diag d;
 	int ret, rc;
 
-	if (o->argc != 1)
+	if (o->nargs != 1)
 		return cli_usage("agreement propose", "name one agreement file");
 	diag_init(&d);
-	if ((rc = agreement_load(o->argv[0], &a, &d)) != 0) {
+	if ((rc = agreement_load(o->args[0], &a, &d)) != 0) {
 		cli_print_diag("agreement propose", &d);
 		diag_clear(&d);
 		return cli_exit_for(rc);
@@ -407,7 +364,7 @@ out:
 }
 
 static int
-cmd_decide(const struct mopts *o, bool accept)
+cmd_decide(const struct cli_local_opts *o, bool accept)
 {
 	const char *verb = accept ? "agreement accept" : "agreement decline";
 	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
@@ -421,21 +378,21 @@ cmd_decide(const struct mopts *o, bool accept)
 	int ret, rc;
 
 	diag_init(&d);
-	if (o->argc != 1)
+	if (o->nargs != 1)
 		return cli_usage(verb, "name one proposal (see piugw agreement incoming)");
 	if (!accept && (o->reason == NULL || o->reason[0] == '\0'))
 		return cli_usage(verb, "a decline needs --reason TEXT (the proposer is told it)");
-	dec.reference = o->argv[0];
+	dec.reference = o->args[0];
 	dec.accept = accept;
 	if (!accept) {
 		dec.reason = (char *)o->reason;
 	} else {
 		/* What is signed is what the gateway holds, read back and shown. */
-		if ((ret = fetch(verb, o, o->argv[0], &got)) != 0)
+		if ((ret = fetch(verb, o, o->args[0], &got)) != 0)
 			goto out;
 		if (got->proposals->n_proposals != 1 || !got->proposals->proposals[0]->incoming) {
 			fprintf(stderr, "piugw %s: %s: no such proposal received (see piugw "
-				"agreement incoming)\n", verb, cli_safe(o->argv[0]));
+				"agreement incoming)\n", verb, cli_safe(o->args[0]));
 			ret = CLI_EXIT_FAILED;
 			goto out;
 		}
@@ -481,11 +438,16 @@ int
 agreement_mesh_main(const char *sub, int argc, char **argv)
 {
 	char verb[32];
-	struct mopts o;
+	/* Each verb takes what it uses: a decline its reason, a signer the key. */
+	struct cli_local_opts o = {
+		.takes_reason = strcmp(sub, "decline") == 0,
+		.takes_cert_secret = strcmp(sub, "propose") == 0 || strcmp(sub, "accept") == 0,
+		.takes_all = strcmp(sub, "incoming") == 0,
+	};
 	int rc;
 
 	snprintf(verb, sizeof(verb), "agreement %s", sub);
-	if ((rc = mesh_opts(verb, argc, argv, &o)) != 0)
+	if ((rc = cli_local_opts(verb, argc, argv, &o, agreement_mesh_usage)) != 0)
 		return rc < 0 ? CLI_EXIT_OK : rc;
 	if (strcmp(sub, "propose") == 0)
 		return cmd_propose(&o);

@@ -116,6 +116,8 @@ cli_local_opts(const char *verb, int argc, char **argv, struct cli_local_opts *o
 		{"reason", required_argument, NULL, 'r'},
 		{"config", required_argument, NULL, 'c'},
 		{"api", required_argument, NULL, 'a'},
+		{"cert-secret", required_argument, NULL, 's'},
+		{"all", no_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -128,11 +130,21 @@ cli_local_opts(const char *verb, int argc, char **argv, struct cli_local_opts *o
 		case 'j': o->json = true; break;
 		case 'r':
 			if (!o->takes_reason)
-				return cli_usage(verb, "--reason goes with deny only");
+				return cli_usage(verb, "--reason is not an option of piugw %s", verb);
 			o->reason = optarg;
 			break;
 		case 'c': o->config = optarg; break;
 		case 'a': o->api = optarg; break;
+		case 's':
+			if (!o->takes_cert_secret)
+				return cli_usage(verb, "--cert-secret is not an option of piugw %s", verb);
+			o->cert_secret = optarg;
+			break;
+		case 'A':
+			if (!o->takes_all)
+				return cli_usage(verb, "--all is not an option of piugw %s", verb);
+			o->all = true;
+			break;
 		case 'h': usage(stdout); return -1;
 		default: return cli_usage(verb, "unknown or incomplete option");
 		}
