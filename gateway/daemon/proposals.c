@@ -449,7 +449,7 @@ proposals_answered(struct gw *g, const char *ref, const struct envelope_header *
 		   char *why, size_t n)
 {
 	const Piugw__AgreementResponse *r;
-	int was;
+	int was, rc;
 
 	if (state_proposal_get(g->state, ref, row) != 0 || row->incoming) {
 		snprintf(why, n, "an answer about a proposal no longer kept (%s)", ref);
@@ -507,10 +507,10 @@ proposals_answered(struct gw *g, const char *ref, const struct envelope_header *
 		}
 		memcpy(row->responder_sig, r->signature.data, sizeof(row->responder_sig));
 		row->has_responder_sig = true;
-		if (install(g, row, why, n) != 0) {
+		if ((rc = install(g, row, why, n)) != 0) {
 			char w[sizeof(row->detail)];
 			snprintf(w, sizeof(w), "%s", why);
-			if (strstr(w, "do not both verify") != NULL) {
+			if (rc == PIUGW_EBADSIG) {
 				/* Not a signature of theirs over these bytes: nothing changes. */
 				row->has_responder_sig = false;
 				snprintf(why, n, "bad answer: %s's signature does not verify", row->peer);

@@ -20,7 +20,9 @@
 
 #include <sodium.h>
 
+#include "agreement.h"
 #include "body.h"
+#include "fileio.h"
 #include "fake_links.h"
 #include "gw.h"
 #include "piugw/error.h"
@@ -791,6 +793,103 @@ reload_in_the_middle_of_a_turn(void **state)
 }
 
 /*
+ * The proposer's side of an agreement proposed over the mesh (proposals.c):
+ * an ACCEPTED whose signature is not the partner's over the bytes changes
+ * nothing (a bad answer: the proposal stays, nothing installed, nothing
+ * marked failed); one that verifies installs the agreement with both
+ * signatures and asks for a reload.
+ */
+static void
+an_acceptance_is_checked_before_it_is_installed(void **state)
+{
+	struct fx *f = *state;
+	struct gw *g = &f->xb.g;
+	const char *const parties[2] = {"XA-PIU", "XB-PIU"};
+	Piugw__LocalPropose lp = PIUGW__LOCAL_PROPOSE__INIT;
+	Piugw__AgreementResponse ar = PIUGW__AGREEMENT_RESPONSE__INIT;
+	Piugw__Body b = PIUGW__BODY__INIT;
+	Piugw__AuditRecord rec = PIUGW__AUDIT_RECORD__INIT;
+	struct state_proposal row;
+	struct envelope_header h;
+	struct agreement *a = NULL;
+	struct diag d;
+	uint8_t *tmpl = NULL, mine[64], theirs[64];
+	size_t tlen = 0, len = 0;
+	char *text = NULL, *path, why[600];
+	bool send = false;
+
+	diag_init(&d);
+	path = tu_path(f->xb.etc, "agreements/XA-XB.yaml");
+	assert_int_equal(fileio_read(path, 1 << 20, 0, &tmpl, &tlen, &d), 0);
+	free(path);
+	assert_int_equal(agreement_from_template((char *)tmpl, tlen, "t", "XA-XB-NEW", parties,
+						 "2027-01-01", "2027-12-31", &text, &len, &d),
+			 0);
+	fileio_free(tmpl, tlen, 0);
+	assert_int_equal(agreement_parse(text, len, "new", &a, &d), 0);
+	/* The administrator's key: the gateway's own copy went to its key holder. */
+	struct keys_secret *admin = NULL;
+	assert_int_equal(keys_secret_load(policy_config(g->policy)->certificate, &admin, &d), 0);
+	assert_int_equal(agreement_sign(a, admin, mine), 0);
+	keys_secret_free(&admin);
+	assert_int_equal(agreement_sign(a, f->xa.g.keys, theirs), 0);
+	lp.agreement.data = (uint8_t *)text;
+	lp.agreement.len = len;
+	lp.signature.data = mine;
+	lp.signature.len = sizeof(mine);
+	assert_int_equal(proposals_make(g, &lp, &row, &send, why, sizeof(why)), 0);
+	assert_true(send);
+	assert_int_equal(row.state, STATE_PROPOSAL_SENDING);
+	char ref[STATE_REF_MAX + 1];
+	snprintf(ref, sizeof(ref), "%s", row.ref);
+	state_proposal_clear(&row);
+
+	memset(&h, 0, sizeof(h));
+	snprintf(h.agreement_id, sizeof(h.agreement_id), "XA-XB-NEW");
+	memcpy(h.agreement_hash, a->hash, sizeof(h.agreement_hash));
+	h.has_agreement_hash = true;
+	ar.status = PIUGW__PROPOSAL_STATUS__PROPOSAL_ACCEPTED;
+	ar.reference = (char *)"AG-000000000001";
+	b.kind_case = PIUGW__BODY__KIND_AGREEMENT_RESPONSE;
+	b.agreement_response = &ar;
+	/* Our own signature where theirs should be: not theirs over these bytes. */
+	ar.signature.data = mine;
+	ar.signature.len = sizeof(mine);
+	assert_int_equal(proposals_answered(g, ref, &h, &b, &row, &rec, why, sizeof(why)),
+			 PIUGW_EBADSIG);
+	assert_int_equal(rec.event, PIUGW__AUDIT_EVENT__AUDIT_DROPPED);
+	assert_non_null(strstr(why, "bad answer: XA-PIU's signature does not verify"));
+	state_proposal_clear(&row);
+	assert_int_equal(state_proposal_get(g->state, ref, &row), 0);
+	assert_int_equal(row.state, STATE_PROPOSAL_SENDING);
+	assert_false(row.has_responder_sig);
+	state_proposal_clear(&row);
+	path = tu_path(f->xb.etc, "agreements/XA-XB-NEW.yaml");
+	assert_int_equal(access(path, F_OK), -1);
+	assert_false(g->reload_wanted);
+
+	/* Theirs: installed, both signatures beside it, a reload asked for. */
+	ar.signature.data = theirs;
+	assert_int_equal(proposals_answered(g, ref, &h, &b, &row, &rec, why, sizeof(why)), 0);
+	assert_int_equal(rec.event, PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_DECIDED);
+	assert_int_equal(row.state, STATE_PROPOSAL_ACCEPTED);
+	assert_string_equal(row.installed, path);
+	state_proposal_clear(&row);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_true(g->reload_wanted);
+	struct policy_agreement pa;
+	memset(&pa, 0, sizeof(pa));
+	assert_int_equal(policy_agreement_load(policy_config(g->policy), policy_directory(g->policy),
+					       path, &pa, &d), 0);
+	assert_true(pa.valid_by[0] && pa.valid_by[1]);
+	policy_agreement_clear(&pa);
+	free(path);
+	agreement_free(&a);
+	free(text);
+	diag_clear(&d);
+}
+
+/*
  * The key holder and the metrics process share stderr with the daemon: a
  * log line is one write, never cut by another process's. Four processes
  * log 2,000 lines each into one pipe at once; every line read back is
@@ -859,6 +958,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(rate_limited_by_the_hour, setup_manual, teardown),
 		cmocka_unit_test_setup_teardown(a_silent_partner_times_out, setup_manual, teardown),
 		cmocka_unit_test_setup_teardown(reload_in_the_middle_of_a_turn, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_acceptance_is_checked_before_it_is_installed, setup,
+						teardown),
 	};
 
 	tu_sodium_init();
