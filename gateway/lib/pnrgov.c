@@ -613,7 +613,7 @@ on_booking_segment(struct reader *r, const struct edi_seg *sg, unsigned seg)
 /* ---- a booking, stored or refused whole ---- */
 
 static int
-book_end(struct reader *r, unsigned seg)
+book_end(struct reader *r)
 {
 	struct book *b = &r->b;
 	const struct flight *f = &r->m.f;
@@ -716,7 +716,6 @@ book_end(struct reader *r, unsigned seg)
 		r->st->removed += gone - same; /* cancelled, or travellers gone from the booking */
 	}
 	r->st->sensitive_dropped += b->dropped;
-	(void)seg;
 	return 0;
 reject:
 	diag_add(r->d, "%s:%u: booking rejected: %s", r->label, b->err_seg, b->err);
@@ -763,9 +762,9 @@ on_flight(struct reader *r, const struct edi_seg *sg, unsigned seg)
 }
 
 static int
-msg_end(struct reader *r, unsigned seg)
+msg_end(struct reader *r)
 {
-	int rc = book_end(r, seg);
+	int rc = book_end(r);
 
 	if (rc == 0 && r->m.open && r->m.have_eqn && r->m.eqn != r->m.bookings)
 		diag_add(r->d, "%s:%u: warning: EQN counts %u bookings, the message has %u", r->label,
@@ -882,7 +881,7 @@ pnrgov_import(struct store *s, const char *text, size_t len, const char *label, 
 			if (r->m.open) {
 				BOOK_FAIL(r, seg, "a new UNH before this message's UNT: cut short");
 				MSG_FAIL(r, seg, "a new UNH before this message's UNT: cut short");
-				if ((ret = msg_end(r, seg)) != 0)
+				if ((ret = msg_end(r)) != 0)
 					break;
 			}
 			on_unh(r, sg, seg);
@@ -907,7 +906,7 @@ pnrgov_import(struct store *s, const char *text, size_t len, const char *label, 
 						 "segments were lost or added", c, r->m.segs);
 				BOOK_FAIL(r, seg, "%s", r->m.err);
 			}
-			if ((ret = msg_end(r, seg)) != 0)
+			if ((ret = msg_end(r)) != 0)
 				break;
 			if (cb != NULL && st->read >= next) {
 				cb(st, ctx);
@@ -916,7 +915,7 @@ pnrgov_import(struct store *s, const char *text, size_t len, const char *label, 
 			continue;
 		}
 		if (strcmp(sg->tag, "SRC") == 0) {
-			if ((ret = book_end(r, seg)) != 0)
+			if ((ret = book_end(r)) != 0)
 				break;
 			book_clear(&r->b);
 			r->b.open = true;
@@ -948,7 +947,7 @@ pnrgov_import(struct store *s, const char *text, size_t len, const char *label, 
 	if (ret == 0 && r->m.open) {
 		BOOK_FAIL(r, r->b.start_seg, "the message ends here (no UNT): cut short");
 		MSG_FAIL(r, r->m.start_seg, "the message is incomplete (no UNT)");
-		ret = msg_end(r, x.segno);
+		ret = msg_end(r);
 	}
 	if (ret == 0 && in_ic)
 		diag_add(d, "%s: warning: the interchange has no UNZ (truncated?)", label);
