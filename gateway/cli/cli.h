@@ -133,6 +133,8 @@ int cli_local_opts(const char *verb, int argc, char **argv, struct cli_local_opt
 /* Any protobuf message as JSON (enum names, hex bytes, defaults left out). */
 json_t *cli_pb_json(const ProtobufCMessage *m);
 
+/* Match n of an answer or a notification, readable (partner text made safe). */
+void cli_print_match(const Piugw__Match *m, size_t n);
 /* One partner's answer, readable; returns 0 if answered or waiting, else 1. */
 int cli_print_answer(const Piugw__PeerAnswer *a);
 
@@ -163,5 +165,7 @@ int status_main(int argc, char **argv);
 int pending_main(int argc, char **argv);
 int approve_main(int argc, char **argv);
 int deny_main(int argc, char **argv);
+int lookout_main(int argc, char **argv);
+int alerts_main(int argc, char **argv);
 
 #endif /* PIUGW_CLI_H */

@@ -487,6 +487,20 @@ diff_terms(struct diff_out *o, const char *where, const struct agreement_terms *
 	snprintf(x, sizeof(x), "%.2f", a->min_score);
 	snprintf(y, sizeof(y), "%.2f", b->min_score);
 	diff_line(o, where, "min_score", x, y);
+	/* Lookouts: "not allowed" without the block. */
+	diff_line(o, where, "lookouts", a->lookouts.allowed ? "allowed" : "not allowed",
+		  b->lookouts.allowed ? "allowed" : "not allowed");
+	if (a->lookouts.allowed || b->lookouts.allowed) {
+		DIFF_SET(lookouts.purposes, vocab_purposes);
+		DIFF_SET(lookouts.query_types, vocab_query_types);
+		DIFF_SET(lookouts.categories, vocab_categories);
+		DIFF_U(lookouts.max_in_force);
+		DIFF_U(lookouts.max_days);
+		diff_line(o, where, "lookouts.notify",
+			  a->lookouts.allowed ? vocab_name(vocab_notify, a->lookouts.notify) : "-",
+			  b->lookouts.allowed ? vocab_name(vocab_notify, b->lookouts.notify) : "-");
+		DIFF_U(lookouts.ack_within_hours);
+	}
 #undef DIFF_U
 #undef DIFF_SET
 #undef DIFF_WORD

@@ -99,7 +99,7 @@ event_by_name(const char *s)
 {
 	char buf[64];
 
-	for (int e = 1; e <= 30; e++) {
+	for (int e = 1; e <= 60; e++) {
 		const char *n = audit_event_name(e);
 		size_t i;
 		if (strcmp(n, "?") == 0)
@@ -116,7 +116,7 @@ event_by_name(const char *s)
 static int
 refusal_by_name(const char *s)
 {
-	for (int w = PIUGW_WIRE_MALFORMED; w <= PIUGW_WIRE_INTERNAL; w++)
+	for (int w = PIUGW_WIRE_MALFORMED; w <= PIUGW_WIRE_TOO_MANY_LOOKOUTS; w++)
 		if (strcmp(piugw_wire_error_name(w), s) == 0)
 			return w;
 	return -1;

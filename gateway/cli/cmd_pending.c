@@ -58,6 +58,18 @@ pending_main(int argc, char **argv)
 		struct tm tm;
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+		if (strcmp(it->kind, "notification") == 0) {
+			/* A partner's lookout fired here: approve sends the notification. */
+			printf("%s  notification to %s  %s  agreement %s  lookout %s%s\n"
+			       "  purpose %s%s%s, %s lookout, case %s\n  justification: %s\n",
+			       cli_safe(it->approval_ref), cli_safe(it->peer), when,
+			       cli_safe(it->agreement_id), cli_safe(it->lookout_reference),
+			       it->needs_review ? "  FUZZY MATCH: review it" : "",
+			       vocab_name(vocab_purposes, it->purpose), it->offence[0] ? " " : "",
+			       cli_safe(it->offence), vocab_name(vocab_query_types, it->query_type),
+			       cli_safe(it->case_reference), cli_safe(it->justification));
+			continue;
+		}
 		printf("%s  from %s  %s  agreement %s\n  purpose %s%s%s, %s query, case %s\n"
 		       "  justification: %s\n",
 		       cli_safe(it->approval_ref), cli_safe(it->peer), when, cli_safe(it->agreement_id),

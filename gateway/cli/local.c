@@ -345,6 +345,26 @@ print_flat(const char *indent, const char *label, json_t *o)
 }
 
 /* See cli.h. */
+void
+cli_print_match(const Piugw__Match *m, size_t n)
+{
+	const char *k;
+	json_t *j, *v;
+
+	printf("  match %zu  score %.2f%s%s  matched on", n, m->score,
+	       m->needs_review ? "  NEEDS REVIEW" : "", m->masked ? "  MASKED" : "");
+	for (size_t t = 0; t < m->n_matched_on; t++)
+		printf(" %s", cli_safe(m->matched_on[t]));
+	printf("\n");
+	j = cli_pb_json(&m->base);
+	json_object_foreach(j, k, v) {
+		if (json_is_object(v))
+			print_flat("    ", k, v);
+	}
+	json_decref(j);
+}
+
+/* See cli.h. */
 int
 cli_print_answer(const Piugw__PeerAnswer *a)
 {
@@ -352,7 +372,6 @@ cli_print_answer(const Piugw__PeerAnswer *a)
 					 "PEER_UNREACHABLE", "TIMEOUT", "waiting for approval",
 					 "BAD_ANSWER"};
 	const char *o = a->outcome <= 7 ? outcomes[a->outcome] : "?";
-	json_t *j;
 
 	if (a->outcome == PIUGW__OUTCOME__OUTCOME_UNSPECIFIED)
 		o = "in flight";
@@ -391,22 +410,8 @@ cli_print_answer(const Piugw__PeerAnswer *a)
 			printf(", onward transfer %s",
 			       json_string_value(json_object_get(rj, "onward_transfer")));
 		printf("\n");
-		for (size_t i = 0; i < r->n_matches; i++) {
-			const Piugw__Match *m = r->matches[i];
-			const char *k;
-			json_t *v;
-			printf("  match %zu  score %.2f%s%s  matched on", i + 1, m->score,
-			       m->needs_review ? "  NEEDS REVIEW" : "", m->masked ? "  MASKED" : "");
-			for (size_t t = 0; t < m->n_matched_on; t++)
-				printf(" %s", cli_safe(m->matched_on[t]));
-			printf("\n");
-			j = cli_pb_json(&m->base);
-			json_object_foreach(j, k, v) {
-				if (json_is_object(v))
-					print_flat("    ", k, v);
-			}
-			json_decref(j);
-		}
+		for (size_t i = 0; i < r->n_matches; i++)
+			cli_print_match(r->matches[i], i + 1);
 		json_decref(rj);
 	}
 	return a->outcome == PIUGW__OUTCOME__OUTCOME_ANSWERED ||

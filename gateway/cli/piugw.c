@@ -37,6 +37,8 @@ static const struct {
 	{"pending", pending_main, "partners' requests waiting for approval"},
 	{"approve", approve_main, "approve a pending request"},
 	{"deny", deny_main, "deny a pending request, with a reason"},
+	{"lookout", lookout_main, "ask partners to tell us when a person travels"},
+	{"alerts", alerts_main, "notifications partners sent when our lookouts fired"},
 };
 
 static void

@@ -122,9 +122,18 @@ struct peer {
 };
 
 /* One message this gateway sent and waits an answer to. */
-enum outreq_kind { OUT_QUERY, OUT_POLL, OUT_HELLO, OUT_PROPOSAL };
+enum outreq_kind { OUT_QUERY, OUT_POLL, OUT_HELLO, OUT_PROPOSAL, OUT_OTHER };
 
 struct job;
+struct outreq;
+struct gw;
+/*
+ * OUT_OTHER: what the part that sent it does with its answer (stale:
+ * outside the freshness window, not to be used) and at its deadline.
+ */
+typedef void (*outreq_answer_fn)(struct gw *g, struct outreq *o, const struct envelope_header *h,
+				 const Piugw__Body *b, bool stale);
+typedef void (*outreq_expire_fn)(struct gw *g, struct outreq *o);
 
 struct outreq {
 	struct outreq *next;
@@ -148,6 +157,9 @@ struct outreq {
 	/* OUT_PROPOSAL: request_id holds the proposal's reference; its caller, if one waits */
 	uint8_t *caller;
 	size_t caller_len;
+	/* OUT_OTHER (lookouts.c): request_id holds the sender's reference */
+	outreq_answer_fn on_answer;
+	outreq_expire_fn on_expire; /* may be NULL */
 };
 
 /* A local caller waiting for answers (a query, a fan-out, peers, results --wait). */
@@ -309,6 +321,7 @@ struct gw {
 	struct gw_metrics *metrics;
 	struct purge *purge;   /* piugw audit purge, taken and run after the turn (localapi.c) */
 	bool reload_wanted;    /* an agreement was installed: reload at the next turn */
+	struct gw_lookouts *lookouts; /* lookouts.c */
 
 	/* The loop (loop.c). */
 	int sigfd;
@@ -373,6 +386,63 @@ void outbound_propose(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t
 /* A Hello to p carrying refs and the witnessed checkpoints, sent now. */
 struct outreq *outbound_hello(struct gw *g, struct peer *p, Piugw__AgreementRef **refs,
 			      size_t nrefs, int64_t now);
+
+/*
+ * A request of another part (lookouts.c) to peer: body sealed here, or env
+ * (with its message id mid) sent as it is, copied; its answer to
+ * on_answer. NULL if it could not be sealed. The caller sets request_id.
+ */
+struct outreq *outbound_request(struct gw *g, const char *peer, const char *agreement_id,
+				const uint8_t *hash, const Piugw__Body *body, const uint8_t *env,
+				size_t env_len, const uint8_t *mid, int64_t deadline_ms,
+				outreq_answer_fn on_answer, outreq_expire_fn on_expire);
+
+/* ---- lookouts.c: lookouts and notifications, both sides ---- */
+/* A reply to a lookout request or a notification, and its storage. */
+struct lookouts_answer {
+	Piugw__Body body;
+	Piugw__LookoutReply lr;
+	Piugw__NotificationAck na;
+	Piugw__Category cats[32];
+	size_t ncats;
+	char ref[65];
+};
+/*
+ * A LookoutPlace, LookoutWithdraw or Notification from peer (header h):
+ * a->body is the reply, rec's event and fields set, why the record's
+ * detail; else the PIUGW_E* code to refuse with, why its detail.
+ */
+int lookouts_receive_place(struct gw *g, const char *peer, const struct envelope_header *h,
+			   const Piugw__LookoutPlace *in, struct lookouts_answer *a,
+			   Piugw__AuditRecord *rec, char *why, size_t n);
+int lookouts_receive_withdraw(struct gw *g, const char *peer, const struct envelope_header *h,
+			      const Piugw__LookoutWithdraw *in, struct lookouts_answer *a,
+			      Piugw__AuditRecord *rec, char *why, size_t n);
+int lookouts_receive_notification(struct gw *g, const char *peer, const struct envelope_header *h,
+				  const Piugw__Notification *in, struct lookouts_answer *a,
+				  Piugw__AuditRecord *rec, char *why, size_t n);
+/* The local API: place (answered once each partner answered), withdraw, list, alerts. */
+void lookouts_local_place(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+			  const Piugw__LocalLookoutPlace *lp);
+void lookouts_local_withdraw(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+			     const Piugw__LocalLookoutWithdraw *lw);
+void lookouts_local_list(struct gw *g, const char *ref, Piugw__LocalReply *out);
+void lookouts_local_alerts(struct gw *g, const uint8_t *rid, size_t rid_len,
+			   const Piugw__LocalAlerts *la);
+void lookouts_local_seen(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+			 const Piugw__LocalAlertSeen *s);
+/* Held notifications, added to a PendingReply. */
+void lookouts_pending(struct gw *g, Piugw__PendingReply *pr);
+/* A decision on a held notification; false if approval_ref is not one (a query's). */
+bool lookouts_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec, uint32_t uid,
+		     Piugw__LocalReply *out, uint64_t *seqp);
+void lookouts_status(struct gw *g, Piugw__StatusReply *sr);
+/* Expiry, suspension, notifications sent again, the store's new rows checked. */
+void lookouts_timers(struct gw *g, int64_t now);
+int64_t lookouts_next_timer(const struct gw *g);
+void lookouts_store_changed(struct gw *g); /* an import: check the new rows now */
+void lookouts_policy_changed(struct gw *g); /* a reload or a suspension */
+void lookouts_free(struct gw *g);
 
 /* ---- inbound.c: partners' requests and their answers ---- */
 /* Take one message from the public ROUTER into m (false: none there). */

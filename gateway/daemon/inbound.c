@@ -18,6 +18,7 @@
 #include "body.h"
 #include "disclose.h"
 #include "gw.h"
+#include "lookout.h"
 #include "piugw/error.h"
 #include "vocab.h"
 
@@ -687,6 +688,59 @@ on_proposal(struct gw *g, struct ex *x, const Piugw__AgreementProposal *ap)
 	state_proposal_clear(&row);
 }
 
+/* A lookout placed or withdrawn by x->peer, or a notification of one of ours (lookouts.c). */
+static void
+on_lookout(struct gw *g, struct ex *x, const Piugw__Body *body)
+{
+	struct lookouts_answer a;
+	Piugw__Query q;
+	char why[400];
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	piugw__body__init(&a.body);
+	switch (body->kind_case) {
+	case PIUGW__BODY__KIND_LOOKOUT_PLACE:
+		/* Whom it looks out for, on record whatever the decision. */
+		lookout_as_query(body->lookout_place, &q);
+		digests_of_query(&x->ds, &q);
+		x->rec.purpose = (uint32_t)body->lookout_place->purpose;
+		x->rec.case_reference = body->lookout_place->case_reference;
+		rc = lookouts_receive_place(g, x->peer, x->h, body->lookout_place, &a, &x->rec, why,
+					    sizeof(why));
+		break;
+	case PIUGW__BODY__KIND_LOOKOUT_WITHDRAW:
+		rc = lookouts_receive_withdraw(g, x->peer, x->h, body->lookout_withdraw, &a,
+					       &x->rec, why, sizeof(why));
+		break;
+	default: {
+		const Piugw__Notification *nt = body->notification;
+		rc = lookouts_receive_notification(g, x->peer, x->h, nt, &a, &x->rec, why,
+						   sizeof(why));
+		if (nt->match != NULL) {
+			/* Whom it discloses: one match. */
+			Piugw__QueryResult qr = PIUGW__QUERY_RESULT__INIT;
+			Piugw__Match *m[1] = {nt->match};
+			qr.matches = m;
+			qr.n_matches = 1;
+			digests_of_result(&x->ds, &qr);
+			if (rc == 0) {
+				x->rec.record_count = 1;
+				x->rec.categories = (uint32_t *)nt->categories;
+				x->rec.n_categories = nt->n_categories;
+			}
+		}
+		break;
+	}
+	}
+	if (rc != 0) {
+		refuse(g, x, rc, why);
+		return;
+	}
+	x->rec.detail = why;
+	reply(g, x, &a.body);
+}
+
 static void
 on_hello(struct gw *g, struct ex *x, const Piugw__Hello *hello)
 {
@@ -917,7 +971,9 @@ inbound_handle(struct gw *g, struct inmsg *m)
 	 * which says which rule it breaks).
 	 */
 	if ((body->kind_case == PIUGW__BODY__KIND_HELLO ||
-	     body->kind_case == PIUGW__BODY__KIND_POLL) &&
+	     body->kind_case == PIUGW__BODY__KIND_POLL ||
+	     body->kind_case == PIUGW__BODY__KIND_LOOKOUT_WITHDRAW ||
+	     body->kind_case == PIUGW__BODY__KIND_NOTIFICATION) &&
 	    !policy_admitted(g->policy, x.peer, m->opts.now_ms)) {
 		char why[200];
 		snprintf(why, sizeof(why), "%s holds no agreement in force with %s; without one, "
@@ -932,9 +988,15 @@ inbound_handle(struct gw *g, struct inmsg *m)
 	case PIUGW__BODY__KIND_AGREEMENT_PROPOSAL:
 		on_proposal(g, &x, body->agreement_proposal);
 		break;
+	case PIUGW__BODY__KIND_LOOKOUT_PLACE:
+	case PIUGW__BODY__KIND_LOOKOUT_WITHDRAW:
+	case PIUGW__BODY__KIND_NOTIFICATION:
+		on_lookout(g, &x, body);
+		break;
 	default:
 		refuse(g, &x, PIUGW_EMALFORMED,
-		       "only Hello, Query, Poll and AgreementProposal are requests");
+		       "only Hello, Query, Poll, AgreementProposal, LookoutPlace, LookoutWithdraw "
+		       "and Notification are requests");
 		break;
 	}
 out:

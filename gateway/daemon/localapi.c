@@ -199,6 +199,8 @@ localapi_store_change(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t
 								       : "store_purged",
 	       "records=%ju operator=%s", (uintmax_t)sc->record_count, gw_esc(who));
 	scr.audit_seq = seq;
+	if (r.event == PIUGW__AUDIT_EVENT__AUDIT_IMPORTED)
+		lookouts_store_changed(g); /* the new rows against partners' lookouts, now */
 	reply.kind_case = PIUGW__LOCAL_REPLY__KIND_STORE_CHANGE;
 	reply.store_change = &scr;
 	reply_local_durable(g, seq, rid, rid_len, &reply);
@@ -334,6 +336,7 @@ localapi_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 	s->pending_approvals = pend;
 	state_proposal_count_held(g->state, &pend);
 	s->proposals_held = pend;
+	lookouts_status(g, s);
 	for (struct outreq *o = g->out.reqs; o != NULL; o = o->next)
 		s->queries_in_flight += o->kind == OUT_QUERY;
 	s->audit_head = audit_head(g->audit);
@@ -458,7 +461,25 @@ localapi_handle(struct gw *g)
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_PENDING:
 		inbound_pending_list(g, &reply);
+		if (reply.kind_case == PIUGW__LOCAL_REPLY__KIND_PENDING && reply.pending != NULL)
+			lookouts_pending(g, reply.pending);
 		reply_local(g, caller, clen, &reply);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_LOOKOUT_PLACE:
+		lookouts_local_place(g, caller, clen, (uint32_t)uid, req->lookout_place);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_LOOKOUT_WITHDRAW:
+		lookouts_local_withdraw(g, caller, clen, (uint32_t)uid, req->lookout_withdraw);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_LOOKOUTS:
+		lookouts_local_list(g, req->lookouts->reference, &reply);
+		reply_local(g, caller, clen, &reply);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_ALERTS:
+		lookouts_local_alerts(g, caller, clen, req->alerts);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_ALERT_SEEN:
+		lookouts_local_seen(g, caller, clen, (uint32_t)uid, req->alert_seen);
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_APPROVE:
 	case PIUGW__LOCAL_REQUEST__KIND_DENY: {
@@ -471,7 +492,9 @@ localapi_handle(struct gw *g)
 			break;
 		}
 		uint64_t seq = 0;
-		inbound_decide(g, approve, d, (uint32_t)uid, &reply, &seq);
+		/* A held notification's reference, else a query's. */
+		if (!lookouts_decide(g, approve, d, (uint32_t)uid, &reply, &seq))
+			inbound_decide(g, approve, d, (uint32_t)uid, &reply, &seq);
 		/* "approved" says the decision is on record: sent once it is durable. */
 		reply_local_durable(g, seq, caller, clen, &reply);
 		break;
@@ -495,6 +518,10 @@ out:
 	case PIUGW__LOCAL_REPLY__KIND_PROPOSALS:
 		if (reply.proposals)
 			piugw__proposals_reply__free_unpacked(reply.proposals, NULL);
+		break;
+	case PIUGW__LOCAL_REPLY__KIND_LOOKOUTS:
+		if (reply.lookouts)
+			piugw__lookouts_reply__free_unpacked(reply.lookouts, NULL);
 		break;
 	case PIUGW__LOCAL_REPLY__KIND_ERROR:
 		if (reply.error)

@@ -330,6 +330,7 @@ loop_reload(struct gw *g)
 		links_router_rebind(g);
 	loop_audit_config(g, "configuration reloaded");
 	trust_audit(g, &was);
+	lookouts_policy_changed(g); /* held under new terms: the index, and who is suspended */
 	gw_log(GW_INFO, "reloaded", "serial=%ju agreements=%zu",
 	       (uintmax_t)policy_directory(g->policy)->serial, policy_agreement_count(g->policy));
 out:
@@ -470,6 +471,8 @@ loop_run(struct gw *g)
 			cap = 8 + 2 * g->npeers;
 		}
 		int64_t now = gw_now_ms(), next = outbound_next_timer(g);
+		if (lookouts_next_timer(g) < next)
+			next = lookouts_next_timer(g);
 		long timeout = next <= now ? 0 : (long)(next - now);
 
 		if (timeout > 1000)
@@ -525,6 +528,7 @@ loop_run(struct gw *g)
 			trust_take(g->policy, &was);
 			policy_watch_changed(g->policy);
 			trust_audit(g, &was);
+			lookouts_policy_changed(g);
 		}
 		/* A reload may have closed sockets in items: poll the new ones first. */
 		if (items[2].revents & ZMQ_POLLIN && on_signal(g))
@@ -575,6 +579,7 @@ loop_run(struct gw *g)
 			;
 		now = gw_now_ms();
 		outbound_timers(g, now);
+		lookouts_timers(g, now);
 		if (now >= g->next_housekeeping_ms) {
 			uint64_t gone = 0;
 			int64_t keep =

@@ -318,6 +318,34 @@ outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *ag
 	return outreq_new_sealed(g, kind, peer, agreement_id, hash, mid, env, len, deadline_ms);
 }
 
+/* See gw.h. */
+struct outreq *
+outbound_request(struct gw *g, const char *peer, const char *agreement_id, const uint8_t *hash,
+		 const Piugw__Body *body, const uint8_t *env, size_t env_len, const uint8_t *mid,
+		 int64_t deadline_ms, outreq_answer_fn on_answer, outreq_expire_fn on_expire)
+{
+	struct outreq *o;
+
+	if (env != NULL) {
+		uint8_t *copy = malloc(env_len ? env_len : 1);
+		if (copy == NULL || mid == NULL) {
+			free(copy);
+			return NULL;
+		}
+		memcpy(copy, env, env_len);
+		o = outreq_new_sealed(g, OUT_OTHER, peer, agreement_id, hash, mid, copy, env_len,
+				      deadline_ms);
+	} else {
+		o = outreq_new(g, OUT_OTHER, peer, agreement_id, hash, body, deadline_ms);
+	}
+	if (o == NULL)
+		return NULL;
+	o->on_answer = on_answer;
+	o->on_expire = on_expire;
+	outreq_try_send(g, o, gw_now_ms());
+	return o;
+}
+
 /* ---- queries ---- */
 
 /*
@@ -930,7 +958,9 @@ outbound_handle(struct gw *g, struct peer *p, struct inmsg *m)
 	{
 		int64_t now = gw_now_ms(), skew = o.header.sent_at_ms - now;
 		int64_t window = (int64_t)policy_config(g->policy)->freshness_seconds * 1000;
-		if ((skew > window || -skew > window) && req->kind == OUT_PROPOSAL) {
+		if (req->kind == OUT_OTHER) {
+			req->on_answer(g, req, &o.header, b, skew > window || -skew > window);
+		} else if ((skew > window || -skew > window) && req->kind == OUT_PROPOSAL) {
 			on_proposal_answer(g, req, &o.header, b, true);
 		} else if ((skew > window || -skew > window) && req->kind != OUT_HELLO) {
 			/* Not used: answered to the caller as STALE, with the offset. */
@@ -1402,6 +1432,8 @@ expire(struct gw *g, struct outreq *o)
 		settle(g, o->job, o->slot, uid, &a, NULL, o->kind == OUT_POLL);
 	} else if (o->kind == OUT_PROPOSAL) {
 		proposal_expired(g, o);
+	} else if (o->kind == OUT_OTHER && o->on_expire != NULL) {
+		o->on_expire(g, o);
 	} else if (o->kind == OUT_HELLO && o->job != NULL) {
 		struct job *j = o->job;
 		Piugw__PeerInfo *pi = o->slot < j->n ? j->infos[o->slot] : NULL;

@@ -543,6 +543,7 @@ out:
 	free(g.purge);
 	free(g.turn.inbox);
 	envelope_ctx_free(&g.env);
+	lookouts_free(&g);
 	store_close(&g.store);
 	state_close(&g.state);
 	policy_rates_free(&g.rates);

@@ -22,7 +22,10 @@ static const char *const in_force_keys[] = {"from", "until", NULL};
 static const char *const terms_keys[] = {
 	"requester", "responder", "purposes", "query_types", "categories", "disclosure",
 	"max_results", "rate", "approval", "justification", "mask_after_days", "handling_code",
-	"onward_transfer", "min_score", NULL};
+	"onward_transfer", "min_score", "lookouts", NULL};
+static const char *const lookouts_keys[] = {
+	"purposes", "query_types", "categories", "max_in_force", "max_days", "notify",
+	"ack_within_hours", NULL};
 static const char *const rate_keys[] = {"per_hour", "per_day", NULL};
 
 /* A gateway id value; copies it into out. */
@@ -100,6 +103,55 @@ read_purposes(struct yconf *y, yaml_node_t *n, struct agreement_terms *t)
 	}
 }
 
+/*
+ * The `lookouts:` block of a direction's terms: every key but
+ * ack_within_hours required, each within what the direction allows.
+ */
+static void
+read_lookouts(struct yconf *y, yaml_node_t *n, const struct agreement_terms *t,
+	      struct agreement_lookouts *l)
+{
+	const vocab_set lookout_types = VOCAB_BIT(PIUGW__QUERY_TYPE__QUERY_TYPE_DOCUMENT) |
+					VOCAB_BIT(PIUGW__QUERY_TYPE__QUERY_TYPE_NAME) |
+					VOCAB_BIT(PIUGW__QUERY_TYPE__QUERY_TYPE_NAME_FUZZY);
+	yaml_node_t *v;
+	uint64_t u;
+	int w;
+
+	memset(l, 0, sizeof(*l));
+	l->ack_within_hours = AGREEMENT_ACK_HOURS_DEFAULT;
+	if (!yconf_map(y, n, "lookouts", lookouts_keys))
+		return;
+	l->allowed = true;
+	if ((v = yconf_need(y, n, "purposes", "lookouts")) != NULL &&
+	    yconf_word_set(y, v, "purpose", vocab_purposes, false, &l->purposes) &&
+	    (l->purposes & ~t->purposes) != 0)
+		yconf_error(y, v, "lookouts purposes must be among the terms' purposes");
+	if ((v = yconf_need(y, n, "query_types", "lookouts")) != NULL &&
+	    yconf_word_set(y, v, "query type", vocab_query_types, false, &l->query_types)) {
+		if ((l->query_types & ~lookout_types) != 0)
+			yconf_error(y, v, "a lookout is by document, name or name_fuzzy only");
+		else if ((l->query_types & ~t->query_types) != 0)
+			yconf_error(y, v, "lookouts query_types must be among the terms' query_types");
+	}
+	if ((v = yconf_need(y, n, "categories", "lookouts")) != NULL &&
+	    yconf_word_set(y, v, "category", vocab_categories, false, &l->categories) &&
+	    (l->categories & ~t->categories) != 0)
+		yconf_error(y, v, "lookouts categories must be among the terms' categories");
+	if ((v = yconf_need(y, n, "max_in_force", "lookouts")) != NULL &&
+	    yconf_uint(y, v, "max_in_force", 1, AGREEMENT_LOOKOUTS_MAX, &u))
+		l->max_in_force = (uint32_t)u;
+	if ((v = yconf_need(y, n, "max_days", "lookouts")) != NULL &&
+	    yconf_uint(y, v, "max_days", 1, AGREEMENT_LOOKOUT_DAYS_MAX, &u))
+		l->max_days = (uint32_t)u;
+	if ((v = yconf_need(y, n, "notify", "lookouts")) != NULL &&
+	    yconf_word(y, v, "notify", vocab_notify, &w))
+		l->notify = w;
+	if ((v = yconf_get(y, n, "ack_within_hours")) != NULL &&
+	    yconf_uint(y, v, "ack_within_hours", 1, 24 * 30, &u))
+		l->ack_within_hours = (uint32_t)u;
+}
+
 static void
 read_terms(struct yconf *y, yaml_node_t *n, struct agreement_terms *t)
 {
@@ -163,6 +215,9 @@ read_terms(struct yconf *y, yaml_node_t *n, struct agreement_terms *t)
 			yconf_error(y, v, "min_score applies to name_fuzzy, which query_types does "
 					  "not allow; remove it or allow name_fuzzy");
 	}
+	/* After purposes, query types and categories: the block is checked against them. */
+	if ((v = yconf_get(y, n, "lookouts")) != NULL)
+		read_lookouts(y, v, t, &t->lookouts);
 }
 
 /* See agreement.h. */

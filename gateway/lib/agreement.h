@@ -34,6 +34,24 @@
 #define AGREEMENT_MASK_AFTER_DAYS_DEFAULT 183
 #define AGREEMENT_MIN_SCORE_DEFAULT 0.90
 
+/*
+ * Lookouts requester may place at responder (a `lookouts:` block of the
+ * direction's terms; none: not allowed).
+ */
+#define AGREEMENT_LOOKOUTS_MAX 100000
+#define AGREEMENT_LOOKOUT_DAYS_MAX 366
+#define AGREEMENT_ACK_HOURS_DEFAULT 24
+struct agreement_lookouts {
+	bool allowed;
+	vocab_set purposes;       /* within the direction's purposes */
+	vocab_set query_types;    /* document, name, name_fuzzy */
+	vocab_set categories;     /* what a notification may carry: within the direction's */
+	uint32_t max_in_force;    /* lookouts the requester may hold at once */
+	uint32_t max_days;        /* the longest life of one */
+	int notify;               /* VOCAB_NOTIFY_* */
+	uint32_t ack_within_hours; /* a notification unacknowledged longer: a health warning */
+};
+
 /* The terms for one direction: what requester may ask responder. */
 struct agreement_terms {
 	char requester[KEYS_ID_MAX + 1];
@@ -52,6 +70,7 @@ struct agreement_terms {
 	int handling_code;        /* vocab_handling_codes value */
 	int onward_transfer;      /* vocab_onward_transfers value */
 	double min_score;         /* name_fuzzy threshold */
+	struct agreement_lookouts lookouts;
 	unsigned line;            /* where the terms start in the file */
 };
 

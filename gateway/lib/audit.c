@@ -1837,6 +1837,17 @@ audit_event_name(int event)
 	case PIUGW__AUDIT_EVENT__AUDIT_WITNESSED: return "witnessed";
 	case PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_PROPOSED: return "agreement proposed";
 	case PIUGW__AUDIT_EVENT__AUDIT_AGREEMENT_DECIDED: return "agreement decided";
+	case PIUGW__AUDIT_EVENT__AUDIT_LOOKOUT_PLACED: return "lookout placed";
+	case PIUGW__AUDIT_EVENT__AUDIT_LOOKOUT_ACCEPTED: return "lookout accepted";
+	case PIUGW__AUDIT_EVENT__AUDIT_LOOKOUT_REFUSED: return "lookout refused";
+	case PIUGW__AUDIT_EVENT__AUDIT_LOOKOUT_WITHDRAWN: return "lookout withdrawn";
+	case PIUGW__AUDIT_EVENT__AUDIT_LOOKOUT_EXPIRED: return "lookout expired";
+	case PIUGW__AUDIT_EVENT__AUDIT_LOOKOUT_SUSPENDED: return "lookout suspended";
+	case PIUGW__AUDIT_EVENT__AUDIT_LOOKOUT_FIRED: return "lookout fired";
+	case PIUGW__AUDIT_EVENT__AUDIT_NOTIFICATION_HELD: return "notification held";
+	case PIUGW__AUDIT_EVENT__AUDIT_NOTIFICATION_DECIDED: return "notification decided";
+	case PIUGW__AUDIT_EVENT__AUDIT_NOTIFIED: return "notified";
+	case PIUGW__AUDIT_EVENT__AUDIT_NOTIFICATION_ACKNOWLEDGED: return "notification acknowledged";
 	default: return "?";
 	}
 }

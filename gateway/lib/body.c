@@ -30,6 +30,11 @@ body_unpack(const uint8_t *buf, size_t len, Piugw__Body **outp)
 	case PIUGW__BODY__KIND_ERROR:
 	case PIUGW__BODY__KIND_AGREEMENT_PROPOSAL:
 	case PIUGW__BODY__KIND_AGREEMENT_RESPONSE:
+	case PIUGW__BODY__KIND_LOOKOUT_PLACE:
+	case PIUGW__BODY__KIND_LOOKOUT_WITHDRAW:
+	case PIUGW__BODY__KIND_LOOKOUT_REPLY:
+	case PIUGW__BODY__KIND_NOTIFICATION:
+	case PIUGW__BODY__KIND_NOTIFICATION_ACK:
 		break;
 	default:
 		/* No kind, or one from a newer version: nothing we could act on. */

@@ -39,6 +39,7 @@ static const char *const wire_names[] = {
 	[PIUGW_WIRE_RATE_LIMITED] = "RATE_LIMITED",
 	[PIUGW_WIRE_UNKNOWN_QUERY] = "UNKNOWN_QUERY",
 	[PIUGW_WIRE_INTERNAL] = "INTERNAL",
+	[PIUGW_WIRE_TOO_MANY_LOOKOUTS] = "TOO_MANY_LOOKOUTS",
 };
 
 static const struct error_entry *

@@ -595,6 +595,9 @@ refuse(struct policy_decision *out, int code, const char *fmt, ...)
 static bool
 terms_fit(const struct agreement_terms *t, const struct policy_request *req)
 {
+	if (req->lookout)
+		return t->lookouts.allowed && (t->lookouts.purposes & VOCAB_BIT(req->purpose)) &&
+		       (t->lookouts.query_types & VOCAB_BIT(req->query_type));
 	return (t->purposes & VOCAB_BIT(req->purpose)) && (t->query_types & VOCAB_BIT(req->query_type));
 }
 
@@ -674,6 +677,17 @@ policy_decide(const struct policy *p, struct policy_rates *rates, const struct p
 			      requester, responder);
 	out->terms = t;
 
+	if (req->lookout && !t->lookouts.allowed)
+		return refuse(out, PIUGW_EQUERYTYPE,
+			      "agreement %s allows no lookouts from %s to %s (its terms have no "
+			      "lookouts block)", pa->a->id, requester, responder);
+	if (req->lookout && !(t->lookouts.purposes & VOCAB_BIT(req->purpose)))
+		return refuse(out, PIUGW_EPURPOSE,
+			      "agreement %s does not allow lookouts for the purpose %s", pa->a->id,
+			      vocab_name(vocab_purposes, req->purpose));
+	if (req->lookout && !(t->lookouts.query_types & VOCAB_BIT(req->query_type)))
+		return refuse(out, PIUGW_EQUERYTYPE, "agreement %s does not allow %s lookouts",
+			      pa->a->id, vocab_name(vocab_query_types, req->query_type));
 	if (!(t->purposes & VOCAB_BIT(req->purpose)))
 		return refuse(out, PIUGW_EPURPOSE, "agreement %s does not allow the purpose %s",
 			      pa->a->id, vocab_name(vocab_purposes, req->purpose));
@@ -699,6 +713,20 @@ policy_decide(const struct policy *p, struct policy_rates *rates, const struct p
 		return refuse(out, PIUGW_EJUSTIFICATION,
 			      "agreement %s requires a reasoned justification for every request",
 			      pa->a->id);
+	if (req->lookout) {
+		/* A lookout counts against max_in_force, which its holder checks (state.db). */
+		out->code = 0;
+		out->categories = t->lookouts.categories;
+		out->max_results = 1; /* one person per notification */
+		out->mask_after_days = t->mask_after_days;
+		out->disclosure = PIUGW__DISCLOSURE__DISCLOSURE_FULL;
+		out->handling_code = t->handling_code;
+		out->onward_transfer = t->onward_transfer;
+		out->approval = t->lookouts.notify == VOCAB_NOTIFY_AFTER_APPROVAL
+					? VOCAB_APPROVAL_MANUAL : VOCAB_APPROVAL_AUTOMATIC;
+		out->min_score = t->min_score;
+		return 0;
+	}
 	if (rates != NULL) {
 		uint32_t hour, day;
 		if ((re = rate_entry(rates, pa->a->id, t)) == NULL)

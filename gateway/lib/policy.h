@@ -163,6 +163,13 @@ struct policy_request {
 	vocab_set categories;          /* requested; 0: all the agreement allows */
 	uint32_t max_results;          /* requested; 0: the agreement's */
 	int64_t now_ms;
+	/*
+	 * A lookout (LookoutPlace), judged by the terms' lookouts block: its
+	 * purposes and query types; the decision's categories are what a
+	 * notification may carry, approval MANUAL where notify is
+	 * after_approval. Not counted against the rate.
+	 */
+	bool lookout;
 };
 
 struct policy_decision {

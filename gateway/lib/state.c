@@ -18,7 +18,7 @@
 #include "piugw/error.h"
 #include "state.h"
 
-#define STATE_STMTS 32
+#define STATE_STMTS 64
 
 /* One request in the replay index: a keyed hash of (sender, message_id) and its row. */
 struct rp_entry {
@@ -106,11 +106,42 @@ static const char upgrade_3_4[] =
 
 static const char upgrade_4_5[] = "BEGIN;" PROPOSAL_TABLE "PRAGMA user_version=5;COMMIT;";
 
+/*
+ * Version 6: lookouts (ours at partners, and partners' here), the
+ * notifications sent and received, and the marks of work done (how far
+ * the traveller store was checked against the lookouts). Lookouts and
+ * notifications hold personal data: the identifiers looked out for, and
+ * the notified person.
+ */
+#define LOOKOUT_TABLES \
+	"CREATE TABLE IF NOT EXISTS lookout (" \
+	"  ref TEXT PRIMARY KEY, incoming INTEGER NOT NULL, peer TEXT NOT NULL," \
+	"  agreement_id TEXT NOT NULL, their_ref TEXT NOT NULL DEFAULT ''," \
+	"  place BLOB NOT NULL, query_type INTEGER NOT NULL, state INTEGER NOT NULL," \
+	"  expires_ms INTEGER NOT NULL, detail TEXT NOT NULL DEFAULT ''," \
+	"  operator TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL," \
+	"  updated_ms INTEGER NOT NULL);" \
+	"CREATE INDEX IF NOT EXISTS lookout_state ON lookout(incoming, state);" \
+	"CREATE TABLE IF NOT EXISTS notification (" \
+	"  ref TEXT PRIMARY KEY, incoming INTEGER NOT NULL, peer TEXT NOT NULL," \
+	"  agreement_id TEXT NOT NULL, lookout_ref TEXT NOT NULL, their_id TEXT NOT NULL DEFAULT ''," \
+	"  fire_key BLOB, body BLOB NOT NULL, env BLOB, env_ms INTEGER NOT NULL DEFAULT 0," \
+	"  state INTEGER NOT NULL, detail TEXT NOT NULL DEFAULT ''," \
+	"  decided_by TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL," \
+	"  updated_ms INTEGER NOT NULL);" \
+	"CREATE INDEX IF NOT EXISTS notification_state ON notification(incoming, state);" \
+	"CREATE UNIQUE INDEX IF NOT EXISTS notification_fired ON notification(lookout_ref, fire_key);" \
+	"CREATE UNIQUE INDEX IF NOT EXISTS notification_theirs ON notification(incoming, peer, their_id);" \
+	"CREATE TABLE IF NOT EXISTS mark (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+
+static const char upgrade_5_6[] = "BEGIN;" LOOKOUT_TABLES "PRAGMA user_version=6;COMMIT;";
+
 static const char schema[] =
 	ANCHOR_TABLE
 	WITNESS_TABLE
 	REPLAY_TABLE
 	PROPOSAL_TABLE
+	LOOKOUT_TABLES
 	"CREATE TABLE IF NOT EXISTS pending ("
 	"  ref TEXT PRIMARY KEY, peer TEXT NOT NULL, agreement_id TEXT NOT NULL,"
 	"  message_id BLOB NOT NULL, received_ms INTEGER NOT NULL, status INTEGER NOT NULL,"
@@ -310,14 +341,15 @@ state_open(const char *path, struct state **outp, struct diag *d)
 	}
 	/* Only a new or older file is written to here: opening a current one writes nothing. */
 	if (version == 0 && ((ret = exec(s, schema, d)) != 0 ||
-			     (ret = exec(s, "PRAGMA user_version=5", d)) != 0))
+			     (ret = exec(s, "PRAGMA user_version=6", d)) != 0))
 		goto out;
 	/* Version 1's table is made anew, with the current columns: 4 at once. */
 	if ((version == 1 && (ret = exec(s, upgrade_1_2, d)) != 0) ||
 	    ((version == 1 || version == 2) && (ret = exec(s, upgrade_2_3, d)) != 0) ||
 	    (version == 1 && (ret = exec(s, "PRAGMA user_version=4", d)) != 0) ||
 	    ((version == 2 || version == 3) && (ret = exec(s, upgrade_3_4, d)) != 0) ||
-	    (version >= 1 && version <= 4 && (ret = exec(s, upgrade_4_5, d)) != 0)) {
+	    (version >= 1 && version <= 4 && (ret = exec(s, upgrade_4_5, d)) != 0) ||
+	    (version >= 1 && version <= 5 && (ret = exec(s, upgrade_5_6, d)) != 0)) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
@@ -1229,5 +1261,350 @@ state_witness_set(struct state *s, const char *peer, const struct audit_checkpoi
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)cp->first_seq);
 	sqlite3_bind_blob(st, 6, cp->signature, 64, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, now_ms);
+	return run(st);
+}
+
+/* ---- lookouts and notifications ---- */
+
+#define LOOKOUT_COLS "ref, incoming, peer, agreement_id, their_ref, place, query_type, state, " \
+		     "expires_ms, detail, operator, created_ms, updated_ms"
+
+/* See state.h. */
+void
+state_lookout_clear(struct state_lookout *l)
+{
+	if (l == NULL)
+		return;
+	if (l->place != NULL)
+		sodium_memzero(l->place, l->place_len);
+	free(l->place);
+	l->place = NULL;
+	l->place_len = 0;
+}
+
+static int
+lookout_fill(sqlite3_stmt *st, void *v)
+{
+	struct state_lookout *l = v;
+
+	memset(l, 0, sizeof(*l));
+	column_text(st, 0, l->ref, sizeof(l->ref));
+	l->incoming = sqlite3_column_int(st, 1) != 0;
+	column_text(st, 2, l->peer, sizeof(l->peer));
+	column_text(st, 3, l->agreement_id, sizeof(l->agreement_id));
+	column_text(st, 4, l->their_ref, sizeof(l->their_ref));
+	if (column_blob(st, 5, &l->place, &l->place_len) != 0)
+		return PIUGW_ENOMEM;
+	l->query_type = sqlite3_column_int(st, 6);
+	l->state = sqlite3_column_int(st, 7);
+	l->expires_ms = sqlite3_column_int64(st, 8);
+	column_text(st, 9, l->detail, sizeof(l->detail));
+	column_text(st, 10, l->operator_name, sizeof(l->operator_name));
+	l->created_ms = sqlite3_column_int64(st, 11);
+	l->updated_ms = sqlite3_column_int64(st, 12);
+	return 0;
+}
+
+static void
+lookout_clear(void *v)
+{
+	state_lookout_clear(v);
+}
+
+/* See state.h. */
+int
+state_lookout_put(struct state *s, const struct state_lookout *l)
+{
+	sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO lookout(" LOOKOUT_COLS
+				   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+
+	if (wtx(s) != 0)
+		return PIUGW_ESYSTEM;
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, l->ref, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, l->incoming ? 1 : 0);
+		sqlite3_bind_text(st, 3, l->peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, l->agreement_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, l->their_ref, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 6, l->place != NULL ? (const void *)l->place : "", (int)l->place_len,
+				  SQLITE_STATIC);
+		sqlite3_bind_int(st, 7, l->query_type);
+		sqlite3_bind_int(st, 8, l->state);
+		sqlite3_bind_int64(st, 9, l->expires_ms);
+		sqlite3_bind_text(st, 10, l->detail, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 11, l->operator_name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 12, l->created_ms);
+		sqlite3_bind_int64(st, 13, l->updated_ms);
+	}
+	return run(st);
+}
+
+static int
+lookout_one(sqlite3_stmt *st, struct state_lookout *out)
+{
+	int ret, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return PIUGW_ESYSTEM;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = lookout_fill(st, out);
+	else
+		ret = rc == SQLITE_DONE ? PIUGW_EUNKNOWNQUERY : PIUGW_ESYSTEM;
+	done(st);
+	return ret;
+}
+
+/* See state.h. */
+int
+state_lookout_get(struct state *s, const char *ref, struct state_lookout *out)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " LOOKOUT_COLS " FROM lookout WHERE ref=?");
+
+	if (st != NULL)
+		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	return lookout_one(st, out);
+}
+
+/* See state.h. */
+int
+state_lookout_theirs(struct state *s, const char *peer, const char *their_ref,
+		     struct state_lookout *out)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " LOOKOUT_COLS " FROM lookout "
+				   "WHERE incoming=0 AND peer=? AND their_ref=?");
+
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, their_ref, -1, SQLITE_STATIC);
+	}
+	return lookout_one(st, out);
+}
+
+/* See state.h. */
+int
+state_lookout_list(struct state *s, int incoming, int state, struct state_lookout **vp,
+		   size_t *np)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " LOOKOUT_COLS " FROM lookout "
+				   "WHERE (?1 < 0 OR incoming=?1) AND (?2 < 0 OR state=?2) "
+				   "ORDER BY created_ms DESC, ref");
+
+	if (st != NULL) {
+		sqlite3_bind_int(st, 1, incoming);
+		sqlite3_bind_int(st, 2, state);
+	}
+	return collect_rows(st, sizeof(**vp), lookout_fill, lookout_clear, (void **)vp, np);
+}
+
+/* See state.h. */
+int
+state_lookout_count(struct state *s, const char *peer, const char *agreement_id, uint32_t *np)
+{
+	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM lookout WHERE incoming=1 AND peer=? "
+				   "AND agreement_id=? AND state IN (1, 2)");
+
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, agreement_id, -1, SQLITE_STATIC);
+	}
+	return count_of(st, np);
+}
+
+#define NOTIFICATION_COLS "ref, incoming, peer, agreement_id, lookout_ref, their_id, fire_key, " \
+			  "body, env, env_ms, state, detail, decided_by, created_ms, updated_ms"
+
+/* See state.h. */
+void
+state_notification_clear(struct state_notification *n)
+{
+	if (n == NULL)
+		return;
+	if (n->body != NULL)
+		sodium_memzero(n->body, n->body_len);
+	free(n->body);
+	free(n->env);
+	n->body = n->env = NULL;
+	n->body_len = n->env_len = 0;
+}
+
+static int
+notification_fill(sqlite3_stmt *st, void *v)
+{
+	struct state_notification *n = v;
+
+	memset(n, 0, sizeof(*n));
+	column_text(st, 0, n->ref, sizeof(n->ref));
+	n->incoming = sqlite3_column_int(st, 1) != 0;
+	column_text(st, 2, n->peer, sizeof(n->peer));
+	column_text(st, 3, n->agreement_id, sizeof(n->agreement_id));
+	column_text(st, 4, n->lookout_ref, sizeof(n->lookout_ref));
+	column_text(st, 5, n->their_id, sizeof(n->their_id));
+	fixed_blob(st, 6, n->fire_key, sizeof(n->fire_key), &n->has_fire_key);
+	if (column_blob(st, 7, &n->body, &n->body_len) != 0 ||
+	    column_blob(st, 8, &n->env, &n->env_len) != 0) {
+		state_notification_clear(n);
+		return PIUGW_ENOMEM;
+	}
+	n->env_ms = sqlite3_column_int64(st, 9);
+	n->state = sqlite3_column_int(st, 10);
+	column_text(st, 11, n->detail, sizeof(n->detail));
+	column_text(st, 12, n->decided_by, sizeof(n->decided_by));
+	n->created_ms = sqlite3_column_int64(st, 13);
+	n->updated_ms = sqlite3_column_int64(st, 14);
+	return 0;
+}
+
+static void
+notification_clear(void *v)
+{
+	state_notification_clear(v);
+}
+
+/* See state.h. */
+int
+state_notification_put(struct state *s, const struct state_notification *n)
+{
+	sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO notification(" NOTIFICATION_COLS
+				   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+
+	if (wtx(s) != 0)
+		return PIUGW_ESYSTEM;
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, n->ref, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, n->incoming ? 1 : 0);
+		sqlite3_bind_text(st, 3, n->peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, n->agreement_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, n->lookout_ref, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, n->their_id, -1, SQLITE_STATIC);
+		if (n->has_fire_key)
+			sqlite3_bind_blob(st, 7, n->fire_key, sizeof(n->fire_key), SQLITE_STATIC);
+		sqlite3_bind_blob(st, 8, n->body != NULL ? (const void *)n->body : "", (int)n->body_len,
+				  SQLITE_STATIC);
+		if (n->env != NULL)
+			sqlite3_bind_blob(st, 9, n->env, (int)n->env_len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 10, n->env_ms);
+		sqlite3_bind_int(st, 11, n->state);
+		sqlite3_bind_text(st, 12, n->detail, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 13, n->decided_by, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 14, n->created_ms);
+		sqlite3_bind_int64(st, 15, n->updated_ms);
+	}
+	return run(st);
+}
+
+static int
+notification_one(sqlite3_stmt *st, struct state_notification *out)
+{
+	int ret, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return PIUGW_ESYSTEM;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = notification_fill(st, out);
+	else
+		ret = rc == SQLITE_DONE ? PIUGW_EUNKNOWNQUERY : PIUGW_ESYSTEM;
+	done(st);
+	return ret;
+}
+
+/* See state.h. */
+int
+state_notification_get(struct state *s, const char *ref, struct state_notification *out)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " NOTIFICATION_COLS " FROM notification WHERE ref=?");
+
+	if (st != NULL)
+		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	return notification_one(st, out);
+}
+
+/* See state.h. */
+int
+state_notification_theirs(struct state *s, const char *peer, const char *their_id,
+			  struct state_notification *out)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " NOTIFICATION_COLS " FROM notification "
+				   "WHERE incoming=1 AND peer=? AND their_id=?");
+
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, their_id, -1, SQLITE_STATIC);
+	}
+	return notification_one(st, out);
+}
+
+/* See state.h. */
+int
+state_notification_fired(struct state *s, const char *lookout_ref,
+			 const uint8_t key[STATE_HASH_BYTES], bool *firedp)
+{
+	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM notification "
+				   "WHERE lookout_ref=? AND fire_key=?");
+	uint32_t n = 0;
+	int rc;
+
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, lookout_ref, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, key, STATE_HASH_BYTES, SQLITE_STATIC);
+	}
+	rc = count_of(st, &n);
+	*firedp = n > 0;
+	return rc;
+}
+
+/* See state.h. */
+int
+state_notification_list(struct state *s, int incoming, int state, struct state_notification **vp,
+			size_t *np)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " NOTIFICATION_COLS " FROM notification "
+				   "WHERE (?1 < 0 OR incoming=?1) AND (?2 < 0 OR state=?2) "
+				   "ORDER BY created_ms, ref");
+
+	if (st != NULL) {
+		sqlite3_bind_int(st, 1, incoming);
+		sqlite3_bind_int(st, 2, state);
+	}
+	return collect_rows(st, sizeof(**vp), notification_fill, notification_clear, (void **)vp,
+			    np);
+}
+
+/* See state.h. */
+int
+state_mark_get(struct state *s, const char *name, int64_t *valuep, bool *hasp)
+{
+	sqlite3_stmt *st = prep(s, "SELECT value FROM mark WHERE name=?");
+	int rc;
+
+	*valuep = 0;
+	*hasp = false;
+	if (st == NULL)
+		return PIUGW_ESYSTEM;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*valuep = sqlite3_column_int64(st, 0);
+		*hasp = true;
+	}
+	done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
+}
+
+/* See state.h. */
+int
+state_mark_set(struct state *s, const char *name, int64_t value)
+{
+	sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO mark(name, value) VALUES (?,?)");
+
+	if (wtx(s) != 0)
+		return PIUGW_ESYSTEM;
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, value);
+	}
 	return run(st);
 }

@@ -19,6 +19,10 @@
  *             exchanges (doc/protocol-notes.md);
  *   proposal  agreements proposed over the mesh, sent and received, and
  *             what became of them (doc/protocol-notes.md section 5);
+ *   lookout   lookouts placed (ours at partners, partners' here), and
+ *   notification  the notifications they fired, sent and received
+ *             (doc/protocol-notes.md section 6);
+ *   mark      how far work went (the store rows checked against lookouts);
  *   results   answers this (asking) gateway keeps for `piugw results`: the
  *             partners' PENDING answers it is still polling for, their final
  *             answers, and answers that came after their caller stopped
@@ -44,7 +48,7 @@
 #include "diag.h"
 #include "keys.h"
 
-#define STATE_SCHEMA_VERSION 5
+#define STATE_SCHEMA_VERSION 6
 #define STATE_ID_BYTES 16
 #define STATE_HASH_BYTES 32
 #define STATE_REF_MAX 64
@@ -249,6 +253,97 @@ int state_proposal_waiting(struct state *s, struct state_proposal **vp, size_t *
 /* Proposals received from peer since since_ms (the rate limit). */
 int state_proposal_count_since(struct state *s, const char *peer, int64_t since_ms,
 			       uint32_t *np);
+
+/* ---- lookouts and notifications (doc/protocol-notes.md section 6) ---- */
+
+/* The values of local.proto's LookoutState. */
+enum state_lookout_state {
+	STATE_LOOKOUT_ACTIVE = 1,     /* in force */
+	STATE_LOOKOUT_SUSPENDED = 2,  /* its agreement is not in force: fires nothing */
+	STATE_LOOKOUT_SENDING = 3,    /* ours, not answered yet */
+	STATE_LOOKOUT_REFUSED = 4,    /* ours, refused by the partner (detail) */
+	STATE_LOOKOUT_WITHDRAWN = 5,
+	STATE_LOOKOUT_EXPIRED = 6,
+};
+
+struct state_lookout {
+	char ref[STATE_REF_MAX + 1];       /* ours: "LO-..." held here, "LK-..." placed by us */
+	bool incoming;                     /* a partner's, held here */
+	char peer[KEYS_ID_MAX + 1];
+	char agreement_id[STATE_REF_MAX + 1];
+	char their_ref[STATE_REF_MAX + 1]; /* ours: the partner's reference */
+	uint8_t *place;                    /* the serialized LookoutPlace */
+	size_t place_len;
+	int query_type;
+	int state;                         /* enum state_lookout_state */
+	int64_t expires_ms;
+	char detail[512];
+	char operator_name[64];            /* ours: who placed it */
+	int64_t created_ms, updated_ms;
+};
+
+void state_lookout_clear(struct state_lookout *l);
+/* Insert, or replace the row of l->ref. Joins the batch. */
+int state_lookout_put(struct state *s, const struct state_lookout *l);
+/* PIUGW_EUNKNOWNQUERY if there is none. */
+int state_lookout_get(struct state *s, const char *ref, struct state_lookout *out);
+/* Ours at peer, by peer's reference. */
+int state_lookout_theirs(struct state *s, const char *peer, const char *their_ref,
+			 struct state_lookout *out);
+/* Newest first; incoming and state -1 for any. Free each and *vp. */
+int state_lookout_list(struct state *s, int incoming, int state, struct state_lookout **vp,
+		       size_t *np);
+/* peer's lookouts held here under agreement_id, active or suspended (max_in_force). */
+int state_lookout_count(struct state *s, const char *peer, const char *agreement_id,
+			uint32_t *np);
+
+/* The values of local.proto's NotificationState. */
+enum state_notification_state {
+	STATE_NOTIFICATION_HELD = 1,     /* sent by us: waiting for a person here */
+	STATE_NOTIFICATION_SENDING = 2,  /* sent by us: until acknowledged */
+	STATE_NOTIFICATION_ACKED = 3,
+	STATE_NOTIFICATION_REFUSED = 4,  /* the asker's gateway refused it (detail) */
+	STATE_NOTIFICATION_DENIED = 5,   /* a person here did not let it go (detail) */
+	STATE_NOTIFICATION_NEW = 6,      /* received: not seen by an operator yet */
+	STATE_NOTIFICATION_SEEN = 7,     /* received: an operator marked it seen */
+};
+
+struct state_notification {
+	char ref[STATE_REF_MAX + 1];       /* ours: "NT-..." sent (its notification_id), "AL-..." received */
+	bool incoming;
+	char peer[KEYS_ID_MAX + 1];
+	char agreement_id[STATE_REF_MAX + 1];
+	char lookout_ref[STATE_REF_MAX + 1]; /* our lookout's reference (either side) */
+	char their_id[STATE_REF_MAX + 1];  /* received: the sender's notification_id */
+	bool has_fire_key;
+	uint8_t fire_key[STATE_HASH_BYTES]; /* sent: digest of (person, flight): fires once */
+	uint8_t *body;                     /* the serialized Notification */
+	size_t body_len;
+	uint8_t *env;                      /* sent: the envelope last sealed, sent again as is */
+	size_t env_len;
+	int64_t env_ms;                    /* when it was sealed */
+	int state;                         /* enum state_notification_state */
+	char detail[256];
+	char decided_by[64];               /* approved, denied or seen by */
+	int64_t created_ms, updated_ms;
+};
+
+void state_notification_clear(struct state_notification *n);
+int state_notification_put(struct state *s, const struct state_notification *n);
+int state_notification_get(struct state *s, const char *ref, struct state_notification *out);
+/* Received from peer under its id. */
+int state_notification_theirs(struct state *s, const char *peer, const char *their_id,
+			      struct state_notification *out);
+/* Has lookout_ref fired for key already? */
+int state_notification_fired(struct state *s, const char *lookout_ref,
+			     const uint8_t key[STATE_HASH_BYTES], bool *firedp);
+/* Oldest first; incoming and state -1 for any. */
+int state_notification_list(struct state *s, int incoming, int state,
+			    struct state_notification **vp, size_t *np);
+
+/* A named mark of work done (e.g. the store rows checked): *hasp false if never set. */
+int state_mark_get(struct state *s, const char *name, int64_t *valuep, bool *hasp);
+int state_mark_set(struct state *s, const char *name, int64_t value);
 
 #define STATE_POLL_MAX_MS 300000
 

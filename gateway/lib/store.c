@@ -1362,3 +1362,95 @@ store_writable(struct store *s)
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return 0;
 }
+
+/* ---- lookouts ---- */
+
+/* See store.h. */
+void
+store_key_document(const char *issuer, const char *number, char *out, size_t size)
+{
+	doc_key(issuer, number, out, size);
+}
+
+/* See store.h. */
+void
+store_key_name(const char *surname, const char *given, const char *dob, char *out, size_t size)
+{
+	name_key(surname, given, dob, out, size);
+}
+
+/* See store.h. */
+void
+store_key_dob(const char *dob, char *out, size_t size)
+{
+	dob_key(dob, out, size);
+}
+
+/* See store.h. */
+void
+store_key_full_name(const char *surname, const char *given, char out[MATCH_NAME_MAX])
+{
+	full_name(surname, given, out);
+}
+
+/* See store.h. */
+void
+store_key_flight(const char *carrier, const char *number, const char *date, char *out, size_t size)
+{
+	flight_key(carrier, number, date, out, size);
+}
+
+/* See store.h. */
+int
+store_max_id(struct store *s, int64_t *idp)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = PIUGW_ESYSTEM;
+
+	*idp = 0;
+	snapshot(s);
+	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM traveller", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		*idp = sqlite3_column_int64(st, 0);
+		ret = 0;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* See store.h. */
+int
+store_keys_since(struct store *s, int64_t after, struct store_keys *out, size_t max, size_t *np)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*np = 0;
+	snapshot(s);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id, doc_key, name_key, dob_key, name_norm, flight_key "
+			       "FROM traveller WHERE id > ?1 ORDER BY id LIMIT ?2",
+			       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return PIUGW_ESYSTEM;
+	}
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *np < max) {
+		struct store_keys *k = &out[(*np)++];
+		const unsigned char *c;
+		k->id = sqlite3_column_int64(st, 0);
+#define KEYCOL(i, field)                                                                           \
+	c = sqlite3_column_text(st, i);                                                            \
+	snprintf(k->field, sizeof(k->field), "%s", c != NULL ? (const char *)c : "")
+		KEYCOL(1, doc);
+		KEYCOL(2, name);
+		KEYCOL(3, dob);
+		KEYCOL(4, name_norm);
+		KEYCOL(5, flight);
+#undef KEYCOL
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
+}

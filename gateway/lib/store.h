@@ -207,6 +207,32 @@ struct store_stats {
 };
 int store_stats(struct store *s, int64_t now_ms, struct store_stats *out);
 
+/* ---- lookouts: rows stored since a mark, by the keys the searches use ---- */
+
+#define STORE_KEY_NAME_MAX (2 * 256 + 24)
+struct store_keys {
+	int64_t id;
+	char doc[96];                      /* "issuer:number" as normalised, or "" */
+	char name[STORE_KEY_NAME_MAX];     /* "surname|given|yyyymmdd" */
+	char dob[16];                      /* "yyyymmdd" */
+	char name_norm[256];               /* "given surname", normalised (fuzzy scoring) */
+	char flight[48];                   /* "carriernumber|yyyymmdd" */
+};
+
+/* The keys as the store makes them from what a search (or a lookout) gives. */
+void store_key_document(const char *issuer, const char *number, char *out, size_t size);
+void store_key_name(const char *surname, const char *given, const char *dob, char *out,
+		    size_t size);
+void store_key_dob(const char *dob, char *out, size_t size);
+void store_key_full_name(const char *surname, const char *given, char out[256]);
+void store_key_flight(const char *carrier, const char *number, const char *date, char *out,
+		      size_t size);
+/* The highest row id (0: none). Rows are numbered as stored: a replaced row gets a new id. */
+int store_max_id(struct store *s, int64_t *idp);
+/* Up to max rows with id > after, in id order, into out; *np how many. */
+int store_keys_since(struct store *s, int64_t after, struct store_keys *out, size_t max,
+		     size_t *np);
+
 /* ---- selectors, normalised as stored and as searched ---- */
 
 /* "+44 (20) 7946-0958" -> "442079460958"; emails lower-cased; FF "BA 12345678" -> "BA12345678". */

@@ -70,6 +70,12 @@ const struct vocab vocab_approvals[] = {
 	{NULL, 0},
 };
 
+const struct vocab vocab_notify[] = {
+	{"immediate", VOCAB_NOTIFY_IMMEDIATE},
+	{"after_approval", VOCAB_NOTIFY_AFTER_APPROVAL},
+	{NULL, 0},
+};
+
 const struct vocab vocab_justifications[] = {
 	{"required", VOCAB_JUSTIFICATION_REQUIRED},
 	{"optional", VOCAB_JUSTIFICATION_OPTIONAL},

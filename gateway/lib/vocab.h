@@ -25,9 +25,11 @@ extern const struct vocab vocab_handling_codes[];
 extern const struct vocab vocab_onward_transfers[];
 extern const struct vocab vocab_approvals[];
 extern const struct vocab vocab_justifications[];
+extern const struct vocab vocab_notify[]; /* lookouts: notify immediate | after_approval */
 
 enum { VOCAB_APPROVAL_AUTOMATIC = 1, VOCAB_APPROVAL_MANUAL = 2 };
 enum { VOCAB_JUSTIFICATION_REQUIRED = 1, VOCAB_JUSTIFICATION_OPTIONAL = 2 };
+enum { VOCAB_NOTIFY_IMMEDIATE = 1, VOCAB_NOTIFY_AFTER_APPROVAL = 2 };
 
 #define VOCAB_OFFENCE_MIN 1
 #define VOCAB_OFFENCE_MAX 26 /* Annex II of Directive 2016/681: SC01..SC26 */

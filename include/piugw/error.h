@@ -48,6 +48,8 @@ extern "C" {
 	X(PIUGW_EJUSTIFICATION, -35, JUSTIFICATION_REQUIRED, "a justification is required") \
 	X(PIUGW_ERATELIMITED, -36, RATE_LIMITED, "rate limit of the agreement reached")  \
 	X(PIUGW_EUNKNOWNQUERY, -37, UNKNOWN_QUERY, "unknown query or approval reference") \
+	X(PIUGW_ETOOMANYLOOKOUTS, -38, TOO_MANY_LOOKOUTS,                                \
+	  "the asker holds as many lookouts as the agreement allows")                    \
 	X(PIUGW_EBADID, -50, NONE, "invalid gateway id (3 to 32 of A-Z 0-9 . _ -)")    \
 	X(PIUGW_EKEYFILE, -51, NONE, "invalid key file")                                 \
 	X(PIUGW_EKEYPERM, -52, NONE, "secret key file is readable by group or others")  \
@@ -99,6 +101,7 @@ enum piugw_wire_error {
 	PIUGW_WIRE_RATE_LIMITED = 15,
 	PIUGW_WIRE_UNKNOWN_QUERY = 16,
 	PIUGW_WIRE_INTERNAL = 17,
+	PIUGW_WIRE_TOO_MANY_LOOKOUTS = 18,
 };
 
 /* A static, human-readable description of code; never NULL. */
