@@ -406,6 +406,7 @@ struct lookouts_answer {
 	Piugw__Category cats[32];
 	size_t ncats;
 	char ref[65];
+	Piugw__LookoutPlace *place; /* a withdrawal: what was looked out for (for the digests); caller frees */
 };
 /*
  * A LookoutPlace, LookoutWithdraw or Notification from peer (header h):

@@ -712,6 +712,12 @@ on_lookout(struct gw *g, struct ex *x, const Piugw__Body *body)
 	case PIUGW__BODY__KIND_LOOKOUT_WITHDRAW:
 		rc = lookouts_receive_withdraw(g, x->peer, x->h, body->lookout_withdraw, &a,
 					       &x->rec, why, sizeof(why));
+		if (a.place != NULL) {
+			lookout_as_query(a.place, &q);
+			digests_of_query(&x->ds, &q);
+			x->rec.purpose = (uint32_t)a.place->purpose;
+			x->rec.case_reference = a.place->case_reference;
+		}
 		break;
 	default: {
 		const Piugw__Notification *nt = body->notification;
@@ -733,12 +739,14 @@ on_lookout(struct gw *g, struct ex *x, const Piugw__Body *body)
 		break;
 	}
 	}
-	if (rc != 0) {
+	if (rc != 0)
 		refuse(g, x, rc, why);
-		return;
+	else {
+		x->rec.detail = why;
+		reply(g, x, &a.body);
 	}
-	x->rec.detail = why;
-	reply(g, x, &a.body);
+	if (a.place != NULL)
+		piugw__lookout_place__free_unpacked(a.place, NULL);
 }
 
 static void

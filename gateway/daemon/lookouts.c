@@ -903,6 +903,7 @@ lookouts_receive_withdraw(struct gw *g, const char *peer, const struct envelope_
 	a->body.lookout_reply = &a->lr;
 	rec->event = PIUGW__AUDIT_EVENT__AUDIT_LOOKOUT_WITHDRAWN;
 	rec->query_type = (uint32_t)l.query_type;
+	a->place = place_of(&l);
 	snprintf(why, n, "%s", a->ref);
 	state_lookout_clear(&l);
 	return 0;

@@ -199,6 +199,11 @@ exchange_frames(struct rogue *r, const uint8_t *env, size_t len, const char *sav
 	} else if (b->kind_case == PIUGW__BODY__KIND_AGREEMENT_RESPONSE) {
 		printf("PROPOSAL %d %s\n", (int)b->agreement_response->status,
 		       b->agreement_response->reference);
+	} else if (b->kind_case == PIUGW__BODY__KIND_NOTIFICATION_ACK) {
+		printf("ACK %s\n", b->notification_ack->notification_id);
+	} else if (b->kind_case == PIUGW__BODY__KIND_LOOKOUT_REPLY) {
+		printf("LOOKOUT %d %s\n", (int)b->lookout_reply->status,
+		       b->lookout_reply->reference);
 	} else {
 		printf("OTHER %d\n", (int)b->kind_case);
 	}
@@ -594,6 +599,42 @@ main(int argc, char **argv)
 		agreement_free(&a);
 		free(text);
 		goto out;
+	} else if (strcmp(kase, "notify") == 0 || strcmp(kase, "notify-extra-category") == 0) {
+		/*
+		 * A notification of the target's lookout --load REF (its reference
+		 * here): notify carries api.identity, as the example terms allow;
+		 * notify-extra-category api.travel too, which they do not.
+		 */
+		static Piugw__Notification nt = PIUGW__NOTIFICATION__INIT;
+		static Piugw__Match m = PIUGW__MATCH__INIT;
+		static Piugw__ApiIdentity id = PIUGW__API_IDENTITY__INIT;
+		static Piugw__ApiTravel tr = PIUGW__API_TRAVEL__INIT;
+		static Piugw__NotifiedFlight fl = PIUGW__NOTIFIED_FLIGHT__INIT;
+		static Piugw__Category cats[] = {PIUGW__CATEGORY__CATEGORY_API_IDENTITY,
+						 PIUGW__CATEGORY__CATEGORY_API_TRAVEL};
+		static char nid[32];
+		bool extra = strcmp(kase, "notify-extra-category") == 0;
+		uint8_t rnd[6];
+		randombytes_buf(rnd, sizeof(rnd));
+		snprintf(nid, sizeof(nid), "NT-ROGUE%02X%02X%02X", rnd[0], rnd[1], rnd[2]);
+		id.surname = (char *)"MUELLER";
+		id.given_names = (char *)"ANNA";
+		tr.seat = (char *)"12A";
+		m.score = 1.0f;
+		m.api_identity = &id;
+		m.api_travel = extra ? &tr : NULL;
+		fl.carrier = (char *)"XB";
+		fl.flight_number = (char *)"101";
+		fl.departure_date = (char *)"2027-05-30";
+		nt.notification_id = nid;
+		nt.lookout_reference = (char *)(load != NULL ? load : "");
+		nt.match = &m;
+		nt.flight = &fl;
+		nt.source = PIUGW__NOTIFICATION_SOURCE__SOURCE_API;
+		nt.categories = cats;
+		nt.n_categories = extra ? 2 : 1;
+		b.kind_case = PIUGW__BODY__KIND_NOTIFICATION;
+		b.notification = &nt;
 	} else if (strcmp(kase, "resend") == 0) {
 		/* The exact bytes of an earlier message (--load), and the reply to --save. */
 		if ((env = load_file(load, &len)) == NULL)
