@@ -749,14 +749,15 @@ main(int argc, char **argv)
 	} else if (strcmp(kase, "no-justification") == 0) {
 		q.justification = (char *)"";
 	} else if (strcmp(kase, "unknown-field") == 0) {
-		/* A query with a field this version does not know (Body field 9). */
+		/* A query with a field this version does not know (Body field 30 = 1). */
 		uint8_t *bb = NULL, *more;
 		size_t bl = 0;
 		body_pack(&b, &bb, &bl);
-		if ((more = realloc(bb, bl + 2)) != NULL) {
-			more[bl] = 0x48;
+		if ((more = realloc(bb, bl + 3)) != NULL) {
+			more[bl] = 0xf0;
 			more[bl + 1] = 0x01;
-			envelope_seal(r.env, &h, more, bl + 2, NULL, &env, &len);
+			more[bl + 2] = 0x01;
+			envelope_seal(r.env, &h, more, bl + 3, NULL, &env, &len);
 			exchange(&r, env, len, NULL);
 		}
 		free(more != NULL ? more : bb);

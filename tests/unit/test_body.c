@@ -136,15 +136,15 @@ checkpoint_fields_are_checked(void **state)
 static void
 unknown_fields_are_named(void **state)
 {
-	/* Body{hello{software "x", field 15 = 7}, field 9 = 1} */
-	static const uint8_t buf[] = {0x0a, 0x05, 0x0a, 0x01, 'x', 0x78, 0x07, 0x48, 0x01};
+	/* Body{hello{software "x", field 15 = 7}, field 30 = 1} */
+	static const uint8_t buf[] = {0x0a, 0x05, 0x0a, 0x01, 'x', 0x78, 0x07, 0xf0, 0x01, 0x01};
 	Piugw__Body *b = NULL;
 	char names[64];
 
 	(void)state;
 	assert_int_equal(body_unpack(buf, sizeof(buf), &b), 0);
 	assert_int_equal(body_unknown_fields(&b->base, names, sizeof(names)), 2);
-	assert_string_equal(names, "Body.9, Hello.15");
+	assert_string_equal(names, "Body.30, Hello.15");
 	body_free(&b);
 	/* None: an empty list. */
 	static const uint8_t plain[] = {0x0a, 0x03, 0x0a, 0x01, 'x'};
