@@ -336,6 +336,34 @@ metrics_health(struct gw *g, json_t **outp)
 		json_array_append_new(reasons, json_string("the traveller store cannot be written"));
 	if (g->witness.alarm[0] != '\0')
 		json_array_append_new(reasons, json_string(g->witness.alarm));
+	/* Notifications a partner has not acknowledged within its terms' ack_within_hours. */
+	{
+		struct state_notification *v = NULL;
+		size_t n = 0, late = 0;
+		char first[STATE_REF_MAX + 1 + KEYS_ID_MAX + 8] = "";
+		if (state_notification_list(g->state, 0, STATE_NOTIFICATION_SENDING, &v, &n) == 0)
+			for (size_t i = 0; i < n; i++) {
+				const struct policy_agreement *pa =
+					policy_agreement(p, v[i].agreement_id);
+				const struct agreement_terms *t =
+					pa != NULL ? agreement_terms_for(pa->a, v[i].peer,
+									 policy_config(p)->id)
+						   : NULL;
+				int64_t limit = (int64_t)(t != NULL ? t->lookouts.ack_within_hours
+								    : AGREEMENT_ACK_HOURS_DEFAULT) *
+						3600000;
+				if (now - v[i].created_ms > limit && late++ == 0)
+					snprintf(first, sizeof(first), "%s to %s", v[i].ref,
+						 v[i].peer);
+				state_notification_clear(&v[i]);
+			}
+		free(v);
+		if (late > 0) {
+			snprintf(msg, sizeof(msg), "%zu notification(s) not acknowledged within the "
+				 "agreement's ack_within_hours (first: %s)", late, first);
+			json_array_append_new(reasons, json_string(msg));
+		}
+	}
 	*outp = json_pack("{s:s, s:s, s:o}", "status", json_array_size(reasons) ? "degraded" : "ok",
 			  "gateway", policy_config(p)->id, "reasons", reasons);
 	return json_array_size(reasons) == 0;

@@ -13,9 +13,18 @@
 
 #include "agreement.h"
 #include "body.h"
+#include "lookout.h"
 #include "policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+no_fire(void *arg, const struct lookout_entry *e, double score)
+{
+	(void)arg;
+	(void)e;
+	(void)score;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -30,6 +39,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			char why[200] = "";
 			if (!policy_from_query(b->query, &req, why, sizeof(why)) && why[0] == '\0')
 				abort(); /* a refusal always says why */
+		}
+		if (b->kind_case == PIUGW__BODY__KIND_LOOKOUT_PLACE) {
+			/* A lookout is judged as the Query it stands for, and indexed by its keys. */
+			struct policy_request req = {0};
+			struct lookout_index *ix = NULL;
+			Piugw__Query q;
+			char why[200] = "";
+			lookout_as_query(b->lookout_place, &q);
+			if (!policy_from_query(&q, &req, why, sizeof(why)) && why[0] == '\0')
+				abort();
+			if (lookout_index_new(&ix) == 0) {
+				struct store_keys k;
+				memset(&k, 0, sizeof(k));
+				(void)lookout_index_add(ix, "LO-FUZZ", b->lookout_place, 0.9, 0);
+				lookout_index_ready(ix);
+				/* Matched against an empty row: nothing fires. */
+				if (lookout_index_match(ix, &k, no_fire, NULL) != 0)
+					abort();
+				lookout_index_free(&ix);
+			}
 		}
 		if (b->kind_case == PIUGW__BODY__KIND_AGREEMENT_PROPOSAL &&
 		    b->agreement_proposal->agreement.len <= 65536) {
