@@ -407,6 +407,7 @@ struct lookouts_answer {
 	size_t ncats;
 	char ref[65];
 	Piugw__LookoutPlace *place; /* a withdrawal: what was looked out for (for the digests); caller frees */
+	char case_ref[256];         /* a notification: our lookout's case, for the record */
 };
 /*
  * A LookoutPlace, LookoutWithdraw or Notification from peer (header h):

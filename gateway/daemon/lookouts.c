@@ -1310,7 +1310,6 @@ on_notify_answer(struct gw *g, struct outreq *o, const struct envelope_header *h
 		nt.state = STATE_NOTIFICATION_ACKED;
 		snprintf(nt.detail, sizeof(nt.detail), "acknowledged by %s", o->peer);
 		event = PIUGW__AUDIT_EVENT__AUDIT_NOTIFICATION_ACKNOWLEDGED;
-		metrics_add(g, "piugw_notifications_acknowledged_total", "", 1);
 	} else if (b->kind_case == PIUGW__BODY__KIND_ERROR &&
 		   b->error->code != PIUGW__ERROR_CODE__ERROR_INTERNAL &&
 		   b->error->code != PIUGW__ERROR_CODE__ERROR_RATE_LIMITED &&
@@ -1328,6 +1327,12 @@ on_notify_answer(struct gw *g, struct outreq *o, const struct envelope_header *h
 				      : "a bad answer"));
 		state_notification_clear(&nt);
 		return;
+	}
+	{
+		char lb[160];
+		snprintf(lb, sizeof(lb), "direction=\"sent\",peer=\"%s\",outcome=\"%s\"", o->peer,
+			 nt.state == STATE_NOTIFICATION_ACKED ? "acknowledged" : "refused");
+		metrics_add(g, "piugw_notifications_total", lb, 1);
 	}
 	nt.updated_ms = gw_now_ms();
 	free(nt.env); /* acknowledged or refused: never sent again */
@@ -1514,6 +1519,15 @@ lookouts_receive_notification(struct gw *g, const char *peer, const struct envel
 	rc = state_notification_put(g->state, &row);
 	rec->event = PIUGW__AUDIT_EVENT__AUDIT_NOTIFIED;
 	rec->query_type = (uint32_t)l.query_type;
+	{
+		Piugw__LookoutPlace *lp = place_of(&l);
+		if (lp != NULL) {
+			snprintf(a->case_ref, sizeof(a->case_ref), "%s", lp->case_reference);
+			rec->case_reference = a->case_ref;
+			rec->purpose = (uint32_t)lp->purpose;
+			piugw__lookout_place__free_unpacked(lp, NULL);
+		}
+	}
 	snprintf(why, n, "%s notification %s received as %s", l.ref, in->notification_id, row.ref);
 	gw_log(GW_INFO, "alert", "peer=%s lookout=%s alert=%s", peer, l.ref, row.ref);
 	state_notification_clear(&row);
@@ -1524,8 +1538,8 @@ lookouts_receive_notification(struct gw *g, const char *peer, const struct envel
 	}
 	{
 		char lb[128];
-		snprintf(lb, sizeof(lb), "peer=\"%s\"", peer);
-		metrics_add(g, "piugw_alerts_total", lb, 1);
+		snprintf(lb, sizeof(lb), "direction=\"received\",peer=\"%s\",outcome=\"kept\"", peer);
+		metrics_add(g, "piugw_notifications_total", lb, 1);
 	}
 	alerts_wake(g);
 	return 0;

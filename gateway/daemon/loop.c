@@ -423,21 +423,25 @@ static void
 kept_expire(struct gw *g, int64_t now)
 {
 	uint32_t days = policy_config(g->policy)->answers_keep_days;
-	uint64_t results = 0, decided = 0;
-	char detail[160];
+	uint64_t results = 0, decided = 0, lookouts = 0, notifications = 0;
+	char detail[240];
 
 	if (state_kept_expire(g->state, now - (int64_t)days * 86400000,
-			      PIUGW__OUTCOME__OUTCOME_WAITING, &results, &decided) != 0) {
+			      PIUGW__OUTCOME__OUTCOME_WAITING, &results, &decided) != 0 ||
+	    state_lookouts_expire(g->state, now - (int64_t)days * 86400000, &lookouts,
+				  &notifications) != 0) {
 		gw_log(GW_ERROR, "state", "problem=%s",
 		       gw_esc("kept answers past answers_keep_days could not be deleted"));
 		return;
 	}
-	if (results + decided == 0)
+	if (results + decided + lookouts + notifications == 0)
 		return;
 	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
 	snprintf(detail, sizeof(detail),
 		 "answers kept to be collected, older than %u days: %ju received, %ju decided "
-		 "approvals", days, (uintmax_t)results, (uintmax_t)decided);
+		 "approvals; %ju lookouts over, %ju notifications", days, (uintmax_t)results,
+		 (uintmax_t)decided, (uintmax_t)lookouts, (uintmax_t)notifications);
+	results += lookouts + notifications;
 	r.event = PIUGW__AUDIT_EVENT__AUDIT_PURGED;
 	r.record_count = results + decided > UINT32_MAX ? UINT32_MAX : (uint32_t)(results + decided);
 	r.detail = detail;

@@ -46,6 +46,8 @@ static const struct {
 	{"piugw_bad_answers_total", "counter", "Partners' answers refused here: another kind, other agreement fields, or more than the terms allow."},
 	{"piugw_query_duration_seconds", "histogram", "Round trip of this gateway's queries, per partner."},
 	{"piugw_witness_total", "counter", "Audit checkpoints in Hello exchanges: partners' witnessed, refused, partners' logs gone back, alarms about ours."},
+	{"piugw_lookouts_fired_total", "counter", "Partners' lookouts held here that an import matched, per partner."},
+	{"piugw_notifications_total", "counter", "Notifications sent (acknowledged, refused) and received, per partner."},
 };
 
 static const double buckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
@@ -276,6 +278,54 @@ render_metrics(struct gw *g, struct buf *b)
 			policy_agreement_at(p, i)->a->id, policy_agreement_at(p, i)->peer,
 			policy_agreement_state(policy_agreement_at(p, i), now, NULL, 0) ==
 				POLICY_IN_FORCE);
+	/* Lookouts in force per partner and side, and notifications not yet through. */
+	{
+		struct state_lookout *v = NULL;
+		struct state_notification *nv = NULL;
+		size_t n = 0, nn = 0;
+		bprintf(b, "# HELP piugw_lookouts Lookouts by side (held: partners' here; placed: "
+			   "ours there), partner and state.\n# TYPE piugw_lookouts gauge\n");
+		for (size_t i = 0; i < g->npeers; i++) {
+			unsigned c[2][2] = {{0, 0}, {0, 0}}; /* [held][suspended] */
+			if (g->peers[i].stranger)
+				continue;
+			if (n == 0 && v == NULL && state_lookout_list(g->state, -1, -1, &v, &n) != 0)
+				break;
+			for (size_t k = 0; k < n; k++)
+				if (strcmp(v[k].peer, g->peers[i].id) == 0 &&
+				    (v[k].state == STATE_LOOKOUT_ACTIVE ||
+				     v[k].state == STATE_LOOKOUT_SUSPENDED))
+					c[v[k].incoming][v[k].state == STATE_LOOKOUT_SUSPENDED]++;
+			for (int side = 0; side < 2; side++)
+				for (int su = 0; su < 2; su++)
+					bprintf(b, "piugw_lookouts{side=\"%s\",peer=\"%s\",state=\"%s\"} %u\n",
+						side ? "held" : "placed", g->peers[i].id,
+						su ? "suspended" : "active", c[side][su]);
+		}
+		for (size_t k = 0; k < n; k++)
+			state_lookout_clear(&v[k]);
+		free(v);
+		bprintf(b, "# HELP piugw_notifications_waiting Notifications to partners held for a "
+			   "person, or sent and not acknowledged yet.\n"
+			   "# TYPE piugw_notifications_waiting gauge\n");
+		if (state_notification_list(g->state, 0, -1, &nv, &nn) == 0)
+			for (size_t i = 0; i < g->npeers; i++) {
+				unsigned held = 0, sending = 0;
+				if (g->peers[i].stranger)
+					continue;
+				for (size_t k = 0; k < nn; k++)
+					if (strcmp(nv[k].peer, g->peers[i].id) == 0) {
+						held += nv[k].state == STATE_NOTIFICATION_HELD;
+						sending += nv[k].state == STATE_NOTIFICATION_SENDING;
+					}
+				bprintf(b, "piugw_notifications_waiting{peer=\"%s\",state=\"held\"} %u\n"
+					   "piugw_notifications_waiting{peer=\"%s\",state=\"sending\"} %u\n",
+					g->peers[i].id, held, g->peers[i].id, sending);
+			}
+		for (size_t k = 0; k < nn; k++)
+			state_notification_clear(&nv[k]);
+		free(nv);
+	}
 	bprintf(b, "# HELP piugw_peer_connected 1 while the connection to the partner is up.\n"
 		   "# TYPE piugw_peer_connected gauge\n");
 	for (size_t i = 0; i < g->npeers; i++)

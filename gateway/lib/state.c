@@ -1466,8 +1466,20 @@ notification_clear(void *v)
 int
 state_notification_put(struct state *s, const struct state_notification *n)
 {
-	sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO notification(" NOTIFICATION_COLS
-				   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	/*
+	 * An upsert on ref, not INSERT OR REPLACE: that would drop another
+	 * notification that fired for the same person and flight (fire_key)
+	 * instead of refusing the second.
+	 */
+	sqlite3_stmt *st = prep(s, "INSERT INTO notification(" NOTIFICATION_COLS
+				   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(ref) DO UPDATE SET "
+				   "incoming=excluded.incoming, peer=excluded.peer, "
+				   "agreement_id=excluded.agreement_id, lookout_ref=excluded.lookout_ref, "
+				   "their_id=excluded.their_id, fire_key=excluded.fire_key, "
+				   "body=excluded.body, env=excluded.env, env_ms=excluded.env_ms, "
+				   "state=excluded.state, detail=excluded.detail, "
+				   "decided_by=excluded.decided_by, created_ms=excluded.created_ms, "
+				   "updated_ms=excluded.updated_ms");
 
 	if (wtx(s) != 0)
 		return PIUGW_ESYSTEM;
@@ -1607,4 +1619,24 @@ state_mark_set(struct state *s, const char *name, int64_t value)
 		sqlite3_bind_int64(st, 2, value);
 	}
 	return run(st);
+}
+
+/* See state.h. */
+int
+state_lookouts_expire(struct state *s, int64_t before_ms, uint64_t *lookoutsp,
+		      uint64_t *notificationsp)
+{
+	/* ?1 is unused by these two (delete_counted binds it): 0. */
+	int ret = delete_counted(s, "DELETE FROM lookout WHERE ?1 = 0 AND updated_ms < ?2 "
+				    "AND state IN (4, 5, 6)",
+				 0, before_ms, lookoutsp);
+
+	if (notificationsp != NULL)
+		*notificationsp = 0;
+	if (ret == 0)
+		ret = delete_counted(s, "DELETE FROM notification WHERE ?1 = 0 AND updated_ms < ?2 "
+					"AND state IN (3, 4, 5, 7) AND lookout_ref NOT IN "
+					"(SELECT ref FROM lookout WHERE state IN (1, 2))",
+				     0, before_ms, notificationsp);
+	return ret;
 }

@@ -341,6 +341,16 @@ int state_notification_fired(struct state *s, const char *lookout_ref,
 int state_notification_list(struct state *s, int incoming, int state,
 			    struct state_notification **vp, size_t *np);
 
+/*
+ * Forget what is over and older than before_ms (by its last change):
+ * lookouts refused, withdrawn or expired, and notifications acknowledged,
+ * refused, denied or seen whose lookout is no longer in force (while it
+ * is, they stop it firing twice for one person and flight). *lookoutsp
+ * and *notificationsp how many (may be NULL). Joins the batch.
+ */
+int state_lookouts_expire(struct state *s, int64_t before_ms, uint64_t *lookoutsp,
+			  uint64_t *notificationsp);
+
 /* A named mark of work done (e.g. the store rows checked): *hasp false if never set. */
 int state_mark_get(struct state *s, const char *name, int64_t *valuep, bool *hasp);
 int state_mark_set(struct state *s, const char *name, int64_t value);

@@ -4,7 +4,14 @@
  * then times document lookups and fuzzy name searches (names given in the
  * other order, as a partner might send them) of travellers that exist.
  *
- *   store_bench [--travellers N] [--gen PATH] [--dir DIR] [--pnrgov]
+ *   store_bench [--travellers N] [--gen PATH] [--dir DIR] [--pnrgov] [--lookouts N]
+ *
+ * --lookouts N: N partners' lookouts in force (lookout.h), one in a hundred
+ * for a traveller that exists (documents, and fuzzy names with the names in
+ * the other order), the rest for documents nobody holds; then every row the
+ * import stored is checked against them as piugwd does after an import
+ * (store_keys_since in its batches, lookout_index_match), timed against the
+ * import itself, and each hit searched again as a firing lookout does.
  *
  * --pnrgov: the same travellers' PNR too, as the carriers' PNRGOV pushes
  * (gen_travellers --pnrgov, one push per booking), imported after the CSV
@@ -24,6 +31,7 @@
 
 #include "fileio.h"
 #include "import.h"
+#include "lookout.h"
 #include "num.h"
 #include "store.h"
 #include "bench.h"
@@ -33,6 +41,29 @@ struct q {
 	char iss[8], doc[16], sn[64], gn[96], dob[11];
 };
 
+/* The lookouts that fired (their index), as a firing lookout is then searched again. */
+struct hitlist {
+	size_t n, cap;
+	size_t *v;
+};
+
+static void
+count_hit(void *arg, const struct lookout_entry *e, double score)
+{
+	struct hitlist *h = arg;
+
+	(void)score;
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? 2 * h->cap : 256;
+		size_t *nv = realloc(h->v, nc * sizeof(*nv));
+		if (nv == NULL)
+			return;
+		h->v = nv;
+		h->cap = nc;
+	}
+	h->v[h->n++] = e->user;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -40,7 +71,9 @@ main(int argc, char **argv)
 					   {"gen", required_argument, NULL, 'g'},
 					   {"dir", required_argument, NULL, 'd'},
 					   {"pnrgov", no_argument, NULL, 'p'},
+					   {"lookouts", required_argument, NULL, 'l'},
 					   {NULL, 0, NULL, 0}};
+	uint64_t nlookouts = 0;
 	bool pnrgov = false;
 	double p0 = 0, p1 = 0;
 	uint64_t bookings = 0, pnr_travellers = 0;
@@ -64,6 +97,8 @@ main(int argc, char **argv)
 			pnrgov = true;
 			continue;
 		}
+		if (c == 'l' && num_parse_u64(optarg, strlen(optarg), 1, 10000000, &nlookouts))
+			continue;
 		fprintf(stderr, "usage: store_bench [--travellers N] [--gen PATH] [--dir DIR]\n");
 		return 2;
 	}
@@ -167,6 +202,73 @@ main(int argc, char **argv)
 	qsort(lat, nz, sizeof(double), bench_cmp_d);
 	double f50 = bench_pct(lat, nz, 0.5), f99 = bench_pct(lat, nz, 0.99);
 
+	/* Lookouts in force, checked against every row the import stored. */
+	double l0 = 0, l1 = 0, l2 = 0, f0 = 0, f1 = 0;
+	size_t rows_checked = 0, hits = 0;
+	if (nlookouts > 0) {
+		struct lookout_index *ix = NULL;
+		struct store_keys *k = malloc(5000 * sizeof(*k));
+		int64_t mark = 0;
+		size_t got;
+		l0 = bench_now_us();
+		if (k == NULL || lookout_index_new(&ix) != 0)
+			return 1;
+		for (uint64_t i = 0; i < nlookouts; i++) {
+			Piugw__LookoutPlace lp = PIUGW__LOOKOUT_PLACE__INIT;
+			Piugw__DocumentCriteria dc = PIUGW__DOCUMENT_CRITERIA__INIT;
+			Piugw__NameCriteria nc = PIUGW__NAME_CRITERIA__INIT;
+			char num[32], ref[32];
+			const struct q *x = &qs[i % nq];
+			snprintf(ref, sizeof(ref), "LO-%012ju", (uintmax_t)i);
+			if (i % 200 == 0) { /* a traveller that exists, by document */
+				dc.issuing_state = (char *)x->iss;
+				dc.number = (char *)x->doc;
+			} else if (i % 200 == 100) { /* by fuzzy name, the names the other way round */
+				nc.surname = (char *)x->gn;
+				nc.given_names = (char *)x->sn;
+				nc.date_of_birth = (char *)x->dob;
+			} else {
+				snprintf(num, sizeof(num), "Z%08ju", (uintmax_t)i);
+				dc.issuing_state = (char *)"XZZ";
+				dc.number = num;
+			}
+			if (i % 200 == 100) {
+				lp.criteria_case = PIUGW__LOOKOUT_PLACE__CRITERIA_NAME_FUZZY;
+				lp.name_fuzzy = &nc;
+			} else {
+				lp.criteria_case = PIUGW__LOOKOUT_PLACE__CRITERIA_DOCUMENT;
+				lp.document = &dc;
+			}
+			if (lookout_index_add(ix, ref, &lp, 0.88, (size_t)i) != 0)
+				return 1;
+		}
+		lookout_index_ready(ix);
+		l1 = bench_now_us();
+		struct hitlist hl = {0, 0, NULL};
+		while (store_keys_since(s, mark, k, 5000, &got) == 0 && got > 0) {
+			for (size_t r = 0; r < got; r++)
+				hits += lookout_index_match(ix, &k[r], count_hit, &hl);
+			rows_checked += got;
+			mark = k[got - 1].id;
+		}
+		l2 = bench_now_us();
+		/* Each hit fires: the person searched again, as the notification is built. */
+		f0 = bench_now_us();
+		for (size_t h = 0; h < hl.n; h++) {
+			struct store_result r;
+			const struct q *x = &qs[(hl.v[h]) % nq];
+			if (hl.v[h] % 200 == 0)
+				store_search_document(s, x->iss, x->doc, 64, &r);
+			else
+				store_search_name_fuzzy(s, x->gn, x->sn, x->dob, 0.88, 64, &r);
+			store_result_clear(&r);
+		}
+		f1 = bench_now_us();
+		free(hl.v);
+		free(k);
+		lookout_index_free(&ix);
+	}
+
 	printf("store: %ju travellers (generated in %.1f s)\n", (uintmax_t)st.stored,
 	       (g1 - g0) / 1e6);
 	printf("  import (CSV)       %8.1f s   %10.0f rows/s\n", (i1 - i0) / 1e6,
@@ -179,6 +281,18 @@ main(int argc, char **argv)
 		       (p1 - p0) / 1e6, (double)pnr_travellers / ((p1 - p0) / 1e6),
 		       (uintmax_t)bookings, (uintmax_t)pnr_travellers, (uintmax_t)ss.rows,
 		       (uintmax_t)ss.persons);
+	}
+	if (nlookouts > 0) {
+		double imp = (i1 - i0) / 1e6, chk = (l2 - l1) / 1e6, fire = (f1 - f0) / 1e6;
+		printf("  lookouts           %ju in force, indexed in %.3f s\n", (uintmax_t)nlookouts,
+		       (l1 - l0) / 1e6);
+		printf("  lookout check      %8.2f s for %zu rows (%.2f us a row): %.1f%% of the "
+		       "import's time (target <= 20%%)\n",
+		       chk, rows_checked, chk * 1e6 / (double)(rows_checked ? rows_checked : 1),
+		       100.0 * chk / imp);
+		printf("  lookouts fired     %zu, searched again in %.2f s; check and fires: %.1f%% of "
+		       "the import's time\n",
+		       hits, fire, 100.0 * (chk + fire) / imp);
 	}
 	printf("  document lookup    p50 %7.1f us   p99 %7.1f us   (%zu lookups, %u misses)\n", d50,
 	       d99, nd, misses);

@@ -14,7 +14,7 @@ set -u
 piugw=$1 piugwd=$2 rogue=$3
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/lib.sh"
-base=${PIUGW_TEST_PORT:-30301}
+base=${PIUGW_TEST_PORT:-30701}
 . "$(dirname "$0")/meshlib.sh"
 
 for id in XA-PIU XB-PIU XC-PIU; do check "$id starts" start "$id"; done
@@ -65,6 +65,10 @@ check "XA's lookout counts its notification" test "$(ask XA-PIU lookout list "$r
 check "  two: XB 101 and XB 102" has "2 notifications"
 check "status shows the lookouts on both sides" test "$(ask XB-PIU status --json)" -eq 0
 check "  held at XB" test "$(jq '.lookouts_held' "$dir/out")" -eq 2
+check "XB's metrics: partners' lookouts in force" sh -c "curl -sf http://127.0.0.1:$((base + 101))/metrics >'$dir/metrics'"
+check "  two held for XA" grep -q '^piugw_lookouts{side="held",peer="XA-PIU",state="active"} 2$' "$dir/metrics"
+check "  three notifications acknowledged" grep -q '^piugw_notifications_total{direction="sent",peer="XA-PIU",outcome="acknowledged"} 3$' "$dir/metrics"
+check "  none waiting" grep -q '^piugw_notifications_waiting{peer="XA-PIU",state="sending"} 0$' "$dir/metrics"
 
 # --- refusals -------------------------------------------------------------------
 check "a purpose outside the lookouts terms is refused" test "$(ask XA-PIU lookout place --to XB-PIU --purpose serious_crime --case LO-2 --reason "fraud" --document P1234567 --issuer XBA)" -eq 1

@@ -289,6 +289,39 @@ refuses_every_mistake_precisely(void **state)
 		{8, "    query_types: [document]\n    min_score: 0.8\n",
 		 "min_score applies to name_fuzzy"},
 		{8, "    query_types: [name_fuzzy]\n    min_score: 2\n", "min_score '2' is not a number"},
+		{16, "    onward_transfer: forbidden\n    lookouts:\n      purposes: [serious_crime]\n"
+		     "      query_types: [document]\n      categories: [api.identity]\n"
+		     "      max_in_force: 5\n      max_days: 30\n      notify: immediate\n",
+		 "lookouts purposes must be among the terms' purposes"},
+		{16, "    onward_transfer: forbidden\n    lookouts:\n      purposes: [terrorism]\n"
+		     "      query_types: [flight]\n      categories: [api.identity]\n"
+		     "      max_in_force: 5\n      max_days: 30\n      notify: immediate\n",
+		 "a lookout is by document, name or name_fuzzy only"},
+		{16, "    onward_transfer: forbidden\n    lookouts:\n      purposes: [terrorism]\n"
+		     "      query_types: [name]\n      categories: [api.identity]\n"
+		     "      max_in_force: 5\n      max_days: 30\n      notify: immediate\n",
+		 "lookouts query_types must be among the terms' query_types"},
+		{16, "    onward_transfer: forbidden\n    lookouts:\n      purposes: [terrorism]\n"
+		     "      query_types: [document]\n      categories: [api.identity, pnr.contact]\n"
+		     "      max_in_force: 5\n      max_days: 30\n      notify: immediate\n",
+		 "lookouts categories must be among the terms' categories"},
+		{16, "    onward_transfer: forbidden\n    lookouts:\n      purposes: [terrorism]\n"
+		     "      query_types: [document]\n      categories: [api.identity]\n"
+		     "      max_in_force: 0\n      max_days: 400\n      notify: later\n",
+		 "max_in_force '0' is not a whole number"},
+		{16, "    onward_transfer: forbidden\n    lookouts:\n      purposes: [terrorism]\n"
+		     "      query_types: [document]\n      categories: [api.identity]\n"
+		     "      max_in_force: 5\n      max_days: 400\n      notify: immediate\n",
+		 "max_days '400' is not a whole number from 1 to 366"},
+		{16, "    onward_transfer: forbidden\n    lookouts:\n      purposes: [terrorism]\n"
+		     "      query_types: [document]\n      categories: [api.identity]\n"
+		     "      max_in_force: 5\n      max_days: 30\n      notify: later\n",
+		 "unknown notify 'later'"},
+		{16, "    onward_transfer: forbidden\n    lookouts:\n      purposes: [terrorism]\n"
+		     "      query_types: [document]\n      categories: [api.identity]\n"
+		     "      max_days: 30\n      notify: immediate\n",
+		 "missing 'max_in_force' in lookouts"},
+		{16, "    onward_transfer: forbidden\n    lookouts: yes\n", "lookouts"},
 		{1, "agreement: &a XA-XB-1\nalias: *a\n", "anchors (&a) are not allowed"},
 		{1, "agreement: XA-XB-1\n---\nmore: 1\n", "a second YAML document"},
 		{1, "agreement: [unclosed\n", "YAML syntax error"},
@@ -316,6 +349,40 @@ refuses_every_mistake_precisely(void **state)
 		diag_clear(&d);
 		free(text);
 	}
+}
+
+/* A lookouts block, read; without one, a direction allows none. */
+static void
+lookouts_block(void **state)
+{
+	(void)state;
+	char *text = with_line(16, "    onward_transfer: forbidden\n    lookouts:\n"
+				   "      purposes: [terrorism]\n      query_types: [document]\n"
+				   "      categories: [api.identity]\n      max_in_force: 5\n"
+				   "      max_days: 30\n      notify: after_approval\n");
+	struct agreement *a = NULL;
+	struct diag d;
+	const struct agreement_terms *t;
+
+	diag_init(&d);
+	assert_int_equal(agreement_parse(text, strlen(text), "t.yaml", &a, &d), 0);
+	t = agreement_terms_for(a, "XA-PIU", "XB-PIU");
+	assert_non_null(t);
+	assert_true(t->lookouts.allowed);
+	assert_int_equal(t->lookouts.purposes, VOCAB_BIT(PIUGW__PURPOSE__PURPOSE_TERRORISM));
+	assert_int_equal(t->lookouts.query_types, VOCAB_BIT(PIUGW__QUERY_TYPE__QUERY_TYPE_DOCUMENT));
+	assert_int_equal(t->lookouts.categories, VOCAB_BIT(PIUGW__CATEGORY__CATEGORY_API_IDENTITY));
+	assert_int_equal(t->lookouts.max_in_force, 5);
+	assert_int_equal(t->lookouts.max_days, 30);
+	assert_int_equal(t->lookouts.notify, VOCAB_NOTIFY_AFTER_APPROVAL);
+	assert_int_equal(t->lookouts.ack_within_hours, AGREEMENT_ACK_HOURS_DEFAULT);
+	agreement_free(&a);
+	free(text);
+	/* The base has none: not allowed. */
+	assert_int_equal(agreement_parse(base, strlen(base), "t.yaml", &a, &d), 0);
+	assert_false(agreement_terms_for(a, "XA-PIU", "XB-PIU")->lookouts.allowed);
+	agreement_free(&a);
+	diag_clear(&d);
 }
 
 static void
@@ -471,6 +538,7 @@ main(void)
 		cmocka_unit_test(signature_file_errors),
 		cmocka_unit_test(accepts_the_base_and_its_variants),
 		cmocka_unit_test(refuses_every_mistake_precisely),
+		cmocka_unit_test(lookouts_block),
 		cmocka_unit_test(reports_all_errors_at_once_from_a_file),
 	};
 	tu_sodium_init();

@@ -58,6 +58,13 @@ static const char ab_text[] =
 	"    mask_after_days: 183\n"
 	"    handling_code: H2\n"
 	"    onward_transfer: forbidden\n"
+	"    lookouts:\n"
+	"      purposes: [terrorism]\n"
+	"      query_types: [document, name_fuzzy]\n"
+	"      categories: [api.identity, api.flight]\n"
+	"      max_in_force: 3\n"
+	"      max_days: 30\n"
+	"      notify: after_approval\n"
 	"  - requester: XB-PIU\n"
 	"    responder: XA-PIU\n"
 	"    purposes: [terrorism]\n"
@@ -426,6 +433,50 @@ every_refusal_code_and_the_allowed(void **state)
 					assert_int_equal(in_dec.approval, terms->approval);
 					assert_int_equal(in_dec.mask_after_days, 183);
 				}
+			}
+		}
+	}
+
+	/*
+	 * Lookouts: judged by the lookouts block, the same at both ends; what a
+	 * notification may carry is the block's categories; after_approval is
+	 * a manual approval; a direction without the block allows none.
+	 */
+	{
+		static const struct {
+			const char *name;
+			int asker, purpose, qtype, want;
+		} lk[] = {
+			{"a document lookout", 0, T_TERRORISM, Q_DOC, 0},
+			{"serious crime: queries yes, lookouts no", 0, T_SERIOUS, Q_DOC, PIUGW_EPURPOSE},
+			{"name: queries yes, lookouts no", 0, T_TERRORISM, Q_NAME, PIUGW_EQUERYTYPE},
+			{"XB -> XA has no lookouts block", 1, T_TERRORISM, Q_DOC, PIUGW_EQUERYTYPE},
+		};
+		for (size_t i = 0; i < sizeof(lk) / sizeof(lk[0]); i++) {
+			int asker = lk[i].asker, answerer = 1 - asker;
+			struct policy_decision od, id;
+			struct policy_request out = {
+				.direction = POLICY_OUTBOUND, .peer = ids[answerer],
+				.agreement_id = "XA-XB-2026-001", .purpose = lk[i].purpose,
+				.query_type = lk[i].qtype, .has_justification = true, .now_ms = NOW,
+				.lookout = true};
+			struct policy_request in = out;
+			in.direction = POLICY_INBOUND;
+			in.peer = ids[asker];
+			int ro = policy_decide(p[asker], NULL, &out, &od);
+			int ri = policy_decide(p[answerer], NULL, &in, &id);
+			if (ro != lk[i].want || ri != lk[i].want)
+				fail_msg("%s: %s / %s, want %s", lk[i].name, piugw_error_name(ro),
+					 piugw_error_name(ri), piugw_error_name(lk[i].want));
+			if (ri == 0) {
+				assert_int_equal(id.categories,
+						 VOCAB_BIT(PIUGW__CATEGORY__CATEGORY_API_IDENTITY) |
+							 VOCAB_BIT(PIUGW__CATEGORY__CATEGORY_API_FLIGHT));
+				assert_int_equal(id.approval, VOCAB_APPROVAL_MANUAL);
+				assert_int_equal(id.max_results, 1);
+				assert_int_equal(id.terms->lookouts.max_in_force, 3);
+			} else {
+				assert_non_null(strstr(id.detail, "lookout"));
 			}
 		}
 	}

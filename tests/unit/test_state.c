@@ -598,6 +598,130 @@ schema_4_gains_proposals(void **state)
 	reopen(f);
 }
 
+/*
+ * Lookouts and their notifications are kept, listed by side and state,
+ * counted for max_in_force, found by the partner's reference; a fire key
+ * is kept once; marks survive a reopen; schema 5 gains the tables.
+ */
+static void
+lookouts_are_kept(void **state)
+{
+	struct fx *f = *state;
+	struct state_lookout l, *v = NULL;
+	struct state_notification nt, got;
+	uint8_t key[STATE_HASH_BYTES] = {1, 2, 3};
+	size_t n = 0;
+	uint32_t c = 0;
+	int64_t mark = 0;
+	bool fired = true, has = false;
+	sqlite3 *db = NULL;
+
+	memset(&l, 0, sizeof(l));
+	strcpy(l.ref, "LO-000000000001");
+	l.incoming = true;
+	strcpy(l.peer, "XA-PIU");
+	strcpy(l.agreement_id, "XA-XB-1");
+	l.place = (uint8_t *)strdup("place");
+	l.place_len = 5;
+	l.query_type = 1;
+	l.state = STATE_LOOKOUT_ACTIVE;
+	l.expires_ms = 5000;
+	l.created_ms = l.updated_ms = 1000;
+	assert_int_equal(state_lookout_put(f->s, &l), 0);
+	strcpy(l.ref, "LK-000000000002");
+	l.incoming = false;
+	strcpy(l.their_ref, "LO-0000000000FF");
+	l.created_ms = 2000;
+	assert_int_equal(state_lookout_put(f->s, &l), 0);
+	state_lookout_clear(&l);
+	assert_int_equal(state_lookout_count(f->s, "XA-PIU", "XA-XB-1", &c), 0);
+	assert_int_equal(c, 1); /* the partner's held here; ours is not counted */
+	assert_int_equal(state_lookout_theirs(f->s, "XA-PIU", "LO-0000000000FF", &l), 0);
+	assert_string_equal(l.ref, "LK-000000000002");
+	assert_int_equal(l.place_len, 5);
+	state_lookout_clear(&l);
+	assert_int_equal(state_lookout_theirs(f->s, "XC-PIU", "LO-0000000000FF", &l),
+			 PIUGW_EUNKNOWNQUERY);
+	assert_int_equal(state_lookout_list(f->s, 1, STATE_LOOKOUT_ACTIVE, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].ref, "LO-000000000001");
+	state_lookout_clear(&v[0]);
+	free(v);
+
+	memset(&nt, 0, sizeof(nt));
+	strcpy(nt.ref, "NT-000000000001");
+	strcpy(nt.peer, "XA-PIU");
+	strcpy(nt.agreement_id, "XA-XB-1");
+	strcpy(nt.lookout_ref, "LO-000000000001");
+	nt.has_fire_key = true;
+	memcpy(nt.fire_key, key, sizeof(key));
+	nt.body = (uint8_t *)strdup("body");
+	nt.body_len = 4;
+	nt.state = STATE_NOTIFICATION_SENDING;
+	nt.created_ms = nt.updated_ms = 3000;
+	assert_int_equal(state_notification_fired(f->s, "LO-000000000001", key, &fired), 0);
+	assert_false(fired);
+	assert_int_equal(state_notification_put(f->s, &nt), 0);
+	assert_int_equal(state_notification_fired(f->s, "LO-000000000001", key, &fired), 0);
+	assert_true(fired);
+	/* Once per key: another row with the same fire key is refused. */
+	strcpy(nt.ref, "NT-000000000002");
+	assert_int_not_equal(state_notification_put(f->s, &nt), 0);
+	state_notification_clear(&nt);
+	assert_int_equal(state_notification_get(f->s, "NT-000000000001", &got), 0);
+	assert_int_equal(got.state, STATE_NOTIFICATION_SENDING);
+	assert_memory_equal(got.body, "body", 4);
+	state_notification_clear(&got);
+
+	/* What is over goes after a while; a notification of a lookout in force stays. */
+	{
+		uint64_t nl = 9, nn = 9;
+		assert_int_equal(state_lookout_get(f->s, "LK-000000000002", &l), 0);
+		l.state = STATE_LOOKOUT_WITHDRAWN;
+		l.updated_ms = 2000;
+		assert_int_equal(state_lookout_put(f->s, &l), 0);
+		state_lookout_clear(&l);
+		assert_int_equal(state_notification_get(f->s, "NT-000000000001", &got), 0);
+		got.state = STATE_NOTIFICATION_ACKED;
+		assert_int_equal(state_notification_put(f->s, &got), 0);
+		state_notification_clear(&got);
+		assert_int_equal(state_lookouts_expire(f->s, 1500, &nl, &nn), 0);
+		assert_int_equal(nl, 0); /* changed at 2000 */
+		assert_int_equal(state_lookouts_expire(f->s, 9000, &nl, &nn), 0);
+		assert_int_equal(nl, 1);
+		assert_int_equal(nn, 0); /* LO-...01 is in force: its fire key stays */
+		assert_int_equal(state_lookout_get(f->s, "LO-000000000001", &l), 0);
+		l.state = STATE_LOOKOUT_EXPIRED;
+		assert_int_equal(state_lookout_put(f->s, &l), 0);
+		state_lookout_clear(&l);
+		assert_int_equal(state_lookouts_expire(f->s, 9000, &nl, &nn), 0);
+		assert_int_equal(nl, 1);
+		assert_int_equal(nn, 1);
+	}
+
+	assert_int_equal(state_mark_get(f->s, "scan", &mark, &has), 0);
+	assert_false(has);
+	assert_int_equal(state_mark_set(f->s, "scan", 42), 0);
+	reopen(f);
+	assert_int_equal(state_mark_get(f->s, "scan", &mark, &has), 0);
+	assert_true(has);
+	assert_int_equal(mark, 42);
+
+	/* A state.db of schema 5 gains the tables. */
+	state_close(&f->s);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE lookout; DROP TABLE notification; DROP TABLE "
+					  "mark; PRAGMA user_version=5;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	reopen(f);
+	assert_int_equal(state_lookout_count(f->s, "XA-PIU", "XA-XB-1", &c), 0);
+	assert_int_equal(c, 0);
+	assert_int_equal(state_mark_get(f->s, "scan", &mark, &has), 0);
+	assert_false(has);
+}
+
 /* PIUGW_ESYSTEM: a state database where none can be made says where and why. */
 static void
 a_state_that_cannot_be_made(void **state)
@@ -689,6 +813,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(schema_3_is_upgraded, setup, teardown),
 		cmocka_unit_test_setup_teardown(proposals_are_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(schema_4_gains_proposals, setup, teardown),
+		cmocka_unit_test_setup_teardown(lookouts_are_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(survives_reopen_and_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(expiry_forgets_only_the_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_commits_together, setup, teardown),
