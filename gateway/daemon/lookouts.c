@@ -403,7 +403,7 @@ ours_at(struct gw *g, const char *peer, const char *agreement_id)
  */
 static int
 place_one(struct gw *g, const char *peer, const char *agreement_id, const Piugw__LookoutPlace *in,
-	  const char *who, char ref[STATE_REF_MAX + 1], char *why, size_t n)
+	  const char *who, bool fanout, char ref[STATE_REF_MAX + 1], char *why, size_t n)
 {
 	struct policy_request req;
 	struct policy_decision dec;
@@ -452,11 +452,15 @@ place_one(struct gw *g, const char *peer, const char *agreement_id, const Piugw_
 		return PIUGW_ENOMEM;
 	piugw__lookout_place__pack(&lp, l.place);
 	if (rc != 0) {
-		/* Stopped here: on record, as a query stopped here is. */
+		/*
+		 * Stopped here: on record, as a query stopped here is; a partner
+		 * a fan-out (--to all) leaves out because its terms allow no such
+		 * lookout was not asked, and is not recorded.
+		 */
 		char d[400];
 		snprintf(why, n, "%s", dec.detail);
 		snprintf(d, sizeof(d), "stopped here: %s", dec.detail);
-		if (l.agreement_id[0] != '\0')
+		if (l.agreement_id[0] != '\0' && (!fanout || rc == PIUGW_ETOOMANYLOOKOUTS))
 			(void)audit_step(g, &l, PIUGW__AUDIT_EVENT__AUDIT_LOOKOUT_REFUSED, d, NULL,
 					 piugw_error_wire_code(rc), NULL);
 		state_lookout_clear(&l);
@@ -496,8 +500,9 @@ lookouts_local_place(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t 
 	struct gw_lookouts *L = lk(g);
 	struct lk_wait *w;
 	char who[64], why[400], first_why[480] = "";
+	char (*asked)[KEYS_ID_MAX + 1] = NULL;
 	int first_rc = 0;
-	size_t cap = policy_agreement_count(g->policy) + 1;
+	size_t cap = policy_agreement_count(g->policy) + 1, nasked = 0;
 
 	if (L == NULL || lp->lookout == NULL) {
 		reply_local_error(g, rid, rid_len, L == NULL ? PIUGW_WIRE_INTERNAL
@@ -511,7 +516,10 @@ lookouts_local_place(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t 
 		return;
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL ||
-	    (w->refs = calloc(cap, sizeof(*w->refs))) == NULL) {
+	    (w->refs = calloc(cap, sizeof(*w->refs))) == NULL ||
+	    (asked = calloc(cap, sizeof(*asked))) == NULL) {
+		if (w != NULL)
+			free(w->refs);
 		free(w);
 		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "out of memory");
 		return;
@@ -520,27 +528,32 @@ lookouts_local_place(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t 
 	w->rid_len = rid_len;
 	gw_user_name(uid, who, sizeof(who));
 	if (strcmp(lp->to, "all") == 0) {
-		/* Every partner whose terms let this lookout through; the others are not asked. */
+		/*
+		 * Every partner whose terms let this lookout through, once (under
+		 * the first of its agreements that does); the others are not asked.
+		 */
 		for (size_t i = 0; i < policy_agreement_count(g->policy) && w->n < cap; i++) {
 			const struct policy_agreement *pa = policy_agreement_at(g->policy, i);
 			bool dup = false;
 			int rc;
-			for (size_t k = 0; k < w->n; k++)
-				dup |= strcmp(w->refs[k], pa->peer) == 0;
+			for (size_t k = 0; k < nasked; k++)
+				dup |= strcmp(asked[k], pa->peer) == 0;
 			if (dup)
 				continue;
-			rc = place_one(g, pa->peer, pa->a->id, lp->lookout, who, w->refs[w->n], why,
-				       sizeof(why));
-			if (rc == 0)
+			rc = place_one(g, pa->peer, pa->a->id, lp->lookout, who, true, w->refs[w->n],
+				       why, sizeof(why));
+			if (rc == 0) {
 				w->n++;
+				snprintf(asked[nasked++], sizeof(asked[0]), "%s", pa->peer);
+			}
 			else if (first_rc == 0) {
 				first_rc = rc;
 				snprintf(first_why, sizeof(first_why), "%s: %s", pa->peer, why);
 			}
 		}
 	} else {
-		int rc = place_one(g, lp->to, lp->agreement_id, lp->lookout, who, w->refs[0], why,
-				   sizeof(why));
+		int rc = place_one(g, lp->to, lp->agreement_id, lp->lookout, who, false, w->refs[0],
+				   why, sizeof(why));
 		if (rc == 0)
 			w->n = 1;
 		else {
@@ -548,6 +561,7 @@ lookouts_local_place(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t 
 			snprintf(first_why, sizeof(first_why), "%s", why);
 		}
 	}
+	free(asked);
 	if (w->n == 0) {
 		enum piugw_wire_error c = piugw_error_wire_code(first_rc);
 		reply_local_error(g, rid, rid_len, c == PIUGW_WIRE_NONE ? PIUGW_WIRE_INTERNAL : c,
@@ -1851,7 +1865,8 @@ lookouts_next_timer(const struct gw *g)
 void
 lookouts_store_changed(struct gw *g)
 {
-	if (lk(g) != NULL)
+	/* (None yet: the first timer makes them, and scans at once.) */
+	if (g->lookouts != NULL)
 		g->lookouts->next_scan_ms = 0;
 }
 
@@ -1859,7 +1874,7 @@ lookouts_store_changed(struct gw *g)
 void
 lookouts_policy_changed(struct gw *g)
 {
-	if (lk(g) != NULL) {
+	if (g->lookouts != NULL) {
 		g->lookouts->next_sweep_ms = 0;
 		g->lookouts->dirty = true;
 	}

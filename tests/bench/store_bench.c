@@ -99,7 +99,7 @@ main(int argc, char **argv)
 		}
 		if (c == 'l' && num_parse_u64(optarg, strlen(optarg), 1, 10000000, &nlookouts))
 			continue;
-		fprintf(stderr, "usage: store_bench [--travellers N] [--gen PATH] [--dir DIR]\n");
+		fprintf(stderr, "usage: store_bench [--travellers N] [--gen PATH] [--dir DIR] [--pnrgov] [--lookouts N]\n");
 		return 2;
 	}
 	if (dir == NULL && (dir = mkdtemp(tmpl)) == NULL)

@@ -125,6 +125,11 @@ check "XA withdraws its first lookout" test "$(ask XA-PIU lookout withdraw "$ref
 check "  withdrawn" has "withdrawn"
 check "  at XB too" until_state XB-PIU "$theirs" lookout_state_withdrawn
 
+# To every partner whose terms allow it: XC holds as many of ours as its terms allow.
+check "--to all" test "$(ask XA-PIU lookout place --to all "${L[@]}" --document Q1111111 --issuer XBA)" -eq 0
+check "  held by XB" has "held by XB-PIU"
+check "  only there" test "$(grep -c '^LK-' "$dir/out")" -eq 1
+
 # --- both audit logs ------------------------------------------------------------
 for id in XA-PIU XB-PIU XC-PIU; do check "$id stops" stop "$id"; done
 for id in XA-PIU XB-PIU XC-PIU; do

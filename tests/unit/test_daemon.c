@@ -114,6 +114,7 @@ side_close(struct side *s)
 	}
 	audit_close(&g->audit);
 	keyholder_stop(&g->kh);
+	lookouts_free(g);
 	state_close(&g->state);
 	store_close(&g->store);
 	policy_rates_free(&g->rates);
