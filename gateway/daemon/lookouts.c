@@ -980,6 +980,7 @@ struct fire_ctx {
 	struct gw *g;
 	const struct store_keys *k;
 	size_t fired;
+	bool failed;           /* a fire not recorded or kept: its row is checked again */
 };
 
 static Piugw__NotificationSource
@@ -1138,7 +1139,9 @@ fire(void *arg, const struct lookout_entry *e, double score)
 	    audit_step(g, &l, PIUGW__AUDIT_EVENT__AUDIT_LOOKOUT_FIRED, detail, qr, 0, NULL) != 0 ||
 	    state_notification_put(g->state, &row) != 0) {
 		gw_log(GW_ERROR, "lookout_fire_failed", "ref=%s problem=%s", h->ref,
-		       gw_esc("not recorded or not kept: fired again at the next scan"));
+		       gw_esc("not recorded or not kept: the row is checked again at the next "
+			      "scan"));
+		fc->failed = true;
 	} else {
 		fc->fired++;
 		if (hold)
@@ -1200,15 +1203,22 @@ scan(struct gw *g, struct gw_lookouts *L, int64_t now)
 	if ((k = malloc(SCAN_BATCH * sizeof(*k))) == NULL)
 		return;
 	if (store_keys_since(g->store, L->mark, k, SCAN_BATCH, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			fc.k = &k[i];
-			lookout_index_match(L->ix, &k[i], fire, &fc);
+		size_t done = 0;
+		/*
+		 * Up to the row whose fire failed: it and those after it are
+		 * checked again (what fired before it has its fire key kept).
+		 */
+		for (; done < n && !fc.failed; done++) {
+			fc.k = &k[done];
+			lookout_index_match(L->ix, &k[done], fire, &fc);
 		}
-		if (n > 0) {
-			L->mark = k[n - 1].id;
+		if (fc.failed)
+			done--;
+		if (done > 0) {
+			L->mark = k[done - 1].id;
 			(void)state_mark_set(g->state, SCAN_MARK, L->mark);
 		}
-		if (n == SCAN_BATCH)
+		if (n == SCAN_BATCH && !fc.failed)
 			L->next_scan_ms = now; /* more: the next turn */
 	}
 	sodium_memzero(k, SCAN_BATCH * sizeof(*k));

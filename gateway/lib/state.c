@@ -131,7 +131,8 @@ static const char upgrade_4_5[] = "BEGIN;" PROPOSAL_TABLE "PRAGMA user_version=5
 	"  updated_ms INTEGER NOT NULL);" \
 	"CREATE INDEX IF NOT EXISTS notification_state ON notification(incoming, state);" \
 	"CREATE UNIQUE INDEX IF NOT EXISTS notification_fired ON notification(lookout_ref, fire_key);" \
-	"CREATE UNIQUE INDEX IF NOT EXISTS notification_theirs ON notification(incoming, peer, their_id);" \
+	"CREATE UNIQUE INDEX IF NOT EXISTS notification_theirs ON notification(peer, their_id) " \
+	"  WHERE incoming = 1;" \
 	"CREATE TABLE IF NOT EXISTS mark (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 
 static const char upgrade_5_6[] = "BEGIN;" LOOKOUT_TABLES "PRAGMA user_version=6;COMMIT;";
