@@ -1340,21 +1340,31 @@ state_lookout_put(struct state *s, const struct state_lookout *l)
 	return run(st);
 }
 
+/*
+ * The one row st selects into out (size bytes, zeroed first) with fill:
+ * PIUGW_EUNKNOWNQUERY if there is none. Resets st.
+ */
 static int
-lookout_one(sqlite3_stmt *st, struct state_lookout *out)
+one_row(sqlite3_stmt *st, void *out, size_t size, int (*fill)(sqlite3_stmt *, void *))
 {
 	int ret, rc;
 
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, size);
 	if (st == NULL)
 		return PIUGW_ESYSTEM;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		ret = lookout_fill(st, out);
+		ret = fill(st, out);
 	else
 		ret = rc == SQLITE_DONE ? PIUGW_EUNKNOWNQUERY : PIUGW_ESYSTEM;
 	done(st);
 	return ret;
+}
+
+static int
+lookout_one(sqlite3_stmt *st, struct state_lookout *out)
+{
+	return one_row(st, out, sizeof(*out), lookout_fill);
 }
 
 /* See state.h. */
@@ -1510,18 +1520,7 @@ state_notification_put(struct state *s, const struct state_notification *n)
 static int
 notification_one(sqlite3_stmt *st, struct state_notification *out)
 {
-	int ret, rc;
-
-	memset(out, 0, sizeof(*out));
-	if (st == NULL)
-		return PIUGW_ESYSTEM;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		ret = notification_fill(st, out);
-	else
-		ret = rc == SQLITE_DONE ? PIUGW_EUNKNOWNQUERY : PIUGW_ESYSTEM;
-	done(st);
-	return ret;
+	return one_row(st, out, sizeof(*out), notification_fill);
 }
 
 /* See state.h. */
