@@ -98,10 +98,13 @@ lookout_state(Piugw__LookoutState s)
 
 /* "Document D12345678 (issuer D)" or "name SURNAME, Given, born ...". */
 static void
-criteria(const Piugw__LookoutPlace *p, char *out, size_t size)
+criteria(const Piugw__Lookout *l, char *out, size_t size)
 {
-	if (p == NULL)
-		snprintf(out, size, "?");
+	const Piugw__LookoutPlace *p = l->place;
+
+	if (p == NULL || p->criteria_case == PIUGW__LOOKOUT_PLACE__CRITERIA__NOT_SET)
+		snprintf(out, size, "a %s lookout (whom it looks for is the partner's to know)",
+			 vocab_name(vocab_query_types, l->query_type));
 	else if (p->criteria_case == PIUGW__LOOKOUT_PLACE__CRITERIA_DOCUMENT)
 		snprintf(out, size, "document %s issued by %s", cli_safe(p->document->number),
 			 cli_safe(p->document->issuing_state));
@@ -121,7 +124,7 @@ print_lookout(const Piugw__Lookout *l)
 {
 	char c[400], exp[32], made[32];
 
-	criteria(l->place, c, sizeof(c));
+	criteria(l, c, sizeof(c));
 	when(l->expires_at_ms, exp);
 	when(l->created_at_ms, made);
 	printf("%s  %s %s  %s  agreement %s\n", cli_safe(l->reference),

@@ -202,6 +202,22 @@ lookout_info(const struct state_lookout *l)
 	o->state = (Piugw__LookoutState)l->state;
 	o->detail = strdup(l->detail);
 	o->place = place_of(l);
+	o->query_type = (Piugw__QueryType)l->query_type;
+	/*
+	 * A partner's lookout: whom it looks for stays in state.db, for the
+	 * matching; operators here see its kind, purpose and case, and a
+	 * person deciding a held notification sees the match itself.
+	 */
+	if (l->incoming && o->place != NULL) {
+		if (o->place->criteria_case == PIUGW__LOOKOUT_PLACE__CRITERIA_DOCUMENT)
+			piugw__document_criteria__free_unpacked(o->place->document, NULL);
+		else if (o->place->criteria_case == PIUGW__LOOKOUT_PLACE__CRITERIA_NAME)
+			piugw__name_criteria__free_unpacked(o->place->name, NULL);
+		else if (o->place->criteria_case == PIUGW__LOOKOUT_PLACE__CRITERIA_NAME_FUZZY)
+			piugw__name_criteria__free_unpacked(o->place->name_fuzzy, NULL);
+		o->place->document = NULL; /* one pointer of the oneof's union */
+		o->place->criteria_case = PIUGW__LOOKOUT_PLACE__CRITERIA__NOT_SET;
+	}
 	o->expires_at_ms = l->expires_ms;
 	o->created_at_ms = l->created_ms;
 	o->updated_at_ms = l->updated_ms;
@@ -375,27 +391,6 @@ on_place_expired(struct gw *g, struct outreq *o)
 		    PIUGW__AUDIT_EVENT__AUDIT_LOOKOUT_REFUSED, 0, why);
 }
 
-/* How many of ours are in force (or on their way) at peer under agreement_id. */
-static uint32_t
-ours_at(struct gw *g, const char *peer, const char *agreement_id)
-{
-	struct state_lookout *v = NULL;
-	size_t n = 0;
-	uint32_t c = 0;
-
-	if (state_lookout_list(g->state, 0, -1, &v, &n) != 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(v[i].peer, peer) == 0 && strcmp(v[i].agreement_id, agreement_id) == 0 &&
-		    (v[i].state == STATE_LOOKOUT_ACTIVE || v[i].state == STATE_LOOKOUT_SUSPENDED ||
-		     v[i].state == STATE_LOOKOUT_SENDING))
-			c++;
-		state_lookout_clear(&v[i]);
-	}
-	free(v);
-	return c;
-}
-
 /*
  * One lookout of ours to peer: judged by our copy of the terms (refused
  * here with the code the partner would give), kept, audited, sent.
@@ -413,6 +408,7 @@ place_one(struct gw *g, const char *peer, const char *agreement_id, const Piugw_
 	Piugw__Body b = PIUGW__BODY__INIT;
 	int64_t now = gw_now_ms(), longest;
 	struct outreq *o;
+	uint32_t held = 0;
 	int rc;
 
 	memset(&req, 0, sizeof(req));
@@ -432,7 +428,8 @@ place_one(struct gw *g, const char *peer, const char *agreement_id, const Piugw_
 	l.query_type = req.query_type;
 	l.created_ms = l.updated_ms = now;
 	if ((rc = policy_decide(g->policy, NULL, &req, &dec)) == 0 &&
-	    ours_at(g, peer, dec.agreement->a->id) >= dec.terms->lookouts.max_in_force) {
+	    state_lookout_count(g->state, false, peer, dec.agreement->a->id, &held) == 0 &&
+	    held >= dec.terms->lookouts.max_in_force) {
 		rc = PIUGW_ETOOMANYLOOKOUTS;
 		snprintf(dec.detail, sizeof(dec.detail),
 			 "agreement %s allows %u lookouts of ours at %s at once, and we hold "
@@ -824,7 +821,7 @@ lookouts_receive_place(struct gw *g, const char *peer, const struct envelope_hea
 		snprintf(why, n, "%s", dec.detail);
 		return rc;
 	}
-	if (state_lookout_count(g->state, peer, dec.agreement->a->id, &held) != 0) {
+	if (state_lookout_count(g->state, true, peer, dec.agreement->a->id, &held) != 0) {
 		snprintf(why, n, "the lookouts held could not be counted");
 		return PIUGW_EINTERNAL;
 	}

@@ -1411,14 +1411,17 @@ state_lookout_list(struct state *s, int incoming, int state, struct state_lookou
 
 /* See state.h. */
 int
-state_lookout_count(struct state *s, const char *peer, const char *agreement_id, uint32_t *np)
+state_lookout_count(struct state *s, bool incoming, const char *peer, const char *agreement_id,
+		    uint32_t *np)
 {
-	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM lookout WHERE incoming=1 AND peer=? "
-				   "AND agreement_id=? AND state IN (1, 2)");
+	/* Active, suspended, and ours on their way (SENDING is never a partner's). */
+	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM lookout WHERE incoming=? AND peer=? "
+				   "AND agreement_id=? AND state IN (1, 2, 3)");
 
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, agreement_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 1, incoming ? 1 : 0);
+		sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, agreement_id, -1, SQLITE_STATIC);
 	}
 	return count_of(st, np);
 }

@@ -293,9 +293,13 @@ int state_lookout_theirs(struct state *s, const char *peer, const char *their_re
 /* Newest first; incoming and state -1 for any. Free each and *vp. */
 int state_lookout_list(struct state *s, int incoming, int state, struct state_lookout **vp,
 		       size_t *np);
-/* peer's lookouts held here under agreement_id, active or suspended (max_in_force). */
-int state_lookout_count(struct state *s, const char *peer, const char *agreement_id,
-			uint32_t *np);
+/*
+ * Lookouts with peer under agreement_id that count against max_in_force:
+ * active or suspended, and ours not answered yet. incoming: peer's held
+ * here; else ours at peer.
+ */
+int state_lookout_count(struct state *s, bool incoming, const char *peer,
+			const char *agreement_id, uint32_t *np);
 
 /* The values of local.proto's NotificationState. */
 enum state_notification_state {

@@ -45,6 +45,8 @@ theirs=$(awk '/their reference/ { print $3; exit }' "$dir/out")
 check "  at most the terms' 90 days" has "expires $(date -u -d '+90 days' +%Y-%m-%d)"
 check "XB lists it among partners' lookouts" test "$(ask XB-PIU lookout list --peer)" -eq 0
 check "  under its reference" has "$theirs"
+check "  its kind, not whom it looks for" has "a document lookout (whom it looks for is the partner's to know)"
+check "  (no document number)" test "$(grep -c P1234567 "$dir/out")" -eq 0
 check "another for a traveller who is only booked (PNR)" test "$(ask XA-PIU lookout place --to XB-PIU "${L[@]}" --document C9876543 --issuer XC)" -eq 0
 check "XB imports the PAXLST" test "$(imp XB-PIU paxlst "$dir/basic.edi")" -eq 0
 check "within 5 s XA's alerts show the flight" test "$(ask XA-PIU alerts --wait 5)" -eq 0

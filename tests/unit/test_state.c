@@ -634,8 +634,10 @@ lookouts_are_kept(void **state)
 	l.created_ms = 2000;
 	assert_int_equal(state_lookout_put(f->s, &l), 0);
 	state_lookout_clear(&l);
-	assert_int_equal(state_lookout_count(f->s, "XA-PIU", "XA-XB-1", &c), 0);
+	assert_int_equal(state_lookout_count(f->s, true, "XA-PIU", "XA-XB-1", &c), 0);
 	assert_int_equal(c, 1); /* the partner's held here; ours is not counted */
+	assert_int_equal(state_lookout_count(f->s, false, "XA-PIU", "XA-XB-1", &c), 0);
+	assert_int_equal(c, 1); /* ours there */
 	assert_int_equal(state_lookout_theirs(f->s, "XA-PIU", "LO-0000000000FF", &l), 0);
 	assert_string_equal(l.ref, "LK-000000000002");
 	assert_int_equal(l.place_len, 5);
@@ -716,7 +718,7 @@ lookouts_are_kept(void **state)
 			 SQLITE_OK);
 	sqlite3_close(db);
 	reopen(f);
-	assert_int_equal(state_lookout_count(f->s, "XA-PIU", "XA-XB-1", &c), 0);
+	assert_int_equal(state_lookout_count(f->s, true, "XA-PIU", "XA-XB-1", &c), 0);
 	assert_int_equal(c, 0);
 	assert_int_equal(state_mark_get(f->s, "scan", &mark, &has), 0);
 	assert_false(has);
