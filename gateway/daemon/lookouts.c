@@ -1754,7 +1754,7 @@ sweep(struct gw *g, struct gw_lookouts *L, int64_t now)
 	struct state_lookout *v = NULL;
 	size_t n = 0;
 
-	if (state_lookout_list(g->state, -1, -1, &v, &n) != 0)
+	if (state_lookout_list(g->state, -1, STATE_LOOKOUTS_IN_FORCE, &v, &n) != 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct state_lookout *l = &v[i];

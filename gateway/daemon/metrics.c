@@ -289,7 +289,8 @@ render_metrics(struct gw *g, struct buf *b)
 			unsigned c[2][2] = {{0, 0}, {0, 0}}; /* [held][suspended] */
 			if (g->peers[i].stranger)
 				continue;
-			if (n == 0 && v == NULL && state_lookout_list(g->state, -1, -1, &v, &n) != 0)
+			if (n == 0 && v == NULL &&
+			    state_lookout_list(g->state, -1, STATE_LOOKOUTS_IN_FORCE, &v, &n) != 0)
 				break;
 			for (size_t k = 0; k < n; k++)
 				if (strcmp(v[k].peer, g->peers[i].id) == 0 &&

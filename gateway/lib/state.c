@@ -1399,8 +1399,8 @@ state_lookout_list(struct state *s, int incoming, int state, struct state_lookou
 		   size_t *np)
 {
 	sqlite3_stmt *st = prep(s, "SELECT " LOOKOUT_COLS " FROM lookout "
-				   "WHERE (?1 < 0 OR incoming=?1) AND (?2 < 0 OR state=?2) "
-				   "ORDER BY created_ms DESC, ref");
+				   "WHERE (?1 < 0 OR incoming=?1) AND (?2 = -1 OR state=?2 OR "
+				   "(?2 = -2 AND state IN (1, 2))) ORDER BY created_ms DESC, ref");
 
 	if (st != NULL) {
 		sqlite3_bind_int(st, 1, incoming);

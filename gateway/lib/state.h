@@ -290,7 +290,11 @@ int state_lookout_get(struct state *s, const char *ref, struct state_lookout *ou
 /* Ours at peer, by peer's reference. */
 int state_lookout_theirs(struct state *s, const char *peer, const char *their_ref,
 			 struct state_lookout *out);
-/* Newest first; incoming and state -1 for any. Free each and *vp. */
+/*
+ * Newest first; incoming -1 for any; state -1 for any, STATE_LOOKOUTS_IN_FORCE
+ * for active or suspended. Free each and *vp.
+ */
+#define STATE_LOOKOUTS_IN_FORCE (-2)
 int state_lookout_list(struct state *s, int incoming, int state, struct state_lookout **vp,
 		       size_t *np);
 /*
