@@ -261,6 +261,9 @@ place_main(int argc, char **argv)
 	} else {
 		if (!num_parse_date(name.date_of_birth, strlen(name.date_of_birth), &day))
 			return cli_usage("lookout place", "--name needs --dob YYYY-MM-DD, a real date");
+		if (day > num_day_of_ms(cli_now_ms()))
+			return cli_usage("lookout place", "--dob %s is in the future",
+					 cli_safe(name.date_of_birth));
 		lp.criteria_case = fuzzy ? PIUGW__LOOKOUT_PLACE__CRITERIA_NAME_FUZZY
 					 : PIUGW__LOOKOUT_PLACE__CRITERIA_NAME;
 		if (fuzzy)
