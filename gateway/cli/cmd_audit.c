@@ -27,6 +27,7 @@
 #include "fileio.h"
 #include "num.h"
 #include "piugw/error.h"
+#include "report.h"
 #include "state.h"
 #include "vocab.h"
 
@@ -42,7 +43,9 @@ audit_usage(FILE *f)
 		"       piugw audit export  [-c CONFIG] --out DIR [--since DATE] [--until DATE]\n"
 		"       piugw audit purge   [-c CONFIG] [--older-than-days N]\n"
 		"       piugw audit restore [-c CONFIG] --reason TEXT\n"
-		"       piugw audit witnessed [-c CONFIG] --peer ID [--json]\n\n"
+		"       piugw audit witnessed [-c CONFIG] --peer ID [--json]\n"
+		"       piugw audit report  [-c CONFIG | --dir DIR --cert FILE.cert] --from DATE\n"
+		"                            [--to DATE] [--format html|csv|json] [--out FILE]\n\n"
 		"  verify   check every record, the chain and every checkpoint signature, offline,\n"
 		"           with only the gateway's public certificate, and how the log starts and\n"
 		"           ends. Verdicts and exit status:\n"
@@ -76,7 +79,16 @@ audit_usage(FILE *f)
 		"           record ever made durable; with the gateway stopped, as its user\n"
 		"  witnessed  the checkpoints of partner ID's audit log that this gateway\n"
 		"           witnessed in Hello exchanges, signed by ID: with --json, the file\n"
-		"           that 'verify --witness' checks ID's log against\n\n"
+		"           that 'verify --witness' checks ID's log against\n"
+		"  report   the oversight report of a period (DATE: YYYY-MM-DD, inclusive; --to\n"
+		"           defaults to today): exchanges per partner by purpose, query type and\n"
+		"           outcome, refusals by code and side, answer and approval times,\n"
+		"           disclosures by category, lookouts, imports and erasures, agreement\n"
+		"           and key changes, partners' witness. Only from a log that verifies\n"
+		"           (exit 1 and no report otherwise, naming the break); it says which\n"
+		"           records it covers and the chain hash of the last. No personal data.\n"
+		"           --format html (default: one self-contained file, charts included),\n"
+		"           csv, or json (doc/oversight-report.md); --out FILE, else stdout\n\n"
 		"  -c, --config FILE  piugwd.yaml (default %s)\n"
 		"  --json             machine-readable output\n",
 		CLI_DEFAULT_CONFIG);
@@ -91,6 +103,8 @@ struct aopts {
 	int64_t since_ms, until_ms;
 	uint64_t older_days;
 	bool json, have_older, excerpt;
+	int64_t from_ms, to_ms;       /* report: 0 if not given */
+	const char *format;
 };
 
 /* Event names as users type them: "query_received". */
@@ -603,6 +617,142 @@ out:
 	return ret;
 }
 
+/* ---- report ---- */
+
+static int
+report_cb(const Piugw__AuditRecord *r, const char *seg, void *ctx)
+{
+	(void)seg;
+	report_add(ctx, r);
+	return 0;
+}
+
+static int
+cmd_report(struct aopts *o)
+{
+	struct config *cfg = NULL;
+	char *dir = NULL, *cert = NULL, *buf = NULL;
+	struct keys_public pub;
+	struct audit_verify_report rep;
+	struct report *r = NULL;
+	struct diag d;
+	json_t *j = NULL;
+	uint8_t head[32] = {0};
+	uint64_t anchor = 0, first = 0, last = 0;
+	size_t len = 0;
+	FILE *mem = NULL;
+	const char *format = o->format != NULL ? o->format : "html";
+	int64_t to = o->to_ms != 0 ? o->to_ms : (cli_now_ms() / 86400000) * 86400000;
+	int rc, ret = CLI_EXIT_USAGE;
+
+	diag_init(&d);
+	if (o->from_ms == 0 && o->since_ms == 0)
+		return cli_usage("audit report", "name the period's first day with --from YYYY-MM-DD");
+	if (o->from_ms == 0)
+		o->from_ms = o->since_ms;
+	if (o->to_ms == 0 && o->until_ms != 0)
+		to = o->until_ms;
+	if (to < o->from_ms)
+		return cli_usage("audit report", "--to is before --from");
+	if (strcmp(format, "html") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)
+		return cli_usage("audit report", "--format is html, csv or json, not '%s'", format);
+	if ((rc = locate(o, &cfg, &dir, &cert, &d)) != 0 || cert == NULL) {
+		if (cert == NULL && rc == 0)
+			diag_add(&d, "give the gateway's public certificate with --cert");
+		cli_print_diag("audit report", &d);
+		goto out;
+	}
+	if ((rc = keys_public_load(cert, &pub, &d)) != 0) {
+		cli_print_diag("audit report", &d);
+		goto out;
+	}
+	/* Only from a log that verifies: the figures are as good as the log. */
+	rc = audit_verify(dir, &pub, 0, &rep, &d);
+	if (rc != 0 && rc != PIUGW_EAUDITBROKEN) {
+		cli_print_diag("audit report", &d);
+		ret = cli_exit_for(rc);
+		goto out;
+	}
+	if (rc == 0 && cfg != NULL)
+		verify_anchor(cfg, dir, &rep, &anchor, &d);
+	if (rep.verdict == AUDIT_BROKEN) {
+		fprintf(stderr, "piugw audit report: %s: BROKEN at record %ju: %s; no report is made "
+			"from a log that does not verify (piugw audit verify)\n", dir,
+			(uintmax_t)rep.bad_seq, cli_safe(rep.problem));
+		ret = CLI_EXIT_FAILED;
+		goto out;
+	}
+	if ((rc = report_new(o->from_ms, to + 86400000, &r)) != 0 ||
+	    (rc = audit_scan(dir, report_cb, r, &d)) != 0) {
+		cli_print_diag("audit report", &d);
+		ret = cli_exit_for(rc != 0 ? rc : PIUGW_ENOMEM);
+		goto out;
+	}
+	report_range(r, &first, &last);
+	if (last > 0 && (rc = audit_record_hash(dir, last, head, &d)) != 0) {
+		cli_print_diag("audit report", &d);
+		ret = cli_exit_for(rc);
+		goto out;
+	}
+	if ((j = report_json(r, pub.id, &rep, head, cli_now_ms())) == NULL ||
+	    (mem = open_memstream(&buf, &len)) == NULL) {
+		ret = cli_exit_for(PIUGW_ENOMEM);
+		goto out;
+	}
+	if (strcmp(format, "json") == 0)
+		rc = json_dumpf(j, mem, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 && fputc('\n', mem) != EOF
+			     ? 0
+			     : PIUGW_ESYSTEM;
+	else if (strcmp(format, "csv") == 0)
+		rc = report_write_csv(j, mem);
+	else
+		rc = report_write_html(j, mem);
+	if (fclose(mem) != 0 || rc != 0) {
+		mem = NULL;
+		ret = cli_exit_for(PIUGW_ESYSTEM);
+		goto out;
+	}
+	mem = NULL;
+	if (o->out != NULL) {
+		if ((rc = fileio_replace(o->out, buf, len, 0644, &d)) != 0) {
+			cli_print_diag("audit report", &d);
+			ret = cli_exit_for(rc);
+			goto out;
+		}
+	} else if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
+		ret = CLI_EXIT_FAILED;
+		goto out;
+	}
+	if (o->json && o->out != NULL)
+		ret = cli_json_print(json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "out", o->out,
+					       "format", format, "verdict",
+					       json_string_value(json_object_get(
+						       json_object_get(j, "log"), "verdict")),
+					       "first_seq", (json_int_t)first, "last_seq",
+					       (json_int_t)last, "head_hash",
+					       json_string_value(json_object_get(
+						       json_object_get(j, "log"), "head_hash"))));
+	else {
+		if (o->out != NULL)
+			printf("%s: the %s report of records %ju to %ju (%s)\n", o->out, format,
+			       (uintmax_t)first, (uintmax_t)last,
+			       json_string_value(json_object_get(json_object_get(j, "log"),
+								 "verdict")));
+		ret = CLI_EXIT_OK;
+	}
+out:
+	if (mem != NULL)
+		fclose(mem);
+	free(buf);
+	json_decref(j);
+	report_free(&r);
+	free(dir);
+	free(cert);
+	config_free(&cfg);
+	diag_clear(&d);
+	return ret;
+}
+
 /* ---- export ---- */
 
 /* Does the file at path hold a secret key (a .cert_secret)? Unreadable: treated as one. */
@@ -977,6 +1127,8 @@ audit_main(int argc, char **argv)
 		{"older-than-days", required_argument, NULL, 'O'},
 		{"reason", required_argument, NULL, 'R'}, {"excerpt", no_argument, NULL, 'x'},
 		{"witness", required_argument, NULL, 'W'},
+		{"from", required_argument, NULL, 'F'},   {"to", required_argument, NULL, 'T'},
+		{"format", required_argument, NULL, 'M'},
 		{"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -1026,6 +1178,15 @@ audit_main(int argc, char **argv)
 				return cli_usage("audit", "at most 32 --witness files");
 			o.witness[o.nwitness++] = optarg;
 			break;
+		case 'F':
+			if (!parse_day(optarg, &o.from_ms))
+				return cli_usage("audit", "--from '%s' is not YYYY-MM-DD", optarg);
+			break;
+		case 'T':
+			if (!parse_day(optarg, &o.to_ms))
+				return cli_usage("audit", "--to '%s' is not YYYY-MM-DD", optarg);
+			break;
+		case 'M': o.format = optarg; break;
 		case 'j': o.json = true; break;
 		case 'h': audit_usage(stdout); return CLI_EXIT_OK;
 		default: return cli_usage("audit", "unknown or incomplete option");
@@ -1047,6 +1208,8 @@ audit_main(int argc, char **argv)
 		return cmd_restore(&o);
 	if (strcmp(sub, "witnessed") == 0)
 		return cmd_witnessed(&o);
+	if (strcmp(sub, "report") == 0)
+		return cmd_report(&o);
 	return cli_usage("audit", "unknown subcommand '%s' (verify, show, subject, export, purge, "
-			 "restore, witnessed)", sub);
+			 "restore, witnessed, report)", sub);
 }

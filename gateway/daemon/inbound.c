@@ -458,6 +458,10 @@ answer(struct gw *g, const Piugw__Query *q, const struct policy_decision *dec,
 	/* A person's elements may come from API and PNR rows: the record says which from which. */
 	if (ret == 0) {
 		disclose_sources(&r, dec, x->sources, sizeof(x->sources));
+		/* A hit/no-hit answer discloses no record: whether it was a hit is on record. */
+		if (x->sources[0] == '\0' && dec->disclosure == PIUGW__DISCLOSURE__DISCLOSURE_HIT_NO_HIT)
+			snprintf(x->sources, sizeof(x->sources), "hit/no-hit answer: %s",
+				 (*qrp)->match_count > 0 ? "hit" : "no hit");
 		if (x->sources[0] != '\0')
 			x->rec.detail = x->sources;
 	}
