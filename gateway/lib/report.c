@@ -69,7 +69,7 @@ struct report {
 	size_t np, pcap;
 	uint64_t first_seq, last_seq, records, checkpoints;
 	uint32_t imports, imported, purges, purged, erased_segments;
-	uint32_t other_refusals; /* refused, of no query (Hello, proposals, unauthenticated) */
+	uint32_t other_refused[NCODE]; /* refusals of no query type (Hello, proposals, malformed) */
 	uint32_t dropped;
 	json_t *changes;
 	struct pending_at *sent, *held;
@@ -453,8 +453,8 @@ report_add(struct report *r, const Piugw__AuditRecord *rec)
 				p->received.refused[rec->refusal]++;
 			if (day < r->ndays)
 				p->day_received[day]++;
-		} else {
-			r->other_refusals++;
+		} else if (rec->refusal < NCODE) {
+			r->other_refused[rec->refusal]++;
 		}
 		break;
 	case PIUGW__AUDIT_EVENT__AUDIT_DROPPED:
@@ -684,10 +684,11 @@ report_json(const struct report *r, const char *gateway, const struct audit_veri
 			  "log_last_seq", (json_int_t)vr->last_seq, "log_last_checkpoint_seq",
 			  (json_int_t)vr->last_checkpoint_seq));
 	json_object_set_new(o, "totals",
-			    json_pack("{s:o, s:o, s:o, s:i, s:i}", "queries_sent",
+			    json_pack("{s:o, s:o, s:o, s:o, s:i}", "queries_sent",
 				      flow_json(&ts, true), "queries_received", flow_json(&tr, false),
 				      "answer_time_ms", times_json(&r->all_answer_ms),
-				      "other_refusals", r->other_refusals, "dropped", r->dropped));
+				      "other_refusals", named_counts(r->other_refused, NCODE, NULL),
+				      "dropped", r->dropped));
 	json_object_set_new(o, "partners", partners);
 	json_object_set_new(o, "store",
 			    json_pack("{s:{s:i, s:i}, s:{s:i, s:i}, s:i}", "imports", "count",

@@ -434,9 +434,11 @@ report_write_html(const json_t *j, FILE *f)
 		fprintf(f, "</td><td class=n>%lld</td><td class=n>%lld</td></tr>\n",
 			num(w, "checkpoints"), num(w, "last_seq"));
 	}
-	fprintf(f, "</tbody></table>\n<p>Refusals of no query (Hello, proposals): %lld; messages "
-		   "dropped unauthenticated: %lld.</p>\n</body></html>\n",
-		num(json_object_get(j, "totals"), "other_refusals"),
+	fputs("</tbody></table>\n<p>Refusals of requests that were no query, or not readable as "
+	      "one (Hello, proposals, malformed): ",
+	      f);
+	counts(f, json_object_get(json_object_get(j, "totals"), "other_refusals"));
+	fprintf(f, "; messages dropped unauthenticated: %lld.</p>\n</body></html>\n",
 		num(json_object_get(j, "totals"), "dropped"));
 	return ferror(f) ? PIUGW_ESYSTEM : 0;
 }

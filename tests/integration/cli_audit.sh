@@ -57,10 +57,31 @@ check "purge keeps fresh records" test "$(run audit purge -c "$C" --older-than-d
 check "purge removed nothing" has "removed 0 segments"
 check "still intact after purge" test "$(run audit verify -c "$C")" -eq 0
 
+# The oversight report (issue 21): figures from the log, no personal data.
+today=$(date -u +%F)
+check "report (json)" test "$(run audit report -c "$C" --from "$today" --format json --out "$dir/r.json")" -eq 0
+check "  covers the whole log" has "r.json: the json report of records 1 to"
+check "  a query from XB answered, one record disclosed" test "$(jq -c '.partners[] | select(.partner == "XB-PIU") | [.queries_received.total, .queries_received.outcomes.hit, .queries_received.records_disclosed, .queries_received.records_by_category["api.document"]]' "$dir/r.json")" = "[1,1,1,1]"
+check "  a query to XC" test "$(jq '.partners[] | select(.partner == "XC-PIU") | .queries_sent.total' "$dir/r.json")" -eq 1
+check "  the refusal by code" test "$(jq '.totals.other_refusals.PURPOSE_NOT_ALLOWED' "$dir/r.json")" -eq 1
+check "  the import" test "$(jq '.store.imports.records' "$dir/r.json")" -eq 120
+check "  the chain hash of its last record" test "$(jq -r '.log.head_hash | length' "$dir/r.json")" -eq 64
+check "report (csv)" test "$(run audit report -c "$C" --from "$today" --format csv --out "$dir/r.csv")" -eq 0
+check "  the same figures" grep -q '^store,,imports.records,120$' "$dir/r.csv"
+check "report (html)" test "$(run audit report -c "$C" --from "$today" --out "$dir/r.html")" -eq 0
+check "  with its charts" test "$(grep -c '<svg' "$dir/r.html")" -eq 3
+for pii in XB-CASE XA-CASE analyst1 "paxlst:"; do
+	check "  no '$pii' in any report" test -z "$(grep -l -- "$pii" "$dir"/r.json "$dir"/r.csv "$dir"/r.html)"
+done
+check "report: --from is needed" test "$(run audit report -c "$C")" -eq 2
+
 seg=$(ls "$m/XA-PIU/state/audit"/audit-*.seg | head -1)
 sed -i 's/XB-CASE-7/XB-CASE-8/' "$seg"
 check "tampered: exit 1" test "$(run audit verify -c "$C")" -eq 1
 check "tampered: named" has "BROKEN at record"
+check "tampered: no report" test "$(run audit report -c "$C" --from "$today" --out "$dir/r2.html")" -eq 1
+check "  naming the break" has "BROKEN at record"
+check "  and none written" test ! -e "$dir/r2.html"
 check "audit --help" test "$(run audit --help)" -eq 0
 
 finish
