@@ -118,10 +118,11 @@ int cli_call_stream(const char *verb, const char *config, const char *api,
 
 /* The options of the verbs that only talk to the gateway (peers, status, pending...). */
 struct cli_local_opts {
-	const char *config, *api, *reason, *cert_secret;
+	const char *config, *api, *reason, *cert_secret, *authorisation;
 	bool json, all;
 	bool takes_reason; /* set by the caller: --reason is allowed */
 	bool takes_cert_secret, takes_all; /* likewise --cert-secret FILE and --all */
+	bool takes_authorisation;          /* --authorisation REF */
 	char **args;       /* what is left */
 	int nargs;
 };
@@ -167,5 +168,6 @@ int approve_main(int argc, char **argv);
 int deny_main(int argc, char **argv);
 int lookout_main(int argc, char **argv);
 int alerts_main(int argc, char **argv);
+int unmask_main(int argc, char **argv);
 
 #endif /* PIUGW_CLI_H */

@@ -487,6 +487,8 @@ diff_terms(struct diff_out *o, const char *where, const struct agreement_terms *
 	snprintf(x, sizeof(x), "%.2f", a->min_score);
 	snprintf(y, sizeof(y), "%.2f", b->min_score);
 	diff_line(o, where, "min_score", x, y);
+	diff_line(o, where, "unmasking", a->unmasking_allowed ? "allowed" : "forbidden",
+		  b->unmasking_allowed ? "allowed" : "forbidden");
 	/* Lookouts: "not allowed" without the block. */
 	diff_line(o, where, "lookouts", a->lookouts.allowed ? "allowed" : "not allowed",
 		  b->lookouts.allowed ? "allowed" : "not allowed");

@@ -130,7 +130,7 @@ event_by_name(const char *s)
 static int
 refusal_by_name(const char *s)
 {
-	for (int w = PIUGW_WIRE_MALFORMED; w <= PIUGW_WIRE_TOO_MANY_LOOKOUTS; w++)
+	for (int w = PIUGW_WIRE_MALFORMED; w <= PIUGW_WIRE_LAST; w++)
 		if (strcmp(piugw_wire_error_name(w), s) == 0)
 			return w;
 	return -1;

@@ -20,11 +20,15 @@ static void
 pending_usage(FILE *f)
 {
 	fprintf(f, "Usage: piugw pending [--json] [-c CONFIG | --api EP]\n"
-		   "       piugw approve REF [-c CONFIG | --api EP]\n"
+		   "       piugw approve REF [--authorisation DECISION] [-c CONFIG | --api EP]\n"
 		   "       piugw deny REF --reason TEXT [-c CONFIG | --api EP]\n\n"
 		   "Requests from partners held for a person to decide (approval: manual): list\n"
 		   "them, approve one (the gateway then searches and the partner collects the\n"
-		   "answer), or deny it with a reason the partner is told.\n");
+		   "answer), or deny it with a reason the partner is told. Also held here:\n"
+		   "notifications of partners' lookouts (notify: after_approval, fuzzy\n"
+		   "matches), and requests to disclose masked data again (UM-...), which only\n"
+		   "an authoriser (piugwd.yaml authorisers) decides, never the analyst who\n"
+		   "asked, approving with --authorisation: the authority's decision as checked.\n");
 }
 
 int
@@ -58,6 +62,21 @@ pending_main(int argc, char **argv)
 		struct tm tm;
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+		if (strcmp(it->kind, "unmask") == 0) {
+			/* Art 12(3): for an authoriser, with the asker's prior authorisation. */
+			printf("%s  UNMASKING for %s  %s  agreement %s\n"
+			       "  purpose %s, case %s, asked by %s\n"
+			       "  authorisation %s by %s\n  justification: %s\n"
+			       "  decide as an authoriser: piugw approve %s --authorisation DECISION, "
+			       "or piugw deny %s --reason TEXT\n",
+			       cli_safe(it->approval_ref), cli_safe(it->peer), when,
+			       cli_safe(it->agreement_id), vocab_name(vocab_purposes, it->purpose),
+			       cli_safe(it->case_reference), cli_safe(it->requested_by),
+			       cli_safe(it->authorisation_reference), cli_safe(it->authority),
+			       cli_safe(it->justification), cli_safe(it->approval_ref),
+			       cli_safe(it->approval_ref));
+			continue;
+		}
 		if (strcmp(it->kind, "notification") == 0) {
 			/* A partner's lookout fired here: approve sends the notification. */
 			printf("%s  notification to %s  %s  agreement %s  lookout %s%s\n"
@@ -87,7 +106,7 @@ decide(const char *verb, bool approve, int argc, char **argv)
 	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalDecision d = PIUGW__LOCAL_DECISION__INIT;
 	Piugw__LocalReply *reply = NULL;
-	struct cli_local_opts o = {.takes_reason = !approve};
+	struct cli_local_opts o = {.takes_reason = !approve, .takes_authorisation = approve};
 	int ret;
 
 	if ((ret = cli_local_opts(verb, argc, argv, &o, pending_usage)) != 0)
@@ -99,6 +118,8 @@ decide(const char *verb, bool approve, int argc, char **argv)
 	d.approval_ref = o.args[0];
 	if (o.reason != NULL)
 		d.reason = (char *)o.reason;
+	if (o.authorisation != NULL)
+		d.authorisation = (char *)o.authorisation;
 	req.kind_case = approve ? PIUGW__LOCAL_REQUEST__KIND_APPROVE : PIUGW__LOCAL_REQUEST__KIND_DENY;
 	if (approve)
 		req.approve = &d;

@@ -118,6 +118,7 @@ cli_local_opts(const char *verb, int argc, char **argv, struct cli_local_opts *o
 		{"api", required_argument, NULL, 'a'},
 		{"cert-secret", required_argument, NULL, 's'},
 		{"all", no_argument, NULL, 'A'},
+		{"authorisation", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -139,6 +140,12 @@ cli_local_opts(const char *verb, int argc, char **argv, struct cli_local_opts *o
 			if (!o->takes_cert_secret)
 				return cli_usage(verb, "--cert-secret is not an option of piugw %s", verb);
 			o->cert_secret = optarg;
+			break;
+		case 'U':
+			if (!o->takes_authorisation)
+				return cli_usage(verb, "--authorisation is not an option of piugw %s",
+						 verb);
+			o->authorisation = optarg;
 			break;
 		case 'A':
 			if (!o->takes_all)

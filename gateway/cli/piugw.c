@@ -39,6 +39,7 @@ static const struct {
 	{"deny", deny_main, "deny a pending request, with a reason"},
 	{"lookout", lookout_main, "ask partners to tell us when a person travels"},
 	{"alerts", alerts_main, "notifications partners sent when our lookouts fired"},
+	{"unmask", unmask_main, "ask for masked data again under a prior authorisation (Art 12(3))"},
 };
 
 static void

@@ -446,6 +446,34 @@ void lookouts_store_changed(struct gw *g); /* an import: check the new rows now 
 void lookouts_policy_changed(struct gw *g); /* a reload or a suspension */
 void lookouts_free(struct gw *g);
 
+/* ---- unmask.c: lawful unmasking, both sides (doc/protocol-notes.md section 7) ---- */
+/* piugw unmask: the request for a masked match, answered like a query held at the partner. */
+void unmask_local(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+		  const Piugw__LocalUnmask *lu);
+/* The PENDING reply to an UnmaskRequest, and its storage. */
+struct unmask_answer {
+	Piugw__Body body;
+	Piugw__QueryResult qr;
+	char ref[65];
+};
+/*
+ * An UnmaskRequest (message id mid) from peer: held for an authoriser (a->body
+ * the reply, rec's event and fields set, *personp the person it is about,
+ * for the record's digests: disclose_free), or the PIUGW_E* code, why.
+ */
+int unmask_receive(struct gw *g, const char *peer, const uint8_t mid[16],
+		   const struct envelope_header *h, const Piugw__UnmaskRequest *in,
+		   struct unmask_answer *a, Piugw__AuditRecord *rec, Piugw__QueryResult **personp,
+		   char *why, size_t n);
+/*
+ * A decision on a held unmasking: only an authoriser's, never the asking
+ * analyst's. false if approval_ref is not an unmasking's.
+ */
+bool unmask_decide(struct gw *g, bool approve, const Piugw__LocalDecision *dec, uint32_t uid,
+		   Piugw__LocalReply *out, uint64_t *seqp);
+/* What piugw pending shows of a held unmasking. */
+void unmask_pending_item(const struct state_pending *p, Piugw__PendingItem *it);
+
 /* ---- inbound.c: partners' requests and their answers ---- */
 /* Take one message from the public ROUTER into m (false: none there). */
 bool inbound_recv(struct gw *g, struct inmsg *m);

@@ -413,6 +413,39 @@ refuse(struct gw *g, struct ex *x, int err, const char *detail)
 
 /* ---- queries ---- */
 
+/*
+ * Give each masked match of qr (built from r, in its order) a fresh
+ * record_ref, and keep which row it is and for whom.
+ */
+static int
+masked_refs(struct gw *g, struct ex *x, const struct policy_decision *dec,
+	    const struct store_result *r, Piugw__QueryResult *qr)
+{
+	for (size_t i = 0; i < qr->n_matches && i < r->n; i++) {
+		Piugw__Match *m = qr->matches[i];
+		struct state_masked k;
+		if (!m->masked)
+			continue;
+		memset(&k, 0, sizeof(k));
+		randombytes_buf(k.ref, sizeof(k.ref));
+		k.answerer = true;
+		snprintf(k.peer, sizeof(k.peer), "%s", x->peer);
+		snprintf(k.agreement_id, sizeof(k.agreement_id), "%s", dec->agreement->a->id);
+		if (x->have_mid)
+			sodium_bin2hex(k.request_id, sizeof(k.request_id), x->mid, sizeof(x->mid));
+		k.match_no = (uint32_t)i + 1;
+		k.row_id = r->m[i].t.id;
+		k.created_ms = gw_now_ms();
+		if (state_masked_put(g->state, &k) != 0)
+			return PIUGW_EINTERNAL;
+		if ((m->record_ref.data = malloc(sizeof(k.ref))) == NULL)
+			return PIUGW_ENOMEM;
+		memcpy(m->record_ref.data, k.ref, sizeof(k.ref));
+		m->record_ref.len = sizeof(k.ref);
+	}
+	return 0;
+}
+
 /* Search the store for q within the decision; fill *qrp (disclose_free) and the record. */
 static int
 answer(struct gw *g, const Piugw__Query *q, const struct policy_decision *dec,
@@ -455,6 +488,12 @@ answer(struct gw *g, const Piugw__Query *q, const struct policy_decision *dec,
 	}
 	if (ret == 0)
 		ret = disclose_build(g->store, &r, dec, gw_now_ms(), qrp, &masked);
+	/*
+	 * A masked match may be asked for again under a prior authorisation
+	 * (Art 12(3)): it goes with an opaque reference, kept here with its row.
+	 */
+	if (ret == 0 && masked > 0 && (ret = masked_refs(g, x, dec, &r, *qrp)) != 0)
+		disclose_free(qrp);
 	/* A person's elements may come from API and PNR rows: the record says which from which. */
 	if (ret == 0) {
 		disclose_sources(&r, dec, x->sources, sizeof(x->sources));
@@ -753,6 +792,28 @@ on_lookout(struct gw *g, struct ex *x, const Piugw__Body *body)
 		piugw__lookout_place__free_unpacked(a.place, NULL);
 }
 
+/* A request to disclose again a masked match sent to x->peer (unmask.c). */
+static void
+on_unmask(struct gw *g, struct ex *x, const Piugw__UnmaskRequest *ur)
+{
+	struct unmask_answer a;
+	Piugw__QueryResult *person = NULL;
+	char why[600];
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	rc = unmask_receive(g, x->peer, x->mid, x->h, ur, &a, &x->rec, &person, why, sizeof(why));
+	if (person != NULL)
+		digests_of_result(&x->ds, person);
+	if (rc != 0)
+		refuse(g, x, rc, why);
+	else {
+		x->rec.detail = why;
+		reply(g, x, &a.body);
+	}
+	disclose_free(&person);
+}
+
 static void
 on_hello(struct gw *g, struct ex *x, const Piugw__Hello *hello)
 {
@@ -985,7 +1046,8 @@ inbound_handle(struct gw *g, struct inmsg *m)
 	if ((body->kind_case == PIUGW__BODY__KIND_HELLO ||
 	     body->kind_case == PIUGW__BODY__KIND_POLL ||
 	     body->kind_case == PIUGW__BODY__KIND_LOOKOUT_WITHDRAW ||
-	     body->kind_case == PIUGW__BODY__KIND_NOTIFICATION) &&
+	     body->kind_case == PIUGW__BODY__KIND_NOTIFICATION ||
+	     body->kind_case == PIUGW__BODY__KIND_UNMASK_REQUEST) &&
 	    !policy_admitted(g->policy, x.peer, m->opts.now_ms)) {
 		char why[200];
 		snprintf(why, sizeof(why), "%s holds no agreement in force with %s; without one, "
@@ -1005,10 +1067,13 @@ inbound_handle(struct gw *g, struct inmsg *m)
 	case PIUGW__BODY__KIND_NOTIFICATION:
 		on_lookout(g, &x, body);
 		break;
+	case PIUGW__BODY__KIND_UNMASK_REQUEST:
+		on_unmask(g, &x, body->unmask_request);
+		break;
 	default:
 		refuse(g, &x, PIUGW_EMALFORMED,
-		       "only Hello, Query, Poll, AgreementProposal, LookoutPlace, LookoutWithdraw "
-		       "and Notification are requests");
+		       "only Hello, Query, Poll, AgreementProposal, LookoutPlace, LookoutWithdraw, "
+		       "Notification and UnmaskRequest are requests");
 		break;
 	}
 out:
@@ -1040,7 +1105,9 @@ inbound_pending_list(struct gw *g, Piugw__LocalReply *reply_out)
 	pr->items = calloc(n, sizeof(*pr->items));
 	for (size_t i = 0; pr->items != NULL && i < n; i++) {
 		Piugw__PendingItem *it = calloc(1, sizeof(*it));
-		Piugw__Query *q = piugw__query__unpack(NULL, v[i].query_len, v[i].query);
+		Piugw__Query *q = v[i].kind == STATE_PENDING_QUERY
+					  ? piugw__query__unpack(NULL, v[i].query_len, v[i].query)
+					  : NULL;
 		if (it == NULL) {
 			if (q != NULL)
 				piugw__query__free_unpacked(q, NULL);
@@ -1051,6 +1118,8 @@ inbound_pending_list(struct gw *g, Piugw__LocalReply *reply_out)
 		it->peer = strdup(v[i].peer);
 		it->agreement_id = strdup(v[i].agreement_id);
 		it->received_at_ms = v[i].received_ms;
+		if (v[i].kind == STATE_PENDING_UNMASK)
+			unmask_pending_item(&v[i], it);
 		if (q != NULL) {
 			it->purpose = q->purpose;
 			it->offence = strdup(q->offence);

@@ -407,10 +407,14 @@ localapi_handle(struct gw *g)
 				  "the gateway is shutting down");
 		goto out;
 	}
+	/* (An unmasking's decision is the authorisers', checked where it is decided.) */
 	if ((req->kind_case == PIUGW__LOCAL_REQUEST__KIND_PENDING ||
-	     req->kind_case == PIUGW__LOCAL_REQUEST__KIND_APPROVE ||
-	     req->kind_case == PIUGW__LOCAL_REQUEST__KIND_DENY) &&
-	    !policy_may_decide(g->policy, (uint32_t)uid)) {
+	     (req->kind_case == PIUGW__LOCAL_REQUEST__KIND_APPROVE &&
+	      strncmp(req->approve->approval_ref, "UM-", 3) != 0) ||
+	     (req->kind_case == PIUGW__LOCAL_REQUEST__KIND_DENY &&
+	      strncmp(req->deny->approval_ref, "UM-", 3) != 0)) &&
+	    !policy_may_decide(g->policy, (uint32_t)uid) &&
+	    !policy_may_authorise(g->policy, (uint32_t)uid)) {
 		char who[64];
 		gw_user_name((uint32_t)uid, who, sizeof(who));
 		gw_log(GW_WARN, "approval_refused", "operator=%s", gw_esc(who));
@@ -481,6 +485,9 @@ localapi_handle(struct gw *g)
 	case PIUGW__LOCAL_REQUEST__KIND_ALERT_SEEN:
 		lookouts_local_seen(g, caller, clen, (uint32_t)uid, req->alert_seen);
 		break;
+	case PIUGW__LOCAL_REQUEST__KIND_UNMASK:
+		unmask_local(g, caller, clen, (uint32_t)uid, req->unmask);
+		break;
 	case PIUGW__LOCAL_REQUEST__KIND_APPROVE:
 	case PIUGW__LOCAL_REQUEST__KIND_DENY: {
 		bool approve = req->kind_case == PIUGW__LOCAL_REQUEST__KIND_APPROVE;
@@ -492,8 +499,9 @@ localapi_handle(struct gw *g)
 			break;
 		}
 		uint64_t seq = 0;
-		/* A held notification's reference, else a query's. */
-		if (!lookouts_decide(g, approve, d, (uint32_t)uid, &reply, &seq))
+		/* A held notification's reference, an unmasking's, else a query's. */
+		if (!lookouts_decide(g, approve, d, (uint32_t)uid, &reply, &seq) &&
+		    !unmask_decide(g, approve, d, (uint32_t)uid, &reply, &seq))
 			inbound_decide(g, approve, d, (uint32_t)uid, &reply, &seq);
 		/* "approved" says the decision is on record: sent once it is durable. */
 		reply_local_durable(g, seq, caller, clen, &reply);

@@ -318,6 +318,32 @@ outreq_new(struct gw *g, enum outreq_kind kind, const char *peer, const char *ag
 	return outreq_new_sealed(g, kind, peer, agreement_id, hash, mid, env, len, deadline_ms);
 }
 
+/*
+ * The masked matches of a partner's answer to our query o, by their place
+ * in it: piugw unmask REQUEST-ID --match N names one (the answer itself
+ * may not be kept).
+ */
+static void
+keep_masked_refs(struct gw *g, const struct outreq *o, const Piugw__QueryResult *qr)
+{
+	for (size_t i = 0; i < qr->n_matches; i++) {
+		const Piugw__Match *m = qr->matches[i];
+		struct state_masked k;
+		if (!m->masked || m->record_ref.len != sizeof(k.ref))
+			continue;
+		memset(&k, 0, sizeof(k));
+		memcpy(k.ref, m->record_ref.data, sizeof(k.ref));
+		snprintf(k.peer, sizeof(k.peer), "%s", o->peer);
+		snprintf(k.agreement_id, sizeof(k.agreement_id), "%s", o->agreement_id);
+		snprintf(k.request_id, sizeof(k.request_id), "%s", o->request_id);
+		k.match_no = (uint32_t)i + 1;
+		k.created_ms = gw_now_ms();
+		if (state_masked_put(g->state, &k) != 0)
+			gw_log(GW_ERROR, "state", "problem=%s",
+			       gw_esc("a masked match's reference could not be kept"));
+	}
+}
+
 /* See gw.h. */
 struct outreq *
 outbound_request(struct gw *g, const char *peer, const char *agreement_id, const uint8_t *hash,
@@ -734,6 +760,7 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 	} else if (b->kind_case == PIUGW__BODY__KIND_QUERY_RESULT) {
 		Piugw__QueryResult *qr = b->query_result;
 		a.result = qr;
+		keep_masked_refs(g, o, qr);
 		if (qr->status == PIUGW__RESULT_STATUS__RESULT_PENDING) {
 			a.outcome = PIUGW__OUTCOME__OUTCOME_WAITING;
 			approval_ref = qr->approval_ref[0] != '\0' ? qr->approval_ref : prev.approval_ref;

@@ -22,7 +22,7 @@ static const char *const in_force_keys[] = {"from", "until", NULL};
 static const char *const terms_keys[] = {
 	"requester", "responder", "purposes", "query_types", "categories", "disclosure",
 	"max_results", "rate", "approval", "justification", "mask_after_days", "handling_code",
-	"onward_transfer", "min_score", "lookouts", NULL};
+	"onward_transfer", "min_score", "lookouts", "unmasking", NULL};
 static const char *const lookouts_keys[] = {
 	"purposes", "query_types", "categories", "max_in_force", "max_days", "notify",
 	"ack_within_hours", NULL};
@@ -215,6 +215,9 @@ read_terms(struct yconf *y, yaml_node_t *n, struct agreement_terms *t)
 			yconf_error(y, v, "min_score applies to name_fuzzy, which query_types does "
 					  "not allow; remove it or allow name_fuzzy");
 	}
+	if ((v = yconf_get(y, n, "unmasking")) != NULL &&
+	    yconf_word(y, v, "unmasking", vocab_unmasking, &w))
+		t->unmasking_allowed = w == VOCAB_UNMASKING_ALLOWED;
 	/* After purposes, query types and categories: the block is checked against them. */
 	if ((v = yconf_get(y, n, "lookouts")) != NULL)
 		read_lookouts(y, v, t, &t->lookouts);

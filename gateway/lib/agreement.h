@@ -71,6 +71,7 @@ struct agreement_terms {
 	int onward_transfer;      /* vocab_onward_transfers value */
 	double min_score;         /* name_fuzzy threshold */
 	struct agreement_lookouts lookouts;
+	bool unmasking_allowed;   /* unmasking: allowed (Art 12(3)); default forbidden */
 	unsigned line;            /* where the terms start in the file */
 };
 

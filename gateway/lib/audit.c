@@ -1848,6 +1848,8 @@ audit_event_name(int event)
 	case PIUGW__AUDIT_EVENT__AUDIT_NOTIFICATION_DECIDED: return "notification decided";
 	case PIUGW__AUDIT_EVENT__AUDIT_NOTIFIED: return "notified";
 	case PIUGW__AUDIT_EVENT__AUDIT_NOTIFICATION_ACKNOWLEDGED: return "notification acknowledged";
+	case PIUGW__AUDIT_EVENT__AUDIT_UNMASK_REQUESTED: return "unmask requested";
+	case PIUGW__AUDIT_EVENT__AUDIT_UNMASK_DECIDED: return "unmask decided";
 	default: return "?";
 	}
 }

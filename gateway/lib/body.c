@@ -35,6 +35,7 @@ body_unpack(const uint8_t *buf, size_t len, Piugw__Body **outp)
 	case PIUGW__BODY__KIND_LOOKOUT_REPLY:
 	case PIUGW__BODY__KIND_NOTIFICATION:
 	case PIUGW__BODY__KIND_NOTIFICATION_ACK:
+	case PIUGW__BODY__KIND_UNMASK_REQUEST:
 		break;
 	default:
 		/* No kind, or one from a newer version: nothing we could act on. */

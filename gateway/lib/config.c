@@ -15,7 +15,7 @@
 #include "yamlconf.h"
 
 static const char *const top_keys[] = {"gateway", "directory", "agreements", "state",
-				       "runtime", "local_api", "approvers", "limits", "metrics", "audit",
+				       "runtime", "local_api", "approvers", "authorisers", "limits", "metrics", "audit",
 				       "store", NULL};
 static const char *const gateway_keys[] = {"id", "listen", "certificate", NULL};
 static const char *const directory_keys[] = {"file", "signature", "secretariat_key", NULL};
@@ -91,6 +91,45 @@ u32_value(struct yconf *y, yaml_node_t *m, const char *key, uint64_t min, uint64
 	*out = def;
 	if (v != NULL && yconf_uint(y, v, key, min, max, &u))
 		*out = (uint32_t)u;
+}
+
+/*
+ * A list of 1 to 16 group names (key: approvers, authorisers) into *vp and
+ * *np; none given: nothing (what that means, why_none says).
+ */
+static void
+read_groups(struct yconf *y, yaml_node_t *v, const char *key, const char *why_none, char ***vp,
+	    size_t *np)
+{
+	size_t n;
+
+	if (v == NULL || !yconf_seq(y, v, key))
+		return;
+	n = yconf_seq_len(v);
+	if (n == 0 || n > 16) {
+		yconf_error(y, v, "%s lists 1 to 16 groups (%s)", key, why_none);
+		return;
+	}
+	if ((*vp = yconf_mem(y, calloc(n, sizeof(**vp)))) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *it = yconf_seq_at(y, v, i);
+		const char *grp;
+		size_t l;
+		if (it == NULL || !yconf_str(y, it, "group", &grp, &l))
+			continue;
+		if (l == 0 || l > 64 || strlen(grp) != l || memchr(grp, ':', l) != NULL) {
+			yconf_error(y, it, "'%.64s' is not a group name", grp);
+			continue;
+		}
+		/* A group dropped would let someone else decide: all or none. */
+		if (((*vp)[*np] = yconf_mem(y, strndup(grp, l))) == NULL)
+			continue;
+		if (getgrnam((*vp)[*np]) == NULL)
+			yconf_warn(y, it, "%s: there is no group '%s' on this machine (nobody in it "
+					  "may decide)", key, (*vp)[*np]);
+		(*np)++;
+	}
 }
 
 /* See config.h. */
@@ -178,33 +217,11 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 			snprintf(c->local_api, n, "ipc://%s/api.sock", c->runtime_dir);
 	}
 
-	if ((v = yconf_get(&y, root, "approvers")) != NULL && yconf_seq(&y, v, "approvers")) {
-		size_t n = yconf_seq_len(v);
-		if (n == 0 || n > 16)
-			yconf_error(&y, v, "approvers lists 1 to 16 groups (leave it out to let "
-					   "every operator decide)");
-		else if ((c->approvers = yconf_mem(&y, calloc(n, sizeof(*c->approvers)))) != NULL)
-			for (size_t i = 0; i < n; i++) {
-				yaml_node_t *it = yconf_seq_at(&y, v, i);
-				const char *grp;
-				size_t l;
-				if (it == NULL || !yconf_str(&y, it, "approvers group", &grp, &l))
-					continue;
-				if (l == 0 || l > 64 || strlen(grp) != l || memchr(grp, ':', l) != NULL) {
-					yconf_error(&y, it, "'%.64s' is not a group name", grp);
-					continue;
-				}
-				/* A group dropped would let someone else decide: all or none. */
-				if ((c->approvers[c->napprovers] = yconf_mem(&y, strndup(grp, l))) ==
-				    NULL)
-					continue;
-				if (getgrnam(c->approvers[c->napprovers]) == NULL)
-					yconf_warn(&y, it, "approvers: there is no group '%s' on "
-							   "this machine (nobody in it may decide)",
-						   c->approvers[c->napprovers]);
-				c->napprovers++;
-			}
-	}
+	read_groups(&y, yconf_get(&y, root, "approvers"), "approvers",
+		    "leave it out to let every operator decide", &c->approvers, &c->napprovers);
+	read_groups(&y, yconf_get(&y, root, "authorisers"), "authorisers",
+		    "leave it out and nobody may authorise an unmasking", &c->authorisers,
+		    &c->nauthorisers);
 
 	sec = yconf_get(&y, root, "limits");
 	if (sec != NULL)
@@ -310,6 +327,9 @@ config_free(struct config **cp)
 	for (size_t i = 0; i < c->napprovers; i++)
 		free(c->approvers[i]);
 	free(c->approvers);
+	for (size_t i = 0; i < c->nauthorisers; i++)
+		free(c->authorisers[i]);
+	free(c->authorisers);
 	free(c);
 	*cp = NULL;
 }

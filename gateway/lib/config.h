@@ -14,6 +14,7 @@
  *   runtime: /run/piugw                   # default; the operators' door: its group
  *   local_api: ipc:///run/piugw/api.sock  # default: ipc://<runtime>/api.sock
  *   approvers: [piugw-approvers]        # default: every operator of the local API
+ *   authorisers: [piugw-authorisers]    # who records an authority's decision to unmask; default: nobody
  *   limits:
  *     max_message_bytes: 1048576          # ZMQ_MAXMSGSIZE
  *     freshness_seconds: 300
@@ -70,6 +71,8 @@ struct config {
 	char *audit_key_file; /* the audit key (digests of identifiers) */
 	char **approvers;     /* groups whose members may see and decide held requests */
 	size_t napprovers;    /* 0: every operator (and always root and the gateway's user) */
+	char **authorisers;   /* groups whose members may authorise an unmasking (Art 12(3)) */
+	size_t nauthorisers;  /* 0: nobody may (root and the gateway's user neither) */
 	uint64_t max_message_bytes;
 	uint32_t freshness_seconds;
 	uint32_t query_deadline_seconds;

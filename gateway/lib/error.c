@@ -40,6 +40,7 @@ static const char *const wire_names[] = {
 	[PIUGW_WIRE_UNKNOWN_QUERY] = "UNKNOWN_QUERY",
 	[PIUGW_WIRE_INTERNAL] = "INTERNAL",
 	[PIUGW_WIRE_TOO_MANY_LOOKOUTS] = "TOO_MANY_LOOKOUTS",
+	[PIUGW_WIRE_UNMASKING_NOT_ALLOWED] = "UNMASKING_NOT_ALLOWED",
 };
 
 static const struct error_entry *

@@ -1064,29 +1064,45 @@ policy_local_admin(uint32_t uid)
 	return uid == 0 || uid == (uint32_t)geteuid();
 }
 
-/* See policy.h. */
-bool
-policy_may_decide(const struct policy *p, uint32_t uid)
+/* Is local user uid a member of one of the n groups? Unknown users: no. */
+static bool
+in_groups(uint32_t uid, char *const *names, size_t n)
 {
-	const struct config *c = p->cfg;
 	struct passwd pw, *pres = NULL;
 	char buf[4096];
 	gid_t groups[256];
 	int ng = 256;
 
-	if (policy_local_admin(uid) || c->napprovers == 0)
-		return true;
-	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &pres) != 0 || pres == NULL ||
+	if (n == 0 || getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &pres) != 0 || pres == NULL ||
 	    getgrouplist(pw.pw_name, pw.pw_gid, groups, &ng) < 0)
 		return false; /* unknown, or in more groups than we look at: fail closed */
-	for (size_t i = 0; i < c->napprovers; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct group gr, *gres = NULL;
 		char gbuf[4096];
-		if (getgrnam_r(c->approvers[i], &gr, gbuf, sizeof(gbuf), &gres) != 0 || gres == NULL)
+		if (getgrnam_r(names[i], &gr, gbuf, sizeof(gbuf), &gres) != 0 || gres == NULL)
 			continue;
 		for (int k = 0; k < ng; k++)
 			if (groups[k] == gr.gr_gid)
 				return true;
 	}
 	return false;
+}
+
+/* See policy.h. */
+bool
+policy_may_decide(const struct policy *p, uint32_t uid)
+{
+	const struct config *c = p->cfg;
+
+	if (policy_local_admin(uid) || c->napprovers == 0)
+		return true;
+	return in_groups(uid, c->approvers, c->napprovers);
+}
+
+/* See policy.h. */
+bool
+policy_may_authorise(const struct policy *p, uint32_t uid)
+{
+	/* No one by default, and no one by being root: a separate role, named. */
+	return in_groups(uid, p->cfg->authorisers, p->cfg->nauthorisers);
 }

@@ -141,6 +141,12 @@ bool policy_local_admin(uint32_t uid);
  * for a member of one of the approvers' groups (unknown users: no).
  */
 bool policy_may_decide(const struct policy *p, uint32_t uid);
+/*
+ * May this local user authorise an unmasking (Art 12(3))? Only a member of
+ * one of the authorisers' groups: not root for being root, and nobody when
+ * none are configured.
+ */
+bool policy_may_authorise(const struct policy *p, uint32_t uid);
 
 /* ---- rates ---- */
 

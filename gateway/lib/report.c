@@ -50,6 +50,10 @@ struct partner {
 	uint32_t lookout_out[12];    /* the same, ours (outbound) */
 	uint32_t witnessed;
 	uint64_t witnessed_last;
+	/* Unmasking (Art 12(3)): asked by us or by the partner; decided here */
+	uint32_t unmask_asked, unmask_asked_by_partner, unmask_approved, unmask_refused;
+	uint32_t unmask_records;
+	json_t *authorisations;
 	uint32_t *day_sent, *day_received; /* per day of the period */
 };
 
@@ -130,6 +134,7 @@ report_free(struct report **rp)
 		free(r->p[i].wait_ms.v);
 		free(r->p[i].day_sent);
 		free(r->p[i].day_received);
+		json_decref(r->p[i].authorisations);
 	}
 	free(r->p);
 	free(r->sent);
@@ -161,11 +166,13 @@ partner(struct report *r, const char *id)
 	p = &r->p[r->np];
 	memset(p, 0, sizeof(*p));
 	snprintf(p->id, sizeof(p->id), "%s", id);
+	p->authorisations = json_array();
 	p->day_sent = calloc(r->ndays ? r->ndays : 1, sizeof(uint32_t));
 	p->day_received = calloc(r->ndays ? r->ndays : 1, sizeof(uint32_t));
-	if (p->day_sent == NULL || p->day_received == NULL) {
+	if (p->day_sent == NULL || p->day_received == NULL || p->authorisations == NULL) {
 		free(p->day_sent);
 		free(p->day_received);
+		json_decref(p->authorisations);
 		return NULL;
 	}
 	r->np++;
@@ -479,6 +486,39 @@ report_add(struct report *r, const Piugw__AuditRecord *rec)
 	case PIUGW__AUDIT_EVENT__AUDIT_LOG_RESTORED:
 		change(r, rec);
 		break;
+	case PIUGW__AUDIT_EVENT__AUDIT_UNMASK_REQUESTED:
+		if (p != NULL && rec->refusal == 0) {
+			if (rec->outbound)
+				p->unmask_asked++;
+			else
+				p->unmask_asked_by_partner++;
+		}
+		break;
+	case PIUGW__AUDIT_EVENT__AUDIT_UNMASK_DECIDED:
+		if (p == NULL || rec->detail == NULL)
+			break;
+		/* "UM-... approved: authorisation REF (AUTHORITY); ..." (unmask.c) */
+		if (strstr(rec->detail, " approved: ") != NULL) {
+			p->unmask_approved++;
+			p->unmask_records += rec->record_count;
+		} else {
+			p->unmask_refused++;
+		}
+		{
+			const char *a = strstr(rec->detail, ": authorisation "), *e;
+			if (a != NULL && (e = strstr(a + 16, " (")) != NULL && e - (a + 16) <= 128) {
+				json_t *ref = json_stringn(a + 16, (size_t)(e - (a + 16)));
+				size_t k;
+				json_t *x;
+				bool seen = false;
+				json_array_foreach(p->authorisations, k, x)
+					seen |= json_equal(x, ref);
+				if (!seen && ref != NULL)
+					json_array_append(p->authorisations, ref);
+				json_decref(ref);
+			}
+		}
+		break;
 	case PIUGW__AUDIT_EVENT__AUDIT_WITNESSED:
 		if (p != NULL) {
 			p->witnessed++;
@@ -648,6 +688,13 @@ report_json(const struct report *r, const char *gateway, const struct audit_veri
 				  "lookouts_placed_at_partner", lookouts_json(p->lookout_out),
 				  "witnessed", "checkpoints", p->witnessed, "last_seq",
 				  (json_int_t)p->witnessed_last));
+		json_object_set_new(
+			json_array_get(partners, json_array_size(partners) - 1), "unmasking",
+			json_pack("{s:i, s:i, s:i, s:i, s:i, s:O}", "asked_by_us", p->unmask_asked,
+				  "asked_by_partner", p->unmask_asked_by_partner, "approved",
+				  p->unmask_approved, "refused", p->unmask_refused,
+				  "records_disclosed", p->unmask_records, "authorisations",
+				  p->authorisations));
 		for (size_t d = 0; d < r->ndays; d++) {
 			char dn[11];
 			if (p->day_sent[d] == 0 && p->day_received[d] == 0)

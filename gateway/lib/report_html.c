@@ -376,6 +376,31 @@ report_write_html(const json_t *j, FILE *f)
 	}
 	fputs("</tbody></table>\n", f);
 
+	fputs("<h2>Masked data disclosed again (Art 12(3))</h2>\n<table><thead><tr>"
+	      "<th>partner</th><th>asked by us</th><th>asked by the partner</th>"
+	      "<th>approved here</th><th>refused here</th><th>records disclosed</th>"
+	      "<th>prior authorisations</th></tr></thead><tbody>\n",
+	      f);
+	json_array_foreach(json_object_get(j, "partners"), i, p) {
+		const json_t *u = json_object_get(p, "unmasking");
+		size_t k;
+		json_t *a;
+		fputs("<tr><td>", f);
+		esc(f, str(p, "partner"));
+		fprintf(f, "</td><td class=n>%lld</td><td class=n>%lld</td><td class=n>%lld</td>"
+			   "<td class=n>%lld</td><td class=n>%lld</td><td>",
+			num(u, "asked_by_us"), num(u, "asked_by_partner"), num(u, "approved"),
+			num(u, "refused"), num(u, "records_disclosed"));
+		json_array_foreach(json_object_get(u, "authorisations"), k, a) {
+			fputs(k ? ", " : "", f);
+			esc(f, json_string_value(a));
+		}
+		if (json_array_size(json_object_get(u, "authorisations")) == 0)
+			fputs("&ndash;", f);
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</tbody></table>\n", f);
+
 	fputs("<h2>Lookouts and notifications</h2>\n<table><thead><tr><th>partner</th>"
 	      "<th>its lookouts held here</th><th>ours placed there</th></tr></thead><tbody>\n",
 	      f);

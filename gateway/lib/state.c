@@ -135,7 +135,23 @@ static const char upgrade_4_5[] = "BEGIN;" PROPOSAL_TABLE "PRAGMA user_version=5
 	"  WHERE incoming = 1;" \
 	"CREATE TABLE IF NOT EXISTS mark (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 
-static const char upgrade_5_6[] = "BEGIN;" LOOKOUT_TABLES "PRAGMA user_version=6;COMMIT;";
+/*
+ * Also version 6: masked matches that may be asked for again under a prior
+ * authorisation (Art 12(3)): at the answerer, the opaque reference each
+ * masked match was sent with and the store row it is; at the asker, which
+ * match of which answer it was. No personal data (row ids, references).
+ */
+#define MASKED_TABLE \
+	"CREATE TABLE IF NOT EXISTS masked (" \
+	"  ref BLOB NOT NULL, answerer INTEGER NOT NULL, peer TEXT NOT NULL," \
+	"  agreement_id TEXT NOT NULL, request_id TEXT NOT NULL, match_no INTEGER NOT NULL," \
+	"  row_id INTEGER NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY (answerer, ref));" \
+	"CREATE INDEX IF NOT EXISTS masked_request ON masked(answerer, request_id, match_no);"
+
+static const char upgrade_5_6[] = "BEGIN;" LOOKOUT_TABLES MASKED_TABLE
+				  "PRAGMA user_version=6;COMMIT;";
+static const char upgrade_5_6_pending[] =
+	"ALTER TABLE pending ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;";
 
 static const char schema[] =
 	ANCHOR_TABLE
@@ -143,16 +159,37 @@ static const char schema[] =
 	REPLAY_TABLE
 	PROPOSAL_TABLE
 	LOOKOUT_TABLES
+	MASKED_TABLE
 	"CREATE TABLE IF NOT EXISTS pending ("
 	"  ref TEXT PRIMARY KEY, peer TEXT NOT NULL, agreement_id TEXT NOT NULL,"
 	"  message_id BLOB NOT NULL, received_ms INTEGER NOT NULL, status INTEGER NOT NULL,"
-	"  query BLOB NOT NULL, result BLOB, decided_by TEXT, decided_ms INTEGER);"
+	"  query BLOB NOT NULL, result BLOB, decided_by TEXT, decided_ms INTEGER,"
+	"  kind INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS pending_status ON pending(status, received_ms);"
 	"CREATE TABLE IF NOT EXISTS result ("
 	"  request_id TEXT PRIMARY KEY, peer TEXT NOT NULL, agreement_id TEXT NOT NULL,"
 	"  approval_ref TEXT NOT NULL, operator_uid INTEGER NOT NULL, outcome INTEGER NOT NULL,"
 	"  sent_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, answer BLOB);"
 	"CREATE INDEX IF NOT EXISTS result_outcome ON result(outcome, sent_ms);";
+
+static int exec(struct state *s, const char *sql, struct diag *d);
+
+/* Has table a column of this name? (An upgrade adds one only where it is missing.) */
+static bool
+has_column(struct state *s, const char *table, const char *column)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[128];
+	bool has = false;
+
+	snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK)
+		while (!has && sqlite3_step(st) == SQLITE_ROW)
+			has = sqlite3_column_text(st, 1) != NULL &&
+			      strcmp((const char *)sqlite3_column_text(st, 1), column) == 0;
+	sqlite3_finalize(st);
+	return has;
+}
 
 static int
 exec(struct state *s, const char *sql, struct diag *d)
@@ -350,6 +387,8 @@ state_open(const char *path, struct state **outp, struct diag *d)
 	    (version == 1 && (ret = exec(s, "PRAGMA user_version=4", d)) != 0) ||
 	    ((version == 2 || version == 3) && (ret = exec(s, upgrade_3_4, d)) != 0) ||
 	    (version >= 1 && version <= 4 && (ret = exec(s, upgrade_4_5, d)) != 0) ||
+	    (version >= 1 && version <= 5 && !has_column(s, "pending", "kind") &&
+	     (ret = exec(s, upgrade_5_6_pending, d)) != 0) ||
 	    (version >= 1 && version <= 5 && (ret = exec(s, upgrade_5_6, d)) != 0)) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
@@ -738,7 +777,7 @@ int
 state_pending_add(struct state *s, const struct state_pending *p)
 {
 	sqlite3_stmt *st = prep(s, "INSERT INTO pending(ref, peer, agreement_id, message_id, "
-				   "received_ms, status, query) VALUES (?,?,?,?,?,0,?)");
+				   "received_ms, status, query, kind) VALUES (?,?,?,?,?,0,?,?)");
 
 	if (wtx(s) != 0)
 		return PIUGW_ESYSTEM;
@@ -749,12 +788,13 @@ state_pending_add(struct state *s, const struct state_pending *p)
 		sqlite3_bind_blob(st, 4, p->message_id, STATE_ID_BYTES, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, p->received_ms);
 		sqlite3_bind_blob(st, 6, p->query, (int)p->query_len, SQLITE_STATIC);
+		sqlite3_bind_int(st, 7, p->kind);
 	}
 	return run(st);
 }
 
 #define PENDING_COLS "ref, peer, agreement_id, message_id, received_ms, status, query, " \
-		     "result, decided_by, decided_ms"
+		     "result, decided_by, decided_ms, kind"
 
 static int
 pending_row(sqlite3_stmt *st, struct state_pending *p)
@@ -777,6 +817,7 @@ pending_row(sqlite3_stmt *st, struct state_pending *p)
 	}
 	column_text(st, 8, p->decided_by, sizeof(p->decided_by));
 	p->decided_ms = sqlite3_column_int64(st, 9);
+	p->kind = sqlite3_column_int(st, 10);
 	return 0;
 }
 
@@ -1642,4 +1683,71 @@ state_lookouts_expire(struct state *s, int64_t before_ms, uint64_t *lookoutsp,
 					"(SELECT ref FROM lookout WHERE state IN (1, 2))",
 				     0, before_ms, notificationsp);
 	return ret;
+}
+
+/* See state.h. */
+int
+state_masked_put(struct state *s, const struct state_masked *m)
+{
+	sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO masked(ref, answerer, peer, agreement_id, "
+				   "request_id, match_no, row_id, created_ms) VALUES (?,?,?,?,?,?,?,?)");
+
+	if (wtx(s) != 0)
+		return PIUGW_ESYSTEM;
+	if (st != NULL) {
+		sqlite3_bind_blob(st, 1, m->ref, sizeof(m->ref), SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, m->answerer ? 1 : 0);
+		sqlite3_bind_text(st, 3, m->peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, m->agreement_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, m->request_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 6, (int)m->match_no);
+		sqlite3_bind_int64(st, 7, m->row_id);
+		sqlite3_bind_int64(st, 8, m->created_ms);
+	}
+	return run(st);
+}
+
+static int
+masked_fill(sqlite3_stmt *st, void *v)
+{
+	struct state_masked *m = v;
+
+	memset(m, 0, sizeof(*m));
+	fixed_blob(st, 0, m->ref, sizeof(m->ref), NULL);
+	m->answerer = sqlite3_column_int(st, 1) != 0;
+	column_text(st, 2, m->peer, sizeof(m->peer));
+	column_text(st, 3, m->agreement_id, sizeof(m->agreement_id));
+	column_text(st, 4, m->request_id, sizeof(m->request_id));
+	m->match_no = (uint32_t)sqlite3_column_int(st, 5);
+	m->row_id = sqlite3_column_int64(st, 6);
+	m->created_ms = sqlite3_column_int64(st, 7);
+	return 0;
+}
+
+#define MASKED_COLS "ref, answerer, peer, agreement_id, request_id, match_no, row_id, created_ms"
+
+/* See state.h. */
+int
+state_masked_by_ref(struct state *s, const uint8_t ref[STATE_ID_BYTES], struct state_masked *out)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " MASKED_COLS " FROM masked WHERE answerer=1 AND ref=?");
+
+	if (st != NULL)
+		sqlite3_bind_blob(st, 1, ref, STATE_ID_BYTES, SQLITE_STATIC);
+	return one_row(st, out, sizeof(*out), masked_fill);
+}
+
+/* See state.h. */
+int
+state_masked_by_match(struct state *s, const char *request_id, uint32_t match_no,
+		      struct state_masked *out)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " MASKED_COLS " FROM masked "
+				   "WHERE answerer=0 AND request_id=? AND match_no=?");
+
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, (int)match_no);
+	}
+	return one_row(st, out, sizeof(*out), masked_fill);
 }

@@ -157,8 +157,15 @@ enum state_pending_status {
 	STATE_DENIED = 2,
 };
 
+/* What a request held for a person is (its query column's message). */
+enum state_pending_kind {
+	STATE_PENDING_QUERY = 0,  /* a Query: approvers decide */
+	STATE_PENDING_UNMASK = 1, /* an UnmaskRequest: authorisers decide (Art 12(3)) */
+};
+
 struct state_pending {
 	char ref[STATE_REF_MAX + 1];
+	int kind;                /* enum state_pending_kind */
 	char peer[KEYS_ID_MAX + 1];
 	char agreement_id[STATE_REF_MAX + 1];
 	uint8_t message_id[STATE_ID_BYTES];
@@ -358,6 +365,27 @@ int state_notification_list(struct state *s, int incoming, int state,
  */
 int state_lookouts_expire(struct state *s, int64_t before_ms, uint64_t *lookoutsp,
 			  uint64_t *notificationsp);
+
+/* ---- masked matches that may be asked for again (doc/protocol-notes.md section 7) ---- */
+
+struct state_masked {
+	uint8_t ref[STATE_ID_BYTES];       /* Match.record_ref as sent */
+	bool answerer;                     /* kept by the answerer (row_id), or by the asker */
+	char peer[KEYS_ID_MAX + 1];        /* the other party */
+	char agreement_id[STATE_REF_MAX + 1];
+	char request_id[2 * STATE_ID_BYTES + 1]; /* the query's message id, hex */
+	uint32_t match_no;                 /* the match's place in the answer, 1-based */
+	int64_t row_id;                    /* answerer: the store row of the match */
+	int64_t created_ms;
+};
+
+int state_masked_put(struct state *s, const struct state_masked *m);
+/* The answerer's, by the reference it sent (PIUGW_EUNKNOWNQUERY: none). */
+int state_masked_by_ref(struct state *s, const uint8_t ref[STATE_ID_BYTES],
+			struct state_masked *out);
+/* The asker's, by the query and the match's place in its answer. */
+int state_masked_by_match(struct state *s, const char *request_id, uint32_t match_no,
+			  struct state_masked *out);
 
 /* A named mark of work done (e.g. the store rows checked): *hasp false if never set. */
 int state_mark_get(struct state *s, const char *name, int64_t *valuep, bool *hasp);

@@ -1454,3 +1454,12 @@ store_keys_since(struct store *s, int64_t after, struct store_keys *out, size_t 
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
 }
+
+/* See store.h. */
+int
+store_search_row(struct store *s, int64_t id, struct store_result *out)
+{
+	snapshot(s);
+	sqlite3_bind_int64(s->by_id, 1, id);
+	return collect(s, s->by_id, 1, "record", 0, out);
+}

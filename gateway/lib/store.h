@@ -185,6 +185,11 @@ enum store_selector { STORE_SEL_PHONE = 1, STORE_SEL_EMAIL = 2, STORE_SEL_FREQUE
 int store_search_selector(struct store *s, enum store_selector kind, const char *value,
 			  size_t limit, struct store_result *out);
 
+/*
+ * The person of row id, joined as a search joins them (an answer's masked
+ * match asked for again under an authorisation): one match, or none.
+ */
+int store_search_row(struct store *s, int64_t id, struct store_result *out);
 /* The names of the others on the same booking (for pnr.co_travellers). */
 int store_co_travellers(struct store *s, const struct traveller *t, struct store_result *out);
 

@@ -70,6 +70,12 @@ const struct vocab vocab_approvals[] = {
 	{NULL, 0},
 };
 
+const struct vocab vocab_unmasking[] = {
+	{"allowed", VOCAB_UNMASKING_ALLOWED},
+	{"forbidden", VOCAB_UNMASKING_FORBIDDEN},
+	{NULL, 0},
+};
+
 const struct vocab vocab_notify[] = {
 	{"immediate", VOCAB_NOTIFY_IMMEDIATE},
 	{"after_approval", VOCAB_NOTIFY_AFTER_APPROVAL},

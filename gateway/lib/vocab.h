@@ -26,10 +26,12 @@ extern const struct vocab vocab_onward_transfers[];
 extern const struct vocab vocab_approvals[];
 extern const struct vocab vocab_justifications[];
 extern const struct vocab vocab_notify[]; /* lookouts: notify immediate | after_approval */
+extern const struct vocab vocab_unmasking[]; /* unmasking: allowed | forbidden */
 
 enum { VOCAB_APPROVAL_AUTOMATIC = 1, VOCAB_APPROVAL_MANUAL = 2 };
 enum { VOCAB_JUSTIFICATION_REQUIRED = 1, VOCAB_JUSTIFICATION_OPTIONAL = 2 };
 enum { VOCAB_NOTIFY_IMMEDIATE = 1, VOCAB_NOTIFY_AFTER_APPROVAL = 2 };
+enum { VOCAB_UNMASKING_ALLOWED = 1, VOCAB_UNMASKING_FORBIDDEN = 2 };
 
 #define VOCAB_OFFENCE_MIN 1
 #define VOCAB_OFFENCE_MAX 26 /* Annex II of Directive 2016/681: SC01..SC26 */

@@ -50,6 +50,8 @@ extern "C" {
 	X(PIUGW_EUNKNOWNQUERY, -37, UNKNOWN_QUERY, "unknown query or approval reference") \
 	X(PIUGW_ETOOMANYLOOKOUTS, -38, TOO_MANY_LOOKOUTS,                                \
 	  "the asker holds as many lookouts as the agreement allows")                    \
+	X(PIUGW_EUNMASKING, -39, UNMASKING_NOT_ALLOWED,                                  \
+	  "the agreement does not allow masked data to be disclosed again")              \
 	X(PIUGW_EBADID, -50, NONE, "invalid gateway id (3 to 32 of A-Z 0-9 . _ -)")    \
 	X(PIUGW_EKEYFILE, -51, NONE, "invalid key file")                                 \
 	X(PIUGW_EKEYPERM, -52, NONE, "secret key file is readable by group or others")  \
@@ -102,6 +104,8 @@ enum piugw_wire_error {
 	PIUGW_WIRE_UNKNOWN_QUERY = 16,
 	PIUGW_WIRE_INTERNAL = 17,
 	PIUGW_WIRE_TOO_MANY_LOOKOUTS = 18,
+	PIUGW_WIRE_UNMASKING_NOT_ALLOWED = 19,
+	PIUGW_WIRE_LAST = PIUGW_WIRE_UNMASKING_NOT_ALLOWED,
 };
 
 /* A static, human-readable description of code; never NULL. */

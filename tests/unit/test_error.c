@@ -58,7 +58,7 @@ static void
 wire_codes_match_the_schema(void **state)
 {
 	(void)state;
-	for (int w = PIUGW_WIRE_MALFORMED; w <= PIUGW_WIRE_TOO_MANY_LOOKOUTS; w++) {
+	for (int w = PIUGW_WIRE_MALFORMED; w <= PIUGW_WIRE_LAST; w++) {
 		const ProtobufCEnumValue *v =
 			protobuf_c_enum_descriptor_get_value(&piugw__error_code__descriptor, w);
 		bool reached = false;
@@ -72,7 +72,7 @@ wire_codes_match_the_schema(void **state)
 		if (!reached)
 			fail_msg("wire code %s has no library error", piugw_wire_error_name(w));
 	}
-	assert_int_equal(piugw__error_code__descriptor.n_values, PIUGW_WIRE_TOO_MANY_LOOKOUTS + 1);
+	assert_int_equal(piugw__error_code__descriptor.n_values, PIUGW_WIRE_LAST + 1);
 }
 
 /*
