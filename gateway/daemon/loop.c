@@ -434,6 +434,12 @@ kept_expire(struct gw *g, int64_t now)
 		       gw_esc("kept answers past answers_keep_days could not be deleted"));
 		return;
 	}
+	/* A masked match may be asked for again for a year (doc/protocol-notes.md section 7). */
+	{
+		uint64_t refs = 0;
+		if (state_masked_expire(g->state, now - 365LL * 86400000, &refs) == 0 && refs > 0)
+			gw_log(GW_INFO, "masked_refs_deleted", "count=%ju days=365", (uintmax_t)refs);
+	}
 	if (results + decided + lookouts + notifications == 0)
 		return;
 	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;

@@ -1751,3 +1751,11 @@ state_masked_by_match(struct state *s, const char *request_id, uint32_t match_no
 	}
 	return one_row(st, out, sizeof(*out), masked_fill);
 }
+
+/* See state.h. */
+int
+state_masked_expire(struct state *s, int64_t before_ms, uint64_t *np)
+{
+	return delete_counted(s, "DELETE FROM masked WHERE ?1 = 0 AND created_ms < ?2", 0,
+			      before_ms, np);
+}

@@ -387,6 +387,9 @@ int state_masked_by_ref(struct state *s, const uint8_t ref[STATE_ID_BYTES],
 int state_masked_by_match(struct state *s, const char *request_id, uint32_t match_no,
 			  struct state_masked *out);
 
+/* Forget masked matches' references made before before_ms (none can be asked for then). */
+int state_masked_expire(struct state *s, int64_t before_ms, uint64_t *np);
+
 /* A named mark of work done (e.g. the store rows checked): *hasp false if never set. */
 int state_mark_get(struct state *s, const char *name, int64_t *valuep, bool *hasp);
 int state_mark_set(struct state *s, const char *name, int64_t value);
