@@ -724,6 +724,41 @@ lookouts_are_kept(void **state)
 	assert_false(has);
 }
 
+/* Masked matches' references: the answerer's by reference, the asker's by place; a year. */
+static void
+masked_refs_are_kept(void **state)
+{
+	struct fx *f = *state;
+	struct state_masked m, got;
+	uint64_t n = 9;
+
+	memset(&m, 0, sizeof(m));
+	memset(m.ref, 7, sizeof(m.ref));
+	m.answerer = true;
+	strcpy(m.peer, "XA-PIU");
+	strcpy(m.agreement_id, "XA-XB-1");
+	strcpy(m.request_id, "00112233445566778899aabbccddeeff");
+	m.match_no = 2;
+	m.row_id = 42;
+	m.created_ms = 1000;
+	assert_int_equal(state_masked_put(f->s, &m), 0);
+	m.answerer = false; /* the same reference at the other side's table */
+	m.row_id = 0;
+	m.created_ms = 5000;
+	assert_int_equal(state_masked_put(f->s, &m), 0);
+	assert_int_equal(state_masked_by_ref(f->s, m.ref, &got), 0);
+	assert_true(got.answerer);
+	assert_int_equal(got.row_id, 42);
+	assert_int_equal(state_masked_by_match(f->s, m.request_id, 2, &got), 0);
+	assert_false(got.answerer);
+	assert_memory_equal(got.ref, m.ref, sizeof(m.ref));
+	assert_int_equal(state_masked_by_match(f->s, m.request_id, 1, &got), PIUGW_EUNKNOWNQUERY);
+	assert_int_equal(state_masked_expire(f->s, 2000, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(state_masked_by_ref(f->s, m.ref, &got), PIUGW_EUNKNOWNQUERY);
+	assert_int_equal(state_masked_by_match(f->s, m.request_id, 2, &got), 0);
+}
+
 /* PIUGW_ESYSTEM: a state database where none can be made says where and why. */
 static void
 a_state_that_cannot_be_made(void **state)
@@ -816,6 +851,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(proposals_are_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(schema_4_gains_proposals, setup, teardown),
 		cmocka_unit_test_setup_teardown(lookouts_are_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(masked_refs_are_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(survives_reopen_and_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(expiry_forgets_only_the_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_commits_together, setup, teardown),
