@@ -748,44 +748,6 @@ lookouts_local_list(struct gw *g, const char *ref, Piugw__LocalReply *out)
 
 /* ---- the holder's side: partners' lookouts ---- */
 
-/*
- * The agreement of a request from peer about lookouts, as its header names
- * it: held with peer, under that hash, in force; *pap and the terms for
- * requester -> responder. 0, or the code with why.
- */
-static int
-agreement_of(struct gw *g, const char *peer, const struct envelope_header *h,
-	     const char *requester, const char *responder,
-	     const struct policy_agreement **pap, const struct agreement_terms **tp, char *why,
-	     size_t n)
-{
-	const struct policy_agreement *pa = policy_agreement(g->policy, h->agreement_id);
-	char st[200], hex[65];
-
-	if (pa == NULL || strcmp(pa->peer, peer) != 0) {
-		snprintf(why, n, "no agreement %s between %s and %s", h->agreement_id,
-			 policy_config(g->policy)->id, peer);
-		return PIUGW_ENOAGREEMENT;
-	}
-	if (!h->has_agreement_hash ||
-	    sodium_memcmp(h->agreement_hash, pa->a->hash, AGREEMENT_HASH_BYTES) != 0) {
-		sodium_bin2hex(hex, sizeof(hex), pa->a->hash, AGREEMENT_HASH_BYTES);
-		snprintf(why, n, "%s", hex);
-		return PIUGW_EAGREEMENTMISMATCH;
-	}
-	if (policy_agreement_state(pa, gw_now_ms(), st, sizeof(st)) != POLICY_IN_FORCE) {
-		snprintf(why, n, "agreement %s is not in force: %s", pa->a->id, st);
-		return PIUGW_ENOTINFORCE;
-	}
-	if ((*tp = agreement_terms_for(pa->a, requester, responder)) == NULL) {
-		snprintf(why, n, "agreement %s has no terms for requests from %s to %s", pa->a->id,
-			 requester, responder);
-		return PIUGW_ENOAGREEMENT;
-	}
-	*pap = pa;
-	return 0;
-}
-
 /* See gw.h. */
 int
 lookouts_receive_place(struct gw *g, const char *peer, const struct envelope_header *h,
@@ -1469,8 +1431,10 @@ lookouts_receive_notification(struct gw *g, const char *peer, const struct envel
 				 "printable ASCII), a match and a flight");
 		return PIUGW_EMALFORMED;
 	}
-	if ((rc = agreement_of(g, peer, h, policy_config(g->policy)->id, peer, &pa, &t, why, n)) !=
-	    0)
+	if ((rc = policy_agreement_check(g->policy, h->agreement_id, peer,
+					 h->has_agreement_hash ? h->agreement_hash : NULL,
+					 policy_config(g->policy)->id, peer, gw_now_ms(), &pa, &t,
+					 why, n)) != 0)
 		return rc;
 	snprintf(a->ref, sizeof(a->ref), "%s", in->notification_id);
 	piugw__notification_ack__init(&a->na);

@@ -47,28 +47,12 @@ terms_allow(struct gw *g, const char *agreement_id, const char *peer, const char
 	    const struct policy_agreement **pap, const struct agreement_terms **tp, char *why,
 	    size_t n)
 {
-	const struct policy_agreement *pa = policy_agreement(g->policy, agreement_id);
-	char st[200], hex[65];
+	const struct policy_agreement *pa = NULL;
+	int rc;
 
-	if (pa == NULL || strcmp(pa->peer, peer) != 0) {
-		snprintf(why, n, "no agreement %s between %s and %s", agreement_id,
-			 policy_config(g->policy)->id, peer);
-		return PIUGW_ENOAGREEMENT;
-	}
-	if (hash != NULL && sodium_memcmp(hash, pa->a->hash, AGREEMENT_HASH_BYTES) != 0) {
-		sodium_bin2hex(hex, sizeof(hex), pa->a->hash, AGREEMENT_HASH_BYTES);
-		snprintf(why, n, "%s", hex);
-		return PIUGW_EAGREEMENTMISMATCH;
-	}
-	if (policy_agreement_state(pa, gw_now_ms(), st, sizeof(st)) != POLICY_IN_FORCE) {
-		snprintf(why, n, "agreement %s is not in force: %s", pa->a->id, st);
-		return PIUGW_ENOTINFORCE;
-	}
-	if ((*tp = agreement_terms_for(pa->a, requester, responder)) == NULL) {
-		snprintf(why, n, "agreement %s has no terms for requests from %s to %s", pa->a->id,
-			 requester, responder);
-		return PIUGW_ENOAGREEMENT;
-	}
+	if ((rc = policy_agreement_check(g->policy, agreement_id, peer, hash, requester, responder,
+					 gw_now_ms(), &pa, tp, why, n)) != 0)
+		return rc;
 	if (!(*tp)->unmasking_allowed) {
 		snprintf(why, n, "agreement %s does not allow masked data to be disclosed again "
 			 "(its terms from %s to %s say unmasking: forbidden, or nothing)",

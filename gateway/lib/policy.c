@@ -1106,3 +1106,36 @@ policy_may_authorise(const struct policy *p, uint32_t uid)
 	/* No one by default, and no one by being root: a separate role, named. */
 	return in_groups(uid, p->cfg->authorisers, p->cfg->nauthorisers);
 }
+
+/* See policy.h. */
+int
+policy_agreement_check(const struct policy *p, const char *agreement_id, const char *peer,
+		       const uint8_t *hash, const char *requester, const char *responder,
+		       int64_t now_ms, const struct policy_agreement **pap,
+		       const struct agreement_terms **tp, char *why, size_t n)
+{
+	const struct policy_agreement *pa = policy_agreement(p, agreement_id);
+	char st[200], hex[2 * AGREEMENT_HASH_BYTES + 1];
+
+	if (pa == NULL || strcmp(pa->peer, peer) != 0) {
+		snprintf(why, n, "no agreement %s between %s and %s", agreement_id, p->cfg->id,
+			 peer);
+		return PIUGW_ENOAGREEMENT;
+	}
+	if (hash != NULL && sodium_memcmp(hash, pa->a->hash, AGREEMENT_HASH_BYTES) != 0) {
+		sodium_bin2hex(hex, sizeof(hex), pa->a->hash, AGREEMENT_HASH_BYTES);
+		snprintf(why, n, "%s", hex);
+		return PIUGW_EAGREEMENTMISMATCH;
+	}
+	if (policy_agreement_state(pa, now_ms, st, sizeof(st)) != POLICY_IN_FORCE) {
+		snprintf(why, n, "agreement %s is not in force: %s", pa->a->id, st);
+		return PIUGW_ENOTINFORCE;
+	}
+	if ((*tp = agreement_terms_for(pa->a, requester, responder)) == NULL) {
+		snprintf(why, n, "agreement %s has no terms for requests from %s to %s", pa->a->id,
+			 requester, responder);
+		return PIUGW_ENOAGREEMENT;
+	}
+	*pap = pa;
+	return 0;
+}

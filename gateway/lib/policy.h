@@ -148,6 +148,18 @@ bool policy_may_decide(const struct policy *p, uint32_t uid);
  */
 bool policy_may_authorise(const struct policy *p, uint32_t uid);
 
+/*
+ * The agreement agreement_id with peer, for a request that is no Query (a
+ * lookout's notification, an unmasking): held with peer, under hash (NULL:
+ * not compared), in force at now_ms, with terms for requester -> responder
+ * (*tp). 0 with *pap and *tp, or NO_AGREEMENT, AGREEMENT_MISMATCH (why: our
+ * hash in hex) or NOT_IN_FORCE with why.
+ */
+int policy_agreement_check(const struct policy *p, const char *agreement_id, const char *peer,
+			   const uint8_t *hash, const char *requester, const char *responder,
+			   int64_t now_ms, const struct policy_agreement **pap,
+			   const struct agreement_terms **tp, char *why, size_t n);
+
 /* ---- rates ---- */
 
 struct policy_rates; /* counters per agreement and direction; outlive reloads */

@@ -481,6 +481,36 @@ every_refusal_code_and_the_allowed(void **state)
 		}
 	}
 
+	/* A request that is no Query: the agreement checked alone, in the same order. */
+	{
+		const struct policy_agreement *pa = NULL;
+		const struct agreement_terms *tt = NULL;
+		uint8_t bad[32];
+		char why[200], hex[65];
+		memset(bad, 0x5a, sizeof(bad));
+		assert_int_equal(policy_agreement_check(p[1], "XA-XB-2026-001", "XC-PIU", NULL,
+							"XC-PIU", "XB-PIU", NOW, &pa, &tt, why,
+							sizeof(why)),
+				 PIUGW_ENOAGREEMENT);
+		assert_int_equal(policy_agreement_check(p[1], "XA-XB-2026-001", "XA-PIU", bad,
+							"XA-PIU", "XB-PIU", NOW, &pa, &tt, why,
+							sizeof(why)),
+				 PIUGW_EAGREEMENTMISMATCH);
+		sodium_bin2hex(hex, sizeof(hex), policy_agreement(p[1], "XA-XB-2026-001")->a->hash,
+			       32);
+		assert_string_equal(why, hex);
+		assert_int_equal(policy_agreement_check(p[1], "XA-XB-2026-001", "XA-PIU", NULL,
+							"XA-PIU", "XB-PIU", after, &pa, &tt, why,
+							sizeof(why)),
+				 PIUGW_ENOTINFORCE);
+		assert_int_equal(policy_agreement_check(p[1], "XA-XB-2026-001", "XA-PIU", NULL,
+							"XA-PIU", "XB-PIU", NOW, &pa, &tt, why,
+							sizeof(why)),
+				 0);
+		assert_string_equal(tt->requester, "XA-PIU");
+		assert_true(tt->lookouts.allowed);
+	}
+
 	/* Requested categories and max_results narrow, never widen. */
 	{
 		struct policy_decision dec;
