@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "num.h"
 #include "piugw/error.h"
 #include "report.h"
 
@@ -95,36 +96,43 @@ static const char *const colour[] = {"#1f4e79", "#c55a11", "#548235", "#7f6000",
 				     "#2e75b6", "#bf9000", "#a5a5a5"};
 #define NCOLOUR (sizeof(colour) / sizeof(colour[0]))
 
-/* Exchanges per day, per partner: stacked bars, one a day. */
+/*
+ * Exchanges per day, per partner: stacked bars, one a day, or one for
+ * several days when the period has more than NBARS (a year: about a week).
+ */
+#define NBARS 60
 static void
 chart_daily(FILE *f, const json_t *j)
 {
 	const json_t *daily = json_object_get(j, "daily"), *partners = json_object_get(j, "partners");
-	size_t np = json_array_size(partners), nd = 0, i;
+	const json_t *period = json_object_get(j, "period");
+	size_t np = json_array_size(partners), nb, i;
 	json_t *v;
-	char days[64][11];
-	long long per[64][8], top = 1;
+	int32_t from = 0, to = 0;
+	long long per[NBARS][8], top = 1;
 	const int W = 640, H = 220, L = 40, B = 40;
 
+	if (!num_parse_date(str(period, "from"), 10, &from) ||
+	    !num_parse_date(str(period, "to"), 10, &to) || to < from)
+		return;
+	nb = (size_t)(to - from + 1) < NBARS ? (size_t)(to - from + 1) : NBARS;
 	memset(per, 0, sizeof(per));
 	json_array_foreach((json_t *)daily, i, v) {
-		size_t d = 0, p = 0;
-		while (d < nd && strcmp(days[d], str(v, "day")) != 0)
-			d++;
-		if (d == nd && nd < 64)
-			snprintf(days[nd++], sizeof(days[0]), "%s", str(v, "day"));
-		if (d >= 64)
+		int32_t day;
+		size_t b, p;
+		if (!num_parse_date(str(v, "day"), 10, &day) || day < from || day > to)
 			continue;
+		b = (size_t)((int64_t)(day - from) * (int64_t)nb / (int64_t)(to - from + 1));
 		for (p = 0; p < np && p < 8; p++)
 			if (strcmp(str(json_array_get(partners, p), "partner"), str(v, "partner")) == 0)
 				break;
 		if (p < 8)
-			per[d][p] += num(v, "sent") + num(v, "received");
+			per[b][p] += num(v, "sent") + num(v, "received");
 	}
-	for (size_t d = 0; d < nd; d++) {
+	for (size_t b = 0; b < nb; b++) {
 		long long t = 0;
 		for (size_t p = 0; p < 8; p++)
-			t += per[d][p];
+			t += per[b][p];
 		if (t > top)
 			top = t;
 	}
@@ -133,35 +141,41 @@ chart_daily(FILE *f, const json_t *j)
 	fprintf(f, "<line x1=%d y1=%d x2=%d y2=%d stroke=\"#000\"/>", L, H - B, W - 10, H - B);
 	fprintf(f, "<text x=4 y=14 font-size=11>%lld</text><text x=4 y=%d font-size=11>0</text>\n",
 		top, H - B);
-	for (size_t d = 0; d < nd; d++) {
-		double bw = (double)(W - L - 20) / (double)(nd > 0 ? nd : 1);
-		double x = L + 5 + (double)d * bw, y = H - B;
+	for (size_t b = 0; b < nb; b++) {
+		double bw = (double)(W - L - 20) / (double)nb;
+		double x = L + 5 + (double)b * bw, y = H - B;
+		int32_t first = from + (int32_t)((int64_t)b * (to - from + 1) / (int64_t)nb);
+		char day[11];
+		num_format_date(first, day);
 		for (size_t p = 0; p < 8 && p < np; p++) {
-			double h = (double)per[d][p] * (H - B - 20) / (double)top;
+			double h = (double)per[b][p] * (H - B - 20) / (double)top;
 			if (h <= 0)
 				continue;
 			y -= h;
 			fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
 				   "fill=\"%s\"><title>",
 				x, y, bw * 0.8, h, colour[p % NCOLOUR]);
-			esc(f, days[d]);
+			esc(f, day);
 			fputs(" ", f);
 			esc(f, str(json_array_get(partners, p), "partner"));
-			fprintf(f, ": %lld</title></rect>\n", per[d][p]);
+			fprintf(f, ": %lld</title></rect>\n", per[b][p]);
 		}
-		if (nd <= 16 || d % (nd / 8 + 1) == 0) {
+		if (nb <= 16 || b % (nb / 8 + 1) == 0) {
 			fprintf(f, "<text x=\"%.1f\" y=%d font-size=10 transform=\"rotate(30 %.1f %d)\">",
 				x, H - B + 14, x, H - B + 14);
-			esc(f, days[d] + 5);
+			esc(f, day + 5);
 			fputs("</text>\n", f);
 		}
 	}
-	fputs("</svg><figcaption>Exchanges (queries sent and received) per day, per partner: ", f);
+	fprintf(f, "</svg><figcaption>Exchanges (queries sent and received) %s, per partner: ",
+		nb < (size_t)(to - from + 1) ? "per bar of several days" : "per day");
 	for (size_t p = 0; p < np && p < 8; p++) {
 		fprintf(f, "<span class=key style=\"background:%s\"></span>", colour[p % NCOLOUR]);
 		esc(f, str(json_array_get(partners, p), "partner"));
 		fputs(p + 1 < np ? " " : "", f);
 	}
+	if (np > 8)
+		fputs(" (the first eight partners; the tables have them all)", f);
 	fputs("</figcaption></figure>\n", f);
 }
 
