@@ -278,9 +278,12 @@ place_main(int argc, char **argv)
 	req.lookout_place = &llp;
 	if ((ret = cli_call("lookout place", config, api, &req, 320000, &reply)) != 0)
 		return ret;
+	/* Refused fails; not delivered yet is kept and sent again (its detail says so). */
 	for (size_t i = 0; i < reply->lookouts->n_lookouts; i++)
 		failed += reply->lookouts->lookouts[i]->state !=
-			  PIUGW__LOOKOUT_STATE__LOOKOUT_STATE_ACTIVE;
+				  PIUGW__LOOKOUT_STATE__LOOKOUT_STATE_ACTIVE &&
+			  reply->lookouts->lookouts[i]->state !=
+				  PIUGW__LOOKOUT_STATE__LOOKOUT_STATE_SENDING;
 	if (json) {
 		ret = cli_json_print(cli_pb_json(&reply->lookouts->base));
 	} else {

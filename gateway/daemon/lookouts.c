@@ -383,12 +383,57 @@ static void
 on_place_expired(struct gw *g, struct outreq *o)
 {
 	struct peer *p = gw_peer(g, o->peer);
-	char why[300];
+	struct state_lookout l;
 
-	snprintf(why, sizeof(why), "not delivered: %s before the deadline; place it again",
-		 p == NULL || !p->connected ? "no connection to the partner" : "no answer");
-	settle_ours(g, o->request_id, STATE_LOOKOUT_REFUSED, NULL, 0,
-		    PIUGW__AUDIT_EVENT__AUDIT_LOOKOUT_REFUSED, 0, why);
+	/*
+	 * Kept, and sent again until the partner takes it (resend_round), under
+	 * the same asker_reference: held there once even if an answer was lost.
+	 */
+	if (state_lookout_get(g->state, o->request_id, &l) == 0 &&
+	    l.state == STATE_LOOKOUT_SENDING) {
+		snprintf(l.detail, sizeof(l.detail), "not delivered yet: %s; kept and sent again "
+			 "until %s takes it", p == NULL || !p->connected ? "no connection to the "
+									 "partner"
+									   : "no answer before the deadline",
+			 o->peer);
+		l.updated_ms = gw_now_ms();
+		(void)state_lookout_put(g->state, &l);
+	}
+	state_lookout_clear(&l);
+	wait_settled(g, o->request_id, 0);
+}
+
+static bool
+place_in_flight(const struct gw *g, const char *ref)
+{
+	for (const struct outreq *o = g->out.reqs; o != NULL; o = o->next)
+		if (o->on_answer == on_place_answer && strcmp(o->request_id, ref) == 0)
+			return true;
+	return false;
+}
+
+/* Send our lookout l (SENDING) again: the LookoutPlace it was, its own reference in it. */
+static void
+place_again(struct gw *g, const struct state_lookout *l, int64_t now)
+{
+	const struct policy_agreement *pa = policy_agreement(g->policy, l->agreement_id);
+	Piugw__LookoutPlace *lp = place_of(l);
+	Piugw__Body b = PIUGW__BODY__INIT;
+	struct outreq *o;
+
+	if (pa == NULL || lp == NULL || place_in_flight(g, l->ref)) {
+		if (lp != NULL)
+			piugw__lookout_place__free_unpacked(lp, NULL);
+		return;
+	}
+	b.kind_case = PIUGW__BODY__KIND_LOOKOUT_PLACE;
+	b.lookout_place = lp;
+	o = outbound_request(g, l->peer, pa->a->id, pa->a->hash, &b, NULL, 0, NULL,
+			     now + (int64_t)policy_config(g->policy)->query_deadline_seconds * 1000,
+			     on_place_answer, on_place_expired);
+	if (o != NULL)
+		snprintf(o->request_id, sizeof(o->request_id), "%.32s", l->ref);
+	piugw__lookout_place__free_unpacked(lp, NULL);
 }
 
 /*
@@ -444,6 +489,7 @@ place_one(struct gw *g, const char *peer, const char *agreement_id, const Piugw_
 			lp.expires_at_ms = longest;
 	}
 	l.expires_ms = lp.expires_at_ms;
+	lp.asker_reference = l.ref;
 	l.place_len = piugw__lookout_place__get_packed_size(&lp);
 	if ((l.place = malloc(l.place_len ? l.place_len : 1)) == NULL)
 		return PIUGW_ENOMEM;
@@ -783,6 +829,22 @@ lookouts_receive_place(struct gw *g, const char *peer, const struct envelope_hea
 		snprintf(why, n, "%s", dec.detail);
 		return rc;
 	}
+	/* Sent again under the asker's reference (its answer was lost): held once. */
+	if (lp.asker_reference[0] != '\0') {
+		struct state_lookout dup;
+		if (strlen(lp.asker_reference) > STATE_REF_MAX) {
+			snprintf(why, n, "asker_reference is at most %d characters", STATE_REF_MAX);
+			return PIUGW_EMALFORMED;
+		}
+		if (state_lookout_theirs(g->state, true, peer, lp.asker_reference, &dup) == 0 &&
+		    (dup.state == STATE_LOOKOUT_ACTIVE || dup.state == STATE_LOOKOUT_SUSPENDED)) {
+			snprintf(a->ref, sizeof(a->ref), "%s", dup.ref);
+			lp.expires_at_ms = dup.expires_ms;
+			state_lookout_clear(&dup);
+			goto reply;
+		}
+		state_lookout_clear(&dup);
+	}
 	if (state_lookout_count(g->state, true, peer, dec.agreement->a->id, &held) != 0) {
 		snprintf(why, n, "the lookouts held could not be counted");
 		return PIUGW_EINTERNAL;
@@ -809,6 +871,7 @@ lookouts_receive_place(struct gw *g, const char *peer, const struct envelope_hea
 		return PIUGW_ENOMEM;
 	piugw__lookout_place__pack(&lp, l.place);
 	snprintf(l.detail, sizeof(l.detail), "held for %s", peer);
+	snprintf(l.their_ref, sizeof(l.their_ref), "%s", lp.asker_reference);
 	rc = state_lookout_put(g->state, &l);
 	state_lookout_clear(&l);
 	if (rc != 0) {
@@ -818,6 +881,7 @@ lookouts_receive_place(struct gw *g, const char *peer, const struct envelope_hea
 	if (lk(g) != NULL)
 		g->lookouts->dirty = true;
 	snprintf(a->ref, sizeof(a->ref), "%s", l.ref);
+reply:
 	a->ncats = 0;
 	for (int c = 1; c < 32 && a->ncats < 32; c++)
 		if (dec.categories & VOCAB_BIT(c))
@@ -1451,7 +1515,7 @@ lookouts_receive_notification(struct gw *g, const char *peer, const struct envel
 		return 0;
 	}
 	state_notification_clear(&seen);
-	if (state_lookout_theirs(g->state, peer, in->lookout_reference, &l) != 0 ||
+	if (state_lookout_theirs(g->state, false, peer, in->lookout_reference, &l) != 0 ||
 	    strcmp(l.agreement_id, pa->a->id) != 0) {
 		state_lookout_clear(&l);
 		snprintf(why, n, "no lookout of ours at %s under that reference", peer);
@@ -1763,12 +1827,27 @@ sweep(struct gw *g, struct gw_lookouts *L, int64_t now)
 	free(v);
 }
 
-/* Ours not acknowledged yet: sent again at the ages of the polls (state_poll_due). */
+/*
+ * Ours not acknowledged yet, and our lookouts not delivered yet: sent again
+ * at the ages of the polls (state_poll_due).
+ */
 static void
 resend_round(struct gw *g, struct gw_lookouts *L, int64_t now)
 {
 	struct state_notification *v = NULL;
-	size_t n = 0;
+	struct state_lookout *lv = NULL;
+	size_t n = 0, nl = 0;
+
+	if (state_lookout_list(g->state, 0, STATE_LOOKOUT_SENDING, &lv, &nl) == 0)
+		for (size_t i = 0; i < nl; i++) {
+			if (state_poll_due(L->last_send_round_ms == 0 ? -1
+					   : L->last_send_round_ms - lv[i].created_ms,
+					   now - lv[i].created_ms,
+					   policy_config(g->policy)->retry_interval_ms))
+				place_again(g, &lv[i], now);
+			state_lookout_clear(&lv[i]);
+		}
+	free(lv);
 
 	if (state_notification_list(g->state, 0, STATE_NOTIFICATION_SENDING, &v, &n) != 0)
 		return;

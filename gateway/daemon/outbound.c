@@ -1389,8 +1389,13 @@ unreachable_at(const struct gw *g, const struct outreq *o, bool any_down)
 	const struct peer *p = NULL;
 	int64_t from;
 
-	/* A query, and a proposal whose caller waits (any_down does not count strangers). */
-	if (o->kind == OUT_PROPOSAL ? o->caller == NULL : o->kind != OUT_QUERY || !any_down)
+	/*
+	 * A query, another part's request (lookouts, unmasking: each sent again
+	 * or told as its part says), and a proposal whose caller waits
+	 * (any_down does not count strangers).
+	 */
+	if (o->kind == OUT_PROPOSAL ? o->caller == NULL
+				    : (o->kind != OUT_QUERY && o->kind != OUT_OTHER) || !any_down)
 		return INT64_MAX;
 	for (size_t i = 0; i < g->npeers && p == NULL; i++)
 		if (strcmp(g->peers[i].id, o->peer) == 0)

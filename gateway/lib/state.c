@@ -1421,15 +1421,16 @@ state_lookout_get(struct state *s, const char *ref, struct state_lookout *out)
 
 /* See state.h. */
 int
-state_lookout_theirs(struct state *s, const char *peer, const char *their_ref,
+state_lookout_theirs(struct state *s, bool incoming, const char *peer, const char *their_ref,
 		     struct state_lookout *out)
 {
 	sqlite3_stmt *st = prep(s, "SELECT " LOOKOUT_COLS " FROM lookout "
-				   "WHERE incoming=0 AND peer=? AND their_ref=?");
+				   "WHERE incoming=? AND peer=? AND their_ref=?");
 
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, their_ref, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 1, incoming ? 1 : 0);
+		sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, their_ref, -1, SQLITE_STATIC);
 	}
 	return lookout_one(st, out);
 }

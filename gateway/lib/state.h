@@ -278,7 +278,7 @@ struct state_lookout {
 	bool incoming;                     /* a partner's, held here */
 	char peer[KEYS_ID_MAX + 1];
 	char agreement_id[STATE_REF_MAX + 1];
-	char their_ref[STATE_REF_MAX + 1]; /* ours: the partner's reference */
+	char their_ref[STATE_REF_MAX + 1]; /* the other side's reference (a partner's: its asker_reference) */
 	uint8_t *place;                    /* the serialized LookoutPlace */
 	size_t place_len;
 	int query_type;
@@ -294,8 +294,11 @@ void state_lookout_clear(struct state_lookout *l);
 int state_lookout_put(struct state *s, const struct state_lookout *l);
 /* PIUGW_EUNKNOWNQUERY if there is none. */
 int state_lookout_get(struct state *s, const char *ref, struct state_lookout *out);
-/* Ours at peer, by peer's reference. */
-int state_lookout_theirs(struct state *s, const char *peer, const char *their_ref,
+/*
+ * By the other side's reference: ours at peer (incoming false: peer's
+ * reference), or peer's held here (incoming: the asker's own reference).
+ */
+int state_lookout_theirs(struct state *s, bool incoming, const char *peer, const char *their_ref,
 			 struct state_lookout *out);
 /*
  * Newest first; incoming -1 for any; state -1 for any, STATE_LOOKOUTS_IN_FORCE

@@ -127,6 +127,17 @@ check "XA withdraws its first lookout" test "$(ask XA-PIU lookout withdraw "$ref
 check "  withdrawn" has "withdrawn"
 check "  at XB too" until_state XB-PIU "$theirs" lookout_state_withdrawn
 
+# A partner away: the lookout is kept and sent again until it takes it, held once.
+check "XB stops" stop XB-PIU
+check "a lookout for a partner that is away" test "$(ask XA-PIU lookout place --to XB-PIU "${L[@]}" --document R2222222 --issuer XBA)" -eq 0
+check "  not delivered yet, kept" has "kept and sent again until XB-PIU takes it"
+away=$(awk '/^LK-/ { print $1; exit }' "$dir/out")
+check "XB starts again" start XB-PIU
+check "  XA sends it again: held" until_state XA-PIU "$away" lookout_state_active
+check "the same lookout sent twice (an answer lost): one reference" t2 XA-PIU XB-PIU place-twice "LOOKOUT 1 LO-"
+check "  both answers name it" test "$(grep -c '^LOOKOUT 1 LO-' "$dir/out")" -eq 2 -a "$(sort -u "$dir/out" | grep -c '^LOOKOUT')" -eq 1
+check "  XB holds it once" sh -c "'$piugw' lookout list --peer -c '$(cfg XB-PIU)' | grep -c 'case ROGUE-1' | grep -qx 1"
+
 # To every partner whose terms allow it: XC holds as many of ours as its terms allow.
 check "--to all" test "$(ask XA-PIU lookout place --to all "${L[@]}" --document Q1111111 --issuer XBA)" -eq 0
 check "  held by XB" has "held by XB-PIU"

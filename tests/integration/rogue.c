@@ -635,6 +635,29 @@ main(int argc, char **argv)
 		nt.n_categories = extra ? 2 : 1;
 		b.kind_case = PIUGW__BODY__KIND_NOTIFICATION;
 		b.notification = &nt;
+	} else if (strcmp(kase, "place-twice") == 0) {
+		/* One lookout sent twice under one asker_reference (an answer lost): held once. */
+		Piugw__LookoutPlace lp = PIUGW__LOOKOUT_PLACE__INIT;
+		Piugw__DocumentCriteria ldc = PIUGW__DOCUMENT_CRITERIA__INIT;
+		ldc.number = (char *)"R3333333";
+		ldc.issuing_state = (char *)"XBA";
+		lp.purpose = PIUGW__PURPOSE__PURPOSE_TERRORISM;
+		lp.case_reference = (char *)"ROGUE-1";
+		lp.justification = (char *)"twice";
+		lp.expires_at_ms = now_ms() + 86400000;
+		lp.asker_reference = (char *)"LK-ROGUE-0001";
+		lp.criteria_case = PIUGW__LOOKOUT_PLACE__CRITERIA_DOCUMENT;
+		lp.document = &ldc;
+		b.kind_case = PIUGW__BODY__KIND_LOOKOUT_PLACE;
+		b.lookout_place = &lp;
+		for (int i = 0; i < 2; i++) {
+			header(&r, &h);
+			seal(r.env, &h, &b, &env, &len);
+			exchange(&r, env, len, NULL);
+			free(env);
+			env = NULL;
+		}
+		goto out;
 	} else if (strcmp(kase, "resend") == 0) {
 		/* The exact bytes of an earlier message (--load), and the reply to --save. */
 		if ((env = load_file(load, &len)) == NULL)

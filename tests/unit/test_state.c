@@ -638,11 +638,11 @@ lookouts_are_kept(void **state)
 	assert_int_equal(c, 1); /* the partner's held here; ours is not counted */
 	assert_int_equal(state_lookout_count(f->s, false, "XA-PIU", "XA-XB-1", &c), 0);
 	assert_int_equal(c, 1); /* ours there */
-	assert_int_equal(state_lookout_theirs(f->s, "XA-PIU", "LO-0000000000FF", &l), 0);
+	assert_int_equal(state_lookout_theirs(f->s, false, "XA-PIU", "LO-0000000000FF", &l), 0);
 	assert_string_equal(l.ref, "LK-000000000002");
 	assert_int_equal(l.place_len, 5);
 	state_lookout_clear(&l);
-	assert_int_equal(state_lookout_theirs(f->s, "XC-PIU", "LO-0000000000FF", &l),
+	assert_int_equal(state_lookout_theirs(f->s, false, "XC-PIU", "LO-0000000000FF", &l),
 			 PIUGW_EUNKNOWNQUERY);
 	assert_int_equal(state_lookout_list(f->s, 1, STATE_LOOKOUT_ACTIVE, &v, &n), 0);
 	assert_int_equal(n, 1);
