@@ -166,5 +166,21 @@ check "  approved" has "approved"
 for pii in P1234567 C9876543 P7654321 MUELLER OKAFOR 1985-04-12; do
 	check "no '$pii' in logs or audit" test -z "$(grep -rl -- "$pii" "$dir"/*.log "$m"/*/state/audit 2>/dev/null)"
 done
+# Item 6: a notification unacknowledged past the terms' ack_within_hours (24)
+# is a warning in the holder's health. XA is stopped: XB's notification of
+# the --to all lookout (Q1111111, JONAS's document in this PAXLST) waits;
+# two days on, XB's /healthz says so.
+sed "s/P7654321/Q1111111/" "$dir/basic.edi" >"$dir/q.edi"
+check "XB starts (XA is stopped)" start XB-PIU
+check "XB imports JONAS with the document looked out for" test "$(imp XB-PIU paxlst "$dir/q.edi")" -eq 0
+check "  the notification waits to be acknowledged" wait_log XB-PIU "event=lookout_fired peer=XA-PIU"
+check "  healthz is fine for now" test "$(curl -s -o "$dir/health" -w '%{http_code}' "http://127.0.0.1:$((base + 101))/healthz")" = 200
+check "XB stops" stop XB-PIU
+ft=$(faketime_preload)
+check "libfaketime is there" test -n "$ft"
+check "XB starts two days on" start XB-PIU env LD_PRELOAD="$ft" FAKETIME=+2d
+check "  healthz: 503" test "$(curl -s -o "$dir/health" -w '%{http_code}' "http://127.0.0.1:$((base + 101))/healthz")" = 503
+check "  saying why" grep -q "1 notification(s) not acknowledged within the agreement's ack_within_hours" "$dir/health"
+check "XB stops" stop XB-PIU
 warnings
 finish
