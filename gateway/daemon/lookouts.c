@@ -63,6 +63,9 @@ struct gw_lookouts {
 	int64_t next_sweep_ms;
 	int64_t last_send_round_ms;
 	struct lk_wait *waits;
+	/* The check of an import's rows, from its first batch to the last (logged). */
+	int64_t catch_start_us;
+	uint64_t catch_rows, catch_fired;
 };
 
 static struct gw_lookouts *
@@ -1243,11 +1246,22 @@ scan(struct gw *g, struct gw_lookouts *L, int64_t now)
 		}
 		if (n == SCAN_BATCH && !fc.failed)
 			L->next_scan_ms = now; /* more: the next turn */
+		if (L->catch_start_us == 0)
+			L->catch_start_us = gw_mono_us();
+		L->catch_rows += done;
+		L->catch_fired += fc.fired;
+		/* Caught up: how long the rows of this import took to check, and what fired. */
+		if (n < SCAN_BATCH && !fc.failed) {
+			gw_log(GW_INFO, "lookouts_checked", "rows=%ju lookouts=%zu fired=%ju ms=%lld",
+			       (uintmax_t)L->catch_rows, lookout_index_count(L->ix),
+			       (uintmax_t)L->catch_fired,
+			       (long long)((gw_mono_us() - L->catch_start_us) / 1000));
+			L->catch_start_us = 0;
+			L->catch_rows = L->catch_fired = 0;
+		}
 	}
 	sodium_memzero(k, SCAN_BATCH * sizeof(*k));
 	free(k);
-	if (fc.fired > 0)
-		gw_log(GW_DEBUG, "lookouts_scanned", "rows=%zu fired=%zu", n, fc.fired);
 }
 
 /* ---- notifications: sending ours, receiving theirs ---- */
