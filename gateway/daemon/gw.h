@@ -397,6 +397,16 @@ struct outreq *outbound_request(struct gw *g, const char *peer, const char *agre
 				size_t env_len, const uint8_t *mid, int64_t deadline_ms,
 				outreq_answer_fn on_answer, outreq_expire_fn on_expire);
 
+/*
+ * Does the reply's header carry o's agreement fields (PROTOCOL.md section
+ * 11)? An Error (is_error) may leave both out. why says how not.
+ */
+bool outbound_reply_agreement_ok(const struct outreq *o, const struct envelope_header *h,
+				 bool is_error, char *why, size_t n);
+/* Another part's request to request_id answered by on_answer, in flight, or NULL. */
+struct outreq *outbound_other_in_flight(struct gw *g, outreq_answer_fn on_answer,
+					const char *request_id);
+
 /* ---- lookouts.c: lookouts and notifications, both sides ---- */
 /* A reply to a lookout request or a notification, and its storage. */
 struct lookouts_answer {

@@ -292,19 +292,6 @@ static void on_place_answer(struct gw *g, struct outreq *o, const struct envelop
 			    const Piugw__Body *b, bool stale);
 static void on_place_expired(struct gw *g, struct outreq *o);
 
-/* Is the reply for o's request: same agreement fields? why says how not. */
-static bool
-reply_matches(const struct outreq *o, const struct envelope_header *h, char *why, size_t n)
-{
-	if (strcmp(h->agreement_id, o->agreement_id) != 0 ||
-	    (o->has_hash && (!h->has_agreement_hash ||
-			     memcmp(h->agreement_hash, o->agreement_hash, 32) != 0))) {
-		snprintf(why, n, "a bad answer: its agreement fields differ from the request's");
-		return false;
-	}
-	return true;
-}
-
 /* Settle our lookout ref: state, detail, and its record. */
 static void
 settle_ours(struct gw *g, const char *ref, int state, const char *their_ref, int64_t expires_ms,
@@ -352,7 +339,8 @@ on_place_answer(struct gw *g, struct outreq *o, const struct envelope_header *h,
 			    "clocks); place it again");
 		return;
 	}
-	if (!reply_matches(o, h, why, sizeof(why))) {
+	if (!outbound_reply_agreement_ok(o, h, b->kind_case == PIUGW__BODY__KIND_ERROR, why,
+					 sizeof(why))) {
 		settle_ours(g, o->request_id, STATE_LOOKOUT_REFUSED, NULL, 0,
 			    PIUGW__AUDIT_EVENT__AUDIT_LOOKOUT_REFUSED, 0, why);
 		return;
@@ -406,15 +394,6 @@ on_place_expired(struct gw *g, struct outreq *o)
 	wait_settled(g, o->request_id, 0);
 }
 
-static bool
-place_in_flight(const struct gw *g, const char *ref)
-{
-	for (const struct outreq *o = g->out.reqs; o != NULL; o = o->next)
-		if (o->on_answer == on_place_answer && strcmp(o->request_id, ref) == 0)
-			return true;
-	return false;
-}
-
 /* Send our lookout l (SENDING) again: the LookoutPlace it was, its own reference in it. */
 static void
 place_again(struct gw *g, const struct state_lookout *l, int64_t now)
@@ -424,7 +403,7 @@ place_again(struct gw *g, const struct state_lookout *l, int64_t now)
 	Piugw__Body b = PIUGW__BODY__INIT;
 	struct outreq *o;
 
-	if (pa == NULL || lp == NULL || place_in_flight(g, l->ref)) {
+	if (pa == NULL || lp == NULL || outbound_other_in_flight(g, on_place_answer, l->ref) != NULL) {
 		if (lp != NULL)
 			piugw__lookout_place__free_unpacked(lp, NULL);
 		return;
@@ -694,7 +673,8 @@ on_withdraw_answer(struct gw *g, struct outreq *o, const struct envelope_header 
 {
 	char why[400];
 
-	if (stale || !reply_matches(o, h, why, sizeof(why))) {
+	if (stale || !outbound_reply_agreement_ok(o, h, b->kind_case == PIUGW__BODY__KIND_ERROR,
+						  why, sizeof(why))) {
 		if (stale)
 			snprintf(why, sizeof(why), "the answer is outside the freshness window");
 		goto not_withdrawn;
@@ -1269,15 +1249,6 @@ scan(struct gw *g, struct gw_lookouts *L, int64_t now)
 static void on_notify_answer(struct gw *g, struct outreq *o, const struct envelope_header *h,
 			     const Piugw__Body *b, bool stale);
 
-static bool
-notify_in_flight(const struct gw *g, const char *ref)
-{
-	for (const struct outreq *o = g->out.reqs; o != NULL; o = o->next)
-		if (o->on_answer == on_notify_answer && strcmp(o->request_id, ref) == 0)
-			return true;
-	return false;
-}
-
 /*
  * Send nt (SENDING): the envelope it was sealed in, the same bytes, while
  * the asker's freshness window has room for it; else sealed anew under a
@@ -1293,7 +1264,7 @@ send_notification(struct gw *g, struct state_notification *nt, int64_t now)
 	bool first = nt->env == NULL;
 
 	if (pa == NULL || policy_agreement_state(pa, now, NULL, 0) != POLICY_IN_FORCE ||
-	    notify_in_flight(g, nt->ref))
+	    outbound_other_in_flight(g, on_notify_answer, nt->ref) != NULL)
 		return;
 	if (nt->env == NULL || now - nt->env_ms > window / 2) {
 		Piugw__Notification *b0 = piugw__notification__unpack(NULL, nt->body_len, nt->body);
@@ -1359,7 +1330,8 @@ on_notify_answer(struct gw *g, struct outreq *o, const struct envelope_header *h
 		return;
 	}
 	memset(&l, 0, sizeof(l));
-	if (stale || !reply_matches(o, h, why, sizeof(why))) {
+	if (stale || !outbound_reply_agreement_ok(o, h, b->kind_case == PIUGW__BODY__KIND_ERROR,
+						  why, sizeof(why))) {
 		/* Sent again at the next round (sealed anew if its window has passed). */
 		gw_log(GW_WARN, "notification_answer", "peer=%s ref=%s problem=%s", o->peer, nt.ref,
 		       gw_esc(stale ? "outside the freshness window" : why));
@@ -1845,6 +1817,14 @@ sweep(struct gw *g, struct gw_lookouts *L, int64_t now)
  * Ours not acknowledged yet, and our lookouts not delivered yet: sent again
  * at the ages of the polls (state_poll_due).
  */
+/* Is something made at since_ms due again now (since the last round)? */
+static bool
+resend_due(const struct gw *g, const struct gw_lookouts *L, int64_t since_ms, int64_t now)
+{
+	return state_poll_due(L->last_send_round_ms == 0 ? -1 : L->last_send_round_ms - since_ms,
+			      now - since_ms, policy_config(g->policy)->retry_interval_ms);
+}
+
 static void
 resend_round(struct gw *g, struct gw_lookouts *L, int64_t now)
 {
@@ -1854,25 +1834,17 @@ resend_round(struct gw *g, struct gw_lookouts *L, int64_t now)
 
 	if (state_lookout_list(g->state, 0, STATE_LOOKOUT_SENDING, &lv, &nl) == 0)
 		for (size_t i = 0; i < nl; i++) {
-			if (state_poll_due(L->last_send_round_ms == 0 ? -1
-					   : L->last_send_round_ms - lv[i].created_ms,
-					   now - lv[i].created_ms,
-					   policy_config(g->policy)->retry_interval_ms))
+			if (resend_due(g, L, lv[i].created_ms, now))
 				place_again(g, &lv[i], now);
 			state_lookout_clear(&lv[i]);
 		}
 	free(lv);
-
-	if (state_notification_list(g->state, 0, STATE_NOTIFICATION_SENDING, &v, &n) != 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		if (state_poll_due(L->last_send_round_ms == 0 ? -1
-					 : L->last_send_round_ms - v[i].updated_ms,
-				   now - v[i].updated_ms,
-				   policy_config(g->policy)->retry_interval_ms))
-			send_notification(g, &v[i], now);
-		state_notification_clear(&v[i]);
-	}
+	if (state_notification_list(g->state, 0, STATE_NOTIFICATION_SENDING, &v, &n) == 0)
+		for (size_t i = 0; i < n; i++) {
+			if (resend_due(g, L, v[i].updated_ms, now))
+				send_notification(g, &v[i], now);
+			state_notification_clear(&v[i]);
+		}
 	free(v);
 	L->last_send_round_ms = now;
 }

@@ -345,6 +345,35 @@ keep_masked_refs(struct gw *g, const struct outreq *o, const Piugw__QueryResult 
 }
 
 /* See gw.h. */
+bool
+outbound_reply_agreement_ok(const struct outreq *o, const struct envelope_header *h,
+			    bool is_error, char *why, size_t n)
+{
+	/* An Error may come from a rule before the agreement was read: its fields may be absent. */
+	if ((!is_error || h->agreement_id[0] != '\0' || h->has_agreement_hash) &&
+	    (strcmp(h->agreement_id, o->agreement_id) != 0 || h->has_agreement_hash != o->has_hash ||
+	     (o->has_hash && sodium_memcmp(h->agreement_hash, o->agreement_hash, 32) != 0))) {
+		snprintf(why, n, "the answer's header names agreement '%.64s'%s, the request "
+			 "was under '%s' as we hold it", h->agreement_id,
+			 strcmp(h->agreement_id, o->agreement_id) == 0 ? " with another hash" : "",
+			 o->agreement_id);
+		return false;
+	}
+	return true;
+}
+
+/* See gw.h. */
+struct outreq *
+outbound_other_in_flight(struct gw *g, outreq_answer_fn on_answer, const char *request_id)
+{
+	for (struct outreq *o = g->out.reqs; o != NULL; o = o->next)
+		if (o->kind == OUT_OTHER && o->on_answer == on_answer &&
+		    strcmp(o->request_id, request_id) == 0)
+			return o;
+	return NULL;
+}
+
+/* See gw.h. */
 struct outreq *
 outbound_request(struct gw *g, const char *peer, const char *agreement_id, const uint8_t *hash,
 		 const Piugw__Body *body, const uint8_t *env, size_t env_len, const uint8_t *mid,
@@ -658,16 +687,8 @@ answer_acceptable(struct gw *g, const struct outreq *o, const struct envelope_he
 											 : "message of no known kind");
 		return false;
 	}
-	/* An Error may come from a rule before the agreement was read: its fields may be absent. */
-	if ((!is_error || h->agreement_id[0] != '\0' || h->has_agreement_hash) &&
-	    (strcmp(h->agreement_id, o->agreement_id) != 0 || h->has_agreement_hash != o->has_hash ||
-	     (o->has_hash && sodium_memcmp(h->agreement_hash, o->agreement_hash, 32) != 0))) {
-		snprintf(why, whylen, "the answer's header names agreement '%.64s'%s, the request "
-			 "was under '%s' as we hold it", h->agreement_id,
-			 strcmp(h->agreement_id, o->agreement_id) == 0 ? " with another hash" : "",
-			 o->agreement_id);
+	if (!outbound_reply_agreement_ok(o, h, is_error, why, whylen))
 		return false;
-	}
 	if (is_error)
 		return true;
 	pa = policy_agreement(g->policy, o->agreement_id);

@@ -122,7 +122,7 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 	Piugw__AuditRecord r = PIUGW__AUDIT_RECORD__INIT;
 	Piugw__Error e = PIUGW__ERROR__INIT;
 	const char *approval_ref = "";
-	char detail[300];
+	char detail[400], why[300];
 
 	a.peer = o->peer;
 	a.request_id = o->request_id;
@@ -135,16 +135,17 @@ on_answer(struct gw *g, struct outreq *o, const struct envelope_header *h, const
 	r.agreement_id = o->agreement_id;
 	r.message_id.data = o->mid;
 	r.message_id.len = sizeof(o->mid);
-	if (stale || strcmp(h->agreement_id, o->agreement_id) != 0 ||
+	snprintf(why, sizeof(why), "not a PENDING answer or an Error");
+	if (stale ||
+	    !outbound_reply_agreement_ok(o, h, b->kind_case == PIUGW__BODY__KIND_ERROR, why,
+					 sizeof(why)) ||
 	    (b->kind_case != PIUGW__BODY__KIND_ERROR &&
 	     (b->kind_case != PIUGW__BODY__KIND_QUERY_RESULT ||
 	      b->query_result->status != PIUGW__RESULT_STATUS__RESULT_PENDING ||
 	      b->query_result->n_matches > 0))) {
 		/* The first answer to an unmasking is PENDING (or an Error), nothing else. */
 		snprintf(detail, sizeof(detail), "%s's answer to an unmasking request was refused "
-			 "here: %s", o->peer,
-			 stale ? "it is outside the freshness window" : "not a PENDING answer or an Error "
-									"under the request's agreement");
+			 "here: %s", o->peer, stale ? "it is outside the freshness window" : why);
 		e.code = PIUGW__ERROR_CODE__ERROR_MALFORMED;
 		e.detail = detail;
 		a.outcome = PIUGW__OUTCOME__OUTCOME_BAD_ANSWER;
