@@ -21,6 +21,7 @@
 #include "config.h"
 #include "diag.h"
 #include "local.pb-c.h"
+#include "pbjson.h"
 #include "piugw/client.h"
 
 #define CLI_EXIT_OK 0
@@ -131,8 +132,6 @@ struct cli_local_opts {
 int cli_local_opts(const char *verb, int argc, char **argv, struct cli_local_opts *o,
 		   void (*usage)(FILE *));
 
-/* Any protobuf message as JSON (enum names, hex bytes, defaults left out). */
-json_t *cli_pb_json(const ProtobufCMessage *m);
 
 /* Match n of an answer or a notification, readable (partner text made safe). */
 void cli_print_match(const Piugw__Match *m, size_t n);

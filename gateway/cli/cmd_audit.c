@@ -472,6 +472,8 @@ print_record(struct show_ctx *c, const Piugw__AuditRecord *r)
 			json_object_set_new(j, "case", json_string(r->case_reference));
 		if (r->operator_[0])
 			json_object_set_new(j, "operator", json_string(r->operator_));
+		if (r->via[0])
+			json_object_set_new(j, "via", json_string(r->via));
 		if (r->purpose)
 			json_object_set_new(j, "purpose",
 					    json_string(vocab_name(vocab_purposes, (int)r->purpose)));
@@ -504,6 +506,8 @@ print_record(struct show_ctx *c, const Piugw__AuditRecord *r)
 		printf(" disclosed %s (%u records)", cats, r->record_count);
 	if (r->operator_[0])
 		printf(" by %s", cli_safe(r->operator_));
+	if (r->via[0])
+		printf(" (%s)", cli_safe(r->via));
 	if (r->detail[0])
 		printf(" %s", cli_safe(r->detail));
 	if (r->witnessed_seq)

@@ -285,7 +285,7 @@ place_main(int argc, char **argv)
 			  reply->lookouts->lookouts[i]->state !=
 				  PIUGW__LOOKOUT_STATE__LOOKOUT_STATE_SENDING;
 	if (json) {
-		ret = cli_json_print(cli_pb_json(&reply->lookouts->base));
+		ret = cli_json_print(pbjson(&reply->lookouts->base));
 	} else {
 		for (size_t i = 0; i < reply->lookouts->n_lookouts; i++) {
 			const Piugw__Lookout *l = reply->lookouts->lookouts[i];
@@ -360,7 +360,7 @@ list_main(int argc, char **argv)
 		shown = k;
 	}
 	if (json) {
-		ret = cli_json_print(cli_pb_json(&reply->lookouts->base));
+		ret = cli_json_print(pbjson(&reply->lookouts->base));
 	} else {
 		if (shown == 0)
 			printf("%s\n", ll.reference[0] ? "no such lookout"
@@ -393,7 +393,7 @@ withdraw_main(int argc, char **argv)
 	if ((ret = cli_call("lookout withdraw", o.config, o.api, &req, 320000, &reply)) != 0)
 		return ret;
 	if (o.json)
-		ret = cli_json_print(cli_pb_json(&reply->lookouts->base));
+		ret = cli_json_print(pbjson(&reply->lookouts->base));
 	else
 		for (size_t i = 0; i < reply->lookouts->n_lookouts; i++)
 			print_lookout(reply->lookouts->lookouts[i]);
@@ -456,7 +456,7 @@ print_alert(const Piugw__Alert *a)
 	if (n->match != NULL)
 		cli_print_match(n->match, 1);
 	{
-		json_t *j = cli_pb_json(&n->base);
+		json_t *j = pbjson(&n->base);
 		json_t *h = json_object_get(j, "handling_code"), *o = json_object_get(j, "onward_transfer");
 		printf("  handling %s, onward transfer %s\n", h ? json_string_value(h) : "?",
 		       o ? json_string_value(o) : "?");
@@ -511,7 +511,7 @@ alerts_main(int argc, char **argv)
 			    (int)wait_s * 1000 + 10000, &reply)) != 0)
 		return ret;
 	if (o.json) {
-		ret = cli_json_print(cli_pb_json(&reply->alerts->base));
+		ret = cli_json_print(pbjson(&reply->alerts->base));
 	} else {
 		if (reply->alerts->n_alerts == 0)
 			printf("%s\n", o.all ? "no alert" : "no new alert");

@@ -54,7 +54,7 @@ peers_main(int argc, char **argv)
 			ret = CLI_EXIT_FAILED;
 	}
 	if (o.json) {
-		int rc = cli_json_print(cli_pb_json(&reply->peers->base));
+		int rc = cli_json_print(pbjson(&reply->peers->base));
 		piugw_client_reply_free(&reply);
 		return rc != 0 ? rc : ret;
 	}
@@ -124,7 +124,7 @@ status_main(int argc, char **argv)
 	ret = (s->audit_problem != NULL && s->audit_problem[0] != '\0') || alarm ? CLI_EXIT_FAILED
 										  : CLI_EXIT_OK;
 	if (o.json) {
-		int rc = cli_json_print(cli_pb_json(&s->base));
+		int rc = cli_json_print(pbjson(&s->base));
 		piugw_client_reply_free(&reply);
 		return rc != 0 ? rc : ret;
 	}

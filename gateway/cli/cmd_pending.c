@@ -49,7 +49,7 @@ pending_main(int argc, char **argv)
 	if ((ret = cli_call("pending", o.config, o.api, &req, 10000, &reply)) != 0)
 		return ret;
 	if (o.json) {
-		ret = cli_json_print(cli_pb_json(&reply->pending->base));
+		ret = cli_json_print(pbjson(&reply->pending->base));
 		piugw_client_reply_free(&reply);
 		return ret;
 	}
@@ -128,7 +128,7 @@ decide(const char *verb, bool approve, int argc, char **argv)
 	if ((ret = cli_call(verb, o.config, o.api, &req, 30000, &reply)) != 0)
 		return ret;
 	if (o.json) {
-		ret = cli_json_print(cli_pb_json(&reply->decision->base));
+		ret = cli_json_print(pbjson(&reply->decision->base));
 	} else {
 		const Piugw__DecisionReply *r = reply->decision;
 		if (r->status == PIUGW__RESULT_STATUS__RESULT_DENIED)

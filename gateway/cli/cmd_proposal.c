@@ -184,7 +184,7 @@ print_proposal(const struct cli_local_opts *o, const Piugw__Proposal *p, json_t 
 			cur = held_agreement(o->config, a->id, &cur_path);
 	}
 	if (list != NULL) {
-		json_t *j = cli_pb_json(&p->base);
+		json_t *j = pbjson(&p->base);
 		if (j != NULL) {
 			json_object_del(j, "agreement");
 			json_object_set_new(j, "state", json_string(state_name(p->state)));

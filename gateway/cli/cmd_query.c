@@ -112,7 +112,7 @@ show_answer(struct shown *sh, const Piugw__PeerAnswer *a)
 	if (shown_already(sh, a->peer))
 		return;
 	if (sh->json) {
-		json_t *o = json_pack("{s:o}", "answer", cli_pb_json(&a->base));
+		json_t *o = json_pack("{s:o}", "answer", pbjson(&a->base));
 		char *t = json_dumps(o, JSON_COMPACT);
 		if (t != NULL)
 			printf("%s\n", t);
@@ -240,7 +240,7 @@ print_reply(const Piugw__LocalReply *r, bool json, bool stream, bool summarise, 
 			ret = CLI_EXIT_FAILED;
 	}
 	if (json && !stream) {
-		json_t *o = cli_pb_json(&qr->base);
+		json_t *o = pbjson(&qr->base);
 		if (summarise)
 			json_object_set_new(o, "summary", summary(qr, false));
 		int rc = cli_json_print(o);

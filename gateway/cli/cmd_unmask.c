@@ -117,7 +117,7 @@ unmask_main(int argc, char **argv)
 	if ((ret = cli_call("unmask", config, api, &req, 320000, &reply)) != 0)
 		return ret;
 	if (json) {
-		ret = cli_json_print(cli_pb_json(&reply->query->base));
+		ret = cli_json_print(pbjson(&reply->query->base));
 	} else {
 		ret = CLI_EXIT_OK;
 		for (size_t i = 0; i < reply->query->n_answers; i++)

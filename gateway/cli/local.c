@@ -161,153 +161,6 @@ cli_local_opts(const char *verb, int argc, char **argv, struct cli_local_opts *o
 	return 0;
 }
 
-/* The JSON name of an enum value: "RESULT_HIT" -> "hit", CATEGORY_* as in agreements. */
-static json_t *
-enum_json(const ProtobufCEnumDescriptor *ed, int v)
-{
-	static const char *prefixes[] = {"RESULT_STATUS_", "RESULT_", "OUTCOME_", "ERROR_",
-					 "PURPOSE_", "QUERY_TYPE_", "DISCLOSURE_", "HANDLING_",
-					 "ONWARD_TRANSFER_", "SELECTOR_", NULL};
-	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(ed, v);
-	char buf[64];
-	const char *n;
-	size_t i = 0;
-
-	if (ev == NULL)
-		return json_integer(v);
-	if (strcmp(ed->short_name, "Category") == 0)
-		return json_string(vocab_name(vocab_categories, v));
-	if (strcmp(ed->short_name, "ErrorCode") == 0)
-		return json_string(piugw_wire_error_name((enum piugw_wire_error)v));
-	n = ev->name;
-	for (const char **p = prefixes; *p != NULL; p++)
-		if (strncmp(n, *p, strlen(*p)) == 0) {
-			n += strlen(*p);
-			break;
-		}
-	for (; n[i] != '\0' && i + 1 < sizeof(buf); i++)
-		buf[i] = (char)tolower((unsigned char)n[i]);
-	buf[i] = '\0';
-	if (strcmp(ed->short_name, "HandlingCode") == 0 && i > 0)
-		buf[0] = 'H';
-	return json_string(buf);
-}
-
-static json_t *
-value_json(const ProtobufCFieldDescriptor *f, const void *p)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32: return json_integer(*(const int32_t *)p);
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32: return json_integer(*(const uint32_t *)p);
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64: return json_integer(*(const int64_t *)p);
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64: return json_integer((json_int_t) * (const uint64_t *)p);
-	case PROTOBUF_C_TYPE_FLOAT: return json_real(*(const float *)p);
-	case PROTOBUF_C_TYPE_DOUBLE: return json_real(*(const double *)p);
-	case PROTOBUF_C_TYPE_BOOL: return json_boolean(*(const protobuf_c_boolean *)p);
-	case PROTOBUF_C_TYPE_ENUM: return enum_json(f->descriptor, *(const int *)p);
-	case PROTOBUF_C_TYPE_STRING: {
-		const char *s = *(char *const *)p;
-		return json_string(s != NULL ? s : "");
-	}
-	case PROTOBUF_C_TYPE_BYTES: {
-		const ProtobufCBinaryData *b = p;
-		char *hex = malloc(2 * b->len + 1);
-		json_t *j;
-		if (hex == NULL)
-			return json_null();
-		sodium_bin2hex(hex, 2 * b->len + 1, b->data, b->len);
-		j = json_string(hex);
-		free(hex);
-		return j;
-	}
-	case PROTOBUF_C_TYPE_MESSAGE: {
-		const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
-		return m != NULL ? cli_pb_json(m) : json_null();
-	}
-	}
-	return json_null();
-}
-
-static size_t
-type_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE: return 8;
-	case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE: return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-	default: return 4;
-	}
-}
-
-static bool
-is_default(const ProtobufCFieldDescriptor *f, const void *p)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_STRING: {
-		const char *s = *(char *const *)p;
-		return s == NULL || *s == '\0';
-	}
-	case PROTOBUF_C_TYPE_BYTES: return ((const ProtobufCBinaryData *)p)->len == 0;
-	case PROTOBUF_C_TYPE_MESSAGE: return *(void *const *)p == NULL;
-	case PROTOBUF_C_TYPE_FLOAT: return *(const float *)p == 0;
-	case PROTOBUF_C_TYPE_DOUBLE: return *(const double *)p == 0;
-	case PROTOBUF_C_TYPE_BOOL: return !*(const protobuf_c_boolean *)p;
-	default: {
-		static const uint8_t zero[8];
-		return memcmp(p, zero, type_size(f)) == 0;
-	}
-	}
-}
-
-/* See cli.h. */
-json_t *
-cli_pb_json(const ProtobufCMessage *m)
-{
-	const ProtobufCMessageDescriptor *d = m->descriptor;
-	json_t *o = json_object();
-
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		const uint8_t *base = (const uint8_t *)m;
-		const void *p = base + f->offset;
-
-		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-			uint32_t which = *(const uint32_t *)(base + f->quantifier_offset);
-			if (which != f->id)
-				continue;
-		}
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n = *(const size_t *)(base + f->quantifier_offset);
-			const uint8_t *arr = *(const uint8_t *const *)p;
-			json_t *a;
-			if (n == 0)
-				continue;
-			a = json_array();
-			for (size_t k = 0; k < n; k++)
-				json_array_append_new(a, value_json(f, arr + k * type_size(f)));
-			json_object_set_new(o, f->name, a);
-			continue;
-		}
-		if (is_default(f, p) && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
-			continue;
-		json_object_set_new(o, f->name, value_json(f, p));
-	}
-	return o;
-}
-
 /* "k=v k=v" of a flat object's scalars, arrays joined with commas. */
 static void
 print_flat(const char *indent, const char *label, json_t *o)
@@ -363,7 +216,7 @@ cli_print_match(const Piugw__Match *m, size_t n)
 	for (size_t t = 0; t < m->n_matched_on; t++)
 		printf(" %s", cli_safe(m->matched_on[t]));
 	printf("\n");
-	j = cli_pb_json(&m->base);
+	j = pbjson(&m->base);
 	json_object_foreach(j, k, v) {
 		if (json_is_object(v))
 			print_flat("    ", k, v);
@@ -398,7 +251,7 @@ cli_print_answer(const Piugw__PeerAnswer *a)
 		printf("  %s\n", cli_safe(a->detail));
 	if (a->result != NULL) {
 		const Piugw__QueryResult *r = a->result;
-		json_t *rj = cli_pb_json(&r->base);
+		json_t *rj = pbjson(&r->base);
 		json_t *st = json_object_get(rj, "status");
 		printf("  %s", st ? json_string_value(st) : "?");
 		if (r->status == PIUGW__RESULT_STATUS__RESULT_PENDING)

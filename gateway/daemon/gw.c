@@ -169,10 +169,16 @@ gw_audit(struct gw *g, Piugw__AuditRecord *r, uint64_t *seqp)
 {
 	uint64_t seq = 0;
 	int rc = PIUGW_EINTERNAL;
+	char *via = r->via; /* put back: r may be the caller's to free */
 
+	/* A person's request made through a delegate: both are recorded. */
+	if (g->req_via != NULL && r->operator_ != NULL && r->operator_[0] != '\0' &&
+	    (r->via == NULL || r->via[0] == '\0'))
+		r->via = (char *)g->req_via;
 	/* A record whose digests the key holder could not make is not written. */
 	if (g->kh == NULL || keyholder_problem(g->kh) == NULL)
 		rc = audit_append(g->audit, r, &seq);
+	r->via = via;
 	if (rc != 0)
 		gw_log(GW_ERROR, "audit_append_failed", "error=%s", gw_esc(piugw_strerror(rc)));
 	if (seqp != NULL)

@@ -328,6 +328,9 @@ struct gw {
 	int64_t started_ms;
 	int64_t next_housekeeping_ms;
 	bool draining;
+	/* While a local request made through a delegate is handled: "via piugw-web[, system S,
+	 * user U]", set on the audit records of its operator (gw_audit); else NULL. */
+	const char *req_via;
 	bool stop;
 };
 

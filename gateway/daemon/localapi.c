@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,6 +288,31 @@ localapi_audit_purge_run(struct gw *g)
 	free(pg);
 }
 
+/* The values of a vocab set, into a new array (*np of them). */
+static int *
+set_values(vocab_set set, size_t *np)
+{
+	int *v = calloc(32, sizeof(*v));
+
+	*np = 0;
+	for (int i = 1; v != NULL && i < 32; i++)
+		if (set & VOCAB_BIT(i))
+			v[(*np)++] = i;
+	return v;
+}
+
+/* What we may ask under an agreement (t: its terms for our requests; NULL: none). */
+static void
+ask_terms(Piugw__AgreementStatus *a, const struct agreement_terms *t)
+{
+	if (t == NULL)
+		return;
+	a->ask_purposes = (Piugw__Purpose *)set_values(t->purposes, &a->n_ask_purposes);
+	a->ask_query_types = (Piugw__QueryType *)set_values(t->query_types, &a->n_ask_query_types);
+	a->ask_categories = (Piugw__Category *)set_values(t->categories, &a->n_ask_categories);
+	a->ask_justification_required = t->justification_required;
+}
+
 static void
 localapi_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 {
@@ -326,6 +352,7 @@ localapi_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 			memcpy(a->hash.data, pa->a->hash, AGREEMENT_HASH_BYTES);
 			a->hash.len = AGREEMENT_HASH_BYTES;
 		}
+		ask_terms(a, agreement_terms_for(pa->a, policy_config(pol)->id, pa->peer));
 		s->agreements[s->n_agreements++] = a;
 	}
 	s->peers = calloc(g->npeers + 1, sizeof(*s->peers));
@@ -355,6 +382,210 @@ localapi_status(struct gw *g, const uint8_t *rid, size_t rid_len)
 	piugw__status_reply__free_unpacked(s, NULL);
 }
 
+/* ---- requests made through a delegate ---- */
+
+/* 1 to 64 printable ASCII characters: what a log and an audit record may carry. */
+static bool
+plain_name(const char *s, size_t min)
+{
+	size_t n = strlen(s);
+
+	if (n < min || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/*
+ * A request with on_behalf_of: only from a delegate (the kernel's uid for
+ * the connection, *uidp), for an operator who is a user here, neither root
+ * nor the gateway's own user nor a delegate. On success *uidp is the
+ * operator's and via says through whom ("via piugw-web[, system S, user
+ * U]"); else false with why.
+ */
+static bool
+on_behalf(struct gw *g, const Piugw__OnBehalfOf *ob, uint32_t *uidp, char *via, size_t vn,
+	  char *why, size_t wn)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096], delegate[64];
+
+	gw_user_name(*uidp, delegate, sizeof(delegate));
+	if (!policy_is_delegate(g->policy, *uidp)) {
+		snprintf(why, wn, "%s may not act for another user: only piugwd.yaml delegates may "
+				  "(the user the kernel reports for the connection)", delegate);
+		return false;
+	}
+	if (!plain_name(ob->operator_, 1) || !plain_name(ob->system, 0) ||
+	    !plain_name(ob->end_user, 0) || (ob->system[0] == '\0') != (ob->end_user[0] == '\0')) {
+		snprintf(why, wn, "on_behalf_of needs an operator, and a system with its end user "
+				  "or neither, each 1 to 64 printable ASCII characters");
+		return false;
+	}
+	if (getpwnam_r(ob->operator_, &pw, buf, sizeof(buf), &res) != 0 || res == NULL) {
+		snprintf(why, wn, "there is no user '%s' on this machine to act for", ob->operator_);
+		return false;
+	}
+	if (policy_local_admin((uint32_t)pw.pw_uid) ||
+	    policy_is_delegate(g->policy, (uint32_t)pw.pw_uid)) {
+		snprintf(why, wn, "%s may not be acted for: root, the gateway's own user and the "
+				  "delegates act only for themselves", ob->operator_);
+		return false;
+	}
+	*uidp = (uint32_t)pw.pw_uid;
+	if (ob->system[0] != '\0')
+		snprintf(via, vn, "via %s, system %s, user %s", delegate, ob->system, ob->end_user);
+	else
+		snprintf(via, vn, "via %s", delegate);
+	return true;
+}
+
+/* ---- audit search by subject ---- */
+
+struct subject_scan {
+	uint8_t digest[AUDIT_DIGEST_BYTES];
+	Piugw__AuditRecord **recs; /* a ring of the newest limit */
+	size_t limit, n, next;
+	uint64_t scanned, matched;
+};
+
+static int
+subject_cb(const Piugw__AuditRecord *r, const char *seg, void *ctx)
+{
+	struct subject_scan *sc = ctx;
+	Piugw__AuditRecord *c;
+	bool hit = false;
+
+	(void)seg;
+	sc->scanned++;
+	for (size_t i = 0; i < r->n_subject_digests && !hit; i++)
+		hit = r->subject_digests[i].len == AUDIT_DIGEST_BYTES &&
+		      sodium_memcmp(r->subject_digests[i].data, sc->digest, AUDIT_DIGEST_BYTES) == 0;
+	if (!hit)
+		return 0;
+	sc->matched++;
+	/* A copy without what the caller has no use for: digests, hashes, signatures. */
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return PIUGW_ENOMEM;
+	piugw__audit_record__init(c);
+	c->seq = r->seq;
+	c->time_ms = r->time_ms;
+	c->event = r->event;
+	c->purpose = r->purpose;
+	c->offence = r->offence;
+	c->refusal = r->refusal;
+	c->record_count = r->record_count;
+	c->query_type = r->query_type;
+	c->outbound = r->outbound;
+	c->n_categories = r->n_categories;
+	c->categories = r->n_categories ? malloc(r->n_categories * sizeof(*c->categories)) : NULL;
+	if (c->categories != NULL)
+		memcpy(c->categories, r->categories, r->n_categories * sizeof(*c->categories));
+	else
+		c->n_categories = 0;
+	c->peer = strdup(r->peer);
+	c->agreement_id = strdup(r->agreement_id);
+	c->case_reference = strdup(r->case_reference);
+	c->operator_ = strdup(r->operator_);
+	c->detail = strdup(r->detail);
+	c->via = strdup(r->via);
+	c->gateway_id = strdup("");
+	if (c->peer == NULL || c->agreement_id == NULL || c->case_reference == NULL ||
+	    c->operator_ == NULL || c->detail == NULL || c->via == NULL || c->gateway_id == NULL) {
+		piugw__audit_record__free_unpacked(c, NULL);
+		return PIUGW_ENOMEM;
+	}
+	if (sc->recs[sc->next] != NULL)
+		piugw__audit_record__free_unpacked(sc->recs[sc->next], NULL);
+	sc->recs[sc->next] = c;
+	sc->next = (sc->next + 1) % sc->limit;
+	if (sc->n < sc->limit)
+		sc->n++;
+	return 0;
+}
+
+/*
+ * Every record about one person, found by the keyed digest the key holder
+ * makes: the caller (piugw-web for a DPO) never holds the audit key. The
+ * scan reads the log's segments from disk between two turns of the loop.
+ */
+static void
+localapi_audit_subject(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+		       const Piugw__LocalAuditSubject *as)
+{
+	Piugw__LocalReply reply = PIUGW__LOCAL_REPLY__INIT;
+	Piugw__AuditEventsReply aer = PIUGW__AUDIT_EVENTS_REPLY__INIT;
+	struct subject_scan sc = {0};
+	struct audit_digest_input in;
+	struct diag d;
+	char dir[PATH_MAX], who[64];
+	int rc;
+	bool doc = as->document[0] != '\0', name = as->surname[0] != '\0';
+
+	if (!policy_may_audit(g->policy, uid)) {
+		gw_user_name(uid, who, sizeof(who));
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
+				  "%s is not in a group of auditors (piugwd.yaml auditors): only they "
+				  "search the audit log by subject", who);
+		return;
+	}
+	if (doc == name || (doc && as->issuer[0] == '\0') ||
+	    (name && as->date_of_birth[0] == '\0')) {
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
+				  "give a document with its issuer, or a surname with a date of birth");
+		return;
+	}
+	if (doc)
+		audit_digest_input_document(as->issuer, as->document, &in);
+	else
+		audit_digest_input_name(as->surname, as->given_names, as->date_of_birth, &in);
+	if (gw_digests(g, &in, 1, &sc.digest) != 1) {
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
+				  "the key holder could not make the subject's digest");
+		return;
+	}
+	sc.limit = as->limit == 0 || as->limit > 10000 ? 1000 : as->limit;
+	if ((sc.recs = calloc(sc.limit, sizeof(*sc.recs))) == NULL) {
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "out of memory");
+		return;
+	}
+	diag_init(&d);
+	snprintf(dir, sizeof(dir), "%s/audit", policy_config(g->policy)->state_dir);
+	if ((rc = audit_scan(dir, subject_cb, &sc, &d)) != 0) {
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "reading the audit log: %s%s%s",
+				  piugw_strerror(rc), d.n > 0 ? ": " : "", d.n > 0 ? d.lines[0] : "");
+	} else {
+		/* The ring, oldest first. */
+		Piugw__AuditRecord **ordered = calloc(sc.n ? sc.n : 1, sizeof(*ordered));
+		if (ordered == NULL) {
+			reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "out of memory");
+		} else {
+			size_t first = sc.n < sc.limit ? 0 : sc.next;
+			for (size_t i = 0; i < sc.n; i++)
+				ordered[i] = sc.recs[(first + i) % sc.limit];
+			aer.records = ordered;
+			aer.n_records = sc.n;
+			aer.scanned = sc.scanned;
+			aer.truncated = sc.matched > sc.n;
+			reply.kind_case = PIUGW__LOCAL_REPLY__KIND_AUDIT_EVENTS;
+			reply.audit_events = &aer;
+			reply_local(g, rid, rid_len, &reply);
+			free(ordered);
+		}
+		gw_user_name(uid, who, sizeof(who));
+		gw_log(GW_INFO, "audit_subject_searched", "operator=%s scanned=%ju matched=%ju",
+		       gw_esc(who), (uintmax_t)sc.scanned, (uintmax_t)sc.matched);
+	}
+	for (size_t i = 0; i < sc.limit; i++)
+		if (sc.recs[i] != NULL)
+			piugw__audit_record__free_unpacked(sc.recs[i], NULL);
+	free(sc.recs);
+	sodium_memzero(&in, sizeof(in));
+	diag_clear(&d);
+}
+
 /* See gw.h. */
 bool
 localapi_handle(struct gw *g)
@@ -365,6 +596,7 @@ localapi_handle(struct gw *g)
 	const char *user;
 	uint64_t uid, tag = 0;
 	bool extra = false;
+	char via[220], why[300];
 	uint8_t caller[GW_CALLER_MAX];
 	size_t clen = 0;
 	bool got = false;
@@ -402,6 +634,16 @@ localapi_handle(struct gw *g)
 		goto out;
 	}
 	memcpy(caller + clen - sizeof(tag), &req->tag, sizeof(tag));
+	if (req->on_behalf_of != NULL) {
+		uint32_t u = (uint32_t)uid;
+		if (!on_behalf(g, req->on_behalf_of, &u, via, sizeof(via), why, sizeof(why))) {
+			gw_log(GW_WARN, "on_behalf_refused", "why=%s", gw_esc(why));
+			reply_local_error(g, caller, clen, PIUGW_WIRE_UNKNOWN_SENDER, "%s", why);
+			goto out;
+		}
+		uid = u;
+		g->req_via = via;
+	}
 	if (g->draining) {
 		reply_local_error(g, caller, clen, PIUGW_WIRE_INTERNAL,
 				  "the gateway is shutting down");
@@ -488,6 +730,9 @@ localapi_handle(struct gw *g)
 	case PIUGW__LOCAL_REQUEST__KIND_UNMASK:
 		unmask_local(g, caller, clen, (uint32_t)uid, req->unmask);
 		break;
+	case PIUGW__LOCAL_REQUEST__KIND_AUDIT_SUBJECT:
+		localapi_audit_subject(g, caller, clen, (uint32_t)uid, req->audit_subject);
+		break;
 	case PIUGW__LOCAL_REQUEST__KIND_APPROVE:
 	case PIUGW__LOCAL_REQUEST__KIND_DENY: {
 		bool approve = req->kind_case == PIUGW__LOCAL_REQUEST__KIND_APPROVE;
@@ -513,6 +758,7 @@ localapi_handle(struct gw *g)
 		break;
 	}
 out:
+	g->req_via = NULL;
 	/* reply's parts were heap-built by inbound_*: free them the protobuf-c way */
 	switch (reply.kind_case) {
 	case PIUGW__LOCAL_REPLY__KIND_PENDING:

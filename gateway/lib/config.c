@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,8 @@
 #include "yamlconf.h"
 
 static const char *const top_keys[] = {"gateway", "directory", "agreements", "state",
-				       "runtime", "local_api", "approvers", "authorisers", "limits", "metrics", "audit",
+				       "runtime", "local_api", "approvers", "authorisers", "auditors",
+				       "delegates", "limits", "metrics", "audit",
 				       "store", NULL};
 static const char *const gateway_keys[] = {"id", "listen", "certificate", NULL};
 static const char *const directory_keys[] = {"file", "signature", "secretariat_key", NULL};
@@ -29,58 +31,6 @@ static const char *const audit_keys[] = {"checkpoint_records", "checkpoint_secon
 					 "retention_days", "key_file", NULL};
 static const char *const store_keys[] = {"file", "retention_days", NULL};
 
-/* base/rel, or rel itself when absolute. */
-static char *
-join(const char *base, const char *rel)
-{
-	size_t n;
-	char *p;
-
-	if (rel[0] == '/' || base == NULL)
-		return strdup(rel);
-	n = strlen(base) + 1 + strlen(rel) + 1;
-	if ((p = malloc(n)) != NULL)
-		snprintf(p, n, "%s/%s", base, rel);
-	return p;
-}
-
-static char *
-dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *d;
-
-	if (slash == NULL)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	if ((d = malloc((size_t)(slash - path) + 1)) != NULL) {
-		memcpy(d, path, (size_t)(slash - path));
-		d[slash - path] = '\0';
-	}
-	return d;
-}
-
-/* A path value resolved against base; or def (also resolved) when absent. */
-static char *
-path_value(struct yconf *y, yaml_node_t *n, const char *what, const char *base, const char *def)
-{
-	char *raw, *p;
-
-	if (n == NULL)
-		return def != NULL ? yconf_mem(y, join(base, def)) : NULL;
-	if ((raw = yconf_strdup(y, n, what)) == NULL)
-		return NULL;
-	if (raw[0] == '\0') {
-		yconf_error(y, n, "%s is empty", what);
-		free(raw);
-		return NULL;
-	}
-	p = yconf_mem(y, join(base, raw));
-	free(raw);
-	return p;
-}
-
 static void
 u32_value(struct yconf *y, yaml_node_t *m, const char *key, uint64_t min, uint64_t max,
 	  uint32_t def, uint32_t *out)
@@ -91,45 +41,6 @@ u32_value(struct yconf *y, yaml_node_t *m, const char *key, uint64_t min, uint64
 	*out = def;
 	if (v != NULL && yconf_uint(y, v, key, min, max, &u))
 		*out = (uint32_t)u;
-}
-
-/*
- * A list of 1 to 16 group names (key: approvers, authorisers) into *vp and
- * *np; none given: nothing (what that means, why_none says).
- */
-static void
-read_groups(struct yconf *y, yaml_node_t *v, const char *key, const char *why_none, char ***vp,
-	    size_t *np)
-{
-	size_t n;
-
-	if (v == NULL || !yconf_seq(y, v, key))
-		return;
-	n = yconf_seq_len(v);
-	if (n == 0 || n > 16) {
-		yconf_error(y, v, "%s lists 1 to 16 groups (%s)", key, why_none);
-		return;
-	}
-	if ((*vp = yconf_mem(y, calloc(n, sizeof(**vp)))) == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *it = yconf_seq_at(y, v, i);
-		const char *grp;
-		size_t l;
-		if (it == NULL || !yconf_str(y, it, "group", &grp, &l))
-			continue;
-		if (l == 0 || l > 64 || strlen(grp) != l || memchr(grp, ':', l) != NULL) {
-			yconf_error(y, it, "'%.64s' is not a group name", grp);
-			continue;
-		}
-		/* A group dropped would let someone else decide: all or none. */
-		if (((*vp)[*np] = yconf_mem(y, strndup(grp, l))) == NULL)
-			continue;
-		if (getgrnam((*vp)[*np]) == NULL)
-			yconf_warn(y, it, "%s: there is no group '%s' on this machine (nobody in it "
-					  "may decide)", key, (*vp)[*np]);
-		(*np)++;
-	}
 }
 
 /* See config.h. */
@@ -147,7 +58,7 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 
 	*outp = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(path)) == NULL ||
-	    (base = dir_of(path)) == NULL) {
+	    (base = yconf_dir_of(path)) == NULL) {
 		ret = PIUGW_ENOMEM;
 		goto out;
 	}
@@ -178,26 +89,26 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 			if ((def = yconf_mem(&y, malloc(n))) != NULL)
 				snprintf(def, n, "certs/%s.cert_secret", c->id);
 		}
-		c->certificate = path_value(&y, yconf_get(&y, g, "certificate"), "certificate",
+		c->certificate = yconf_path(&y, yconf_get(&y, g, "certificate"), "certificate",
 					    base, def);
 	}
 	sec = yconf_get(&y, root, "directory");
 	if (sec != NULL)
 		yconf_map(&y, sec, "directory", directory_keys);
-	c->directory = path_value(&y, yconf_get(&y, sec, "file"), "directory file", base,
+	c->directory = yconf_path(&y, yconf_get(&y, sec, "file"), "directory file", base,
 				  "directory.yaml");
 	if ((v = yconf_get(&y, sec, "signature")) != NULL) {
-		c->directory_sig = path_value(&y, v, "directory signature", base, NULL);
+		c->directory_sig = yconf_path(&y, v, "directory signature", base, NULL);
 	} else if (c->directory != NULL) {
 		size_t n = strlen(c->directory) + sizeof(".minisig");
 		if ((c->directory_sig = yconf_mem(&y, malloc(n))) != NULL)
 			snprintf(c->directory_sig, n, "%s.minisig", c->directory);
 	}
-	c->secretariat_key = path_value(&y, yconf_get(&y, sec, "secretariat_key"),
+	c->secretariat_key = yconf_path(&y, yconf_get(&y, sec, "secretariat_key"),
 					"secretariat_key", base, "secretariat.pub");
-	c->agreements_dir = path_value(&y, yconf_get(&y, root, "agreements"), "agreements", base,
+	c->agreements_dir = yconf_path(&y, yconf_get(&y, root, "agreements"), "agreements", base,
 				       "agreements");
-	c->state_dir = path_value(&y, yconf_get(&y, root, "state"), "state", base,
+	c->state_dir = yconf_path(&y, yconf_get(&y, root, "state"), "state", base,
 				  "/var/lib/piugw");
 	if ((v = yconf_get(&y, root, "local_api")) != NULL) {
 		if ((c->local_api = yconf_strdup(&y, v, "local_api")) != NULL &&
@@ -209,7 +120,7 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 	 * The socket, the operators' only door, lives apart from the state,
 	 * which is closed to them: a folder whose group is the operators'.
 	 */
-	c->runtime_dir = path_value(&y, yconf_get(&y, root, "runtime"), "runtime", base,
+	c->runtime_dir = yconf_path(&y, yconf_get(&y, root, "runtime"), "runtime", base,
 				    "/run/piugw");
 	if (c->local_api == NULL && c->runtime_dir != NULL) {
 		size_t n = strlen(c->runtime_dir) + sizeof("ipc:///api.sock");
@@ -217,11 +128,18 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 			snprintf(c->local_api, n, "ipc://%s/api.sock", c->runtime_dir);
 	}
 
-	read_groups(&y, yconf_get(&y, root, "approvers"), "approvers",
-		    "leave it out to let every operator decide", &c->approvers, &c->napprovers);
-	read_groups(&y, yconf_get(&y, root, "authorisers"), "authorisers",
-		    "leave it out and nobody may authorise an unmasking", &c->authorisers,
-		    &c->nauthorisers);
+	yconf_names(&y, yconf_get(&y, root, "approvers"), "approvers",
+		   "leave it out to let every operator decide", false, &c->approvers,
+		   &c->napprovers);
+	yconf_names(&y, yconf_get(&y, root, "authorisers"), "authorisers",
+		   "leave it out and nobody may authorise an unmasking", false, &c->authorisers,
+		   &c->nauthorisers);
+	yconf_names(&y, yconf_get(&y, root, "auditors"), "auditors",
+		   "leave it out and only root and the gateway's user may", false, &c->auditors,
+		   &c->nauditors);
+	yconf_names(&y, yconf_get(&y, root, "delegates"), "delegates",
+		   "leave it out and nobody may act for another user", true, &c->delegates,
+		   &c->ndelegates);
 
 	sec = yconf_get(&y, root, "limits");
 	if (sec != NULL)
@@ -255,13 +173,13 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 	u32_value(&y, sec, "checkpoint_records", 1, 1000000, 1000, &c->audit_checkpoint_records);
 	u32_value(&y, sec, "checkpoint_seconds", 1, 86400, 60, &c->audit_checkpoint_seconds);
 	u32_value(&y, sec, "retention_days", 1, 36500, 1826, &c->audit_retention_days);
-	c->audit_key_file = path_value(&y, yconf_get(&y, sec, "key_file"), "audit key file",
+	c->audit_key_file = yconf_path(&y, yconf_get(&y, sec, "key_file"), "audit key file",
 				       c->state_dir, "audit.key");
 
 	sec = yconf_get(&y, root, "store");
 	if (sec != NULL)
 		yconf_map(&y, sec, "store", store_keys);
-	c->store_file = path_value(&y, yconf_get(&y, sec, "file"), "store file", c->state_dir,
+	c->store_file = yconf_path(&y, yconf_get(&y, sec, "file"), "store file", c->state_dir,
 				   "store.db");
 	u32_value(&y, sec, "retention_days", 1, 36500, 1826, &c->store_retention_days);
 
@@ -330,6 +248,12 @@ config_free(struct config **cp)
 	for (size_t i = 0; i < c->nauthorisers; i++)
 		free(c->authorisers[i]);
 	free(c->authorisers);
+	for (size_t i = 0; i < c->nauditors; i++)
+		free(c->auditors[i]);
+	free(c->auditors);
+	for (size_t i = 0; i < c->ndelegates; i++)
+		free(c->delegates[i]);
+	free(c->delegates);
 	free(c);
 	*cp = NULL;
 }

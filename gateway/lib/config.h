@@ -15,6 +15,10 @@
  *   local_api: ipc:///run/piugw/api.sock  # default: ipc://<runtime>/api.sock
  *   approvers: [piugw-approvers]        # default: every operator of the local API
  *   authorisers: [piugw-authorisers]    # who records an authority's decision to unmask; default: nobody
+ *   auditors: [piugw-dpo]               # who may search the audit log by subject over the
+ *                                       # local API; default: only root and the gateway's user
+ *   delegates: [piugw-web]              # users whose requests may name the operator they act
+ *                                       # for (piugw-web); default: none
  *   limits:
  *     max_message_bytes: 1048576          # ZMQ_MAXMSGSIZE
  *     freshness_seconds: 300
@@ -73,6 +77,10 @@ struct config {
 	size_t napprovers;    /* 0: every operator (and always root and the gateway's user) */
 	char **authorisers;   /* groups whose members may authorise an unmasking (Art 12(3)) */
 	size_t nauthorisers;  /* 0: nobody may (root and the gateway's user neither) */
+	char **auditors;      /* groups whose members may search the audit log by subject */
+	size_t nauditors;     /* 0: only root and the gateway's user */
+	char **delegates;     /* users who may act for an operator (LocalRequest.on_behalf_of) */
+	size_t ndelegates;
 	uint64_t max_message_bytes;
 	uint32_t freshness_seconds;
 	uint32_t query_deadline_seconds;

@@ -1108,6 +1108,29 @@ policy_may_authorise(const struct policy *p, uint32_t uid)
 }
 
 /* See policy.h. */
+bool
+policy_may_audit(const struct policy *p, uint32_t uid)
+{
+	return policy_local_admin(uid) || in_groups(uid, p->cfg->auditors, p->cfg->nauditors);
+}
+
+/* See policy.h. */
+bool
+policy_is_delegate(const struct policy *p, uint32_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (p->cfg->ndelegates == 0 || getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) != 0 ||
+	    res == NULL)
+		return false;
+	for (size_t i = 0; i < p->cfg->ndelegates; i++)
+		if (strcmp(p->cfg->delegates[i], pw.pw_name) == 0)
+			return true;
+	return false;
+}
+
+/* See policy.h. */
 int
 policy_agreement_check(const struct policy *p, const char *agreement_id, const char *peer,
 		       const uint8_t *hash, const char *requester, const char *responder,

@@ -147,6 +147,16 @@ bool policy_may_decide(const struct policy *p, uint32_t uid);
  * none are configured.
  */
 bool policy_may_authorise(const struct policy *p, uint32_t uid);
+/*
+ * May this local user search the audit log by subject over the local API?
+ * A local admin, or a member of one of the auditors' groups.
+ */
+bool policy_may_audit(const struct policy *p, uint32_t uid);
+/*
+ * Is this local user one of piugwd.yaml's delegates, whose requests may
+ * name the operator they act for (piugw-web)? Unknown users: no.
+ */
+bool policy_is_delegate(const struct policy *p, uint32_t uid);
 
 /*
  * The agreement agreement_id with peer, for a request that is no Query (a

@@ -4,6 +4,8 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <stdarg.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -721,4 +723,102 @@ yconf_rewrite(struct yconf *y, yconf_subst_fn f, void *ctx, char **outp, size_t 
 		return rc;
 	rc = emit_tree(&e, y, yconf_root(y), NULL, 0, f, ctx);
 	return yconf_emit_end(&e, &o, rc, outp, lenp);
+}
+
+/* ---- paths ---- */
+
+/* See yamlconf.h. */
+char *
+yconf_join(const char *base, const char *rel)
+{
+	size_t n;
+	char *p;
+
+	if (rel[0] == '/' || base == NULL)
+		return strdup(rel);
+	n = strlen(base) + 1 + strlen(rel) + 1;
+	if ((p = malloc(n)) != NULL)
+		snprintf(p, n, "%s/%s", base, rel);
+	return p;
+}
+
+/* See yamlconf.h. */
+char *
+yconf_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *d;
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	if ((d = malloc((size_t)(slash - path) + 1)) != NULL) {
+		memcpy(d, path, (size_t)(slash - path));
+		d[slash - path] = '\0';
+	}
+	return d;
+}
+
+/* See yamlconf.h. */
+char *
+yconf_path(struct yconf *y, yaml_node_t *n, const char *what, const char *base, const char *def)
+{
+	char *raw, *p;
+
+	if (n == NULL)
+		return def != NULL ? yconf_mem(y, yconf_join(base, def)) : NULL;
+	if ((raw = yconf_strdup(y, n, what)) == NULL)
+		return NULL;
+	if (raw[0] == '\0') {
+		yconf_error(y, n, "%s is empty", what);
+		free(raw);
+		return NULL;
+	}
+	p = yconf_mem(y, yconf_join(base, raw));
+	free(raw);
+	return p;
+}
+
+/* ---- users and groups ---- */
+
+/* See yamlconf.h. */
+void
+yconf_names(struct yconf *y, yaml_node_t *v, const char *key, const char *why_none, bool users,
+	   char ***vp, size_t *np)
+{
+	const char *what = users ? "user" : "group";
+
+	size_t n;
+
+	if (v == NULL || !yconf_seq(y, v, key))
+		return;
+	n = yconf_seq_len(v);
+	if (n == 0 || n > 16) {
+		yconf_error(y, v, "%s lists 1 to 16 %ss (%s)", key, what, why_none);
+		return;
+	}
+	if ((*vp = yconf_mem(y, calloc(n, sizeof(**vp)))) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *it = yconf_seq_at(y, v, i);
+		const char *grp;
+		size_t l;
+		if (it == NULL || !yconf_str(y, it, what, &grp, &l))
+			continue;
+		if (l == 0 || l > 64 || strlen(grp) != l || memchr(grp, ':', l) != NULL) {
+			yconf_error(y, it, "'%.64s' is not a %s name", grp, what);
+			continue;
+		}
+		/* A group dropped would let someone else decide: all or none. */
+		if (((*vp)[*np] = yconf_mem(y, strndup(grp, l))) == NULL)
+			continue;
+		if (users && getpwnam((*vp)[*np]) == NULL)
+			yconf_warn(y, it, "%s: there is no user '%s' on this machine", key,
+				   (*vp)[*np]);
+		else if (!users && getgrnam((*vp)[*np]) == NULL)
+			yconf_warn(y, it, "%s: there is no group '%s' on this machine (nobody in it "
+					  "may decide)", key, (*vp)[*np]);
+		(*np)++;
+	}
 }

@@ -137,4 +137,28 @@ bool yconf_word_set(struct yconf *y, yaml_node_t *n, const char *what, const str
 /* Copy a string value into a new malloc'd string (NULL on failure). */
 char *yconf_strdup(struct yconf *y, yaml_node_t *n, const char *what);
 
+/* ---- paths ---- */
+
+/* base/rel, or rel itself when absolute or base is NULL (malloc'd; NULL: no memory). */
+char *yconf_join(const char *base, const char *rel);
+/* The directory part of path ("." for none), malloc'd. */
+char *yconf_dir_of(const char *path);
+/*
+ * A path value at n resolved against base; or def (also resolved) when n is
+ * NULL; NULL after reporting an empty or non-string value.
+ */
+char *yconf_path(struct yconf *y, yaml_node_t *n, const char *what, const char *base,
+		 const char *def);
+
+/* ---- users and groups ---- */
+
+/*
+ * A list of 1 to 16 group names (or with users, user names) at v (NULL:
+ * nothing) into *vp and *np, each malloc'd; an empty or longer list is an
+ * error saying why_none (what leaving the key out means). A name that does
+ * not exist on this machine is a warning.
+ */
+void yconf_names(struct yconf *y, yaml_node_t *v, const char *key, const char *why_none,
+		 bool users, char ***vp, size_t *np);
+
 #endif /* PIUGW_YAMLCONF_H */

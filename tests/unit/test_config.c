@@ -86,6 +86,27 @@ approvers(void **state)
 	diag_clear(&d);
 }
 
+/* Delegates are users (piugw-web), auditors groups; both are checked like approvers. */
+static void
+delegates_and_auditors(void **state)
+{
+	(void)state;
+	const char *text = "gateway:\n  id: XA-PIU\n  listen: tcp://h:1\n"
+			   "delegates: [root, no-such-user-here]\nauditors: [root]\n";
+	struct config *c = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(config_parse(text, strlen(text), "p.yaml", &c, &d), 0);
+	assert_int_equal(c->ndelegates, 2);
+	assert_string_equal(c->delegates[1], "no-such-user-here");
+	assert_true(tu_diag_has(&d, "delegates: there is no user 'no-such-user-here'"));
+	assert_int_equal(c->nauditors, 1);
+	assert_string_equal(c->auditors[0], "root");
+	config_free(&c);
+	diag_clear(&d);
+}
+
 static void
 mistakes(void **state)
 {
@@ -113,6 +134,10 @@ mistakes(void **state)
 		 "'a:b' is not a group name"},
 		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\napprovers: \"root\"\n",
 		 "approvers"},
+		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\ndelegates: []\n",
+		 "delegates lists 1 to 16 users (leave it out and nobody may act for another user)"},
+		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\ndelegates: ['a:b']\n",
+		 "'a:b' is not a user name"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -136,6 +161,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults_and_relative_paths),
+		cmocka_unit_test(delegates_and_auditors),
 		cmocka_unit_test(mistakes),
 		cmocka_unit_test(approvers),
 	};
