@@ -506,6 +506,25 @@ subject_cb(const Piugw__AuditRecord *r, const char *seg, void *ctx)
 	return 0;
 }
 
+/* Whoever looks into a person's history is in it from then on. */
+static int
+subject_audit(struct gw *g, uint32_t uid, uint8_t digest[AUDIT_DIGEST_BYTES], uint64_t matched,
+	      bool doc)
+{
+	Piugw__AuditRecord rec = PIUGW__AUDIT_RECORD__INIT;
+	ProtobufCBinaryData dv = {AUDIT_DIGEST_BYTES, digest};
+	char who[64];
+
+	gw_user_name(uid, who, sizeof(who));
+	rec.event = PIUGW__AUDIT_EVENT__AUDIT_SUBJECT_SEARCHED;
+	rec.operator_ = who;
+	rec.subject_digests = &dv;
+	rec.n_subject_digests = 1;
+	rec.record_count = (uint32_t)(matched > UINT32_MAX ? UINT32_MAX : matched);
+	rec.detail = (char *)(doc ? "by document" : "by name and date of birth");
+	return gw_audit(g, &rec, NULL);
+}
+
 /*
  * Every record about one person, found by the keyed digest the key holder
  * makes: the caller (piugw-web for a DPO) never holds the audit key. The
@@ -556,6 +575,9 @@ localapi_audit_subject(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_
 	if ((rc = audit_scan(dir, subject_cb, &sc, &d)) != 0) {
 		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "reading the audit log: %s%s%s",
 				  piugw_strerror(rc), d.n > 0 ? ": " : "", d.n > 0 ? d.lines[0] : "");
+	} else if (subject_audit(g, uid, sc.digest, sc.matched, doc) != 0) {
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
+				  "the audit log cannot record the search: nothing is shown");
 	} else {
 		/* The ring, oldest first. */
 		Piugw__AuditRecord **ordered = calloc(sc.n ? sc.n : 1, sizeof(*ordered));

@@ -1850,6 +1850,7 @@ audit_event_name(int event)
 	case PIUGW__AUDIT_EVENT__AUDIT_NOTIFICATION_ACKNOWLEDGED: return "notification acknowledged";
 	case PIUGW__AUDIT_EVENT__AUDIT_UNMASK_REQUESTED: return "unmask requested";
 	case PIUGW__AUDIT_EVENT__AUDIT_UNMASK_DECIDED: return "unmask decided";
+	case PIUGW__AUDIT_EVENT__AUDIT_SUBJECT_SEARCHED: return "subject searched";
 	default: return "?";
 	}
 }

@@ -36,4 +36,15 @@ check "retention: creates nothing others may read" grep -q '^UMask=0077$' "$ret"
 check "retention: the store" grep -q '^ExecStart=/usr/bin/piugw store purge -c /etc/piugw/piugwd.yaml$' "$ret"
 check "retention: the audit log" grep -q '^ExecStart=/usr/bin/piugw audit purge -c /etc/piugw/piugwd.yaml$' "$ret"
 check "retention: a daily timer that catches up" sh -c "grep -q '^OnCalendar=daily' '$top/deploy/systemd/piugw-retention.timer' && grep -q '^Persistent=true' '$top/deploy/systemd/piugw-retention.timer'"
+# The web console's unit: its own user, which reaches the local API and
+# PAM's shadow passwords through its groups and nothing else.
+web=$top/deploy/systemd/piugw-web.service
+systemd-analyze security --offline=yes --no-pager "$web" >"$dir/out" 2>"$dir/err"
+level=$(sed -n 's/.*Overall exposure level for piugw-web.service: \([0-9.]*\).*/\1/p' "$dir/out")
+echo "piugw-web exposure: ${level:-?}"
+check "piugw-web.service: exposure 2.0 or less" awk -v l="${level:-99}" 'BEGIN { exit !(l <= 2.0) }'
+check "piugw-web.service: its own user" grep -q '^User=piugw-web$' "$web"
+check "piugw-web.service: the operators' group and shadow" grep -q '^SupplementaryGroups=piugw shadow$' "$web"
+check "piugw-web.service: checks its configuration first" grep -q '^ExecStartPre=/usr/sbin/piugw-web --check' "$web"
+check "piugw-web.service: no capabilities, no new privileges" sh -c "grep -q '^CapabilityBoundingSet=\$' '$web' && grep -q '^NoNewPrivileges=yes\$' '$web'"
 finish
