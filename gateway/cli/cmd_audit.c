@@ -623,12 +623,13 @@ out:
 
 /* ---- report ---- */
 
-static int
-report_cb(const Piugw__AuditRecord *r, const char *seg, void *ctx)
+/* report_make's check of the log against the anchor state.db keeps (verify_anchor). */
+static void
+report_anchor(void *ctx, const char *dir, struct audit_verify_report *rep, struct diag *d)
 {
-	(void)seg;
-	report_add(ctx, r);
-	return 0;
+	uint64_t anchor = 0;
+
+	verify_anchor(ctx, dir, rep, &anchor, d);
 }
 
 static int
@@ -638,13 +639,10 @@ cmd_report(struct aopts *o)
 	char *dir = NULL, *cert = NULL, *buf = NULL;
 	struct keys_public pub;
 	struct audit_verify_report rep;
-	struct report *r = NULL;
 	struct diag d;
 	json_t *j = NULL;
-	uint8_t head[32] = {0};
-	uint64_t anchor = 0, first = 0, last = 0;
+	uint64_t first = 0, last = 0;
 	size_t len = 0;
-	FILE *mem = NULL;
 	const char *format = o->format != NULL ? o->format : "html";
 	int64_t to = o->to_ms != 0 ? o->to_ms : (cli_now_ms() / 86400000) * 86400000;
 	int rc, ret = CLI_EXIT_USAGE;
@@ -670,53 +668,21 @@ cmd_report(struct aopts *o)
 		cli_print_diag("audit report", &d);
 		goto out;
 	}
-	/* Only from a log that verifies: the figures are as good as the log. */
-	rc = audit_verify(dir, &pub, 0, &rep, &d);
-	if (rc != 0 && rc != PIUGW_EAUDITBROKEN) {
-		cli_print_diag("audit report", &d);
-		ret = cli_exit_for(rc);
-		goto out;
-	}
-	if (rc == 0 && cfg != NULL)
-		verify_anchor(cfg, dir, &rep, &anchor, &d);
-	if (rep.verdict == AUDIT_BROKEN) {
+	rc = report_make(dir, &pub, o->from_ms, to + 86400000, format, cli_now_ms(),
+			 cfg != NULL ? report_anchor : NULL, cfg, &buf, &len, &rep, &first, &last, &j,
+			 &d);
+	if (rc == PIUGW_EAUDITBROKEN) {
 		fprintf(stderr, "piugw audit report: %s: BROKEN at record %ju: %s; no report is made "
 			"from a log that does not verify (piugw audit verify)\n", dir,
 			(uintmax_t)rep.bad_seq, cli_safe(rep.problem));
 		ret = CLI_EXIT_FAILED;
 		goto out;
 	}
-	if ((rc = report_new(o->from_ms, to + 86400000, &r)) != 0 ||
-	    (rc = audit_scan(dir, report_cb, r, &d)) != 0) {
-		cli_print_diag("audit report", &d);
-		ret = cli_exit_for(rc != 0 ? rc : PIUGW_ENOMEM);
-		goto out;
-	}
-	report_range(r, &first, &last);
-	if (last > 0 && (rc = audit_record_hash(dir, last, head, &d)) != 0) {
+	if (rc != 0) {
 		cli_print_diag("audit report", &d);
 		ret = cli_exit_for(rc);
 		goto out;
 	}
-	if ((j = report_json(r, pub.id, &rep, head, cli_now_ms())) == NULL ||
-	    (mem = open_memstream(&buf, &len)) == NULL) {
-		ret = cli_exit_for(PIUGW_ENOMEM);
-		goto out;
-	}
-	if (strcmp(format, "json") == 0)
-		rc = json_dumpf(j, mem, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 && fputc('\n', mem) != EOF
-			     ? 0
-			     : PIUGW_ESYSTEM;
-	else if (strcmp(format, "csv") == 0)
-		rc = report_write_csv(j, mem);
-	else
-		rc = report_write_html(j, mem);
-	if (fclose(mem) != 0 || rc != 0) {
-		mem = NULL;
-		ret = cli_exit_for(PIUGW_ESYSTEM);
-		goto out;
-	}
-	mem = NULL;
 	if (o->out != NULL) {
 		if ((rc = fileio_replace(o->out, buf, len, 0644, &d)) != 0) {
 			cli_print_diag("audit report", &d);
@@ -745,11 +711,8 @@ cmd_report(struct aopts *o)
 		ret = CLI_EXIT_OK;
 	}
 out:
-	if (mem != NULL)
-		fclose(mem);
 	free(buf);
 	json_decref(j);
-	report_free(&r);
 	free(dir);
 	free(cert);
 	config_free(&cfg);

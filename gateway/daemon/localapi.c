@@ -22,6 +22,7 @@
 #include "disclose.h"
 #include "gw.h"
 #include "num.h"
+#include "report.h"
 #include "piugw/error.h"
 #include "vocab.h"
 
@@ -608,6 +609,78 @@ localapi_audit_subject(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_
 	diag_clear(&d);
 }
 
+/*
+ * The oversight report of a period, for piugw-web's DPO: the log verified,
+ * counted and rendered here, between two turns of the loop (it reads the
+ * whole log: `piugw audit report` on the gateway is the way for long logs).
+ */
+static void
+localapi_audit_report(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+		      const Piugw__LocalAuditReport *ar)
+{
+	Piugw__LocalReply reply = PIUGW__LOCAL_REPLY__INIT;
+	Piugw__AuditReportReply rr = PIUGW__AUDIT_REPORT_REPLY__INIT;
+	struct audit_verify_report vr;
+	const char *format = ar->format[0] != '\0' ? ar->format : "html";
+	int64_t now = gw_now_ms(), t0 = now;
+	int32_t from, to;
+	char dir[PATH_MAX], who[64], *buf = NULL;
+	size_t len = 0;
+	struct diag d;
+	int rc;
+
+	gw_user_name(uid, who, sizeof(who));
+	if (!policy_may_audit(g->policy, uid)) {
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_UNKNOWN_SENDER,
+				  "%s is not in a group of auditors (piugwd.yaml auditors): only they "
+				  "make the oversight report here", who);
+		return;
+	}
+	if (!num_parse_date(ar->from, strlen(ar->from), &from) ||
+	    (ar->to[0] != '\0' && !num_parse_date(ar->to, strlen(ar->to), &to))) {
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED,
+				  "the period is two dates, from and to (YYYY-MM-DD)");
+		return;
+	}
+	if (ar->to[0] == '\0')
+		to = num_day_of_ms(now) - 1;
+	if (to < from || (strcmp(format, "html") != 0 && strcmp(format, "csv") != 0 &&
+			  strcmp(format, "json") != 0)) {
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_MALFORMED, "%s",
+				  to < from ? "the period ends before it starts"
+					    : "the format is html, csv or json");
+		return;
+	}
+	diag_init(&d);
+	snprintf(dir, sizeof(dir), "%s/audit", policy_config(g->policy)->state_dir);
+	rc = report_make(dir, keys_secret_public(g->keys), (int64_t)from * 86400000,
+			 ((int64_t)to + 1) * 86400000, format, now, NULL, NULL, &buf, &len, &vr,
+			 &rr.first_seq, &rr.last_seq, NULL, &d);
+	if (rc == PIUGW_EAUDITBROKEN) {
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL,
+				  "the audit log does not verify (BROKEN at record %ju): no report is "
+				  "made from it (piugw audit verify)", (uintmax_t)vr.bad_seq);
+	} else if (rc != 0) {
+		reply_local_error(g, rid, rid_len, PIUGW_WIRE_INTERNAL, "the report: %s%s%s",
+				  piugw_strerror(rc), d.n > 0 ? ": " : "", d.n > 0 ? d.lines[0] : "");
+	} else {
+		rr.content.data = (uint8_t *)buf;
+		rr.content.len = len;
+		rr.media_type = (char *)(strcmp(format, "html") == 0  ? "text/html; charset=utf-8"
+					 : strcmp(format, "csv") == 0 ? "text/csv; charset=utf-8"
+								      : "application/json");
+		rr.verdict = (char *)(vr.verdict == AUDIT_COMPLETE ? "complete" : "intact up to its last record (the log is open)");
+		reply.kind_case = PIUGW__LOCAL_REPLY__KIND_AUDIT_REPORT;
+		reply.audit_report = &rr;
+		reply_local(g, rid, rid_len, &reply);
+		gw_log(GW_INFO, "audit_report_made", "operator=%s format=%s records=%ju-%ju ms=%lld",
+		       gw_esc(who), format, (uintmax_t)rr.first_seq, (uintmax_t)rr.last_seq,
+		       (long long)(gw_now_ms() - t0));
+	}
+	free(buf);
+	diag_clear(&d);
+}
+
 /* See gw.h. */
 bool
 localapi_handle(struct gw *g)
@@ -751,6 +824,9 @@ localapi_handle(struct gw *g)
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_UNMASK:
 		unmask_local(g, caller, clen, (uint32_t)uid, req->unmask);
+		break;
+	case PIUGW__LOCAL_REQUEST__KIND_AUDIT_REPORT:
+		localapi_audit_report(g, caller, clen, (uint32_t)uid, req->audit_report);
 		break;
 	case PIUGW__LOCAL_REQUEST__KIND_AUDIT_SUBJECT:
 		localapi_audit_subject(g, caller, clen, (uint32_t)uid, req->audit_subject);

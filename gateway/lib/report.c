@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "body.pb-c.h"
+#include "keys.h"
 #include "piugw/error.h"
 #include "report.h"
 #include "vocab.h"
@@ -837,4 +838,77 @@ report_write_csv(const json_t *j, FILE *f)
 		csv_walk(f, "answer_time_histogram", "", path, v);
 	}
 	return ferror(f) ? PIUGW_ESYSTEM : 0;
+}
+
+static int
+report_cb(const Piugw__AuditRecord *rec, const char *seg, void *ctx)
+{
+	(void)seg;
+	report_add(ctx, rec);
+	return 0;
+}
+
+/* See report.h. */
+int
+report_make(const char *dir, const struct keys_public *pub, int64_t from_ms, int64_t to_ms,
+	    const char *format, int64_t now_ms, report_verified_fn verified, void *ctx,
+	    char **bufp, size_t *lenp, struct audit_verify_report *vr, uint64_t *firstp,
+	    uint64_t *lastp, json_t **jsonp, struct diag *d)
+{
+	struct report *r = NULL;
+	json_t *j = NULL;
+	uint8_t head[32] = {0};
+	FILE *mem = NULL;
+	int rc;
+
+	*bufp = NULL;
+	*lenp = 0;
+	*firstp = *lastp = 0;
+	if (jsonp != NULL)
+		*jsonp = NULL;
+	if (strcmp(format, "html") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)
+		return PIUGW_EINVAL;
+	/* Only from a log that verifies: the figures are as good as the log. */
+	rc = audit_verify(dir, pub, 0, vr, d);
+	if (rc != 0 && rc != PIUGW_EAUDITBROKEN)
+		return rc;
+	if (rc == 0 && verified != NULL)
+		verified(ctx, dir, vr, d);
+	if (vr->verdict == AUDIT_BROKEN)
+		return PIUGW_EAUDITBROKEN;
+	if ((rc = report_new(from_ms, to_ms, &r)) != 0 || (rc = audit_scan(dir, report_cb, r, d)) != 0)
+		goto out;
+	report_range(r, firstp, lastp);
+	if (*lastp > 0 && (rc = audit_record_hash(dir, *lastp, head, d)) != 0)
+		goto out;
+	if ((j = report_json(r, pub->id, vr, head, now_ms)) == NULL ||
+	    (mem = open_memstream(bufp, lenp)) == NULL) {
+		rc = PIUGW_ENOMEM;
+		goto out;
+	}
+	if (strcmp(format, "json") == 0)
+		rc = json_dumpf(j, mem, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 && fputc('\n', mem) != EOF
+			     ? 0
+			     : PIUGW_ESYSTEM;
+	else if (strcmp(format, "csv") == 0)
+		rc = report_write_csv(j, mem);
+	else
+		rc = report_write_html(j, mem);
+	if (fclose(mem) != 0 && rc == 0)
+		rc = PIUGW_ESYSTEM;
+	mem = NULL;
+out:
+	if (mem != NULL)
+		fclose(mem);
+	if (rc != 0) {
+		free(*bufp);
+		*bufp = NULL;
+		*lenp = 0;
+	}
+	if (rc == 0 && jsonp != NULL)
+		*jsonp = j;
+	else
+		json_decref(j);
+	report_free(&r);
+	return rc;
 }

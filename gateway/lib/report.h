@@ -54,4 +54,20 @@ json_t *report_json(const struct report *r, const char *gateway,
 int report_write_csv(const json_t *j, FILE *f);
 int report_write_html(const json_t *j, FILE *f);
 
+/*
+ * The whole of it, as `piugw audit report` and piugwd (for piugw-web) make
+ * it: verify the log in dir against pub (then verified(ctx, ...), if not
+ * NULL, may mark it broken, e.g. behind its anchor in state.db), refuse a
+ * broken one (PIUGW_EAUDITBROKEN, *vr saying where), take the records of
+ * [from_ms, to_ms), and render them as format ("html", "csv", "json") into
+ * *bufp (malloc'd, *lenp bytes). *firstp and *lastp: the records covered.
+ */
+struct keys_public;
+typedef void (*report_verified_fn)(void *ctx, const char *dir, struct audit_verify_report *vr,
+				   struct diag *d);
+int report_make(const char *dir, const struct keys_public *pub, int64_t from_ms, int64_t to_ms,
+		const char *format, int64_t now_ms, report_verified_fn verified, void *ctx,
+		char **bufp, size_t *lenp, struct audit_verify_report *vr, uint64_t *firstp,
+		uint64_t *lastp, json_t **jsonp, struct diag *d);
+
 #endif /* PIUGW_REPORT_H */

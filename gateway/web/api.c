@@ -790,6 +790,50 @@ audit_subject_post(struct req *q, struct resp *r)
 }
 
 static void
+audit_report_get(struct req *q, struct resp *r)
+{
+	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
+	Piugw__LocalAuditReport ar = PIUGW__LOCAL_AUDIT_REPORT__INIT;
+	Piugw__LocalReply *reply = NULL;
+	const char *from = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "from");
+	const char *to = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "to");
+	const char *fmt = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "format");
+	int32_t day;
+
+	if (from == NULL || !num_parse_date(from, strlen(from), &day) ||
+	    (to != NULL && to[0] != '\0' && !num_parse_date(to, strlen(to), &day))) {
+		web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
+			  "the period is ?from=YYYY-MM-DD (and &to=YYYY-MM-DD; default yesterday)");
+		return;
+	}
+	if (fmt != NULL && strcmp(fmt, "html") != 0 && strcmp(fmt, "csv") != 0 &&
+	    strcmp(fmt, "json") != 0) {
+		web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED", "format is html, csv or json");
+		return;
+	}
+	ar.from = (char *)from;
+	ar.to = (char *)(to != NULL ? to : "");
+	ar.format = (char *)(fmt != NULL ? fmt : "html");
+	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_AUDIT_REPORT;
+	req.audit_report = &ar;
+	if (web_call(q, &req, 120000, &reply, r) != 0)
+		return;
+	if (reply->kind_case != PIUGW__LOCAL_REPLY__KIND_AUDIT_REPORT ||
+	    (r->raw = malloc(reply->audit_report->content.len + 1)) == NULL) {
+		web_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "no report came");
+		piugw_client_reply_free(&reply);
+		return;
+	}
+	memcpy(r->raw, reply->audit_report->content.data, reply->audit_report->content.len);
+	r->raw_len = reply->audit_report->content.len;
+	snprintf(r->raw_type, sizeof(r->raw_type), "%s", reply->audit_report->media_type);
+	if (strcmp(ar.format, "html") != 0)
+		snprintf(r->raw_name, sizeof(r->raw_name), "oversight-report-%s%s%s.%s", from,
+			 ar.to[0] ? "-" : "", ar.to, ar.format);
+	piugw_client_reply_free(&reply);
+}
+
+static void
 openapi_get(struct req *q, struct resp *r)
 {
 	json_error_t je;
@@ -831,5 +875,7 @@ const struct route web_routes[] = {
 	{"DELETE", "/v1/lookouts/{reference}", OPER, lookout_delete, "withdraw a lookout"},
 	{"POST", "/v1/audit/subject", WEB_ROLE_DPO, audit_subject_post,
 	 "every audit record about one person"},
+	{"GET", "/v1/audit/report", WEB_ROLE_DPO, audit_report_get,
+	 "the oversight report of a period"},
 };
 const size_t web_nroutes = sizeof(web_routes) / sizeof(web_routes[0]);

@@ -118,6 +118,39 @@ send_json(struct MHD_Connection *conn, struct resp *r)
 	return ret;
 }
 
+/*
+ * A document the gateway made (the oversight report): self-contained, its
+ * own inline style and SVG, no script; shown, or saved as raw_name.
+ */
+static enum MHD_Result
+send_raw(struct MHD_Connection *conn, struct resp *r)
+{
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+	char disp[160];
+
+	mr = MHD_create_response_from_buffer(r->raw_len, r->raw, MHD_RESPMEM_MUST_FREE);
+	if (mr == NULL)
+		return MHD_NO;
+	r->raw = NULL;
+	MHD_add_response_header(mr, "Content-Type", r->raw_type);
+	if (r->raw_name[0] != '\0') {
+		snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", r->raw_name);
+		MHD_add_response_header(mr, "Content-Disposition", disp);
+	}
+	MHD_add_response_header(mr, "Strict-Transport-Security", "max-age=31536000");
+	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(mr, "X-Frame-Options", "DENY");
+	MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(mr, "Cache-Control", "no-store");
+	MHD_add_response_header(mr, "Content-Security-Policy",
+				"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+				"frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+	ret = MHD_queue_response(conn, r->status, mr);
+	MHD_destroy_response(mr);
+	return ret;
+}
+
 static enum MHD_Result
 send_asset(struct MHD_Connection *conn, const struct asset *a)
 {
@@ -352,7 +385,7 @@ web_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	memset(&r, 0, sizeof(r));
 	r.status = MHD_HTTP_OK;
 	dispatch(w, conn, url, method, pd, &q, &r, &rt);
-	ret = send_json(conn, &r);
+	ret = r.raw != NULL && r.json == NULL ? send_raw(conn, &r) : send_json(conn, &r);
 	/* The route's pattern, never the URL or the body: no one's details reach the log. */
 	web_log("request", "method=%s route=%s status=%u user=%s%s%s ms=%lld", method,
 		rt != NULL ? rt->pattern : "-", r.status, q.who.user[0] ? q.who.user : "-",
@@ -360,6 +393,7 @@ web_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		(long long)(web_now_ms() - t0));
 	json_decref(q.body);
 	json_decref(r.json);
+	free(r.raw);
 	return ret;
 }
 

@@ -63,6 +63,11 @@ struct resp {
 	unsigned status;
 	json_t *json;
 	char cookie[256]; /* a Set-Cookie value, if any */
+	/* Or, instead of JSON, a document of its own (the oversight report). */
+	char *raw;        /* malloc'd */
+	size_t raw_len;
+	char raw_type[64];
+	char raw_name[96]; /* a download's file name (empty: shown in the browser) */
 };
 
 /* ---- http.c ---- */

@@ -150,6 +150,21 @@ await step('XA DPO searches the traveller: who asked, who approved, via piugw-we
   await p.screenshot({ path: `${shots}/5-xa-dpo-audit.png`, fullPage: true });
 });
 
+await step('XA DPO opens the oversight report from the console', async () => {
+  const p = xaDpo.page;
+  const today = new Date().toISOString().slice(0, 10);
+  await p.locator('#report-form').getByLabel('First day').fill(today);
+  await p.locator('#report-form').getByLabel('Last day').fill(today);
+  const [tab] = await Promise.all([p.context().waitForEvent('page'),
+    p.getByRole('button', { name: 'Open the report' }).click()]);
+  await tab.waitForLoadState();
+  const t = await tab.textContent('body');
+  expect(t.includes('XB-PIU'), 'no exchanges with XB in the report');
+  expect(!t.includes('P1234567') && !t.includes('DOE'), 'a traveller in the report');
+  await tab.screenshot({ path: `${shots}/7-xa-dpo-report.png`, fullPage: true });
+  await tab.close();
+});
+
 await step('the console works at 800 px: nothing wider than the window', async () => {
   const { ctx, page } = await signIn(xa, 'ana', 800);
   await page.getByRole('tab', { name: 'Ask' }).click();

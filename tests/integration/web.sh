@@ -37,6 +37,7 @@ declare -A pw
 made_web_user=0 made_pam=0
 cleanup() {
 	for p in "${pid[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null # userdel refuses a user whose process still runs
 	for u in "${!role[@]}"; do userdel "$u" 2>/dev/null; done
 	for g in "${groups[@]}"; do groupdel "$g" 2>/dev/null; done
 	[ "$made_web_user" = 1 ] && userdel piugw-web 2>/dev/null
@@ -235,6 +236,16 @@ check "  the search is in the history from then on" test "$(W dpo "$xa_port" POS
 check "    subject searched, by the DPO via piugw-web" test "$(J '[.records[] | select(.event == "subject_searched" and .operator == "pwt-dpo1" and .via == "via piugw-web")] | length')" = 1
 check "  needs a document and issuer, or a name and date of birth" test "$(W dpo "$xa_port" POST /v1/audit/subject "${json[@]}" -H "X-CSRF-Token: $dpo_csrf" -d '{"document":"P1234567"}')" = 400
 check "  cannot ask" test "$(W dpo "$xa_port" POST /v1/queries "${json[@]}" -H "X-CSRF-Token: $dpo_csrf" -d "$Q")" = 403
+today=$(date -u +%F)
+check "the DPO opens today's oversight report" test "$(W dpo "$xa_port" GET "/v1/audit/report?from=$today&to=$today")" = 200
+check "  an HTML page" grep -qi "^content-type: text/html" "$dir/w.h"
+check "  with its own inline style only, no script" grep -qi "^content-security-policy: default-src 'none'; style-src 'unsafe-inline'" "$dir/w.h"
+check "  the exchanges with XB" grep -q "XB-PIU" "$dir/w.json"
+check "  counts only: no traveller, case or operator" test "$(grep -c -e DOE -e P1234567 -e CASE-W -e pwt-ana "$dir/w.json")" -eq 0
+check "  as CSV, saved" test "$(W dpo "$xa_port" GET "/v1/audit/report?from=$today&to=$today&format=csv")" = 200
+check "    attachment oversight-report-$today-$today.csv" grep -qi "^content-disposition: attachment; filename=\"oversight-report-$today-$today.csv\"" "$dir/w.h"
+check "  a period that is no date: 400" test "$(W dpo "$xa_port" GET "/v1/audit/report?from=yesterday")" = 400
+check "the analyst may not make it" test "$(signin ana3 "$xa_port" pwt-ana)" = 200 -a "$(W ana3 "$xa_port" GET "/v1/audit/report?from=$today")" = 403
 check "the admin signs in" test "$(signin adm "$xa_port" pwt-adm)" = 200
 check "  sees the status" test "$(W adm "$xa_port" GET /v1/status)" = 200
 check "    XA-PIU's" test "$(J .gateway_id)" = XA-PIU

@@ -374,6 +374,25 @@ $('audit-form').addEventListener('submit', async (ev) => {
   }
 });
 
+$('report-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const a = $('report-link');
+  a.href = '/v1/audit/report?' + new URLSearchParams({from: $('rp-from').value, to: $('rp-to').value,
+    format: $('rp-format').value});
+  a.textContent = 'The report of ' + $('rp-from').value + ' to ' + $('rp-to').value + ' (' + $('rp-format').value + ')';
+  a.hidden = false;
+  a.click();
+});
+
+function lastMonth() {
+  const d = new Date();
+  const to = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - 1));
+  const from = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, d.getUTCDate()));
+  $('rp-from').value = from.toISOString().slice(0, 10);
+  $('rp-to').value = to.toISOString().slice(0, 10);
+}
+lastMonth();
+
 // ---- start ----
 
 api('GET', '/v1/session').then(signedIn).catch(() => signedOut(''));
