@@ -22,9 +22,54 @@
 #include "fileio.h"
 #include "web.h"
 
+/*
+ * Roles are read from the group database (files, or LDAP through NSS): a
+ * few whole-file reads a lookup, most of piugw-web's own time on a query.
+ * Remembered for ROLES_TTL_MS: a person taken out of a group loses the
+ * role within that.
+ */
+#define ROLES_TTL_MS 5000
+#define ROLES_CACHE 64
+
+static unsigned roles_lookup(const struct webconf *c, const char *user);
+
 /* See web.h. */
 unsigned
 web_roles_of(const struct webconf *c, const char *user)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static struct {
+		char user[WEBSESSION_USER_MAX + 1];
+		unsigned roles;
+		int64_t at_ms;
+	} cache[ROLES_CACHE];
+	static unsigned next;
+	int64_t now = web_now_ms();
+	unsigned roles;
+
+	pthread_mutex_lock(&mu);
+	for (unsigned i = 0; i < ROLES_CACHE; i++)
+		if (cache[i].at_ms != 0 && now - cache[i].at_ms < ROLES_TTL_MS &&
+		    now >= cache[i].at_ms && strcmp(cache[i].user, user) == 0) {
+			roles = cache[i].roles;
+			pthread_mutex_unlock(&mu);
+			return roles;
+		}
+	pthread_mutex_unlock(&mu);
+	roles = roles_lookup(c, user);
+	pthread_mutex_lock(&mu);
+	if (strlen(user) <= WEBSESSION_USER_MAX) {
+		unsigned i = next++ % ROLES_CACHE;
+		snprintf(cache[i].user, sizeof(cache[i].user), "%s", user);
+		cache[i].roles = roles;
+		cache[i].at_ms = now;
+	}
+	pthread_mutex_unlock(&mu);
+	return roles;
+}
+
+static unsigned
+roles_lookup(const struct webconf *c, const char *user)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
@@ -144,8 +189,42 @@ out:
 }
 
 /* See web.h. */
+void
+web_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+	       enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		*socket_context = calloc(1, sizeof(struct conn_auth));
+	else {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+static int client_system(struct web *w, struct MHD_Connection *conn, char *why, size_t wn);
+
+/* See web.h. */
 int
 web_client_system(struct web *w, struct MHD_Connection *conn, char *why, size_t wn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_auth *ca = ci != NULL ? ci->socket_context : NULL;
+
+	if (ca == NULL)
+		return client_system(w, conn, why, wn);
+	if (!ca->judged) {
+		ca->system = client_system(w, conn, ca->why, sizeof(ca->why));
+		ca->judged = true;
+	}
+	snprintf(why, wn, "%s", ca->why);
+	return ca->system;
+}
+
+static int
+client_system(struct web *w, struct MHD_Connection *conn, char *why, size_t wn)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);

@@ -243,7 +243,7 @@ authenticate(struct req *q, struct resp *r)
 	    websession_get(w->sessions, tok, web_now_ms(), &q->who.s)) {
 		snprintf(q->token, sizeof(q->token), "%s", tok);
 		snprintf(q->who.user, sizeof(q->who.user), "%s", q->who.s.user);
-		/* Roles as they are now: a person taken out of a group loses it at once. */
+		/* Roles as they are now (within seconds), not as at sign-in. */
 		q->who.roles = web_roles_of(w->conf, q->who.s.user);
 		q->who.session = true;
 		return true;

@@ -104,6 +104,18 @@ int web_call(struct req *q, Piugw__LocalRequest *req, int timeout_ms, Piugw__Loc
 void web_local_error(struct resp *r, const Piugw__LocalError *e);
 
 /* ---- auth.c ---- */
+/*
+ * A connection's client certificate, judged once: TLS 1.3 has no
+ * renegotiation, so what it presented at the handshake stands for every
+ * request the connection carries (MHD_OPTION_NOTIFY_CONNECTION).
+ */
+struct conn_auth {
+	bool judged;
+	int system;     /* as web_client_system returns */
+	char why[300];
+};
+void web_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+		    enum MHD_ConnectionNotificationCode toe);
 /* The roles of a user of this machine, by its groups (0: none, or no such user). */
 unsigned web_roles_of(const struct webconf *c, const char *user);
 /* PAM: does user's password authenticate and is the account usable? */

@@ -11,7 +11,7 @@ declare -A pid
 # PIUGW_TEST_KEEP=1 keeps the folder (mesh, logs) for a look afterwards.
 trap 'for p in "${pid[@]}"; do kill -KILL "$p" 2>/dev/null; done
       [ -n "${PIUGW_TEST_KEEP:-}" ] && echo "kept: $dir" || rm -rf "$dir"' EXIT
-PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port "$base" ${members:+--members "$members"} "$m" >/dev/null 2>&1 ||
+PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port "$base" ${members:+--members "$members"} ${mkmesh_opts:-} "$m" >/dev/null 2>&1 ||
 	{ echo "mkmesh failed"; exit 1; }
 ids=$(cd "$m" && ls -d *-PIU)
 "$top/deploy/examples/mktravellers" >"$dir/travellers.csv"

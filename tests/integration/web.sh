@@ -15,9 +15,12 @@
 # same story in headless Chromium (tests/browser/story.mjs, screenshots in
 # $PIUGW_WEB_SHOTS or the build folder). No traveller's details and no
 # password reach the web process's log.
-# Usage: web.sh PIUGW PIUGWD ROGUE PIUGW_WEB
+# At the end, web_bench (tests/bench/web_bench.c): the same document queries
+# through the local API and through /v1, PIUGW_WEB_BENCH_COUNT of each
+# (default 200: a smoke; tests/bench/web runs more).
+# Usage: web.sh PIUGW PIUGWD ROGUE PIUGW_WEB WEB_BENCH
 set -u
-piugw=$1 piugwd=$2 rogue=$3 web=$4
+piugw=$1 piugwd=$2 rogue=$3 web=$4 wbench=$5
 top=$(cd "$(dirname "$0")/../.." && pwd)
 if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null || ! command -v curl >/dev/null ||
 	! command -v jq >/dev/null || ! command -v openssl >/dev/null; then
@@ -26,6 +29,7 @@ if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null || ! command -v curl 
 fi
 . "$(dirname "$0")/lib.sh"
 base=${PIUGW_TEST_PORT:-31101}
+mkmesh_opts=--highest-rates # web_bench's queries are not to meet the example's hourly rates
 . "$(dirname "$0")/meshlib.sh"
 xa_port=$((base + 49)) xb_port=$((base + 50)) rogue_port=$((base + 51))
 
@@ -287,6 +291,13 @@ if [ -d "$top/tests/browser/node_modules/playwright-core" ] && command -v chromi
 else
 	check "playwright-core is installed (tests/run installs it) and chromium" false
 fi
+
+# ---- what the API adds to a query ----
+check "web_bench: document queries through the local API and through /v1, alternating" \
+	"$wbench" --api "ipc://$m/XA-PIU/run/api.sock" --port "$xa_port" --ca "$t/ca.crt" \
+	--cert "$t/gotravel.crt" --key "$t/gotravel.key" --to XB-PIU --document P1234567 --issuer XAA \
+	--count "${PIUGW_WEB_BENCH_COUNT:-200}" --web-pid "${pid[xa-web]}" >"$dir/bench.txt" 2>&1
+sed 's/^/  /' "$dir/bench.txt"
 
 # ---- nothing personal in the web processes' logs ----
 check "no traveller's name or document in the web logs" test "$(cat "$dir"/*-web.log | grep -c -e DOE -e P1234567 -e JOHN)" -eq 0
