@@ -361,6 +361,12 @@ bool localapi_handle(struct gw *g);        /* one local API request; false: none
  */
 void localapi_audit_purge_run(struct gw *g);
 
+/* auditor.c: an auditor's search of the log by subject, and the oversight report. */
+void auditor_subject(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+		     const Piugw__LocalAuditSubject *as);
+void auditor_report(struct gw *g, const uint8_t *rid, size_t rid_len, uint32_t uid,
+		    const Piugw__LocalAuditReport *ar);
+
 /* ---- outbound.c: our queries, polls and Hellos ---- */
 /* Take one answer from p's DEALER into m (false: none there). */
 bool outbound_recv(struct gw *g, struct peer *p, struct inmsg *m);

@@ -47,15 +47,15 @@ async function signIn(url, who, width = 1280) {
   return { ctx, page };
 }
 
-async function ask(page, partner, caseRef) {
+async function ask(page, partner, caseRef, doc = 'P1234567', issuer = 'XAA') {
   await page.getByRole('tab', { name: 'Ask' }).click();
   const f = page.locator('#ask');
   await page.locator('#ask-to option').first().waitFor({ state: 'attached' });
   await f.getByLabel('Partner', { exact: true }).selectOption(partner);
   await f.getByLabel('Purpose', { exact: true }).selectOption('terrorism');
   await f.getByLabel('Search by', { exact: true }).selectOption('document');
-  await f.getByLabel('Document number', { exact: true }).fill('P1234567');
-  await f.getByLabel('Issuing state (ICAO code)', { exact: true }).fill('XAA');
+  await f.getByLabel('Document number', { exact: true }).fill(doc);
+  await f.getByLabel('Issuing state (ICAO code)', { exact: true }).fill(issuer);
   await f.getByLabel('Case reference', { exact: true }).fill(caseRef);
   await f.getByLabel('Justification', { exact: true }).fill('a known associate of a suspect');
   await page.getByRole('button', { name: 'Ask', exact: true }).click();
@@ -92,6 +92,17 @@ await step('XA analyst asks XB and sees the hit', async () => {
   expect((await box.textContent()).includes('DOE'), 'no identity shown');
   expect((await box.textContent()).includes('api.identity'), 'categories not named');
   await p.screenshot({ path: `${shots}/1-xa-analyst-hit.png`, fullPage: true });
+});
+
+await step('an old record comes masked, and the page says so', async () => {
+  const p = xaAna.page;
+  await ask(p, 'XB-PIU', 'CASE-B3', 'M1111111', 'XBB');
+  const box = p.locator('#ask-result .answer').first();
+  const badge = box.locator('.badge.masked');
+  expect(await badge.count() === 1, 'no MASKED badge');
+  expect((await badge.textContent()).startsWith('MASKED: '), 'badge says ' + await badge.textContent());
+  expect(!(await box.textContent()).includes('Müller'), 'a masked name is shown');
+  await p.screenshot({ path: `${shots}/1b-xa-analyst-masked.png`, fullPage: true });
 });
 
 await step('partner text is shown as text, never as HTML', async () => {
