@@ -255,6 +255,14 @@ async function collect(id) {
   out.replaceChildren(el('p', {class: 'muted'}, 'Collecting (waiting up to 15 s for a decision)…'));
   try {
     const r = await api('GET', '/v1/queries/' + encodeURIComponent(id) + '?wait=15');
+    // The table says what the answer is now.
+    const asked = JSON.parse(sessionStorage.getItem('asked') || '[]');
+    for (const q of asked) {
+      const a = (r.answers || []).find((x) => x.request_id === q.id);
+      if (a) q.outcome = (a.result && a.result.status) || a.outcome;
+    }
+    sessionStorage.setItem('asked', JSON.stringify(asked));
+    loadResults();
     out.replaceChildren(...(r.answers || []).map(answer));
   } catch (e) {
     out.replaceChildren(el('p', {class: 'answer'}, e.message));
