@@ -154,6 +154,20 @@ call_json(struct req *q, Piugw__LocalRequest *req, int timeout_ms, struct resp *
 	piugw_client_reply_free(&reply);
 }
 
+/* One request of kind, whose message is msg, and its reply as JSON. */
+static void
+call_kind(struct req *q, struct resp *r, Piugw__LocalRequest__KindCase kind, void *msg,
+	  int timeout_ms)
+{
+	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field(&piugw__local_request__descriptor, kind);
+
+	req.kind_case = kind;
+	*(void **)((uint8_t *)&req + f->offset) = msg;
+	call_json(q, &req, timeout_ms, r);
+}
+
 /* ---- reading the JSON body ---- */
 
 /* body[key] as a string: NULL if absent; false (r set) if not a string of at most max. */
@@ -454,23 +468,17 @@ session_delete(struct req *q, struct resp *r)
 static void
 status_get(struct req *q, struct resp *r)
 {
-	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalStatus st = PIUGW__LOCAL_STATUS__INIT;
 
-	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_STATUS;
-	req.status = &st;
-	call_json(q, &req, 10000, r);
+	call_kind(q, r, PIUGW__LOCAL_REQUEST__KIND_STATUS, &st, 10000);
 }
 
 static void
 peers_get(struct req *q, struct resp *r)
 {
-	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalPeers p = PIUGW__LOCAL_PEERS__INIT;
 
-	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_PEERS;
-	req.peers = &p;
-	call_json(q, &req, 15000, r);
+	call_kind(q, r, PIUGW__LOCAL_REQUEST__KIND_PEERS, &p, 15000);
 }
 
 /* The agreements, with what we may ask under each: status's, without the rest. */
@@ -600,12 +608,9 @@ results_get(struct req *q, struct resp *r)
 static void
 pending_get(struct req *q, struct resp *r)
 {
-	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalPending p = PIUGW__LOCAL_PENDING__INIT;
 
-	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_PENDING;
-	req.pending = &p;
-	call_json(q, &req, 10000, r);
+	call_kind(q, r, PIUGW__LOCAL_REQUEST__KIND_PENDING, &p, 10000);
 }
 
 static void
@@ -653,37 +658,28 @@ deny_post(struct req *q, struct resp *r)
 static void
 alerts_get(struct req *q, struct resp *r)
 {
-	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalAlerts a = PIUGW__LOCAL_ALERTS__INIT;
 	const char *all = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "all");
 
 	a.all = all != NULL && strcmp(all, "0") != 0;
-	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_ALERTS;
-	req.alerts = &a;
-	call_json(q, &req, 10000, r);
+	call_kind(q, r, PIUGW__LOCAL_REQUEST__KIND_ALERTS, &a, 10000);
 }
 
 static void
 alert_seen_post(struct req *q, struct resp *r)
 {
-	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalAlertSeen s = PIUGW__LOCAL_ALERT_SEEN__INIT;
 
 	s.reference = (char *)q->arg;
-	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_ALERT_SEEN;
-	req.alert_seen = &s;
-	call_json(q, &req, 10000, r);
+	call_kind(q, r, PIUGW__LOCAL_REQUEST__KIND_ALERT_SEEN, &s, 10000);
 }
 
 static void
 lookouts_get(struct req *q, struct resp *r)
 {
-	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalLookouts l = PIUGW__LOCAL_LOOKOUTS__INIT;
 
-	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_LOOKOUTS;
-	req.lookouts = &l;
-	call_json(q, &req, 10000, r);
+	call_kind(q, r, PIUGW__LOCAL_REQUEST__KIND_LOOKOUTS, &l, 10000);
 }
 
 static void
@@ -742,13 +738,10 @@ lookout_post(struct req *q, struct resp *r)
 static void
 lookout_delete(struct req *q, struct resp *r)
 {
-	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
 	Piugw__LocalLookoutWithdraw wd = PIUGW__LOCAL_LOOKOUT_WITHDRAW__INIT;
 
 	wd.reference = (char *)q->arg;
-	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_LOOKOUT_WITHDRAW;
-	req.lookout_withdraw = &wd;
-	call_json(q, &req, 40000, r);
+	call_kind(q, r, PIUGW__LOCAL_REQUEST__KIND_LOOKOUT_WITHDRAW, &wd, 40000);
 }
 
 static void

@@ -68,8 +68,17 @@ web_error(struct resp *r, unsigned status, const char *code, const char *fmt, ..
 	r->json = json_pack("{s:{s:s, s:s}}", "error", "code", code, "detail", detail);
 }
 
+/* Our own files only: no inline script, nothing from elsewhere. */
+#define CSP_CONSOLE                                                                        \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "         \
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+/* A document the gateway made: its own inline style and SVG, no script at all. */
+#define CSP_DOCUMENT                                                                       \
+	"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "                    \
+	"frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
 static void
-security_headers(struct MHD_Response *mr, bool api)
+security_headers(struct MHD_Response *mr, const char *csp, const char *cache)
 {
 	MHD_add_response_header(mr, "Strict-Transport-Security", "max-age=31536000");
 	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
@@ -77,15 +86,8 @@ security_headers(struct MHD_Response *mr, bool api)
 	MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(mr, "Cross-Origin-Opener-Policy", "same-origin");
 	MHD_add_response_header(mr, "Cross-Origin-Resource-Policy", "same-origin");
-	/* Our own files only: no inline script, nothing from elsewhere. */
-	MHD_add_response_header(mr, "Content-Security-Policy",
-				"default-src 'none'; script-src 'self'; style-src 'self'; "
-				"img-src 'self'; connect-src 'self'; form-action 'self'; "
-				"frame-ancestors 'none'; base-uri 'none'");
-	if (api)
-		MHD_add_response_header(mr, "Cache-Control", "no-store");
-	else
-		MHD_add_response_header(mr, "Cache-Control", "no-cache");
+	MHD_add_response_header(mr, "Content-Security-Policy", csp);
+	MHD_add_response_header(mr, "Cache-Control", cache);
 }
 
 static enum MHD_Result
@@ -112,7 +114,7 @@ send_json(struct MHD_Connection *conn, struct resp *r)
 		snprintf(v, sizeof(v), "%lld", (long long)json_integer_value(ra));
 		MHD_add_response_header(mr, "Retry-After", v);
 	}
-	security_headers(mr, true);
+	security_headers(mr, CSP_CONSOLE, "no-store");
 	ret = MHD_queue_response(conn, r->status, mr);
 	MHD_destroy_response(mr);
 	return ret;
@@ -138,14 +140,7 @@ send_raw(struct MHD_Connection *conn, struct resp *r)
 		snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", r->raw_name);
 		MHD_add_response_header(mr, "Content-Disposition", disp);
 	}
-	MHD_add_response_header(mr, "Strict-Transport-Security", "max-age=31536000");
-	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(mr, "X-Frame-Options", "DENY");
-	MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(mr, "Cache-Control", "no-store");
-	MHD_add_response_header(mr, "Content-Security-Policy",
-				"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-				"frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+	security_headers(mr, CSP_DOCUMENT, "no-store");
 	ret = MHD_queue_response(conn, r->status, mr);
 	MHD_destroy_response(mr);
 	return ret;
@@ -161,7 +156,7 @@ send_asset(struct MHD_Connection *conn, const struct asset *a)
 	if (mr == NULL)
 		return MHD_NO;
 	MHD_add_response_header(mr, "Content-Type", a->type);
-	security_headers(mr, false);
+	security_headers(mr, CSP_CONSOLE, "no-cache");
 	ret = MHD_queue_response(conn, MHD_HTTP_OK, mr);
 	MHD_destroy_response(mr);
 	return ret;
