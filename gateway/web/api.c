@@ -19,8 +19,8 @@
 #include "pbjson.h"
 #include "piugw/client.h"
 #include "piugw/error.h"
-#include "vocab.h"
 #include "web.h"
+#include "webreq.h"
 
 /* ---- the local API, one connection a thread ---- */
 
@@ -168,197 +168,11 @@ call_kind(struct req *q, struct resp *r, Piugw__LocalRequest__KindCase kind, voi
 	call_json(q, &req, timeout_ms, r);
 }
 
-/* ---- reading the JSON body ---- */
-
-/* body[key] as a string: NULL if absent; false (r set) if not a string of at most max. */
-static bool
-str_field(struct req *q, struct resp *r, const char *key, size_t max, const char **out)
+/* r from a refusal of webreq. */
+static void
+refused(struct resp *r, const struct webreq_err *e)
 {
-	json_t *v = q->body != NULL ? json_object_get(q->body, key) : NULL;
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return true;
-	if (!json_is_string(v) || json_string_length(v) > max ||
-	    strlen(json_string_value(v)) != json_string_length(v)) {
-		web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED", "'%s' is a string of at most %zu "
-								 "characters", key, max);
-		return false;
-	}
-	*out = json_string_value(v);
-	return true;
-}
-
-/* Only the keys given may be in obj (a typo must not drop a criterion silently). */
-static bool
-only_keys(json_t *obj, const char *const keys[], const char *what, struct resp *r)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach(obj, k, v) {
-		bool known = false;
-		for (size_t i = 0; keys[i] != NULL && !known; i++)
-			known = strcmp(keys[i], k) == 0;
-		if (!known) {
-			char list[300] = "";
-			size_t o = 0;
-			for (size_t i = 0; keys[i] != NULL; i++)
-				o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
-						      keys[i]);
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-				  "unknown key '%.40s' in %s (known: %s)", k, what, list);
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool
-is_object(json_t *v, const char *what, struct resp *r)
-{
-	if (json_is_object(v))
-		return true;
-	web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED", "%s is an object", what);
-	return false;
-}
-
-/* Criteria of a query or a lookout. */
-struct criteria {
-	Piugw__DocumentCriteria doc;
-	Piugw__NameCriteria name;
-	Piugw__LocatorCriteria loc;
-	Piugw__FlightCriteria fl;
-	bool fuzzy;
-	int kind; /* 1 document, 2 name, 4 locator, 8 flight */
-};
-
-static bool
-sub_str(json_t *o, const char *key, size_t max, char **out, const char *what, struct resp *r)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (v == NULL)
-		return true;
-	if (!json_is_string(v) || json_string_length(v) > max ||
-	    strlen(json_string_value(v)) != json_string_length(v)) {
-		web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-			  "%s.%s is a string of at most %zu characters", what, key, max);
-		return false;
-	}
-	*out = (char *)json_string_value(v);
-	return true;
-}
-
-static bool
-read_criteria(struct req *q, struct resp *r, struct criteria *c, bool lookout)
-{
-	static const char *const doc_keys[] = {"number", "issuing_state", "type", NULL};
-	static const char *const name_keys[] = {"surname", "given_names", "date_of_birth",
-						"nationality", "fuzzy", NULL};
-	static const char *const loc_keys[] = {"record_locator", "carrier", NULL};
-	static const char *const fl_keys[] = {"carrier", "flight_number", "departure_date", NULL};
-	json_t *d = json_object_get(q->body, "document"), *n = json_object_get(q->body, "name");
-	json_t *l = lookout ? NULL : json_object_get(q->body, "locator");
-	json_t *f = lookout ? NULL : json_object_get(q->body, "flight");
-	int32_t day;
-
-	piugw__document_criteria__init(&c->doc);
-	piugw__name_criteria__init(&c->name);
-	piugw__locator_criteria__init(&c->loc);
-	piugw__flight_criteria__init(&c->fl);
-	c->kind = (d != NULL) | (n != NULL) << 1 | (l != NULL) << 2 | (f != NULL) << 3;
-	if (c->kind == 0 || (c->kind & (c->kind - 1)) != 0) {
-		web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-			  lookout ? "give exactly one of document or name"
-				  : "give exactly one of document, name, locator or flight");
-		return false;
-	}
-	if (d != NULL) {
-		if (!is_object(d, "document", r) || !only_keys(d, doc_keys, "document", r) ||
-		    !sub_str(d, "number", 64, &c->doc.number, "document", r) ||
-		    !sub_str(d, "issuing_state", 3, &c->doc.issuing_state, "document", r) ||
-		    !sub_str(d, "type", 2, &c->doc.type, "document", r))
-			return false;
-		if (c->doc.number[0] == '\0' || c->doc.issuing_state[0] == '\0') {
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-				  "document needs its number and issuing_state");
-			return false;
-		}
-	}
-	if (n != NULL) {
-		json_t *fz = json_is_object(n) ? json_object_get(n, "fuzzy") : NULL;
-		if (!is_object(n, "name", r) || !only_keys(n, name_keys, "name", r) ||
-		    !sub_str(n, "surname", 64, &c->name.surname, "name", r) ||
-		    !sub_str(n, "given_names", 128, &c->name.given_names, "name", r) ||
-		    !sub_str(n, "date_of_birth", 10, &c->name.date_of_birth, "name", r) ||
-		    !sub_str(n, "nationality", 3, &c->name.nationality, "name", r))
-			return false;
-		if (fz != NULL && !json_is_boolean(fz)) {
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED", "name.fuzzy is true or false");
-			return false;
-		}
-		c->fuzzy = json_is_true(fz);
-		if (c->name.surname[0] == '\0' ||
-		    !num_parse_date(c->name.date_of_birth, strlen(c->name.date_of_birth), &day)) {
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-				  "name needs a surname and a real date_of_birth (YYYY-MM-DD)");
-			return false;
-		}
-		if (day > num_day_of_ms(web_now_ms())) {
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-				  "name.date_of_birth is in the future");
-			return false;
-		}
-	}
-	if (l != NULL) {
-		if (!is_object(l, "locator", r) || !only_keys(l, loc_keys, "locator", r) ||
-		    !sub_str(l, "record_locator", 16, &c->loc.record_locator, "locator", r) ||
-		    !sub_str(l, "carrier", 3, &c->loc.carrier, "locator", r))
-			return false;
-		if (c->loc.record_locator[0] == '\0') {
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-				  "locator needs its record_locator");
-			return false;
-		}
-	}
-	if (f != NULL) {
-		if (!is_object(f, "flight", r) || !only_keys(f, fl_keys, "flight", r) ||
-		    !sub_str(f, "carrier", 3, &c->fl.carrier, "flight", r) ||
-		    !sub_str(f, "flight_number", 5, &c->fl.flight_number, "flight", r) ||
-		    !sub_str(f, "departure_date", 10, &c->fl.departure_date, "flight", r))
-			return false;
-		if (c->fl.carrier[0] == '\0' || c->fl.flight_number[0] == '\0' ||
-		    !num_parse_date(c->fl.departure_date, strlen(c->fl.departure_date), &day)) {
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-				  "flight needs carrier, flight_number and a real departure_date");
-			return false;
-		}
-	}
-	return true;
-}
-
-/* purpose, offence, case_reference, justification: what a query and a lookout share. */
-static bool
-read_purpose(struct req *q, struct resp *r, Piugw__Purpose *purpose, char **offence,
-	     char **case_ref, char **justification)
-{
-	const char *p, *o, *c, *j;
-	int v;
-
-	if (!str_field(q, r, "purpose", 32, &p) || !str_field(q, r, "offence", 4, &o) ||
-	    !str_field(q, r, "case_reference", 64, &c) || !str_field(q, r, "justification", 1000, &j))
-		return false;
-	if (p == NULL || (v = vocab_value(vocab_purposes, p, strlen(p))) < 0) {
-		web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED", "purpose is one of %s",
-			  vocab_names(vocab_purposes));
-		return false;
-	}
-	*purpose = (Piugw__Purpose)v;
-	*offence = (char *)(o != NULL ? o : "");
-	*case_ref = (char *)(c != NULL ? c : "");
-	*justification = (char *)(j != NULL ? j : "");
-	return true;
+	web_error(r, e->status, e->code != NULL ? e->code : "MALFORMED", "%s", e->detail);
 }
 
 /* ---- routes ---- */
@@ -377,29 +191,16 @@ roles_json(unsigned roles)
 static void
 session_create(struct req *q, struct resp *r)
 {
-	static const char *const keys[] = {"user", "password", NULL};
 	struct web *w = q->w;
+	struct webreq_err e = {0};
 	const char *user = NULL, *pw = NULL;
 	char token[WEBSESSION_TOKEN_HEX + 1], why[200];
 	struct websession s;
 	int64_t wait;
 	unsigned roles;
-	bool ok = true;
 
-	if (q->body == NULL || !only_keys(q->body, keys, "a sign-in", r) ||
-	    !str_field(q, r, "user", 64, &user) || !str_field(q, r, "password", 512, &pw) ||
-	    user == NULL || pw == NULL || user[0] == '\0') {
-		if (r->json == NULL)
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-				  "sign in with {\"user\": ..., \"password\": ...}");
-		goto out;
-	}
-	for (const char *c = user; *c != '\0'; c++)
-		ok = ok && ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
-			    *c == '_' || *c == '.' || (*c >= 'A' && *c <= 'Z'));
-	if (!ok) {
-		web_error(r, MHD_HTTP_UNAUTHORIZED, "SIGN_IN_FAILED",
-			  "wrong user name or password");
+	if (!webreq_signin(q->body, &user, &pw, &e)) {
+		refused(r, &e);
 		goto out;
 	}
 	if ((wait = websession_signin_wait(w->sessions, user, web_now_ms())) > 0) {
@@ -499,91 +300,17 @@ agreements_get(struct req *q, struct resp *r)
 static void
 query_post(struct req *q, struct resp *r)
 {
-	static const char *const keys[] = {"to", "purpose", "offence", "case_reference",
-					   "justification", "document", "name", "locator",
-					   "flight", "categories", "max_results",
-					   "agreement_id", "deadline_seconds", NULL};
 	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
-	Piugw__LocalQuery lq = PIUGW__LOCAL_QUERY__INIT;
-	Piugw__Query qq = PIUGW__QUERY__INIT;
-	Piugw__Category cats[32];
-	struct criteria c;
-	const char *to, *agr;
-	json_t *v;
+	struct webreq_query wq;
+	struct webreq_err e = {0};
 
-	if (q->body == NULL) {
-		web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED", "a query is a JSON object");
+	if (!webreq_query(q->body, web_now_ms(), &wq, &e)) {
+		refused(r, &e);
 		return;
 	}
-	if (!only_keys(q->body, keys, "a query", r) || !str_field(q, r, "to", 32, &to) ||
-	    !str_field(q, r, "agreement_id", 64, &agr) ||
-	    !read_purpose(q, r, &qq.purpose, &qq.offence, &qq.case_reference, &qq.justification) ||
-	    !read_criteria(q, r, &c, false))
-		return;
-	if (to == NULL || to[0] == '\0') {
-		web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-			  "name the partner in 'to' (a member id, or \"all\")");
-		return;
-	}
-	if ((v = json_object_get(q->body, "categories")) != NULL) {
-		size_t i;
-		json_t *it;
-		if (!json_is_array(v) || json_array_size(v) > 32) {
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-				  "categories is a list of category names");
-			return;
-		}
-		json_array_foreach(v, i, it) {
-			int cv = json_is_string(it) ? vocab_value(vocab_categories,
-								  json_string_value(it),
-								  json_string_length(it))
-						    : -1;
-			if (cv < 0) {
-				web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-					  "categories: each is one of %s", vocab_names(vocab_categories));
-				return;
-			}
-			cats[i] = (Piugw__Category)cv;
-		}
-		qq.categories = cats;
-		qq.n_categories = json_array_size(v);
-	}
-	if ((v = json_object_get(q->body, "max_results")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > 10000) {
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED", "max_results is 1 to 10000");
-			return;
-		}
-		qq.max_results = (uint32_t)json_integer_value(v);
-	}
-	if ((v = json_object_get(q->body, "deadline_seconds")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 300) {
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-				  "deadline_seconds is 1 to 300");
-			return;
-		}
-		lq.deadline_ms = (uint32_t)json_integer_value(v) * 1000;
-	}
-	switch (c.kind) {
-	case 1: qq.criteria_case = PIUGW__QUERY__CRITERIA_DOCUMENT; qq.document = &c.doc; break;
-	case 2:
-		if (c.fuzzy) {
-			qq.criteria_case = PIUGW__QUERY__CRITERIA_NAME_FUZZY;
-			qq.name_fuzzy = &c.name;
-		} else {
-			qq.criteria_case = PIUGW__QUERY__CRITERIA_NAME;
-			qq.name = &c.name;
-		}
-		break;
-	case 4: qq.criteria_case = PIUGW__QUERY__CRITERIA_LOCATOR; qq.locator = &c.loc; break;
-	default: qq.criteria_case = PIUGW__QUERY__CRITERIA_FLIGHT; qq.flight = &c.fl; break;
-	}
-	lq.to = (char *)to;
-	lq.agreement_id = (char *)(agr != NULL ? agr : "");
-	lq.query = &qq;
 	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_QUERY;
-	req.query = &lq;
-	call_json(q, &req, (int)(lq.deadline_ms ? lq.deadline_ms : 300000) + 5000, r);
+	req.query = &wq.lq;
+	call_json(q, &req, (int)(wq.lq.deadline_ms ? wq.lq.deadline_ms : 300000) + 5000, r);
 }
 
 static void
@@ -616,31 +343,15 @@ pending_get(struct req *q, struct resp *r)
 static void
 decide(struct req *q, struct resp *r, bool approve)
 {
-	static const char *const keys[] = {"reason", "authorisation", NULL};
-	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
-	Piugw__LocalDecision d = PIUGW__LOCAL_DECISION__INIT;
-	const char *reason = NULL, *auth = NULL;
+	Piugw__LocalDecision d;
+	struct webreq_err e = {0};
 
-	if (q->body != NULL &&
-	    (!only_keys(q->body, keys, "a decision", r) || !str_field(q, r, "reason", 500, &reason) ||
-	     !str_field(q, r, "authorisation", 64, &auth)))
-		return;
-	if (!approve && (reason == NULL || reason[0] == '\0')) {
-		web_error(r, MHD_HTTP_BAD_REQUEST, "JUSTIFICATION_REQUIRED",
-			  "a denial needs a reason");
+	if (!webreq_decision(q->body, approve, q->arg, &d, &e)) {
+		refused(r, &e);
 		return;
 	}
-	d.approval_ref = (char *)q->arg;
-	d.reason = (char *)(reason != NULL ? reason : "");
-	d.authorisation = (char *)(auth != NULL ? auth : "");
-	if (approve) {
-		req.kind_case = PIUGW__LOCAL_REQUEST__KIND_APPROVE;
-		req.approve = &d;
-	} else {
-		req.kind_case = PIUGW__LOCAL_REQUEST__KIND_DENY;
-		req.deny = &d;
-	}
-	call_json(q, &req, 30000, r);
+	call_kind(q, r, approve ? PIUGW__LOCAL_REQUEST__KIND_APPROVE : PIUGW__LOCAL_REQUEST__KIND_DENY,
+		  &d, 30000);
 }
 
 static void
@@ -685,54 +396,14 @@ lookouts_get(struct req *q, struct resp *r)
 static void
 lookout_post(struct req *q, struct resp *r)
 {
-	static const char *const keys[] = {"to", "purpose", "offence", "case_reference",
-					   "justification", "document", "name",
-					   "expires_days", "agreement_id", NULL};
-	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
-	Piugw__LocalLookoutPlace lp = PIUGW__LOCAL_LOOKOUT_PLACE__INIT;
-	Piugw__LookoutPlace p = PIUGW__LOOKOUT_PLACE__INIT;
-	struct criteria c;
-	const char *to, *agr;
-	json_t *v;
+	struct webreq_lookout wl;
+	struct webreq_err e = {0};
 
-	if (q->body == NULL) {
-		web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED", "a lookout is a JSON object");
+	if (!webreq_lookout(q->body, web_now_ms(), &wl, &e)) {
+		refused(r, &e);
 		return;
 	}
-	if (!only_keys(q->body, keys, "a lookout", r) || !str_field(q, r, "to", 32, &to) ||
-	    !str_field(q, r, "agreement_id", 64, &agr) ||
-	    !read_purpose(q, r, &p.purpose, &p.offence, &p.case_reference, &p.justification) ||
-	    !read_criteria(q, r, &c, true))
-		return;
-	if (to == NULL || to[0] == '\0') {
-		web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-			  "name the partner in 'to' (a member id, or \"all\")");
-		return;
-	}
-	if ((v = json_object_get(q->body, "expires_days")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > 3650) {
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED", "expires_days is 1 to 3650");
-			return;
-		}
-		p.expires_at_ms = web_now_ms() + json_integer_value(v) * 86400000;
-	}
-	if (c.kind == 1) {
-		p.criteria_case = PIUGW__LOOKOUT_PLACE__CRITERIA_DOCUMENT;
-		p.document = &c.doc;
-	} else if (c.fuzzy) {
-		p.criteria_case = PIUGW__LOOKOUT_PLACE__CRITERIA_NAME_FUZZY;
-		p.name_fuzzy = &c.name;
-	} else {
-		p.criteria_case = PIUGW__LOOKOUT_PLACE__CRITERIA_NAME;
-		p.name = &c.name;
-	}
-	lp.to = (char *)to;
-	lp.agreement_id = (char *)(agr != NULL ? agr : "");
-	lp.lookout = &p;
-	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_LOOKOUT_PLACE;
-	req.lookout_place = &lp;
-	call_json(q, &req, 40000, r);
+	call_kind(q, r, PIUGW__LOCAL_REQUEST__KIND_LOOKOUT_PLACE, &wl.lp, 40000);
 }
 
 static void
@@ -747,39 +418,14 @@ lookout_delete(struct req *q, struct resp *r)
 static void
 audit_subject_post(struct req *q, struct resp *r)
 {
-	static const char *const keys[] = {"document", "issuer", "surname", "given_names",
-					   "date_of_birth", "limit", NULL};
-	Piugw__LocalRequest req = PIUGW__LOCAL_REQUEST__INIT;
-	Piugw__LocalAuditSubject as = PIUGW__LOCAL_AUDIT_SUBJECT__INIT;
-	const char *doc, *iss, *sur, *giv, *dob;
-	json_t *v;
+	Piugw__LocalAuditSubject as;
+	struct webreq_err e = {0};
 
-	if (q->body == NULL || !only_keys(q->body, keys, "a subject search", r) ||
-	    !str_field(q, r, "document", 64, &doc) || !str_field(q, r, "issuer", 3, &iss) ||
-	    !str_field(q, r, "surname", 64, &sur) || !str_field(q, r, "given_names", 128, &giv) ||
-	    !str_field(q, r, "date_of_birth", 10, &dob)) {
-		if (r->json == NULL)
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED",
-				  "search by {document, issuer} or {surname, given_names, "
-				  "date_of_birth}");
+	if (!webreq_subject(q->body, &as, &e)) {
+		refused(r, &e);
 		return;
 	}
-	if ((v = json_object_get(q->body, "limit")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > 10000) {
-			web_error(r, MHD_HTTP_BAD_REQUEST, "MALFORMED", "limit is 1 to 10000");
-			return;
-		}
-		as.limit = (uint32_t)json_integer_value(v);
-	}
-	as.document = (char *)(doc != NULL ? doc : "");
-	as.issuer = (char *)(iss != NULL ? iss : "");
-	as.surname = (char *)(sur != NULL ? sur : "");
-	as.given_names = (char *)(giv != NULL ? giv : "");
-	as.date_of_birth = (char *)(dob != NULL ? dob : "");
-	req.kind_case = PIUGW__LOCAL_REQUEST__KIND_AUDIT_SUBJECT;
-	req.audit_subject = &as;
-	call_json(q, &req, 60000, r);
+	call_kind(q, r, PIUGW__LOCAL_REQUEST__KIND_AUDIT_SUBJECT, &as, 60000);
 }
 
 static void

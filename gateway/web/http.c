@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "web.h"
+#include "webreq.h"
 
 /* What a connection gathers of a request before it is answered. */
 struct pending {
@@ -162,42 +163,6 @@ send_asset(struct MHD_Connection *conn, const struct asset *a)
 	return ret;
 }
 
-/* Does url match pattern, whose one "{...}" segment takes any 1 to 80 of [A-Za-z0-9._-]? */
-static bool
-route_match(const char *pattern, const char *url, char *arg, size_t an)
-{
-	const char *p = pattern, *u = url;
-
-	arg[0] = '\0';
-	while (*p != '\0') {
-		if (*p == '{') {
-			size_t n = 0;
-			while (*p != '\0' && *p != '}')
-				p++;
-			if (*p == '}')
-				p++;
-			while (u[n] != '\0' && u[n] != '/')
-				n++;
-			if (n == 0 || n >= an || n > 80)
-				return false;
-			for (size_t i = 0; i < n; i++)
-				if (!((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= 'A' && u[i] <= 'Z') ||
-				      (u[i] >= '0' && u[i] <= '9') || u[i] == '-' || u[i] == '_' ||
-				      u[i] == '.'))
-					return false;
-			memcpy(arg, u, n);
-			arg[n] = '\0';
-			u += n;
-			continue;
-		}
-		if (*p != *u)
-			return false;
-		p++;
-		u++;
-	}
-	return *u == '\0';
-}
-
 /* Who asks: a system by its certificate, else a person by the session cookie. */
 static bool
 authenticate(struct req *q, struct resp *r)
@@ -259,7 +224,7 @@ dispatch(struct web *w, struct MHD_Connection *conn, const char *url, const char
 	q->method = method;
 	q->url = url;
 	for (size_t i = 0; i < web_nroutes; i++) {
-		if (!route_match(web_routes[i].pattern, url, arg, sizeof(arg)))
+		if (!webreq_route_match(web_routes[i].pattern, url, arg, sizeof(arg)))
 			continue;
 		path_known = true;
 		if (strcmp(web_routes[i].method, method) == 0) {
