@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "body.pb-c.h"
 #include "match.h"
@@ -16,6 +15,7 @@
 #include "fileio.h"
 #include "piugw/error.h"
 #include "store.h"
+#include "store_backend.h"
 
 #define CAT(x) PIUGW__CATEGORY__CATEGORY_##x
 #define FIELD_MAX 1024
@@ -64,28 +64,10 @@ const struct store_col_info store_cols[COL__COUNT] = {
 	[COL_SSR] = {"ssr", 0, true},
 };
 
-/*
- * The two indexes a person is found by. Schema 3: the name's carries the
- * flight, so that a document lookup's probe for the same person's rows by
- * name (merge_persons) never leaves the index; the document's does not (a
- * third column on both cost a million-row import 13 %, measured).
- */
-#define INDEX_DOC "CREATE INDEX t_doc ON traveller(doc_key, transferred_at);"
-#define INDEX_NAME "CREATE INDEX t_name ON traveller(name_key, transferred_at, flight_key);"
-
-/* Every search selects the row's keys after its columns and name_norm (person keys). */
-#define KEY_COLS ", doc_key, name_key, flight_key, dob_key"
-#define KEY_COL0 (3 + COL__COUNT + 1)
-
 struct store {
-	sqlite3 *db;
-	char *path;
-	sqlite3_stmt *insert, *insert_sel, *by_doc, *by_name, *by_dob, *by_locator, *by_flight,
-		*by_sel, *by_person_doc, *by_person_name, *by_id, *begin, *commit, *rollback,
-		*del_sel, *del_row, *del_book_sel, *del_book_row, *savepoint, *release;
-	unsigned depth;      /* store_begin nesting: 0 none, 1 a transaction, more savepoints */
-	bool hold;           /* store_read_hold: searches share one read transaction */
-	char cols_sql[2048]; /* "id, source, transferred_at, surname, ..." */
+	const struct store_backend *be;
+	void *db;
+	unsigned depth; /* store_begin nesting: 0 none, 1 a transaction, more savepoints */
 };
 
 /* See store.h. */
@@ -129,82 +111,14 @@ store_result_clear(struct store_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int
-exec(struct store *s, const char *sql, struct diag *d)
-{
-	char *err = NULL;
-
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		diag_add(d, "%s: %s", s->path, err != NULL ? err : "SQLite error");
-		sqlite3_free(err);
-		return PIUGW_ESYSTEM;
-	}
-	return 0;
-}
-
-static int
-prepare(struct store *s, sqlite3_stmt **st, const char *sql, struct diag *d)
-{
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
-		diag_add(d, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		return PIUGW_ESYSTEM;
-	}
-	return 0;
-}
-
-static int
-create_schema(struct store *s, struct diag *d)
-{
-	char sql[4096];
-	size_t o = 0;
-
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o,
-			      "BEGIN;CREATE TABLE traveller(id INTEGER PRIMARY KEY, "
-			      "source INTEGER NOT NULL, transferred_at INTEGER NOT NULL, "
-			      "doc_key TEXT, name_key TEXT, dob_key TEXT, name_norm TEXT, "
-			      "locator_key TEXT, flight_key TEXT, record_key TEXT");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s TEXT", store_cols[i].name);
-	snprintf(sql + o, sizeof(sql) - o,
-		 ");"
-		 /*
-		  * (key, time): lookups come back newest first without a sort step
-		  * (and the flight in the name's: INDEX_NAME)
-		  */
-		 INDEX_DOC INDEX_NAME
-		 "CREATE INDEX t_dob ON traveller(dob_key);"
-		 "CREATE INDEX t_locator ON traveller(locator_key);"
-		 "CREATE INDEX t_flight ON traveller(flight_key);"
-		 "CREATE INDEX t_transferred ON traveller(transferred_at);"
-		 "CREATE UNIQUE INDEX t_record ON traveller(record_key);"
-		 "CREATE TABLE selector(traveller_id INTEGER NOT NULL, kind INTEGER NOT NULL, "
-		 "value TEXT NOT NULL);"
-		 "CREATE INDEX s_value ON selector(kind, value);"
-		 "CREATE INDEX s_traveller ON selector(traveller_id);"
-		 "PRAGMA user_version = %d;COMMIT;",
-		 STORE_SCHEMA_VERSION);
-	return exec(s, sql, d);
-}
-
 /* See store.h. */
 void
 store_close(struct store **sp)
 {
-	struct store *s;
-
 	if (sp == NULL || *sp == NULL)
 		return;
-	s = *sp;
-	sqlite3_stmt *all[] = {s->insert, s->insert_sel, s->by_doc, s->by_name, s->by_dob,
-			       s->by_locator, s->by_flight, s->by_sel, s->by_person_doc,
-			       s->by_person_name, s->by_id, s->begin, s->commit, s->rollback,
-			       s->del_sel, s->del_row, s->del_book_sel, s->del_book_row,
-			       s->savepoint, s->release};
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		sqlite3_finalize(all[i]);
-	sqlite3_close(s->db);
-	free(s->path);
-	free(s);
+	(*sp)->be->close((*sp)->db);
+	free(*sp);
 	*sp = NULL;
 }
 
@@ -212,160 +126,26 @@ store_close(struct store **sp)
 int
 store_open(const char *path, struct store **outp, struct diag *d)
 {
-	int ret = PIUGW_EINTERNAL, version = 0;
-	struct store *s = NULL;
-	sqlite3_stmt *st = NULL;
-	char sql[4096];
-	size_t o = 0;
+	struct store *s;
+	int ret;
 
 	*outp = NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL) {
-		free(s);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return PIUGW_ENOMEM;
+	s->be = &store_sqlite;
+	if ((ret = s->be->open(path, &s->db, d)) != 0) {
+		free(s);
+		return ret;
 	}
-	/* Personal data: the file is born closed to everyone but its owner. */
-	if (path[0] != ':' && (ret = fileio_precreate_private(path, d)) != 0)
-		goto out;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-						  SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		diag_add(d, "%s: cannot open the store: %s", path, sqlite3_errmsg(s->db));
-		ret = PIUGW_ESYSTEM;
-		goto out;
-	}
-	sqlite3_busy_timeout(s->db, 5000);
-	/*
-	 * WAL for concurrent readers; a 128 MiB page cache and memory-mapped reads,
-	 * because at a million travellers the seven indexes outgrow SQLite's 2 MiB
-	 * default and every insert and lookup would go to the disk.
-	 */
-	if ((ret = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-			   "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; "
-			   "PRAGMA cache_size=-131072; PRAGMA mmap_size=1073741824; "
-			   "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=16384;", d)) != 0)
-		goto out;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (version == 0) {
-		if ((ret = create_schema(s, d)) != 0)
-			goto out;
-	} else if (version > STORE_SCHEMA_VERSION) {
-		diag_add(d, "%s: store schema %d is newer than this piugw knows (%d); upgrade piugw",
-			 path, version, STORE_SCHEMA_VERSION);
-		ret = PIUGW_ECONFIG;
-		goto out;
-	}
-	/* Migrations from older schema versions, one step each. */
-	if (version == 1) {
-		/* Rows stored before have no key: only what is imported from now on is matched. */
-		if ((ret = exec(s, "BEGIN;ALTER TABLE traveller ADD COLUMN record_key TEXT;"
-				   "CREATE UNIQUE INDEX t_record ON traveller(record_key);"
-				   "PRAGMA user_version = 2;COMMIT;", d)) != 0) {
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-			goto out;
-		}
-		version = 2;
-	}
-	if (version == 2) {
-		/* The name's index gains the flight (rebuilt once: a while on a big store). */
-		if ((ret = exec(s, "BEGIN;DROP INDEX t_name;" INDEX_NAME
-				   "PRAGMA user_version = 3;COMMIT;", d)) != 0) {
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-			goto out;
-		}
-	}
-
-	o += (size_t)snprintf(s->cols_sql + o, sizeof(s->cols_sql) - o,
-			      "id, source, transferred_at");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(s->cols_sql + o, sizeof(s->cols_sql) - o, ", %s",
-				      store_cols[i].name);
-
-	o = (size_t)snprintf(sql, sizeof(sql),
-			     "INSERT INTO traveller(source, transferred_at, doc_key, name_key, "
-			     "dob_key, name_norm, locator_key, flight_key, record_key");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", store_cols[i].name);
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES (?,?,?,?,?,?,?,?,?");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ",?");
-	snprintf(sql + o, sizeof(sql) - o, ")");
-	if ((ret = prepare(s, &s->insert, sql, d)) != 0 ||
-	    (ret = prepare(s, &s->insert_sel,
-			   "INSERT INTO selector(traveller_id, kind, value) VALUES (?,?,?)", d)) != 0 ||
-	    (ret = prepare(s, &s->begin, "BEGIN", d)) != 0 ||
-	    (ret = prepare(s, &s->commit, "COMMIT", d)) != 0 ||
-	    (ret = prepare(s, &s->rollback, "ROLLBACK", d)) != 0 ||
-	    (ret = prepare(s, &s->savepoint, "SAVEPOINT nest", d)) != 0 ||
-	    (ret = prepare(s, &s->release, "RELEASE nest", d)) != 0 ||
-	    (ret = prepare(s, &s->del_sel, "DELETE FROM selector WHERE traveller_id IN "
-					   "(SELECT id FROM traveller WHERE record_key = ?1)", d)) != 0 ||
-	    (ret = prepare(s, &s->del_row, "DELETE FROM traveller WHERE record_key = ?1", d)) != 0 ||
-	    (ret = prepare(s, &s->del_book_sel,
-			   "DELETE FROM selector WHERE traveller_id IN (SELECT id FROM traveller "
-			   "WHERE source = 2 AND locator_key = ?1 AND flight_key = ?2)", d)) != 0 ||
-	    (ret = prepare(s, &s->del_book_row,
-			   "DELETE FROM traveller WHERE source = 2 AND locator_key = ?1 AND "
-			   "flight_key = ?2", d)) != 0)
-		goto out;
-#define SEL(stmt, where)                                                                           \
-	snprintf(sql, sizeof(sql), "SELECT %s, name_norm" KEY_COLS " FROM traveller WHERE %s",      \
-		 s->cols_sql,                                                                      \
-		 where);                                                                           \
-	if ((ret = prepare(s, &s->stmt, sql, d)) != 0)                                             \
-		goto out;
-	SEL(by_doc, "doc_key = ?1 ORDER BY transferred_at DESC")
-	SEL(by_name, "name_key = ?1 ORDER BY transferred_at DESC")
-	SEL(by_dob, "dob_key = ?1")
-	SEL(by_locator, "locator_key = ?1 ORDER BY surname")
-	SEL(by_flight, "flight_key = ?1 ORDER BY surname")
-	SEL(by_sel, "id IN (SELECT traveller_id FROM selector WHERE kind = ?1 AND value = ?2) "
-		    "ORDER BY transferred_at DESC")
-	/*
-	 * The other rows of one person on one flight (store.h): by the document's
-	 * index, or by the name's (with the date of birth in it), narrowed to the
-	 * flight (an OR of the two would walk every row of the flight instead).
-	 */
-#undef SEL
-	/*
-	 * Each by its own index (without statistics SQLite would take the
-	 * flight's), ids only: the row itself, found again, is not decoded; a
-	 * row of someone else's is read by its id (by_id).
-	 */
-	if ((ret = prepare(s, &s->by_person_doc, "SELECT id FROM traveller INDEXED BY t_doc "
-				"WHERE doc_key = ?1 AND flight_key = ?2", d)) != 0 ||
-	    (ret = prepare(s, &s->by_person_name, "SELECT id FROM traveller INDEXED BY t_name "
-				"WHERE name_key = ?1 AND flight_key = ?2", d)) != 0)
-		goto out;
-	snprintf(sql, sizeof(sql), "SELECT %s, name_norm" KEY_COLS " FROM traveller WHERE id = ?1",
-		 s->cols_sql);
-	if ((ret = prepare(s, &s->by_id, sql, d)) != 0)
-		goto out;
 	*outp = s;
-	s = NULL;
-	ret = 0;
-out:
-	store_close(&s);
-	return ret;
-}
-
-static int
-step_done(struct store *s, sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	(void)s;
-	return rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
+	return 0;
 }
 
 /* See store.h. */
 int
 store_begin(struct store *s)
 {
-	/* Prepared once: a savepoint per PAXLST message or PNRGOV booking. */
-	int rc = step_done(s, s->depth == 0 ? s->begin : s->savepoint);
+	int rc = s->be->begin(s->db, s->depth);
 
 	if (rc == 0)
 		s->depth++;
@@ -378,14 +158,7 @@ store_commit(struct store *s)
 {
 	if (s->depth == 0)
 		return PIUGW_EINVAL;
-	if (--s->depth > 0)
-		return step_done(s, s->release);
-	if (step_done(s, s->commit) == 0)
-		return 0;
-	/* A commit that failed (the disk is full) leaves nothing half-done behind. */
-	if (!sqlite3_get_autocommit(s->db))
-		step_done(s, s->rollback);
-	return PIUGW_ESYSTEM;
+	return s->be->commit(s->db, --s->depth);
 }
 
 /* See store.h. */
@@ -394,50 +167,29 @@ store_rollback(struct store *s)
 {
 	if (s->depth == 0)
 		return PIUGW_EINVAL;
-	if (--s->depth > 0)
-		return sqlite3_exec(s->db, "ROLLBACK TO nest; RELEASE nest", NULL, NULL, NULL) ==
-				       SQLITE_OK
-			       ? 0
-			       : PIUGW_ESYSTEM;
-	return step_done(s, s->rollback);
+	return s->be->rollback(s->db, --s->depth);
 }
 
 /* See store.h. */
 int
 store_count(struct store *s, uint64_t *np)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = PIUGW_ESYSTEM;
-
 	*np = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM traveller", -1, &st, NULL) ==
-		    SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW) {
-		*np = (uint64_t)sqlite3_column_int64(st, 0);
-		ret = 0;
-	}
-	sqlite3_finalize(st);
-	return ret;
+	return s->be->count(s->db, np);
 }
 
 /* See store.h. */
 void
 store_read_hold(struct store *s, bool on)
 {
-	s->hold = on;
-	if (!on && !sqlite3_get_autocommit(s->db))
-		step_done(s, s->commit);
+	s->be->read_hold(s->db, on);
 }
 
-/*
- * Before a search: under store_read_hold, open the read transaction the
- * searches share (SQLite takes its snapshot and locks at the first read).
- */
+/* Before a search: under store_read_hold, the read transaction the searches share. */
 static void
 snapshot(struct store *s)
 {
-	if (s->hold && sqlite3_get_autocommit(s->db))
-		step_done(s, s->begin);
+	s->be->snapshot(s->db);
 }
 
 /* ---- keys ---- */
@@ -541,10 +293,7 @@ insert_selectors(struct store *s, int64_t id, enum store_selector kind, const ch
 		memcpy(item, list, l);
 		item[l] = '\0';
 		if (store_selector_norm(kind, item, norm, sizeof(norm)) > 0) {
-			sqlite3_bind_int64(s->insert_sel, 1, id);
-			sqlite3_bind_int(s->insert_sel, 2, (int)kind);
-			sqlite3_bind_text(s->insert_sel, 3, norm, -1, SQLITE_TRANSIENT);
-			if (step_done(s, s->insert_sel) != 0)
+			if (s->be->insert_selector(s->db, id, (int)kind, norm) != 0)
 				return PIUGW_ESYSTEM;
 		}
 		list += l;
@@ -714,7 +463,8 @@ insert_row(struct store *s, const struct traveller *t, bool replace, bool *repla
 {
 	char dk[96], nk[2 * MATCH_NAME_MAX + 24], bk[16], nn[MATCH_NAME_MAX], lk[32], fk[48];
 	char rk[33];
-	int64_t id;
+	struct store_new_row nr;
+	int64_t id = 0;
 	int ret;
 
 	if (replacedp != NULL)
@@ -730,52 +480,20 @@ insert_row(struct store *s, const struct traveller *t, bool replace, bool *repla
 		   sizeof(fk));
 	record_key(t, empty(t->v[COL_DOC_NUMBER]) ? "" : dk, nk, rk);
 
-	/* The same record again replaces what was stored of it. */
-	if (replace) {
-		sqlite3_bind_text(s->del_sel, 1, rk, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s->del_row, 1, rk, -1, SQLITE_STATIC);
-		if (step_done(s, s->del_sel) != 0 || step_done(s, s->del_row) != 0) {
-			diag_add(d, "%s: %s", s->path, sqlite3_errmsg(s->db));
-			return PIUGW_ESYSTEM;
-		}
-		if (replacedp != NULL)
-			*replacedp = sqlite3_changes(s->db) > 0;
-	}
-
-	sqlite3_stmt *st = s->insert;
-	sqlite3_bind_int(st, 1, t->source);
-	sqlite3_bind_int64(st, 2, t->transferred_at_ms);
-	if (empty(t->v[COL_DOC_NUMBER]))
-		sqlite3_bind_null(st, 3);
-	else
-		sqlite3_bind_text(st, 3, dk, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, nk, -1, SQLITE_TRANSIENT);
-	if (bk[0] == '\0')
-		sqlite3_bind_null(st, 5);
-	else
-		sqlite3_bind_text(st, 5, bk, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 6, nn, -1, SQLITE_TRANSIENT);
-	if (lk[0] == '\0')
-		sqlite3_bind_null(st, 7);
-	else
-		sqlite3_bind_text(st, 7, lk, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 8, fk, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 9, rk, -1, SQLITE_TRANSIENT);
-	for (int i = 0; i < COL__COUNT; i++) {
-		if (t->v[i] == NULL)
-			sqlite3_bind_null(st, 10 + i);
-		else
-			sqlite3_bind_text(st, 10 + i, t->v[i], -1, SQLITE_STATIC);
-	}
-	if (step_done(s, st) != 0) {
-		diag_add(d, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		return PIUGW_ESYSTEM;
-	}
-	id = sqlite3_last_insert_rowid(s->db);
+	nr.t = t;
+	nr.doc_key = empty(t->v[COL_DOC_NUMBER]) ? NULL : dk;
+	nr.name_key = nk;
+	nr.dob_key = bk[0] != '\0' ? bk : NULL;
+	nr.name_norm = nn;
+	nr.locator_key = lk[0] != '\0' ? lk : NULL;
+	nr.flight_key = fk;
+	nr.record_key = rk;
+	if ((ret = s->be->insert(s->db, &nr, replace, replacedp, &id, d)) != 0)
+		return ret;
 	if (insert_selectors(s, id, STORE_SEL_PHONE, t->v[COL_PHONES]) != 0 ||
 	    insert_selectors(s, id, STORE_SEL_EMAIL, t->v[COL_EMAILS]) != 0 ||
 	    insert_selectors(s, id, STORE_SEL_FREQUENT_FLYER, t->v[COL_FREQUENT_FLYER]) != 0) {
-		diag_add(d, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		diag_add(d, "the store: %s", s->be->errmsg(s->db));
 		return PIUGW_ESYSTEM;
 	}
 	return 0;
@@ -792,14 +510,8 @@ store_insert(struct store *s, const struct traveller *t, bool *replacedp, struct
 int
 store_insert_new(struct store *s, const struct traveller *t, struct diag *d)
 {
-	int rc = insert_row(s, t, false, NULL, d);
-
-	/* Not new after all (a caller's mistake): refused by the key's index, said so. */
-	if (rc == PIUGW_ESYSTEM && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE) {
-		diag_add(d, "a record with this key is stored already");
-		return PIUGW_EINVAL;
-	}
-	return rc;
+	/* Not new after all (a caller's mistake): the backend refuses it, saying so. */
+	return insert_row(s, t, false, NULL, d);
 }
 
 /* ---- search ---- */
@@ -811,37 +523,29 @@ struct person_key {
 };
 
 
-static void
-column_copy(sqlite3_stmt *st, int col, char *out, size_t size)
-{
-	const unsigned char *v = sqlite3_column_text(st, col);
-	snprintf(out, size, "%s", v != NULL ? (const char *)v : "");
-}
-
 /* The person key of a row as stored: nothing normalised again. */
 static void
-stored_key(sqlite3_stmt *st, const struct traveller *t, struct person_key *k)
+stored_key(const struct store_row *r, const struct traveller *t, struct person_key *k)
 {
-	column_copy(st, KEY_COL0, k->dk, sizeof(k->dk));
-	column_copy(st, KEY_COL0 + 1, k->nk, sizeof(k->nk));
-	column_copy(st, KEY_COL0 + 2, k->fk, sizeof(k->fk));
+	snprintf(k->dk, sizeof(k->dk), "%s", r->doc_key != NULL ? r->doc_key : "");
+	snprintf(k->nk, sizeof(k->nk), "%s", r->name_key != NULL ? r->name_key : "");
+	snprintf(k->fk, sizeof(k->fk), "%s", r->flight_key != NULL ? r->flight_key : "");
 	k->has_dk = k->dk[0] != '\0';
-	k->has_nk = sqlite3_column_type(st, KEY_COL0 + 3) != SQLITE_NULL && k->nk[0] != '\0';
+	k->has_nk = r->has_dob && k->nk[0] != '\0';
 	match_document(t->v[COL_DEP_AIRPORT], k->dep, sizeof(k->dep));
 }
 
-
-/* Read the current row of st into m, with its person key. */
+/* A stored row into m, with its person key. */
 static int
-row(sqlite3_stmt *st, struct store_match *m)
+row(const struct store_row *r, struct store_match *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->t.id = sqlite3_column_int64(st, 0);
-	m->t.source = sqlite3_column_int(st, 1);
-	m->t.transferred_at_ms = sqlite3_column_int64(st, 2);
+	m->t.id = r->id;
+	m->t.source = r->source;
+	m->t.transferred_at_ms = r->transferred_at_ms;
 	for (int i = 0; i < COL__COUNT; i++) {
-		const unsigned char *v = sqlite3_column_text(st, 3 + i);
-		if (v != NULL && (m->t.v[i] = strdup((const char *)v)) == NULL) {
+		const char *v = r->value(r, i);
+		if (v != NULL && (m->t.v[i] = strdup(v)) == NULL) {
 			traveller_clear(&m->t);
 			return PIUGW_ENOMEM;
 		}
@@ -850,7 +554,7 @@ row(sqlite3_stmt *st, struct store_match *m)
 		traveller_clear(&m->t);
 		return PIUGW_ENOMEM;
 	}
-	stored_key(st, &m->t, m->pkey);
+	stored_key(r, &m->t, m->pkey);
 	m->score = 1.0;
 	m->rows = 1;
 	m->sources = 1u << (m->t.source & 7);
@@ -924,14 +628,56 @@ fold(struct store_match *a, struct traveller *b)
 /* What a search found every row of already: its own key need not be looked up again. */
 enum { FOUND_BY_DOC = 1, FOUND_BY_NAME = 2 };
 
+struct person {
+	struct person_key k;
+	int64_t ids[PERSON_ROWS_MAX]; /* the rows joined */
+	unsigned nids;
+};
+
+/* A person's other rows: found by the key a search did not use (merge_persons). */
+struct others {
+	struct store *s;
+	struct person *p;
+	struct store_match *into;
+};
+
+/* A row of that person's flight by id: joined if it is theirs. */
+static int
+other_row(void *ctx, const struct store_row *r)
+{
+	struct others *o = ctx;
+	struct store_match other;
+	int ret;
+
+	if ((ret = row(r, &other)) != 0)
+		return ret;
+	/* Another leg of the same flight is another row, not this person's. */
+	if (same_person(&o->p->k, other.pkey)) {
+		o->p->ids[o->p->nids++] = r->id;
+		fold(o->into, &other.t);
+	}
+	match_clear(&other);
+	return 0;
+}
+
+/* An id of the other key's query: each row not joined yet is read (by its id). */
+static int
+other_id(void *ctx, const struct store_row *r)
+{
+	struct others *o = ctx;
+
+	for (unsigned x = 0; x < o->p->nids; x++)
+		if (o->p->ids[x] == r->id)
+			return 0;
+	if (o->p->nids == PERSON_ROWS_MAX)
+		return 0;
+	return o->s->be->query(o->s->db, STORE_Q_ID, NULL, NULL, r->id, other_row, o);
+}
+
 static int
 merge_persons(struct store *s, struct store_result *r, int found_by, size_t *mergedp)
 {
-	struct person {
-		struct person_key k;
-		int64_t ids[PERSON_ROWS_MAX]; /* the rows joined */
-		unsigned nids;
-	} *p;
+	struct person *p;
 	size_t n = 0;
 	int ret = 0;
 
@@ -967,44 +713,13 @@ merge_persons(struct store *s, struct store_result *r, int found_by, size_t *mer
 	r->n = n;
 	/* Their rows the search did not find (another source, found by the other key). */
 	for (size_t i = 0; i < r->n && ret == 0; i++) {
-		for (int half = 0; half < 2 && ret == 0; half++) {
-			sqlite3_stmt *st = half == 0 ? s->by_person_doc : s->by_person_name;
-			int rc;
-			if (half == 0 ? !p[i].k.has_dk || (found_by & FOUND_BY_DOC)
-				      : !p[i].k.has_nk || (found_by & FOUND_BY_NAME))
-				continue;
-			sqlite3_bind_text(st, 1, half == 0 ? p[i].k.dk : p[i].k.nk, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, p[i].k.fk, -1, SQLITE_STATIC);
-			while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-				struct store_match other;
-				int64_t id = sqlite3_column_int64(st, 0);
-				bool seen = false;
-				for (unsigned x = 0; x < p[i].nids && !seen; x++)
-					seen = p[i].ids[x] == id;
-				if (seen || p[i].nids == PERSON_ROWS_MAX)
-					continue;
-				sqlite3_bind_int64(s->by_id, 1, id);
-				rc = sqlite3_step(s->by_id);
-				if (rc != SQLITE_ROW || row(s->by_id, &other) != 0) {
-					sqlite3_reset(s->by_id);
-					ret = rc == SQLITE_ROW ? PIUGW_ENOMEM : PIUGW_ESYSTEM;
-					break;
-				}
-				sqlite3_reset(s->by_id);
-				/* Another leg of the same flight is another row, not this person's. */
-				if (!same_person(&p[i].k, other.pkey)) {
-					match_clear(&other);
-					continue;
-				}
-				p[i].ids[p[i].nids++] = id;
-				fold(&r->m[i], &other.t);
-				match_clear(&other);
-			}
-			if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-				ret = PIUGW_ESYSTEM;
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-		}
+		struct others o = {s, &p[i], &r->m[i]};
+		if (p[i].k.has_dk && !(found_by & FOUND_BY_DOC))
+			ret = s->be->query(s->db, STORE_Q_PERSON_DOC, p[i].k.dk, p[i].k.fk, 0, other_id,
+					   &o);
+		if (ret == 0 && p[i].k.has_nk && !(found_by & FOUND_BY_NAME))
+			ret = s->be->query(s->db, STORE_Q_PERSON_NAME, p[i].k.nk, p[i].k.fk, 0,
+					   other_id, &o);
 	}
 	free(p);
 	return ret;
@@ -1024,32 +739,44 @@ result_push(struct store_result *r, size_t *cap)
 	return 0;
 }
 
+/* What collect reads: every row counted, the first keep kept. */
+struct collecting {
+	struct store_result *out;
+	size_t cap, keep;
+	const char *matched_on;
+};
+
+static int
+collect_row(void *ctx, const struct store_row *r)
+{
+	struct collecting *c = ctx;
+	int ret;
+
+	c->out->total++;
+	if (c->out->n >= c->keep)
+		return 0;
+	if ((ret = result_push(c->out, &c->cap)) != 0 || (ret = row(r, &c->out->m[c->out->n])) != 0)
+		return ret;
+	c->out->m[c->out->n++].matched_on = c->matched_on;
+	return 0;
+}
+
 /*
- * Run a bound statement: every row counted, persons joined (merge_persons),
- * the first `limit` kept. Twice as many rows as asked are read before the
+ * Run query q: every row counted, persons joined (merge_persons), the
+ * first `limit` kept. Twice as many rows as asked are read before the
  * join, so that rows of one person do not leave fewer than limit matches;
  * total counts the persons among them and every row past them.
  */
 static int
-collect(struct store *s, sqlite3_stmt *st, size_t limit, const char *matched_on, int found_by,
-	struct store_result *out)
+collect(struct store *s, enum store_query q, const char *a, int64_t n, size_t limit,
+	const char *matched_on, int found_by, struct store_result *out)
 {
-	size_t cap = 0, keep = limit < SIZE_MAX / 4 ? 2 * limit + 2 : limit, merged = 0;
-	int rc, ret = 0;
+	struct collecting c = {out, 0, limit < SIZE_MAX / 4 ? 2 * limit + 2 : limit, matched_on};
+	size_t merged = 0;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		out->total++;
-		if (out->n >= keep)
-			continue;
-		if ((ret = result_push(out, &cap)) != 0 || (ret = row(st, &out->m[out->n])) != 0)
-			break;
-		out->m[out->n++].matched_on = matched_on;
-	}
-	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = PIUGW_ESYSTEM;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	ret = s->be->query(s->db, q, a, NULL, n, collect_row, &c);
 	if (ret == 0 && (ret = merge_persons(s, out, found_by, &merged)) == 0) {
 		out->total -= merged;
 		while (out->n > limit)
@@ -1069,8 +796,7 @@ store_search_document(struct store *s, const char *issuer, const char *number, s
 
 	snapshot(s);
 	doc_key(issuer, number, dk, sizeof(dk));
-	sqlite3_bind_text(s->by_doc, 1, dk, -1, SQLITE_TRANSIENT);
-	return collect(s, s->by_doc, limit, "document", FOUND_BY_DOC, out);
+	return collect(s, STORE_Q_DOC, dk, 0, limit, "document", FOUND_BY_DOC, out);
 }
 
 /* See store.h. */
@@ -1082,8 +808,7 @@ store_search_name(struct store *s, const char *surname, const char *given,
 
 	snapshot(s);
 	name_key(surname, given, date_of_birth, nk, sizeof(nk));
-	sqlite3_bind_text(s->by_name, 1, nk, -1, SQLITE_TRANSIENT);
-	return collect(s, s->by_name, limit, "name+date_of_birth", FOUND_BY_NAME, out);
+	return collect(s, STORE_Q_NAME, nk, 0, limit, "name+date_of_birth", FOUND_BY_NAME, out);
 }
 
 static int
@@ -1093,6 +818,31 @@ cmp_score(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* What a fuzzy search keeps of the rows of one date of birth. */
+struct fuzzy {
+	struct store_result *out;
+	size_t cap;
+	const char *want;
+	double min_score;
+};
+
+static int
+fuzzy_row(void *ctx, const struct store_row *r)
+{
+	struct fuzzy *f = ctx;
+	double score = r->name_norm != NULL ? match_name_score(f->want, r->name_norm) : 0.0;
+	int ret;
+
+	if (score < f->min_score)
+		return 0;
+	if ((ret = result_push(f->out, &f->cap)) != 0 || (ret = row(r, &f->out->m[f->out->n])) != 0)
+		return ret;
+	f->out->m[f->out->n].score = score;
+	f->out->m[f->out->n].needs_review = true; /* a person reviews every automated fuzzy hit */
+	f->out->m[f->out->n++].matched_on = "name_fuzzy+date_of_birth";
+	return 0;
+}
+
 /* See store.h. Blocked by date of birth, which also survives swapped name order. */
 int
 store_search_name_fuzzy(struct store *s, const char *surname, const char *given,
@@ -1100,8 +850,7 @@ store_search_name_fuzzy(struct store *s, const char *surname, const char *given,
 			struct store_result *out)
 {
 	char bk[16], want[MATCH_NAME_MAX];
-	size_t cap = 0;
-	int rc, ret = 0;
+	int ret;
 
 	snapshot(s);
 	memset(out, 0, sizeof(*out));
@@ -1109,21 +858,10 @@ store_search_name_fuzzy(struct store *s, const char *surname, const char *given,
 	full_name(surname, given, want);
 	if (bk[0] == '\0' || want[0] == '\0')
 		return 0;
-	sqlite3_bind_text(s->by_dob, 1, bk, -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(s->by_dob)) == SQLITE_ROW) {
-		const char *nn = (const char *)sqlite3_column_text(s->by_dob, 3 + COL__COUNT);
-		double score = nn != NULL ? match_name_score(want, nn) : 0.0;
-		if (score < min_score)
-			continue;
-		if ((ret = result_push(out, &cap)) != 0 || (ret = row(s->by_dob, &out->m[out->n])) != 0)
-			break;
-		out->m[out->n].score = score;
-		out->m[out->n].needs_review = true; /* a person reviews every automated fuzzy hit */
-		out->m[out->n++].matched_on = "name_fuzzy+date_of_birth";
+	{
+		struct fuzzy f = {out, 0, want, min_score};
+		ret = s->be->query(s->db, STORE_Q_DOB, bk, NULL, 0, fuzzy_row, &f);
 	}
-	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = PIUGW_ESYSTEM;
-	sqlite3_reset(s->by_dob);
 	if (ret != 0) {
 		store_result_clear(out);
 		return ret;
@@ -1152,8 +890,7 @@ store_search_locator(struct store *s, const char *locator, size_t limit, struct 
 
 	snapshot(s);
 	match_document(locator, lk, sizeof(lk));
-	sqlite3_bind_text(s->by_locator, 1, lk, -1, SQLITE_TRANSIENT);
-	return collect(s, s->by_locator, limit, "record_locator", 0, out);
+	return collect(s, STORE_Q_LOCATOR, lk, 0, limit, "record_locator", 0, out);
 }
 
 /* See store.h. */
@@ -1165,8 +902,7 @@ store_search_flight(struct store *s, const char *carrier, const char *flight_num
 
 	snapshot(s);
 	flight_key(carrier, flight_number, date, fk, sizeof(fk));
-	sqlite3_bind_text(s->by_flight, 1, fk, -1, SQLITE_TRANSIENT);
-	return collect(s, s->by_flight, limit, "flight", 0, out);
+	return collect(s, STORE_Q_FLIGHT, fk, 0, limit, "flight", 0, out);
 }
 
 /* See store.h. */
@@ -1184,9 +920,7 @@ store_search_selector(struct store *s, enum store_selector kind, const char *val
 		memset(out, 0, sizeof(*out));
 		return 0;
 	}
-	sqlite3_bind_int(s->by_sel, 1, (int)kind);
-	sqlite3_bind_text(s->by_sel, 2, norm, -1, SQLITE_TRANSIENT);
-	return collect(s, s->by_sel, limit, on[kind], 0, out);
+	return collect(s, STORE_Q_SELECTOR, norm, (int64_t)kind, limit, on[kind], 0, out);
 }
 
 /* See store.h. */
@@ -1234,36 +968,8 @@ store_co_travellers(struct store *s, const struct traveller *t, struct store_res
 int
 store_purge(struct store *s, int64_t before_ms, uint64_t *deletedp)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = PIUGW_ESYSTEM;
-
 	*deletedp = 0;
-	if (exec(s, "BEGIN", NULL) != 0)
-		return PIUGW_ESYSTEM;
-	if (sqlite3_prepare_v2(s->db,
-			       "DELETE FROM selector WHERE traveller_id IN "
-			       "(SELECT id FROM traveller WHERE transferred_at < ?1)",
-			       -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int64(st, 1, before_ms);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM traveller WHERE transferred_at < ?1", -1, &st,
-			       NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int64(st, 1, before_ms);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	*deletedp = (uint64_t)sqlite3_changes64(s->db);
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	if (exec(s, ret == 0 ? "COMMIT" : "ROLLBACK", NULL) != 0)
-		ret = PIUGW_ESYSTEM;
-	if (ret != 0)
-		*deletedp = 0;
-	return ret;
+	return s->be->purge(s->db, before_ms, deletedp);
 }
 
 /* See store.h. */
@@ -1271,7 +977,6 @@ int
 store_delete_booking(struct store *s, const char *locator, const char *carrier,
 		     const char *flight_number, const char *date, uint64_t *deletedp)
 {
-	sqlite3_stmt *st[2] = {s->del_book_sel, s->del_book_row};
 	char lk[32], fk[48];
 
 	*deletedp = 0;
@@ -1279,88 +984,29 @@ store_delete_booking(struct store *s, const char *locator, const char *carrier,
 	flight_key(carrier, flight_number, date, fk, sizeof(fk));
 	if (lk[0] == '\0')
 		return PIUGW_EINVAL;
-	for (int i = 0; i < 2; i++) {
-		sqlite3_bind_text(st[i], 1, lk, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st[i], 2, fk, -1, SQLITE_STATIC);
-		if (step_done(s, st[i]) != 0)
-			return PIUGW_ESYSTEM;
-	}
-	*deletedp = (uint64_t)sqlite3_changes64(s->db);
-	return 0;
+	return s->be->delete_booking(s->db, lk, fk, deletedp);
 }
 
 /* See store.h. */
 int
 store_stats(struct store *s, int64_t now_ms, struct store_stats *out)
 {
-	sqlite3_stmt *st = NULL;
-	const int64_t day = 86400000;
-	int ret = PIUGW_ESYSTEM;
-
 	memset(out, 0, sizeof(*out));
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT count(*), sum(source = 1), sum(source = 2), "
-			       "sum(transferred_at >= ?1), "
-			       "sum(transferred_at < ?1 AND transferred_at >= ?2), "
-			       "sum(transferred_at < ?2 AND transferred_at >= ?3), "
-			       "sum(transferred_at < ?3), min(flight_date), max(flight_date) "
-			       "FROM traveller",
-			       -1, &st, NULL) != SQLITE_OK)
-		return PIUGW_ESYSTEM;
-	sqlite3_bind_int64(st, 1, now_ms - 30 * day);
-	sqlite3_bind_int64(st, 2, now_ms - 183 * day);
-	sqlite3_bind_int64(st, 3, now_ms - 1826 * day);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		out->rows = (uint64_t)sqlite3_column_int64(st, 0);
-		out->api = (uint64_t)sqlite3_column_int64(st, 1);
-		out->pnr = (uint64_t)sqlite3_column_int64(st, 2);
-		for (int i = 0; i < 4; i++)
-			out->age_bands[i] = (uint64_t)sqlite3_column_int64(st, 3 + i);
-		if (sqlite3_column_text(st, 7) != NULL)
-			snprintf(out->first_flight, sizeof(out->first_flight), "%s",
-				 (const char *)sqlite3_column_text(st, 7));
-		if (sqlite3_column_text(st, 8) != NULL)
-			snprintf(out->last_flight, sizeof(out->last_flight), "%s",
-				 (const char *)sqlite3_column_text(st, 8));
-		ret = 0;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	/*
-	 * A person: on a leg of a flight, the document, else the name and date
-	 * of birth, else the row (the search's rule, less the rows whose
-	 * departure one of them leaves out).
-	 */
-	if (ret == 0 &&
-	    (sqlite3_prepare_v2(s->db,
-				"SELECT count(*) FROM (SELECT DISTINCT flight_key, "
-				"upper(coalesce(dep_airport, '')), "
-				"coalesce(doc_key, CASE WHEN dob_key IS NOT NULL THEN name_key END, "
-				"'row ' || id) FROM traveller)",
-				-1, &st, NULL) != SQLITE_OK ||
-	     sqlite3_step(st) != SQLITE_ROW))
-		ret = PIUGW_ESYSTEM;
-	else if (ret == 0)
-		out->persons = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return ret;
+	return s->be->stats(s->db, now_ms, out);
 }
 
 /* See store.h. */
 const char *
 store_errmsg(struct store *s)
 {
-	return sqlite3_errmsg(s->db);
+	return s->be->errmsg(s->db);
 }
 
 /* See store.h. */
 int
 store_writable(struct store *s)
 {
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return PIUGW_ESYSTEM;
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return 0;
+	return s->be->writable(s->db);
 }
 
 /* ---- lookouts ---- */
@@ -1404,55 +1050,18 @@ store_key_flight(const char *carrier, const char *number, const char *date, char
 int
 store_max_id(struct store *s, int64_t *idp)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = PIUGW_ESYSTEM;
-
 	*idp = 0;
 	snapshot(s);
-	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM traveller", -1, &st,
-			       NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW) {
-		*idp = sqlite3_column_int64(st, 0);
-		ret = 0;
-	}
-	sqlite3_finalize(st);
-	return ret;
+	return s->be->max_id(s->db, idp);
 }
 
 /* See store.h. */
 int
 store_keys_since(struct store *s, int64_t after, struct store_keys *out, size_t max, size_t *np)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
 	*np = 0;
 	snapshot(s);
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT id, doc_key, name_key, dob_key, name_norm, flight_key "
-			       "FROM traveller WHERE id > ?1 ORDER BY id LIMIT ?2",
-			       -1, &st, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return PIUGW_ESYSTEM;
-	}
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *np < max) {
-		struct store_keys *k = &out[(*np)++];
-		const unsigned char *c;
-		k->id = sqlite3_column_int64(st, 0);
-#define KEYCOL(i, field)                                                                           \
-	c = sqlite3_column_text(st, i);                                                            \
-	snprintf(k->field, sizeof(k->field), "%s", c != NULL ? (const char *)c : "")
-		KEYCOL(1, doc);
-		KEYCOL(2, name);
-		KEYCOL(3, dob);
-		KEYCOL(4, name_norm);
-		KEYCOL(5, flight);
-#undef KEYCOL
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : PIUGW_ESYSTEM;
+	return s->be->keys_since(s->db, after, out, max, np);
 }
 
 /* See store.h. */
@@ -1460,6 +1069,5 @@ int
 store_search_row(struct store *s, int64_t id, struct store_result *out)
 {
 	snapshot(s);
-	sqlite3_bind_int64(s->by_id, 1, id);
-	return collect(s, s->by_id, 1, "record", 0, out);
+	return collect(s, STORE_Q_ID, NULL, id, 1, "record", 0, out);
 }
