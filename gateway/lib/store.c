@@ -132,8 +132,9 @@ store_open(const char *path, struct store **outp, struct diag *d)
 	*outp = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return PIUGW_ENOMEM;
-	s->be = &store_sqlite;
-	if ((ret = s->be->open(path, &s->db, d)) != 0) {
+	/* "postgresql:CONNINFO", or the path of a SQLite file. */
+	s->be = strncmp(path, "postgresql:", 11) == 0 ? &store_pg : &store_sqlite;
+	if ((ret = s->be->open(s->be == &store_pg ? path + 11 : path, &s->db, d)) != 0) {
 		free(s);
 		return ret;
 	}

@@ -1,5 +1,6 @@
 /*
- * store.h: the traveller store (DESIGN.md section 5) in one SQLite file.
+ * store.h: the traveller store (DESIGN.md section 5): one SQLite file, or a
+ * PostgreSQL database (store_backend.h).
  *
  * One row is one person on one flight leg, from API or PNR, with the time
  * the carrier transferred it. A search returns one match per person: the
@@ -84,7 +85,11 @@ void traveller_clear(struct traveller *t);
 
 struct store;
 
-/* Open (creating and migrating) the store at path; WAL mode. */
+/*
+ * Open (creating and migrating) the store at path: a SQLite file (WAL
+ * mode), or with "postgresql:CONNINFO" a PostgreSQL database (libpq's
+ * connection string; store_pg.c).
+ */
 int store_open(const char *path, struct store **outp, struct diag *d);
 void store_close(struct store **sp);
 

@@ -8,7 +8,8 @@
  * upgrades its schema, inserts a row with its keys, runs the few queries
  * below and hands each row back, and keeps transactions.
  *
- * SQLite (store_sqlite.c) is the default and the only one today.
+ * SQLite (store_sqlite.c) is the default; PostgreSQL (store_pg.c) is
+ * opened by store_open("postgresql:CONNINFO").
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -96,5 +97,6 @@ struct store_backend {
 };
 
 extern const struct store_backend store_sqlite;
+extern const struct store_backend store_pg;
 
 #endif /* PIUGW_STORE_BACKEND_H */

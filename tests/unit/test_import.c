@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "fileio.h"
@@ -34,7 +35,7 @@ setup(void **state)
 
 	diag_init(&d);
 	f->dir = tu_tmpdir();
-	p = tu_path(f->dir, "store.db");
+	p = tu_store(f->dir);
 	assert_int_equal(store_open(p, &f->s, &d), 0);
 	free(p);
 	*state = f;
@@ -537,14 +538,29 @@ a_failed_file_stores_nothing(void **state)
 	assert_int_equal(store_count(f->s, &n0), 0);
 	/* A trigger that fails the second row stands in for a disk that fills up. */
 	store_close(&f->s);
-	char *p = tu_path(f->dir, "store.db");
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER full BEFORE INSERT ON traveller "
-					  "WHEN NEW.surname = 'Second' BEGIN SELECT RAISE(ABORT, "
-					  "'database or disk is full'); END;", NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
+	char *p;
+	if (tu_store_pg() != NULL) {
+		PGconn *c = PQconnectdb(tu_store_pg());
+		PGresult *res = PQexec(c, "CREATE OR REPLACE FUNCTION full_disk() RETURNS trigger AS $$ BEGIN "
+					  "IF NEW.surname = 'Second' THEN RAISE EXCEPTION "
+					  "'could not extend file: No space left on device'; END IF; "
+					  "RETURN NEW; END $$ LANGUAGE plpgsql;"
+					  "CREATE TRIGGER disk_full BEFORE INSERT ON traveller FOR EACH ROW "
+					  "EXECUTE FUNCTION full_disk();");
+		assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+		PQclear(res);
+		PQfinish(c);
+		assert_true(asprintf(&p, "postgresql:%s", tu_store_pg()) > 0);
+	} else {
+		sqlite3 *db;
+		p = tu_path(f->dir, "store.db");
+		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER full BEFORE INSERT ON traveller "
+						  "WHEN NEW.surname = 'Second' BEGIN SELECT RAISE(ABORT, "
+						  "'database or disk is full'); END;", NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(db);
+	}
 	assert_int_equal(store_open(p, &f->s, &d), 0);
 	free(p);
 	assert_int_equal(import_text(f->s, IMPORT_CSV, csv, strlen(csv), "x.csv", NOW, &st, &d, NULL,

@@ -124,7 +124,7 @@ static void
 matches_new_rows_as_the_searches_do(void **state)
 {
 	(void)state;
-	char *dir = tu_tmpdir(), *path = tu_path(dir, "store.db");
+	char *dir = tu_tmpdir(), *path = tu_store(dir);
 	struct store *s = NULL;
 	struct lookout_index *ix = NULL;
 	struct diag d;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sodium.h>
 
 #include "diag.h"
@@ -114,6 +115,37 @@ tu_path(const char *dir, const char *name)
 	char *p = NULL;
 
 	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
+	return p;
+}
+
+const char *
+tu_store_pg(void)
+{
+	const char *c = getenv("PIUGW_TEST_STORE_PG");
+
+	return c != NULL && c[0] != '\0' ? c : NULL;
+}
+
+char *
+tu_store(const char *dir)
+{
+	const char *conninfo = tu_store_pg();
+	PGconn *c;
+	PGresult *r;
+	char *p = NULL;
+
+	if (conninfo == NULL)
+		return tu_path(dir, "store.db");
+	c = PQconnectdb(conninfo);
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("PIUGW_TEST_STORE_PG: %s", PQerrorMessage(c));
+	r = PQexec(c, "SET client_min_messages = warning;"
+		      "DROP TABLE IF EXISTS selector, traveller, store_meta CASCADE");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("emptying the test database: %s", PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	assert_true(asprintf(&p, "postgresql:%s", conninfo) > 0);
 	return p;
 }
 

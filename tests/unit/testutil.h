@@ -39,6 +39,15 @@ void tu_write_file(const char *path, const void *buf, size_t len, unsigned mode)
 /* Concatenate two path parts into a new string. */
 char *tu_path(const char *dir, const char *name);
 
+/*
+ * Where a test's traveller store is: a new SQLite file in dir, or, with
+ * PIUGW_TEST_STORE_PG set to a libpq connection string (the private
+ * server of tests/pg/pgtest), "postgresql:CONNINFO" with that database
+ * emptied first. tu_store_pg(): which of the two.
+ */
+char *tu_store(const char *dir);
+const char *tu_store_pg(void);
+
 struct diag;
 
 /* True if a diagnostic of d contains needle. */
