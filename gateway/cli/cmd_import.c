@@ -390,12 +390,16 @@ static void
 store_usage(FILE *f)
 {
 	fprintf(f, "Usage: piugw store stats [-c CONFIG | --store FILE] [--json]\n"
-		   "       piugw store purge [-c CONFIG | --store FILE] [--older-than-days N]\n\n"
+		   "       piugw store purge [-c CONFIG | --store FILE] [--older-than-days N]\n"
+		   "       piugw store migrate [-c CONFIG | --store FILE] [--json]\n\n"
 		   "  stats  rows by source, persons (one on a flight, from API and PNR, counted\n"
 		   "         once), by age band, and the range of flight dates\n"
 		   "  purge  delete rows transferred longer ago than the retention (default from\n"
 		   "         piugwd.yaml, else 1826 days: five years) and say how many; the\n"
-		   "         erasure goes on the gateway's audit log, as an import does\n");
+		   "         erasure goes on the gateway's audit log, as an import does\n"
+		   "  migrate  create the store's schema, or bring it to this piugw's version\n"
+		   "         (a newer one is refused); says which it found and which it is now.\n"
+		   "         --store takes a SQLite file or postgresql:CONNINFO\n");
 }
 
 int
@@ -433,8 +437,8 @@ store_main(int argc, char **argv)
 		default: return cli_usage("store", "unknown or incomplete option");
 		}
 	}
-	if (strcmp(sub, "stats") != 0 && strcmp(sub, "purge") != 0)
-		return cli_usage("store", "unknown subcommand '%s' (stats, purge)", sub);
+	if (strcmp(sub, "stats") != 0 && strcmp(sub, "purge") != 0 && strcmp(sub, "migrate") != 0)
+		return cli_usage("store", "unknown subcommand '%s' (stats, purge, migrate)", sub);
 	if (days == 0 && strcmp(sub, "purge") == 0) {
 		struct config *cfg = NULL;
 		days = 1826;
@@ -458,7 +462,23 @@ store_main(int argc, char **argv)
 		store_audit_end(&sa);
 		return ret;
 	}
-	if (strcmp(sub, "purge") == 0) {
+	if (strcmp(sub, "migrate") == 0) {
+		/* Opening made or upgraded it: say from what to what. */
+		int was = store_schema_was(s);
+		if (json)
+			ret = cli_json_print(json_pack("{s:s, s:i, s:i}", "backend",
+						       store_backend_name(s), "was", was, "now",
+						       STORE_SCHEMA_VERSION));
+		else if (was == STORE_SCHEMA_VERSION)
+			printf("the store (%s) is at schema %d, as this piugw knows it: nothing to "
+			       "do\n", store_backend_name(s), was);
+		else if (was == 0)
+			printf("the store (%s) had no schema: made at schema %d\n",
+			       store_backend_name(s), STORE_SCHEMA_VERSION);
+		else
+			printf("the store (%s) was at schema %d: upgraded to %d\n",
+			       store_backend_name(s), was, STORE_SCHEMA_VERSION);
+	} else if (strcmp(sub, "purge") == 0) {
 		uint64_t deleted = 0;
 		char detail[96];
 		if (store_purge(s, cli_now_ms() - (int64_t)days * 86400000, &deleted) != 0) {

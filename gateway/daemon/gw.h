@@ -331,6 +331,7 @@ struct gw {
 	/* While a local request made through a delegate is handled: "via piugw-web[, system S,
 	 * user U]", set on the audit records of its operator (gw_audit); else NULL. */
 	const char *req_via;
+	bool store_down;       /* the store could not be reached at the last look (loop.c) */
 	bool stop;
 };
 

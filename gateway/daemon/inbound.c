@@ -628,10 +628,13 @@ on_query(struct gw *g, struct ex *x, const Piugw__Query *q)
 		refuse(g, x, PIUGW_EAUDIT, "the audit log cannot be written");
 		return;
 	} else if (rc != 0) {
-		/* The operator needs the cause; the partner, only that it is ours. */
-		gw_log(GW_ERROR, "store_failed", "code=%s sqlite=%s", piugw_error_name(rc),
-		       gw_esc(store_errmsg(g->store)));
-		refuse(g, x, PIUGW_EINTERNAL, "the store could not be searched");
+		/* The operator needs the cause; the partner, only that it is ours (never a NO_HIT). */
+		const char *down = store_problem(g->store);
+		gw_log(GW_ERROR, "store_failed", "code=%s backend=%s error=%s", piugw_error_name(rc),
+		       store_backend_name(g->store),
+		       gw_esc(down != NULL ? down : store_errmsg(g->store)));
+		refuse(g, x, PIUGW_EINTERNAL,
+		       down != NULL ? "store unavailable" : "the store could not be searched");
 		return;
 	}
 	b.kind_case = PIUGW__BODY__KIND_QUERY_RESULT;

@@ -32,6 +32,28 @@
 #include "num.h"
 #include "piugw/error.h"
 
+/*
+ * A store that goes away (a PostgreSQL server stopped or failed over) and
+ * comes back: said once each way. The store itself tries to connect again
+ * when it is used, at most once a backoff; this asks it each turn.
+ */
+static void
+store_watch(struct gw *g)
+{
+	const char *why = store_problem(g->store);
+
+	if (why != NULL && !g->store_down) {
+		g->store_down = true;
+		gw_log(GW_ERROR, "store_unavailable", "backend=%s error=%s hint=%s",
+		       store_backend_name(g->store), gw_esc(why),
+		       gw_esc("queries are refused (INTERNAL, store unavailable) until it is back; "
+			      "it is tried again by itself"));
+	} else if (why == NULL && g->store_down) {
+		g->store_down = false;
+		gw_log(GW_INFO, "store_available", "backend=%s", store_backend_name(g->store));
+	}
+}
+
 /* See gw.h. */
 void
 gw_commit(struct gw *g)
@@ -590,6 +612,7 @@ loop_run(struct gw *g)
 		now = gw_now_ms();
 		outbound_timers(g, now);
 		lookouts_timers(g, now);
+		store_watch(g);
 		if (now >= g->next_housekeeping_ms) {
 			uint64_t gone = 0;
 			int64_t keep =

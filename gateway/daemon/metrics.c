@@ -383,8 +383,13 @@ metrics_health(struct gw *g, json_t **outp)
 			 piugw_strerror(audit_status(g->audit)));
 		json_array_append_new(reasons, json_string(msg));
 	}
-	if (store_writable(g->store) != 0)
+	if (store_problem(g->store) != NULL) {
+		snprintf(msg, sizeof(msg), "the traveller store is unavailable (%s): queries are "
+			 "refused, and it is tried again", store_problem(g->store));
+		json_array_append_new(reasons, json_string(msg));
+	} else if (store_writable(g->store) != 0) {
 		json_array_append_new(reasons, json_string("the traveller store cannot be written"));
+	}
 	if (g->witness.alarm[0] != '\0')
 		json_array_append_new(reasons, json_string(g->witness.alarm));
 	/* Notifications a partner has not acknowledged within its terms' ack_within_hours. */

@@ -123,8 +123,9 @@ state_private(const struct config *cfg, struct diag *d)
 	size_t n = strlen(cfg->state_dir);
 	int ret = fileio_check_private(cfg->state_dir, d);
 
-	/* A store kept elsewhere (store.file) is checked where it is. */
-	if (strncmp(cfg->store_file, cfg->state_dir, n) != 0 || cfg->store_file[n] != '/') {
+	/* A store kept elsewhere (store.file) is checked where it is; PostgreSQL's is its DBA's. */
+	if (strncmp(cfg->store_file, "postgresql:", 11) != 0 &&
+	    (strncmp(cfg->store_file, cfg->state_dir, n) != 0 || cfg->store_file[n] != '/')) {
 		static const char *const ext[] = {"", "-wal", "-shm"};
 		for (size_t i = 0; i < 3; i++) {
 			char p[4096];
@@ -202,8 +203,12 @@ limit_files(const struct config *c, const char *config)
 	/* Not the certificate: once the key holder runs, the keys are never read again. */
 	const char *ro[] = {folder_of(config, cfgdir, sizeof(cfgdir)), c->directory,
 			    c->directory_sig, c->secretariat_key};
+	/* A PostgreSQL store is reached by a socket, not a file of ours (state_dir stands in). */
 	const char *rw[5] = {c->state_dir, c->runtime_dir,
-			     folder_of(c->store_file, storedir, sizeof(storedir)), c->agreements_dir};
+			     strncmp(c->store_file, "postgresql:", 11) == 0
+				     ? c->state_dir
+				     : folder_of(c->store_file, storedir, sizeof(storedir)),
+			     c->agreements_dir};
 	size_t nrw = 4;
 	int abi = 0, rc;
 

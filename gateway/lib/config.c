@@ -9,10 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "config.h"
 #include "directory.h"
 #include "fileio.h"
 #include "piugw/error.h"
+#include "vocab.h"
 #include "yamlconf.h"
 
 static const char *const top_keys[] = {"gateway", "directory", "agreements", "state",
@@ -29,7 +32,7 @@ static const char *const limits_keys[] = {"max_message_bytes", "freshness_second
 static const char *const metrics_keys[] = {"listen", NULL};
 static const char *const audit_keys[] = {"checkpoint_records", "checkpoint_seconds",
 					 "retention_days", "key_file", NULL};
-static const char *const store_keys[] = {"file", "retention_days", NULL};
+static const char *const store_keys[] = {"backend", "file", "conninfo", "retention_days", NULL};
 
 static void
 u32_value(struct yconf *y, yaml_node_t *m, const char *key, uint64_t min, uint64_t max,
@@ -41,6 +44,60 @@ u32_value(struct yconf *y, yaml_node_t *m, const char *key, uint64_t min, uint64
 	*out = def;
 	if (v != NULL && yconf_uint(y, v, key, min, max, &u))
 		*out = (uint32_t)u;
+}
+
+/*
+ * store: the SQLite file (backend sqlite, the default), or a PostgreSQL
+ * database by libpq's connection string (backend postgresql), as
+ * store_open takes them ("postgresql:CONNINFO"). A password is never in
+ * the file: peer or certificate authentication, or a passfile.
+ */
+static void
+store_value(struct yconf *y, yaml_node_t *sec, struct config *c)
+{
+	static const struct vocab backends[] = {{"sqlite", 1}, {"postgresql", 2}, {NULL, 0}};
+	yaml_node_t *b = yconf_get(y, sec, "backend"), *ci = yconf_get(y, sec, "conninfo");
+	int backend = 1;
+	char *conninfo, *err = NULL;
+	PQconninfoOption *opts;
+
+	if (b != NULL && !yconf_word(y, b, "store backend", backends, &backend))
+		return;
+	if (backend == 1) {
+		if (ci != NULL)
+			yconf_error(y, ci, "conninfo is for backend: postgresql (the SQLite store is a "
+					   "file: store.file)");
+		c->store_file = yconf_path(y, yconf_get(y, sec, "file"), "store file", c->state_dir,
+					   "store.db");
+		return;
+	}
+	if (yconf_get(y, sec, "file") != NULL)
+		yconf_error(y, yconf_get(y, sec, "file"),
+			    "file is for backend: sqlite (PostgreSQL is named by store.conninfo)");
+	if (ci == NULL) {
+		yconf_error(y, b, "backend: postgresql needs store.conninfo, libpq's connection "
+				  "string (e.g. \"host=/run/postgresql dbname=piugw\")");
+		return;
+	}
+	if ((conninfo = yconf_strdup(y, ci, "store conninfo")) == NULL)
+		return;
+	if ((opts = PQconninfoParse(conninfo, &err)) == NULL) {
+		yconf_error(y, ci, "conninfo is not a libpq connection string: %.200s",
+			    err != NULL ? err : "out of memory");
+		PQfreemem(err);
+		free(conninfo);
+		return;
+	}
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
+			yconf_error(y, ci, "conninfo holds a password: never in piugwd.yaml; use "
+					   "peer or certificate authentication, or passfile=FILE "
+					   "(mode 0600, the gateway's user's)");
+	PQconninfoFree(opts);
+	size_t n = strlen(conninfo) + sizeof("postgresql:");
+	if ((c->store_file = yconf_mem(y, malloc(n))) != NULL)
+		snprintf(c->store_file, n, "postgresql:%s", conninfo);
+	free(conninfo);
 }
 
 /* See config.h. */
@@ -179,8 +236,7 @@ config_parse(const char *text, size_t len, const char *path, struct config **out
 	sec = yconf_get(&y, root, "store");
 	if (sec != NULL)
 		yconf_map(&y, sec, "store", store_keys);
-	c->store_file = yconf_path(&y, yconf_get(&y, sec, "file"), "store file", c->state_dir,
-				   "store.db");
+	store_value(&y, sec, c);
 	u32_value(&y, sec, "retention_days", 1, 36500, 1826, &c->store_retention_days);
 
 	if ((ret = yconf_status(&y)) != 0)

@@ -38,7 +38,9 @@
  *                                         # configuration folder, the main process cannot
  *                                         # read it (Landlock)
  *   store:
- *     file: store.db                      # relative to state
+ *     backend: sqlite                     # default; or postgresql
+ *     file: store.db                      # sqlite: relative to state
+ *     conninfo: "host=/run/postgresql dbname=piugw"   # postgresql: libpq's, no password
  *     retention_days: 1826
  *
  * Relative paths are taken from the directory that holds piugwd.yaml (state
@@ -71,7 +73,7 @@ struct config {
 	char *runtime_dir;
 	char *local_api;
 	char *metrics_listen; /* NULL: off */
-	char *store_file;
+	char *store_file;     /* a SQLite file, or "postgresql:CONNINFO" (store_open) */
 	char *audit_key_file; /* the audit key (digests of identifiers) */
 	char **approvers;     /* groups whose members may see and decide held requests */
 	size_t napprovers;    /* 0: every operator (and always root and the gateway's user) */

@@ -1004,6 +1004,27 @@ store_errmsg(struct store *s)
 }
 
 /* See store.h. */
+const char *
+store_problem(struct store *s)
+{
+	return s->be->problem != NULL ? s->be->problem(s->db) : NULL;
+}
+
+/* See store.h. */
+int
+store_schema_was(const struct store *s)
+{
+	return s->be->schema_was(s->db);
+}
+
+/* See store.h. */
+const char *
+store_backend_name(const struct store *s)
+{
+	return s->be->name;
+}
+
+/* See store.h. */
 int
 store_writable(struct store *s)
 {

@@ -203,6 +203,16 @@ const char *store_errmsg(struct store *s);
 
 /* 0 if a write transaction can be started now (health check), else an error. */
 int store_writable(struct store *s);
+/*
+ * NULL while the store can be reached; else why not, in words (a
+ * PostgreSQL server that went away: the store tries again by itself, at
+ * most once a backoff of 1 to 30 s). A SQLite file: always NULL.
+ */
+const char *store_problem(struct store *s);
+/* The schema version the store had when it was opened (0: it was made then). */
+int store_schema_was(const struct store *s);
+/* "sqlite" or "postgresql". */
+const char *store_backend_name(const struct store *s);
 
 /* ---- retention and statistics ---- */
 

@@ -94,6 +94,10 @@ struct store_backend {
 	int (*keys_since)(void *db, int64_t after, struct store_keys *out, size_t max, size_t *np);
 	const char *(*errmsg)(void *db);
 	int (*writable)(void *db);
+	/* NULL while the rows can be reached; else why not (a server that went away). */
+	const char *(*problem)(void *db);
+	/* The schema version the store had when opened (0: none, made by the open). */
+	int (*schema_was)(void *db);
 };
 
 extern const struct store_backend store_sqlite;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -28,7 +29,53 @@ struct pg {
 	PGconn *conn;
 	bool hold;
 	char err[512];
+	char cols[2048];     /* "id, source, transferred_at, surname, ..." */
+	int64_t retry_at_ms; /* a broken connection: when to try again */
+	int64_t backoff_ms;  /* 1 s, doubling to 30 s */
+	int was;             /* the schema found at open (0: made then) */
 };
+
+static int prepare_all(struct pg *s, struct diag *d);
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The connection, made again if the server went away: at once the first
+ * time, then at most once a backoff (1 s, doubling to 30 s), so that a
+ * store that is down costs a query a refusal, not a wait. Statements are
+ * prepared again on the new connection.
+ */
+static bool
+alive(struct pg *s)
+{
+	int64_t now;
+
+	if (PQstatus(s->conn) == CONNECTION_OK)
+		return true;
+	if ((now = mono_ms()) < s->retry_at_ms)
+		return false;
+	PQreset(s->conn);
+	if (PQstatus(s->conn) == CONNECTION_OK && prepare_all(s, NULL) == 0) {
+		s->backoff_ms = 0;
+		s->err[0] = '\0';
+		return true;
+	}
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		const char *m = PQerrorMessage(s->conn);
+		snprintf(s->err, sizeof(s->err), "%s", m != NULL && *m ? m : "cannot connect");
+	}
+	s->backoff_ms = s->backoff_ms == 0 ? 1000 : s->backoff_ms * 2 > 30000 ? 30000
+										 : s->backoff_ms * 2;
+	s->retry_at_ms = now + s->backoff_ms;
+	return false;
+}
 
 /* The prepared statements, by name. */
 enum {
@@ -62,7 +109,14 @@ remember(struct pg *s, const char *what)
 static int
 exec(struct pg *s, const char *sql, struct diag *d)
 {
-	PGresult *r = PQexec(s->conn, sql);
+	PGresult *r;
+
+	if (!alive(s)) {
+		if (d != NULL)
+			diag_add(d, "the store (PostgreSQL) is unavailable: %s", s->err);
+		return PIUGW_ESYSTEM;
+	}
+	r = PQexec(s->conn, sql);
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 
 	if (!ok) {
@@ -78,7 +132,11 @@ exec(struct pg *s, const char *sql, struct diag *d)
 static PGresult *
 one(struct pg *s, const char *sql, int n, const char *const *params)
 {
-	PGresult *r = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+	PGresult *r;
+
+	if (!alive(s))
+		return NULL;
+	r = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		remember(s, PQerrorMessage(s->conn));
@@ -96,7 +154,8 @@ prepare(struct pg *s, int p, const char *sql, struct diag *d)
 
 	if (!ok) {
 		remember(s, PQerrorMessage(s->conn));
-		diag_add(d, "the store (PostgreSQL): %s", s->err);
+		if (d != NULL)
+			diag_add(d, "the store (PostgreSQL): %s", s->err);
 	}
 	PQclear(r);
 	return ok ? 0 : PIUGW_ESYSTEM;
@@ -138,6 +197,71 @@ create_schema(struct pg *s, struct diag *d)
 	return 0;
 }
 
+/* Every statement, on this connection (again after it was made anew). */
+static int
+prepare_all(struct pg *s, struct diag *d)
+{
+	char sql[4096];
+	size_t o;
+	int ret;
+
+	if ((ret = exec(s, "SET client_min_messages = warning", d)) != 0)
+		return ret;
+	o = (size_t)snprintf(sql, sizeof(sql),
+			     "INSERT INTO traveller(source, transferred_at, doc_key, name_key, "
+			     "dob_key, name_norm, locator_key, flight_key, record_key");
+	for (int i = 0; i < COL__COUNT; i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", store_cols[i].name);
+	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9");
+	for (int i = 0; i < COL__COUNT; i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ",$%d", 10 + i);
+	snprintf(sql + o, sizeof(sql) - o, ") RETURNING id");
+	if ((ret = prepare(s, P_INSERT, sql, d)) != 0)
+		return ret;
+	/*
+	 * A row that must be new: refused by the key's index without aborting
+	 * the transaction (an error would, in PostgreSQL), told by no id.
+	 */
+	snprintf(sql + o, sizeof(sql) - o, ") ON CONFLICT (record_key) DO NOTHING RETURNING id");
+	if ((ret = prepare(s, P_INSERT_NEW, sql, d)) != 0 ||
+	    (ret = prepare(s, P_INSERT_SEL,
+			   "INSERT INTO selector(traveller_id, kind, value) VALUES ($1,$2,$3)", d)) != 0 ||
+	    (ret = prepare(s, P_DEL_SEL, "DELETE FROM selector WHERE traveller_id IN "
+					 "(SELECT id FROM traveller WHERE record_key = $1)", d)) != 0 ||
+	    (ret = prepare(s, P_DEL_ROW, "DELETE FROM traveller WHERE record_key = $1", d)) != 0 ||
+	    (ret = prepare(s, P_DEL_BOOK_SEL,
+			   "DELETE FROM selector WHERE traveller_id IN (SELECT id FROM traveller "
+			   "WHERE source = 2 AND locator_key = $1 AND flight_key = $2)", d)) != 0 ||
+	    (ret = prepare(s, P_DEL_BOOK_ROW,
+			   "DELETE FROM traveller WHERE source = 2 AND locator_key = $1 AND "
+			   "flight_key = $2", d)) != 0)
+		return ret;
+	/* Each query's parameters as pg_query passes them (params_of). */
+	static const char *const where[STORE_Q__COUNT] = {
+		[STORE_Q_DOC] = "doc_key = $1 ORDER BY transferred_at DESC",
+		[STORE_Q_NAME] = "name_key = $1 ORDER BY transferred_at DESC",
+		[STORE_Q_DOB] = "dob_key = $1",
+		[STORE_Q_LOCATOR] = "locator_key = $1 ORDER BY surname",
+		[STORE_Q_FLIGHT] = "flight_key = $1 ORDER BY surname",
+		[STORE_Q_SELECTOR] = "id IN (SELECT traveller_id FROM selector WHERE value = $1 AND "
+				     "kind = $2) ORDER BY transferred_at DESC",
+		[STORE_Q_ID] = "id = $1",
+	};
+	for (int q = 0; q < STORE_Q__COUNT; q++) {
+		if (q == STORE_Q_PERSON_DOC || q == STORE_Q_PERSON_NAME)
+			snprintf(sql, sizeof(sql),
+				 "SELECT id FROM traveller WHERE %s = $1 AND flight_key = $2",
+				 q == STORE_Q_PERSON_DOC ? "doc_key" : "name_key");
+		else
+			snprintf(sql, sizeof(sql),
+				 "SELECT %s, name_norm" KEY_COLS " FROM traveller WHERE %s", s->cols,
+				 where[q]);
+		if ((ret = prepare(s, P_Q0 + q, sql, d)) != 0)
+			return ret;
+	}
+	return 0;
+}
+
 static void
 pg_close(void *db)
 {
@@ -154,14 +278,18 @@ pg_open(const char *conninfo, void **dbp, struct diag *d)
 {
 	struct pg *s;
 	PGresult *r;
-	char cols[2048], sql[4096];
 	size_t o = 0;
 	int version = 0, ret = PIUGW_ESYSTEM;
 
 	*dbp = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return PIUGW_ENOMEM;
-	s->conn = PQconnectdb(conninfo);
+	/* Not waiting on a server that does not answer: 5 s unless the string says. */
+	{
+		const char *const keys[] = {"connect_timeout", "dbname", NULL};
+		const char *const vals[] = {"5", conninfo, NULL};
+		s->conn = PQconnectdbParams(keys, vals, 1);
+	}
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		remember(s, PQerrorMessage(s->conn));
 		diag_add(d, "the store (PostgreSQL): cannot connect: %s", s->err);
@@ -186,6 +314,7 @@ pg_open(const char *conninfo, void **dbp, struct diag *d)
 		version = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
 	}
 	PQclear(r);
+	s->was = version;
 	if (version == 0 && (ret = create_schema(s, d)) != 0)
 		goto out;
 	if (version > STORE_SCHEMA_VERSION) {
@@ -196,62 +325,11 @@ pg_open(const char *conninfo, void **dbp, struct diag *d)
 		goto out;
 	}
 
-	o += (size_t)snprintf(cols + o, sizeof(cols) - o, "id, source, transferred_at");
+	o += (size_t)snprintf(s->cols + o, sizeof(s->cols) - o, "id, source, transferred_at");
 	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(cols + o, sizeof(cols) - o, ", %s", store_cols[i].name);
-
-	o = (size_t)snprintf(sql, sizeof(sql),
-			     "INSERT INTO traveller(source, transferred_at, doc_key, name_key, "
-			     "dob_key, name_norm, locator_key, flight_key, record_key");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", store_cols[i].name);
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ",$%d", 10 + i);
-	snprintf(sql + o, sizeof(sql) - o, ") RETURNING id");
-	if ((ret = prepare(s, P_INSERT, sql, d)) != 0)
+		o += (size_t)snprintf(s->cols + o, sizeof(s->cols) - o, ", %s", store_cols[i].name);
+	if ((ret = prepare_all(s, d)) != 0)
 		goto out;
-	/*
-	 * A row that must be new: refused by the key's index without aborting
-	 * the transaction (an error would, in PostgreSQL), told by no id.
-	 */
-	snprintf(sql + o, sizeof(sql) - o, ") ON CONFLICT (record_key) DO NOTHING RETURNING id");
-	if ((ret = prepare(s, P_INSERT_NEW, sql, d)) != 0 ||
-	    (ret = prepare(s, P_INSERT_SEL,
-			   "INSERT INTO selector(traveller_id, kind, value) VALUES ($1,$2,$3)", d)) != 0 ||
-	    (ret = prepare(s, P_DEL_SEL, "DELETE FROM selector WHERE traveller_id IN "
-					 "(SELECT id FROM traveller WHERE record_key = $1)", d)) != 0 ||
-	    (ret = prepare(s, P_DEL_ROW, "DELETE FROM traveller WHERE record_key = $1", d)) != 0 ||
-	    (ret = prepare(s, P_DEL_BOOK_SEL,
-			   "DELETE FROM selector WHERE traveller_id IN (SELECT id FROM traveller "
-			   "WHERE source = 2 AND locator_key = $1 AND flight_key = $2)", d)) != 0 ||
-	    (ret = prepare(s, P_DEL_BOOK_ROW,
-			   "DELETE FROM traveller WHERE source = 2 AND locator_key = $1 AND "
-			   "flight_key = $2", d)) != 0)
-		goto out;
-	/* Each query's parameters as pg_query passes them (params_of). */
-	static const char *const where[STORE_Q__COUNT] = {
-		[STORE_Q_DOC] = "doc_key = $1 ORDER BY transferred_at DESC",
-		[STORE_Q_NAME] = "name_key = $1 ORDER BY transferred_at DESC",
-		[STORE_Q_DOB] = "dob_key = $1",
-		[STORE_Q_LOCATOR] = "locator_key = $1 ORDER BY surname",
-		[STORE_Q_FLIGHT] = "flight_key = $1 ORDER BY surname",
-		[STORE_Q_SELECTOR] = "id IN (SELECT traveller_id FROM selector WHERE value = $1 AND "
-				     "kind = $2) ORDER BY transferred_at DESC",
-		[STORE_Q_ID] = "id = $1",
-	};
-	for (int q = 0; q < STORE_Q__COUNT; q++) {
-		if (q == STORE_Q_PERSON_DOC || q == STORE_Q_PERSON_NAME)
-			snprintf(sql, sizeof(sql),
-				 "SELECT id FROM traveller WHERE %s = $1 AND flight_key = $2",
-				 q == STORE_Q_PERSON_DOC ? "doc_key" : "name_key");
-		else
-			snprintf(sql, sizeof(sql),
-				 "SELECT %s, name_norm" KEY_COLS " FROM traveller WHERE %s", cols,
-				 where[q]);
-		if ((ret = prepare(s, P_Q0 + q, sql, d)) != 0)
-			goto out;
-	}
 	*dbp = s;
 	s = NULL;
 	ret = 0;
@@ -311,7 +389,11 @@ pg_snapshot(void *db)
 static PGresult *
 run(struct pg *s, int p, int n, const char *const *params, ExecStatusType want)
 {
-	PGresult *r = PQexecPrepared(s->conn, pname(p), n, params, NULL, NULL, 0);
+	PGresult *r;
+
+	if (!alive(s))
+		return NULL;
+	r = PQexecPrepared(s->conn, pname(p), n, params, NULL, NULL, 0);
 
 	if (PQresultStatus(r) != want) {
 		remember(s, PQerrorMessage(s->conn));
@@ -632,6 +714,24 @@ pg_writable(void *db)
 	return ret;
 }
 
+static int
+pg_schema_was(void *db)
+{
+	return ((struct pg *)db)->was;
+}
+
+/* NULL while the server is there; else what is wrong, in words. */
+static const char *
+pg_problem(void *db)
+{
+	struct pg *s = db;
+
+	if (PQstatus(s->conn) == CONNECTION_OK)
+		return NULL;
+	(void)alive(s); /* a try, if its time has come */
+	return PQstatus(s->conn) == CONNECTION_OK ? NULL : s->err;
+}
+
 const struct store_backend store_pg = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -652,4 +752,6 @@ const struct store_backend store_pg = {
 	.keys_since = pg_keys_since,
 	.errmsg = pg_errmsg,
 	.writable = pg_writable,
+	.problem = pg_problem,
+	.schema_was = pg_schema_was,
 };

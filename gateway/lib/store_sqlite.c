@@ -34,6 +34,7 @@ struct sq {
 	sqlite3_stmt *insert, *insert_sel, *q[STORE_Q__COUNT], *begin, *commit, *rollback,
 		*del_sel, *del_row, *del_book_sel, *del_book_row, *savepoint, *release;
 	bool hold;           /* read_hold: searches share one read transaction */
+	int was;             /* the schema found at open (0: made then) */
 	char cols_sql[2048]; /* "id, source, transferred_at, surname, ..." */
 };
 
@@ -161,6 +162,7 @@ sq_open(const char *path, void **dbp, struct diag *d)
 	    sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
+	s->was = version;
 	if (version == 0) {
 		if ((ret = create_schema(s, d)) != 0)
 			goto out;
@@ -618,6 +620,12 @@ sq_writable(void *db)
 	return 0;
 }
 
+static int
+sq_schema_was(void *db)
+{
+	return ((struct sq *)db)->was;
+}
+
 const struct store_backend store_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -638,4 +646,5 @@ const struct store_backend store_sqlite = {
 	.keys_since = sq_keys_since,
 	.errmsg = sq_errmsg,
 	.writable = sq_writable,
+	.schema_was = sq_schema_was,
 };

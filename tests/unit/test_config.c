@@ -86,6 +86,25 @@ approvers(void **state)
 	diag_clear(&d);
 }
 
+/* store.backend postgresql: the store is named for store_open by its connection string. */
+static void
+postgresql_store(void **state)
+{
+	(void)state;
+	const char *text = "gateway:\n  id: XA-PIU\n  listen: tcp://h:1\n"
+			   "store:\n  backend: postgresql\n  conninfo: 'host=/run/postgresql "
+			   "dbname=piugw passfile=/etc/piugw/pgpass'\n";
+	struct config *c = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(config_parse(text, strlen(text), "p.yaml", &c, &d), 0);
+	assert_string_equal(c->store_file, "postgresql:host=/run/postgresql dbname=piugw "
+					   "passfile=/etc/piugw/pgpass");
+	config_free(&c);
+	diag_clear(&d);
+}
+
 /* Delegates are users (piugw-web), auditors groups; both are checked like approvers. */
 static void
 delegates_and_auditors(void **state)
@@ -134,6 +153,21 @@ mistakes(void **state)
 		 "'a:b' is not a group name"},
 		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\napprovers: \"root\"\n",
 		 "approvers"},
+		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\nstore: {backend: postgresql, "
+		 "conninfo: 'dbname=piugw password=secret'}\n",
+		 "conninfo holds a password: never in piugwd.yaml; use peer or certificate"},
+		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\nstore: {backend: postgresql}\n",
+		 "backend: postgresql needs store.conninfo"},
+		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\nstore: {backend: postgresql, "
+		 "conninfo: 'dbname=x', file: s.db}\n",
+		 "file is for backend: sqlite"},
+		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\nstore: {conninfo: 'dbname=x'}\n",
+		 "conninfo is for backend: postgresql"},
+		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\nstore: {backend: postgresql, "
+		 "conninfo: 'dbname=x nosuchkey=1'}\n",
+		 "conninfo is not a libpq connection string"},
+		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\nstore: {backend: mysql}\n",
+		 "store backend"},
 		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\ndelegates: []\n",
 		 "delegates lists 1 to 16 users (leave it out and nobody may act for another user)"},
 		{"gateway:\n  id: XA-PIU\n  listen: tcp://h:1\ndelegates: ['a:b']\n",
@@ -162,6 +196,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults_and_relative_paths),
 		cmocka_unit_test(delegates_and_auditors),
+		cmocka_unit_test(postgresql_store),
 		cmocka_unit_test(mistakes),
 		cmocka_unit_test(approvers),
 	};
