@@ -941,6 +941,8 @@ import_text(struct store *s, enum import_format fmt, const char *text, size_t le
 	}
 	if (ret == 0 && (ret = store_commit(s)) != 0)
 		diag_add(d, "%s: the store could not commit the file (is its disk full?)", label);
+	else if (ret == 0)
+		st->replaced += store_replaced_late(s);
 	else if (ret != 0)
 		store_rollback(s);
 	if (ret != 0) {

@@ -1011,6 +1011,13 @@ store_problem(struct store *s)
 }
 
 /* See store.h. */
+uint64_t
+store_replaced_late(struct store *s)
+{
+	return s->be->replaced_late != NULL ? s->be->replaced_late(s->db) : 0;
+}
+
+/* See store.h. */
 int
 store_schema_was(const struct store *s)
 {

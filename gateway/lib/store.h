@@ -209,6 +209,13 @@ int store_writable(struct store *s);
  * most once a backoff of 1 to 30 s). A SQLite file: always NULL.
  */
 const char *store_problem(struct store *s);
+/*
+ * After the commit of a file: records the store found stored already once
+ * they went in (PostgreSQL adds a file's rows in batches with COPY, and
+ * store_insert cannot say it of each then). Add it to what store_insert
+ * said; taken once.
+ */
+uint64_t store_replaced_late(struct store *s);
 /* The schema version the store had when it was opened (0: it was made then). */
 int store_schema_was(const struct store *s);
 /* "sqlite" or "postgresql". */

@@ -98,6 +98,12 @@ struct store_backend {
 	const char *(*problem)(void *db);
 	/* The schema version the store had when opened (0: none, made by the open). */
 	int (*schema_was)(void *db);
+	/*
+	 * Rows a backend that adds them in batches (PostgreSQL's COPY) found
+	 * stored already once they went in: insert said false for them. Taken
+	 * once (then 0); NULL: insert always says.
+	 */
+	uint64_t (*replaced_late)(void *db);
 };
 
 extern const struct store_backend store_sqlite;

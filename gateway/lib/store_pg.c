@@ -33,7 +33,25 @@ struct pg {
 	int64_t retry_at_ms; /* a broken connection: when to try again */
 	int64_t backoff_ms;  /* 1 s, doubling to 30 s */
 	int was;             /* the schema found at open (0: made then) */
+	/*
+	 * Rows added inside a transaction wait here and go in with COPY, a
+	 * batch at a time (flush): at the commit, at BATCH_MAX rows, and
+	 * before anything reads or deletes. Their ids are provisional
+	 * (negative) until then; their selectors wait with them.
+	 */
+	unsigned depth;                  /* transactions and savepoints open */
+	char *rows;                      /* COPY text of the rows waiting */
+	size_t rows_len, rows_cap, nrows;
+	char *sels;                      /* COPY text of their selectors */
+	size_t sels_len, sels_cap;
+	size_t marks[16][2];             /* rows_len, sels_len at each savepoint */
+	uint64_t nrows_at[16];
+	int64_t seq;                     /* the last provisional id given */
+	uint64_t replaced_late;          /* rows a flush found stored already (store_replaced_late) */
+	bool staged_tables;              /* the temporary tables exist on this connection */
 };
+
+#define BATCH_MAX 20000
 
 static int prepare_all(struct pg *s, struct diag *d);
 
@@ -62,6 +80,7 @@ alive(struct pg *s)
 	if ((now = mono_ms()) < s->retry_at_ms)
 		return false;
 	PQreset(s->conn);
+	s->staged_tables = false;
 	if (PQstatus(s->conn) == CONNECTION_OK && prepare_all(s, NULL) == 0) {
 		s->backoff_ms = 0;
 		s->err[0] = '\0';
@@ -270,6 +289,8 @@ pg_close(void *db)
 	if (s == NULL)
 		return;
 	PQfinish(s->conn);
+	free(s->rows);
+	free(s->sels);
 	free(s);
 }
 
@@ -338,21 +359,191 @@ out:
 	return ret;
 }
 
+/* ---- rows staged for COPY ---- */
+
+/* Append v (NULL: \N) to a COPY text buffer, escaped, then sep. */
+static bool
+copy_put(char **buf, size_t *len, size_t *cap, const char *v, char sep)
+{
+	size_t need = (v != NULL ? 2 * strlen(v) : 2) + 2;
+
+	if (*len + need > *cap) {
+		size_t nc = *cap ? *cap : 1 << 16;
+		char *nb;
+		while (nc < *len + need)
+			nc *= 2;
+		if ((nb = realloc(*buf, nc)) == NULL)
+			return false;
+		*buf = nb;
+		*cap = nc;
+	}
+	if (v == NULL) {
+		memcpy(*buf + *len, "\\N", 2);
+		*len += 2;
+	} else {
+		for (const char *c = v; *c != '\0'; c++) {
+			char e = *c == '\\' ? '\\' : *c == '\t' ? 't' : *c == '\n' ? 'n' : *c == '\r' ? 'r' : 0;
+			if (e != 0) {
+				(*buf)[(*len)++] = '\\';
+				(*buf)[(*len)++] = e;
+			} else {
+				(*buf)[(*len)++] = *c;
+			}
+		}
+	}
+	(*buf)[(*len)++] = sep;
+	return true;
+}
+
+/* COPY len bytes of text into table. */
+static int
+copy_in(struct pg *s, const char *table, const char *text, size_t len)
+{
+	char sql[64];
+	PGresult *r;
+	int ok;
+
+	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN", table);
+	r = PQexec(s->conn, sql);
+	ok = PQresultStatus(r) == PGRES_COPY_IN;
+	PQclear(r);
+	if (!ok) {
+		remember(s, PQerrorMessage(s->conn));
+		return PIUGW_ESYSTEM;
+	}
+	for (size_t at = 0; ok && at < len; at += 1 << 20) {
+		size_t n = len - at < (size_t)1 << 20 ? len - at : (size_t)1 << 20;
+		ok = PQputCopyData(s->conn, text + at, (int)n) == 1;
+	}
+	ok = PQputCopyEnd(s->conn, ok ? NULL : "piugw: the rows could not be sent") == 1 && ok;
+	while ((r = PQgetResult(s->conn)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			ok = 0;
+		PQclear(r);
+	}
+	if (!ok)
+		remember(s, PQerrorMessage(s->conn));
+	return ok ? 0 : PIUGW_ESYSTEM;
+}
+
+/*
+ * The rows waiting go in: COPY into two temporary tables, then, in one
+ * statement each, the stored rows of their record keys out (counted: they
+ * were replaced), the last row of each key in, in the order they came, and
+ * their selectors with their ids.
+ */
+static int
+flush(struct pg *s)
+{
+	char sql[8192];
+	size_t o = 0;
+	PGresult *r;
+	int ret;
+
+	if (s->nrows == 0)
+		return 0;
+	if (!s->staged_tables) {
+		o = (size_t)snprintf(sql, sizeof(sql),
+				     "CREATE TEMP TABLE stage(seq bigint, source smallint, "
+				     "transferred_at bigint, doc_key text, name_key text, dob_key text, "
+				     "name_norm text, locator_key text, flight_key text, record_key text");
+		for (int i = 0; i < COL__COUNT; i++)
+			o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s text", store_cols[i].name);
+		snprintf(sql + o, sizeof(sql) - o,
+			 ") ON COMMIT DELETE ROWS;"
+			 "CREATE TEMP TABLE stage_sel(seq bigint, kind smallint, value text) "
+			 "ON COMMIT DELETE ROWS");
+		if ((ret = exec(s, sql, NULL)) != 0)
+			return ret;
+		s->staged_tables = true;
+	}
+	if ((ret = exec(s, "TRUNCATE stage, stage_sel", NULL)) != 0 ||
+	    (ret = copy_in(s, "stage", s->rows, s->rows_len)) != 0 ||
+	    (ret = copy_in(s, "stage_sel", s->sels, s->sels_len)) != 0)
+		return ret;
+	/* Replaced: each row after the first of its key, and the first where the key is stored. */
+	r = one(s,
+		"SELECT (SELECT count(*) - count(DISTINCT record_key) FROM stage) + "
+		"(SELECT count(DISTINCT s.record_key) FROM stage s WHERE EXISTS "
+		"(SELECT 1 FROM traveller t WHERE t.record_key = s.record_key))",
+		0, NULL);
+	if (r == NULL)
+		return PIUGW_ESYSTEM;
+	s->replaced_late += strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	o = (size_t)snprintf(sql, sizeof(sql),
+			     "DELETE FROM selector WHERE traveller_id IN (SELECT t.id FROM traveller t "
+			     "JOIN stage s ON t.record_key = s.record_key);"
+			     "DELETE FROM traveller t USING stage s WHERE t.record_key = s.record_key;"
+			     "WITH last AS (SELECT DISTINCT ON (record_key) * FROM stage "
+			     "ORDER BY record_key, seq DESC), "
+			     "ins AS (INSERT INTO traveller(source, transferred_at, doc_key, name_key, "
+			     "dob_key, name_norm, locator_key, flight_key, record_key");
+	for (int i = 0; i < COL__COUNT; i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", store_cols[i].name);
+	o += (size_t)snprintf(sql + o, sizeof(sql) - o,
+			      ") SELECT source, transferred_at, doc_key, name_key, dob_key, name_norm, "
+			      "locator_key, flight_key, record_key");
+	for (int i = 0; i < COL__COUNT; i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", store_cols[i].name);
+	snprintf(sql + o, sizeof(sql) - o,
+		 " FROM last ORDER BY seq RETURNING id, record_key) "
+		 "INSERT INTO selector(traveller_id, kind, value) SELECT ins.id, ss.kind, ss.value "
+		 "FROM ins JOIN last l ON l.record_key = ins.record_key "
+		 "JOIN stage_sel ss ON ss.seq = l.seq");
+	if ((ret = exec(s, sql, NULL)) != 0)
+		return ret;
+	s->rows_len = s->sels_len = s->nrows = 0;
+	/* What a savepoint opened since holds is in the tables now: its rollback takes it back. */
+	memset(s->marks, 0, sizeof(s->marks));
+	memset(s->nrows_at, 0, sizeof(s->nrows_at));
+	return 0;
+}
+
+static void
+unstage(struct pg *s)
+{
+	s->rows_len = s->sels_len = s->nrows = 0;
+	s->replaced_late = 0;
+}
+
 static int
 pg_begin(void *db, unsigned depth)
 {
-	return exec(db, depth == 0 ? "BEGIN" : "SAVEPOINT nest", NULL);
+	struct pg *s = db;
+	int ret = exec(s, depth == 0 ? "BEGIN" : "SAVEPOINT nest", NULL);
+
+	if (ret == 0) {
+		if (depth == 0)
+			unstage(s);
+		else if (depth < 16) {
+			s->marks[depth][0] = s->rows_len;
+			s->marks[depth][1] = s->sels_len;
+			s->nrows_at[depth] = s->nrows;
+		}
+		s->depth = depth + 1;
+	}
+	return ret;
 }
 
 static int
 pg_commit(void *db, unsigned depth)
 {
 	struct pg *s = db;
+	int ret;
 
+	s->depth = depth;
 	if (depth > 0)
 		return exec(s, "RELEASE SAVEPOINT nest", NULL);
+	if ((ret = flush(s)) != 0) {
+		unstage(s);
+		exec(s, "ROLLBACK", NULL);
+		return ret;
+	}
 	/* A commit that fails is a rollback in PostgreSQL: nothing half-done stays. */
-	return exec(s, "COMMIT", NULL);
+	if ((ret = exec(s, "COMMIT", NULL)) != 0)
+		s->replaced_late = 0;
+	return ret;
 }
 
 static int
@@ -360,9 +551,28 @@ pg_rollback(void *db, unsigned depth)
 {
 	struct pg *s = db;
 
-	if (depth > 0)
+	s->depth = depth;
+	if (depth > 0) {
+		if (depth < 16) {
+			s->rows_len = s->marks[depth][0];
+			s->sels_len = s->marks[depth][1];
+			s->nrows = s->nrows_at[depth];
+		}
 		return exec(s, "ROLLBACK TO SAVEPOINT nest; RELEASE SAVEPOINT nest", NULL);
+	}
+	unstage(s);
 	return exec(s, "ROLLBACK", NULL);
+}
+
+/* See store_backend.h: what flushes found stored already, once (then 0). */
+static uint64_t
+pg_replaced_late(void *db)
+{
+	struct pg *s = db;
+	uint64_t n = s->replaced_late;
+
+	s->replaced_late = 0;
+	return n;
 }
 
 static void
@@ -414,6 +624,37 @@ pg_insert(void *db, const struct store_new_row *nr, bool replace, bool *replaced
 
 	if (replacedp != NULL)
 		*replacedp = false;
+	/* In a transaction, replacing: staged for COPY (flush). */
+	if (replace && s->depth > 0) {
+		char seq[24];
+		const char *v[9] = {source, at, nr->doc_key, nr->name_key, nr->dob_key,
+				    nr->name_norm, nr->locator_key, nr->flight_key, nr->record_key};
+		bool ok;
+		snprintf(seq, sizeof(seq), "%" PRId64, ++s->seq);
+		snprintf(source, sizeof(source), "%d", nr->t->source);
+		snprintf(at, sizeof(at), "%" PRId64, nr->t->transferred_at_ms);
+		ok = copy_put(&s->rows, &s->rows_len, &s->rows_cap, seq, '\t');
+		for (int i = 0; ok && i < 9; i++)
+			ok = copy_put(&s->rows, &s->rows_len, &s->rows_cap, v[i], '\t');
+		for (int i = 0; ok && i < COL__COUNT; i++)
+			ok = copy_put(&s->rows, &s->rows_len, &s->rows_cap, nr->t->v[i],
+				      i + 1 < COL__COUNT ? '\t' : '\n');
+		if (!ok) {
+			diag_add(d, "the store (PostgreSQL): out of memory");
+			return PIUGW_ENOMEM;
+		}
+		s->nrows++;
+		*idp = -s->seq;
+		if (s->nrows >= BATCH_MAX && flush(s) != 0) {
+			diag_add(d, "the store (PostgreSQL): %s", s->err);
+			return PIUGW_ESYSTEM;
+		}
+		return 0;
+	}
+	if (flush(s) != 0) {
+		diag_add(d, "the store (PostgreSQL): %s", s->err);
+		return PIUGW_ESYSTEM;
+	}
 	if (replace) {
 		PGresult *r1 = run(s, P_DEL_SEL, 1, &nr->record_key, PGRES_COMMAND_OK);
 		PGresult *r2 = r1 != NULL ? run(s, P_DEL_ROW, 1, &nr->record_key, PGRES_COMMAND_OK)
@@ -464,8 +705,15 @@ pg_insert_selector(void *db, int64_t id, int kind, const char *value)
 	const char *params[3] = {ids, kinds, value};
 	PGresult *r;
 
-	snprintf(ids, sizeof(ids), "%" PRId64, id);
+	snprintf(ids, sizeof(ids), "%" PRId64, id < 0 ? -id : id);
 	snprintf(kinds, sizeof(kinds), "%d", kind);
+	/* A staged row's (a provisional id): staged with it. */
+	if (id < 0)
+		return copy_put(&s->sels, &s->sels_len, &s->sels_cap, ids, '\t') &&
+			       copy_put(&s->sels, &s->sels_len, &s->sels_cap, kinds, '\t') &&
+			       copy_put(&s->sels, &s->sels_len, &s->sels_cap, value, '\n')
+		       ? 0
+		       : PIUGW_ENOMEM;
 	if ((r = run(s, P_INSERT_SEL, 3, params, PGRES_COMMAND_OK)) == NULL)
 		return PIUGW_ESYSTEM;
 	PQclear(r);
@@ -479,6 +727,8 @@ pg_delete_booking(void *db, const char *lk, const char *fk, uint64_t *np)
 	const char *params[2] = {lk, fk};
 	PGresult *r;
 
+	if (flush(s) != 0)
+		return PIUGW_ESYSTEM;
 	if ((r = run(s, P_DEL_BOOK_SEL, 2, params, PGRES_COMMAND_OK)) == NULL)
 		return PIUGW_ESYSTEM;
 	PQclear(r);
@@ -518,6 +768,8 @@ pg_query(void *db, enum store_query q, const char *a, const char *b, int64_t n, 
 	struct store_row r;
 	int ret = 0, np = 1;
 
+	if (flush(s) != 0)
+		return PIUGW_ESYSTEM;
 	snprintf(num, sizeof(num), "%" PRId64, n);
 	/* A key ($1), a key and the flight ($1, $2), a value and its kind, or an id. */
 	if (q == STORE_Q_SELECTOR) {
@@ -566,6 +818,8 @@ number(struct pg *s, const char *sql, int n, const char *const *params, uint64_t
 static int
 pg_count(void *db, uint64_t *np)
 {
+	if (flush(db) != 0)
+		return PIUGW_ESYSTEM;
 	return number(db, "SELECT count(*) FROM traveller", 0, NULL, np);
 }
 
@@ -579,7 +833,7 @@ pg_purge(void *db, int64_t before_ms, uint64_t *deletedp)
 	int ret = PIUGW_ESYSTEM;
 
 	snprintf(at, sizeof(at), "%" PRId64, before_ms);
-	if (exec(s, "BEGIN", NULL) != 0)
+	if (flush(s) != 0 || exec(s, "BEGIN", NULL) != 0)
 		return PIUGW_ESYSTEM;
 	r = PQexecParams(s->conn,
 			 "DELETE FROM selector WHERE traveller_id IN "
@@ -614,6 +868,8 @@ pg_stats(void *db, int64_t now_ms, struct store_stats *out)
 	const char *params[3] = {t1, t2, t3};
 	PGresult *r;
 
+	if (flush(s) != 0)
+		return PIUGW_ESYSTEM;
 	snprintf(t1, sizeof(t1), "%" PRId64, now_ms - 30 * day);
 	snprintf(t2, sizeof(t2), "%" PRId64, now_ms - 183 * day);
 	snprintf(t3, sizeof(t3), "%" PRId64, now_ms - 1826 * day);
@@ -651,7 +907,8 @@ static int
 pg_max_id(void *db, int64_t *idp)
 {
 	uint64_t v = 0;
-	int ret = number(db, "SELECT coalesce(max(id), 0) FROM traveller", 0, NULL, &v);
+	int ret = flush(db) != 0 ? PIUGW_ESYSTEM
+				 : number(db, "SELECT coalesce(max(id), 0) FROM traveller", 0, NULL, &v);
 
 	*idp = (int64_t)v;
 	return ret;
@@ -665,6 +922,8 @@ pg_keys_since(void *db, int64_t after, struct store_keys *out, size_t max, size_
 	const char *params[2] = {a, m};
 	PGresult *r;
 
+	if (flush(s) != 0)
+		return PIUGW_ESYSTEM;
 	snprintf(a, sizeof(a), "%" PRId64, after);
 	snprintf(m, sizeof(m), "%zu", max);
 	r = PQexecParams(s->conn,
@@ -754,4 +1013,5 @@ const struct store_backend store_pg = {
 	.writable = pg_writable,
 	.problem = pg_problem,
 	.schema_was = pg_schema_was,
+	.replaced_late = pg_replaced_late,
 };

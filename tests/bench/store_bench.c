@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "fileio.h"
 #include "import.h"
 #include "lookout.h"
@@ -72,7 +74,9 @@ main(int argc, char **argv)
 					   {"dir", required_argument, NULL, 'd'},
 					   {"pnrgov", no_argument, NULL, 'p'},
 					   {"lookouts", required_argument, NULL, 'l'},
+					   {"store", required_argument, NULL, 's'},
 					   {NULL, 0, NULL, 0}};
+	const char *where = NULL;
 	uint64_t nlookouts = 0;
 	bool pnrgov = false;
 	double p0 = 0, p1 = 0;
@@ -99,7 +103,12 @@ main(int argc, char **argv)
 		}
 		if (c == 'l' && num_parse_u64(optarg, strlen(optarg), 1, 10000000, &nlookouts))
 			continue;
-		fprintf(stderr, "usage: store_bench [--travellers N] [--gen PATH] [--dir DIR] [--pnrgov] [--lookouts N]\n");
+		if (c == 's' && strncmp(optarg, "postgresql:", 11) == 0) {
+			where = optarg;
+			continue;
+		}
+		fprintf(stderr, "usage: store_bench [--travellers N] [--gen PATH] [--dir DIR] [--pnrgov] "
+				"[--lookouts N] [--store postgresql:CONNINFO]\n");
 		return 2;
 	}
 	if (dir == NULL && (dir = mkdtemp(tmpl)) == NULL)
@@ -118,8 +127,24 @@ main(int argc, char **argv)
 	diag_init(&d);
 	snprintf(path, sizeof(path), "%s/store.db", dir);
 	unlink(path);
-	if (store_open(path, &s, &d) != 0)
+	if (where != NULL) {
+		/* A PostgreSQL database, emptied first: the same work from the same start. */
+		PGconn *pc = PQconnectdb(where + 11);
+		PGresult *pr = PQexec(pc, "SET client_min_messages = warning;"
+					  "DROP TABLE IF EXISTS selector, traveller, store_meta");
+		if (PQresultStatus(pr) != PGRES_COMMAND_OK) {
+			fprintf(stderr, "store_bench: %s", PQerrorMessage(pc));
+			return 1;
+		}
+		PQclear(pr);
+		PQfinish(pc);
+		snprintf(path, sizeof(path), "%s", where);
+	}
+	if (store_open(path, &s, &d) != 0) {
+		for (size_t k = 0; k < d.n && k < 5; k++)
+			fprintf(stderr, "%s\n", d.lines[k]);
 		return 1;
+	}
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	snprintf(path, sizeof(path), "%s/travellers.csv", dir);
