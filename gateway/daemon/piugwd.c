@@ -507,9 +507,11 @@ main(int argc, char **argv)
 		gw_log(GW_ERROR, "audit_failed", "error=%s", gw_esc(piugw_strerror(rc)));
 		g.turn.audit_failed = true;
 	}
-	gw_log(GW_INFO, "ready", "gateway=%s listen=%s local_api=%s partners=%zu version=%s",
+	gw_log(GW_INFO, "ready",
+	       "gateway=%s listen=%s local_api=%s partners=%zu store=%s version=%s",
 	       policy_config(g.policy)->id, gw_esc(policy_config(g.policy)->listen),
-	       gw_esc(policy_config(g.policy)->local_api), g.npeers, PIUGW_VERSION);
+	       gw_esc(policy_config(g.policy)->local_api), g.npeers, store_backend_name(g.store),
+	       PIUGW_VERSION);
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "READY=1\n", 8) != 8)
 			gw_log(GW_WARN, "ready_fd", "error=%s", gw_esc(strerror(errno)));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Three real gateways (XA, XB, XC of the example mesh) on 127.0.0.1, real
-# CURVE sockets, real SQLite stores, real keys, in a temporary folder:
+# CURVE sockets, real SQLite stores (or PostgreSQL ones: PIUGW_MESH_STORE),
+# real keys, in a temporary folder:
 # queries, fan-out, approvals, masking, every wire error code that a peer can
 # provoke (with a misbehaving peer, rogue), ZAP refusal, replay across a
 # restart, revocation of a connected member, agreement mismatch, a partner
@@ -20,6 +21,9 @@ check "piugwd --help" "$piugwd" --help >/dev/null
 echo "frobnicate: 1" >"$dir/bad.yaml"
 check "piugwd -n refuses a bad file" test "$("$piugwd" -n -c "$dir/bad.yaml" 2>/dev/null; echo $?)" -eq 1
 for id in XA-PIU XB-PIU XC-PIU; do check "$id starts" start "$id"; done
+# PIUGW_MESH_STORE=postgresql (the mesh_pg test): the same, every store in PostgreSQL.
+store=${PIUGW_MESH_STORE:-sqlite}
+for id in XA-PIU XB-PIU XC-PIU; do check "$id's store is $store" grep -q "event=ready .* store=$store " "$dir/$id.log"; done
 
 # --- asking and answering -----------------------------------------------------
 check "document query" test "$(ask XA-PIU query --to XB-PIU "${Q[@]}" --document P1234567 --issuer XAA)" -eq 0
