@@ -15,14 +15,14 @@ PIUGW=$piugw "$top/deploy/examples/mkmesh" --base-port "$base" ${members:+--memb
 	{ echo "mkmesh failed"; exit 1; }
 ids=$(cd "$m" && ls -d *-PIU)
 # PIUGW_MESH_STORE=postgresql: every gateway's travellers in a database of
-# its own on a private PostgreSQL (tests/pg/pgtest), stopped at the end.
+# its own on a private PostgreSQL (deploy/examples/pgcluster), stopped at the end.
 if [ "${PIUGW_MESH_STORE:-}" = postgresql ]; then
 	chmod o+x "$dir"
 	dbs=()
 	for id in $ids; do dbs+=("$(echo "$id" | tr 'A-Z-' 'a-z_')"); done
-	pgconn=$("$top/tests/pg/pgtest" start "$dir/pg" "${dbs[@]}") || { echo "PostgreSQL did not start"; exit 1; }
+	pgconn=$("$top/deploy/examples/pgcluster" start "$dir/pg" "${dbs[@]}") || { echo "PostgreSQL did not start"; exit 1; }
 	trap 'for p in "${pid[@]}"; do kill -KILL "$p" 2>/dev/null; done; wait 2>/dev/null
-	      "$top/tests/pg/pgtest" stop "$dir/pg" >/dev/null 2>&1
+	      "$top/deploy/examples/pgcluster" stop "$dir/pg" >/dev/null 2>&1
 	      [ -n "${PIUGW_TEST_KEEP:-}" ] && echo "kept: $dir" || rm -rf "$dir"' EXIT
 	for id in $ids; do
 		printf 'store:\n  backend: postgresql\n  conninfo: "host=%s dbname=%s"\n' "$dir/pg/sock" \

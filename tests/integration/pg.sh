@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The private PostgreSQL of the tests (tests/pg/pgtest, issue 23): made and
+# The private PostgreSQL of the tests (deploy/examples/pgcluster, issue 23): made and
 # started in a temporary folder, version 15, pg_trgm available, reachable
 # only on its Unix socket with peer authentication (another user of the
 # machine is refused the calling user's role; no TCP port), and stopped
@@ -8,7 +8,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/lib.sh"
-pg=$top/tests/pg/pgtest
+pg=$top/deploy/examples/pgcluster
 chmod o+x "$dir"
 trap '"$pg" stop "$dir/pg" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 conn=$("$pg" start "$dir/pg" 2>"$dir/err")

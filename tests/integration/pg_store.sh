@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The traveller store in PostgreSQL (issue 23), in a running mesh: XB keeps
-# its travellers in a private PostgreSQL 15 (tests/pg/pgtest), imported
+# its travellers in a private PostgreSQL 15 (deploy/examples/pgcluster), imported
 # with piugw import; XA asks XB by document and by a fuzzy name and gets
 # the same answers as from SQLite. Then the server goes away while XA keeps
 # asking (one query after another until it is back): every answer is a hit or a
@@ -15,7 +15,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/lib.sh"
 base=${PIUGW_TEST_PORT:-31501}
 . "$(dirname "$0")/meshlib.sh"
-pg=$top/tests/pg/pgtest
+pg=$top/deploy/examples/pgcluster
 chmod o+x "$dir"
 trap 'for p in "${pid[@]}"; do kill -KILL "$p" 2>/dev/null; done; wait 2>/dev/null
       "$pg" stop "$dir/pg" >/dev/null 2>&1

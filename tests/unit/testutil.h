@@ -42,7 +42,7 @@ char *tu_path(const char *dir, const char *name);
 /*
  * Where a test's traveller store is: a new SQLite file in dir, or, with
  * PIUGW_TEST_STORE_PG set to a libpq connection string (the private
- * server of tests/pg/pgtest), "postgresql:CONNINFO" with that database
+ * server of deploy/examples/pgcluster), "postgresql:CONNINFO" with that database
  * emptied first. tu_store_pg(): which of the two.
  */
 char *tu_store(const char *dir);
