@@ -73,7 +73,7 @@ check "XC starts on a damaged store" start XC-PIU
 check "XA's query to XC fails" test "$(ask XA-PIU query --to XC-PIU "${Q[@]}" --document P1234567 --issuer XAA --deadline 10)" -eq 1
 check "  as INTERNAL, with the reason, not as a timeout" grep -q "INTERNAL.*the store could not be searched" "$dir/out"
 check "XC logged the cause for its operator" \
-	grep -q 'level=error event=store_failed .*sqlite="database disk image is malformed"' "$dir/XC-PIU.log"
+	grep -q 'level=error event=store_failed .*backend=sqlite error="database disk image is malformed"' "$dir/XC-PIU.log"
 check "XC's audit has the refusal" test "$(run audit show -c "$(cfg XC-PIU)" --event refused --json)" -eq 0
 check "  as INTERNAL" grep -q '"INTERNAL"' "$dir/out"
 check "XC keeps serving meanwhile (status)" test "$(ask XC-PIU status)" -eq 0
