@@ -106,7 +106,7 @@ enum {
 static const char *
 pname(int p)
 {
-	static char names[P__COUNT][8];
+	static char names[P__COUNT][16];
 
 	snprintf(names[p], sizeof(names[p]), "p%d", p);
 	return names[p];
