@@ -262,8 +262,8 @@ prepare_all(struct pg *s, struct diag *d)
 		[STORE_Q_DOB] = "dob_key = $1",
 		[STORE_Q_LOCATOR] = "locator_key = $1 ORDER BY surname",
 		[STORE_Q_FLIGHT] = "flight_key = $1 ORDER BY surname",
-		[STORE_Q_SELECTOR] = "id IN (SELECT traveller_id FROM selector WHERE value = $1 AND "
-				     "kind = $2) ORDER BY transferred_at DESC",
+		[STORE_Q_SELECTOR] = ("id IN (SELECT traveller_id FROM selector WHERE value = $1 "
+				      "AND kind = $2) ORDER BY transferred_at DESC"),
 		[STORE_Q_ID] = "id = $1",
 	};
 	for (int q = 0; q < STORE_Q__COUNT; q++) {
