@@ -80,6 +80,17 @@ store_col_by_name(const char *name, size_t len)
 	return -1;
 }
 
+/* See store_backend.h. */
+void
+store_sql_cols(char *out, size_t size, const char *each)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < COL__COUNT && o < size; i++)
+		o += (size_t)snprintf(out + o, size - o, ", %s%s", store_cols[i].name, each);
+}
+
 /* See store.h. */
 void
 traveller_clear(struct traveller *t)

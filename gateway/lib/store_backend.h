@@ -45,6 +45,14 @@ struct store_new_row {
 	const char *record_key;
 };
 
+/* The keys a row is stored with, before its columns (store_new_row's order). */
+#define STORE_ROW_KEYS                                                                     \
+	"source, transferred_at, doc_key, name_key, dob_key, name_norm, locator_key, "     \
+	"flight_key, record_key"
+
+/* The columns in SQL, each after ", " and before each ("" or " TEXT"), into out. */
+void store_sql_cols(char *out, size_t size, const char *each);
+
 /* The queries a search runs: a and b are text keys, n a number. */
 enum store_query {
 	STORE_Q_DOC,         /* a: doc_key, newest first */

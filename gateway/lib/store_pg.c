@@ -30,6 +30,7 @@ struct pg {
 	bool hold;
 	char err[512];
 	char cols[2048];     /* "id, source, transferred_at, surname, ..." */
+	char names[1024];    /* ", surname, given_names, ...": the columns alone */
 	int64_t retry_at_ms; /* a broken connection: when to try again */
 	int64_t backoff_ms;  /* 1 s, doubling to 30 s */
 	int was;             /* the schema found at open (0: made then) */
@@ -183,19 +184,15 @@ prepare(struct pg *s, int p, const char *sql, struct diag *d)
 static int
 create_schema(struct pg *s, struct diag *d)
 {
-	char sql[6144];
-	size_t o = 0;
+	char sql[6144], cols[1536];
 
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o,
-			      "BEGIN;CREATE TABLE store_meta(version integer NOT NULL);"
-			      "CREATE TABLE traveller(id bigint GENERATED ALWAYS AS IDENTITY "
-			      "PRIMARY KEY, source smallint NOT NULL, transferred_at bigint NOT NULL, "
-			      "doc_key text, name_key text, dob_key text, name_norm text, "
-			      "locator_key text, flight_key text, record_key text");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s text", store_cols[i].name);
-	snprintf(sql + o, sizeof(sql) - o,
-		 ");"
+	store_sql_cols(cols, sizeof(cols), " text");
+	snprintf(sql, sizeof(sql),
+		 "BEGIN;CREATE TABLE store_meta(version integer NOT NULL);"
+		 "CREATE TABLE traveller(id bigint GENERATED ALWAYS AS IDENTITY "
+		 "PRIMARY KEY, source smallint NOT NULL, transferred_at bigint NOT NULL, "
+		 "doc_key text, name_key text, dob_key text, name_norm text, "
+		 "locator_key text, flight_key text, record_key text%s);"
 		 "CREATE INDEX t_doc ON traveller(doc_key, transferred_at);"
 		 "CREATE INDEX t_name ON traveller(name_key, transferred_at, flight_key);"
 		 "CREATE INDEX t_dob ON traveller(dob_key);"
@@ -208,7 +205,7 @@ create_schema(struct pg *s, struct diag *d)
 		 "CREATE INDEX s_value ON selector(kind, value);"
 		 "CREATE INDEX s_traveller ON selector(traveller_id);"
 		 "INSERT INTO store_meta(version) VALUES (%d);COMMIT;",
-		 STORE_SCHEMA_VERSION);
+		 cols, STORE_SCHEMA_VERSION);
 	if (exec(s, sql, d) != 0) {
 		exec(s, "ROLLBACK", NULL);
 		return PIUGW_ESYSTEM;
@@ -227,11 +224,9 @@ prepare_all(struct pg *s, struct diag *d)
 	if ((ret = exec(s, "SET client_min_messages = warning", d)) != 0)
 		return ret;
 	o = (size_t)snprintf(sql, sizeof(sql),
-			     "INSERT INTO traveller(source, transferred_at, doc_key, name_key, "
-			     "dob_key, name_norm, locator_key, flight_key, record_key");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", store_cols[i].name);
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9");
+			     "INSERT INTO traveller(" STORE_ROW_KEYS "%s) VALUES "
+			     "($1,$2,$3,$4,$5,$6,$7,$8,$9",
+			     s->names);
 	for (int i = 0; i < COL__COUNT; i++)
 		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ",$%d", 10 + i);
 	snprintf(sql + o, sizeof(sql) - o, ") RETURNING id");
@@ -299,7 +294,6 @@ pg_open(const char *conninfo, void **dbp, struct diag *d)
 {
 	struct pg *s;
 	PGresult *r;
-	size_t o = 0;
 	int version = 0, ret = PIUGW_ESYSTEM;
 
 	*dbp = NULL;
@@ -346,9 +340,8 @@ pg_open(const char *conninfo, void **dbp, struct diag *d)
 		goto out;
 	}
 
-	o += (size_t)snprintf(s->cols + o, sizeof(s->cols) - o, "id, source, transferred_at");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(s->cols + o, sizeof(s->cols) - o, ", %s", store_cols[i].name);
+	store_sql_cols(s->names, sizeof(s->names), "");
+	snprintf(s->cols, sizeof(s->cols), "id, source, transferred_at%s", s->names);
 	if ((ret = prepare_all(s, d)) != 0)
 		goto out;
 	*dbp = s;
@@ -436,23 +429,22 @@ static int
 flush(struct pg *s)
 {
 	char sql[8192];
-	size_t o = 0;
 	PGresult *r;
 	int ret;
 
 	if (s->nrows == 0)
 		return 0;
 	if (!s->staged_tables) {
-		o = (size_t)snprintf(sql, sizeof(sql),
-				     "CREATE TEMP TABLE stage(seq bigint, source smallint, "
-				     "transferred_at bigint, doc_key text, name_key text, dob_key text, "
-				     "name_norm text, locator_key text, flight_key text, record_key text");
-		for (int i = 0; i < COL__COUNT; i++)
-			o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s text", store_cols[i].name);
-		snprintf(sql + o, sizeof(sql) - o,
-			 ") ON COMMIT DELETE ROWS;"
+		char typed[1536];
+		store_sql_cols(typed, sizeof(typed), " text");
+		snprintf(sql, sizeof(sql),
+			 "CREATE TEMP TABLE stage(seq bigint, source smallint, "
+			 "transferred_at bigint, doc_key text, name_key text, dob_key text, "
+			 "name_norm text, locator_key text, flight_key text, record_key text%s) "
+			 "ON COMMIT DELETE ROWS;"
 			 "CREATE TEMP TABLE stage_sel(seq bigint, kind smallint, value text) "
-			 "ON COMMIT DELETE ROWS");
+			 "ON COMMIT DELETE ROWS",
+			 typed);
 		if ((ret = exec(s, sql, NULL)) != 0)
 			return ret;
 		s->staged_tables = true;
@@ -471,26 +463,18 @@ flush(struct pg *s)
 		return PIUGW_ESYSTEM;
 	s->replaced_late += strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
-	o = (size_t)snprintf(sql, sizeof(sql),
-			     "DELETE FROM selector WHERE traveller_id IN (SELECT t.id FROM traveller t "
-			     "JOIN stage s ON t.record_key = s.record_key);"
-			     "DELETE FROM traveller t USING stage s WHERE t.record_key = s.record_key;"
-			     "WITH last AS (SELECT DISTINCT ON (record_key) * FROM stage "
-			     "ORDER BY record_key, seq DESC), "
-			     "ins AS (INSERT INTO traveller(source, transferred_at, doc_key, name_key, "
-			     "dob_key, name_norm, locator_key, flight_key, record_key");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", store_cols[i].name);
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o,
-			      ") SELECT source, transferred_at, doc_key, name_key, dob_key, name_norm, "
-			      "locator_key, flight_key, record_key");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", store_cols[i].name);
-	snprintf(sql + o, sizeof(sql) - o,
-		 " FROM last ORDER BY seq RETURNING id, record_key) "
+	snprintf(sql, sizeof(sql),
+		 "DELETE FROM selector WHERE traveller_id IN (SELECT t.id FROM traveller t "
+		 "JOIN stage s ON t.record_key = s.record_key);"
+		 "DELETE FROM traveller t USING stage s WHERE t.record_key = s.record_key;"
+		 "WITH last AS (SELECT DISTINCT ON (record_key) * FROM stage "
+		 "ORDER BY record_key, seq DESC), "
+		 "ins AS (INSERT INTO traveller(" STORE_ROW_KEYS "%s) SELECT " STORE_ROW_KEYS
+		 "%s FROM last ORDER BY seq RETURNING id, record_key) "
 		 "INSERT INTO selector(traveller_id, kind, value) SELECT ins.id, ss.kind, ss.value "
 		 "FROM ins JOIN last l ON l.record_key = ins.record_key "
-		 "JOIN stage_sel ss ON ss.seq = l.seq");
+		 "JOIN stage_sel ss ON ss.seq = l.seq",
+		 s->names, s->names);
 	if ((ret = exec(s, sql, NULL)) != 0)
 		return ret;
 	s->rows_len = s->sels_len = s->nrows = 0;

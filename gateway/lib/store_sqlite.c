@@ -73,18 +73,14 @@ step_done(sqlite3_stmt *st)
 static int
 create_schema(struct sq *s, struct diag *d)
 {
-	char sql[4096];
-	size_t o = 0;
+	char sql[4096], cols[1024];
 
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o,
-			      "BEGIN;CREATE TABLE traveller(id INTEGER PRIMARY KEY, "
-			      "source INTEGER NOT NULL, transferred_at INTEGER NOT NULL, "
-			      "doc_key TEXT, name_key TEXT, dob_key TEXT, name_norm TEXT, "
-			      "locator_key TEXT, flight_key TEXT, record_key TEXT");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s TEXT", store_cols[i].name);
-	snprintf(sql + o, sizeof(sql) - o,
-		 ");"
+	store_sql_cols(cols, sizeof(cols), " TEXT");
+	snprintf(sql, sizeof(sql),
+		 "BEGIN;CREATE TABLE traveller(id INTEGER PRIMARY KEY, "
+		 "source INTEGER NOT NULL, transferred_at INTEGER NOT NULL, "
+		 "doc_key TEXT, name_key TEXT, dob_key TEXT, name_norm TEXT, "
+		 "locator_key TEXT, flight_key TEXT, record_key TEXT%s);"
 		 /*
 		  * (key, time): lookups come back newest first without a sort step
 		  * (and the flight in the name's: INDEX_NAME)
@@ -100,7 +96,7 @@ create_schema(struct sq *s, struct diag *d)
 		 "CREATE INDEX s_value ON selector(kind, value);"
 		 "CREATE INDEX s_traveller ON selector(traveller_id);"
 		 "PRAGMA user_version = %d;COMMIT;",
-		 STORE_SCHEMA_VERSION);
+		 cols, STORE_SCHEMA_VERSION);
 	return exec(s, sql, d);
 }
 
@@ -129,7 +125,7 @@ sq_open(const char *path, void **dbp, struct diag *d)
 	int ret = PIUGW_EINTERNAL, version = 0;
 	struct sq *s = NULL;
 	sqlite3_stmt *st = NULL;
-	char sql[4096];
+	char sql[4096], cols[1024];
 	size_t o = 0;
 
 	*dbp = NULL;
@@ -192,18 +188,11 @@ sq_open(const char *path, void **dbp, struct diag *d)
 		}
 	}
 
-	o += (size_t)snprintf(s->cols_sql + o, sizeof(s->cols_sql) - o,
-			      "id, source, transferred_at");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(s->cols_sql + o, sizeof(s->cols_sql) - o, ", %s",
-				      store_cols[i].name);
-
+	store_sql_cols(cols, sizeof(cols), "");
+	snprintf(s->cols_sql, sizeof(s->cols_sql), "id, source, transferred_at%s", cols);
 	o = (size_t)snprintf(sql, sizeof(sql),
-			     "INSERT INTO traveller(source, transferred_at, doc_key, name_key, "
-			     "dob_key, name_norm, locator_key, flight_key, record_key");
-	for (int i = 0; i < COL__COUNT; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", store_cols[i].name);
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES (?,?,?,?,?,?,?,?,?");
+			     "INSERT INTO traveller(" STORE_ROW_KEYS "%s) VALUES (?,?,?,?,?,?,?,?,?",
+			     cols);
 	for (int i = 0; i < COL__COUNT; i++)
 		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ",?");
 	snprintf(sql + o, sizeof(sql) - o, ")");
